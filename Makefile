@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Everything else is set-up they call.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PIP := .venv/bin/pip
+STAMP := .venv/.installed
+
+.PHONY: run test install system-packages demo pdf lint clean
+
+$(PY):
+	python3.11 -m venv .venv || python3 -m venv .venv
+
+$(STAMP): pyproject.toml requirements.lock | $(PY)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: system-packages $(STAMP)
+
+# HarfBuzz-subset makes WeasyPrint's font subsetting several times faster; poppler-utils gives
+# pdftoppm/pdftotext for looking at PDFs. Installed where we may (root with apt), skipped elsewhere.
+system-packages:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in libharfbuzz-subset0 poppler-utils; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
+	      || echo "note: could not install $$missing; PDFs render more slowly"; \
+	  fi; \
+	fi
+
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+
+run: demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(PY) -m pytest
+
+pdf: demo
+	$(PY) manage.py render_pdf --demo --out out/
+
+lint: install
+	.venv/bin/ruff check .
+
+clean:
+	rm -rf .venv db.sqlite3 out

@@ -1,0 +1,24 @@
+from django.db import models
+
+
+class ArendeStatus(models.TextChoices):
+    """An ärende's states. They advance only through the document's transitions in services.py."""
+
+    REGISTRERAT = "registrerat", "Registrerat"
+    UNDER_BEREDNING = "under_beredning", "Under beredning"
+    REDO_FOR_NAMND = "redo_for_namnd", "Redo för nämnd"
+    PA_FOREDRAGNINGSLISTA = "pa_foredragningslista", "På föredragningslista"
+    AVSLUTAT = "avslutat", "Avslutat"
+
+
+class TjansteutlatandeStatus(models.TextChoices):
+    UTKAST = "utkast", "Utkast"
+    TILL_ATTEST = "till_attest", "Till attest"
+    ATTESTERAD = "attesterad", "Attesterad"
+    # The nämnd secretary's states, set by the meeting workflow.
+    PA_FOREDRAGNINGSLISTA = "pa_foredragningslista", "På föredragningslista"
+    BESLUTAD = "beslutad", "Beslutad"
+
+
+DIARIENUMMER_REGEX = r"^(?P<prefix>[A-ZÅÄÖ]{2,10}) (?P<ar>(19|20)\d{2})/(?P<lopnummer>[1-9]\d{0,6})$"
+DIARIENUMMER_EXEMPEL = "SKHLM 2022/1048"

@@ -1,0 +1,244 @@
+"""Load the demo case from fixtures/demo.toml. Loading twice changes nothing."""
+
+import datetime
+import html
+import tomllib
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from arenden import services
+from arenden.models import (
+    Arende,
+    Attestering,
+    Avdelning,
+    Bilaga,
+    Forvaltning,
+    Mall,
+    MallSektion,
+    Namnd,
+    Profil,
+    Sektion,
+    Skrivelse,
+    Tjansteutlatande,
+    TjansteutlatandeAtgard,
+    Undertecknare,
+)
+from arenden.snapshot import build_snapshot, snapshot_hash
+from atgarder.models import Aktor, Atgard, Drogscen, Utfall
+
+DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.toml"
+DEMO_PASSWORD = "skarholmen-demo"
+REASON = "Demodata"
+
+
+def paragraphs_to_html(text):
+    """Plain text with blank lines between paragraphs, as the editor stores it: <p> elements."""
+    parts = [p.strip() for p in text.strip().split("\n\n") if p.strip()]
+    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in parts)
+
+
+def _date(value):
+    return datetime.date.fromisoformat(value) if value else None
+
+
+def _save(obj):
+    obj._change_reason = REASON
+    obj.save()
+    return obj
+
+
+class Command(BaseCommand):
+    help = "Lägger in demoärendet om öppna drogscener (Skärholmen, maj 2024) med demoinloggningar."
+
+    def handle(self, *args, **options):
+        data = tomllib.loads(DEMO_FILE.read_text(encoding="utf-8"))
+        if Arende.objects.filter(diarienummer=data["arende"]["diarienummer"]).exists():
+            self.stdout.write("Demodata finns redan; inget ändrat.")
+        else:
+            with transaction.atomic():
+                self.load(data)
+            self.stdout.write(self.style.SUCCESS("Demodata inlagd."))
+        self.print_logins(data)
+
+    def print_logins(self, data):
+        self.stdout.write(f"\nDemoinloggningar (lösenord för alla: {DEMO_PASSWORD}):")
+        for person in data["anvandare"]:
+            roll = ", ".join(person.get("roller", [])) or ("Administratör" if person.get("superuser") else "")
+            self.stdout.write(f"  {person['username']:<12} {person['first_name']} {person['last_name']} – {roll}")
+        self.stdout.write("Logga in på http://127.0.0.1:8000/\n")
+
+    def load(self, data):
+        User = get_user_model()
+        namnd = _save(Namnd(namn=data["namnd"]["namn"]))
+
+        users = {}
+        for person in data["anvandare"]:
+            user = User(
+                username=person["username"],
+                first_name=person["first_name"],
+                last_name=person["last_name"],
+                is_staff=person.get("staff", False) or person.get("superuser", False),
+                is_superuser=person.get("superuser", False),
+            )
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            for roll in person.get("roller", []):
+                user.groups.add(Group.objects.get_or_create(name=roll)[0])
+            users[user.username] = user
+
+        fv = data["forvaltning"]
+        forvaltning = _save(
+            Forvaltning(namn=fv["namn"], diarieprefix=fv["diarieprefix"], namnd=namnd, chef=users[fv["chef"]])
+        )
+        avdelningar = {}
+        for avd in data["avdelningar"]:
+            avdelningar[avd["namn"]] = _save(
+                Avdelning(forvaltning=forvaltning, namn=avd["namn"], chef=users.get(avd.get("chef")))
+            )
+        for person in data["anvandare"]:
+            _save(
+                Profil(
+                    user=users[person["username"]],
+                    befattning=person.get("befattning", ""),
+                    telefon=person.get("telefon", ""),
+                    avdelning=avdelningar.get(person.get("avdelning")),
+                )
+            )
+
+        mall = _save(Mall(namn=data["mall"]["namn"], beskrivning=data["mall"]["beskrivning"]))
+        mall_sektioner = {}
+        for ordning, sek in enumerate(data["mall"]["sektioner"], start=1):
+            mall_sektioner[sek["nyckel"]] = _save(
+                MallSektion(
+                    mall=mall,
+                    ordning=ordning,
+                    rubrik=sek["rubrik"],
+                    nyckel=sek["nyckel"],
+                    vagledning=sek.get("vagledning", ""),
+                    visar_atgarder=sek.get("visar_atgarder", False),
+                    obligatorisk=sek.get("obligatorisk", True),
+                )
+            )
+
+        arenden = {}
+        for item in [*data["citerade_arenden"], data["arende"]]:
+            arende = Arende(
+                diarienummer=item["diarienummer"],
+                forvaltning=forvaltning,
+                arendemening=item["arendemening"],
+                handlaggare=users.get(item.get("handlaggare")),
+                avdelning=avdelningar.get(item.get("avdelning")),
+                registrerad=_date(item["registrerad"]),
+            )
+            arende.full_clean()
+            arende._change_reason = REASON
+            arenden[item["diarienummer"]] = services.registrera_arende(arende=arende, user=None)
+        arende = arenden[data["arende"]["diarienummer"]]
+        arende.citerade.set([a for nr, a in arenden.items() if nr != arende.diarienummer])
+
+        skr = data["skrivelse"]
+        skrivelse = _save(
+            Skrivelse(
+                arende=arende,
+                titel=skr["titel"],
+                forfattare=skr["forfattare"],
+                beredning_datum=_date(skr["beredning_datum"]),
+                text=skr["text"].strip(),
+            )
+        )
+
+        drogscener = {d["namn"]: _save(Drogscen(**d)) for d in data["drogscener"]}
+        aktorer = {}
+        atgarder = []
+        for item in data["atgarder"]:
+            atgard = _save(
+                Atgard(
+                    typ=item["typ"],
+                    titel=item["titel"],
+                    beskrivning=item["beskrivning"].strip(),
+                    period_start=_date(item.get("period_start")),
+                    period_slut=_date(item.get("period_slut")),
+                )
+            )
+            for namn in item.get("aktorer", []):
+                if namn not in aktorer:
+                    aktorer[namn] = _save(Aktor(namn=namn))
+            atgard.aktorer.set([aktorer[n] for n in item.get("aktorer", [])])
+            atgard.drogscener.set([drogscener[n] for n in item.get("drogscener", [])])
+            atgard.citerade_arenden.set([arenden[n] for n in item.get("citerade_arenden", [])])
+            for utfall in item.get("utfall", []):
+                _save(Utfall(atgard=atgard, **utfall))
+            atgarder.append(atgard)
+
+        tud = data["tjansteutlatande"]
+        handlaggare = users[data["arende"]["handlaggare"]]
+        tu = _save(
+            Tjansteutlatande(
+                arende=arende,
+                mall=mall,
+                handlaggare=handlaggare,
+                telefon=tud["telefon"],
+                namnd=namnd,
+                sammantradesdatum=_date(tud["sammantradesdatum"]),
+                titel=tud["titel"],
+                undertitel=tud["undertitel"],
+            )
+        )
+        texter = tud["sektioner"]
+        for nyckel, mall_sektion in mall_sektioner.items():
+            _save(
+                Sektion(
+                    tjansteutlatande=tu,
+                    mall_sektion=mall_sektion,
+                    text=paragraphs_to_html(texter.get(nyckel, "")),
+                    avslutning=paragraphs_to_html(texter.get(f"{nyckel}_avslutning", "")),
+                )
+            )
+        for ordning, atgard in enumerate(atgarder, start=1):
+            _save(TjansteutlatandeAtgard(tjansteutlatande=tu, atgard=atgard, ordning=ordning))
+        for ordning, item in enumerate(tud["undertecknare"], start=1):
+            _save(
+                Undertecknare(
+                    tjansteutlatande=tu,
+                    ordning=ordning,
+                    anvandare=users[item["anvandare"]],
+                    namn=item["namn"],
+                    befattning=item["befattning"],
+                )
+            )
+        for ordning, item in enumerate(tud["bilagor"], start=1):
+            _save(
+                Bilaga(
+                    tjansteutlatande=tu,
+                    ordning=ordning,
+                    titel=item["titel"],
+                    text=skrivelse.text if item.get("skrivelse") else item.get("text", ""),
+                )
+            )
+
+        # The demo document was attested in May 2024: freeze what was approved, as sending does.
+        snapshot = build_snapshot(tu)
+        digest = snapshot_hash(snapshot)
+        tu.innehall, tu.innehall_hash, tu.attest_omgang = snapshot, digest, 1
+        tu.status = "attesterad"
+        _save(tu)
+        for ordning, item in enumerate(tud["attesteringar"], start=1):
+            _save(
+                Attestering(
+                    tjansteutlatande=tu,
+                    omgang=1,
+                    ordning=ordning,
+                    attestant=users[item["anvandare"]],
+                    namn=item["namn"],
+                    befattning=item["befattning"],
+                    attesterad=datetime.datetime.fromisoformat(item["attesterad"]),
+                    innehall_hash=digest,
+                )
+            )
+        arende.status = "redo_for_namnd"
+        _save(arende)

@@ -1,0 +1,554 @@
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from .constants import (
+    DIARIENUMMER_EXEMPEL,
+    DIARIENUMMER_REGEX,
+    ArendeStatus,
+    TjansteutlatandeStatus,
+)
+
+User = settings.AUTH_USER_MODEL
+
+validate_diarienummer = RegexValidator(
+    DIARIENUMMER_REGEX,
+    message=(
+        "Diarienumret ska skrivas som PREFIX ÅR/NUMMER, till exempel "
+        f"{DIARIENUMMER_EXEMPEL} (versaler, ett mellanslag, snedstreck, inga inledande nollor)."
+    ),
+    code="diarienummer_format",
+)
+
+validate_pdf_filename = FileExtensionValidator(["pdf"], message="Endast PDF-filer kan laddas upp.")
+
+
+def parse_diarienummer(value):
+    """Split "SKHLM 2022/1048" into ("SKHLM", 2022, 1048); None when badly formed."""
+    match = re.match(DIARIENUMMER_REGEX, value or "")
+    if not match:
+        return None
+    return match["prefix"], int(match["ar"]), int(match["lopnummer"])
+
+
+class Namnd(models.Model):
+    """A political committee that decides cases, e.g. Skärholmens stadsdelsnämnd."""
+
+    namn = models.CharField("namn", max_length=200, unique=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "nämnd"
+        verbose_name_plural = "nämnder"
+        ordering = ["namn"]
+
+    def __str__(self):
+        return self.namn
+
+
+class Forvaltning(models.Model):
+    """The administration preparing the nämnd's cases; it owns the diarienummer prefix."""
+
+    namn = models.CharField("namn", max_length=200, unique=True)
+    diarieprefix = models.CharField(
+        "diarieprefix",
+        max_length=10,
+        unique=True,
+        validators=[RegexValidator(r"^[A-ZÅÄÖ]{2,10}$", "Prefixet ska vara 2–10 versaler, till exempel SKHLM.")],
+        help_text="Inleder förvaltningens diarienummer, till exempel SKHLM.",
+    )
+    namnd = models.ForeignKey(Namnd, on_delete=models.PROTECT, related_name="forvaltningar", verbose_name="nämnd")
+    chef = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="förvaltningschef",
+        help_text="Stadsdelsdirektören: sista attestant i förvaltningens attestkedja.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "förvaltning"
+        verbose_name_plural = "förvaltningar"
+        ordering = ["namn"]
+
+    def __str__(self):
+        return self.namn
+
+
+class Avdelning(models.Model):
+    """A department of a förvaltning, e.g. Medborgarservice och stadsmiljö."""
+
+    forvaltning = models.ForeignKey(
+        Forvaltning, on_delete=models.PROTECT, related_name="avdelningar", verbose_name="förvaltning"
+    )
+    namn = models.CharField("namn", max_length=200)
+    chef = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="avdelningschef",
+        help_text="Första attestant i attestkedjan för avdelningens tjänsteutlåtanden.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "avdelning"
+        verbose_name_plural = "avdelningar"
+        ordering = ["forvaltning__namn", "namn"]
+        constraints = [
+            models.UniqueConstraint(fields=["forvaltning", "namn"], name="avdelning_unik_per_forvaltning")
+        ]
+
+    def __str__(self):
+        return self.namn
+
+
+class Profil(models.Model):
+    """What the förvaltning knows about a user: title (befattning), telephone and avdelning."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profil", verbose_name="användare")
+    befattning = models.CharField("befattning", max_length=200, blank=True)
+    telefon = models.CharField("telefon", max_length=40, blank=True)
+    avdelning = models.ForeignKey(
+        Avdelning,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="medarbetare",
+        verbose_name="avdelning",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "profil"
+        verbose_name_plural = "profiler"
+
+    def __str__(self):
+        return f"{self.user.get_full_name() or self.user.get_username()}, {self.befattning}".rstrip(", ")
+
+
+class DiarieSekvens(models.Model):
+    """The last number handed out for one prefix and year. Locked while a number is taken, so
+    concurrent registrations queue here; the counter rolls back with a failed registration,
+    which is what keeps the series free of holes."""
+
+    prefix = models.CharField("prefix", max_length=10)
+    ar = models.PositiveSmallIntegerField("år")
+    senaste = models.PositiveIntegerField("senast utdelade nummer", default=0)
+
+    class Meta:
+        verbose_name = "diarieserie"
+        verbose_name_plural = "diarieserier"
+        constraints = [models.UniqueConstraint(fields=["prefix", "ar"], name="diariesekvens_unik")]
+
+    def __str__(self):
+        return f"{self.prefix} {self.ar}: {self.senaste}"
+
+
+class ArendeQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The cases a user may see: staff see the whole diarium; officers their own
+        cases and their avdelning's; anyone else nothing."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser or user.is_staff:
+            return self
+        profil = getattr(user, "profil", None)
+        condition = models.Q(handlaggare=user)
+        if profil and profil.avdelning_id:
+            condition |= models.Q(avdelning_id=profil.avdelning_id)
+        return self.filter(condition)
+
+
+class Arende(models.Model):
+    """A case in the diarium, numbered `SKHLM 2024/123`."""
+
+    diarienummer = models.CharField(
+        "diarienummer",
+        max_length=30,
+        unique=True,
+        validators=[validate_diarienummer],
+        error_messages={"unique": "Diarienumret finns redan i diariet och kan inte användas igen."},
+        help_text=(
+            "Lämna tomt så delar systemet ut nästa nummer. Äldre ärenden kan föras in med sitt "
+            f"befintliga nummer, till exempel {DIARIENUMMER_EXEMPEL}."
+        ),
+    )
+    forvaltning = models.ForeignKey(
+        Forvaltning, on_delete=models.PROTECT, related_name="arenden", verbose_name="förvaltning"
+    )
+    ar = models.PositiveSmallIntegerField("år", editable=False)
+    lopnummer = models.PositiveIntegerField("löpnummer", editable=False)
+    arendemening = models.CharField("ärendemening", max_length=300)
+    status = models.CharField(
+        "status", max_length=30, choices=ArendeStatus.choices, default=ArendeStatus.REGISTRERAT, editable=False
+    )
+    handlaggare = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="arenden", verbose_name="handläggare"
+    )
+    avdelning = models.ForeignKey(
+        Avdelning, on_delete=models.PROTECT, null=True, blank=True, related_name="arenden", verbose_name="avdelning"
+    )
+    registrerad = models.DateField("registrerad", default=timezone.localdate)
+    citerade = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="citerad_av",
+        verbose_name="citerade ärenden",
+        help_text="Ärenden i diariet som detta ärende hänvisar till.",
+    )
+    citerade_utanfor_diariet = models.TextField(
+        "citerade diarienummer utanför diariet",
+        blank=True,
+        help_text="Diarienummer som inte finns i diariet, ett per rad.",
+    )
+
+    history = HistoricalRecords(m2m_fields=[citerade])
+    objects = ArendeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "ärende"
+        verbose_name_plural = "ärenden"
+        ordering = ["-ar", "-lopnummer"]
+        constraints = [
+            models.UniqueConstraint(fields=["forvaltning", "ar", "lopnummer"], name="arende_nummer_unikt"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-registrerad"], name="arende_status_idx"),
+            models.Index(fields=["handlaggare", "-registrerad"], name="arende_handlaggare_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.diarienummer} {self.arendemening}"
+
+    @property
+    def is_closed(self):
+        return self.status == ArendeStatus.AVSLUTAT
+
+    def clean(self):
+        super().clean()
+        parsed = parse_diarienummer(self.diarienummer)
+        if not self.diarienummer or parsed is None:
+            return  # blank: the system hands out the number; malformed: the field validator reports it
+        prefix, ar, lopnummer = parsed
+        if self.forvaltning_id and prefix != self.forvaltning.diarieprefix:
+            raise ValidationError(
+                {"diarienummer": f"Prefixet {prefix} hör inte till {self.forvaltning}, vars prefix är "
+                 f"{self.forvaltning.diarieprefix}."}
+            )
+        if self._state.adding and ar >= timezone.localdate().year:
+            raise ValidationError(
+                {"diarienummer": f"Nummer för {ar} delas ut av systemet. Lämna fältet tomt, eller ange "
+                 "numret på ett äldre ärende."}
+            )
+        series = DiarieSekvens.objects.filter(prefix=prefix, ar=ar).first()
+        if self._state.adding and series and lopnummer > series.senaste:
+            raise ValidationError(
+                {"diarienummer": f"Serien {prefix} {ar} delas ut av systemet och har bara nått nummer "
+                 f"{series.senaste}."}
+            )
+
+
+class Skrivelse(models.Model):
+    """A written request from members of the nämnd; the nämnd sends it to the förvaltning
+    for beredning, and it becomes Bilaga 1 of the answer."""
+
+    arende = models.ForeignKey(Arende, on_delete=models.CASCADE, related_name="skrivelser", verbose_name="ärende")
+    titel = models.CharField("titel", max_length=300)
+    forfattare = models.CharField(
+        "författare", max_length=500, help_text="Som de står i skrivelsen, till exempel ”Anna Andersson (M)”."
+    )
+    beredning_datum = models.DateField(
+        "skickad för beredning", help_text="Dagen då nämnden skickade skrivelsen till förvaltningen för beredning."
+    )
+    text = models.TextField("text", blank=True)
+    fil = models.FileField(
+        "fil (PDF)", upload_to="skrivelser/%Y/", blank=True, validators=[validate_pdf_filename]
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "skrivelse"
+        verbose_name_plural = "skrivelser"
+        ordering = ["beredning_datum", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(text="") | ~models.Q(fil=""),
+                name="skrivelse_har_innehall",
+                violation_error_message="En skrivelse behöver en text eller en uppladdad fil.",
+            )
+        ]
+
+    def __str__(self):
+        return self.titel
+
+
+class Mall(models.Model):
+    """A document template: the ordered section headings a tjänsteutlåtande is written under."""
+
+    namn = models.CharField("namn", max_length=200, unique=True)
+    beskrivning = models.TextField("beskrivning", blank=True)
+    aktiv = models.BooleanField("aktiv", default=True, help_text="Bara aktiva mallar kan väljas för nya dokument.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "dokumentmall"
+        verbose_name_plural = "dokumentmallar"
+        ordering = ["namn"]
+
+    def __str__(self):
+        return self.namn
+
+
+class MallSektion(models.Model):
+    """One heading of a mall, in order, with the guidance an officer sees while writing."""
+
+    mall = models.ForeignKey(Mall, on_delete=models.CASCADE, related_name="sektioner", verbose_name="mall")
+    ordning = models.PositiveSmallIntegerField("ordning")
+    rubrik = models.CharField("rubrik", max_length=200)
+    obligatorisk = models.BooleanField("obligatorisk", default=True)
+    vagledning = models.TextField("vägledning", blank=True, help_text="Visas för handläggaren vid skrivandet.")
+    nyckel = models.SlugField(
+        "nyckel",
+        blank=True,
+        help_text="Teknisk nyckel för sektioner som systemet läser, t.ex. ”forslag_till_beslut”.",
+    )
+    visar_atgarder = models.BooleanField(
+        "visar åtgärder",
+        default=False,
+        help_text="Dokumentets åtgärder skrivs ut som punktlistor i denna sektion, före avslutande text.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "mallsektion"
+        verbose_name_plural = "mallsektioner"
+        ordering = ["mall", "ordning", "pk"]
+        constraints = [models.UniqueConstraint(fields=["mall", "rubrik"], name="mallsektion_unik_rubrik")]
+
+    def __str__(self):
+        return self.rubrik
+
+
+class TjansteutlatandeQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(arende__in=Arende.objects.for_user(user))
+
+
+class Tjansteutlatande(models.Model):
+    """The förvaltning's written statement to the nämnd on a case."""
+
+    arende = models.ForeignKey(
+        Arende, on_delete=models.PROTECT, related_name="tjansteutlatanden", verbose_name="ärende"
+    )
+    mall = models.ForeignKey(Mall, on_delete=models.PROTECT, related_name="+", verbose_name="mall")
+    status = models.CharField(
+        "status",
+        max_length=30,
+        choices=TjansteutlatandeStatus.choices,
+        default=TjansteutlatandeStatus.UTKAST,
+        editable=False,
+        db_index=True,
+    )
+    handlaggare = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="tjansteutlatanden", verbose_name="handläggare"
+    )
+    telefon = models.CharField("telefon", max_length=40, blank=True)
+    namnd = models.ForeignKey(Namnd, on_delete=models.PROTECT, related_name="+", verbose_name="till nämnd")
+    sammantradesdatum = models.DateField("sammanträdesdatum", null=True, blank=True)
+    titel = models.CharField("titel", max_length=300)
+    undertitel = models.CharField(
+        "undertitel", max_length=300, blank=True, help_text="Till exempel ”Svar på skrivelse”."
+    )
+    atgarder = models.ManyToManyField(
+        "atgarder.Atgard",
+        through="TjansteutlatandeAtgard",
+        related_name="tjansteutlatanden",
+        verbose_name="åtgärder",
+        blank=True,
+    )
+    version = models.PositiveIntegerField(
+        "version", default=1, editable=False, help_text="Räknas upp vid varje sparning; skyddar mot att skriva över."
+    )
+    # Frozen when sent for attest: everything the PDF prints, and its SHA-256.
+    innehall = models.JSONField("fryst innehåll", null=True, blank=True, editable=False)
+    innehall_hash = models.CharField("innehållets SHA-256", max_length=64, blank=True, editable=False)
+    attest_omgang = models.PositiveIntegerField("attestomgång", default=0, editable=False)
+    aterremiss_kommentar = models.TextField("senaste återremiss", blank=True, editable=False)
+    skapad = models.DateTimeField("skapad", auto_now_add=True)
+    andrad = models.DateTimeField("ändrad", auto_now=True)
+
+    history = HistoricalRecords()
+    objects = TjansteutlatandeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "tjänsteutlåtande"
+        verbose_name_plural = "tjänsteutlåtanden"
+        ordering = ["-skapad", "-pk"]
+
+    def __str__(self):
+        return f"{self.arende.diarienummer} {self.titel}"
+
+
+class Sektion(models.Model):
+    """The text a document has under one of its mall's headings (sanitised HTML)."""
+
+    tjansteutlatande = models.ForeignKey(
+        Tjansteutlatande, on_delete=models.CASCADE, related_name="sektioner", verbose_name="tjänsteutlåtande"
+    )
+    mall_sektion = models.ForeignKey(MallSektion, on_delete=models.PROTECT, related_name="+", verbose_name="rubrik")
+    text = models.TextField("text", blank=True)
+    avslutning = models.TextField(
+        "avslutande text", blank=True, help_text="Skrivs efter åtgärdslistorna, i sektioner som visar åtgärder."
+    )
+    version = models.PositiveIntegerField("version", default=1, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "sektion"
+        verbose_name_plural = "sektioner"
+        ordering = ["mall_sektion__ordning", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tjansteutlatande", "mall_sektion"], name="sektion_unik_per_dokument")
+        ]
+
+    def __str__(self):
+        return self.mall_sektion.rubrik
+
+    @property
+    def is_empty(self):
+        return not (re.sub(r"<[^>]+>", "", self.text).strip() or re.sub(r"<[^>]+>", "", self.avslutning).strip())
+
+
+class TjansteutlatandeAtgard(models.Model):
+    """An åtgärd a document reports on, in the order it prints."""
+
+    tjansteutlatande = models.ForeignKey(
+        Tjansteutlatande, on_delete=models.CASCADE, related_name="atgard_val", verbose_name="tjänsteutlåtande"
+    )
+    atgard = models.ForeignKey(
+        "atgarder.Atgard", on_delete=models.PROTECT, related_name="dokument_val", verbose_name="åtgärd"
+    )
+    ordning = models.PositiveSmallIntegerField("ordning", default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "åtgärd i tjänsteutlåtande"
+        verbose_name_plural = "åtgärder i tjänsteutlåtandet"
+        ordering = ["ordning", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tjansteutlatande", "atgard"], name="atgard_en_gang_per_dokument")
+        ]
+
+    def __str__(self):
+        return str(self.atgard)
+
+
+class Bilaga(models.Model):
+    """An attachment of the document, numbered in order ("1. Skrivelse; Öppna drogscener")."""
+
+    tjansteutlatande = models.ForeignKey(
+        Tjansteutlatande, on_delete=models.CASCADE, related_name="bilagor", verbose_name="tjänsteutlåtande"
+    )
+    ordning = models.PositiveSmallIntegerField("nummer")
+    titel = models.CharField("titel", max_length=300)
+    fil = models.FileField("fil (PDF)", upload_to="bilagor/%Y/", blank=True, validators=[validate_pdf_filename])
+    text = models.TextField("text", blank=True, help_text="Används när bilagan inte finns som PDF.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "bilaga"
+        verbose_name_plural = "bilagor"
+        ordering = ["ordning", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tjansteutlatande", "ordning"], name="bilaga_unikt_nummer")
+        ]
+
+    def __str__(self):
+        return f"{self.ordning}. {self.titel}"
+
+
+class Undertecknare(models.Model):
+    """A person who signs the document; name and title as printed on the day of signing."""
+
+    tjansteutlatande = models.ForeignKey(
+        Tjansteutlatande, on_delete=models.CASCADE, related_name="undertecknare", verbose_name="tjänsteutlåtande"
+    )
+    ordning = models.PositiveSmallIntegerField("ordning", default=0)
+    anvandare = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="användare"
+    )
+    namn = models.CharField("namn", max_length=200)
+    befattning = models.CharField("befattning", max_length=200)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "undertecknare"
+        verbose_name_plural = "undertecknare"
+        ordering = ["ordning", "pk"]
+
+    def __str__(self):
+        return f"{self.namn}, {self.befattning}"
+
+
+class Attestering(models.Model):
+    """One step of a document's attest chain. When attested it stores who, when, the name and
+    title the attestant held at that moment, and the SHA-256 of the content they approved."""
+
+    tjansteutlatande = models.ForeignKey(
+        Tjansteutlatande, on_delete=models.CASCADE, related_name="attesteringar", verbose_name="tjänsteutlåtande"
+    )
+    omgang = models.PositiveIntegerField("attestomgång")
+    ordning = models.PositiveSmallIntegerField("ordning i kedjan")
+    attestant = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="attesteringar", verbose_name="attestant"
+    )
+    namn = models.CharField("namn", max_length=200, blank=True)
+    befattning = models.CharField("befattning", max_length=200, blank=True)
+    attesterad = models.DateTimeField("attesterad", null=True, blank=True)
+    innehall_hash = models.CharField("attesterat innehåll (SHA-256)", max_length=64, blank=True)
+    makulerad = models.DateTimeField(
+        "makulerad", null=True, blank=True, help_text="Satt när dokumentet ändrades efter att det skickats för attest."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "attestering"
+        verbose_name_plural = "attesteringar"
+        ordering = ["omgang", "ordning"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tjansteutlatande", "omgang", "ordning"], name="attestering_unikt_steg"
+            ),
+            models.UniqueConstraint(
+                fields=["tjansteutlatande", "omgang", "attestant"], name="attestering_en_gang_per_omgang"
+            ),
+        ]
+
+    def __str__(self):
+        if not self.attesterad:
+            return self.namn or str(self.attestant)
+        return f"{self.namn or self.attestant}, {timezone.localtime(self.attesterad):%Y-%m-%d}"

@@ -1,0 +1,43 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Aktor, Atgard, Drogscen, Utfall
+
+
+class UtfallInline(admin.TabularInline):
+    model = Utfall
+    extra = 0
+
+
+@admin.register(Atgard)
+class AtgardAdmin(SimpleHistoryAdmin):
+    list_display = ("titel", "typ", "period_start", "period_slut", "drogscener_text", "andrad")
+    list_filter = ("typ", "drogscener", "aktorer")
+    search_fields = ("titel", "beskrivning")
+    filter_horizontal = ("aktorer", "drogscener", "citerade_arenden")
+    autocomplete_fields = ()
+    inlines = [UtfallInline]
+    show_full_result_count = False
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("drogscener")
+
+    @admin.display(description="drogscener")
+    def drogscener_text(self, obj):
+        return ", ".join(d.namn for d in obj.drogscener.all())
+
+
+@admin.register(Drogscen)
+class DrogscenAdmin(SimpleHistoryAdmin):
+    list_display = ("namn", "omrade", "fokusar")
+    list_filter = ("fokusar",)
+    search_fields = ("namn", "omrade", "beskrivning")
+    show_full_result_count = False
+
+
+@admin.register(Aktor)
+class AktorAdmin(SimpleHistoryAdmin):
+    list_display = ("namn",)
+    search_fields = ("namn",)
+    show_full_result_count = False

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AtgarderConfig(AppConfig):
+    name = "atgarder"
+    verbose_name = "Drogscener och åtgärder"

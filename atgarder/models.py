@@ -1,0 +1,141 @@
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .constants import AtgardTyp
+
+
+class Drogscen(models.Model):
+    """An open drug scene: a place where drugs are sold and used openly (e.g. Sätra centrum)."""
+
+    namn = models.CharField("namn", max_length=200, unique=True)
+    omrade = models.CharField("område", max_length=200, help_text="Stadsdel eller centrumområde.")
+    beskrivning = models.TextField("beskrivning", blank=True)
+    barnverksamheter = models.TextField(
+        "verksamheter för barn i närheten",
+        blank=True,
+        help_text="Förskolor, parklekar, fritidsklubbar och fritidsgårdar inom avgränsningen, en per rad.",
+    )
+    fokusar = models.PositiveSmallIntegerField(
+        "fokusår",
+        null=True,
+        blank=True,
+        help_text="Året då platsen var fokus i den lokala samverkansöverenskommelsen med polisen.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "drogscen"
+        verbose_name_plural = "drogscener"
+        ordering = ["namn"]
+
+    def __str__(self):
+        return self.namn
+
+    @property
+    def barnverksamheter_lista(self):
+        return [rad.strip() for rad in self.barnverksamheter.splitlines() if rad.strip()]
+
+
+class Aktor(models.Model):
+    """Who carries out a measure with the förvaltning: Polisen, skolan, fastighetsägare …"""
+
+    namn = models.CharField("namn", max_length=200, unique=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "aktör"
+        verbose_name_plural = "aktörer"
+        ordering = ["namn"]
+
+    def __str__(self):
+        return self.namn
+
+
+class AtgardQuerySet(models.QuerySet):
+    def social(self):
+        return self.filter(typ=AtgardTyp.SOCIAL)
+
+    def situationell(self):
+        return self.filter(typ=AtgardTyp.SITUATIONELL)
+
+
+class Atgard(models.Model):
+    """A measure against open drug scenes: social or situational prevention.
+
+    Its `beskrivning` is the text a tjänsteutlåtande prints as one bullet; paragraphs are
+    separated by a blank line.
+    """
+
+    typ = models.CharField("typ", max_length=20, choices=AtgardTyp.choices, db_index=True)
+    titel = models.CharField("titel", max_length=200)
+    beskrivning = models.TextField(
+        "beskrivning",
+        help_text="Texten som skrivs ut i tjänsteutlåtandet. Tom rad skiljer stycken åt.",
+    )
+    aktorer = models.ManyToManyField(Aktor, verbose_name="aktörer", blank=True, related_name="atgarder")
+    drogscener = models.ManyToManyField(
+        Drogscen, verbose_name="drogscener", blank=True, related_name="atgarder"
+    )
+    period_start = models.DateField("period från", null=True, blank=True)
+    period_slut = models.DateField("period till", null=True, blank=True, help_text="Tom om åtgärden pågår.")
+    citerade_arenden = models.ManyToManyField(
+        "arenden.Arende",
+        verbose_name="citerade ärenden",
+        blank=True,
+        related_name="citerad_av_atgarder",
+        help_text="Ärenden där åtgärden beskrivs mer utförligt.",
+    )
+    skapad = models.DateTimeField("skapad", auto_now_add=True)
+    andrad = models.DateTimeField("ändrad", auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[aktorer, drogscener, citerade_arenden])
+    objects = AtgardQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "åtgärd"
+        verbose_name_plural = "åtgärder"
+        ordering = ["typ", "titel"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_slut__isnull=True)
+                | models.Q(period_start__isnull=True)
+                | models.Q(period_slut__gte=models.F("period_start")),
+                name="atgard_period_ordning",
+                violation_error_message="Periodens slut kan inte ligga före dess början.",
+            )
+        ]
+
+    def __str__(self):
+        return self.titel
+
+    @property
+    def stycken(self):
+        return [s.strip() for s in self.beskrivning.replace("\r\n", "\n").split("\n\n") if s.strip()]
+
+    @property
+    def period(self):
+        if not self.period_start:
+            return ""
+        slut = self.period_slut.isoformat() if self.period_slut else "pågår"
+        return f"{self.period_start.isoformat()} – {slut}"
+
+
+class Utfall(models.Model):
+    """A measurable output of a measure, e.g. "70 platsaktiveringar under 2023"."""
+
+    atgard = models.ForeignKey(Atgard, on_delete=models.CASCADE, related_name="utfall", verbose_name="åtgärd")
+    antal = models.PositiveIntegerField("antal")
+    enhet = models.CharField("enhet", max_length=100, help_text="Till exempel ”platsaktiveringar”.")
+    ar = models.PositiveSmallIntegerField("år")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "utfall"
+        verbose_name_plural = "utfall"
+        ordering = ["ar", "enhet"]
+
+    def __str__(self):
+        return f"{self.antal} {self.enhet} {self.ar}"

@@ -1,0 +1,138 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from arenden.models import Sektion, TjansteutlatandeAtgard
+from tests.factories import AtgardFactory, DrogscenFactory, TjansteutlatandeFactory
+
+
+def _count_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx)
+
+
+def _make_rows(n):
+    scen = DrogscenFactory()
+    for _ in range(n):
+        tu = TjansteutlatandeFactory()
+        atgard = AtgardFactory()
+        atgard.drogscener.add(scen)
+        TjansteutlatandeAtgard.objects.create(tjansteutlatande=tu, atgard=atgard)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/admin/arenden/arende/", "/admin/arenden/tjansteutlatande/", "/admin/atgarder/atgard/"],
+)
+def test_changelist_query_count_does_not_grow_with_rows(admin_client, url):
+    _make_rows(5)
+    with_5 = _count_queries(admin_client, url)
+    _make_rows(45)
+    with_50 = _count_queries(admin_client, url)
+    assert with_5 == with_50
+
+
+def _inline_management(prefix, total, initial):
+    return {f"{prefix}-TOTAL_FORMS": str(total), f"{prefix}-INITIAL_FORMS": str(initial)}
+
+
+def _change_form_data(tu, **overrides):
+    """The document's admin change form as the browser would post it, unchanged."""
+    data = {
+        "arende": tu.arende_id,
+        "mall": tu.mall_id,
+        "handlaggare": tu.handlaggare_id,
+        "telefon": tu.telefon,
+        "namnd": tu.namnd_id,
+        "sammantradesdatum": "",
+        "titel": tu.titel,
+        "undertitel": tu.undertitel,
+    }
+    sektioner = list(tu.sektioner.all())
+    data.update(_inline_management("sektioner", len(sektioner), len(sektioner)))
+    for i, s in enumerate(sektioner):
+        data.update(
+            {
+                f"sektioner-{i}-id": s.pk,
+                f"sektioner-{i}-tjansteutlatande": tu.pk,
+                f"sektioner-{i}-mall_sektion": s.mall_sektion_id,
+                f"sektioner-{i}-text": s.text,
+                f"sektioner-{i}-avslutning": s.avslutning,
+            }
+        )
+    val = list(tu.atgard_val.all())
+    data.update(_inline_management("atgard_val", len(val), len(val)))
+    for i, v in enumerate(val):
+        data.update(
+            {
+                f"atgard_val-{i}-id": v.pk,
+                f"atgard_val-{i}-tjansteutlatande": tu.pk,
+                f"atgard_val-{i}-ordning": v.ordning,
+                f"atgard_val-{i}-atgard": v.atgard_id,
+            }
+        )
+    data.update(_inline_management("bilagor", 0, 0))
+    data.update(_inline_management("undertecknare", 0, 0))
+    data.update(_inline_management("attesteringar", 0, 0))
+    data.update(overrides)
+    return data
+
+
+def test_editing_a_section_in_the_admin_leaves_history_naming_the_user(admin_client):
+    tu = TjansteutlatandeFactory()
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+    response = admin_client.post(url, _change_form_data(tu, **{"sektioner-0-text": "<p>Ny text.</p>"}))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    sektion = tu.sektioner.get(mall_sektion__ordning=1)
+    latest = sektion.history.first()
+    assert latest.text == "<p>Ny text.</p>"
+    assert latest.history_user.username == "root"
+    history_page = admin_client.get(f"/admin/arenden/sektion/{sektion.pk}/history/").content.decode()
+    assert "Ny text." in history_page and "root" in history_page
+
+
+def test_adding_an_atgard_in_the_admin_leaves_history_naming_the_user(admin_client):
+    tu = TjansteutlatandeFactory()
+    atgard = AtgardFactory(titel="Trygga trappan")
+    data = _change_form_data(tu)
+    data.update(_inline_management("atgard_val", 1, 0))
+    data.update({"atgard_val-0-ordning": "1", "atgard_val-0-atgard": atgard.pk, "atgard_val-0-tjansteutlatande": tu.pk})
+    response = admin_client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    record = TjansteutlatandeAtgard.history.get()
+    assert record.history_type == "+"
+    assert record.atgard_id == atgard.pk
+    assert record.history_user.username == "root"
+
+
+def test_drogscen_link_of_an_atgard_is_in_its_history(admin_client):
+    atgard = AtgardFactory()
+    scen = DrogscenFactory(namn="Sätra centrum")
+    response = admin_client.post(
+        f"/admin/atgarder/atgard/{atgard.pk}/change/",
+        {
+            "typ": atgard.typ,
+            "titel": atgard.titel,
+            "beskrivning": atgard.beskrivning,
+            "drogscener": [scen.pk],
+            "utfall-TOTAL_FORMS": "0",
+            "utfall-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    latest = atgard.history.first()
+    assert [row.drogscen_id for row in latest.drogscener.all()] == [scen.pk]
+    assert latest.history_user.username == "root"
+    page = admin_client.get(f"/admin/atgarder/atgard/{atgard.pk}/history/").content.decode()
+    assert "Sätra centrum" in page
+
+
+def test_section_cannot_be_saved_twice_for_one_heading(db):
+    tu = TjansteutlatandeFactory()
+    first = tu.sektioner.first()
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Sektion.objects.create(tjansteutlatande=tu, mall_sektion=first.mall_sektion)

@@ -1,0 +1,77 @@
+import html
+import re
+
+from django.core.management import call_command
+
+from arenden.models import Arende, Attestering, Tjansteutlatande
+from atgarder.constants import DEFINITIONER, GRUPPINLEDNING
+from atgarder.models import Atgard
+from tests.seedtext import seed_items
+
+
+def _plain(value):
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", value))).strip()
+
+
+def demo_corpus(tu):
+    """Every text the demo data holds for the document, as one string."""
+    parts = [tu.titel, tu.undertitel, tu.namnd.namn, tu.telefon, f"Telefon: {tu.telefon}"]
+    parts.append(tu.sammantradesdatum.isoformat())
+    parts.append(tu.handlaggare.get_full_name())
+    for s in tu.sektioner.select_related("mall_sektion"):
+        parts += [s.mall_sektion.rubrik, _plain(s.text), _plain(s.avslutning)]
+    for v in tu.atgard_val.select_related("atgard"):
+        parts += v.atgard.stycken
+        parts.append(" ".join(v.atgard.stycken))
+    for fore, efter in GRUPPINLEDNING.values():
+        parts.append(fore + efter)
+    for u in tu.undertecknare.all():
+        parts += [u.namn, u.befattning]
+    for b in tu.bilagor.all():
+        parts.append(f"{b.ordning}. {b.titel}")
+    for a in tu.attesteringar.all():
+        parts.append(f"{a.namn}, {a.befattning} {a.attesterad.date().isoformat()}")
+    return "\n".join(_plain(p) for p in parts)
+
+
+def test_every_paragraph_and_list_item_of_the_seed_is_in_the_demo_data(demo):
+    items, footnotes = seed_items()
+    corpus = demo_corpus(demo)
+    # Footnote markers are typography, not text.
+    missing = [i for i in items if i.replace("¹", "").replace("²", "") not in corpus]
+    assert not missing, missing
+    assert len(items) > 50
+    assert footnotes == list(DEFINITIONER.values())
+
+
+def test_demo_case_lists_every_measure_of_the_seed(demo):
+    assert Atgard.objects.social().count() == 10
+    assert Atgard.objects.situationell().count() == 7
+    platsaktivering = Atgard.objects.get(titel="Platssamverkan och platsaktivering")
+    assert [str(u) for u in platsaktivering.utfall.all()] == ["70 platsaktiveringar 2023"]
+    cited = set(Atgard.objects.values_list("citerade_arenden__diarienummer", flat=True)) - {None}
+    assert cited == {"SKHLM 2023/849", "SKHLM 2023/845", "SKHLM 2022/1048"}
+
+
+def test_demo_attestations_keep_the_titles_held_on_the_day(demo):
+    rows = [(a.namn, a.befattning, a.attesterad.date().isoformat()) for a in Attestering.objects.all()]
+    assert rows == [
+        ("Christoffer Carlander", "Tf. avdelningschef", "2024-05-06"),
+        ("Lisa Kinnari", "Förvaltningschef", "2024-05-06"),
+    ]
+    # Lisa signs as Stadsdelsdirektör but attested as Förvaltningschef: stored, not looked up.
+    assert demo.undertecknare.get(namn="Lisa Kinnari").befattning == "Stadsdelsdirektör"
+    assert {a.innehall_hash for a in Attestering.objects.all()} == {demo.innehall_hash}
+
+
+def test_loading_the_demo_twice_changes_nothing(demo, capsys):
+    counts = (Arende.objects.count(), Tjansteutlatande.objects.count(), Atgard.history.count())
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    assert "finns redan" in out
+    assert "anette" in out and "skarholmen-demo" in out
+    assert (Arende.objects.count(), Tjansteutlatande.objects.count(), Atgard.history.count()) == counts
+
+
+def test_demo_users_exist_only_where_the_demo_is_loaded(db, django_user_model):
+    assert not django_user_model.objects.filter(username__in=["anette", "lisa", "admin"]).exists()
