@@ -4,7 +4,7 @@ PY := .venv/bin/python
 PIP := .venv/bin/pip
 STAMP := .venv/.installed
 
-.PHONY: run test install system-packages demo pdf lint clean
+.PHONY: run test install system-packages demo pdf lint clean backup restore
 
 $(PY):
 	python3.11 -m venv .venv || python3 -m venv .venv
@@ -45,3 +45,25 @@ lint: install
 
 clean:
 	rm -rf .venv db.sqlite3 out
+
+# Backups of the PostgreSQL database (pg_dump custom format) and of the uploaded files beside it.
+BACKUP_DIR ?= backups
+MEDIA_DIR = $(shell $(PY) -c 'import skarholmen.settings as s; print(s.MEDIA_ROOT)')
+need_postgres = case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
+	*) echo "DATABASE_URL must point at PostgreSQL"; exit 2;; esac
+
+backup: install
+	@$(need_postgres)
+	@mkdir -p $(BACKUP_DIR); name="$(BACKUP_DIR)/skarholmen-$$(date -u +%Y%m%dT%H%M%SZ)"; \
+	  pg_dump --format=custom --no-owner --file "$$name.dump" "$$DATABASE_URL"; \
+	  if [ -d "$(MEDIA_DIR)" ]; then tar -czf "$$name.media.tar.gz" -C "$(MEDIA_DIR)" .; fi; \
+	  echo "$$name.dump"
+
+# Replaces what the database DATABASE_URL points at (empty or not) with the backup, in one transaction.
+restore: install
+	@$(need_postgres)
+	@test -f "$(FILE)" || { echo "usage: make restore FILE=backups/skarholmen-<time>.dump"; exit 2; }
+	pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction \
+	  --dbname "$$DATABASE_URL" "$(FILE)"
+	@media="$(basename $(FILE)).media.tar.gz"; if [ -f "$$media" ]; then \
+	  mkdir -p "$(MEDIA_DIR)" && tar -xzf "$$media" -C "$(MEDIA_DIR)"; fi
