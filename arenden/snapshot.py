@@ -14,12 +14,14 @@ SCHEMA = 1
 
 
 def build_snapshot(tu):
-    """Read everything the document prints from the database (a fixed number of queries)."""
+    """Read everything the document prints. Related rows are read with `.all()` and ordered
+    here, so a caller that prefetches them (a batch, the volume generator) pays no queries."""
     arende = tu.arende
     handlaggare = tu.handlaggare
     avdelning = arende.avdelning
-    sektioner = list(tu.sektioner.select_related("mall_sektion").order_by("mall_sektion__ordning", "pk"))
-    val = list(tu.atgard_val.select_related("atgard").order_by("ordning", "pk"))
+    forvaltning = arende.forvaltning.namn
+    sektioner = sorted(tu.sektioner.all(), key=lambda s: (s.mall_sektion.ordning, s.pk))
+    val = sorted(tu.atgard_val.all(), key=lambda v: (v.ordning, v.pk))
     grupper = []
     for typ in AtgardTyp:
         punkter = [
@@ -39,7 +41,7 @@ def build_snapshot(tu):
         "schema": SCHEMA,
         "diarienummer": arende.diarienummer,
         "arendemening": arende.arendemening,
-        "forvaltning": arende.forvaltning.namn,
+        "forvaltning": forvaltning,
         "avdelning": avdelning.namn if avdelning else "",
         "handlaggare": {
             "namn": handlaggare.get_full_name() or handlaggare.get_username(),
@@ -61,14 +63,18 @@ def build_snapshot(tu):
         ],
         "atgardsgrupper": grupper,
         "undertecknare": [
-            {"namn": u.namn, "befattning": u.befattning, "forvaltning": arende.forvaltning.namn}
-            for u in tu.undertecknare.order_by("ordning", "pk")
+            {"namn": u.namn, "befattning": u.befattning, "forvaltning": forvaltning}
+            for u in sorted(tu.undertecknare.all(), key=lambda u: (u.ordning, u.pk))
         ],
         "bilagor": [
             {"nummer": b.ordning, "titel": b.titel, "fil": b.fil.name if b.fil else "", "text": b.text}
-            for b in tu.bilagor.order_by("ordning", "pk")
+            for b in sorted(tu.bilagor.all(), key=lambda b: (b.ordning, b.pk))
         ],
     }
+
+
+SNAPSHOT_SELECT = ("arende__forvaltning", "arende__avdelning", "handlaggare", "namnd")
+SNAPSHOT_PREFETCH = ("sektioner__mall_sektion", "atgard_val__atgard", "undertecknare", "bilagor")
 
 
 def snapshot_hash(snapshot):
