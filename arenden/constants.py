@@ -22,3 +22,19 @@ class TjansteutlatandeStatus(models.TextChoices):
 
 DIARIENUMMER_REGEX = r"^(?P<prefix>[A-ZÅÄÖ]{2,10}) (?P<ar>(19|20)\d{2})/(?P<lopnummer>[1-9]\d{0,6})$"
 DIARIENUMMER_EXEMPEL = "SKHLM 2022/1048"
+
+
+class ExportTyp(models.TextChoices):
+    PAKET = "paket", "Mötespaket (en PDF)"
+    ZIP = "zip", "Zip med en PDF per punkt"
+
+
+class ExportStatus(models.TextChoices):
+    VANTAR = "vantar", "Väntar"
+    PAGAR = "pagar", "Pågår"
+    KLAR = "klar", "Klar"
+    MISSLYCKAD = "misslyckad", "Misslyckades"
+
+
+# The role group (created by the roles migration) whose members prepare the nämnd's meetings.
+NAMNDSEKRETERARE = "Nämndsekreterare"
