@@ -5,6 +5,7 @@ by hand.
 """
 
 import html
+import logging
 import re
 
 from django.core.files.base import ContentFile
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .constants import ArendeStatus, ExportTyp, TjansteutlatandeStatus
+from .constants import ArendeStatus, ExportStatus, ExportTyp, TjansteutlatandeStatus
 from .models import (
     Arende,
     DiarieSekvens,
@@ -23,6 +24,8 @@ from .models import (
     is_namndsekreterare,
     parse_diarienummer,
 )
+
+logger = logging.getLogger(__name__)
 
 # MallSektion.nyckel of the section the nämnd decides on.
 FORSLAG_TILL_BESLUT = "forslag_till_beslut"
@@ -213,7 +216,7 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     # The extract is rendered before the transaction, so no row stays locked while WeasyPrint
     # works; the state is checked again under the lock before anything is saved.
     punkt.beslut, punkt.beslutad = beslut, now
-    utdrag = pdf.render_protokollsutdrag(punkt)
+    utdrag = pdf.render_protokollsutdrag(punkt, sekreterare=user.get_full_name() or user.get_username())
     with transaction.atomic():
         punkt = Foredragningspunkt.objects.select_for_update().select_related("sammantrade").get(pk=punkt.pk)
         if punkt.is_decided:
@@ -258,4 +261,34 @@ def bestall_export(*, sammantrade, typ, user):
             bestalld_av=user,
         )
         transaction.on_commit(lambda: bygg_export.enqueue(export.pk))
+    return export
+
+
+def kor_export(*, export_id):
+    """Build an ordered export: the job queue runs this outside any request. Progress is written
+    after every item in its own statement, so the secretary's page sees it while the job runs.
+    A failed item is named in the export's `fel` and the job fails with it."""
+    from . import pdf
+
+    export = Sammantradesexport.objects.select_related("sammantrade__namnd").get(pk=export_id)
+    rows = Sammantradesexport.objects.filter(pk=export.pk)
+    rows.update(status=ExportStatus.PAGAR, klara=0, fel="")
+    mote = export.sammantrade
+    try:
+        if export.typ == ExportTyp.PAKET:
+            data = pdf.render_motespaket(mote, on_progress=lambda klara: rows.update(klara=klara))
+            namn = pdf.motespaket_filename(mote)
+        else:
+            data = pdf.render_motes_zip(mote, on_progress=lambda klara: rows.update(klara=klara))
+            namn = pdf.motes_zip_filename(mote)
+    except pdf.PunktFel as exc:
+        rows.update(status=ExportStatus.MISSLYCKAD, fel=str(exc), klar=timezone.now())
+        logger.warning("Export %s misslyckades: %s", export.pk, exc)
+        raise
+    except Exception as exc:
+        rows.update(status=ExportStatus.MISSLYCKAD, fel=f"Exporten kunde inte skapas: {exc}", klar=timezone.now())
+        raise
+    export.fil.save(namn, ContentFile(data), save=False)
+    rows.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now())
+    export.refresh_from_db()
     return export

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "arenden"
 
-urlpatterns = []
+urlpatterns = [
+    path("sok/", views.sok, name="sok"),
+    path("protokollsutdrag/<int:pk>/", views.protokollsutdrag, name="protokollsutdrag"),
+]

@@ -1,0 +1,114 @@
+import datetime
+
+import pytest
+from django.db import IntegrityError
+
+from arenden import services
+from arenden.models import Foredragningspunkt
+from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
+from tests.factories import TjansteutlatandeFactory, UserFactory
+
+
+@pytest.fixture
+def sekr(db):
+    return sekreterare()
+
+
+def test_attested_document_goes_on_the_list_with_the_meetings_date(sekr):
+    mote = sammantrade()
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+
+    tu.refresh_from_db()
+    assert punkt.nummer == 1
+    assert tu.status == "pa_foredragningslista"
+    assert tu.sammantradesdatum == mote.datum
+    assert tu.arende.status == "pa_foredragningslista"
+    senaste = tu.history.first()
+    assert senaste.history_user == sekr
+    assert "föredragningslistan" in senaste.history_change_reason
+    assert punkt.history.first().history_user == sekr
+
+
+@pytest.mark.parametrize("status", ["utkast", "till_attest"])
+def test_only_attested_documents_can_be_put_on_the_list(sekr, status):
+    mote = sammantrade()
+    tu = TjansteutlatandeFactory(status=status)
+    with pytest.raises(services.WorkflowError, match="Bara attesterade"):
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    tu.refresh_from_db()
+    assert tu.status == status
+    assert not Foredragningspunkt.objects.exists()
+
+
+def test_a_document_cannot_go_on_two_lists(sekr):
+    tu = attesterat_dokument()
+    services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    andra = sammantrade(datum=datetime.date(2024, 6, 13))
+    with pytest.raises(services.WorkflowError, match="Bara attesterade"):
+        services.satt_pa_foredragningslista(sammantrade=andra, tjansteutlatande=tu, user=sekr)
+
+
+def test_information_item_needs_a_title(sekr):
+    mote = sammantrade()
+    with pytest.raises(services.WorkflowError, match="rubrik"):
+        services.satt_pa_foredragningslista(sammantrade=mote, titel="  ", user=sekr)
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, titel="Förvaltningschefen informerar", user=sekr)
+    assert punkt.rubrik == "Förvaltningschefen informerar"
+    with pytest.raises(IntegrityError):
+        Foredragningspunkt.objects.create(sammantrade=mote, nummer=9)
+
+
+def test_reordering_renumbers_the_items(sekr):
+    mote = sammantrade()
+    a, b, c = (
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+        for _ in range(3)
+    )
+    services.ordna_foredragningslista(sammantrade=mote, punkt_ids=[c.pk, a.pk, b.pk], user=sekr)
+    assert list(mote.punkter.order_by("nummer").values_list("pk", "nummer")) == [(c.pk, 1), (a.pk, 2), (b.pk, 3)]
+    c.refresh_from_db()
+    assert c.history.first().history_change_reason == "Föredragningslistan omordnad"
+    assert c.history.first().history_user == sekr
+
+
+def test_reordering_with_a_stale_list_is_refused(sekr):
+    mote = sammantrade()
+    a = services.satt_pa_foredragningslista(sammantrade=mote, titel="Information", user=sekr)
+    services.satt_pa_foredragningslista(sammantrade=mote, titel="Mer information", user=sekr)
+    with pytest.raises(services.WorkflowError, match="Ladda om"):
+        services.ordna_foredragningslista(sammantrade=mote, punkt_ids=[a.pk], user=sekr)
+    assert list(mote.punkter.order_by("nummer").values_list("nummer", flat=True)) == [1, 2]
+
+
+def test_removing_an_item_returns_the_document_and_renumbers(sekr):
+    mote = sammantrade()
+    tu = attesterat_dokument()
+    forsta = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    andra = services.satt_pa_foredragningslista(sammantrade=mote, titel="Information", user=sekr)
+
+    services.ta_bort_fran_foredragningslista(punkt=forsta, user=sekr)
+
+    tu.refresh_from_db()
+    andra.refresh_from_db()
+    assert tu.status == "attesterad"
+    assert tu.arende.status == "redo_for_namnd"
+    assert andra.nummer == 1
+    borttagen = Foredragningspunkt.history.filter(id=forsta.pk, history_type="-").get()
+    assert borttagen.history_user == sekr
+
+
+def test_only_a_secretary_changes_the_list(db):
+    mote = sammantrade()
+    tu = attesterat_dokument()
+    handlaggare = UserFactory(is_staff=True)
+    with pytest.raises(services.WorkflowError, match="nämndsekreterare"):
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=handlaggare)
+    tu.refresh_from_db()
+    assert tu.status == "attesterad"
+
+
+def test_beslut_is_prefilled_from_the_attested_proposal(demo):
+    assert services.forslag_till_beslut(demo) == (
+        "Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande som svar på skrivelsen."
+    )
