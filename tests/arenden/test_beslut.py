@@ -1,0 +1,98 @@
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from arenden import services
+from arenden.models import Foredragningspunkt
+from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
+from tests.factories import TjansteutlatandeFactory
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def _pdf_text(data):
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_decision_produces_the_extract_closes_the_case_and_is_in_the_history(demo):
+    sekr = sekreterare()
+    mote = sammantrade()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=demo, user=sekr)
+    beslut = services.forslag_till_beslut(demo)
+
+    services.registrera_beslut(punkt=punkt, beslut=beslut, user=sekr)
+
+    punkt.refresh_from_db()
+    demo.refresh_from_db()
+    arende = demo.arende
+    arende.refresh_from_db()
+    assert punkt.beslut == beslut
+    assert demo.status == "beslutad"
+    assert arende.status == "avslutat"
+    # The extract is attached to the case and says what was decided, where and when.
+    assert list(arende.beslutspunkter.all()) == [punkt]
+    text = _pdf_text(punkt.protokollsutdrag.read())
+    assert "Protokollsutdrag" in text
+    assert "SKHLM 2024/123" in text
+    assert "Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande som svar på skrivelsen." in text
+    assert "2024-05-23" in text
+    for obj, reason in [(punkt, "Beslut registrerat"), (demo, "Beslutat av"), (arende, "Avslutat efter beslut")]:
+        senaste = obj.history.first()
+        assert senaste.history_user == sekr
+        assert senaste.history_change_reason.startswith(reason)
+
+
+def test_case_stays_open_while_another_document_awaits_a_decision(db):
+    sekr = sekreterare()
+    mote = sammantrade()
+    tu = attesterat_dokument()
+    TjansteutlatandeFactory(arende=tu.arende)  # a second document of the same case, still a draft
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+
+    services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
+
+    tu.arende.refresh_from_db()
+    assert tu.arende.status != "avslutat"
+    assert tu.arende.history.first().history_change_reason.startswith("Beslut ")
+
+
+def test_a_decision_is_recorded_once_and_needs_text(db):
+    sekr = sekreterare()
+    punkt = services.satt_pa_foredragningslista(
+        sammantrade=sammantrade(), tjansteutlatande=attesterat_dokument(), user=sekr
+    )
+    with pytest.raises(services.WorkflowError, match="Skriv nämndens beslut"):
+        services.registrera_beslut(punkt=punkt, beslut="   ", user=sekr)
+    services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
+    with pytest.raises(services.WorkflowError, match="redan registrerat"):
+        services.registrera_beslut(punkt=punkt, beslut="Något annat.", user=sekr)
+    with pytest.raises(services.WorkflowError, match="redan beslutad"):
+        services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr)
+    assert Foredragningspunkt.objects.get().beslut == "Nämnden godkänner."
+
+
+def test_decision_form_is_prefilled_and_records_through_the_service(client, demo):
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = sammantrade()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=demo, user=sekr)
+    url = f"/admin/arenden/sammantrade/{mote.pk}/punkt/{punkt.pk}/beslut/"
+
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande som svar på skrivelsen." in (
+        response.content.decode()
+    )
+    response = client.post(url, {"beslut": "Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande."})
+    assert response.status_code == 302
+    punkt.refresh_from_db()
+    assert punkt.is_decided
+    # The case's officer downloads the extract from the case.
+    client.force_login(demo.arende.handlaggare)
+    response = client.get(f"/protokollsutdrag/{punkt.pk}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")

@@ -1,0 +1,178 @@
+import io
+import re
+import zipfile
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from pypdf import PdfReader
+
+from arenden import services
+from arenden.models import Bilaga, Sammantradesexport
+from arenden.snapshot import build_snapshot, snapshot_hash
+from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def _mote_med_tre_punkter(demo, sekr):
+    """The demo case first, then two more attested documents, and an information item."""
+    mote = sammantrade()
+    for tu in [demo, attesterat_dokument(titel="Trygghetsvandringar"), attesterat_dokument(titel="Parklekar")]:
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    services.satt_pa_foredragningslista(sammantrade=mote, titel="Förvaltningschefen informerar", user=sekr)
+    return mote
+
+
+def _text(page):
+    return re.sub(r"\s+", " ", page.extract_text())
+
+
+def _status(client, export):
+    return client.get(f"/admin/arenden/sammantrade/export/{export.pk}/").json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_packet_is_built_by_the_job_queue_and_can_be_downloaded(client, demo):
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = _mote_med_tre_punkter(demo, sekr)
+
+    response = client.post(f"/admin/arenden/sammantrade/{mote.pk}/export/", {"typ": "paket"})
+    assert response.status_code == 302
+    export = Sammantradesexport.objects.get()
+    assert _status(client, export) | {"fil": None} == {
+        "status": "vantar", "status_text": "Väntar", "klara": 0, "totalt": 3, "fel": "", "fil": None,
+    }
+    # The meeting page shows the job while it waits; the secretary may leave and come back.
+    assert "0 av 3 punkter" in client.get(f"/admin/arenden/sammantrade/{mote.pk}/change/").content.decode()
+
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+    status = _status(client, export)
+    assert (status["status"], status["klara"], status["totalt"], status["fel"]) == ("klar", 3, 3, "")
+    response = client.get(status["fil"])
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(b"".join(response.streaming_content)))
+
+    # The agenda comes first.
+    forsta = _text(reader.pages[0])
+    assert "Föredragningslista" in forsta and "Skärholmens stadsdelsnämnd" in forsta
+    # One outline entry per item (after the agenda and the table of contents).
+    outline = [(item.title, reader.get_destination_page_number(item)) for item in reader.outline]
+    assert [t for t, _ in outline[:2]] == ["Föredragningslista", "Innehåll"]
+    punkter = outline[2:]
+    assert [t.split(".")[0] for t, _ in punkter] == ["1", "2", "3"]
+    assert "SKHLM 2024/123" in punkter[0][0]
+    # The table of contents gives the page where each item starts; the outline agrees, and the
+    # document found there is the item's.
+    toc_page = reader.pages[outline[1][1]]
+    toc = _text(toc_page)
+    sidor = [int(s) for s in re.findall(r"^\s*\d+\. .*? (\d+)\s*$", toc_page.extract_text(), re.M)]
+    assert sidor == [index + 1 for _, index in punkter], toc
+    starts = [index for _, index in punkter] + [len(reader.pages)]
+    titlar = ["Öppna drogscener", "Trygghetsvandringar", "Parklekar"]
+    for nr, titel in enumerate(titlar):
+        item_pages = " ".join(_text(reader.pages[i]) for i in range(starts[nr], starts[nr + 1]))
+        assert titel in _text(reader.pages[starts[nr]])
+        # Every item carries its attestation table.
+        assert "Detta dokument har godkänts digitalt av följande personer" in item_pages
+    assert "Lisa Kinnari" in " ".join(_text(reader.pages[i]) for i in range(starts[0], starts[1]))
+
+
+def test_zip_has_one_pdf_per_item_named_by_number_and_diarienummer(demo):
+    sekr = sekreterare()
+    mote = _mote_med_tre_punkter(demo, sekr)
+    export = services.bestall_export(sammantrade=mote, typ="zip", user=sekr)
+
+    services.kor_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert (export.status, export.klara, export.totalt) == ("klar", 3, 3)
+    with zipfile.ZipFile(export.fil.open("rb")) as arkiv:
+        namn = arkiv.namelist()
+        assert namn[0] == "00-foredragningslista-2024-05-23.pdf"
+        assert namn[1].startswith("01-SKHLM-2024-123-")
+        assert [n[:3] for n in namn[1:]] == ["01-", "02-", "03-"]
+        for n in namn:
+            assert arkiv.read(n).startswith(b"%PDF")
+        assert "Öppna drogscener" in _text(PdfReader(io.BytesIO(arkiv.read(namn[1]))).pages[0])
+
+
+def test_a_failing_item_is_named_and_the_job_fails(demo):
+    sekr = sekreterare()
+    mote = sammantrade()
+    trasig = attesterat_dokument(titel="Trasig bilaga")
+    bilaga = Bilaga(tjansteutlatande=trasig, ordning=1, titel="Inskannad karta")
+    bilaga.fil.save("karta.pdf", ContentFile(b"%PDF-1.7 this is not a PDF"), save=True)
+    trasig.innehall = build_snapshot(trasig)
+    trasig.innehall_hash = snapshot_hash(trasig.innehall)
+    trasig.save()
+    for tu in [demo, trasig]:
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+
+    with pytest.raises(Exception):  # noqa: B017 - the job fails with the renderer's own error
+        services.kor_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == "misslyckad"
+    assert export.klara == 1
+    assert export.fel.startswith(f"Punkt 2 ({trasig.arende.diarienummer} Trasig bilaga) kunde inte skapas")
+    assert not export.fil
+
+
+def test_agenda_pdf_lists_items_with_diarienummer_title_and_proposal(client, demo):
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = _mote_med_tre_punkter(demo, sekr)
+    response = client.get(f"/admin/arenden/sammantrade/{mote.pk}/foredragningslista.pdf")
+    assert response.status_code == 200
+    text = " ".join(_text(p) for p in PdfReader(io.BytesIO(response.content)).pages)
+    for expected in [
+        "Skärholmens stadsdelsnämnd",
+        "2024-05-23",
+        "kl. 18.00",
+        "Sessionssalen",
+        "1. Öppna drogscener",
+        "Dnr SKHLM 2024/123",
+        "Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande som svar på skrivelsen.",
+        "2. Trygghetsvandringar",
+        "4. Förvaltningschefen informerar",
+    ]:
+        assert expected in text
+
+
+@pytest.mark.parametrize(
+    ("vem", "forvantat"),
+    [("sekreterare", 302), ("handlaggare", 403), ("utan_admin", 302)],
+)
+def test_only_a_secretary_can_export(client, demo, vem, forvantat):
+    sekr = sekreterare()
+    mote = _mote_med_tre_punkter(demo, sekr)
+    user = {
+        "sekreterare": sekr,
+        "handlaggare": UserFactory(username="handl", is_staff=True),
+        "utan_admin": UserFactory(username="utan", is_staff=False),
+    }[vem]
+    client.force_login(user)
+    for url in [
+        f"/admin/arenden/sammantrade/{mote.pk}/export/",
+        f"/admin/arenden/sammantrade/{mote.pk}/foredragningslista.pdf",
+    ]:
+        response = client.post(url, {"typ": "zip"}) if url.endswith("export/") else client.get(url)
+        if vem == "sekreterare":
+            assert response.status_code in (200, 302)
+        elif vem == "utan_admin":
+            # Not staff at all: the admin sends them to its login page.
+            assert response.status_code == forvantat and "/login/" in response["Location"]
+        else:
+            assert response.status_code == forvantat
+    assert Sammantradesexport.objects.count() == (1 if vem == "sekreterare" else 0)
+    if vem != "sekreterare":
+        with pytest.raises(services.WorkflowError):
+            services.bestall_export(sammantrade=mote, typ="zip", user=user)
