@@ -1,0 +1,107 @@
+import pytest
+from django.db import connection
+
+from arenden.models import Arende, Sektion
+from arenden.search import sok_arenden
+from tests.factories import ArendeFactory, AtgardFactory, ProfilFactory, TjansteutlatandeFactory, UserFactory
+
+
+def _nummer(traffar):
+    return [a.diarienummer for a in traffar]
+
+
+@pytest.fixture
+def anette(demo):
+    return demo.arende.handlaggare
+
+
+def test_search_finds_the_demo_case_by_an_inflected_word(anette):
+    """Swedish stemming on PostgreSQL: "drogscenerna" finds "drogscen"/"drogscener". SQLite has
+    no stemming, so there the word as written in the text is searched."""
+    fraga = "drogscenerna" if connection.vendor == "postgresql" else "drogscener"
+    traffar = sok_arenden(anette, fraga)
+    assert "SKHLM 2024/123" in _nummer(traffar)
+    traff = next(a for a in traffar if a.diarienummer == "SKHLM 2024/123")
+    assert traff.status == "redo_for_namnd"
+    assert any(w.startswith("drogscen") for w in traff.trafford)
+    assert "<mark>" in traff.traff
+
+
+@pytest.mark.parametrize(
+    ("fraga", "kalla"),
+    [
+        ("SKHLM 2024/123", "diarienummer"),
+        ("Svar på skrivelse", "ärendemening"),
+        ("Blåuggla", "section text"),
+    ],
+)
+def test_search_covers_number_title_and_text(anette, fraga, kalla):
+    assert "SKHLM 2024/123" in _nummer(sok_arenden(anette, fraga)), kalla
+
+
+def test_search_covers_skrivelse_and_atgard_titles(db):
+    user = UserFactory(is_staff=True)
+    tu = TjansteutlatandeFactory()
+    tu.arende.skrivelser.create(
+        titel="Skrivelse om belysning", forfattare="Anna Andersson (M)", beredning_datum="2024-01-10",
+        text="Vi vill ha bättre gatubelysning vid tunnelbanan.",
+    )
+    atgard = AtgardFactory(titel="Kameraövervakning vid torget")
+    tu.atgard_val.create(atgard=atgard, ordning=1)
+    assert _nummer(sok_arenden(user, "gatubelysning")) == [tu.arende.diarienummer]
+    assert _nummer(sok_arenden(user, "Kameraövervakning")) == [tu.arende.diarienummer]
+    assert sok_arenden(user, "obefintligtord") == []
+
+
+def test_a_user_without_access_does_not_see_the_case(demo):
+    utomstaende = ProfilFactory(user=UserFactory(username="utom", is_staff=False), avdelning=None).user
+    assert not Arende.objects.for_user(utomstaende).filter(pk=demo.arende_id).exists()
+    fraga = "drogscenerna" if connection.vendor == "postgresql" else "drogscener"
+    assert "SKHLM 2024/123" not in _nummer(sok_arenden(utomstaende, fraga))
+
+
+def test_ranked_best_first(db):
+    """On PostgreSQL a match in the ärendemening outranks one in a section, whatever the age;
+    SQLite lists contains-matches newest first, which here gives the same order."""
+    user = UserFactory(is_staff=True)
+    svag = ArendeFactory(arendemening="Ärende om parker")
+    Sektion.objects.filter(pk=TjansteutlatandeFactory(arende=svag).sektioner.first().pk).update(
+        text="<p>Ett stycke om kameror.</p>"
+    )
+    stark = ArendeFactory(arendemening="Kameror i centrum")
+    if connection.vendor == "postgresql":
+        # The stronger match is the older case, so only ranking puts it first.
+        stark.ar, svag.ar = 2019, 2021
+        Arende.objects.bulk_update([stark, svag], ["ar"])
+    fraga = "kamera" if connection.vendor == "postgresql" else "kameror"
+    assert _nummer(sok_arenden(user, fraga)) == [stark.diarienummer, svag.diarienummer]
+
+
+def test_fulltext_uses_the_gin_indexes(demo):
+    if connection.vendor != "postgresql":
+        assert sok_arenden(demo.arende.handlaggare, "drogscener")  # the contains-search needs no index
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s ORDER BY 1", ["%_fts"])
+        assert [r[0] for r in cursor.fetchall()] == [
+            "arenden_arende_fts", "arenden_sektion_fts", "arenden_skrivelse_fts", "atgarder_atgard_fts",
+        ]
+        from django.contrib.postgres.search import SearchQuery
+
+        from arenden.search import _vektor
+
+        qs = Sektion.objects.annotate(v=_vektor(Sektion)).filter(v=SearchQuery("drogscen", config="swedish"))
+        sql, params = qs.values("pk").query.sql_with_params()
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(r[0] for r in cursor.fetchall())
+    assert "arenden_sektion_fts" in plan
+
+
+def test_search_page_for_every_logged_in_user(client, demo):
+    assert client.get("/sok/?q=drogscener").status_code == 302  # login first
+    client.force_login(demo.arende.handlaggare)
+    response = client.get("/sok/", {"q": "drogscener"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "SKHLM 2024/123" in body and "Redo för nämnd" in body and "<mark>" in body
