@@ -22,6 +22,7 @@ from arenden.models import (
     MallSektion,
     Namnd,
     Profil,
+    Sammantrade,
     Sektion,
     Skrivelse,
     Tjansteutlatande,
@@ -242,3 +243,14 @@ class Command(BaseCommand):
             )
         arende.status = "redo_for_namnd"
         _save(arende)
+
+        mote = data.get("sammantrade")
+        if mote:
+            _save(
+                Sammantrade(
+                    namnd=namnd,
+                    datum=_date(mote["datum"]),
+                    tid=datetime.time.fromisoformat(mote["tid"]),
+                    plats=mote["plats"],
+                )
+            )

@@ -1,0 +1,52 @@
+import pytest
+
+from arenden.models import Foredragningspunkt
+from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
+from tests.factories import TjansteutlatandeFactory, UserFactory
+
+
+@pytest.fixture
+def sekr_client(client, db):
+    client.force_login(sekreterare())
+    return client
+
+
+def _url(mote, rest=""):
+    return f"/admin/arenden/sammantrade/{mote.pk}/{rest}"
+
+
+def test_secretary_builds_the_list_in_the_admin(sekr_client):
+    mote = sammantrade()
+    a, b = attesterat_dokument(titel="Första"), attesterat_dokument(titel="Andra")
+    for tu in (a, b):
+        assert sekr_client.post(_url(mote, "lagg-till/"), {"tjansteutlatande": tu.pk}).status_code == 302
+    sekr_client.post(_url(mote, "lagg-till/"), {"titel": "Information från förvaltningen"})
+    punkter = list(mote.punkter.order_by("nummer"))
+    assert [p.rubrik for p in punkter] == ["Första", "Andra", "Information från förvaltningen"]
+
+    page = sekr_client.get(_url(mote, "change/")).content.decode()
+    assert "Första" in page and "Registrera beslut" in page and "Skapa mötespaket" in page
+
+    sekr_client.post(_url(mote, f"punkt/{punkter[1].pk}/flytta/upp/"))
+    assert [p.rubrik for p in mote.punkter.order_by("nummer")] == ["Andra", "Första", "Information från förvaltningen"]
+
+    sekr_client.post(_url(mote, f"punkt/{punkter[0].pk}/ta-bort/"))
+    assert list(mote.punkter.order_by("nummer").values_list("nummer", flat=True)) == [1, 2]
+    a.refresh_from_db()
+    assert a.status == "attesterad"
+
+
+def test_a_draft_cannot_be_added_through_the_admin(sekr_client):
+    mote = sammantrade()
+    utkast = TjansteutlatandeFactory()
+    response = sekr_client.post(_url(mote, "lagg-till/"), {"tjansteutlatande": utkast.pk}, follow=True)
+    assert "inte attesterat" in response.content.decode()
+    assert not Foredragningspunkt.objects.exists()
+
+
+def test_meeting_pages_are_the_secretaries(client, db):
+    mote = sammantrade()
+    client.force_login(UserFactory(username="handl", is_staff=True))
+    assert client.get(_url(mote, "change/")).status_code == 403
+    assert client.post(_url(mote, "lagg-till/"), {"titel": "X"}).status_code == 403
+    assert not Foredragningspunkt.objects.exists()
