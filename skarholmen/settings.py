@@ -167,8 +167,8 @@ LOGIN_URL = "admin:login"
 # Background jobs (the meeting packet) are rows in the database, run by `manage.py db_worker`:
 # no broker to install, and the same tables work on SQLite and PostgreSQL.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-# Processes that render a meeting's documents side by side (WeasyPrint uses one core each).
-PDF_PROCESSER = env_int("PDF_PROCESSER", min(2, os.cpu_count() or 1))
+# Documents of a meeting rendered side by side (each render uses one core, in its own worker).
+PDF_SAMTIDIGA = env_int("PDF_SAMTIDIGA", min(2, os.cpu_count() or 1))
 
 LOGGING = {
     "version": 1,
