@@ -143,7 +143,7 @@ class ArendeAdmin(SimpleHistoryAdmin):
     filter_horizontal = ("citerade",)
     autocomplete_fields = ("handlaggare",)
     date_hierarchy = None
-    inlines = [SkrivelseInline, TjansteutlatandeLinkInline, BeslutInline]
+    inlines = [SkrivelseInline, TjansteutlatandeLinkInline]
     show_full_result_count = False
     list_per_page = 50
     fieldsets = (
@@ -151,6 +151,12 @@ class ArendeAdmin(SimpleHistoryAdmin):
         ("Ansvar", {"fields": ("handlaggare", "avdelning", "registrerad")}),
         ("Hänvisningar", {"fields": ("citerade", "citerade_utanfor_diariet")}),
     )
+
+    def get_inlines(self, request, obj):
+        # The decisions show once there are any (a protokollsutdrag per decided item).
+        if obj and obj.beslutspunkter.filter(beslutad__isnull=False).exists():
+            return [*self.inlines, BeslutInline]
+        return self.inlines
 
     def get_readonly_fields(self, request, obj=None):
         # A number, once given, is the case's identity in the diarium.

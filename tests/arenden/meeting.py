@@ -52,6 +52,10 @@ def attesterat_dokument(**kwargs):
 
 def sammantrade(namnd=None, datum=datetime.date(2024, 5, 23)):
     namnd = namnd or Namnd.objects.get_or_create(namn="Skärholmens stadsdelsnämnd")[0]
-    return Sammantrade.objects.create(
-        namnd=namnd, datum=datum, tid=datetime.time(18, 0), plats="Skärholmens stadsdelsförvaltning, Sessionssalen"
-    )
+    # The demo data holds the 2024-05-23 meeting already; tests without it get the same one.
+    return Sammantrade.objects.get_or_create(
+        namnd=namnd,
+        datum=datum,
+        tid=datetime.time(18, 0),
+        defaults={"plats": "Skärholmens stadsdelsförvaltning, Sessionssalen"},
+    )[0]

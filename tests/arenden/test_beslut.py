@@ -96,3 +96,12 @@ def test_decision_form_is_prefilled_and_records_through_the_service(client, demo
     response = client.get(f"/protokollsutdrag/{punkt.pk}/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_the_case_page_lists_the_decision_with_its_extract(admin_client, demo):
+    sekr = sekreterare()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=demo, user=sekr)
+    services.registrera_beslut(punkt=punkt, beslut="Stadsdelsnämnden godkänner.", user=sekr)
+    page = admin_client.get(f"/admin/arenden/arende/{demo.arende_id}/change/").content.decode()
+    assert "Stadsdelsnämnden godkänner." in page
+    assert f"/protokollsutdrag/{punkt.pk}/" in page
