@@ -1,7 +1,8 @@
 import datetime
+import threading
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from arenden import services
 from arenden.models import Foredragningspunkt
@@ -112,3 +113,29 @@ def test_beslut_is_prefilled_from_the_attested_proposal(demo):
     assert services.forslag_till_beslut(demo) == (
         "Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande som svar på skrivelsen."
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_secretaries_adding_at_the_same_time_get_distinct_numbers():
+    """The meeting row is locked while a number is given (on SQLite the write lock does it)."""
+    sekr = sekreterare()
+    mote = sammantrade()
+    start = threading.Barrier(4)
+    fel = []
+
+    def add(i):
+        try:
+            start.wait()
+            services.satt_pa_foredragningslista(sammantrade=mote, titel=f"Information {i}", user=sekr)
+        except Exception as exc:  # collected and asserted below
+            fel.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fel == []
+    assert sorted(mote.punkter.values_list("nummer", flat=True)) == [1, 2, 3, 4]
