@@ -132,14 +132,14 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
             arende=tu.arende if tu else None,
             titel="" if tu else titel,
         )
-        _spara(punkt, user=user, reason=f"Satt på föredragningslistan för {mote}")
+        _spara(punkt, user=user, reason=f"Satt på föredragningslistan: {mote}, punkt {punkt.nummer}")
         if tu:
             tu.status = TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA
             tu.sammantradesdatum = mote.datum
-            _spara(tu, user=user, reason=f"Satt på föredragningslistan för {mote}, punkt {punkt.nummer}")
+            _spara(tu, user=user, reason=f"Satt på föredragningslistan: {mote}, punkt {punkt.nummer}")
             arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
             arende.status = ArendeStatus.PA_FOREDRAGNINGSLISTA
-            _spara(arende, user=user, reason=f"”{tu.titel}” satt på föredragningslistan för {mote}")
+            _spara(arende, user=user, reason=f"Satt på föredragningslistan: ”{tu.titel}”, {mote}, punkt {punkt.nummer}")
     return punkt
 
 
@@ -152,7 +152,7 @@ def ta_bort_fran_foredragningslista(*, punkt, user, reason=""):
         punkt = Foredragningspunkt.objects.select_for_update().get(pk=punkt.pk)
         if punkt.is_decided:
             raise WorkflowError(f"Punkt {punkt.nummer} är redan beslutad och kan inte tas bort från listan.")
-        skal = reason or f"Borttagen från föredragningslistan för {mote}"
+        skal = reason or f"Borttagen från föredragningslistan: {mote}"
         if punkt.tjansteutlatande_id:
             tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
             tu.status = TjansteutlatandeStatus.ATTESTERAD
@@ -230,14 +230,16 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
             if tu.status != TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA:
                 raise WorkflowError(f"”{tu.titel}” står inte på en föredragningslista och kan inte beslutas.")
             tu.status = TjansteutlatandeStatus.BESLUTAD
-            _spara(tu, user=user, reason=f"Beslutat av {mote.namnd} {mote.datum:%Y-%m-%d}, § punkt {punkt.nummer}")
+            _spara(tu, user=user, reason=f"Beslutad: {mote}, punkt {punkt.nummer}")
         if punkt.arende_id:
             arende = Arende.objects.select_for_update().get(pk=punkt.arende_id)
             kvar = arende.tjansteutlatanden.exclude(status=TjansteutlatandeStatus.BESLUTAD).exists()
-            reason = f"Beslut {mote.namnd} {mote.datum:%Y-%m-%d}: {beslut}"
+            reason = f"Beslut och protokollsutdrag: {mote}, punkt {punkt.nummer} – {beslut}"
             if not kvar:
                 arende.status = ArendeStatus.AVSLUTAT
-                reason = f"Avslutat efter beslut i {mote.namnd} {mote.datum:%Y-%m-%d}: {beslut}"
+                reason = (
+                    f"Ärendet avslutat efter beslut, protokollsutdrag bifogat: {mote}, punkt {punkt.nummer} – {beslut}"
+                )
             _spara(arende, user=user, reason=reason)
     return punkt
 

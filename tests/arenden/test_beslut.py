@@ -40,7 +40,7 @@ def test_decision_produces_the_extract_closes_the_case_and_is_in_the_history(dem
     assert "SKHLM 2024/123" in text
     assert "Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande som svar på skrivelsen." in text
     assert "2024-05-23" in text
-    for obj, reason in [(punkt, "Beslut registrerat"), (demo, "Beslutat av"), (arende, "Avslutat efter beslut")]:
+    for obj, reason in [(punkt, "Beslut registrerat: "), (demo, "Beslutad: "), (arende, "Ärendet avslutat efter beslut")]:
         senaste = obj.history.first()
         assert senaste.history_user == sekr
         assert senaste.history_change_reason.startswith(reason)
@@ -57,7 +57,7 @@ def test_case_stays_open_while_another_document_awaits_a_decision(db):
 
     tu.arende.refresh_from_db()
     assert tu.arende.status != "avslutat"
-    assert tu.arende.history.first().history_change_reason.startswith("Beslut ")
+    assert tu.arende.history.first().history_change_reason.startswith("Beslut och protokollsutdrag: ")
 
 
 def test_a_decision_is_recorded_once_and_needs_text(db):
