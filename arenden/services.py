@@ -83,7 +83,8 @@ def _require_namndsekreterare(user):
 
 def _spara(obj, *, user, reason, **kwargs):
     obj._history_user = user
-    obj._change_reason = reason
+    # The history's reason column holds 100 characters; the full beslut text is on the item.
+    obj._change_reason = reason if len(reason) <= 100 else reason[:99] + "…"
     obj.save(**kwargs)
     return obj
 
@@ -162,7 +163,7 @@ def ta_bort_fran_foredragningslista(*, punkt, user, reason=""):
                 arende.status = ArendeStatus.REDO_FOR_NAMND
                 _spara(arende, user=user, reason=skal)
         punkt._history_user = user
-        punkt._change_reason = skal
+        punkt._change_reason = skal[:100]
         punkt.delete()
         _numrera_om(mote, list(mote.punkter.order_by("nummer")), user=user, reason="Numrerad om efter borttagning")
 
