@@ -63,7 +63,11 @@ def test_packet_is_built_by_the_job_queue_and_can_be_downloaded(client, demo):
     forsta = _text(reader.pages[0])
     assert "Föredragningslista" in forsta and "Skärholmens stadsdelsnämnd" in forsta
     # One outline entry per item (after the agenda and the table of contents).
-    outline = [(item.title, reader.get_destination_page_number(item)) for item in reader.outline]
+    # Top level: agenda, contents, then one entry per item (each document's own bookmarks nested beneath).
+    outline = [
+        (item.title, reader.get_destination_page_number(item)) for item in reader.outline if not isinstance(item, list)
+    ]
+    assert any(isinstance(item, list) for item in reader.outline)
     assert [t for t, _ in outline[:2]] == ["Föredragningslista", "Innehåll"]
     punkter = outline[2:]
     assert [t.split(".")[0] for t, _ in punkter] == ["1", "2", "3"]
@@ -79,6 +83,8 @@ def test_packet_is_built_by_the_job_queue_and_can_be_downloaded(client, demo):
     for nr, titel in enumerate(titlar):
         item_pages = " ".join(_text(reader.pages[i]) for i in range(starts[nr], starts[nr + 1]))
         assert titel in _text(reader.pages[starts[nr]])
+        # The header carries the meeting's date, also for a document attested before it had one.
+        assert "2024-05-23" in _text(reader.pages[starts[nr]])
         # Every item carries its attestation table.
         assert "Detta dokument har godkänts digitalt av följande personer" in item_pages
     assert "Lisa Kinnari" in " ".join(_text(reader.pages[i]) for i in range(starts[0], starts[1]))
