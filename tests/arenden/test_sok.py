@@ -40,7 +40,7 @@ def test_search_covers_number_title_and_text(anette, fraga, kalla):
 
 
 def test_search_covers_skrivelse_and_atgard_titles(db):
-    user = UserFactory(is_staff=True)
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
     tu = TjansteutlatandeFactory()
     tu.arende.skrivelser.create(
         titel="Skrivelse om belysning", forfattare="Anna Andersson (M)", beredning_datum="2024-01-10",
@@ -63,7 +63,7 @@ def test_a_user_without_access_does_not_see_the_case(demo):
 def test_ranked_best_first(db):
     """On PostgreSQL a match in the ärendemening outranks one in a section, whatever the age;
     SQLite lists contains-matches newest first, which here gives the same order."""
-    user = UserFactory(is_staff=True)
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
     svag = ArendeFactory(arendemening="Ärende om parker")
     Sektion.objects.filter(pk=TjansteutlatandeFactory(arende=svag).sektioner.first().pk).update(
         text="<p>Ett stycke om kameror.</p>"
