@@ -235,12 +235,11 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
         if punkt.arende_id:
             arende = Arende.objects.select_for_update().get(pk=punkt.arende_id)
             kvar = arende.tjansteutlatanden.exclude(status=TjansteutlatandeStatus.BESLUTAD).exists()
-            reason = f"Beslut och protokollsutdrag: {mote}, punkt {punkt.nummer} – {beslut}"
+            # The reason column holds 100 characters: the beslut text itself is on the item.
+            reason = f"Beslut och protokollsutdrag: {mote}, punkt {punkt.nummer}"
             if not kvar:
                 arende.status = ArendeStatus.AVSLUTAT
-                reason = (
-                    f"Ärendet avslutat efter beslut, protokollsutdrag bifogat: {mote}, punkt {punkt.nummer} – {beslut}"
-                )
+                reason = f"Avslutat efter beslut: {mote}, punkt {punkt.nummer}; protokollsutdrag bifogat"
             _spara(arende, user=user, reason=reason)
     return punkt
 

@@ -40,7 +40,7 @@ def test_decision_produces_the_extract_closes_the_case_and_is_in_the_history(dem
     assert "SKHLM 2024/123" in text
     assert "Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande som svar på skrivelsen." in text
     assert "2024-05-23" in text
-    reasons = [(punkt, "Beslut registrerat: "), (demo, "Beslutad: "), (arende, "Ärendet avslutat efter beslut")]
+    reasons = [(punkt, "Beslut registrerat: "), (demo, "Beslutad: "), (arende, "Avslutat efter beslut: ")]
     for obj, reason in reasons:
         senaste = obj.history.first()
         assert senaste.history_user == sekr
