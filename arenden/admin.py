@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import services
+from . import pdf, services
 from .models import (
     Arende,
     Attestering,
@@ -183,6 +184,19 @@ class TjansteutlatandeAdmin(SimpleHistoryAdmin):
     inlines = [SektionInline, TjansteutlatandeAtgardInline, BilagaInline, UndertecknareInline, AttesteringInline]
     show_full_result_count = False
     list_per_page = 50
+    actions = ["ladda_ned_pdf"]
+
+    @admin.action(description="Ladda ned valda tjänsteutlåtanden som PDF (zip)")
+    def ladda_ned_pdf(self, request, queryset):
+        documents = queryset.filter(pk__in=Tjansteutlatande.objects.for_user(request.user)).select_related("arende")
+        try:
+            data = pdf.zip_of(documents)
+        except pdf.PdfError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="tjansteutlatanden.zip"'
+        return response
 
 
 @admin.register(Skrivelse)

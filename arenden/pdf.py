@@ -79,8 +79,8 @@ class _Worker:
         if not self.conn.poll(timeout):
             self.kill()
             raise PdfError(
-                f"PDF:en kunde inte skapas inom {timeout:g} sekunder och avbröts. Dokumentet är "
-                "troligen för stort eller innehåller något som inte går att sidbryta; korta "
+                f"PDF:en kunde inte skapas inom tidsgränsen ({timeout:g} s) och avbröts. Dokumentet "
+                "är troligen för stort eller innehåller något som inte går att sidbryta; korta "
                 "texten eller kontakta systemförvaltningen."
             )
         try:

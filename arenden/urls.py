@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "arenden"
 
-urlpatterns = []
+urlpatterns = [
+    path("tjansteutlatanden/<int:pk>/pdf/", views.tjansteutlatande_pdf, name="tjansteutlatande_pdf"),
+]
