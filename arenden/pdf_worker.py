@@ -159,6 +159,7 @@ def worker_main(conn, static_roots, stylesheet, memory_limit_mb):
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     renderer = Renderer(static_roots, stylesheet)
+    conn.send(("ready", subsetter_name()))
     while True:
         try:
             job = conn.recv()
