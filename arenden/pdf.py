@@ -53,7 +53,7 @@ STARTUP_TIMEOUT = 60
 
 
 def render_timeout():
-    return getattr(settings, "PDF_RENDER_TIMEOUT", 30)
+    return settings.PDF_RENDER_TIMEOUT
 
 
 # --- worker processes -------------------------------------------------------------------------
@@ -67,7 +67,7 @@ class _Worker:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         roots = [str(path) for path in settings.STATICFILES_DIRS]
-        memory = getattr(settings, "PDF_WORKER_MEMORY_MB", 2048)
+        memory = settings.PDF_WORKER_MEMORY_MB
         self.process = context.Process(
             target=pdf_worker.worker_main,
             args=(child, roots, str(STYLESHEET), memory),
@@ -218,9 +218,9 @@ def _html(template_name, context, *, title, author, subject, header=None):
     return render_to_string(template_name, context)
 
 
-def document_html(tu):
+def document_html(tu, snapshot=None):
     """The HTML the PDF's own pages are made from (without appended bilagor)."""
-    snapshot = snapshot_of(tu)
+    snapshot = snapshot or snapshot_of(tu)
     header = ([snapshot["forvaltning"], snapshot["avdelning"]], "Tjänsteutlåtande", snapshot["diarienummer"])
     return _html("pdf/tjansteutlatande.html", _document_context(tu, snapshot), header=header, **_metadata(snapshot))
 
@@ -248,19 +248,11 @@ def _cache_path(tu):
     return f"{CACHE_DIR}/{tu.innehall_hash}-{attest}-v{LAYOUT_VERSION}.pdf"
 
 
-def render_tjansteutlatande(tu):
-    """The whole PDF: the document's pages, then each bilaga in number order (a text bilaga
-    as its own pages, an uploaded PDF as it is). Attested documents are rendered once."""
-    cacheable = tu.status in ATTESTED and bool(tu.innehall) and bool(tu.innehall_hash)
-    if cacheable:
-        path = _cache_path(tu)
-        try:
-            with default_storage.open(path, "rb") as stored:
-                return stored.read()
-        except FileNotFoundError:
-            pass
+def document_parts(tu):
+    """The HTML of the document and of each text bilaga (each laid out with its own page
+    count), and the uploaded PDF bilagor with the part they follow."""
     snapshot = snapshot_of(tu)
-    parts = [document_html(tu)]
+    parts = [document_html(tu, snapshot)]
     inserts = []
     for bilaga in snapshot["bilagor"]:
         if bilaga["fil"]:
@@ -278,6 +270,21 @@ def render_tjansteutlatande(tu):
             )
             meta = _metadata(snapshot)
             parts.append(_html("pdf/bilaga.html", context, header=header, **meta))
+    return parts, inserts
+
+
+def render_tjansteutlatande(tu):
+    """The whole PDF: the document's pages, then each bilaga in number order (a text bilaga
+    as its own pages, an uploaded PDF as it is). Attested documents are rendered once."""
+    cacheable = tu.status in ATTESTED and bool(tu.innehall) and bool(tu.innehall_hash)
+    if cacheable:
+        path = _cache_path(tu)
+        try:
+            with default_storage.open(path, "rb") as stored:
+                return stored.read()
+        except FileNotFoundError:
+            pass
+    parts, inserts = document_parts(tu)
     pdf = _render(parts, inserts)
     if cacheable and not default_storage.exists(path):
         default_storage.save(path, ContentFile(pdf))

@@ -87,15 +87,15 @@ def main():
         pdf.shutdown_workers()
 
     renderer = pdf_worker.Renderer([str(p) for p in settings.STATICFILES_DIRS], str(pdf.STYLESHEET))
-    parts = [pdf.document_html(draft)]
+    parts, inserts = pdf.document_parts(draft)
     hb_library = weasyprint_fonts.harfbuzz_subset
-    in_process_hb = timed(lambda: renderer.render(parts), args.runs)
+    in_process_hb = timed(lambda: renderer.render(parts, inserts), args.runs)
     weasyprint_fonts.harfbuzz_subset = None  # WeasyPrint's own fallback when the library is absent
     import logging
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # one fallback warning per font
     try:
-        fonttools = timed(lambda: renderer.render(parts), args.runs)
+        fonttools = timed(lambda: renderer.render(parts, inserts), args.runs)
     finally:
         weasyprint_fonts.harfbuzz_subset = hb_library
 

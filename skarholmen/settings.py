@@ -162,6 +162,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 LOGIN_URL = "admin:login"
 
+# PDF rendering (arenden/pdf.py): seconds a render may take before its worker is killed, and
+# the address space a render worker may use.
+PDF_RENDER_TIMEOUT = env_int("PDF_RENDER_TIMEOUT", 30)
+PDF_WORKER_MEMORY_MB = env_int("PDF_WORKER_MEMORY_MB", 2048)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
