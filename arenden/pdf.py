@@ -152,9 +152,10 @@ def _css_string(value):
     return f'"{escaped}"'
 
 
-def _running_header(left_lines, right_label, diarienummer):
+def _running_header(left_lines, right_lines):
+    """@page rules for the running header: lines top left; lines and "Sida N (M)" top right."""
     left = ' "\\A" '.join(_css_string(line) for line in left_lines if line) or '""'
-    right = f'{_css_string(right_label)} "\\A Dnr " {_css_string(diarienummer)}'
+    right = ' "\\A" '.join(_css_string(line) for line in right_lines if line)
     return (
         f"@page {{ @top-left {{ content: {left}; }} "
         f'@top-right {{ content: {right} "\\A Sida " counter(page) " (" counter(pages) ")"; }} }}'
@@ -221,7 +222,7 @@ def _html(template_name, context, *, title, author, subject, header=None):
 def document_html(tu, snapshot=None):
     """The HTML the PDF's own pages are made from (without appended bilagor)."""
     snapshot = snapshot or snapshot_of(tu)
-    header = ([snapshot["forvaltning"], snapshot["avdelning"]], "Tjänsteutlåtande", snapshot["diarienummer"])
+    header = ([snapshot["forvaltning"], snapshot["avdelning"]], ["Tjänsteutlåtande", f"Dnr {snapshot['diarienummer']}"])
     return _html("pdf/tjansteutlatande.html", _document_context(tu, snapshot), header=header, **_metadata(snapshot))
 
 
@@ -237,8 +238,10 @@ def _render(parts, inserts=()):
 
 def render_pdf(template_name, context, *, title, author, subject):
     """Any templates/pdf/* template (extending pdf/base.html) as a tagged PDF/A-2a with the
-    document fonts, the static-only fetcher and the time limit."""
-    header = ([author], title, subject)
+    document fonts, the static-only fetcher and the time limit. The running header shows the
+    author top left and the title, the subject and "Sida N (M)" top right; a template can add
+    its own @page rules in {% block head %}."""
+    header = ([author], [title, subject])
     return _render([_html(template_name, context, title=title, author=author, subject=subject, header=header)])
 
 
@@ -265,8 +268,7 @@ def document_parts(tu):
             context = {"bilaga": bilaga, "text": _paragraphs(bilaga["text"])}
             header = (
                 [snapshot["forvaltning"], snapshot["avdelning"]],
-                f"Bilaga {bilaga['nummer']} till tjänsteutlåtande",
-                snapshot["diarienummer"],
+                [f"Bilaga {bilaga['nummer']} till tjänsteutlåtande", f"Dnr {snapshot['diarienummer']}"],
             )
             meta = _metadata(snapshot)
             parts.append(_html("pdf/bilaga.html", context, header=header, **meta))

@@ -212,3 +212,35 @@ def test_document_html_is_the_html_the_pdf_is_made_from(demo):
     assert '<html lang="sv">' in html
     assert "<title>Öppna drogscener – Svar på skrivelse</title>" in html
     assert 'class="fotnot"' in html
+
+
+def test_render_pdf_renders_any_pdf_template_with_the_same_archival_settings(db):
+    data = pdf.render_pdf(
+        "pdf/bilaga.html",
+        {"bilaga": {"nummer": 3, "titel": "Föredragningslista"}, "text": "Punkt ett."},
+        title="Sammanträde 2024-05-23",
+        author="Skärholmens stadsdelsnämnd",
+        subject="Föredragningslista",
+    )
+    header, body, _ = split_page(pages(data)[0])
+    assert "Bilaga 3. Föredragningslista" in body and "Punkt ett." in body
+    assert "Sammanträde 2024-05-23" in pages(data)[0] and "Sida 1 (1)" in header
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        meta = doc.open_metadata()
+        assert meta["pdfaid:part"] == "2" and meta["dc:language"] == {"sv"}
+        assert meta["dc:creator"] == ["Skärholmens stadsdelsnämnd"]
+        assert "/StructTreeRoot" in doc.Root
+
+
+def test_renderer_logs_once_which_library_subsets_the_fonts(db, caplog, monkeypatch):
+    monkeypatch.setattr(pdf, "_logged_subsetter", False)
+    tu = TjansteutlatandeFactory()
+    with caplog.at_level("INFO", logger="arenden.pdf"):
+        pdf.render_tjansteutlatande(tu)
+        pdf.render_tjansteutlatande(tu)
+    lines = [r.getMessage() for r in caplog.records if "subsetting" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0] in {
+        "PDF-typsnitt delas upp (subsetting) med HarfBuzz-subset.",
+        "PDF-typsnitt delas upp (subsetting) med fontTools.",
+    }
