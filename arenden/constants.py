@@ -22,3 +22,15 @@ class TjansteutlatandeStatus(models.TextChoices):
 
 DIARIENUMMER_REGEX = r"^(?P<prefix>[A-ZÅÄÖ]{2,10}) (?P<ar>(19|20)\d{2})/(?P<lopnummer>[1-9]\d{0,6})$"
 DIARIENUMMER_EXEMPEL = "SKHLM 2022/1048"
+
+
+class Roll:
+    """The role groups (created by migration 0002_roller). Permissions come with the group."""
+
+    HANDLAGGARE = "Handläggare"
+    ATTESTANT = "Attestant"
+    NAMNDSEKRETERARE = "Nämndsekreterare"
+    REGISTRATOR = "Registrator"
+
+    # Roles that see every case of their förvaltning; a Handläggare sees their own and their avdelning's.
+    FORVALTNINGSROLLER = (ATTESTANT, NAMNDSEKRETERARE, REGISTRATOR)
