@@ -2,6 +2,7 @@ import difflib
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -59,6 +60,20 @@ class ScopedAdminMixin:
         if obj is None:
             raise Http404("Finns inte, eller ligger utanför dina ärenden.")
         return obj
+
+    def _in_scope(self, request, object_id):
+        # The history pages fall back to history rows of deleted objects, which would show
+        # anything to anyone with a view permission: only superusers may read those.
+        if not request.user.is_superuser:
+            self.get_object(request, unquote(object_id))
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._in_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._in_scope(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class VersionForm(forms.ModelForm):
