@@ -60,9 +60,10 @@ ROLLER = {
 def skapa_roller(apps, schema_editor):
     # Permissions are normally created after all migrations ran; the groups need them now.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        models_module = app_config.models_module
+        app_config.models_module = True  # historical app configs have none; create_permissions wants one
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for namn, spec in ROLLER.items():

@@ -2,8 +2,10 @@
 an officer, a colleague in the other avdelning, a secretary, a registrator, someone with no role,
 a chef of another förvaltning and a superuser."""
 
+import importlib
 from dataclasses import dataclass
 
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 
 from arenden import services
@@ -61,7 +63,16 @@ class World:
         return tu
 
 
+def ensure_roles():
+    """Tests with transaction=True flush the database, taking the migration's groups with them;
+    put them back the way the migration makes them."""
+    if not Group.objects.filter(name=Roll.ATTESTANT).exists():
+        roller = importlib.import_module("arenden.migrations.0002_roller")
+        roller.skapa_roller(django_apps, None)
+
+
 def build_world():
+    ensure_roles()
     skhlm = ForvaltningFactory(diarieprefix="SKHLM", namn="Skärholmens stadsdelsförvaltning")
     avd = AvdelningFactory(forvaltning=skhlm, namn="Medborgarservice och stadsmiljö")
     annan_avd = AvdelningFactory(forvaltning=skhlm, namn="Individ och familj inklusive fritid")
