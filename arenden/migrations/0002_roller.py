@@ -60,7 +60,7 @@ ROLLER = {
 def skapa_roller(apps, schema_editor):
     # Permissions are normally created after all migrations ran; the groups need them now.
     for app_config in apps.get_app_configs():
-        models_module = app_config.models_module
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = True  # historical app configs have none; create_permissions wants one
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = models_module
