@@ -520,7 +520,7 @@ def skickade_versioner(tjansteutlatande):
     list of (history row, snapshot)."""
     rader = (
         tjansteutlatande.history.filter(history_change_reason=SKICKAT)
-        .exclude(innehall=None)
+        .filter(innehall__isnull=False)
         .select_related("history_user")
         .order_by("-history_date")
     )
