@@ -4,6 +4,8 @@ The admin and the officers' views call the same functions; neither sets a number
 by hand.
 """
 
+import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -549,7 +551,9 @@ def tidslinje(arende):
 
     for rad in arende.history.select_related("history_user").order_by("history_date", "history_id"):
         if rad.history_type == "+":
-            add(rad.history_date, rad.history_user, "Ärendet registrerat", rad.diarienummer)
+            # An older case entered later keeps its diarium date as the moment of registration.
+            diariedag = timezone.make_aware(datetime.datetime.combine(rad.registrerad, datetime.time.min))
+            add(min(rad.history_date, diariedag), rad.history_user, "Ärendet registrerat", rad.diarienummer)
         else:
             add(rad.history_date, rad.history_user, *_handelse(rad.history_change_reason, "Ärendet ändrat"))
     skrivelse_historik = arende.skrivelser.model.history.filter(arende_id=arende.pk).select_related("history_user")

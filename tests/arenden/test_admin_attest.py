@@ -179,3 +179,21 @@ def test_attest_queue_is_linked_from_the_admin_index_for_chefs_only(world, clien
     assert "/admin/arenden/attestko/" in client.get("/admin/").content.decode()
     client.force_login(world.officer)
     assert "/admin/arenden/attestko/" not in client.get("/admin/").content.decode()
+
+
+def test_demo_pages_render_for_every_demo_login(demo, client):
+    from django.contrib.auth import get_user_model
+
+    for user in get_user_model().objects.all():
+        client.force_login(user)
+        for url in (
+            f"/admin/arenden/tjansteutlatande/{demo.pk}/change/",
+            f"/admin/arenden/arende/{demo.arende_id}/change/",
+        ):
+            response = client.get(url)
+            assert response.status_code == 200, (user.username, url)
+        page = html.unescape(response.content.decode())
+        assert "Christoffer Carlander, Tf. avdelningschef (steg 1 av 2)" in page
+        assert "Lisa Kinnari, Förvaltningschef (steg 2 av 2)" in page
+    handelser = [h["handelse"] for h in services.tidslinje(demo.arende)]
+    assert handelser[:3] == ["Ärendet registrerat", "Attesterat", "Attesterat"]  # 2024-01-10, then 2024-05-06
