@@ -197,3 +197,24 @@ def test_demo_pages_render_for_every_demo_login(demo, client):
         assert "Lisa Kinnari, Förvaltningschef (steg 2 av 2)" in page
     handelser = [h["handelse"] for h in services.tidslinje(demo.arende)]
     assert handelser[:3] == ["Ärendet registrerat", "Attesterat", "Attesterat"]  # 2024-01-10, then 2024-05-06
+
+
+def test_adding_a_document_in_the_admin_creates_its_sections_and_moves_the_case(world, client):
+    from arenden.constants import ArendeStatus
+    from arenden.models import Tjansteutlatande
+    from tests.factories import ArendeFactory, MallFactory
+
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning)
+    mall = MallFactory()
+    client.force_login(world.officer)
+    response = client.post("/admin/arenden/tjansteutlatande/add/", {
+        "arende": arende.pk, "mall": mall.pk, "titel": "Parkernas belysning", "undertitel": "Svar på skrivelse",
+        "namnd": world.forvaltning.namnd_id, "sammantradesdatum": "2024-05-23",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    tu = Tjansteutlatande.objects.get(titel="Parkernas belysning")
+    assert tu.sektioner.count() == mall.sektioner.count()
+    assert tu.handlaggare == world.officer and tu.telefon == "08-508 000 00"
+    arende.refresh_from_db()
+    assert arende.status == ArendeStatus.UNDER_BEREDNING
+    assert tu.history.get().history_user == world.officer
