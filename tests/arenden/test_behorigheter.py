@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 from arenden import services
 from arenden.constants import TjansteutlatandeStatus as S
 from tests.arenden.world import build_world
+from tests.factories import AtgardFactory
 
 ROLLER = [
     "anonym", "outsider", "officer", "kollega", "chef1", "chef2",
@@ -28,6 +29,10 @@ TABELL = [
           chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="nekad", frammande="nekad"),
     *_rad("spara sektion (tjänst)", anonym="nekad", outsider="nekad", officer="ok", kollega="nekad", chef1="nekad",
           chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="ok", frammande="nekad"),
+    *_rad("ändra sidhuvud (tjänst)", anonym="nekad", outsider="nekad", officer="ok", kollega="nekad",
+          chef1="nekad", chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="ok", frammande="nekad"),
+    *_rad("lägg till åtgärd (tjänst)", anonym="nekad", outsider="nekad", officer="ok", kollega="nekad",
+          chef1="nekad", chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="ok", frammande="nekad"),
     *_rad("skapa dokument (tjänst)", anonym="nekad", outsider="nekad", officer="ok", kollega="nekad",
           chef1="nekad", chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="ok", frammande="nekad"),
     *_rad("GET dokumentlista", anonym="login", outsider="403", officer="200", kollega="200", chef1="200",
@@ -93,6 +98,13 @@ def utfor(action, world, user, client):
         sektion = world.dokument().sektioner.first()
         return _tjanst(lambda: services.spara_sektion(
             sektion=sektion, text="<p>Ny text.</p>", expected_version=sektion.version, user=actor))
+    if action == "ändra sidhuvud (tjänst)":
+        tu = world.dokument()
+        return _tjanst(lambda: services.uppdatera_tjansteutlatande(
+            tjansteutlatande=tu, data={"titel": "Ny titel"}, expected_version=tu.version, user=actor))
+    if action == "lägg till åtgärd (tjänst)":
+        tu = world.dokument()
+        return _tjanst(lambda: services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(), user=actor))
     if action == "skapa dokument (tjänst)":
         arende = world.dokument().arende
         return _tjanst(lambda: services.skapa_tjansteutlatande(
