@@ -2,10 +2,8 @@
 an officer, a colleague in the other avdelning, a secretary, a registrator, someone with no role,
 a chef of another förvaltning and a superuser."""
 
-import importlib
 from dataclasses import dataclass
 
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 
 from arenden import services
@@ -18,6 +16,7 @@ from tests.factories import (
     ProfilFactory,
     TjansteutlatandeFactory,
     UserFactory,
+    ensure_roles,
 )
 
 
@@ -61,14 +60,6 @@ class World:
         services.attestera(tjansteutlatande=tu, user=self.chef1)
         services.attestera(tjansteutlatande=tu, user=self.chef2)
         return tu
-
-
-def ensure_roles():
-    """Tests with transaction=True flush the database, taking the migration's groups with them;
-    put them back the way the migration makes them."""
-    if not Group.objects.filter(name=Roll.ATTESTANT).exists():
-        roller = importlib.import_module("arenden.migrations.0002_roller")
-        roller.skapa_roller(django_apps, None)
 
 
 def build_world():
