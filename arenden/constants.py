@@ -24,6 +24,16 @@ DIARIENUMMER_REGEX = r"^(?P<prefix>[A-ZÅÄÖ]{2,10}) (?P<ar>(19|20)\d{2})/(?P<l
 DIARIENUMMER_EXEMPEL = "SKHLM 2022/1048"
 
 
+class Roll:
+    """The role groups (created by migration 0002_roller). Permissions come with the group."""
+
+    HANDLAGGARE = "Handläggare"
+    ATTESTANT = "Attestant"
+    NAMNDSEKRETERARE = "Nämndsekreterare"
+    REGISTRATOR = "Registrator"
+
+    # Roles that see every case of their förvaltning; a Handläggare sees their own and their avdelning's.
+    FORVALTNINGSROLLER = (ATTESTANT, NAMNDSEKRETERARE, REGISTRATOR)
 class ExportTyp(models.TextChoices):
     PAKET = "paket", "Mötespaket (en PDF)"
     ZIP = "zip", "Zip med en PDF per punkt"
@@ -35,6 +45,3 @@ class ExportStatus(models.TextChoices):
     KLAR = "klar", "Klar"
     MISSLYCKAD = "misslyckad", "Misslyckades"
 
-
-# The role group (created by the roles migration) whose members prepare the nämnd's meetings.
-NAMNDSEKRETERARE = "Nämndsekreterare"

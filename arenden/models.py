@@ -10,10 +10,10 @@ from simple_history.models import HistoricalRecords
 from .constants import (
     DIARIENUMMER_EXEMPEL,
     DIARIENUMMER_REGEX,
-    NAMNDSEKRETERARE,
     ArendeStatus,
     ExportStatus,
     ExportTyp,
+    Roll,
     TjansteutlatandeStatus,
 )
 
@@ -162,18 +162,58 @@ class DiarieSekvens(models.Model):
         return f"{self.prefix} {self.ar}: {self.senaste}"
 
 
+def roller(user):
+    """The names of the role groups a user has, read once per user object."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if not hasattr(user, "_arenden_roller"):
+        user._arenden_roller = frozenset(user.groups.values_list("name", flat=True))
+    return user._arenden_roller
+
+
+def may_attest(user):
+    """Whether the user holds the attest permission through a role (or granted to them by name).
+
+    Deliberately not `user.has_perm`: that is always true for a superuser, and attesting is a
+    chef's personal approval, never something an administrator's account can do by default.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    from django.contrib.auth.models import Permission
+
+    return (
+        Permission.objects.filter(codename="attestera_tjansteutlatande", content_type__app_label="arenden")
+        .filter(models.Q(group__user=user) | models.Q(user=user))
+        .exists()
+    )
+
+
+def forvaltningar_for(user):
+    """The förvaltningar a user works in: as its chef, as an avdelning's chef, or through the
+    avdelning in their profile."""
+    return Forvaltning.objects.filter(
+        models.Q(chef=user) | models.Q(avdelningar__chef=user) | models.Q(avdelningar__medarbetare__user=user)
+    ).values("pk")
+
+
 class ArendeQuerySet(models.QuerySet):
     def for_user(self, user):
-        """The cases a user may see: staff see the whole diarium; officers their own
-        cases and their avdelning's; anyone else nothing."""
+        """The cases a user may see. Superusers see the whole diarium; Registrator,
+        Nämndsekreterare and Attestant every case of their förvaltning; a Handläggare their own
+        cases and their avdelning's; anyone else nothing (outside the scope is a 404)."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.is_superuser or user.is_staff:
+        if user.is_superuser:
             return self
-        profil = getattr(user, "profil", None)
-        condition = models.Q(handlaggare=user)
-        if profil and profil.avdelning_id:
-            condition |= models.Q(avdelning_id=profil.avdelning_id)
+        user_roller = roller(user)
+        condition = models.Q(pk__in=[])
+        if user_roller & set(Roll.FORVALTNINGSROLLER):
+            condition |= models.Q(forvaltning__in=forvaltningar_for(user))
+        if Roll.HANDLAGGARE in user_roller:
+            condition |= models.Q(handlaggare=user)
+            profil = Profil.objects.filter(user=user).first()
+            if profil and profil.avdelning_id:
+                condition |= models.Q(avdelning_id=profil.avdelning_id)
         return self.filter(condition)
 
 
@@ -353,7 +393,29 @@ class MallSektion(models.Model):
 
 class TjansteutlatandeQuerySet(models.QuerySet):
     def for_user(self, user):
-        return self.filter(arende__in=Arende.objects.for_user(user))
+        """Documents of the cases the user may see, and any document they are handläggare of."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        condition = models.Q(arende__in=Arende.objects.for_user(user).values("pk"))
+        if Roll.HANDLAGGARE in roller(user):
+            condition |= models.Q(handlaggare=user)
+        return self.filter(condition)
+
+    def awaiting_attest_by(self, user):
+        """Documents sent for attest whose next step in the chain is this user's."""
+        if not may_attest(user):
+            return self.none()
+        pending = Attestering.objects.filter(
+            tjansteutlatande=models.OuterRef("pk"),
+            omgang=models.OuterRef("attest_omgang"),
+            attesterad__isnull=True,
+            makulerad__isnull=True,
+        ).order_by("ordning")
+        return self.filter(status=TjansteutlatandeStatus.TILL_ATTEST).annotate(
+            nasta_attestant_id=models.Subquery(pending.values("attestant_id")[:1])
+        ).filter(nasta_attestant_id=user.pk).exclude(handlaggare=user)
 
 
 class Tjansteutlatande(models.Model):
@@ -406,9 +468,53 @@ class Tjansteutlatande(models.Model):
         verbose_name = "tjänsteutlåtande"
         verbose_name_plural = "tjänsteutlåtanden"
         ordering = ["-skapad", "-pk"]
+        permissions = [
+            ("attestera_tjansteutlatande", "Kan attestera tjänsteutlåtanden"),
+            ("skicka_tjansteutlatande_for_attest", "Kan skicka tjänsteutlåtanden för attest"),
+        ]
 
     def __str__(self):
         return f"{self.arende.diarienummer} {self.titel}"
+
+    @property
+    def is_attested(self):
+        return self.status == TjansteutlatandeStatus.ATTESTERAD
+
+    @property
+    def current_attesteringar(self):
+        """This round's chain, in order, without voided steps."""
+        return self.attesteringar.filter(omgang=self.attest_omgang, makulerad__isnull=True).select_related(
+            "attestant"
+        ).order_by("ordning")
+
+    @property
+    def next_attestering(self):
+        """The first step of this round's chain still waiting; None when not sent or all attested."""
+        if self.status != TjansteutlatandeStatus.TILL_ATTEST:
+            return None
+        return self.current_attesteringar.filter(attesterad__isnull=True).first()
+
+    def attest_hinder(self, user):
+        """Why `user` cannot attest the document now (Swedish, for the user), or None if they can."""
+        if not may_attest(user):
+            return "Du har inte behörighet att attestera (rollen Attestant krävs)."
+        if self.status != TjansteutlatandeStatus.TILL_ATTEST:
+            return f"Dokumentet kan inte attesteras i status ”{self.get_status_display()}”."
+        # Separation of duties: whoever wrote the text cannot approve it.
+        if self.handlaggare_id == user.pk:
+            return "Du är handläggare för dokumentet och kan inte attestera det själv."
+        steg = list(self.current_attesteringar)
+        if any(a.attestant_id == user.pk and a.attesterad for a in steg):
+            return "Du har redan attesterat dokumentet i denna attestomgång."
+        nasta = next((a for a in steg if not a.attesterad), None)
+        if nasta is None or nasta.attestant_id != user.pk:
+            if any(a.attestant_id == user.pk for a in steg):
+                return f"Det är {nasta.namn_eller_anvandare if nasta else 'ingen'}s tur att attestera först."
+            return "Du står inte i dokumentets attestkedja."
+        return None
+
+    def can_be_attested_by(self, user):
+        return self.attest_hinder(user) is None
 
 
 class Sektion(models.Model):
@@ -556,6 +662,19 @@ class Attestering(models.Model):
             return self.namn or str(self.attestant)
         return f"{self.namn or self.attestant}, {timezone.localtime(self.attesterad):%Y-%m-%d}"
 
+    @property
+    def namn_eller_anvandare(self):
+        return self.namn or self.attestant.get_full_name() or self.attestant.get_username()
+
+
+class AttestKo(Tjansteutlatande):
+    """The documents waiting for the signed-in chef's attest: its own entry in the admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "väntar på min attest"
+        verbose_name_plural = "väntar på min attest"
+        default_permissions = ()
 
 # --- Sammanträden: the nämnd's meetings, their föredragningslista and decisions ----------------
 
@@ -564,7 +683,7 @@ def is_namndsekreterare(user):
     """Whether a user prepares meetings: exports, agenda changes and decisions are theirs."""
     if not user.is_authenticated or not user.is_active:
         return False
-    return user.is_superuser or user.groups.filter(name=NAMNDSEKRETERARE).exists()
+    return user.is_superuser or Roll.NAMNDSEKRETERARE in roller(user)
 
 
 class Sammantrade(models.Model):

@@ -4,6 +4,7 @@ The admin and the officers' views call the same functions; neither sets a number
 by hand.
 """
 
+import datetime
 import html
 import logging
 import re
@@ -14,18 +15,74 @@ from django.db.models import F
 from django.utils import timezone
 
 from .constants import ArendeStatus, ExportStatus, ExportTyp, TjansteutlatandeStatus
+from .html import sanitize_html
 from .models import (
     Arende,
+    Attestering,
+    Bilaga,
     DiarieSekvens,
     Foredragningspunkt,
+    Profil,
     Sammantrade,
     Sammantradesexport,
+    Sektion,
     Tjansteutlatande,
+    TjansteutlatandeAtgard,
+    Undertecknare,
     is_namndsekreterare,
+    may_attest,
     parse_diarienummer,
 )
+from .snapshot import build_snapshot, snapshot_hash
 
 logger = logging.getLogger(__name__)
+
+S = TjansteutlatandeStatus
+A = ArendeStatus
+
+# The document's state rules, all of them. Event -> (states it may start from, state it leads to).
+# A plain table rather than a state-machine library: five states and a handful of events read
+# best as data, and every transition function below checks against it under the row lock.
+OVERGANGAR = {
+    "skicka_for_attest": ({S.UTKAST}, S.TILL_ATTEST),
+    "attestera": ({S.TILL_ATTEST}, S.TILL_ATTEST),  # a step of the chain that is not the last
+    "sista_attest": ({S.TILL_ATTEST}, S.ATTESTERAD),
+    "aterremittera": ({S.TILL_ATTEST}, S.UTKAST),
+    # Any edit. After sending it voids the round's attestations and the document is a draft again.
+    "andra": ({S.UTKAST, S.TILL_ATTEST, S.ATTESTERAD}, S.UTKAST),
+    # The nämnd secretary's transitions (meeting workflow).
+    "satt_pa_foredragningslista": ({S.ATTESTERAD}, S.PA_FOREDRAGNINGSLISTA),
+    "ta_bort_fran_foredragningslista": ({S.PA_FOREDRAGNINGSLISTA}, S.ATTESTERAD),
+    "besluta": ({S.PA_FOREDRAGNINGSLISTA}, S.BESLUTAD),
+}
+
+# Where the ärende stands once its document reaches a state; the ärende is never edited by hand.
+ARENDE_FOLJER = {
+    S.UTKAST: A.UNDER_BEREDNING,
+    S.TILL_ATTEST: A.UNDER_BEREDNING,
+    S.ATTESTERAD: A.REDO_FOR_NAMND,
+    S.PA_FOREDRAGNINGSLISTA: A.PA_FOREDRAGNINGSLISTA,
+    S.BESLUTAD: A.AVSLUTAT,
+}
+
+VERB = {
+    "skicka_for_attest": "skickas för attest",
+    "attestera": "attesteras",
+    "sista_attest": "attesteras",
+    "aterremittera": "återremitteras",
+    "andra": "ändras",
+    "satt_pa_foredragningslista": "sättas på föredragningslistan",
+    "ta_bort_fran_foredragningslista": "tas bort från föredragningslistan",
+    "besluta": "beslutas",
+}
+
+# History change reasons the timeline reads back.
+SKAPAT = "Tjänsteutlåtande skapat"
+SKICKAT = "Skickat för attest"
+ATTESTERAT = "Attesterat"
+ATERREMITTERAT = "Återremitterat"
+MAKULERAD = " (attesten makulerad)"
+HUVUDFALT = ("titel", "undertitel", "namnd", "sammantradesdatum", "telefon", "handlaggare")
 
 # MallSektion.nyckel of the section the nämnd decides on.
 FORSLAG_TILL_BESLUT = "forslag_till_beslut"
@@ -73,20 +130,485 @@ def registrera_arende(*, arende, user, registrerad=None):
     return arende
 
 
+class ConflictError(WorkflowError):
+    """Someone saved the same text after the user loaded it. Carries both versions so the
+    user's text is never lost: the form shows theirs next to what is stored now."""
+
+    def __init__(
+        self, message, *, current_text="", current_avslutning="", your_text="", your_avslutning="", current_version=0
+    ):
+        super().__init__(message)
+        self.current_text = current_text
+        self.current_avslutning = current_avslutning
+        self.your_text = your_text
+        self.your_avslutning = your_avslutning
+        self.current_version = current_version
+
+
+def _overgang(tu, handelse):
+    """The state `handelse` leads to from the document's current state, or a Swedish refusal."""
+    fran, till = OVERGANGAR[handelse]
+    if tu.status not in fran:
+        raise WorkflowError(f"Dokumentet har status ”{tu.get_status_display()}” och kan inte {VERB[handelse]}.")
+    return till
+
+
+def _spara(obj, user, reason):
+    obj._history_user = user
+    obj._change_reason = reason[:100]  # the history table's column width
+    obj.save()
+    return obj
+
+
+def _namn(user):
+    return user.get_full_name() or user.get_username()
+
+
+def _befattning(user):
+    profil = Profil.objects.filter(user=user).first()
+    return profil.befattning if profil else ""
+
+
+def _las(tu_pk):
+    """Lock the document row. Every write to a document, its sections or its chain takes this
+    lock first, so edits, sends and attests of one document happen one after another."""
+    return Tjansteutlatande.objects.select_for_update().select_related("arende").get(pk=tu_pk)
+
+
+def _kontrollera_behorighet(tu, user, perm, handling="ändra dokumentet"):
+    """Services are a door of their own: check the permission and the user's scope here too.
+    `user=None` is the system itself (demo loading, imports)."""
+    if user is None:
+        return
+    if not user.has_perm(perm) or not Tjansteutlatande.objects.for_user(user).filter(pk=tu.pk).exists():
+        raise WorkflowError(f"Du har inte behörighet att {handling}.")
+
+
+def _folj_arende(tu, user):
+    """Move the ärende to where its document's state puts it."""
+    mal = ARENDE_FOLJER.get(tu.status)
+    arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
+    if mal and arende.status != mal and not arende.is_closed:
+        arende.status = mal
+        _spara(arende, user, f"Status: {A(mal).label}")
+
+
+def _makulera(tu, user, orsak):
+    """Void every attestation of the current round, pending and completed."""
+    nu = timezone.now()
+    for steg in tu.attesteringar.select_for_update().filter(omgang=tu.attest_omgang, makulerad__isnull=True):
+        steg.makulerad = nu
+        _spara(steg, user, f"Makulerad: {orsak}")
+
+
+def _registrera_andring(tu, user, beskrivning):
+    """Every edit of a document ends here, under its lock: the version goes up, and an edit of a
+    document already sent for attest voids the round and makes it a draft again, because an
+    attest means "I approved exactly this text"."""
+    _overgang(tu, "andra")
+    tu.version += 1
+    reason = beskrivning
+    if tu.status != S.UTKAST:
+        _makulera(tu, user, beskrivning)
+        tu.status = S.UTKAST
+        tu.innehall, tu.innehall_hash = None, ""
+        reason = beskrivning[: 100 - len(MAKULERAD)] + MAKULERAD
+    _spara(tu, user, reason)
+    _folj_arende(tu, user)
+
+
+def _uppdatera(obj, fresh):
+    """Bring the caller's instance up to date with what the service saved."""
+    if obj is not None and obj is not fresh:
+        obj.refresh_from_db()
+
+
+def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=None, sammantradesdatum=None):
+    """Start a document on a case: one section per heading of the mall; the case is now under beredning."""
+    if not mall.aktiv:
+        raise WorkflowError(f"Mallen ”{mall}” är inte aktiv och kan inte användas för nya dokument.")
+    if not (titel or "").strip():
+        raise WorkflowError("Dokumentet behöver en titel.")
+    with transaction.atomic():
+        arende = Arende.objects.select_for_update().select_related("forvaltning").get(pk=arende.pk)
+        if user is not None and (
+            not user.has_perm("arenden.add_tjansteutlatande")
+            or not Arende.objects.for_user(user).filter(pk=arende.pk).exists()
+        ):
+            raise WorkflowError("Du har inte behörighet att skriva tjänsteutlåtanden i ärendet.")
+        if arende.is_closed:
+            raise WorkflowError("Ärendet är avslutat; inga nya dokument kan skrivas i det.")
+        handlaggare = arende.handlaggare or user
+        if handlaggare is None:
+            raise WorkflowError("Ärendet har ingen handläggare.")
+        profil = Profil.objects.filter(user=handlaggare).first()
+        tu = _spara(
+            Tjansteutlatande(
+                arende=arende,
+                mall=mall,
+                handlaggare=handlaggare,
+                telefon=profil.telefon if profil else "",
+                namnd=namnd or arende.forvaltning.namnd,
+                sammantradesdatum=sammantradesdatum,
+                titel=titel.strip(),
+                undertitel=(undertitel or "").strip(),
+            ),
+            user,
+            SKAPAT,
+        )
+        for mall_sektion in mall.sektioner.order_by("ordning", "pk"):
+            _spara(Sektion(tjansteutlatande=tu, mall_sektion=mall_sektion), user, "Skapad från mallen")
+        _folj_arende(tu, user)
+    arende.refresh_from_db()
+    return tu
+
+
+def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
+    """Save a section's text (sanitised). `expected_version` is the version the user started
+    from: if someone saved in between, nothing is written and ConflictError carries both texts."""
+    ren_text = sanitize_html(text)
+    ren_avslutning = None if avslutning is None else sanitize_html(avslutning)
+    with transaction.atomic():
+        tu = _las(sektion.tjansteutlatande_id)
+        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        fresh = Sektion.objects.select_for_update().select_related("mall_sektion").get(pk=sektion.pk)
+        rubrik = fresh.mall_sektion.rubrik
+        if fresh.version != expected_version:
+            raise ConflictError(
+                f"Någon annan har sparat ”{rubrik}” medan du skrev. Din text är inte sparad men finns kvar "
+                "här; jämför med den sparade texten och spara igen.",
+                current_text=fresh.text,
+                current_avslutning=fresh.avslutning,
+                your_text=text,
+                your_avslutning=avslutning or "",
+                current_version=fresh.version,
+            )
+        if fresh.text == ren_text and (ren_avslutning is None or fresh.avslutning == ren_avslutning):
+            return fresh  # nothing changed: no new version, and an attest stays valid
+        fresh.text = ren_text
+        if ren_avslutning is not None:
+            fresh.avslutning = ren_avslutning
+        fresh.version += 1
+        _spara(fresh, user, f"Ändrad: {rubrik}")
+        _registrera_andring(tu, user, f"Sektion ändrad: {rubrik}")
+    _uppdatera(sektion, fresh)
+    return fresh
+
+
+def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user):
+    """Change the header fields (titel, undertitel, nämnd, sammanträdesdatum, telefon, handläggare)."""
+    okanda = set(data) - set(HUVUDFALT)
+    if okanda:
+        raise WorkflowError(f"Fälten {', '.join(sorted(okanda))} kan inte ändras här.")
+    with transaction.atomic():
+        tu = _las(tjansteutlatande.pk)
+        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        if tu.version != expected_version:
+            raise ConflictError(
+                "Någon annan har ändrat dokumentet medan du arbetade. Dina ändringar är inte sparade men "
+                "finns kvar här; ladda om för att se den sparade versionen.",
+                current_version=tu.version,
+            )
+        andrade = []
+        for falt, varde in data.items():
+            if getattr(tu, falt) != varde:
+                setattr(tu, falt, varde)
+                andrade.append(str(Tjansteutlatande._meta.get_field(falt).verbose_name))
+        if not andrade:
+            return tu
+        tu.clean_fields(exclude=[f.name for f in Tjansteutlatande._meta.fields if f.name not in data])
+        _registrera_andring(tu, user, f"Uppgifter ändrade: {', '.join(andrade)}")
+    _uppdatera(tjansteutlatande, tu)
+    return tu
+
+
+def lagg_till_atgard(*, tjansteutlatande, atgard, user):
+    """Add an åtgärd last in the document's list."""
+    with transaction.atomic():
+        tu = _las(tjansteutlatande.pk)
+        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        if tu.atgard_val.filter(atgard=atgard).exists():
+            raise WorkflowError(f"Åtgärden ”{atgard}” finns redan i dokumentet.")
+        sista = tu.atgard_val.order_by("-ordning").values_list("ordning", flat=True).first() or 0
+        val = _spara(
+            TjansteutlatandeAtgard(tjansteutlatande=tu, atgard=atgard, ordning=sista + 1), user, "Tillagd"
+        )
+        _registrera_andring(tu, user, f"Åtgärd tillagd: {atgard.titel}")
+    _uppdatera(tjansteutlatande, tu)
+    return val
+
+
+def ta_bort_atgard(*, tjansteutlatande, atgard, user):
+    with transaction.atomic():
+        tu = _las(tjansteutlatande.pk)
+        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        val = tu.atgard_val.filter(atgard=atgard).first()
+        if val is None:
+            raise WorkflowError(f"Åtgärden ”{atgard}” finns inte i dokumentet.")
+        val._history_user = user
+        val._change_reason = "Borttagen"
+        val.delete()
+        _registrera_andring(tu, user, f"Åtgärd borttagen: {atgard.titel}")
+    _uppdatera(tjansteutlatande, tu)
+
+
+def ordna_atgarder(*, tjansteutlatande, atgard_ids, user):
+    """Put the document's åtgärder in the given order (a list of every chosen åtgärd's id)."""
+    with transaction.atomic():
+        tu = _las(tjansteutlatande.pk)
+        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        val = {v.atgard_id: v for v in tu.atgard_val.select_for_update()}
+        if sorted(val) != sorted(int(i) for i in atgard_ids):
+            raise WorkflowError("Ordningen måste ta upp varje åtgärd i dokumentet exakt en gång. Ladda om sidan.")
+        andrade = False
+        for ordning, atgard_id in enumerate(atgard_ids, start=1):
+            v = val[int(atgard_id)]
+            if v.ordning != ordning:
+                v.ordning = ordning
+                _spara(v, user, "Ny ordning")
+                andrade = True
+        if andrade:
+            _registrera_andring(tu, user, "Åtgärderna har fått ny ordning")
+    _uppdatera(tjansteutlatande, tu)
+
+
+def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False):
+    """Save or delete a bilaga or an undertecknare of the document: printed content, so an edit."""
+    if not isinstance(obj, Bilaga | Undertecknare):
+        raise TypeError(obj)
+    with transaction.atomic():
+        tu = _las(tjansteutlatande.pk)
+        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        slag = obj._meta.verbose_name.capitalize()
+        if ta_bort:
+            obj._history_user, obj._change_reason = user, "Borttagen"
+            obj.delete()
+            _registrera_andring(tu, user, f"{slag} borttagen: {obj}")
+        else:
+            ny = obj.pk is None
+            obj.tjansteutlatande = tu
+            obj.full_clean()
+            _spara(obj, user, "Tillagd" if ny else "Ändrad")
+            _registrera_andring(tu, user, f"{slag} {'tillagd' if ny else 'ändrad'}: {obj}")
+    _uppdatera(tjansteutlatande, tu)
+    return obj
+
+
+def saknade_sektioner(tjansteutlatande):
+    """Headings of the mall's required sections that the document leaves empty, in order. A
+    section that lists åtgärder counts as written when the document has åtgärder."""
+    tu = tjansteutlatande
+    har_atgarder = tu.atgard_val.exists()
+    skrivna = {
+        s.mall_sektion_id
+        for s in tu.sektioner.select_related("mall_sektion")
+        if not s.is_empty or (s.mall_sektion.visar_atgarder and har_atgarder)
+    }
+    return [
+        ms.rubrik
+        for ms in tu.mall.sektioner.filter(obligatorisk=True).order_by("ordning", "pk")
+        if ms.pk not in skrivna
+    ]
+
+
+def standard_attestanter(tjansteutlatande):
+    """The usual chain: the avdelningschef, then the förvaltningschef (stadsdelsdirektör).
+    The handläggare is left out: nobody attests their own document."""
+    tu = tjansteutlatande
+    arende = tu.arende
+    avdelning = arende.avdelning
+    if avdelning is None:
+        profil = Profil.objects.filter(user=tu.handlaggare).select_related("avdelning").first()
+        avdelning = profil.avdelning if profil else None
+    kedja = []
+    for chef in (avdelning.chef if avdelning else None, arende.forvaltning.chef):
+        if chef is not None and chef.pk != tu.handlaggare_id and chef not in kedja:
+            kedja.append(chef)
+    return kedja
+
+
+def _kontrollera_kedja(tu, user, kedja):
+    if not kedja:
+        raise WorkflowError("Ange minst en attestant. Avdelningen eller förvaltningen saknar chef i registret.")
+    if len({a.pk for a in kedja}) != len(kedja):
+        raise WorkflowError("Samma person kan bara stå en gång i attestkedjan.")
+    for attestant in kedja:
+        namn = _namn(attestant)
+        if attestant.pk == tu.handlaggare_id:
+            raise WorkflowError(f"{namn} är handläggare för dokumentet och kan inte attestera det.")
+        if user is not None and attestant.pk == user.pk:
+            raise WorkflowError("Du kan inte själv stå i attestkedjan för ett dokument du skickar.")
+        if not may_attest(attestant):
+            raise WorkflowError(f"{namn} har inte rollen Attestant.")
+        if not Tjansteutlatande.objects.for_user(attestant).filter(pk=tu.pk).exists():
+            raise WorkflowError(f"{namn} har inte åtkomst till ärendet.")
+
+
+def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
+    """Send the document to its attest chain: freeze what it prints, and its SHA-256, so that
+    each attest approves exactly this content. Starts a new round of the chain."""
+    with transaction.atomic():
+        tu = _las(tjansteutlatande.pk)
+        _kontrollera_behorighet(
+            tu, user, "arenden.skicka_tjansteutlatande_for_attest", "skicka dokumentet för attest"
+        )
+        till = _overgang(tu, "skicka_for_attest")
+        saknade = saknade_sektioner(tu)
+        if saknade:
+            raise WorkflowError(
+                "Dokumentet kan inte skickas för attest förrän de obligatoriska sektionerna är ifyllda. "
+                f"Tomma: {', '.join(f'”{r}”' for r in saknade)}."
+            )
+        kedja = list(attestanter) if attestanter else standard_attestanter(tu)
+        _kontrollera_kedja(tu, user, kedja)
+        innehall = build_snapshot(tu)
+        tu.innehall, tu.innehall_hash = innehall, snapshot_hash(innehall)
+        tu.attest_omgang += 1
+        tu.status = till
+        _spara(tu, user, SKICKAT)
+        for ordning, attestant in enumerate(kedja, start=1):
+            _spara(
+                Attestering(
+                    tjansteutlatande=tu,
+                    omgang=tu.attest_omgang,
+                    ordning=ordning,
+                    attestant=attestant,
+                    namn=_namn(attestant),
+                    befattning=_befattning(attestant),
+                ),
+                user,
+                "I attestkedjan",
+            )
+        _folj_arende(tu, user)
+    _uppdatera(tjansteutlatande, tu)
+    return tu
+
+
+def attestera(*, tjansteutlatande, user):
+    """The next attestant in the chain approves the frozen content. Name and title are stored
+    as the attestant holds them today, with the hash of what they approved."""
+    with transaction.atomic():
+        # The lock makes two clicks (or two chefs) on the same step queue: the second sees the
+        # step already taken and is refused, so a step is attested exactly once.
+        tu = _las(tjansteutlatande.pk)
+        hinder = tu.attest_hinder(user)
+        if hinder:
+            raise WorkflowError(hinder)
+        if not tu.innehall or snapshot_hash(tu.innehall) != tu.innehall_hash:
+            raise WorkflowError("Dokumentets frysta innehåll stämmer inte med sin kontrollsumma; attesten avbröts.")
+        steg = Attestering.objects.select_for_update().get(pk=tu.next_attestering.pk)
+        steg.namn, steg.befattning = _namn(user), _befattning(user)
+        steg.attesterad = timezone.now()
+        steg.innehall_hash = tu.innehall_hash
+        _spara(steg, user, ATTESTERAT)
+        sista = not tu.current_attesteringar.filter(attesterad__isnull=True).exists()
+        tu.status = _overgang(tu, "sista_attest" if sista else "attestera")
+        _spara(tu, user, f"{ATTESTERAT}: {steg.namn}")
+        _folj_arende(tu, user)
+    _uppdatera(tjansteutlatande, tu)
+    return steg
+
+
+def aterremittera(*, tjansteutlatande, user, kommentar):
+    """The next attestant sends the document back to the handläggare with a comment. The round
+    ends: its attestations are void and the document is a draft again."""
+    kommentar = (kommentar or "").strip()
+    if not kommentar:
+        raise WorkflowError("Skriv en kommentar om vad som behöver ändras innan du återremitterar.")
+    with transaction.atomic():
+        tu = _las(tjansteutlatande.pk)
+        hinder = tu.attest_hinder(user)
+        if hinder:
+            raise WorkflowError(hinder.replace("attestera", "återremittera"))
+        tu.status = _overgang(tu, "aterremittera")
+        _makulera(tu, user, ATERREMITTERAT)
+        tu.innehall, tu.innehall_hash = None, ""
+        tu.aterremiss_kommentar = kommentar
+        tu.version += 1
+        _spara(tu, user, ATERREMITTERAT)
+        _folj_arende(tu, user)
+    _uppdatera(tjansteutlatande, tu)
+    return tu
+
+
+def skickade_versioner(tjansteutlatande):
+    """The content of each round sent for attest, newest first, read from the history:
+    list of (history row, snapshot)."""
+    rader = (
+        tjansteutlatande.history.filter(history_change_reason=SKICKAT)
+        .filter(innehall__isnull=False)
+        .select_related("history_user")
+        .order_by("-history_date")
+    )
+    return [(rad, rad.innehall) for rad in rader]
+
+
+def _handelse(reason, fallback):
+    """Split a history reason "Sektion ändrad: Bakgrund" into its event and detail."""
+    reason = reason or fallback
+    makulerad = reason.endswith(MAKULERAD)
+    if makulerad:
+        reason = reason[: -len(MAKULERAD)]
+    handelse, _, detalj = reason.partition(": ")
+    if makulerad:
+        handelse += " efter att dokumentet skickats för attest; attesten makulerad, åter utkast"
+    return handelse, detalj
+
+
+def tidslinje(arende):
+    """Everything that happened to a case, oldest first: registration, skrivelser, documents
+    created and edited (who, which section), sent, attested, returned (with the comment)."""
+    handelser = []
+
+    def add(tid, anvandare, handelse, detalj=""):
+        handelser.append({"tid": tid, "anvandare": anvandare, "handelse": handelse, "detalj": detalj})
+
+    for rad in arende.history.select_related("history_user").order_by("history_date", "history_id"):
+        if rad.history_type == "+":
+            # An older case entered later keeps its diarium date as the moment of registration.
+            diariedag = timezone.make_aware(datetime.datetime.combine(rad.registrerad, datetime.time.min))
+            add(min(rad.history_date, diariedag), rad.history_user, "Ärendet registrerat", rad.diarienummer)
+        else:
+            add(rad.history_date, rad.history_user, *_handelse(rad.history_change_reason, "Ärendet ändrat"))
+    skrivelse_historik = arende.skrivelser.model.history.filter(arende_id=arende.pk).select_related("history_user")
+    for rad in skrivelse_historik.order_by("history_date", "history_id"):
+        text = {"+": "Skrivelse registrerad", "~": "Skrivelse ändrad", "-": "Skrivelse borttagen"}[rad.history_type]
+        add(rad.history_date, rad.history_user, text, rad.titel)
+
+    dokument = list(arende.tjansteutlatanden.all())
+    kedjor = {}
+    for steg in Attestering.objects.filter(tjansteutlatande__in=dokument).select_related("attestant"):
+        kedjor.setdefault((steg.tjansteutlatande_id, steg.omgang), []).append(steg)
+    for tu in dokument:
+        for rad in tu.history.select_related("history_user").order_by("history_date", "history_id"):
+            reason = rad.history_change_reason or ""
+            if rad.history_type == "+":
+                add(rad.history_date, rad.history_user, SKAPAT, rad.titel)
+            elif reason == SKICKAT:
+                kedja = sorted(kedjor.get((tu.pk, rad.attest_omgang), []), key=lambda a: a.ordning)
+                add(rad.history_date, rad.history_user, SKICKAT, "Attestanter: " + " → ".join(
+                    a.namn_eller_anvandare for a in kedja))
+            elif reason == ATERREMITTERAT:
+                add(rad.history_date, rad.history_user, ATERREMITTERAT, rad.aterremiss_kommentar)
+            elif reason.startswith(ATTESTERAT):
+                continue  # told by the attestation itself below, at the moment it was given
+            else:
+                add(rad.history_date, rad.history_user, *_handelse(reason, "Dokumentet ändrat"))
+    for (_tu_pk, _omgang), kedja in kedjor.items():
+        for steg in kedja:
+            if steg.attesterad:
+                detalj = f"{steg.namn}, {steg.befattning} (steg {steg.ordning} av {len(kedja)})"
+                if steg.makulerad:
+                    detalj += "; senare makulerad"
+                add(steg.attesterad, steg.attestant, ATTESTERAT, detalj)
+    handelser.sort(key=lambda h: h["tid"])
+    return handelser
 # --- Sammanträden: föredragningslista, beslut and exports (the nämnd secretary's work) ---------
 
 
 def _require_namndsekreterare(user):
     if not is_namndsekreterare(user):
         raise WorkflowError("Bara nämndsekreterare kan ändra föredragningslistan, registrera beslut och exportera.")
-
-
-def _spara(obj, *, user, reason, **kwargs):
-    obj._history_user = user
-    # The history's reason column holds 100 characters; the full beslut text is on the item.
-    obj._change_reason = reason if len(reason) <= 100 else reason[:99] + "…"
-    obj.save(**kwargs)
-    return obj
 
 
 def _numrera_om(mote, punkter, *, user, reason):

@@ -1,9 +1,10 @@
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from .models import Arende, Foredragningspunkt, is_namndsekreterare
+from . import pdf
+from .models import Arende, Foredragningspunkt, Tjansteutlatande, is_namndsekreterare
 from .search import MAX_TRAFFAR, sok_arenden
 
 
@@ -33,3 +34,17 @@ def protokollsutdrag(request, pk):
         content_type="application/pdf",
         filename=punkt.protokollsutdrag.name.rsplit("/", 1)[-1],
     )
+
+
+@login_required
+def tjansteutlatande_pdf(request, pk):
+    """The document as the nämnd receives it. Outside the user's cases it does not exist (404)."""
+    tu = get_object_or_404(Tjansteutlatande.objects.for_user(request.user).select_related("arende"), pk=pk)
+    try:
+        data = pdf.render_tjansteutlatande(tu)
+    except pdf.PdfError as error:
+        return HttpResponse(str(error), status=503, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(data, content_type="application/pdf")
+    disposition = "attachment" if request.GET.get("ladda_ned") else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{pdf.pdf_filename(tu)}"'
+    return response

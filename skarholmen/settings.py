@@ -169,6 +169,10 @@ LOGIN_URL = "admin:login"
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # Documents of a meeting rendered side by side (each render uses one core, in its own worker).
 PDF_SAMTIDIGA = env_int("PDF_SAMTIDIGA", min(2, os.cpu_count() or 1))
+# PDF rendering (arenden/pdf.py): seconds a render may take before its worker is killed, and
+# the address space a render worker may use.
+PDF_RENDER_TIMEOUT = env_int("PDF_RENDER_TIMEOUT", 30)
+PDF_WORKER_MEMORY_MB = env_int("PDF_WORKER_MEMORY_MB", 2048)
 
 LOGGING = {
     "version": 1,

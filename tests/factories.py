@@ -1,19 +1,40 @@
-import factory
-from django.contrib.auth import get_user_model
+import importlib
 
+import factory
+from django.apps import apps as django_apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from arenden.constants import Roll
 from arenden.models import Arende, Avdelning, Forvaltning, Mall, MallSektion, Namnd, Profil, Sektion, Tjansteutlatande
 from atgarder.models import Atgard, Drogscen
+
+
+def ensure_roles():
+    """Tests with transaction=True flush the database, taking the role groups of migration
+    0002_roller with them; put them back the way the migration makes them."""
+    if not Group.objects.filter(name=Roll.ATTESTANT).exists():
+        roller = importlib.import_module("arenden.migrations.0002_roller")
+        roller.skapa_roller(django_apps, None)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = factory.Faker("first_name", locale="sv_SE")
     last_name = factory.Faker("last_name", locale="sv_SE")
     password = factory.django.Password("pw")
+
+    @factory.post_generation
+    def roller(self, create, extracted, **kwargs):
+        """`UserFactory(roller=["Handläggare"])`: the role groups the user is in."""
+        if create and extracted:
+            ensure_roles()
+            self.groups.add(*Group.objects.filter(name__in=extracted))
 
 
 class NamndFactory(factory.django.DjangoModelFactory):
@@ -60,7 +81,8 @@ class ArendeFactory(factory.django.DjangoModelFactory):
     ar = factory.LazyAttribute(lambda o: int(o.diarienummer.split()[1].split("/")[0]))
     lopnummer = factory.LazyAttribute(lambda o: int(o.diarienummer.split("/")[1]))
     arendemening = factory.Sequence(lambda n: f"Ärende nummer {n}")
-    handlaggare = factory.SubFactory(UserFactory)
+    # A case's handläggare has the role: without it they would not see their own case.
+    handlaggare = factory.SubFactory(UserFactory, roller=[Roll.HANDLAGGARE])
 
 
 class MallFactory(factory.django.DjangoModelFactory):

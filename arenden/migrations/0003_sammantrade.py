@@ -37,7 +37,7 @@ def drop_fts_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('arenden', '0002_initial'),
+        ('arenden', '0002_roller'),
         ('atgarder', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -5,7 +5,7 @@ import datetime
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from arenden.constants import NAMNDSEKRETERARE
+from arenden.constants import Roll
 from arenden.models import Attestering, Namnd, Sammantrade
 from arenden.snapshot import build_snapshot, snapshot_hash
 from tests.factories import ProfilFactory, TjansteutlatandeFactory, UserFactory
@@ -13,7 +13,7 @@ from tests.factories import ProfilFactory, TjansteutlatandeFactory, UserFactory
 
 def sekreterare(username="sekr"):
     user = UserFactory(username=username, is_staff=True)
-    user.groups.add(Group.objects.get_or_create(name=NAMNDSEKRETERARE)[0])
+    user.groups.add(Group.objects.get_or_create(name=Roll.NAMNDSEKRETERARE)[0])
     return user
 
 

@@ -49,6 +49,7 @@ def _change_form_data(tu, **overrides):
         "sammantradesdatum": "",
         "titel": tu.titel,
         "undertitel": tu.undertitel,
+        "expected_version": tu.version,
     }
     sektioner = list(tu.sektioner.all())
     data.update(_inline_management("sektioner", len(sektioner), len(sektioner)))
@@ -60,6 +61,7 @@ def _change_form_data(tu, **overrides):
                 f"sektioner-{i}-mall_sektion": s.mall_sektion_id,
                 f"sektioner-{i}-text": s.text,
                 f"sektioner-{i}-avslutning": s.avslutning,
+                f"sektioner-{i}-expected_version": s.version,
             }
         )
     val = list(tu.atgard_val.all())

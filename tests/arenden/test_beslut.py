@@ -106,3 +106,20 @@ def test_the_case_page_lists_the_decision_with_its_extract(admin_client, demo):
     page = admin_client.get(f"/admin/arenden/arende/{demo.arende_id}/change/").content.decode()
     assert "Stadsdelsnämnden godkänner." in page
     assert f"/protokollsutdrag/{punkt.pk}/" in page
+
+
+def test_the_timeline_shows_the_agenda_and_the_decision(demo):
+    sekr = sekreterare()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=demo, user=sekr)
+    services.registrera_beslut(punkt=punkt, beslut=services.forslag_till_beslut(demo), user=sekr)
+
+    handelser = [(h["handelse"], h["detalj"], h["anvandare"]) for h in services.tidslinje(demo.arende)]
+    senaste = handelser[-4:]
+    assert [h for h, _d, _u in senaste] == [
+        "Satt på föredragningslistan",
+        "Satt på föredragningslistan",
+        "Beslutad",
+        "Avslutat efter beslut",
+    ], handelser
+    assert all(u == sekr for _h, _d, u in senaste)
+    assert senaste[-1][1] == "Skärholmens stadsdelsnämnd 2024-05-23, punkt 1; protokollsutdrag bifogat"

@@ -1,0 +1,577 @@
+"""The one renderer of the förvaltning's PDFs.
+
+A tjänsteutlåtande is drawn from its snapshot (arenden/snapshot.py): a draft from the database,
+a document sent for attest from the frozen `innehall`, so the text a chef approved is the text
+that prints. Django renders the HTML from templates/pdf/; WeasyPrint turns it into a tagged
+PDF/A-2a in a worker process (arenden/pdf_worker.py) that is killed when it overruns
+`PDF_RENDER_TIMEOUT`. Attested documents are rendered once and the bytes kept in
+`default_storage` under their content hash.
+"""
+
+import hashlib
+import io
+import logging
+import multiprocessing
+import re
+import threading
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import pikepdf
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.text import slugify
+
+from . import pdf_worker
+from .constants import TjansteutlatandeStatus
+from .html import sanitize_html
+from .snapshot import build_snapshot
+
+logger = logging.getLogger(__name__)
+
+STYLESHEET = Path(settings.BASE_DIR) / "static" / "pdf" / "dokument.css"
+CACHE_DIR = "pdf/attesterade"
+# Bump when the layout changes in a way that must reach already stored attested PDFs.
+LAYOUT_VERSION = "1"
+
+# States in which the document's content is frozen and fully attested.
+ATTESTED = {
+    TjansteutlatandeStatus.ATTESTERAD,
+    TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA,
+    TjansteutlatandeStatus.BESLUTAD,
+}
+
+
+class PdfError(Exception):
+    """The PDF could not be made; the message is Swedish and can be shown to the user."""
+
+
+STARTUP_TIMEOUT = 60
+
+
+def render_timeout():
+    return settings.PDF_RENDER_TIMEOUT
+
+
+# --- worker processes -------------------------------------------------------------------------
+
+
+class _Worker:
+    """One WeasyPrint process. Spawned, not forked: the web process has threads and open
+    database connections that a fork would copy."""
+
+    def __init__(self):
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        roots = [str(path) for path in settings.STATICFILES_DIRS]
+        memory = settings.PDF_WORKER_MEMORY_MB
+        self.process = context.Process(
+            target=pdf_worker.worker_main,
+            args=(child, roots, str(STYLESHEET), memory),
+            name="pdf-worker",
+            daemon=True,
+        )
+        self.process.start()
+        child.close()
+        # Starting (imports, fonts, stylesheet) is not part of a render's time limit.
+        if not self.conn.poll(STARTUP_TIMEOUT):
+            self.kill()
+            raise PdfError("PDF-tjänsten kunde inte startas. Försök igen om en stund.")
+        _, self.subsetter = self.conn.recv()
+
+    def run(self, job, timeout):
+        self.conn.send(job)
+        if not self.conn.poll(timeout):
+            self.kill()
+            raise PdfError(
+                f"PDF:en kunde inte skapas inom tidsgränsen ({timeout:g} s) och avbröts. Dokumentet "
+                "är troligen för stort eller innehåller något som inte går att sidbryta; korta "
+                "texten eller kontakta systemförvaltningen."
+            )
+        try:
+            status, result = self.conn.recv()
+        except EOFError:
+            self.kill()
+            raise PdfError(
+                "PDF:en kunde inte skapas: renderingen avbröts (troligen för lite minne). "
+                "Korta texten eller kontakta systemförvaltningen."
+            ) from None
+        if status != "ok":
+            logger.error("PDF-rendering misslyckades: %s", result)
+            raise PdfError(f"PDF:en kunde inte skapas ({result[:200]}).")
+        return result
+
+    def alive(self):
+        return self.process.is_alive()
+
+    def kill(self):
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+_idle = []
+_idle_lock = threading.Lock()
+_logged_subsetter = False
+
+
+def _run_job(job):
+    """Run one job on an idle worker (or a new one); a worker that overran is not reused."""
+    global _logged_subsetter
+    with _idle_lock:
+        worker = _idle.pop() if _idle else None
+    if worker is None or not worker.alive():
+        worker = _Worker()
+    if not _logged_subsetter:
+        # HarfBuzz-subset is several times faster than the fontTools fallback (README, bench/pdf.py).
+        _logged_subsetter = True
+        logger.info("PDF-typsnitt delas upp (subsetting) med %s.", worker.subsetter)
+    result = worker.run(job, render_timeout())
+    with _idle_lock:
+        _idle.append(worker)
+    return result
+
+
+def shutdown_workers():
+    with _idle_lock:
+        workers = list(_idle)
+        _idle.clear()
+    for worker in workers:
+        worker.kill()
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+
+def _css_string(value):
+    """A CSS string literal; the value cannot end the string or the <style> element."""
+    escaped = "".join(ch if ch.isalnum() or ch in " .,;:/()–-_'åäöÅÄÖ" else f"\\{ord(ch):x} " for ch in value)
+    return f'"{escaped}"'
+
+
+def _running_header(left_lines, right_lines):
+    """@page rules for the running header: lines top left; lines and "Sida N (M)" top right."""
+    left = ' "\\A" '.join(_css_string(line) for line in left_lines if line) or '""'
+    right = ' "\\A" '.join(_css_string(line) for line in right_lines if line)
+    return (
+        f"@page {{ @top-left {{ content: {left}; }} "
+        f'@top-right {{ content: {right} "\\A Sida " counter(page) " (" counter(pages) ")"; }} }}'
+    )
+
+
+def _safe_html(value):
+    # Stored text is sanitised when saved; doing it again here means HTML that reached the
+    # database another way (an import, an old row) still cannot carry links or styles.
+    return mark_safe(sanitize_html(value))
+
+
+def _paragraphs(text):
+    """A text-only bilaga: plain text with blank lines between paragraphs."""
+    parts = [p.strip() for p in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n")) if p.strip()]
+    return mark_safe("".join(f"<p>{sanitize_html(p)}</p>" for p in parts))
+
+
+def snapshot_of(tu):
+    """What the document prints: the frozen content once sent for attest, else the live rows.
+
+    The header date is the sammanträde the document goes to. The nämnd secretary sets it when
+    putting the attested document on a föredragningslista, after its content was frozen, so a
+    frozen document prints the date it carries now (the change is in its history)."""
+    if not tu.innehall:
+        return build_snapshot(tu)
+    datum = tu.sammantradesdatum.isoformat() if tu.sammantradesdatum else tu.innehall.get("sammantradesdatum")
+    if datum != tu.innehall.get("sammantradesdatum"):
+        return {**tu.innehall, "sammantradesdatum": datum}
+    return tu.innehall
+
+
+def attestation_rows(tu):
+    """The attestations of the current round, newest first: the city's documents print the
+    final approval (the förvaltningschef's) at the top of the table."""
+    rows = tu.attesteringar.filter(
+        omgang=tu.attest_omgang, makulerad__isnull=True, attesterad__isnull=False
+    ).order_by("-attesterad", "-ordning")
+    return [
+        {
+            "namn": row.namn,
+            "befattning": row.befattning,
+            "datum": timezone.localtime(row.attesterad).date().isoformat(),
+        }
+        for row in rows
+    ]
+
+
+def _document_context(tu, snapshot):
+    return {
+        "dok": snapshot,
+        "sektioner": [
+            {**s, "text": _safe_html(s["text"]), "avslutning": _safe_html(s["avslutning"])}
+            for s in snapshot["sektioner"]
+        ],
+        "attesteringar": attestation_rows(tu),
+        "kontrollsumma": tu.innehall_hash[:16] if tu.innehall_hash and tu.innehall else "",
+    }
+
+
+def _metadata(snapshot):
+    title = snapshot["titel"] + (f" – {snapshot['undertitel']}" if snapshot["undertitel"] else "")
+    return {"title": title, "author": snapshot["forvaltning"], "subject": snapshot["diarienummer"]}
+
+
+def _html(template_name, context, *, title, author, subject, header=None):
+    context = {**context, "pdf_title": title, "pdf_author": author, "pdf_subject": subject}
+    if header:
+        context["sidhuvud_css"] = mark_safe(_running_header(*header))
+    return render_to_string(template_name, context)
+
+
+def document_html(tu, snapshot=None):
+    """The HTML the PDF's own pages are made from (without appended bilagor)."""
+    snapshot = snapshot or snapshot_of(tu)
+    header = ([snapshot["forvaltning"], snapshot["avdelning"]], ["Tjänsteutlåtande", f"Dnr {snapshot['diarienummer']}"])
+    return _html("pdf/tjansteutlatande.html", _document_context(tu, snapshot), header=header, **_metadata(snapshot))
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _render(parts, inserts=()):
+    pdf, counts, refused = _run_job({"parts": parts, "inserts": list(inserts)})
+    for url in refused:
+        logger.warning("PDF-renderingen vägrade hämta %s", url[:300])
+    return pdf
+
+
+def render_pdf(template_name, context, *, title, author, subject):
+    """Any templates/pdf/* template (extending pdf/base.html) as a tagged PDF/A-2a with the
+    document fonts, the static-only fetcher and the time limit. The running header shows the
+    author top left and the title, the subject and "Sida N (M)" top right; a template can add
+    its own @page rules in {% block head %}."""
+    header = ([author], [title, subject])
+    return _render([_html(template_name, context, title=title, author=author, subject=subject, header=header)])
+
+
+def _cache_path(tu):
+    rows = attestation_rows(tu)
+    datum = tu.sammantradesdatum.isoformat() if tu.sammantradesdatum else ""
+    attest = hashlib.sha256(repr([datum, *(sorted(r.items()) for r in rows)]).encode()).hexdigest()[:16]
+    return f"{CACHE_DIR}/{tu.innehall_hash}-{attest}-v{LAYOUT_VERSION}.pdf"
+
+
+def document_parts(tu):
+    """The HTML of the document and of each text bilaga (each laid out with its own page
+    count), and the uploaded PDF bilagor with the part they follow."""
+    snapshot = snapshot_of(tu)
+    parts = [document_html(tu, snapshot)]
+    inserts = []
+    for bilaga in snapshot["bilagor"]:
+        if bilaga["fil"]:
+            try:
+                with default_storage.open(bilaga["fil"], "rb") as file:
+                    inserts.append((len(parts) - 1, file.read()))
+            except FileNotFoundError:
+                raise PdfError(f"Bilaga {bilaga['nummer']} ({bilaga['titel']}) saknas i arkivet.") from None
+        elif bilaga["text"].strip():
+            context = {"bilaga": bilaga, "text": _paragraphs(bilaga["text"])}
+            header = (
+                [snapshot["forvaltning"], snapshot["avdelning"]],
+                [f"Bilaga {bilaga['nummer']} till tjänsteutlåtande", f"Dnr {snapshot['diarienummer']}"],
+            )
+            meta = _metadata(snapshot)
+            parts.append(_html("pdf/bilaga.html", context, header=header, **meta))
+    return parts, inserts
+
+
+def render_tjansteutlatande(tu):
+    """The whole PDF: the document's pages, then each bilaga in number order (a text bilaga
+    as its own pages, an uploaded PDF as it is). Attested documents are rendered once."""
+    cacheable = tu.status in ATTESTED and bool(tu.innehall) and bool(tu.innehall_hash)
+    if cacheable:
+        path = _cache_path(tu)
+        try:
+            with default_storage.open(path, "rb") as stored:
+                return stored.read()
+        except FileNotFoundError:
+            pass
+    parts, inserts = document_parts(tu)
+    pdf = _render(parts, inserts)
+    if cacheable and not default_storage.exists(path):
+        default_storage.save(path, ContentFile(pdf))
+    return pdf
+
+
+def pdf_filename(tu):
+    """"SKHLM-2024-123-oppna-drogscener.pdf": the diarienummer, then the title."""
+    number = re.sub(r"[^A-Za-z0-9]+", "-", tu.arende.diarienummer).strip("-")
+    return f"{number}-{slugify(tu.titel)}.pdf"
+
+
+def zip_of(documents):
+    """A zip with one PDF per document, for the admin's bulk download."""
+    buffer = io.BytesIO()
+    names = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for tu in documents:
+            name = pdf_filename(tu)
+            if name in names:
+                name = name.replace(".pdf", f"-{tu.pk}.pdf")
+            names.add(name)
+            archive.writestr(name, render_tjansteutlatande(tu))
+    return buffer.getvalue()
+
+
+# --- Sammanträden: agenda, protokollsutdrag, the meeting packet and the zip --------------------
+#
+# Everything a nämnd secretary exports is built from the renderer above: the agenda and the
+# extract are templates of their own, each item's document is `render_tjansteutlatande` (attested
+# documents from their frozen snapshot), and the packet only joins those PDFs and adds the
+# bookmarks and the page numbers of its table of contents.
+
+
+class PunktFel(Exception):
+    """One item of a meeting could not be rendered; the message names it for the secretary."""
+
+    def __init__(self, punkt, orsak):
+        self.punkt = punkt
+        super().__init__(
+            f"Punkt {punkt.nummer} ({' '.join(filter(None, [punkt.diarienummer, punkt.rubrik]))}) "
+            f"kunde inte skapas: {str(orsak) or type(orsak).__name__}"
+        )
+
+
+def _stycken(text):
+    return [s.strip() for s in re.split(r"\n\s*\n", text or "") if s.strip()]
+
+
+def _agendapunkter(sammantrade):
+    from .services import forslag_till_beslut
+
+    punkter = list(
+        sammantrade.punkter.select_related("tjansteutlatande__arende", "arende").order_by("nummer")
+    )
+    return [
+        {
+            "punkt": p,
+            "nummer": p.nummer,
+            "rubrik": p.rubrik,
+            "undertitel": p.tjansteutlatande.undertitel if p.tjansteutlatande_id else "",
+            "diarienummer": p.diarienummer,
+            "forslag": _stycken(forslag_till_beslut(p.tjansteutlatande)) if p.tjansteutlatande_id else [],
+        }
+        for p in punkter
+    ]
+
+
+def render_foredragningslista(sammantrade, *, innehall=None):
+    """The agenda in the Stockholm layout. With `innehall` (rows with nummer, rubrik,
+    diarienummer, sida) it also prints the packet's table of contents on a page of its own."""
+    mote = sammantrade
+    return render_pdf(
+        "pdf/foredragningslista.html",
+        {"sammantrade": mote, "punkter": _agendapunkter(mote), "innehall": innehall},
+        title=f"Föredragningslista {mote.datum:%Y-%m-%d}",
+        author=mote.namnd.namn,
+        subject=f"Sammanträde kl. {mote.tid:%H.%M}",
+    )
+
+
+def foredragningslista_filename(sammantrade):
+    return f"foredragningslista-{sammantrade.datum:%Y-%m-%d}.pdf"
+
+
+def protokollsutdrag_filename(punkt):
+    nr = punkt.diarienummer.replace(" ", "-").replace("/", "-") if punkt.diarienummer else "information"
+    return f"protokollsutdrag-{punkt.sammantrade.datum:%Y-%m-%d}-punkt-{punkt.nummer}-{nr}.pdf"
+
+
+def render_protokollsutdrag(punkt, *, sekreterare=""):
+    """The extract of the minutes for one decided item."""
+    mote = punkt.sammantrade
+    return render_pdf(
+        "pdf/protokollsutdrag.html",
+        {
+            "sammantrade": mote,
+            "punkt": punkt,
+            "undertitel": punkt.tjansteutlatande.undertitel if punkt.tjansteutlatande_id else "",
+            "beslut": _stycken(punkt.beslut),
+            "beslutad": punkt.beslutad,
+            "sekreterare": sekreterare,
+        },
+        title=f"Protokollsutdrag {mote.datum:%Y-%m-%d}, punkt {punkt.nummer}",
+        author=mote.namnd.namn,
+        subject=f"Dnr {punkt.diarienummer}" if punkt.diarienummer else punkt.rubrik,
+    )
+
+
+def punkt_filename(punkt):
+    """"03-SKHLM-2024-123-oppna-drogscener.pdf": the item number first, so files sort as the agenda."""
+    return f"{punkt.nummer:02d}-{pdf_filename(punkt.tjansteutlatande)}"
+
+
+def _dokumentpunkter(sammantrade):
+    return list(
+        sammantrade.punkter.filter(tjansteutlatande__isnull=False)
+        .select_related("tjansteutlatande__arende", "arende")
+        .order_by("nummer")
+    )
+
+
+def _render_dokument(tu_pk):
+    """Render one document by its key, in a thread of the pool with its own connection."""
+    from .models import Tjansteutlatande
+
+    try:
+        return render_tjansteutlatande(Tjansteutlatande.objects.select_related("arende").get(pk=tu_pk))
+    finally:
+        connection.close()
+
+
+def render_punkter(sammantrade, *, on_progress=None, samtidiga=None):
+    """Each document item's PDF, in agenda order, as (punkt, bytes). `on_progress(done)` is
+    called as each finishes; a failure raises PunktFel naming the item.
+
+    WeasyPrint uses one core per render, in its own worker process, so `samtidiga` (setting
+    PDF_SAMTIDIGA) documents are handed to workers at once from as many threads. Only outside
+    a transaction: each thread has its own database connection, which would not see the
+    transaction's uncommitted rows."""
+    punkter = _dokumentpunkter(sammantrade)
+    samtidiga = settings.PDF_SAMTIDIGA if samtidiga is None else samtidiga
+    if samtidiga <= 1 or len(punkter) < 2 or connection.in_atomic_block:
+        delar = []
+        for klara, punkt in enumerate(punkter, start=1):
+            try:
+                delar.append((punkt, render_tjansteutlatande(punkt.tjansteutlatande)))
+            except Exception as exc:
+                raise PunktFel(punkt, exc) from exc
+            if on_progress:
+                on_progress(klara)
+        return delar
+
+    resultat = {}
+    with ThreadPoolExecutor(max_workers=samtidiga, thread_name_prefix="motespaket") as pool:
+        futures = {pool.submit(_render_dokument, p.tjansteutlatande_id): p for p in punkter}
+        try:
+            for klara, future in enumerate(as_completed(futures), start=1):
+                punkt = futures[future]
+                try:
+                    resultat[punkt.pk] = future.result()
+                except Exception as exc:
+                    raise PunktFel(punkt, exc) from exc
+                if on_progress:
+                    on_progress(klara)
+        except PunktFel:
+            for future in futures:
+                future.cancel()
+            raise
+    return [(p, resultat[p.pk]) for p in punkter]
+
+
+def antal_sidor(data):
+    with pikepdf.open(io.BytesIO(data)) as document:
+        return len(document.pages)
+
+
+def _kopiera_bokmarken(kalla, forsta_sida):
+    """A document's own bookmarks, pointing at its pages where they now sit in the packet."""
+    sidor = {page.objgen: index for index, page in enumerate(kalla.pages)}
+    with kalla.open_outline() as outline:
+
+        def kopiera(items):
+            kopior = []
+            for item in items:
+                mal = item.destination
+                if isinstance(mal, pikepdf.Array) and len(mal) and mal[0].objgen in sidor:
+                    kopia = pikepdf.OutlineItem(item.title, forsta_sida + sidor[mal[0].objgen])
+                    kopia.children.extend(kopiera(item.children))
+                    kopior.append(kopia)
+            return kopior
+
+        return kopiera(outline.root)
+
+
+def render_motespaket(sammantrade, *, on_progress=None, samtidiga=None):
+    """The whole meeting as one PDF: the agenda and its table of contents, then every item's
+    tjänsteutlåtande with its bilagor, with a bookmark per item (the document's own bookmarks
+    beneath it)."""
+    mote = sammantrade
+    delar = render_punkter(mote, on_progress=on_progress, samtidiga=samtidiga)
+    sidor_per_del = [antal_sidor(data) for _punkt, data in delar]
+
+    def innehall(framsida_sidor):
+        rader, sida = [], framsida_sidor + 1
+        for (punkt, _data), antal in zip(delar, sidor_per_del, strict=True):
+            rader.append(
+                {"nummer": punkt.nummer, "rubrik": punkt.rubrik, "diarienummer": punkt.diarienummer, "sida": sida}
+            )
+            sida += antal
+        return rader
+
+    # The table of contents is part of the front pages, so its numbers depend on how many pages
+    # it takes itself: render, count, render again until the count holds (twice in practice).
+    framsida_sidor = 2
+    for _ in range(5):
+        rader = innehall(framsida_sidor)
+        framsida = render_foredragningslista(mote, innehall=rader)
+        faktiska = antal_sidor(framsida)
+        if faktiska == framsida_sidor:
+            break
+        framsida_sidor = faktiska
+    else:
+        raise PdfError("Innehållsförteckningens sidnummer gick inte att fastställa.")
+
+    # pikepdf (qpdf) joins the parts twenty times faster than pypdf and copies pages whole.
+    titel = f"Handlingar till {mote.namnd} {mote.datum:%Y-%m-%d}"
+    with pikepdf.open(io.BytesIO(framsida)) as paket:
+        kallor = [pikepdf.open(io.BytesIO(data)) for _punkt, data in delar]
+        try:
+            bokmarken = []
+            for rad, kalla in zip(rader, kallor, strict=True):
+                bokmarken.append(_kopiera_bokmarken(kalla, rad["sida"] - 1))
+                paket.pages.extend(kalla.pages)
+            with paket.open_outline() as outline:
+                outline.root.clear()
+                outline.root.append(pikepdf.OutlineItem("Föredragningslista", 0))
+                outline.root.append(pikepdf.OutlineItem("Innehåll", framsida_sidor - 1))
+                for rad, underordnade in zip(rader, bokmarken, strict=True):
+                    namn = f"{rad['nummer']}. {rad['rubrik']}"
+                    if rad["diarienummer"]:
+                        namn += f" ({rad['diarienummer']})"
+                    item = pikepdf.OutlineItem(namn, rad["sida"] - 1)
+                    item.children.extend(underordnade)
+                    outline.root.append(item)
+            with paket.open_metadata(set_pikepdf_as_editor=False) as meta:
+                meta["dc:title"] = titel
+            paket.docinfo["/Title"] = titel
+            paket.Root.PageMode = pikepdf.Name.UseOutlines
+            ut = io.BytesIO()
+            paket.save(ut)
+        finally:
+            for kalla in kallor:
+                kalla.close()
+    return ut.getvalue()
+
+
+def motespaket_filename(sammantrade):
+    return f"handlingar-{sammantrade.datum:%Y-%m-%d}.pdf"
+
+
+def render_motes_zip(sammantrade, *, on_progress=None, samtidiga=None):
+    """A zip with the agenda and one PDF per document item, named by item number and diarienummer."""
+    mote = sammantrade
+    delar = render_punkter(mote, on_progress=on_progress, samtidiga=samtidiga)
+    ut = io.BytesIO()
+    with zipfile.ZipFile(ut, "w", compression=zipfile.ZIP_DEFLATED) as arkiv:
+        arkiv.writestr(f"00-{foredragningslista_filename(mote)}", render_foredragningslista(mote))
+        for punkt, data in delar:
+            arkiv.writestr(punkt_filename(punkt), data)
+    return ut.getvalue()
+
+
+def motes_zip_filename(sammantrade):
+    return f"handlingar-{sammantrade.datum:%Y-%m-%d}.zip"

@@ -1,0 +1,220 @@
+"""The attest workflow as people use it in the admin, driven by Django's test client."""
+
+import html
+import re
+
+import pytest
+
+from arenden import services
+from arenden.constants import TjansteutlatandeStatus as S
+from tests.arenden.test_admin import _change_form_data
+from tests.arenden.world import build_world
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+def _messages(response):
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def _follow(client, response):
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return client.get(response.url)
+
+
+def test_walk_send_return_edit_resend_attest_twice_and_read_the_timeline(world, client):
+    tu = world.dokument()
+    dokument_url = f"/admin/arenden/tjansteutlatande/{tu.pk}/"
+
+    # The officer sends it, with the avdelningschef and the förvaltningschef proposed.
+    client.force_login(world.officer)
+    page = client.get(f"{dokument_url}change/").content.decode()
+    assert f"{dokument_url}skicka/" in page and f"{dokument_url}attestera/" not in page
+    form = client.get(f"{dokument_url}skicka/")
+    assert form.context["form"]["forsta"].value() == world.chef1.pk
+    assert form.context["form"]["andra"].value() == world.chef2.pk
+    sent = _follow(client, client.post(f"{dokument_url}skicka/", {"forsta": world.chef1.pk, "andra": world.chef2.pk}))
+    assert any("skickat för attest" in m for m in _messages(sent))
+
+    # The first chef finds it waiting, reads it and sends it back with a comment.
+    client.force_login(world.chef1)
+    queue = client.get("/admin/arenden/attestko/").content.decode()
+    assert html.escape(str(tu)) in queue or str(tu) in queue
+    page = client.get(f"{dokument_url}change/").content.decode()
+    assert "Attestera" in page and "Återremittera" in page
+    assert "Text under Förslag till beslut." in page  # the read-only preview
+    confirm = client.get(f"{dokument_url}aterremittera/")
+    assert confirm.status_code == 200 and "Kommentar till handläggaren" in confirm.content.decode()
+    without = client.post(f"{dokument_url}aterremittera/", {"kommentar": ""})
+    assert without.status_code == 200 and any("kommentar" in m for m in _messages(without))
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST
+    returned = _follow(client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "Förtydliga ärendet."}))
+    assert any("återremitterat" in m for m in _messages(returned))
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+
+    # The officer edits a section in the admin and sends it again.
+    client.force_login(world.officer)
+    page = client.get(f"{dokument_url}change/").content.decode()
+    assert "Förtydliga ärendet." in page
+    data = _change_form_data(tu, **{"sektioner-1-text": "<p>Ärendet gäller tydligare saker.</p>"})
+    saved = client.post(f"{dokument_url}change/", data)
+    assert saved.status_code == 302, saved.content.decode()[:3000]
+    _follow(client, client.post(f"{dokument_url}skicka/", {"forsta": world.chef1.pk, "andra": world.chef2.pk}))
+    tu.refresh_from_db()
+    assert (tu.status, tu.attest_omgang) == (S.TILL_ATTEST, 2)
+
+    # The first chef sees what changed since the version they returned, and attests.
+    client.force_login(world.chef1)
+    page = client.get(f"{dokument_url}change/").content.decode()
+    assert 'class="diff"' in page and "tydligare" in page
+    done = _follow(client, client.post(f"{dokument_url}attestera/"))
+    assert any("Du har attesterat" in m for m in _messages(done))
+
+    # The second chef attests last.
+    client.force_login(world.chef2)
+    assert str(tu.titel) in client.get("/admin/arenden/attestko/").content.decode()
+    assert client.get(f"{dokument_url}attestera/").status_code == 200
+    done = _follow(client, client.post(f"{dokument_url}attestera/"))
+    assert any("nu attesterat" in m for m in _messages(done))
+    tu.refresh_from_db()
+    assert tu.status == S.ATTESTERAD
+    assert str(tu.titel) not in client.get("/admin/arenden/attestko/").content.decode()
+
+    # The case's page tells the whole story in order.
+    handelser = [(h["handelse"], h["anvandare"], h["detalj"]) for h in services.tidslinje(tu.arende)]
+    wanted = [
+        ("Tjänsteutlåtande skapat", None, tu.titel),
+        ("Skickat för attest", world.officer, "Attestanter: Chef1 Testsson → Chef2 Testsson"),
+        ("Återremitterat", world.chef1, "Förtydliga ärendet."),
+        ("Sektion ändrad", world.officer, "Ärendet"),
+        ("Skickat för attest", world.officer, "Attestanter: Chef1 Testsson → Chef2 Testsson"),
+        ("Attesterat", world.chef1, "Chef1 Testsson, Avdelningschef (steg 1 av 2)"),
+        ("Attesterat", world.chef2, "Chef2 Testsson, Stadsdelsdirektör (steg 2 av 2)"),
+    ]
+    position = -1
+    for event in wanted:  # each in turn, later than the one before
+        position = handelser.index(event, position + 1)
+    assert handelser[0][0] == "Ärendet registrerat"
+    client.force_login(world.sekreterare)
+    page = html.unescape(client.get(f"/admin/arenden/arende/{tu.arende_id}/change/").content.decode())
+    page_positions = [page.index(text) for text in (
+        "Ärendet registrerat", "Förtydliga ärendet.", "Sektion ändrad", "Chef1 Testsson, Avdelningschef",
+        "Chef2 Testsson, Stadsdelsdirektör",
+    )]
+    assert page_positions == sorted(page_positions)
+
+
+def test_stale_admin_edit_is_refused_and_the_users_text_stays_in_the_form(world, client):
+    tu = world.dokument()
+    client.force_login(world.officer)
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+    loaded = _change_form_data(tu)  # what the officer's browser holds
+    sektion = tu.sektioner.order_by("mall_sektion__ordning").first()
+    services.spara_sektion(sektion=sektion, text="<p>Kollegans ändring.</p>", expected_version=sektion.version,
+                           user=world.superuser)
+
+    loaded["sektioner-0-text"] = "<p>Min egen formulering.</p>"
+    response = client.post(url, loaded)
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har sparat ”Förslag till beslut”" in page
+    assert "Kollegans ändring." in page  # shown in the message
+    assert "<p>Min egen formulering.</p>" in page  # still in the textarea
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Kollegans ändring.</p>"
+
+    # The form now carries the saved version: saving again replaces it on purpose.
+    hidden = re.search(r'name="sektioner-0-expected_version" value="(\d+)"', page)
+    assert int(hidden.group(1)) == sektion.version
+    loaded["sektioner-0-expected_version"] = hidden.group(1)
+    assert client.post(url, loaded).status_code == 302
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Min egen formulering.</p>"
+
+
+def test_stale_admin_header_edit_is_refused_and_kept(world, client):
+    tu = world.dokument()
+    client.force_login(world.officer)
+    loaded = _change_form_data(tu, titel="Min rubrik")
+    services.uppdatera_tjansteutlatande(tjansteutlatande=tu, data={"titel": "Annans rubrik"},
+                                        expected_version=tu.version, user=world.superuser)
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", loaded)
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat dokumentet" in page and 'value="Min rubrik"' in page
+    tu.refresh_from_db()
+    assert tu.titel == "Annans rubrik"
+
+
+def test_admin_edit_after_attest_voids_it_and_names_the_user(world, client):
+    tu = world.attesterat()
+    client.force_login(world.officer)
+    data = _change_form_data(tu, **{"sektioner-0-text": "<p>Ny lydelse.</p>"})
+    assert client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", data).status_code == 302
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+    assert tu.history.first().history_user == world.officer
+    assert all(a.makulerad for a in tu.attesteringar.all())
+
+
+def test_admin_action_sends_with_the_default_chain(world, client):
+    tu = world.dokument()
+    client.force_login(world.officer)
+    response = client.post(
+        "/admin/arenden/tjansteutlatande/", {"action": "skicka_valda_for_attest", "_selected_action": [tu.pk]}
+    )
+    assert response.status_code == 302
+    assert any("skickat för attest" in m for m in _messages(client.get(response.url)))
+    tu.refresh_from_db()
+    assert [a.attestant for a in tu.current_attesteringar] == [world.chef1, world.chef2]
+
+
+def test_attest_queue_is_linked_from_the_admin_index_for_chefs_only(world, client):
+    client.force_login(world.chef1)
+    assert "/admin/arenden/attestko/" in client.get("/admin/").content.decode()
+    client.force_login(world.officer)
+    assert "/admin/arenden/attestko/" not in client.get("/admin/").content.decode()
+
+
+def test_demo_pages_render_for_every_demo_login(demo, client):
+    from django.contrib.auth import get_user_model
+
+    for user in get_user_model().objects.all():
+        client.force_login(user)
+        for url in (
+            f"/admin/arenden/tjansteutlatande/{demo.pk}/change/",
+            f"/admin/arenden/arende/{demo.arende_id}/change/",
+        ):
+            response = client.get(url)
+            assert response.status_code == 200, (user.username, url)
+        page = html.unescape(response.content.decode())
+        assert "Christoffer Carlander, Tf. avdelningschef (steg 1 av 2)" in page
+        assert "Lisa Kinnari, Förvaltningschef (steg 2 av 2)" in page
+    handelser = [h["handelse"] for h in services.tidslinje(demo.arende)]
+    assert handelser[:3] == ["Ärendet registrerat", "Attesterat", "Attesterat"]  # 2024-01-10, then 2024-05-06
+
+
+def test_adding_a_document_in_the_admin_creates_its_sections_and_moves_the_case(world, client):
+    from arenden.constants import ArendeStatus
+    from arenden.models import Tjansteutlatande
+    from tests.factories import ArendeFactory, MallFactory
+
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning)
+    mall = MallFactory()
+    client.force_login(world.officer)
+    response = client.post("/admin/arenden/tjansteutlatande/add/", {
+        "arende": arende.pk, "mall": mall.pk, "titel": "Parkernas belysning", "undertitel": "Svar på skrivelse",
+        "namnd": world.forvaltning.namnd_id, "sammantradesdatum": "2024-05-23",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    tu = Tjansteutlatande.objects.get(titel="Parkernas belysning")
+    assert tu.sektioner.count() == mall.sektioner.count()
+    assert tu.handlaggare == world.officer and tu.telefon == "08-508 000 00"
+    arende.refresh_from_db()
+    assert arende.status == ArendeStatus.UNDER_BEREDNING
+    assert tu.history.get().history_user == world.officer

@@ -1,0 +1,331 @@
+"""The attest chain: separation of duties, content bound to the attest, voiding on edit,
+the concurrency of two attests, lost updates refused, and the state rules."""
+
+import threading
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import connection, connections
+
+from arenden import services
+from arenden.constants import ArendeStatus, Roll
+from arenden.constants import TjansteutlatandeStatus as S
+from arenden.models import Arende, Attestering, Profil, Tjansteutlatande
+from arenden.snapshot import build_snapshot, snapshot_hash
+from atgarder.models import Atgard
+from tests.arenden.world import build_world, person
+from tests.factories import AtgardFactory
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+# --- roles ------------------------------------------------------------------------------
+
+
+def test_migration_creates_the_four_roles_with_the_attest_permission_only_for_attestants(db):
+    roller = {g.name: g for g in Group.objects.filter(name__in=[Roll.HANDLAGGARE, Roll.ATTESTANT,
+                                                                 Roll.NAMNDSEKRETERARE, Roll.REGISTRATOR])}
+    assert len(roller) == 4
+    attest = Permission.objects.get(codename="attestera_tjansteutlatande")
+    assert [g.name for g in attest.group_set.all()] == [Roll.ATTESTANT]
+    assert roller[Roll.HANDLAGGARE].permissions.filter(codename="change_tjansteutlatande").exists()
+    assert roller[Roll.REGISTRATOR].permissions.filter(codename="add_arende").exists()
+    assert not roller[Roll.ATTESTANT].permissions.filter(codename="change_sektion").exists()
+
+
+def test_demo_users_have_their_roles_and_see_the_demo_case(demo):
+    from django.contrib.auth import get_user_model
+
+    users = {u.username: u for u in get_user_model().objects.all()}
+    assert set(users["anette"].groups.values_list("name", flat=True)) == {Roll.HANDLAGGARE}
+    assert set(users["lisa"].groups.values_list("name", flat=True)) == {Roll.ATTESTANT}
+    for username in ("anette", "christoffer", "lisa", "sekreterare", "admin"):
+        assert Arende.objects.for_user(users[username]).filter(pk=demo.arende_id).exists(), username
+    assert demo.status == S.ATTESTERAD
+    assert demo.innehall_hash == snapshot_hash(demo.innehall)
+
+
+def test_scope_by_role(world):
+    tu = world.dokument()
+    synliga = {
+        roll: Tjansteutlatande.objects.for_user(getattr(world, roll)).filter(pk=tu.pk).exists()
+        for roll in ("officer", "kollega", "chef1", "chef2", "sekreterare", "registrator", "outsider",
+                     "frammande", "superuser")
+    }
+    assert synliga == {
+        "officer": True, "kollega": False, "chef1": True, "chef2": True, "sekreterare": True,
+        "registrator": True, "outsider": False, "frammande": False, "superuser": True,
+    }
+
+
+def test_a_handlaggare_sees_the_cases_of_their_avdelning(world):
+    tu = world.dokument()
+    granne = person("granne", Roll.HANDLAGGARE, avdelning=world.avdelning)
+    assert Arende.objects.for_user(granne).filter(pk=tu.arende_id).exists()
+
+
+# --- separation of duties -----------------------------------------------------------------
+
+
+def test_handlaggare_cannot_attest_own_document_even_as_a_chef(world):
+    world.officer.groups.add(Group.objects.get(name=Roll.ATTESTANT))
+    tu = world.dokument()
+    with pytest.raises(services.WorkflowError, match="handläggare"):
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.superuser, attestanter=[world.officer])
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.superuser, attestanter=[world.chef1])
+    with pytest.raises(services.WorkflowError, match="handläggare för dokumentet"):
+        services.attestera(tjansteutlatande=tu, user=world.officer)
+    assert not tu.can_be_attested_by(world.officer)
+    assert not Attestering.objects.filter(attesterad__isnull=False).exists()
+
+
+def test_second_attestant_cannot_attest_before_the_first(world):
+    tu = world.skickat()
+    assert tu.next_attestering.attestant == world.chef1
+    with pytest.raises(services.WorkflowError, match="tur"):
+        services.attestera(tjansteutlatande=tu, user=world.chef2)
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST
+    assert tu.next_attestering.attestant == world.chef2
+    services.attestera(tjansteutlatande=tu, user=world.chef2)
+    tu.refresh_from_db()
+    assert tu.status == S.ATTESTERAD
+    assert tu.arende.status == ArendeStatus.REDO_FOR_NAMND
+    assert tu.next_attestering is None
+
+
+def test_the_same_chef_cannot_attest_twice(world):
+    tu = world.skickat()
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    with pytest.raises(services.WorkflowError, match="redan attesterat"):
+        services.attestera(tjansteutlatande=tu, user=world.chef1)
+    assert tu.attesteringar.filter(attesterad__isnull=False).count() == 1
+    annat = world.dokument()
+    with pytest.raises(services.WorkflowError, match="en gång"):
+        services.skicka_for_attest(tjansteutlatande=annat, user=world.officer, attestanter=[world.chef1, world.chef1])
+
+
+def test_a_user_without_the_attestant_role_can_never_attest(world):
+    tu = world.dokument()
+    with pytest.raises(services.WorkflowError, match="rollen Attestant"):
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.sekreterare])
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1])
+    # The role is taken away after the document was sent: the chain no longer helps.
+    world.chef1.groups.clear()
+    del world.chef1._arenden_roller
+    with pytest.raises(services.WorkflowError, match="rollen Attestant"):
+        services.attestera(tjansteutlatande=tu, user=world.chef1)
+
+
+def test_attestation_stores_name_title_and_hash_of_the_moment(world):
+    tu = world.skickat()
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    steg = tu.attesteringar.get(ordning=1)
+    assert (steg.namn, steg.befattning) == ("Chef1 Testsson", "Avdelningschef")
+    assert steg.innehall_hash == tu.innehall_hash == snapshot_hash(tu.innehall)
+    assert steg.history.first().history_user == world.chef1
+
+
+# --- concurrency --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_attests_of_the_same_step_at_the_same_moment_give_one_attestation():
+    """The chef clicks Attestera in two windows at once (or two requests race): the row lock
+    makes the second wait and then see the step taken."""
+    world = build_world()
+    tu = world.skickat()
+    barrier = threading.Barrier(2)
+    results = []
+
+    def worker():
+        try:
+            barrier.wait()
+            services.attestera(tjansteutlatande=Tjansteutlatande.objects.get(pk=tu.pk), user=world.chef1)
+            results.append("ok")
+        except services.WorkflowError as exc:
+            results.append(str(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["Du har redan attesterat dokumentet i denna attestomgång.", "ok"]
+    steg = tu.attesteringar.get(ordning=1)
+    assert [h.history_change_reason for h in steg.history.all()].count(services.ATTESTERAT) == 1
+    assert tu.history.filter(history_change_reason__startswith=services.ATTESTERAT).count() == 1
+    assert connection.vendor in {"postgresql", "sqlite"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_chefs_racing_on_the_last_step_give_one_final_attestation():
+    """chef1 attests; then chef2 and chef1 hit the last step at once: only chef2 may take it,
+    exactly once, and the document ends attested."""
+    world = build_world()
+    tu = world.skickat()
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    barrier = threading.Barrier(3)
+    results = []
+
+    def worker(user):
+        try:
+            barrier.wait()
+            services.attestera(tjansteutlatande=Tjansteutlatande.objects.get(pk=tu.pk), user=user)
+            results.append(user.username)
+        except services.WorkflowError:
+            results.append("nekad")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(u,)) for u in (world.chef2, world.chef2, world.chef1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["chef2", "nekad", "nekad"]
+    tu.refresh_from_db()
+    assert tu.status == S.ATTESTERAD
+    assert tu.history.filter(history_change_reason__startswith=services.ATTESTERAT).count() == 2
+
+
+# --- content bound to the attest ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tillstand", ["till_attest", "attesterad"])
+def test_editing_any_section_after_sending_voids_the_attest_and_returns_to_utkast(world, tillstand):
+    for index in range(3):
+        tu = world.skickat() if tillstand == "till_attest" else world.attesterat()
+        if tillstand == "till_attest":
+            services.attestera(tjansteutlatande=tu, user=world.chef1)  # one completed, one pending
+        sektion = list(tu.sektioner.order_by("mall_sektion__ordning"))[index]
+        services.spara_sektion(sektion=sektion, text="<p>Ändrad efter attest.</p>",
+                               expected_version=sektion.version, user=world.officer)
+        tu.refresh_from_db()
+        assert tu.status == S.UTKAST
+        assert tu.innehall is None and tu.innehall_hash == ""
+        steg = list(tu.attesteringar.all())
+        assert steg and all(a.makulerad for a in steg)
+        assert all(a.history.first().history_user == world.officer for a in steg)
+        senaste = tu.history.first()
+        assert senaste.history_user == world.officer
+        assert senaste.status == S.UTKAST
+        assert senaste.history_change_reason == f"Sektion ändrad: {sektion.mall_sektion.rubrik}{services.MAKULERAD}"
+        assert tu.arende.status == ArendeStatus.UNDER_BEREDNING
+        handelser = [h["handelse"] for h in services.tidslinje(tu.arende)]
+        assert any("attesten makulerad" in h for h in handelser)
+
+
+def test_adding_an_atgard_or_a_header_change_after_attest_voids_it_too(world):
+    tu = world.attesterat()
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(), user=world.officer)
+    assert tu.status == S.UTKAST
+    assert all(a.makulerad for a in tu.attesteringar.all())
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    assert tu.attest_omgang == 2
+    services.uppdatera_tjansteutlatande(tjansteutlatande=tu, data={"titel": "Ny titel"},
+                                        expected_version=tu.version, user=world.officer)
+    assert tu.status == S.UTKAST
+    assert not tu.current_attesteringar.exists()
+
+
+def test_saving_unchanged_text_keeps_the_attest(world):
+    tu = world.attesterat()
+    sektion = tu.sektioner.first()
+    services.spara_sektion(sektion=sektion, text=sektion.text, expected_version=sektion.version, user=world.officer)
+    tu.refresh_from_db()
+    assert tu.status == S.ATTESTERAD
+
+
+def test_attested_content_and_hash_survive_later_edits_of_atgard_and_titles(world):
+    tu = world.dokument()
+    atgard = AtgardFactory(titel="Trygghetsvandringar", beskrivning="Vi går trygghetsvandringar i Sätra.")
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=world.officer)
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    services.attestera(tjansteutlatande=tu, user=world.chef2)
+    tu.refresh_from_db()
+    frozen, digest = tu.innehall, tu.innehall_hash
+    assert "Vi går trygghetsvandringar i Sätra." in str(frozen)
+
+    # Later the register, a chef's title and the officer's name change, outside the document.
+    atgard = Atgard.objects.get(pk=atgard.pk)
+    atgard.beskrivning = "Helt ny text om åtgärden."
+    atgard.save()
+    Profil.objects.filter(user=world.chef2).update(befattning="Förvaltningschef")
+    world.officer.first_name = "Bytt"
+    world.officer.save()
+
+    tu.refresh_from_db()
+    assert tu.status == S.ATTESTERAD
+    assert tu.innehall == frozen and tu.innehall_hash == digest == snapshot_hash(tu.innehall)
+    assert "Helt ny text om åtgärden." in str(build_snapshot(tu))  # the live content did change
+    assert tu.attesteringar.get(ordning=2).befattning == "Stadsdelsdirektör"
+
+
+def test_sending_with_an_empty_required_section_fails_and_names_it(world):
+    tu = world.dokument()
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    services.spara_sektion(sektion=sektion, text="<p> </p>", expected_version=sektion.version, user=world.officer)
+    assert services.saknade_sektioner(tu) == ["Ärendet"]
+    with pytest.raises(services.WorkflowError, match="”Ärendet”"):
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST and not tu.attesteringar.exists() and tu.innehall is None
+
+
+def test_return_needs_a_comment_and_voids_the_round(world):
+    tu = world.skickat()
+    with pytest.raises(services.WorkflowError, match="kommentar"):
+        services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="  ")
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga bakgrunden.")
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST and tu.aterremiss_kommentar == "Förtydliga bakgrunden."
+    assert all(a.makulerad for a in tu.attesteringar.all())
+
+
+def test_transitions_follow_the_table(world):
+    tu = world.attesterat()
+    with pytest.raises(services.WorkflowError, match="kan inte skickas för attest"):
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    Tjansteutlatande.objects.filter(pk=tu.pk).update(status=S.PA_FOREDRAGNINGSLISTA)
+    sektion = tu.sektioner.first()
+    with pytest.raises(services.WorkflowError, match="kan inte ändras"):
+        services.spara_sektion(sektion=sektion, text="<p>x</p>", expected_version=sektion.version, user=world.officer)
+    for handelse, (fran, till) in services.OVERGANGAR.items():
+        assert fran <= set(S) and till in S, handelse
+
+
+# --- lost updates ---------------------------------------------------------------------------
+
+
+def test_stale_section_edit_is_refused_and_returns_the_users_text(world):
+    sektion = world.dokument().sektioner.first()
+    start = sektion.version
+    services.spara_sektion(sektion=sektion, text="<p>Kollegans text.</p>", expected_version=start,
+                           user=world.officer)
+    with pytest.raises(services.ConflictError) as info:
+        services.spara_sektion(sektion=sektion, text="<p>Min text.</p>", expected_version=start, user=world.officer)
+    assert info.value.your_text == "<p>Min text.</p>"
+    assert info.value.current_text == "<p>Kollegans text.</p>"
+    assert info.value.current_version == start + 1
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Kollegans text.</p>"
+
+
+def test_stale_header_edit_is_refused(world):
+    tu = world.dokument()
+    start = tu.version
+    services.uppdatera_tjansteutlatande(tjansteutlatande=tu, data={"titel": "A"}, expected_version=start,
+                                        user=world.officer)
+    with pytest.raises(services.ConflictError):
+        services.uppdatera_tjansteutlatande(tjansteutlatande=tu, data={"titel": "B"}, expected_version=start,
+                                            user=world.officer)
+    tu.refresh_from_db()
+    assert tu.titel == "A"
