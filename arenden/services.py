@@ -50,3 +50,17 @@ def registrera_arende(*, arende, user, registrerad=None):
         arende._change_reason = "Registrerat"
         arende.save()
     return arende
+
+
+def registrera_skrivelse(*, arende, skrivelse, user):
+    """Register a new ärende from a skrivelse the nämnd sent for beredning: the case gets its
+    diarienummer and the skrivelse is stored with it, in one transaction, so a skrivelse that
+    fails to save gives its number back."""
+    with transaction.atomic():
+        registrera_arende(arende=arende, user=user)
+        skrivelse.arende = arende
+        skrivelse.full_clean()
+        skrivelse._history_user = user
+        skrivelse._change_reason = "Skrivelse registrerad"
+        skrivelse.save()
+    return arende
