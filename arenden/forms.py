@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from .models import Mall, Skrivelse
 
@@ -72,15 +73,13 @@ class SkickaForAttestForm(forms.Form):
     def __init__(self, *args, attestanter, **kwargs):
         super().__init__(*args, **kwargs)
         User = get_user_model()
+        # The Attestant role, and the defaults even if the role was not (yet) given to them.
         qs = (
-            User.objects.filter(is_active=True)
-            .filter(groups__name="Attestant")
+            User.objects.filter(Q(groups__name="Attestant") | Q(pk__in=[u.pk for u in attestanter]), is_active=True)
             .select_related("profil")
             .order_by("first_name", "last_name")
             .distinct()
         )
-        # Defaults are always offered, even if a role was not (yet) given to them.
-        qs = (qs | User.objects.filter(pk__in=[u.pk for u in attestanter])).select_related("profil").distinct()
         for name in ("forsta", "andra"):
             self.fields[name].queryset = qs
             self.fields[name].label_from_instance = person_label

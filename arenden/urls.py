@@ -21,4 +21,3 @@ urlpatterns = [
     ),
     path("tjansteutlatanden/<int:pk>/attest/", views.skicka_for_attest, name="skicka_for_attest"),
 ]
-

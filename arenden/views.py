@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from atgarder.forms import AtgardSokForm, NyAtgardForm
 from atgarder.models import Atgard
 
-from . import pdf, services
+from . import services
 from .constants import ArendeStatus, TjansteutlatandeStatus
 from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, person_label
 from .models import Arende, Attestering, Forvaltning, Sektion, Skrivelse, Tjansteutlatande, TjansteutlatandeAtgard
@@ -213,7 +213,7 @@ def redigera(request, pk):
             "sektioner": sektioner,
             "valda": _valda_atgarder(tu),
             "visar_atgarder": any(s.mall_sektion.visar_atgarder for s in sektioner),
-            "sokform": AtgardSokForm(auto_id="sok_%s"),
+            "sokform": AtgardSokForm(auto_id="sok_%s", label_suffix=""),
             "nyform": NyAtgardForm(auto_id="ny_%s"),
         },
     )
@@ -321,6 +321,8 @@ def forhandsgranska(request, pk):
 def forhandsgranska_dokument(request, pk):
     """The HTML the PDF is made from, shown in the preview's frame. It holds only sanitised text;
     the policy still forbids scripts in it."""
+    from . import pdf  # WeasyPrint is heavy; only the preview and the download need it
+
     tu = _tu_or_404(request, pk)
     response = HttpResponse(pdf.document_html(tu))
     response["Content-Security-Policy"] = (
