@@ -71,6 +71,11 @@
         },
       },
     });
+    // Pasted scripts and styles are dropped whole, not turned into text.
+    var Delta = Quill.import("delta");
+    ["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"].forEach(function (tag) {
+      quill.clipboard.addMatcher(tag, function () { return new Delta(); });
+    });
     var root = quill.root;
     root.setAttribute("role", "textbox");
     root.setAttribute("aria-multiline", "true");
@@ -242,8 +247,10 @@
     var ids = chosenIds();
     results.querySelectorAll("li").forEach(function (li) {
       var chosen = ids.indexOf(parseInt(li.dataset.id, 10)) >= 0;
-      li.querySelector("button").disabled = chosen;
-      li.querySelector("button").textContent = chosen ? "Vald" : "Lägg till";
+      var b = li.querySelector("button");
+      b.disabled = chosen;
+      b.textContent = chosen ? "Vald" : "Lägg till";
+      b.setAttribute("aria-label", (chosen ? "Vald: " : "Lägg till ") + li.dataset.titel);
     });
   }
 
@@ -253,6 +260,7 @@
     hits.forEach(function (hit) {
       var li = document.createElement("li");
       li.dataset.id = hit.id;
+      li.dataset.titel = hit.titel;
       var title = document.createElement("strong");
       title.textContent = hit.titel;
       var meta = document.createElement("span");
