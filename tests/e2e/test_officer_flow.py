@@ -138,9 +138,8 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
         "Nattvandring med föräldrar i Bredäng",
         "Föreningen Blåuggla: trivselvandringar och aktiviteter",
     ]
-    section(page, rubrik).get_by_role("heading", level=2).scroll_into_view_if_needed()
-    page.evaluate("window.scrollBy(0, document.getElementById('rubrik-' + %d).getBoundingClientRect().top - 20)"
-                  % sektion.pk)
+    page.evaluate("id => window.scrollBy(0, document.getElementById(id).getBoundingClientRect().top - 20)",
+                  f"rubrik-{sektion.pk}")
     screenshot(page, "editor.png")
 
     # Preview: the same content as the PDF.
