@@ -173,7 +173,18 @@ LOGGING = {
     },
 }
 
+# Production: one switch turns on the secure defaults; each stays configurable on its own
+# (SSL redirect off, for example, when a proxy in front already redirects).
+PRODUCTION = env_bool("PRODUCTION", default=False)
+if PRODUCTION and (DEBUG or not os.environ.get("SECRET_KEY")):
+    raise ImproperlyConfigured("PRODUCTION=true needs SECRET_KEY set and DEBUG off.")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+# A working day, and never past closing the browser: shared computers at the förvaltning.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -1,6 +1,14 @@
+import os
+import subprocess
+import sys
 from io import StringIO
 
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+
+from skarholmen.settings import database_from_url, env_bool
 
 
 def test_models_and_migrations_agree(db):
@@ -8,10 +16,6 @@ def test_models_and_migrations_agree(db):
 
 
 def test_settings_refuse_an_unknown_boolean(monkeypatch):
-    import pytest
-    from django.core.exceptions import ImproperlyConfigured
-
-    from skarholmen.settings import env_bool
 
     monkeypatch.setenv("DEBUG", "maybe")
     with pytest.raises(ImproperlyConfigured):
@@ -21,10 +25,43 @@ def test_settings_refuse_an_unknown_boolean(monkeypatch):
 
 
 def test_database_url_selects_postgresql():
-    from skarholmen.settings import database_from_url
-
     db = database_from_url("postgres://u:p%40ss@db.example:5433/arenden")
     assert (db["ENGINE"], db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
-        "django.db.backends.postgresql", "arenden", "u", "p@ss", "db.example", "5433",
+        "django.db.backends.postgresql",
+        "arenden",
+        "u",
+        "p@ss",
+        "db.example",
+        "5433",
     )
     assert database_from_url("")["ENGINE"] == "django.db.backends.sqlite3"
+
+
+def test_deploy_check_is_clean_under_production_settings(tmp_path):
+
+    env = {
+        **os.environ,
+        "PRODUCTION": "true",
+        "DEBUG": "false",
+        "SECRET_KEY": "x7#Qv2!pL9m@Zr4$Tn8&Wc1^Hb6*Yd3(Ks5)Fg0-Jh2+Ue7=Ra9",
+        "ALLOWED_HOSTS": "arenden.example.se",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update({"PRODUCTION": "true", "DEBUG": "false"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
