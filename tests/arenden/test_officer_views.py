@@ -217,3 +217,38 @@ def test_drogscen_page_query_count_does_not_grow_with_rows(officer_client, handl
     make(45)
     many = _queries(officer_client, url)
     assert few == many
+
+
+SCOPED_PAGES = [
+    ("GET", "arenden:arende", lambda tu: [tu.arende.pk]),
+    ("GET", "arenden:redigera", lambda tu: [tu.pk]),
+    ("GET", "arenden:forhandsgranska", lambda tu: [tu.pk]),
+    ("GET", "arenden:skicka_for_attest", lambda tu: [tu.pk]),
+    ("POST", "arenden:skicka_for_attest", lambda tu: [tu.pk]),
+    ("POST", "arenden:skapa_tjansteutlatande", lambda tu: [tu.arende.pk]),
+    ("POST", "arenden:atgarder", lambda tu: [tu.pk]),
+    ("POST", "arenden:spara_sektion", lambda tu: [tu.pk, tu.sektioner.first().pk]),
+]
+
+
+@pytest.mark.parametrize(("who", "expected_get"), [("handlaggaren", 200), ("kollegan", 200), ("utomstaende", 404)])
+@pytest.mark.parametrize(("method", "name", "args"), SCOPED_PAGES)
+def test_case_pages_are_scoped(client, who, expected_get, method, name, args):
+    avdelning = AvdelningFactory()
+    roll = Group.objects.get_or_create(name="Handläggare")[0]
+    people = {
+        "handlaggaren": ProfilFactory(avdelning=avdelning).user,
+        "kollegan": ProfilFactory(avdelning=avdelning).user,  # same avdelning
+        "utomstaende": ProfilFactory(avdelning=AvdelningFactory()).user,
+    }
+    for person in people.values():
+        person.groups.add(roll)
+    owner = people["handlaggaren"]
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=owner, avdelning=avdelning))
+    client.force_login(people[who])
+    url = reverse(name, args=args(tu))
+    if method == "GET":
+        assert client.get(url).status_code == expected_get
+    else:
+        status = client.post(url, "{}", content_type="application/json").status_code
+        assert (status == 404) == (expected_get == 404)

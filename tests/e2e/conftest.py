@@ -10,15 +10,26 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
-# between browser steps are still plain synchronous code, so Django's guard is lifted here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 DOCS = ROOT / "docs"
 PASSWORD = "skarholmen-demo"
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _orm_beside_playwright():
+    # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests (and
+    # the database flush between them) make are still plain synchronous code, so Django's guard
+    # is lifted while this package runs, and put back after it: `check --deploy` in other
+    # tests rightly refuses the variable.
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if before is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture(scope="session")

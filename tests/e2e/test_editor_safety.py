@@ -5,10 +5,11 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from arenden import services
-from arenden.models import Arende, Mall, Sektion
+from arenden.models import Arende, Mall, Profil, Sektion
 from tests.factories import ArendeFactory
 
 from .conftest import PASSWORD, login
@@ -112,9 +113,11 @@ def test_script_and_event_handlers_are_neither_stored_nor_rendered(demo_site, ut
 def test_second_save_of_a_section_is_refused_with_both_texts_and_nothing_is_lost(demo_site, utkast, browser):
     sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
     anette_ctx, kollega_ctx = browser.new_context(locale="sv-SE"), browser.new_context(locale="sv-SE")
+    # A colleague in the same avdelning, who may edit its documents.
     kollega = get_user_model().objects.create_user("kollega", first_name="Karin", last_name="Kollega",
-                                                   password=PASSWORD, is_staff=True)
-    assert kollega.pk
+                                                   password=PASSWORD)
+    kollega.groups.add(Group.objects.get(name="Handläggare"))
+    Profil.objects.create(user=kollega, befattning="Utredare", avdelning=utkast.arende.avdelning)
     a, b = anette_ctx.new_page(), kollega_ctx.new_page()
     login(a, demo_site, "anette")
     login(b, demo_site, "kollega")
