@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -315,6 +316,15 @@ def forhandsgranska(request, pk):
     return render(request, "arenden/forhandsgranska.html", {"tu": tu})
 
 
+# The PDF's own stylesheet, plus what a browser needs where WeasyPrint's paged media does the
+# work: footnotes stay where they are written, in brackets, instead of moving to the page foot.
+PREVIEW_HEAD = (
+    '<link rel="stylesheet" href="{css}">'
+    "<style>body{{max-width:50rem;margin:1.5rem auto;padding:0 1rem}}"
+    ".fotnot{{float:none;font-size:.9em}}.fotnot::before{{content:' ['}}.fotnot::after{{content:']'}}</style>"
+)
+
+
 @require_GET
 @login_required
 @xframe_options_sameorigin
@@ -324,9 +334,11 @@ def forhandsgranska_dokument(request, pk):
     from . import pdf  # WeasyPrint is heavy; only the preview and the download need it
 
     tu = _tu_or_404(request, pk)
-    response = HttpResponse(pdf.document_html(tu))
+    html = pdf.document_html(tu).replace("</head>", PREVIEW_HEAD.format(css=static("pdf/dokument.css")) + "</head>", 1)
+    response = HttpResponse(html)
     response["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'"
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+        "frame-ancestors 'self'"
     )
     return response
 

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from arenden.models import Arende, Sektion, Tjansteutlatande
 from atgarder.models import Atgard
 
-from .conftest import login, screenshot
+from .conftest import PASSWORD, login, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -146,13 +146,14 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
     page.get_by_role("link", name="Förhandsgranska").first.click()
     frame = page.frame_locator("iframe.forhandsvisning")
     expect(frame.get_by_text("Fler vuxna i rörelse kvällstid")).to_be_visible()
-    expect(frame.get_by_text("Nattvandring med föräldrar i Bredäng").first).to_be_visible()
+    expect(frame.get_by_text("Föräldrar vandrar i Bredängs centrum fredag och lördag kväll.")).to_be_visible()
     screenshot(page, "forhandsgranskning.png")
 
     text = pdf_text(download_pdf(page))
     for expected in ("tre viktiga insatser", "Fler vuxna i rörelse kvällstid", "Bättre belysning vid tunnelbanan",
                      "Enligt polisens lägesbild hösten 2024", "Arbetet fortsätter under 2025.",
-                     "Nattvandring med föräldrar i Bredäng", "Platssamverkan och platsaktivering"):
+                     "Föräldrar vandrar i Bredängs centrum fredag och lördag kväll.",
+                     Atgard.objects.get(titel="Platssamverkan och platsaktivering").stycken[0][:40]):
         assert expected in text, expected
 
     # Send for attest with the default chain.
@@ -164,3 +165,34 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
     expect(page.get_by_role("heading", name="Attestkedjan")).to_be_visible()
     tu.refresh_from_db()
     assert tu.status == "till_attest"
+
+    # The two chefs attest in the admin, each from their queue.
+    for chef in ("christoffer", "lisa"):
+        context = page.context.browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+        admin = context.new_page()
+        admin.goto(f"{demo_site}/admin/login/?next=/admin/arenden/attestko/")
+        admin.get_by_label("Användarnamn").fill(chef)
+        admin.get_by_label("Lösenord").fill(PASSWORD)
+        admin.locator("input[type=submit]").click()
+        admin.get_by_role("link", name=str(tu)).click()
+        admin.get_by_role("link", name="Attestera", exact=True).click()
+        admin.get_by_role("button", name="Attestera").click()
+        expect(admin.locator(".messagelist")).to_contain_text("Du har attesterat")
+        context.close()
+    tu.refresh_from_db()
+    assert tu.status == "attesterad"
+
+    # The officer sees the finished chain; the secretary downloads the PDF with its attestations.
+    page.reload()
+    expect(page.locator(".kedja li.klar")).to_have_count(2)
+    secretary = page.context.browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    sekreterare = secretary.new_page()
+    login(sekreterare, demo_site, "sekreterare")
+    sekreterare.get_by_role("link", name=arende.diarienummer).click()
+    text = pdf_text(download_pdf(sekreterare))
+    assert "Attesterat av" in text
+    assert "Detta dokument har godkänts digitalt av följande personer" in text
+    for namn in ("Christoffer Carlander", "Lisa Kinnari"):
+        assert namn in text, namn
+    assert "Fler vuxna i rörelse kvällstid" in text
+    secretary.close()
