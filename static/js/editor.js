@@ -62,6 +62,11 @@
         toolbar: {container: toolbar, handlers: {fotnot: function () { insertFootnote(quill); }}},
         keyboard: {
           bindings: {
+            // Tab moves the focus on, as everywhere else on the page (WCAG 2.1.2: no keyboard
+            // trap); Quill would insert a tab character or indent a list item.
+            tab: {key: "Tab", handler: function () { return true; }},
+            indent: {key: "Tab", handler: function () { return true; }},
+            outdent: {key: "Tab", shiftKey: true, handler: function () { return true; }},
             punktlista: {key: ["l", "L"], shortKey: true, shiftKey: true, handler: function (range, context) {
               quill.format("list", context.format.list === "bullet" ? false : "bullet", "user");
             }},
