@@ -252,3 +252,22 @@ def test_case_pages_are_scoped(client, who, expected_get, method, name, args):
     else:
         status = client.post(url, "{}", content_type="application/json").status_code
         assert (status == 404) == (expected_get == 404)
+
+
+def test_editor_and_atgard_pages_query_count_does_not_grow_with_rows(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    atgard = AtgardFactory()
+    url = reverse("atgarder:atgard", args=[atgard.pk])
+    editor = reverse("arenden:redigera", args=[tu.pk])
+
+    def make(n):
+        for i in range(n):
+            tu.atgard_val.create(atgard=AtgardFactory(), ordning=tu.atgard_val.count() + 1)
+            atgard.titel = f"Ändrad {atgard.history.count()} {i}"
+            atgard.save()
+            atgard.utfall.create(antal=i, enhet="besök", ar=2020 + i)
+
+    make(5)
+    few = (_queries(officer_client, editor), _queries(officer_client, url))
+    make(45)
+    assert (_queries(officer_client, editor), _queries(officer_client, url)) == few
