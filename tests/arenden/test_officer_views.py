@@ -271,3 +271,19 @@ def test_editor_and_atgard_pages_query_count_does_not_grow_with_rows(officer_cli
     few = (_queries(officer_client, editor), _queries(officer_client, url))
     make(45)
     assert (_queries(officer_client, editor), _queries(officer_client, url)) == few
+
+
+def test_registrator_registers_a_case_without_becoming_its_handlaggare(client):
+    profil = ProfilFactory(avdelning=AvdelningFactory(), befattning="Registrator")
+    profil.user.groups.add(Group.objects.get_or_create(name="Registrator")[0])
+    client.force_login(profil.user)
+    response = client.post(
+        reverse("arenden:registrera"),
+        {"titel": "Belysning", "forfattare": "Ledamot (V)", "beredning_datum": "2024-10-10", "text": "Mer ljus."},
+    )
+    arende = Arende.objects.get()
+    assert response["Location"] == reverse("arenden:arende", args=[arende.pk])
+    assert arende.handlaggare is None and arende.avdelning == profil.avdelning
+    assert arende.skrivelser.get().history.get().history_user == profil.user
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and arende.diarienummer in page.content.decode()
