@@ -132,15 +132,24 @@
     var self = this;
     if (overwrite && this.pendingVersion) this.version = this.pendingVersion;
     this.status.textContent = "Sparar …";
-    return postJSON(this.url, this.payload()).then(function (result) {
+    var sent = this.payload();
+    return postJSON(this.url, sent).then(function (result) {
       if (result.status === 200) {
         self.version = result.data.version;
-        self.dirty = false;
         self.pendingVersion = null;
-        self.el.classList.remove("osparad");
         self.conflict.hidden = true;
-        // Show what the server stored: the sanitiser may have removed something.
-        self.setContent(result.data.text, result.data.avslutning);
+        var now = self.payload();
+        if (now.text !== sent.text || now.avslutning !== sent.avslutning) {
+          // Typed while the save was under way: that text stays, and is saved next time.
+          self.status.textContent = "Sparat, men det du skrev under tiden är inte sparat än.";
+          return;
+        }
+        self.dirty = false;
+        self.el.classList.remove("osparad");
+        if (result.data.text !== sent.text || (self.editors.avslutning && result.data.avslutning !== sent.avslutning)) {
+          // Show what the server stored: the sanitiser removed something.
+          self.setContent(result.data.text, result.data.avslutning);
+        }
         self.status.textContent = "Sparat " + new Date().toLocaleTimeString("sv-SE");
         var status = document.getElementById("dokumentstatus");
         if (status && result.data.status) status.textContent = result.data.status;
