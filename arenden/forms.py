@@ -60,6 +60,17 @@ class NyttTjansteutlatandeForm(forms.Form):
     )
 
 
+class UppgifterForm(forms.Form):
+    """The document's header fields; `version` is the document version the form was shown at."""
+
+    titel = forms.CharField(label="Titel", max_length=300)
+    undertitel = forms.CharField(label="Undertitel", max_length=300, required=False)
+    sammantradesdatum = forms.DateField(
+        label="Sammanträde", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
 def person_label(user):
     profil = getattr(user, "profil", None)
     name = user.get_full_name() or user.get_username()

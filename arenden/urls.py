@@ -11,6 +11,7 @@ urlpatterns = [
     path("arenden/<int:pk>/tjansteutlatande/", views.skapa_tjansteutlatande, name="skapa_tjansteutlatande"),
     path("skrivelser/<int:pk>/fil/", views.skrivelse_fil, name="skrivelse_fil"),
     path("tjansteutlatanden/<int:pk>/redigera/", views.redigera, name="redigera"),
+    path("tjansteutlatanden/<int:pk>/uppgifter/", views.uppgifter, name="uppgifter"),
     path("tjansteutlatanden/<int:pk>/sektioner/<int:sektion_pk>/", views.spara_sektion, name="spara_sektion"),
     path("tjansteutlatanden/<int:pk>/atgarder/", views.atgarder, name="atgarder"),
     path("tjansteutlatanden/<int:pk>/forhandsgranska/", views.forhandsgranska, name="forhandsgranska"),

@@ -20,7 +20,7 @@ from atgarder.models import Atgard
 
 from . import services
 from .constants import ArendeStatus, TjansteutlatandeStatus
-from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, person_label
+from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, UppgifterForm, person_label
 from .models import Arende, Attestering, Forvaltning, Sektion, Skrivelse, Tjansteutlatande, TjansteutlatandeAtgard
 
 REGISTRERANDE_ROLLER = ("Registrator", "Handläggare")
@@ -200,12 +200,18 @@ def _valda_atgarder(tu):
     )
 
 
-@require_GET
-@login_required
-def redigera(request, pk):
-    """The editor: one field per mall section, in order, and the measure register."""
-    tu = _tu_or_404(request, pk)
+def _redigera_sida(request, tu, uppgifter=None, status=200):
     sektioner = list(tu.sektioner.select_related("mall_sektion").order_by("mall_sektion__ordning", "pk"))
+    if uppgifter is None:
+        uppgifter = UppgifterForm(
+            initial={
+                "titel": tu.titel,
+                "undertitel": tu.undertitel,
+                "sammantradesdatum": tu.sammantradesdatum,
+                "version": tu.version,
+            },
+            auto_id="uppgift_%s",
+        )
     return render(
         request,
         "arenden/redigera.html",
@@ -213,11 +219,39 @@ def redigera(request, pk):
             "tu": tu,
             "sektioner": sektioner,
             "valda": _valda_atgarder(tu),
-            "visar_atgarder": any(s.mall_sektion.visar_atgarder for s in sektioner),
+            "uppgifter": uppgifter,
             "sokform": AtgardSokForm(auto_id="sok_%s", label_suffix=""),
             "nyform": NyAtgardForm(auto_id="ny_%s"),
         },
+        status=status,
     )
+
+
+@require_GET
+@login_required
+def redigera(request, pk):
+    """The editor: one field per mall section, in order, and the measure register."""
+    return _redigera_sida(request, _tu_or_404(request, pk))
+
+
+@require_POST
+@login_required
+def uppgifter(request, pk):
+    """Save the header fields; what was typed is shown again when the save is refused."""
+    tu = _tu_or_404(request, pk)
+    form = UppgifterForm(request.POST, auto_id="uppgift_%s")
+    if form.is_valid():
+        data = {f: form.cleaned_data[f] for f in ("titel", "undertitel", "sammantradesdatum")}
+        try:
+            services.uppdatera_tjansteutlatande(
+                tjansteutlatande=tu, data=data, expected_version=form.cleaned_data["version"], user=request.user
+            )
+        except (services.WorkflowError, ValidationError) as exc:
+            form.add_error(None, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, "Dokumentets uppgifter är sparade.")
+            return redirect("arenden:redigera", pk=tu.pk)
+    return _redigera_sida(request, tu, uppgifter=form, status=409 if form.non_field_errors() else 400)
 
 
 def _json_body(request):
@@ -270,6 +304,7 @@ def spara_sektion(request, pk, sektion_pk):
             "text": sektion.text,
             "avslutning": sektion.avslutning,
             "status": tu.get_status_display(),
+            "dokumentversion": tu.version,
         }
     )
 
@@ -306,7 +341,10 @@ def atgarder(request, pk):
             return JsonResponse({"fel": "Felaktig begäran."}, status=400)
     except services.WorkflowError as exc:
         return JsonResponse({"fel": str(exc)}, status=400)
-    return JsonResponse({"valda": [_atgard_json(v.atgard) for v in _valda_atgarder(tu)]})
+    tu.refresh_from_db(fields=["version"])
+    return JsonResponse(
+        {"valda": [_atgard_json(v.atgard) for v in _valda_atgarder(tu)], "dokumentversion": tu.version}
+    )
 
 
 @require_GET

@@ -287,3 +287,18 @@ def test_registrator_registers_a_case_without_becoming_its_handlaggare(client):
     assert arende.skrivelser.get().history.get().history_user == profil.user
     page = client.get(response["Location"])
     assert page.status_code == 200 and arende.diarienummer in page.content.decode()
+
+
+def test_header_fields_are_saved_and_a_stale_form_keeps_what_was_typed(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare), titel="Gammal titel")
+    url = reverse("arenden:uppgifter", args=[tu.pk])
+    data = {"titel": "Ny titel", "undertitel": "Svar på skrivelse", "sammantradesdatum": "2024-05-23"}
+    response = officer_client.post(url, {**data, "version": tu.version})
+    assert response.status_code == 302
+    tu.refresh_from_db()
+    assert (tu.titel, str(tu.sammantradesdatum)) == ("Ny titel", "2024-05-23")
+    stale = officer_client.post(url, {**data, "titel": "Ännu nyare titel", "version": tu.version - 1})
+    assert stale.status_code == 409
+    assert 'value="Ännu nyare titel"' in stale.content.decode()
+    tu.refresh_from_db()
+    assert tu.titel == "Ny titel"
