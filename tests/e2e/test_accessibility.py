@@ -39,6 +39,7 @@ def test_no_serious_axe_violations_on_any_officer_page(demo_site, page):
             page.get_by_text("Sök i åtgärdsregistret").click()
             page.get_by_role("button", name="Sök", exact=True).click()
             page.get_by_text("Ny åtgärd", exact=True).click()
+            page.get_by_text("Ändra titel, undertitel och sammanträde").click()
             page.locator("#sokresultat li").first.wait_for()
             # Tab leaves a text field, also from inside a list, instead of indenting.
             field = page.get_by_role("textbox", name="Sammanfattning", exact=True)

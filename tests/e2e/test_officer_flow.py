@@ -83,6 +83,14 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
         write(page, rubrik, f"Text om {rubrik.lower()} i Bredäng.")
         save(page, rubrik)
 
+    # The header, changed after some sections were saved (each save raised the version).
+    page.get_by_text("Ändra titel, undertitel och sammanträde").click()
+    page.get_by_label("Sammanträde").fill("2024-12-12")
+    page.get_by_role("button", name="Spara uppgifterna").click()
+    expect(page.get_by_role("status").first).to_contain_text("uppgifter är sparade")
+    tu.refresh_from_db()
+    assert str(tu.sammantradesdatum) == "2024-12-12"
+
     # Bold, a bullet list and a footnote with the editor's buttons.
     rubrik = "Förvaltningens synpunkter och förslag"
     write(page, rubrik, "Förvaltningen ser ")
