@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 STAMP := .venv/.installed
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test install system-packages demo pdf lint clean backup restore
 
@@ -16,11 +17,17 @@ $(STAMP): pyproject.toml requirements.lock | $(PY)
 
 install: system-packages $(STAMP)
 
+# axe-core, injected into each page by the browser tests; pinned by package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 # HarfBuzz-subset makes WeasyPrint's font subsetting several times faster; poppler-utils gives
-# pdftoppm/pdftotext for looking at PDFs. Installed where we may (root with apt), skipped elsewhere.
+# pdftoppm/pdftotext for looking at PDFs; chromium is the browser the tests in tests/e2e drive
+# (Debian's build, never one Playwright downloads). Installed where we may (root with apt).
 system-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  missing=$$(for p in libharfbuzz-subset0 poppler-utils; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  missing=$$(for p in libharfbuzz-subset0 poppler-utils chromium; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	  if [ -n "$$missing" ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
 	      || echo "note: could not install $$missing; PDFs render more slowly"; \
@@ -37,7 +44,7 @@ run: demo
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install
+test: install $(NODE_STAMP)
 	$(PY) -m pytest
 
 pdf: demo
@@ -47,7 +54,7 @@ lint: install
 	.venv/bin/ruff check .
 
 clean:
-	rm -rf .venv db.sqlite3 out
+	rm -rf .venv node_modules db.sqlite3 out
 
 # Backups of the PostgreSQL database (pg_dump custom format) and of the uploaded files beside it.
 BACKUP_DIR ?= backups

@@ -130,6 +130,20 @@ def registrera_arende(*, arende, user, registrerad=None):
     return arende
 
 
+def registrera_skrivelse(*, arende, skrivelse, user):
+    """Register a new ärende from a skrivelse the nämnd sent for beredning: the case gets its
+    diarienummer and the skrivelse is stored with it, in one transaction, so a skrivelse that
+    fails to save gives its number back."""
+    with transaction.atomic():
+        registrera_arende(arende=arende, user=user)
+        skrivelse.arende = arende
+        skrivelse.full_clean()
+        skrivelse._history_user = user
+        skrivelse._change_reason = "Skrivelse registrerad"
+        skrivelse.save()
+    return arende
+
+
 class ConflictError(WorkflowError):
     """Someone saved the same text after the user loaded it. Carries both versions so the
     user's text is never lost: the form shows theirs next to what is stored now."""

@@ -1,11 +1,429 @@
-from django.contrib.auth.decorators import login_required
-from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+"""The officers' pages: their cases, registering a skrivelse, the document editor, preview and
+sending for attest. Views fetch through `for_user` (outside a user's scope is a 404) and call
+one service each; every rule lives in services.py."""
 
-from . import pdf
-from .models import Arende, Foredragningspunkt, Tjansteutlatande, is_namndsekreterare
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from atgarder.forms import AtgardSokForm, NyAtgardForm
+from atgarder.models import Atgard
+
+from . import pdf, services
+from .constants import ArendeStatus, TjansteutlatandeStatus
+from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, UppgifterForm, person_label
+from .models import (
+    Arende,
+    Attestering,
+    Foredragningspunkt,
+    Forvaltning,
+    Sektion,
+    Skrivelse,
+    Tjansteutlatande,
+    TjansteutlatandeAtgard,
+    is_namndsekreterare,
+)
 from .search import MAX_TRAFFAR, sok_arenden
+
+REGISTRERANDE_ROLLER = ("Registrator", "Handläggare")
+PER_SIDA = 50
+
+
+def kan_registrera(user):
+    return user.is_superuser or user.groups.filter(name__in=REGISTRERANDE_ROLLER).exists()
+
+
+def nasta_steg(arende_status, tu_status):
+    """What the case waits for, in the words of the start page."""
+    if arende_status == ArendeStatus.AVSLUTAT:
+        return "Inget – ärendet är avslutat"
+    if tu_status is None:
+        return "Skapa tjänsteutlåtande"
+    return {
+        TjansteutlatandeStatus.UTKAST: "Skriv färdigt och skicka för attest",
+        TjansteutlatandeStatus.TILL_ATTEST: "Väntar på attest",
+        TjansteutlatandeStatus.ATTESTERAD: "Sätts på föredragningslista",
+        TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA: "Behandlas på sammanträdet",
+        TjansteutlatandeStatus.BESLUTAD: "Protokollsutdrag och avslut",
+    }.get(tu_status, "")
+
+
+@require_GET
+@login_required
+def start(request):
+    """Mina ärenden: newest first, filtered by status and a search over number and text."""
+    senaste_tu = Tjansteutlatande.objects.filter(arende=OuterRef("pk")).order_by("-skapad", "-pk")
+    arenden = (
+        Arende.objects.for_user(request.user)
+        .select_related("handlaggare")
+        .annotate(
+            tu_pk=Subquery(senaste_tu.values("pk")[:1]),
+            tu_status=Subquery(senaste_tu.values("status")[:1]),
+            sammantrade=Subquery(senaste_tu.values("sammantradesdatum")[:1]),
+        )
+        .order_by("-registrerad", "-ar", "-lopnummer")
+    )
+    status = request.GET.get("status", "")
+    if status in ArendeStatus.values:
+        arenden = arenden.filter(status=status)
+    else:
+        status = ""
+    q = request.GET.get("q", "").strip()
+    if q:
+        arenden = arenden.filter(
+            Q(diarienummer__icontains=q)
+            | Q(arendemening__icontains=q)
+            | Exists(Skrivelse.objects.filter(Q(titel__icontains=q) | Q(text__icontains=q), arende=OuterRef("pk")))
+            | Exists(
+                Sektion.objects.filter(
+                    Q(text__icontains=q) | Q(avslutning__icontains=q), tjansteutlatande__arende=OuterRef("pk")
+                )
+            )
+        )
+    sida = Paginator(arenden, PER_SIDA).get_page(request.GET.get("sida"))
+    rader = [
+        {"arende": a, "tu_pk": a.tu_pk, "sammantrade": a.sammantrade, "nasta_steg": nasta_steg(a.status, a.tu_status)}
+        for a in sida
+    ]
+    return render(
+        request,
+        "arenden/start.html",
+        {
+            "rader": rader,
+            "sida": sida,
+            "status": status,
+            "q": q,
+            "statusval": ArendeStatus.choices,
+            "kan_registrera": kan_registrera(request.user),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def registrera(request):
+    """Register a case from a skrivelse; the system hands out the diarienummer."""
+    if not kan_registrera(request.user):
+        raise PermissionDenied
+    form = SkrivelseForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        profil = getattr(user, "profil", None)
+        avdelning = profil.avdelning if profil else None
+        forvaltning = avdelning.forvaltning if avdelning else Forvaltning.objects.order_by("pk").first()
+        skrivelse = form.save(commit=False)
+        arende = Arende(
+            forvaltning=forvaltning,
+            arendemening=form.cleaned_data["arendemening"] or f"{skrivelse.titel} – Svar på skrivelse",
+            handlaggare=user if user.groups.filter(name="Handläggare").exists() else None,
+            avdelning=avdelning,
+        )
+        try:
+            services.registrera_skrivelse(arende=arende, skrivelse=skrivelse, user=user)
+        except (services.WorkflowError, ValidationError) as exc:
+            form.add_error(None, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, f"Ärendet är registrerat med diarienummer {arende.diarienummer}.")
+            return redirect("arenden:arende", pk=arende.pk)
+    return render(request, "arenden/registrera.html", {"form": form})
+
+
+def _arende_or_404(request, pk):
+    qs = Arende.objects.for_user(request.user).select_related("forvaltning", "avdelning", "handlaggare")
+    return get_object_or_404(qs, pk=pk)
+
+
+def _tu_or_404(request, pk):
+    qs = Tjansteutlatande.objects.for_user(request.user).select_related(
+        "arende", "arende__forvaltning", "arende__avdelning", "mall", "handlaggare", "namnd"
+    )
+    return get_object_or_404(qs, pk=pk)
+
+
+@require_GET
+@login_required
+def arende(request, pk):
+    """The case: skrivelse, tjänsteutlåtande, bilagor and timeline."""
+    arende = _arende_or_404(request, pk)
+    tjansteutlatanden = list(arende.tjansteutlatanden.select_related("mall").prefetch_related("bilagor"))
+    form = None
+    if not tjansteutlatanden:
+        skrivelse = arende.skrivelser.first()
+        form = NyttTjansteutlatandeForm(initial={"titel": skrivelse.titel if skrivelse else arende.arendemening})
+    return render(
+        request,
+        "arenden/arende.html",
+        {
+            "arende": arende,
+            "skrivelser": arende.skrivelser.all(),
+            "tjansteutlatanden": tjansteutlatanden,
+            "form": form,
+            "tidslinje": services.tidslinje(arende),
+        },
+    )
+
+
+@require_POST
+@login_required
+def skapa_tjansteutlatande(request, pk):
+    arende = _arende_or_404(request, pk)
+    form = NyttTjansteutlatandeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Tjänsteutlåtandet kunde inte skapas: " + "; ".join(
+            f"{form.fields[f].label if f in form.fields else ''} {' '.join(e)}".strip() for f, e in form.errors.items()
+        ))
+        return redirect("arenden:arende", pk=arende.pk)
+    try:
+        tu = services.skapa_tjansteutlatande(arende=arende, user=request.user, **form.cleaned_data)
+    except services.WorkflowError as exc:
+        messages.error(request, str(exc))
+        return redirect("arenden:arende", pk=arende.pk)
+    messages.success(request, "Tjänsteutlåtandet är skapat. Skriv under varje rubrik.")
+    return redirect("arenden:redigera", pk=tu.pk)
+
+
+@require_GET
+@login_required
+def skrivelse_fil(request, pk):
+    """The uploaded skrivelse, served only to those who may see the case."""
+    skrivelse = get_object_or_404(
+        Skrivelse.objects.filter(arende__in=Arende.objects.for_user(request.user)), pk=pk
+    )
+    if not skrivelse.fil:
+        raise Http404
+    return FileResponse(skrivelse.fil.open("rb"), content_type="application/pdf", filename=f"skrivelse-{pk}.pdf")
+
+
+def _valda_atgarder(tu):
+    return list(
+        TjansteutlatandeAtgard.objects.filter(tjansteutlatande=tu)
+        .select_related("atgard")
+        .order_by("ordning", "pk")
+    )
+
+
+def _redigera_sida(request, tu, uppgifter=None, status=200):
+    sektioner = list(tu.sektioner.select_related("mall_sektion").order_by("mall_sektion__ordning", "pk"))
+    if uppgifter is None:
+        uppgifter = UppgifterForm(
+            initial={
+                "titel": tu.titel,
+                "undertitel": tu.undertitel,
+                "sammantradesdatum": tu.sammantradesdatum,
+                "version": tu.version,
+            },
+            auto_id="uppgift_%s",
+        )
+    return render(
+        request,
+        "arenden/redigera.html",
+        {
+            "tu": tu,
+            "sektioner": sektioner,
+            "valda": _valda_atgarder(tu),
+            "uppgifter": uppgifter,
+            "sokform": AtgardSokForm(auto_id="sok_%s", label_suffix=""),
+            "nyform": NyAtgardForm(auto_id="ny_%s"),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@login_required
+def redigera(request, pk):
+    """The editor: one field per mall section, in order, and the measure register."""
+    return _redigera_sida(request, _tu_or_404(request, pk))
+
+
+@require_POST
+@login_required
+def uppgifter(request, pk):
+    """Save the header fields; what was typed is shown again when the save is refused."""
+    tu = _tu_or_404(request, pk)
+    form = UppgifterForm(request.POST, auto_id="uppgift_%s")
+    if form.is_valid():
+        data = {f: form.cleaned_data[f] for f in ("titel", "undertitel", "sammantradesdatum")}
+        try:
+            services.uppdatera_tjansteutlatande(
+                tjansteutlatande=tu, data=data, expected_version=form.cleaned_data["version"], user=request.user
+            )
+        except (services.WorkflowError, ValidationError) as exc:
+            form.add_error(None, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, "Dokumentets uppgifter är sparade.")
+            return redirect("arenden:redigera", pk=tu.pk)
+    return _redigera_sida(request, tu, uppgifter=form, status=409 if form.non_field_errors() else 400)
+
+
+def _json_body(request):
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@require_POST
+@login_required
+def spara_sektion(request, pk, sektion_pk):
+    """Save one section without leaving the page. 409 with both texts when someone else saved first."""
+    tu = _tu_or_404(request, pk)
+    sektion = get_object_or_404(tu.sektioner.select_related("mall_sektion"), pk=sektion_pk)
+    data = _json_body(request)
+    if data is None or not isinstance(data.get("text"), str) or not isinstance(data.get("version"), int):
+        return JsonResponse({"fel": "Felaktig begäran: text och version behövs."}, status=400)
+    avslutning = data.get("avslutning")
+    if avslutning is not None and not isinstance(avslutning, str):
+        return JsonResponse({"fel": "Felaktig begäran: avslutningen ska vara text."}, status=400)
+    try:
+        sektion = services.spara_sektion(
+            sektion=sektion,
+            text=data["text"],
+            avslutning=avslutning,
+            expected_version=data["version"],
+            user=request.user,
+        )
+    except services.ConflictError as exc:
+        return JsonResponse(
+            {
+                "fel": str(exc),
+                "konflikt": True,
+                "current_text": exc.current_text,
+                "current_avslutning": exc.current_avslutning,
+                "your_text": exc.your_text,
+                "your_avslutning": exc.your_avslutning,
+                "current_version": exc.current_version,
+            },
+            status=409,
+        )
+    except services.WorkflowError as exc:
+        return JsonResponse({"fel": str(exc)}, status=400)
+    tu.refresh_from_db(fields=["status", "version"])
+    return JsonResponse(
+        {
+            "version": sektion.version,
+            "text": sektion.text,
+            "avslutning": sektion.avslutning,
+            "status": tu.get_status_display(),
+            "dokumentversion": tu.version,
+        }
+    )
+
+
+def _atgard_json(atgard):
+    return {
+        "id": atgard.pk,
+        "titel": atgard.titel,
+        "typ": atgard.typ,
+        "typ_namn": atgard.get_typ_display(),
+        "period": atgard.period,
+        "beskrivning": atgard.beskrivning[:300],
+    }
+
+
+@require_POST
+@login_required
+def atgarder(request, pk):
+    """Add, remove or reorder the document's åtgärder: {"lagg_till": id} | {"ta_bort": id} | {"ordning": [ids]}."""
+    tu = _tu_or_404(request, pk)
+    data = _json_body(request)
+    if data is None:
+        return JsonResponse({"fel": "Felaktig begäran."}, status=400)
+    try:
+        if isinstance(data.get("lagg_till"), int):
+            atgard = get_object_or_404(Atgard, pk=data["lagg_till"])
+            services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=request.user)
+        elif isinstance(data.get("ta_bort"), int):
+            atgard = get_object_or_404(Atgard, pk=data["ta_bort"])
+            services.ta_bort_atgard(tjansteutlatande=tu, atgard=atgard, user=request.user)
+        elif isinstance(data.get("ordning"), list) and all(isinstance(i, int) for i in data["ordning"]):
+            services.ordna_atgarder(tjansteutlatande=tu, atgard_ids=data["ordning"], user=request.user)
+        else:
+            return JsonResponse({"fel": "Felaktig begäran."}, status=400)
+    except services.WorkflowError as exc:
+        return JsonResponse({"fel": str(exc)}, status=400)
+    tu.refresh_from_db(fields=["version"])
+    return JsonResponse(
+        {"valda": [_atgard_json(v.atgard) for v in _valda_atgarder(tu)], "dokumentversion": tu.version}
+    )
+
+
+@require_GET
+@login_required
+def forhandsgranska(request, pk):
+    tu = _tu_or_404(request, pk)
+    return render(request, "arenden/forhandsgranska.html", {"tu": tu})
+
+
+# The PDF's own stylesheet, plus what a browser needs where WeasyPrint's paged media does the
+# work: footnotes stay where they are written, in brackets, instead of moving to the page foot.
+PREVIEW_HEAD = (
+    '<link rel="stylesheet" href="{css}">'
+    "<style>body{{max-width:50rem;margin:1.5rem auto;padding:0 1rem}}"
+    ".fotnot{{float:none;font-size:.9em}}.fotnot::before{{content:' ['}}.fotnot::after{{content:']'}}</style>"
+)
+
+
+@require_GET
+@login_required
+@xframe_options_sameorigin
+def forhandsgranska_dokument(request, pk):
+    """The HTML the PDF is made from, shown in the preview's frame. It holds only sanitised text;
+    the policy still forbids scripts in it."""
+
+    tu = _tu_or_404(request, pk)
+    html = pdf.document_html(tu).replace("</head>", PREVIEW_HEAD.format(css=static("pdf/dokument.css")) + "</head>", 1)
+    response = HttpResponse(html)
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+        "frame-ancestors 'self'"
+    )
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def skicka_for_attest(request, pk):
+    """Choose the attestants, see what is missing, send; then see where it is in the chain."""
+    tu = _tu_or_404(request, pk)
+    form = SkickaForAttestForm(request.POST or None, attestanter=services.standard_attestanter(tu))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.skicka_for_attest(tjansteutlatande=tu, user=request.user, attestanter=form.attestanter)
+        except services.WorkflowError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Tjänsteutlåtandet är skickat för attest.")
+            return redirect("arenden:skicka_for_attest", pk=tu.pk)
+    kedja = list(
+        Attestering.objects.filter(tjansteutlatande=tu, omgang=tu.attest_omgang, makulerad__isnull=True)
+        .select_related("attestant", "attestant__profil")
+        .order_by("ordning")
+    ) if tu.attest_omgang else []
+    nasta = next((a for a in kedja if not a.attesterad), None)
+    return render(
+        request,
+        "arenden/skicka_for_attest.html",
+        {
+            "tu": tu,
+            "form": form,
+            "saknade": services.saknade_sektioner(tu),
+            "kedja": [
+                {"steg": a, "namn": a.namn or person_label(a.attestant), "aktuell": a == nasta} for a in kedja
+            ],
+            "kan_skickas": tu.status == TjansteutlatandeStatus.UTKAST,
+        },
+    )
 
 
 @login_required

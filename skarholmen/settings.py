@@ -162,7 +162,9 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "arenden:start"
+LOGOUT_REDIRECT_URL = "login"
 
 # Background jobs (the meeting packet) are rows in the database, run by `manage.py db_worker`:
 # no broker to install, and the same tables work on SQLite and PostgreSQL.

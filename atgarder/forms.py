@@ -1,0 +1,29 @@
+from django import forms
+
+from .constants import AtgardTyp
+from .models import Aktor, Drogscen
+
+
+class AtgardSokForm(forms.Form):
+    q = forms.CharField(label="Sök", required=False)
+    typ = forms.ChoiceField(label="Typ", required=False, choices=[("", "Alla typer"), *AtgardTyp.choices])
+    drogscen = forms.ModelChoiceField(
+        label="Drogscen", required=False, queryset=Drogscen.objects.all(), empty_label="Alla drogscener"
+    )
+    aktor = forms.ModelChoiceField(
+        label="Aktör", required=False, queryset=Aktor.objects.all(), empty_label="Alla aktörer"
+    )
+
+
+class NyAtgardForm(forms.Form):
+    typ = forms.ChoiceField(label="Typ", choices=AtgardTyp.choices)
+    titel = forms.CharField(label="Titel", max_length=200)
+    beskrivning = forms.CharField(
+        label="Beskrivning",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Texten som skrivs ut som en punkt i tjänsteutlåtandet. Tom rad skiljer stycken åt.",
+    )
+    aktorer = forms.ModelMultipleChoiceField(label="Aktörer", queryset=Aktor.objects.all(), required=False)
+    drogscener = forms.ModelMultipleChoiceField(label="Drogscener", queryset=Drogscen.objects.all(), required=False)
+    period_start = forms.DateField(label="Period från", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    period_slut = forms.DateField(label="Period till", required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -1,0 +1,143 @@
+"""The measure register as officers see it: drogscener with their åtgärder and the ärenden
+that reported on them, each åtgärd with its history, and the editor's search and create."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_POST
+
+from arenden.models import Arende, Tjansteutlatande, TjansteutlatandeAtgard
+
+from . import services
+from .constants import AtgardTyp
+from .forms import AtgardSokForm, NyAtgardForm
+from .models import Atgard, Drogscen
+
+# Fields whose change the åtgärd page lists; m2m changes show as their own history rows.
+HISTORIKFALT = ("typ", "titel", "beskrivning", "period_start", "period_slut")
+SOKTRAFFAR = 30
+
+
+def _atgarder_med_detaljer(qs):
+    return qs.prefetch_related("aktorer", "utfall").order_by("titel", "pk")
+
+
+@require_GET
+@login_required
+def drogscener(request):
+    scener = Drogscen.objects.annotate(antal_atgarder=Count("atgarder")).order_by("namn")
+    return render(request, "atgarder/drogscener.html", {"drogscener": scener})
+
+
+@require_GET
+@login_required
+def drogscen(request, pk):
+    """A drogscen: its åtgärder, grouped social/situational, and the ärenden that reported on it."""
+    scen = get_object_or_404(Drogscen, pk=pk)
+    atgarder = list(_atgarder_med_detaljer(scen.atgarder.all()))
+    grupper = [
+        {"typ": typ, "namn": typ.label, "atgarder": [a for a in atgarder if a.typ == typ]} for typ in AtgardTyp
+    ]
+    arenden = (
+        Arende.objects.for_user(request.user)
+        .filter(
+            Exists(
+                TjansteutlatandeAtgard.objects.filter(
+                    tjansteutlatande__arende=OuterRef("pk"), atgard__drogscener=scen
+                )
+            )
+        )
+        .order_by("-registrerad", "-ar", "-lopnummer")
+    )
+    return render(
+        request, "atgarder/drogscen.html", {"drogscen": scen, "grupper": grupper, "arenden": list(arenden)}
+    )
+
+
+def _historik(atgard):
+    """History rows newest first, each with the fields it changed against the row before it."""
+    rader = list(atgard.history.select_related("history_user").order_by("history_date", "history_id"))
+    ut, forra = [], None
+    for rad in rader:
+        andrade = []
+        if forra is not None:
+            andrade = [
+                Atgard._meta.get_field(f).verbose_name for f in HISTORIKFALT if getattr(rad, f) != getattr(forra, f)
+            ]
+        ut.append({"rad": rad, "andrade": andrade})
+        forra = rad
+    return list(reversed(ut))
+
+
+@require_GET
+@login_required
+def atgard(request, pk):
+    """An åtgärd with its places, actors, outputs, the documents that used it and its history."""
+    atgard = get_object_or_404(
+        Atgard.objects.prefetch_related(
+            "aktorer", "drogscener", "utfall", Prefetch("citerade_arenden", queryset=Arende.objects.order_by("-ar"))
+        ),
+        pk=pk,
+    )
+    dokument = (
+        Tjansteutlatande.objects.for_user(request.user)
+        .filter(atgard_val__atgard=atgard)
+        .select_related("arende")
+        .order_by("-skapad")
+    )
+    return render(
+        request,
+        "atgarder/atgard.html",
+        {"atgard": atgard, "dokument": list(dokument), "historik": _historik(atgard)},
+    )
+
+
+def atgard_json(atgard):
+    return {
+        "id": atgard.pk,
+        "titel": atgard.titel,
+        "typ": atgard.typ,
+        "typ_namn": atgard.get_typ_display(),
+        "period": atgard.period,
+        "beskrivning": atgard.beskrivning[:300],
+        "aktorer": [a.namn for a in atgard.aktorer.all()],
+        "drogscener": [d.namn for d in atgard.drogscener.all()],
+    }
+
+
+@require_GET
+@login_required
+def sok(request):
+    """The editor's search over the register by text, typ, drogscen and aktör."""
+    form = AtgardSokForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"fel": "Ogiltig sökning."}, status=400)
+    qs = Atgard.objects.all()
+    data = form.cleaned_data
+    if data["q"]:
+        qs = qs.filter(titel__icontains=data["q"]) | qs.filter(beskrivning__icontains=data["q"])
+    if data["typ"]:
+        qs = qs.filter(typ=data["typ"])
+    if data["drogscen"]:
+        qs = qs.filter(drogscener=data["drogscen"])
+    if data["aktor"]:
+        qs = qs.filter(aktorer=data["aktor"])
+    traffar = list(qs.distinct().prefetch_related("aktorer", "drogscener").order_by("typ", "titel")[:SOKTRAFFAR])
+    return JsonResponse({"traffar": [atgard_json(a) for a in traffar]})
+
+
+@require_POST
+@login_required
+def ny(request):
+    """Create an åtgärd from the editor; the page then adds it to the document."""
+    form = NyAtgardForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"fel": {f: [str(e) for e in errs] for f, errs in form.errors.items()}}, status=400)
+    try:
+        atgard = services.skapa_atgard(user=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        return JsonResponse({"fel": exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}},
+                            status=400)
+    return JsonResponse({"atgard": atgard_json(atgard)}, status=201)

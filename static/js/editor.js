@@ -1,0 +1,365 @@
+/* The tjänsteutlåtande editor: one Quill editor per text field, saved per section through the
+ * JSON endpoint, and the measure register. Nothing typed is thrown away: a failed or refused
+ * save leaves the text in the editor, and leaving the page with unsaved text asks first. */
+(function () {
+  "use strict";
+
+  var form = document.getElementById("editor");
+  if (!form) return;
+  var csrf = form.dataset.csrf;
+
+  // A footnote is written inline where its marker goes: <span class="fotnot">text</span>.
+  var Inline = Quill.import("blots/inline");
+  class Fotnot extends Inline {
+    static blotName = "fotnot";
+    static tagName = "SPAN";
+    static className = "fotnot";
+    static formats() { return true; }
+  }
+  Quill.register(Fotnot, true);
+
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json"},
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {fel: "Oväntat svar från servern (" + response.status + ")."}; })
+        .then(function (data) { return {status: response.status, data: data}; });
+    });
+  }
+
+  function insertFootnote(quill) {
+    var range = quill.getSelection(true);
+    if (range && range.length > 0) {
+      var current = quill.getFormat(range);
+      quill.format("fotnot", !current.fotnot, "user");
+      return;
+    }
+    var text = window.prompt("Fotnotens text:");
+    if (!text || !text.trim()) return;
+    var index = range ? range.index : quill.getLength() - 1;
+    quill.insertText(index, text.trim(), {fotnot: true}, "user");
+    quill.setSelection(index + text.trim().length, 0, "user");
+    quill.format("fotnot", false, "user");
+  }
+
+  // The stored form: Quill's semantic HTML (real <ul>/<ol>), with its non-breaking spaces
+  // turned back into spaces and an empty editor stored as nothing.
+  function editorHTML(quill) {
+    if (!quill.getText().trim()) return "";
+    return quill.getSemanticHTML().replace(/&nbsp;/g, " ").replace(/\u00a0/g, " ");
+  }
+
+  var sections = [];
+
+  // Every save raises the document's version; the header form must send the current one.
+  function dokumentversion(version) {
+    var input = document.getElementById("uppgift_version");
+    if (input && version) input.value = version;
+  }
+
+  function makeEditor(field, section) {
+    var toolbar = field.previousElementSibling;
+    var quill = new Quill(field, {
+      formats: ["bold", "italic", "list", "fotnot"],
+      modules: {
+        toolbar: {container: toolbar, handlers: {fotnot: function () { insertFootnote(quill); }}},
+        keyboard: {
+          bindings: {
+            // Tab moves the focus on, as everywhere else on the page (WCAG 2.1.2: no keyboard
+            // trap); Quill would insert a tab character or indent a list item.
+            tab: {key: "Tab", handler: function () { return true; }},
+            indent: {key: "Tab", handler: function () { return true; }},
+            outdent: {key: "Tab", shiftKey: true, handler: function () { return true; }},
+            punktlista: {key: ["l", "L"], shortKey: true, shiftKey: true, handler: function (range, context) {
+              quill.format("list", context.format.list === "bullet" ? false : "bullet", "user");
+            }},
+            fotnot: {key: ["f", "F"], shortKey: true, altKey: true, handler: function () { insertFootnote(quill); }},
+            spara: {key: ["s", "S"], shortKey: true, handler: function () { section.save(); }},
+          },
+        },
+      },
+    });
+    // Pasted scripts and styles are dropped whole, not turned into text.
+    var Delta = Quill.import("delta");
+    ["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"].forEach(function (tag) {
+      quill.clipboard.addMatcher(tag, function () { return new Delta(); });
+    });
+    var root = quill.root;
+    root.setAttribute("role", "textbox");
+    root.setAttribute("aria-multiline", "true");
+    root.setAttribute("aria-label", field.dataset.etikett);
+    if (field.dataset.beskrivning) root.setAttribute("aria-describedby", field.dataset.beskrivning);
+    quill.on("text-change", function (delta, old, source) {
+      if (source === "user") section.markDirty();
+    });
+    return quill;
+  }
+
+  function Section(el) {
+    var self = this;
+    this.el = el;
+    this.url = el.dataset.url;
+    this.version = parseInt(el.dataset.version, 10);
+    this.dirty = false;
+    this.status = el.querySelector(".sektion-fot .sparstatus");
+    this.conflict = el.querySelector(".konflikt");
+    this.editors = {};
+    el.querySelectorAll(".falt").forEach(function (field) {
+      self.editors[field.dataset.del] = makeEditor(field, self);
+    });
+    el.querySelector(".spara").addEventListener("click", function () { self.save(); });
+    this.conflict.querySelector(".behall").addEventListener("click", function () { self.save(true); });
+    this.conflict.querySelector(".anvand").addEventListener("click", function () { self.takeSaved(); });
+  }
+
+  Section.prototype.markDirty = function () {
+    this.dirty = true;
+    this.el.classList.add("osparad");
+    this.status.textContent = "Ändrad, inte sparad";
+  };
+
+  Section.prototype.payload = function () {
+    var body = {text: editorHTML(this.editors.text), version: this.version};
+    if (this.editors.avslutning) body.avslutning = editorHTML(this.editors.avslutning);
+    return body;
+  };
+
+  Section.prototype.setContent = function (text, avslutning) {
+    this.editors.text.setContents(this.editors.text.clipboard.convert({html: text || ""}), "silent");
+    if (this.editors.avslutning) {
+      this.editors.avslutning.setContents(this.editors.avslutning.clipboard.convert({html: avslutning || ""}), "silent");
+    }
+  };
+
+  Section.prototype.save = function (overwrite) {
+    var self = this;
+    if (overwrite && this.pendingVersion) this.version = this.pendingVersion;
+    this.status.textContent = "Sparar …";
+    var sent = this.payload();
+    return postJSON(this.url, sent).then(function (result) {
+      if (result.status === 200) {
+        self.version = result.data.version;
+        dokumentversion(result.data.dokumentversion);
+        self.pendingVersion = null;
+        self.conflict.hidden = true;
+        var now = self.payload();
+        if (now.text !== sent.text || now.avslutning !== sent.avslutning) {
+          // Typed while the save was under way: that text stays, and is saved next time.
+          self.status.textContent = "Sparat, men det du skrev under tiden är inte sparat än.";
+          return;
+        }
+        self.dirty = false;
+        self.el.classList.remove("osparad");
+        if (result.data.text !== sent.text || (self.editors.avslutning && result.data.avslutning !== sent.avslutning)) {
+          // Show what the server stored: the sanitiser removed something.
+          self.setContent(result.data.text, result.data.avslutning);
+        }
+        self.status.textContent = "Sparat " + new Date().toLocaleTimeString("sv-SE");
+        var status = document.getElementById("dokumentstatus");
+        if (status && result.data.status) status.textContent = result.data.status;
+      } else if (result.status === 409) {
+        self.showConflict(result.data);
+      } else {
+        self.status.textContent = "Inte sparat: " + (result.data.fel || "okänt fel") + " Din text finns kvar.";
+      }
+    }).catch(function () {
+      self.status.textContent = "Inte sparat: ingen kontakt med servern. Din text finns kvar; försök igen.";
+    });
+  };
+
+  Section.prototype.showConflict = function (data) {
+    this.pendingVersion = data.current_version;
+    this.saved = data;
+    // Both are sanitised HTML from the server.
+    this.conflict.querySelector(".din").innerHTML = data.your_text + (data.your_avslutning || "");
+    this.conflict.querySelector(".sparad").innerHTML = data.current_text + (data.current_avslutning || "");
+    this.conflict.hidden = false;
+    this.status.textContent = "Inte sparat: någon annan har sparat sektionen under tiden.";
+    this.conflict.querySelector("h3").focus();
+  };
+
+  Section.prototype.takeSaved = function () {
+    this.setContent(this.saved.current_text, this.saved.current_avslutning);
+    this.version = this.pendingVersion;
+    this.pendingVersion = null;
+    this.dirty = false;
+    this.el.classList.remove("osparad");
+    this.conflict.hidden = true;
+    this.status.textContent = "Den sparade texten visas.";
+  };
+
+  document.querySelectorAll(".sektion").forEach(function (el) { sections.push(new Section(el)); });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (sections.some(function (s) { return s.dirty; })) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
+  // ---- The measure register ----
+  var register = document.getElementById("register");
+  if (!register) return;
+  var list = document.getElementById("valda-atgarder");
+  var empty = document.getElementById("inga-valda");
+  var registerStatus = document.getElementById("register-status");
+
+  function button(label, text, onClick) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "knapp-liten";
+    b.textContent = text;
+    b.setAttribute("aria-label", label);
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function chosenIds() {
+    return Array.prototype.map.call(list.children, function (li) { return parseInt(li.dataset.id, 10); });
+  }
+
+  function renderChosen(items) {
+    list.innerHTML = "";
+    items.forEach(function (item, i) {
+      var li = document.createElement("li");
+      li.dataset.id = item.id;
+      var title = document.createElement("span");
+      title.className = "titel";
+      title.textContent = item.titel;
+      var meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = " " + item.typ_namn;
+      li.append(title, meta, " ");
+      var ids = items.map(function (x) { return x.id; });
+      if (i > 0) li.append(button("Flytta upp " + item.titel, "Upp", function () {
+        ids.splice(i, 1); ids.splice(i - 1, 0, item.id); change({ordning: ids}, "Ordningen är ändrad.");
+      }));
+      if (i < items.length - 1) li.append(button("Flytta ner " + item.titel, "Ner", function () {
+        ids.splice(i, 1); ids.splice(i + 1, 0, item.id); change({ordning: ids}, "Ordningen är ändrad.");
+      }));
+      li.append(button("Ta bort " + item.titel + " ur dokumentet", "Ta bort", function () {
+        change({ta_bort: item.id}, item.titel + " är borttagen.");
+      }));
+      list.append(li);
+    });
+    empty.hidden = items.length > 0;
+  }
+
+  function change(body, done) {
+    registerStatus.textContent = "Sparar …";
+    return postJSON(register.dataset.url, body).then(function (result) {
+      if (result.status === 200) {
+        renderChosen(result.data.valda);
+        dokumentversion(result.data.dokumentversion);
+        registerStatus.textContent = done;
+        markResults();
+      } else {
+        registerStatus.textContent = "Inte ändrat: " + (result.data.fel || "okänt fel");
+      }
+    });
+  }
+
+  var results = document.getElementById("sokresultat");
+
+
+  function markResults() {
+    var ids = chosenIds();
+    results.querySelectorAll("li").forEach(function (li) {
+      var chosen = ids.indexOf(parseInt(li.dataset.id, 10)) >= 0;
+      var b = li.querySelector("button");
+      b.disabled = chosen;
+      b.textContent = chosen ? "Vald" : "Lägg till";
+      b.setAttribute("aria-label", (chosen ? "Vald: " : "Lägg till ") + li.dataset.titel);
+    });
+  }
+
+  function renderHits(hits) {
+
+    results.innerHTML = "";
+    hits.forEach(function (hit) {
+      var li = document.createElement("li");
+      li.dataset.id = hit.id;
+      li.dataset.titel = hit.titel;
+      var title = document.createElement("strong");
+      title.textContent = hit.titel;
+      var meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = [hit.typ_namn, hit.drogscener.join(", "), hit.aktorer.join(", "), hit.period]
+        .filter(Boolean).join(" · ");
+      li.append(title, " ", meta, " ");
+      li.append(button("Lägg till " + hit.titel, "Lägg till", function () {
+        change({lagg_till: hit.id}, hit.titel + " är tillagd.");
+      }));
+      results.append(li);
+    });
+    markResults();
+  }
+
+  function search() {
+    var params = new URLSearchParams();
+    ["q", "typ", "drogscen", "aktor"].forEach(function (name) {
+      var value = document.getElementById("sok_" + name).value;
+      if (value) params.set(name, value);
+    });
+    var status = document.getElementById("sok-status");
+    status.textContent = "Söker …";
+    fetch(register.dataset.sokUrl + "?" + params.toString(), {credentials: "same-origin"})
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        renderHits(data.traffar || []);
+        status.textContent = (data.traffar || []).length + " träffar.";
+      })
+      .catch(function () { status.textContent = "Sökningen misslyckades; försök igen."; });
+  }
+
+  document.getElementById("sok-knapp").addEventListener("click", search);
+  document.getElementById("sok_q").addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { e.preventDefault(); search(); }
+  });
+
+  document.getElementById("ny-knapp").addEventListener("click", function () {
+    var box = document.getElementById("nyform");
+    var data = new FormData();
+    box.querySelectorAll("input, select, textarea").forEach(function (input) {
+      if (input.multiple) {
+        Array.prototype.forEach.call(input.selectedOptions, function (o) { data.append(input.name, o.value); });
+      } else if (input.value) {
+        data.append(input.name, input.value);
+      }
+    });
+    var status = document.getElementById("ny-status");
+    box.querySelectorAll(".faltfel-js").forEach(function (p) { p.remove(); });
+    status.textContent = "Skapar …";
+    fetch(register.dataset.nyUrl, {
+      method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrf}, body: data,
+    }).then(function (r) { return r.json().then(function (d) { return {status: r.status, data: d}; }); })
+      .then(function (result) {
+        if (result.status === 201) {
+          var atgard = result.data.atgard;
+          box.querySelectorAll("input, textarea").forEach(function (input) { input.value = ""; });
+          box.querySelectorAll("select[multiple] option").forEach(function (o) { o.selected = false; });
+          status.textContent = atgard.titel + " är skapad.";
+          return change({lagg_till: atgard.id}, atgard.titel + " är skapad och tillagd i dokumentet.");
+        }
+        var errors = result.data.fel || {};
+        Object.keys(errors).forEach(function (name) {
+          var input = box.querySelector("[name='" + name + "']");
+          var p = document.createElement("p");
+          p.className = "faltfel faltfel-js";
+          p.textContent = errors[name].join(" ");
+          if (input) { input.before(p); input.setAttribute("aria-invalid", "true"); } else { box.prepend(p); }
+        });
+        status.textContent = "Åtgärden skapades inte: rätta de markerade fälten.";
+      })
+      .catch(function () { status.textContent = "Ingen kontakt med servern; försök igen."; });
+  });
+
+  // Server-rendered items get their buttons from the same code as later changes.
+  renderChosen(Array.prototype.map.call(list.children, function (li) {
+    return {id: parseInt(li.dataset.id, 10), titel: li.querySelector(".titel").textContent,
+      typ_namn: li.querySelector(".meta").textContent.trim()};
+  }));
+})();

@@ -1,0 +1,304 @@
+"""The officers' pages through Django's test client: scope, registration, saving, queries."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from arenden.models import Arende, Skrivelse
+from atgarder.models import Atgard
+from tests.factories import (
+    ArendeFactory,
+    AtgardFactory,
+    AvdelningFactory,
+    DrogscenFactory,
+    ProfilFactory,
+    TjansteutlatandeFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+@pytest.fixture
+def handlaggare(db):
+    profil = ProfilFactory(avdelning=AvdelningFactory())
+    profil.user.groups.add(Group.objects.get_or_create(name="Handläggare")[0])
+    return profil.user
+
+
+@pytest.fixture
+def officer_client(client, handlaggare):
+    client.force_login(handlaggare)
+    return client
+
+
+def test_pages_require_login(client):
+    response = client.get(reverse("arenden:start"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_login_page_is_swedish_and_logs_in(client, handlaggare):
+    page = client.get(reverse("login"))
+    assert "Användarnamn" in page.content.decode() and "Lösenord" in page.content.decode()
+    response = client.post(reverse("login"), {"username": handlaggare.username, "password": "pw"})
+    assert response.status_code == 302 and response["Location"] == reverse("arenden:start")
+
+
+def test_start_page_lists_own_cases_newest_first_and_hides_others(officer_client, handlaggare):
+    old = ArendeFactory(handlaggare=handlaggare, arendemening="Gammalt ärende", registrerad="2023-01-01")
+    new = ArendeFactory(handlaggare=handlaggare, arendemening="Nytt ärende", registrerad="2024-03-01")
+    ArendeFactory(arendemening="Någon annans ärende")
+    html = officer_client.get(reverse("arenden:start")).content.decode()
+    assert html.index(new.diarienummer) < html.index(old.diarienummer)
+    assert "Någon annans ärende" not in html
+
+
+def test_start_page_search_finds_text_in_skrivelse_and_number(officer_client, handlaggare):
+    a = ArendeFactory(handlaggare=handlaggare, arendemening="Första")
+    b = ArendeFactory(handlaggare=handlaggare, arendemening="Andra")
+    Skrivelse.objects.create(arende=a, titel="S", forfattare="X", beredning_datum="2024-01-01", text="om Vårberg")
+    html = officer_client.get(reverse("arenden:start"), {"q": "vårberg"}).content.decode()
+    assert a.diarienummer in html and b.diarienummer not in html
+    html = officer_client.get(reverse("arenden:start"), {"q": b.diarienummer}).content.decode()
+    assert b.diarienummer in html and a.diarienummer + "<" not in html
+
+
+def test_case_outside_scope_is_404(officer_client):
+    other = TjansteutlatandeFactory()
+    assert officer_client.get(reverse("arenden:arende", args=[other.arende.pk])).status_code == 404
+    assert officer_client.get(reverse("arenden:redigera", args=[other.pk])).status_code == 404
+    sektion = other.sektioner.first()
+    url = reverse("arenden:spara_sektion", args=[other.pk, sektion.pk])
+    response = officer_client.post(url, json.dumps({"text": "x", "version": 1}), content_type="application/json")
+    assert response.status_code == 404
+    sektion.refresh_from_db()
+    assert "x" != sektion.text
+
+
+def test_register_from_skrivelse_with_pdf_hands_out_number(officer_client, handlaggare):
+    fil = SimpleUploadedFile("skrivelse.pdf", MINIMAL_PDF, content_type="application/pdf")
+    response = officer_client.post(
+        reverse("arenden:registrera"),
+        {"titel": "Öppna drogscener", "forfattare": "Ledamöter (M)", "beredning_datum": "2024-12-14", "fil": fil},
+    )
+    assert response.status_code == 302
+    arende = Arende.objects.get(arendemening="Öppna drogscener – Svar på skrivelse")
+    assert arende.handlaggare == handlaggare
+    assert arende.history.first().history_user == handlaggare
+    page = officer_client.get(response["Location"]).content.decode()
+    assert arende.diarienummer in page
+    skrivelse = arende.skrivelser.get()
+    download = officer_client.get(reverse("arenden:skrivelse_fil", args=[skrivelse.pk]))
+    assert b"".join(download.streaming_content).startswith(b"%PDF-")
+
+
+def test_register_refuses_a_file_that_is_not_a_pdf(officer_client):
+    fil = SimpleUploadedFile("skrivelse.pdf", b"<html>not a pdf</html>", content_type="application/pdf")
+    response = officer_client.post(
+        reverse("arenden:registrera"),
+        {"titel": "T", "forfattare": "F", "beredning_datum": "2024-12-14", "text": "", "fil": fil},
+    )
+    assert response.status_code == 200
+    assert "Filen är inte en PDF" in response.content.decode()
+    assert not Arende.objects.exists()
+
+
+def test_register_requires_text_or_file(officer_client):
+    response = officer_client.post(
+        reverse("arenden:registrera"), {"titel": "T", "forfattare": "F", "beredning_datum": "2024-12-14"}
+    )
+    assert "Skriv in skrivelsens text eller ladda upp den som PDF." in response.content.decode()
+    assert not Arende.objects.exists()
+
+
+def test_register_needs_a_role(client):
+    client.force_login(UserFactory())
+    assert client.get(reverse("arenden:registrera")).status_code == 403
+
+
+def _save(client, tu, sektion, text, version):
+    url = reverse("arenden:spara_sektion", args=[tu.pk, sektion.pk])
+    return client.post(url, json.dumps({"text": text, "version": version}), content_type="application/json")
+
+
+def test_saving_a_section_sanitises_and_reports_conflicts(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    sektion = tu.sektioner.first()
+    typed = '<p>Hej <strong>du</strong><script>alert(1)</script><img src=x onerror="alert(2)"></p>'
+    response = _save(officer_client, tu, sektion, typed, sektion.version)
+    assert response.status_code == 200
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Hej <strong>du</strong></p>"
+    stale = _save(officer_client, tu, sektion, "<p>Min text</p>", sektion.version - 1)
+    assert stale.status_code == 409
+    data = stale.json()
+    assert data["your_text"] == "<p>Min text</p>" and data["current_text"] == "<p>Hej <strong>du</strong></p>"
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Hej <strong>du</strong></p>"
+
+
+def test_measure_register_add_reorder_remove_and_create(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    a, b = AtgardFactory(titel="Första"), AtgardFactory(titel="Andra", typ="situationell")
+    url = reverse("arenden:atgarder", args=[tu.pk])
+    for atgard in (a, b):
+        officer_client.post(url, json.dumps({"lagg_till": atgard.pk}), content_type="application/json")
+    response = officer_client.post(url, json.dumps({"ordning": [b.pk, a.pk]}), content_type="application/json")
+    assert [v["id"] for v in response.json()["valda"]] == [b.pk, a.pk]
+    response = officer_client.post(url, json.dumps({"ta_bort": b.pk}), content_type="application/json")
+    assert [v["id"] for v in response.json()["valda"]] == [a.pk]
+    scen = DrogscenFactory()
+    created = officer_client.post(
+        reverse("atgarder:ny"),
+        {"typ": "social", "titel": "Nattvandring", "beskrivning": "Vuxna går ut.", "drogscener": [scen.pk]},
+    )
+    assert created.status_code == 201
+    ny = Atgard.objects.get(titel="Nattvandring")
+    assert list(ny.drogscener.all()) == [scen]
+    assert ny.history.first().history_user == handlaggare
+    hits = officer_client.get(reverse("atgarder:sok"), {"drogscen": scen.pk}).json()["traffar"]
+    assert [h["titel"] for h in hits] == ["Nattvandring"]
+
+
+def test_creating_an_atgard_with_bad_period_is_refused_in_swedish(officer_client):
+    response = officer_client.post(
+        reverse("atgarder:ny"),
+        {"typ": "social", "titel": "X", "beskrivning": "Y", "period_start": "2024-05-01", "period_slut": "2024-01-01"},
+    )
+    assert response.status_code == 400
+    assert "Periodens slut kan inte ligga före dess början." in json.dumps(response.json(), ensure_ascii=False)
+    assert not Atgard.objects.filter(titel="X").exists()
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_start_page_query_count_does_not_grow_with_rows(officer_client, handlaggare):
+    def make(n):
+        for _ in range(n):
+            TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+
+    make(5)
+    few = _queries(officer_client, reverse("arenden:start"))
+    make(45)
+    many = _queries(officer_client, reverse("arenden:start"))
+    assert _queries(officer_client, reverse("arenden:start") + "?q=rende&status=registrerat") == few
+    assert few == many
+
+
+def test_drogscen_page_query_count_does_not_grow_with_rows(officer_client, handlaggare):
+    scen = DrogscenFactory()
+
+    def make(n):
+        for _ in range(n):
+            atgard = AtgardFactory()
+            atgard.drogscener.add(scen)
+            atgard.utfall.create(antal=3, enhet="träffar", ar=2023)
+            tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+            tu.atgard_val.create(atgard=atgard)
+
+    url = reverse("atgarder:drogscen", args=[scen.pk])
+    make(5)
+    few = _queries(officer_client, url)
+    make(45)
+    many = _queries(officer_client, url)
+    assert few == many
+
+
+SCOPED_PAGES = [
+    ("GET", "arenden:arende", lambda tu: [tu.arende.pk]),
+    ("GET", "arenden:redigera", lambda tu: [tu.pk]),
+    ("GET", "arenden:forhandsgranska", lambda tu: [tu.pk]),
+    ("GET", "arenden:skicka_for_attest", lambda tu: [tu.pk]),
+    ("POST", "arenden:skicka_for_attest", lambda tu: [tu.pk]),
+    ("POST", "arenden:skapa_tjansteutlatande", lambda tu: [tu.arende.pk]),
+    ("POST", "arenden:atgarder", lambda tu: [tu.pk]),
+    ("POST", "arenden:spara_sektion", lambda tu: [tu.pk, tu.sektioner.first().pk]),
+]
+
+
+@pytest.mark.parametrize(("who", "expected_get"), [("handlaggaren", 200), ("kollegan", 200), ("utomstaende", 404)])
+@pytest.mark.parametrize(("method", "name", "args"), SCOPED_PAGES)
+def test_case_pages_are_scoped(client, who, expected_get, method, name, args):
+    avdelning = AvdelningFactory()
+    roll = Group.objects.get_or_create(name="Handläggare")[0]
+    people = {
+        "handlaggaren": ProfilFactory(avdelning=avdelning).user,
+        "kollegan": ProfilFactory(avdelning=avdelning).user,  # same avdelning
+        "utomstaende": ProfilFactory(avdelning=AvdelningFactory()).user,
+    }
+    for person in people.values():
+        person.groups.add(roll)
+    owner = people["handlaggaren"]
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=owner, avdelning=avdelning))
+    client.force_login(people[who])
+    url = reverse(name, args=args(tu))
+    if method == "GET":
+        assert client.get(url).status_code == expected_get
+    else:
+        status = client.post(url, "{}", content_type="application/json").status_code
+        assert (status == 404) == (expected_get == 404)
+
+
+def test_editor_and_atgard_pages_query_count_does_not_grow_with_rows(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    atgard = AtgardFactory()
+    url = reverse("atgarder:atgard", args=[atgard.pk])
+    editor = reverse("arenden:redigera", args=[tu.pk])
+
+    def make(n):
+        for i in range(n):
+            tu.atgard_val.create(atgard=AtgardFactory(), ordning=tu.atgard_val.count() + 1)
+            atgard.titel = f"Ändrad {atgard.history.count()} {i}"
+            atgard.save()
+            atgard.utfall.create(antal=i, enhet="besök", ar=2020 + i)
+
+    make(5)
+    few = (_queries(officer_client, editor), _queries(officer_client, url))
+    make(45)
+    assert (_queries(officer_client, editor), _queries(officer_client, url)) == few
+
+
+def test_registrator_registers_a_case_without_becoming_its_handlaggare(client):
+    profil = ProfilFactory(avdelning=AvdelningFactory(), befattning="Registrator")
+    profil.user.groups.add(Group.objects.get_or_create(name="Registrator")[0])
+    client.force_login(profil.user)
+    response = client.post(
+        reverse("arenden:registrera"),
+        {"titel": "Belysning", "forfattare": "Ledamot (V)", "beredning_datum": "2024-10-10", "text": "Mer ljus."},
+    )
+    arende = Arende.objects.get()
+    assert response["Location"] == reverse("arenden:arende", args=[arende.pk])
+    assert arende.handlaggare is None and arende.avdelning == profil.avdelning
+    assert arende.skrivelser.get().history.get().history_user == profil.user
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and arende.diarienummer in page.content.decode()
+
+
+def test_header_fields_are_saved_and_a_stale_form_keeps_what_was_typed(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare), titel="Gammal titel")
+    url = reverse("arenden:uppgifter", args=[tu.pk])
+    data = {"titel": "Ny titel", "undertitel": "Svar på skrivelse", "sammantradesdatum": "2024-05-23"}
+    response = officer_client.post(url, {**data, "version": tu.version})
+    assert response.status_code == 302
+    tu.refresh_from_db()
+    assert (tu.titel, str(tu.sammantradesdatum)) == ("Ny titel", "2024-05-23")
+    stale = officer_client.post(url, {**data, "titel": "Ännu nyare titel", "version": tu.version - 1})
+    assert stale.status_code == 409
+    assert 'value="Ännu nyare titel"' in stale.content.decode()
+    tu.refresh_from_db()
+    assert tu.titel == "Ny titel"

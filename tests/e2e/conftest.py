@@ -1,0 +1,103 @@
+"""Browser tests: Debian's chromium driven by Playwright against Django's live server.
+
+The browser is the system's /usr/bin/chromium (CI installs it with apt), never a downloaded
+build; axe-core comes from the npm registry (`npm ci`) and is injected into each page.
+"""
+
+import importlib
+import os
+from pathlib import Path
+
+import pytest
+from django.apps import apps as django_apps
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+DOCS = ROOT / "docs"
+PASSWORD = "skarholmen-demo"
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _orm_beside_playwright():
+    # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests (and
+    # the database flush between them) make are still plain synchronous code, so Django's guard
+    # is lifted while this package runs, and put back after it: `check --deploy` in other
+    # tests rightly refuses the variable.
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if before is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: apt-get install -y chromium"
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {
+        **browser_context_args,
+        "locale": "sv-SE",
+        "timezone_id": "Europe/Stockholm",
+        "viewport": {"width": 1280, "height": 900},
+        "accept_downloads": True,
+    }
+
+
+@pytest.fixture
+def demo_site(transactional_db, live_server):
+    """The demo data behind a live server; returns its base URL.
+
+    The live server needs real commits, so these tests flush the database after each test,
+    which also removes what the migrations wrote: the role groups and their permissions are
+    written again here, by the migration's own function, before the demo is loaded."""
+    roller = importlib.import_module("arenden.migrations.0002_roller")
+    roller.skapa_roller(django_apps, None)
+    call_command("load_demo", stdout=open(os.devnull, "w"))
+    return live_server.url
+
+
+def login(page, base_url, username):
+    page.goto(f"{base_url}/logga-in/")
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(f"{base_url}/")
+
+
+def axe_violations(page):
+    """Serious and critical WCAG 2.1 A/AA violations axe-core finds on the current page."""
+    assert AXE.exists(), "axe-core is missing: run `npm ci` in the project root"
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """() => axe.run(document, {runOnly: {type: 'tag',
+              values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def screenshot(page, name):
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / name), full_page=False)

@@ -1,0 +1,63 @@
+"""Issue 5, done-means 2: axe-core finds no serious or critical violation on any officer page."""
+
+import pytest
+
+from arenden.models import Skrivelse, Tjansteutlatande
+from atgarder.models import Atgard, Drogscen
+
+from .conftest import axe_violations, login
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_no_serious_axe_violations_on_any_officer_page(demo_site, page):
+    page.goto(f"{demo_site}/logga-in/")
+    assert axe_violations(page) == [], "login"
+    login(page, demo_site, "anette")
+    tu = Tjansteutlatande.objects.select_related("arende").get(arende__diarienummer="SKHLM 2024/123")
+    scen = Drogscen.objects.get(namn="Sätra centrum")
+    atgard = Atgard.objects.get(titel="Platssamverkan och platsaktivering")
+    pages = {
+        "start": "/",
+        "start, filtrerad": "/?q=drog&status=redo_for_namnd",
+        "registrera": "/arenden/nytt/",
+        "ärende": f"/arenden/{tu.arende.pk}/",
+        "editor": f"/tjansteutlatanden/{tu.pk}/redigera/",
+        "förhandsgranskning": f"/tjansteutlatanden/{tu.pk}/forhandsgranska/",
+        "attest": f"/tjansteutlatanden/{tu.pk}/attest/",
+        "drogscener": "/drogscener/",
+        "drogscen": f"/drogscener/{scen.pk}/",
+        "åtgärd": f"/atgarder/{atgard.pk}/",
+    }
+    found = {}
+    page.on("dialog", lambda dialog: dialog.accept())  # leaving the editor after the Tab check below
+    for name, path in pages.items():
+        response = page.goto(demo_site + path)
+        assert response.status == 200, name
+        if name == "editor":
+            # The panels that open inside the editor are part of the page too.
+            page.get_by_text("Sök i åtgärdsregistret").click()
+            page.get_by_role("button", name="Sök", exact=True).click()
+            page.get_by_text("Ny åtgärd", exact=True).click()
+            page.get_by_text("Ändra titel, undertitel och sammanträde").click()
+            page.locator("#sokresultat li").first.wait_for()
+            # Tab leaves a text field, also from inside a list, instead of indenting.
+            field = page.get_by_role("textbox", name="Sammanfattning", exact=True)
+            field.click()
+            page.keyboard.press("Control+Shift+L")
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.getAttribute('aria-label')") != "Sammanfattning"
+            assert "\t" not in field.inner_text()
+        found[name] = axe_violations(page)
+    # A form with errors, and a newly registered case.
+    page.goto(demo_site + "/arenden/nytt/")
+    page.get_by_role("button", name="Registrera ärende").click()
+    found["registrera med fel"] = axe_violations(page)
+    page.get_by_label("Titel").fill("Tillgänglighet")
+    page.get_by_label("Författare").fill("Ledamot (S)")
+    page.get_by_label("Skickad för beredning").fill("2024-09-01")
+    page.locator("#id_text").fill("Text.")
+    page.get_by_role("button", name="Registrera ärende").click()
+    assert Skrivelse.objects.filter(titel="Tillgänglighet").exists()
+    found["nytt ärende"] = axe_violations(page)
+    assert {name: v for name, v in found.items() if v} == {}

@@ -1,0 +1,161 @@
+"""Issue 5, done-means 3 and 4: nothing harmful is stored or rendered, and nothing typed is lost."""
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from arenden import services
+from arenden.models import Arende, Mall, Profil, Sektion
+from tests.factories import ArendeFactory
+
+from .conftest import PASSWORD, login
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Elements(HTMLParser):
+    """Collects the element names and attributes of stored HTML."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags, self.attributes = set(), set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attributes.update((tag, name, value) for name, value in attrs)
+
+
+@pytest.fixture
+def utkast(demo_site):
+    """A fresh draft of anette's, written from the demo mall."""
+    anette = get_user_model().objects.get(username="anette")
+    demo = Arende.objects.get(diarienummer="SKHLM 2024/123")
+    arende = ArendeFactory(handlaggare=anette, avdelning=demo.avdelning, forvaltning=demo.forvaltning)
+    return services.skapa_tjansteutlatande(
+        arende=arende, mall=Mall.objects.get(), user=anette, titel="Trygghetsvandringar"
+    )
+
+
+def region(page, rubrik):
+    return page.get_by_role("region", name=f"{rubrik} (obligatorisk)")
+
+
+def test_script_and_event_handlers_are_neither_stored_nor_rendered(demo_site, utkast, page):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+
+    # Typed as text.
+    bakgrund = region(page, "Bakgrund")
+    bakgrund.get_by_role("textbox").click()
+    page.keyboard.type('<script>alert(1)</script><img src=x onerror="alert(2)">Bakgrund.')
+    bakgrund.get_by_role("button", name="Spara bakgrund").click()
+    expect(bakgrund.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+
+    # Pasted as HTML, the way a copy from a web page arrives.
+    arendet = region(page, "Ärendet")
+    arendet.get_by_role("textbox").click()
+    page.evaluate(
+        """() => {
+            const data = new DataTransfer();
+            data.setData('text/html', '<p>Inklistrat<script>alert(3)</script><img src=x onerror="alert(4)">' +
+                                      '<a href="javascript:alert(5)" onclick="alert(6)">länk</a></p>');
+            data.setData('text/plain', 'Inklistrat');
+            document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                                              cancelable: true}));
+        }"""
+    )
+    expect(arendet.get_by_role("textbox")).to_contain_text("Inklistrat")
+    arendet.get_by_role("button", name="Spara ärendet").click()
+    expect(arendet.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+
+    # Sent by hand past the editor, with the page's own session and token.
+    sammanfattning = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
+    status = page.evaluate(
+        """([url, body]) => fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json',
+              'X-CSRFToken': document.getElementById('editor').dataset.csrf}, body}).then(r => r.status)""",
+        [
+            f"/tjansteutlatanden/{utkast.pk}/sektioner/{sammanfattning.pk}/",
+            json.dumps({"text": '<p onmouseover="alert(7)">Hand<script>alert(8)</script>'
+                                '<img src=x onerror=alert(9)><iframe src="javascript:alert(10)"></iframe></p>',
+                        "version": sammanfattning.version}),
+        ],
+    )
+    assert status == 200
+
+    stored = " ".join(Sektion.objects.filter(tjansteutlatande=utkast).values_list("text", flat=True))
+    elements = Elements()
+    elements.feed(stored)
+    assert elements.tags <= {"p", "strong", "em", "ul", "ol", "li", "br", "span"}, elements.tags
+    assert elements.attributes <= {("span", "class", "fotnot")}, elements.attributes
+    # What was typed stays, as text: the officer's words are never thrown away.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=\"alert(2)\"&gt;Bakgrund." in stored
+    assert "<p>Inklistratlänk</p>" in stored and "<p>Hand</p>" in stored
+
+    # Rendered in the editor, the preview and the case page: no script ran, no element came back.
+    for path in (f"/tjansteutlatanden/{utkast.pk}/redigera/", f"/tjansteutlatanden/{utkast.pk}/forhandsgranska/",
+                 f"/arenden/{utkast.arende.pk}/"):
+        page.goto(demo_site + path)
+        page.wait_for_load_state("load")
+        assert page.locator("main img, main iframe:not(.forhandsvisning)").count() == 0
+        assert page.locator("script:not([src])").count() == 0
+    frame = page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/forhandsgranska/dokument/")
+    assert frame.status == 200
+    assert page.locator("script, img, iframe, [onerror]").count() == 0
+    assert dialogs == []
+
+
+def test_second_save_of_a_section_is_refused_with_both_texts_and_nothing_is_lost(demo_site, utkast, browser):
+    sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
+    anette_ctx, kollega_ctx = browser.new_context(locale="sv-SE"), browser.new_context(locale="sv-SE")
+    # A colleague in the same avdelning, who may edit its documents.
+    kollega = get_user_model().objects.create_user("kollega", first_name="Karin", last_name="Kollega",
+                                                   password=PASSWORD)
+    kollega.groups.add(Group.objects.get(name="Handläggare"))
+    Profil.objects.create(user=kollega, befattning="Utredare", avdelning=utkast.arende.avdelning)
+    a, b = anette_ctx.new_page(), kollega_ctx.new_page()
+    login(a, demo_site, "anette")
+    login(b, demo_site, "kollega")
+    url = f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/"
+    a.goto(url)
+    b.goto(url)
+
+    region(a, "Sammanfattning").get_by_role("textbox").click()
+    a.keyboard.type("Anettes sammanfattning.")
+    region(a, "Sammanfattning").get_by_role("button", name="Spara sammanfattning").click()
+    expect(region(a, "Sammanfattning").locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+
+    kb = region(b, "Sammanfattning")
+    kb.get_by_role("textbox").click()
+    b.keyboard.type("Karins sammanfattning, skriven samtidigt.")
+    kb.get_by_role("button", name="Spara sammanfattning").click()
+
+    conflict = kb.locator(".konflikt")
+    expect(conflict).to_be_visible()
+    expect(conflict.locator(".din")).to_contain_text("Karins sammanfattning, skriven samtidigt.")
+    expect(conflict.locator(".sparad")).to_contain_text("Anettes sammanfattning.")
+    expect(kb.get_by_role("textbox")).to_contain_text("Karins sammanfattning, skriven samtidigt.")
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Anettes sammanfattning.</p>"
+
+    # Leaving now would lose Karin's text: the browser asks first.
+    b.on("dialog", lambda d: d.dismiss())
+    with b.expect_event("dialog") as dialog:
+        b.get_by_role("link", name="Mina ärenden").first.click(no_wait_after=True)
+    assert dialog.value.type == "beforeunload"
+    assert b.url == url
+    expect(kb.get_by_role("textbox")).to_contain_text("Karins sammanfattning, skriven samtidigt.")
+
+    # Karin keeps her text deliberately.
+    conflict.get_by_role("button", name="Spara min text över den sparade").click()
+    expect(kb.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    expect(conflict).to_be_hidden()
+    sektion.refresh_from_db()
+    assert "Karins sammanfattning, skriven samtidigt." in sektion.text
+    anette_ctx.close()
+    kollega_ctx.close()

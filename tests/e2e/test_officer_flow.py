@@ -1,0 +1,206 @@
+"""Issue 5, done-means 1 and 6: an officer's whole day in the browser, ending in an attested PDF."""
+
+import io
+import re
+from urllib.parse import urljoin
+
+import pytest
+from playwright.sync_api import expect
+from pypdf import PdfReader
+
+from arenden.models import Arende, Sektion, Tjansteutlatande
+from atgarder.models import Atgard
+
+from .conftest import PASSWORD, login, screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def pdf_text(data):
+    reader = PdfReader(io.BytesIO(data))
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+def editor(page, rubrik, del_="text"):
+    """The Quill editor of a section, found by its accessible name."""
+    name = rubrik if del_ == "text" else f"{rubrik}: avslutande text"
+    return page.get_by_role("textbox", name=name, exact=True)
+
+
+def section(page, rubrik):
+    return page.get_by_role("region", name=re.compile(rf"^{re.escape(rubrik)}( \(obligatorisk\))?$"))
+
+
+def toolbar_button(page, rubrik, label, index=0):
+    return section(page, rubrik).get_by_role("button", name=label).nth(index)
+
+
+def write(page, rubrik, text):
+    box = editor(page, rubrik)
+    box.click()
+    page.keyboard.type(text)
+
+
+def save(page, rubrik):
+    region = section(page, rubrik)
+    region.get_by_role("button", name=re.compile("^Spara ")).click()
+    expect(region.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+
+
+def download_pdf(page, link_name="Ladda ner PDF"):
+    """Follow the page's PDF link with the browser's session (inline or attachment alike)."""
+    href = page.get_by_role("link", name=link_name).first.get_attribute("href")
+    response = page.context.request.get(urljoin(page.url, href))
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    return response.body()
+
+
+def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page):
+    login(page, demo_site, "anette")
+    screenshot(page, "start.png")
+
+    # Register a case from a skrivelse.
+    page.get_by_role("link", name="Registrera skrivelse").first.click()
+    page.get_by_label("Titel").fill("Trygghet i Bredängs centrum")
+    page.get_by_label("Författare").fill("Anna Andersson (M)")
+    page.get_by_label("Skickad för beredning").fill("2024-09-12")
+    page.get_by_label("Text", exact=False).first.fill("Vi vill veta vad förvaltningen gör i Bredäng.")
+    page.get_by_role("button", name="Registrera ärende").click()
+    arende = Arende.objects.get(arendemening="Trygghet i Bredängs centrum – Svar på skrivelse")
+    expect(page.get_by_role("status").first).to_contain_text(f"diarienummer {arende.diarienummer}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(arende.diarienummer)
+    expect(page.get_by_text("Vi vill veta vad förvaltningen gör i Bredäng.")).to_be_visible()
+
+    # A tjänsteutlåtande from the mall.
+    page.get_by_label("Sammanträde").fill("2024-11-21")
+    page.get_by_role("button", name="Skapa").click()
+    expect(page.get_by_role("heading", name="Förvaltningens förslag till beslut")).to_be_visible()
+    tu = Tjansteutlatande.objects.get(arende=arende)
+
+    # Plain paragraphs in the sections the nämnd needs.
+    for rubrik in ("Förvaltningens förslag till beslut", "Sammanfattning", "Bakgrund", "Ärendet",
+                   "Ärendets beredning", "Jämställdhetsanalys", "Barnkonsekvensanalys"):
+        write(page, rubrik, f"Text om {rubrik.lower()} i Bredäng.")
+        save(page, rubrik)
+
+    # The header, changed after some sections were saved (each save raised the version).
+    page.get_by_text("Ändra titel, undertitel och sammanträde").click()
+    page.get_by_label("Sammanträde").fill("2024-12-12")
+    page.get_by_role("button", name="Spara uppgifterna").click()
+    expect(page.get_by_role("status").first).to_contain_text("uppgifter är sparade")
+    tu.refresh_from_db()
+    assert str(tu.sammantradesdatum) == "2024-12-12"
+
+    # Bold, a bullet list and a footnote with the editor's buttons.
+    rubrik = "Förvaltningens synpunkter och förslag"
+    write(page, rubrik, "Förvaltningen ser ")
+    toolbar_button(page, rubrik, "Fet").click()
+    page.keyboard.type("tre viktiga insatser")
+    toolbar_button(page, rubrik, "Fet").click()
+    page.keyboard.type(" i Bredäng")
+    page.once("dialog", lambda dialog: dialog.accept("Enligt polisens lägesbild hösten 2024"))
+    toolbar_button(page, rubrik, "Fotnot").click()
+    page.keyboard.type(":")
+    page.keyboard.press("Enter")
+    toolbar_button(page, rubrik, "Punktlista").click()
+    page.keyboard.type("Fler vuxna i rörelse kvällstid")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Bättre belysning vid tunnelbanan")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Arbetet fortsätter under 2025.")
+    expect(page.locator("section.sektion.osparad")).to_have_count(1)
+    save(page, rubrik)
+    sektion = Sektion.objects.get(tjansteutlatande=tu, mall_sektion__rubrik=rubrik)
+    assert "<strong>tre viktiga insatser</strong>" in sektion.text
+    assert '<span class="fotnot">Enligt polisens lägesbild hösten 2024</span>' in sektion.text
+    assert "<ul><li>Fler vuxna i rörelse kvällstid</li><li>Bättre belysning vid tunnelbanan</li></ul>" in sektion.text
+
+    # Two åtgärder from the register, then a new third one.
+    page.get_by_text("Sök i åtgärdsregistret").click()
+    page.get_by_label("Typ", exact=True).first.select_option(label="Situationell prevention")
+    page.get_by_label("Drogscen", exact=True).first.select_option(label="Sätra centrum")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    page.get_by_role("button", name="Lägg till Platssamverkan och platsaktivering").click()
+    expect(page.locator("#valda-atgarder li")).to_have_count(1)
+    page.get_by_label("Typ", exact=True).first.select_option(label="Alla typer")
+    page.get_by_label("Drogscen", exact=True).first.select_option(label="Alla drogscener")
+    page.get_by_label("Aktör", exact=True).first.select_option(label="Föreningen Blåuggla")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    page.get_by_role("button", name="Lägg till Föreningen Blåuggla: trivselvandringar och aktiviteter").click()
+    expect(page.locator("#valda-atgarder li")).to_have_count(2)
+    page.get_by_text("Ny åtgärd", exact=True).click()
+    nyform = page.locator("#nyform")
+    nyform.get_by_label("Typ").select_option(label="Social prevention")
+    nyform.get_by_label("Titel").fill("Nattvandring med föräldrar i Bredäng")
+    nyform.get_by_label("Beskrivning").fill("Föräldrar vandrar i Bredängs centrum fredag och lördag kväll.")
+    nyform.get_by_label("Drogscener").select_option(label="Bredängs centrum")
+    nyform.get_by_role("button", name="Skapa och lägg till").click()
+    expect(page.locator("#valda-atgarder li")).to_have_count(3)
+    assert Atgard.objects.get(titel="Nattvandring med föräldrar i Bredäng").drogscener.get().namn == "Bredängs centrum"
+    # Reorder: the new one first.
+    page.get_by_role("button", name="Flytta upp Nattvandring med föräldrar i Bredäng").click()
+    expect(page.locator("#valda-atgarder li").nth(1)).to_contain_text("Nattvandring med föräldrar i Bredäng")
+    assert [v.atgard.titel for v in tu.atgard_val.order_by("ordning", "pk")] == [
+        "Platssamverkan och platsaktivering",
+        "Nattvandring med föräldrar i Bredäng",
+        "Föreningen Blåuggla: trivselvandringar och aktiviteter",
+    ]
+    page.evaluate("id => window.scrollBy(0, document.getElementById(id).getBoundingClientRect().top - 20)",
+                  f"rubrik-{sektion.pk}")
+    screenshot(page, "editor.png")
+
+    # Preview: the same content as the PDF.
+    page.get_by_role("link", name="Förhandsgranska").first.click()
+    frame = page.frame_locator("iframe.forhandsvisning")
+    expect(frame.get_by_text("Fler vuxna i rörelse kvällstid")).to_be_visible()
+    expect(frame.get_by_text("Föräldrar vandrar i Bredängs centrum fredag och lördag kväll.")).to_be_visible()
+    screenshot(page, "forhandsgranskning.png")
+
+    text = pdf_text(download_pdf(page))
+    for expected in ("tre viktiga insatser", "Fler vuxna i rörelse kvällstid", "Bättre belysning vid tunnelbanan",
+                     "Enligt polisens lägesbild hösten 2024", "Arbetet fortsätter under 2025.",
+                     "Föräldrar vandrar i Bredängs centrum fredag och lördag kväll.",
+                     Atgard.objects.get(titel="Platssamverkan och platsaktivering").stycken[0][:40]):
+        assert expected in text, expected
+
+    # Send for attest with the default chain.
+    page.get_by_role("link", name="Tillbaka till texten").click()
+    page.get_by_role("link", name="Skicka för attest").click()
+    expect(page.get_by_label("Första attestant")).to_have_value(str(arende.avdelning.chef_id))
+    page.get_by_role("button", name="Skicka för attest").click()
+    expect(page.get_by_role("status").first).to_contain_text("skickat för attest")
+    expect(page.get_by_role("heading", name="Attestkedjan")).to_be_visible()
+    tu.refresh_from_db()
+    assert tu.status == "till_attest"
+
+    # The two chefs attest in the admin, each from their queue.
+    for chef in ("christoffer", "lisa"):
+        context = page.context.browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+        admin = context.new_page()
+        admin.goto(f"{demo_site}/admin/login/?next=/admin/arenden/attestko/")
+        admin.get_by_label("Användarnamn").fill(chef)
+        admin.get_by_label("Lösenord").fill(PASSWORD)
+        admin.locator("input[type=submit]").click()
+        admin.get_by_role("link", name=str(tu)).click()
+        admin.get_by_role("link", name="Attestera", exact=True).click()
+        admin.get_by_role("button", name="Attestera").click()
+        expect(admin.locator(".messagelist")).to_contain_text("Du har attesterat")
+        context.close()
+    tu.refresh_from_db()
+    assert tu.status == "attesterad"
+
+    # The officer sees the finished chain; the secretary downloads the PDF with its attestations.
+    page.reload()
+    expect(page.locator(".kedja li.klar")).to_have_count(2)
+    secretary = page.context.browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+    sekreterare = secretary.new_page()
+    login(sekreterare, demo_site, "sekreterare")
+    sekreterare.get_by_role("link", name=arende.diarienummer).click()
+    text = pdf_text(download_pdf(sekreterare))
+    assert "Attesterat av" in text
+    assert "Detta dokument har godkänts digitalt av följande personer" in text
+    for namn in ("Christoffer Carlander", "Lisa Kinnari"):
+        assert namn in text, namn
+    assert "Fler vuxna i rörelse kvällstid" in text
+    secretary.close()
