@@ -423,7 +423,7 @@ class TjansteutlatandeAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     inlines = [SektionInline, TjansteutlatandeAtgardInline, BilagaInline, UndertecknareInline, AttesteringInline]
     show_full_result_count = False
     list_per_page = 50
-    actions = ["skicka_valda_for_attest"]
+    actions = ["skicka_valda_for_attest", "ladda_ned_pdf"]
     change_form_template = "admin/arenden/tjansteutlatande/change_form.html"
     add_fieldsets = ((None, {"fields": ("arende", "mall", "titel", "undertitel", "namnd", "sammantradesdatum")}),)
 
@@ -704,6 +704,18 @@ class TjansteutlatandeAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
             else:
                 self.message_user(request, f"”{obj}” är skickat för attest.", messages.SUCCESS)
 
+    @admin.action(description="Ladda ned valda tjänsteutlåtanden som PDF (zip)")
+    def ladda_ned_pdf(self, request, queryset):
+        documents = queryset.filter(pk__in=Tjansteutlatande.objects.for_user(request.user)).select_related("arende")
+        try:
+            data = pdf.zip_of(documents)
+        except pdf.PdfError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="tjansteutlatanden.zip"'
+        return response
+
 
 @admin.register(AttestKo)
 class AttestKoAdmin(admin.ModelAdmin):
@@ -743,19 +755,6 @@ class AttestKoAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return redirect(reverse("admin:arenden_tjansteutlatande_change", args=[object_id]))
-    actions = ["ladda_ned_pdf"]
-
-    @admin.action(description="Ladda ned valda tjänsteutlåtanden som PDF (zip)")
-    def ladda_ned_pdf(self, request, queryset):
-        documents = queryset.filter(pk__in=Tjansteutlatande.objects.for_user(request.user)).select_related("arende")
-        try:
-            data = pdf.zip_of(documents)
-        except pdf.PdfError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return None
-        response = HttpResponse(data, content_type="application/zip")
-        response["Content-Disposition"] = 'attachment; filename="tjansteutlatanden.zip"'
-        return response
 
 
 @admin.register(Skrivelse)
