@@ -329,3 +329,39 @@ def test_stale_header_edit_is_refused(world):
                                             user=world.officer)
     tu.refresh_from_db()
     assert tu.titel == "A"
+
+
+def test_attested_pdf_text_and_hash_survive_later_edits_of_atgard_and_title(world):
+    """Rendered afresh each time (the stored copy is removed), the attested PDF still prints the
+    frozen text, the titles of the day of attest and the short hash."""
+    from django.core.files.storage import default_storage
+
+    from arenden import pdf
+    from tests.arenden.pdftext import pages
+
+    tu = world.dokument()
+    atgard = AtgardFactory(titel="Trygghetsvandringar", beskrivning="Vi går trygghetsvandringar i Sätra.")
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=world.officer)
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    services.attestera(tjansteutlatande=tu, user=world.chef2)
+    tu.refresh_from_db()
+    digest = tu.innehall_hash
+
+    def fresh_text():
+        default_storage.delete(pdf._cache_path(tu))
+        return "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+
+    before = fresh_text()
+    assert "Vi går trygghetsvandringar i Sätra." in " ".join(before.split())
+    assert digest[:16] in before.replace(" ", "")
+
+    atgard = Atgard.objects.get(pk=atgard.pk)
+    atgard.beskrivning = "Helt ny text om åtgärden."
+    atgard.save()
+    Profil.objects.filter(user=world.chef2).update(befattning="Förvaltningschef")
+    tu.refresh_from_db()
+    after = fresh_text()
+    assert after == before
+    assert "Helt ny text" not in after and "Förvaltningschef" not in after
+    assert tu.innehall_hash == digest

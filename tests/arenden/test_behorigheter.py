@@ -3,6 +3,7 @@ in one table. Outside a user's scope is a 404."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.urls import reverse
 
 from arenden import services
 from arenden.constants import TjansteutlatandeStatus as S
@@ -55,13 +56,16 @@ TABELL = [
           chef1="200", chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
     *_rad("GET sektionshistorik", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
           chef2="200", sekreterare="200", registrator="403", superuser="200", frammande="404"),
+    *_rad("GET PDF", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
+          chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
     *_rad("GET attesteringar", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
           chef2="200", sekreterare="200", registrator="403", superuser="200", frammande="404"),
 ]
 
 
 def _status(response):
-    if response.status_code == 302 and "/admin/login/" in response.url:
+    # The admin sends anonymous users to its own login page, the officers' pages to theirs.
+    if response.status_code == 302 and response.url.startswith(("/admin/login/", reverse("login"))):
         return "login"
     return str(response.status_code)
 
@@ -126,6 +130,8 @@ def utfor(action, world, user, client):
         return _status(client.get(f"/admin/arenden/arende/{tu.arende_id}/change/"))
     if action == "GET sektionshistorik":
         return _status(client.get(f"/admin/arenden/sektion/{tu.sektioner.first().pk}/history/"))
+    if action == "GET PDF":
+        return _status(client.get(f"/tjansteutlatanden/{tu.pk}/pdf/"))
     if action == "GET attesteringar":
         steg = world.skickat().attesteringar.first()
         return _status(client.get(f"/admin/arenden/attestering/{steg.pk}/change/"))
