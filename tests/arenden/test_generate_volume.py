@@ -34,3 +34,9 @@ def test_volume_generator_can_run_twice(db):
     call_command("generate_volume", arenden=20, stdout=StringIO())
     assert Arende.objects.count() == 40
     assert Arende.objects.values("diarienummer").distinct().count() == 40
+
+
+def test_volume_generator_runs_beside_the_demo_data(demo):
+    call_command("generate_volume", arenden=30, stdout=StringIO())
+    assert Arende.objects.filter(forvaltning__diarieprefix="SKHLM").count() > 4
+    assert Arende.objects.get(diarienummer="SKHLM 2024/123").tjansteutlatanden.get() == demo

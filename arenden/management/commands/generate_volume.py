@@ -159,10 +159,13 @@ class Command(BaseCommand):
             prefix = fv.diarieprefix.lower()
             existing = list(User.objects.filter(username__startswith=f"vol-{prefix}-"))
             if not existing:
-                avdelningar = [Avdelning(forvaltning=fv, namn=n) for n in AVDELNINGAR]
-                avdelningar = bulk_create_with_history(
-                    avdelningar, Avdelning, default_change_reason=REASON, ignore_conflicts=False
+                # A förvaltning may already have some of these (the demo's Skärholmen does).
+                befintliga = {a.namn: a for a in fv.avdelningar.all()}
+                nya = [Avdelning(forvaltning=fv, namn=n) for n in AVDELNINGAR if n not in befintliga]
+                befintliga.update(
+                    {a.namn: a for a in bulk_create_with_history(nya, Avdelning, default_change_reason=REASON)}
                 )
+                avdelningar = [befintliga[n] for n in AVDELNINGAR]
                 users = [
                     User(
                         username=f"vol-{prefix}-{i}",
