@@ -81,6 +81,19 @@ class ScopedAdminMixin:
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
+class ReadOnlyAdminMixin:
+    """Pages that only show: what they list is written by the services, never here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class VersionForm(forms.ModelForm):
     """Carries the version the user started from (a hidden field) and refuses a save made from
     an outdated one. The user's input stays in the form; the hidden version is moved up to the
@@ -718,7 +731,7 @@ class TjansteutlatandeAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(AttestKo)
-class AttestKoAdmin(admin.ModelAdmin):
+class AttestKoAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """A chef's queue: the documents whose next step in the attest chain is theirs."""
 
     list_display = ("dokument", "status", "handlaggare", "sammantradesdatum", "andrad")
@@ -744,15 +757,6 @@ class AttestKoAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return may_attest(request.user)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return redirect(reverse("admin:arenden_tjansteutlatande_change", args=[object_id]))
 
@@ -768,7 +772,7 @@ class SkrivelseAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Attestering)
-class AttesteringAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class AttesteringAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     """Attestations are written only by the services: the admin shows them."""
 
     scope_path = "tjansteutlatande__arende"
@@ -778,18 +782,9 @@ class AttesteringAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     search_fields = ("namn", "tjansteutlatande__arende__diarienummer")
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Sektion)
-class SektionAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class SektionAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     """Each section's own page shows its history: who changed which words, and when. Texts are
     edited on the document's page, where the version check and the attest rules apply."""
 
@@ -798,15 +793,6 @@ class SektionAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("mall_sektion", "tjansteutlatande__arende")
     search_fields = ("tjansteutlatande__arende__diarienummer", "mall_sektion__rubrik")
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 # --- Sammanträden: the nämnd secretary's pages ---------------------------------------------------
 
