@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -190,6 +191,14 @@ LOGGING = {
 PRODUCTION = env_bool("PRODUCTION", default=False)
 if PRODUCTION and (DEBUG or not os.environ.get("SECRET_KEY")):
     raise ImproperlyConfigured("PRODUCTION=true needs SECRET_KEY set and DEBUG off.")
+# Static files are served by the app (WhiteNoise); in production from `collectstatic`'s
+# compressed, hashed copies with far-future cache headers. Tests and `make run` need no collectstatic.
+if PRODUCTION:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "skarholmen.storage.StaticFilesStorage"},
+    }
+WHITENOISE_USE_FINDERS = not PRODUCTION
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=PRODUCTION)

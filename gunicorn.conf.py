@@ -1,0 +1,43 @@
+"""gunicorn settings for `gunicorn skarholmen.wsgi` (read from the working directory).
+
+Each value can be set from the environment, so one file serves a laptop, the load test and a
+city's app servers; the README's table lists the variables.
+"""
+
+import os
+
+
+def _int(name, default):
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+wsgi_app = "skarholmen.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+
+# Sync workers: requests are short and CPU-bound (templates, PDF via the render process), so
+# the classic 2 × cores + 1 keeps every core busy while one worker waits on the database.
+workers = _int("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1) + 1)
+
+# A worker silent for longer than this is killed and replaced. It must outlast the PDF time
+# limit (PDF_RENDER_TIMEOUT, 30 s) so that a slow render ends with its Swedish message rather
+# than with a killed worker.
+timeout = _int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+
+# Recycle each worker after a number of requests, with jitter so that they do not all restart
+# at once: bounds the growth of any slow leak (fonts, caches) in a long-lived process.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+
+# The heartbeat file lives in memory, not on a disk that may stall under load.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+proc_name = "skarholmen"
+# gunicorn's control socket is one per user by default, so two servers on a machine would share
+# it; the service manager's signals are all this deployment uses.
+control_socket_disable = True
