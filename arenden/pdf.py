@@ -104,6 +104,13 @@ class _Worker:
             ) from None
         if status != "ok":
             logger.error("PDF-rendering misslyckades: %s", result)
+            if result == "MemoryError":
+                # A worker that hit its memory limit is not trusted with the next document.
+                self.kill()
+                raise PdfError(
+                    "PDF:en kunde inte skapas: renderingen avbröts (för lite minne). "
+                    "Korta texten eller kontakta systemförvaltningen."
+                )
             raise PdfError(f"PDF:en kunde inte skapas ({result[:200]}).")
         return result
 
@@ -132,10 +139,14 @@ def _run_job(job):
         # HarfBuzz-subset is several times faster than the fontTools fallback (README, bench/pdf.py).
         _logged_subsetter = True
         logger.info("PDF-typsnitt delas upp (subsetting) med %s.", worker.subsetter)
-    result = worker.run(job, render_timeout())
-    with _idle_lock:
-        _idle.append(worker)
-    return result
+    try:
+        return worker.run(job, render_timeout())
+    finally:
+        # A worker that reported an error is still good; one that was killed (time or memory)
+        # is not put back, so it is neither reused nor left running.
+        if not worker.conn.closed:
+            with _idle_lock:
+                _idle.append(worker)
 
 
 def shutdown_workers():

@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+# A database outage in any view or middleware is a Swedish 503 page, not a 500 (skarholmen/views.py).
+handler500 = "skarholmen.views.server_error"
+
 admin.site.site_header = "Skärholmens stadsdelsförvaltning – ärenden"
 admin.site.site_title = "Ärendehantering"
 admin.site.index_title = "Administration"

@@ -133,3 +133,22 @@ def test_runaway_render_is_stopped_with_a_swedish_error_and_the_next_one_works(d
     settings.PDF_RENDER_TIMEOUT = 30
     Sektion.objects.filter(pk=tu.sektioner.first().pk).update(text="<p>Kort igen.</p>")
     assert "Kort igen." in "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+
+
+def test_memory_limit_stops_a_hostile_document_and_the_next_render_works(db, settings):
+    # Workers already running keep the limit they started with: start fresh ones.
+    pdf.shutdown_workers()
+    settings.PDF_WORKER_MEMORY_MB = 512
+    settings.PDF_RENDER_TIMEOUT = 300  # so that memory, not time, is what stops it
+    try:
+        tu = TjansteutlatandeFactory(titel="Dokument som äter minne")
+        assert "Dokument som äter minne" in "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+        sektion = tu.sektioner.first()
+        Sektion.objects.filter(pk=sektion.pk).update(text="<p>Ord och ord igen.</p>" * 40000)
+        with pytest.raises(pdf.PdfError, match=r"renderingen avbröts \(.*minne\)"):
+            pdf.render_tjansteutlatande(tu)
+        assert all(worker.alive() for worker in pdf._idle)
+        Sektion.objects.filter(pk=sektion.pk).update(text="<p>Kort igen.</p>")
+        assert "Kort igen." in "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+    finally:
+        pdf.shutdown_workers()
