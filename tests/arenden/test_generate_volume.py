@@ -2,8 +2,25 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from arenden.models import Arende, Attestering, DiarieSekvens, Sektion, Tjansteutlatande
-from arenden.snapshot import snapshot_hash
+from arenden.constants import ArendeStatus, TjansteutlatandeStatus
+from arenden.models import (
+    Arende,
+    Attestering,
+    DiarieSekvens,
+    Foredragningspunkt,
+    Sektion,
+    Skrivelse,
+    Tjansteutlatande,
+)
+from arenden.snapshot import SNAPSHOT_PREFETCH, SNAPSHOT_SELECT, build_snapshot, snapshot_hash
+
+# The document's states in the order real use passes through them, as its history shows them.
+TU_STATES = {
+    TjansteutlatandeStatus.UTKAST: ["utkast"],
+    TjansteutlatandeStatus.TILL_ATTEST: ["utkast", "till_attest"],
+    TjansteutlatandeStatus.ATTESTERAD: ["utkast", "till_attest", "attesterad"],
+    TjansteutlatandeStatus.BESLUTAD: ["utkast", "till_attest", "attesterad", "pa_foredragningslista", "beslutad"],
+}
 
 
 def test_volume_generator_writes_cases_with_history_and_gapless_numbers(db):
@@ -12,6 +29,7 @@ def test_volume_generator_writes_cases_with_history_and_gapless_numbers(db):
     assert "ärenden/s" in out.getvalue()
     assert Arende.objects.count() == 120
     assert Arende.history.filter(history_type="+").count() == 120
+    assert Skrivelse.history.filter(history_type="+").count() == Skrivelse.objects.count() == 120
     # Every series the generator used runs 1..N without holes, and the system continues after it.
     for serie in DiarieSekvens.objects.all():
         numbers = sorted(
@@ -20,23 +38,71 @@ def test_volume_generator_writes_cases_with_history_and_gapless_numbers(db):
             )
         )
         assert numbers == list(range(1, serie.senaste + 1))
-    tus = Tjansteutlatande.objects.exclude(innehall=None)
-    assert tus.exists()
-    for tu in tus[:10]:
-        assert snapshot_hash(tu.innehall) == tu.innehall_hash
-        assert tu.history.count() == 2  # created, then sent for attest
     assert Sektion.history.count() == Sektion.objects.count() > 0
     assert Attestering.objects.exclude(attesterad=None).filter(innehall_hash="").count() == 0
 
 
+def test_volume_history_passes_through_each_state_in_order(db):
+    call_command("generate_volume", arenden=120, batch=50, stdout=StringIO())
+    seen = set()
+    for tu in Tjansteutlatande.objects.all():
+        rows = list(tu.history.order_by("history_date", "history_id"))
+        assert [r.status for r in rows] == TU_STATES[tu.status]
+        assert [r.history_type for r in rows] == ["+"] + ["~"] * (len(rows) - 1)
+        assert rows[0].innehall is None
+        seen.add(tu.status)
+    assert seen == set(TU_STATES)
+    for arende in Arende.objects.all():
+        last = arende.history.order_by("-history_date", "-history_id").first()
+        assert last.status == arende.status
+
+
+def test_volume_frozen_content_is_what_the_database_holds(db):
+    """The generator freezes content from its own batch data; it must equal what
+    build_snapshot reads back from the stored rows, as the attest service would freeze it."""
+    call_command("generate_volume", arenden=60, batch=25, stdout=StringIO())
+    tus = (
+        Tjansteutlatande.objects.exclude(innehall=None)
+        .select_related(*SNAPSHOT_SELECT)
+        .prefetch_related(*SNAPSHOT_PREFETCH)
+    )
+    assert tus.exists()
+    for tu in tus:
+        assert tu.innehall == build_snapshot(tu)
+        assert tu.innehall_hash == snapshot_hash(tu.innehall)
+        for a in tu.attesteringar.exclude(attesterad=None):
+            assert a.innehall_hash == tu.innehall_hash
+            assert a.history.order_by("history_id").last().history_user_id == a.attestant_id
+
+
+def test_decided_cases_are_on_a_meeting_with_the_decision(db):
+    call_command("generate_volume", arenden=80, stdout=StringIO())
+    beslutade = Tjansteutlatande.objects.filter(status=TjansteutlatandeStatus.BESLUTAD)
+    assert beslutade.exists()
+    for tu in beslutade.select_related("arende"):
+        punkt = Foredragningspunkt.objects.select_related("sammantrade").get(tjansteutlatande=tu)
+        assert punkt.arende_id == tu.arende_id and punkt.is_decided and punkt.beslut
+        assert punkt.sammantrade.namnd_id == tu.namnd_id
+        assert punkt.sammantrade.datum == tu.sammantradesdatum
+        assert tu.arende.status == ArendeStatus.AVSLUTAT
+    # Each meeting numbers its items 1..N.
+    for mote_id in Foredragningspunkt.objects.values_list("sammantrade", flat=True).distinct():
+        nummer = sorted(Foredragningspunkt.objects.filter(sammantrade=mote_id).values_list("nummer", flat=True))
+        assert nummer == list(range(1, len(nummer) + 1))
+
+
 def test_volume_generator_can_run_twice(db):
-    call_command("generate_volume", arenden=20, stdout=StringIO())
-    call_command("generate_volume", arenden=20, stdout=StringIO())
-    assert Arende.objects.count() == 40
-    assert Arende.objects.values("diarienummer").distinct().count() == 40
+    call_command("generate_volume", arenden=40, stdout=StringIO())
+    call_command("generate_volume", arenden=40, stdout=StringIO())
+    assert Arende.objects.count() == 80
+    assert Arende.objects.values("diarienummer").distinct().count() == 80
+    # Meetings of the first run are joined, not repeated, by the second.
+    for mote_id in Foredragningspunkt.objects.values_list("sammantrade", flat=True).distinct():
+        nummer = sorted(Foredragningspunkt.objects.filter(sammantrade=mote_id).values_list("nummer", flat=True))
+        assert nummer == list(range(1, len(nummer) + 1))
 
 
 def test_volume_generator_runs_beside_the_demo_data(demo):
-    call_command("generate_volume", arenden=30, stdout=StringIO())
+    call_command("generate_volume", arenden=130, stdout=StringIO())
     assert Arende.objects.filter(forvaltning__diarieprefix="SKHLM").count() > 4
     assert Arende.objects.get(diarienummer="SKHLM 2024/123").tjansteutlatanden.get() == demo
