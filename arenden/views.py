@@ -3,6 +3,7 @@ sending for attest. Views fetch through `for_user` (outside a user's scope is a 
 one service each; every rule lives in services.py."""
 
 import json
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -365,13 +366,13 @@ def forhandsgranska(request, pk):
     return render(request, "arenden/forhandsgranska.html", {"tu": tu})
 
 
-# The PDF's own stylesheet, plus what a browser needs where WeasyPrint's paged media does the
-# work: footnotes stay where they are written, in brackets, instead of moving to the page foot.
-PREVIEW_HEAD = (
-    '<link rel="stylesheet" href="{css}">'
-    "<style>body{{max-width:50rem;margin:1.5rem auto;padding:0 1rem}}"
-    ".fotnot{{float:none;font-size:.9em}}.fotnot::before{{content:' ['}}.fotnot::after{{content:']'}}</style>"
-)
+# The preview frame gets the PDF's own stylesheet plus forhandsvisning.css for what a browser
+# needs where WeasyPrint's paged media does the work (footnotes stay where they are written, in
+# brackets, instead of moving to the page foot); the document's own <style> holds only the
+# PDF's @page rules (running header, page numbers), which a screen ignores, so it is left out
+# and the frame needs no inline style at all.
+PREVIEW_HEAD = '<link rel="stylesheet" href="{css}"><link rel="stylesheet" href="{preview_css}">'
+INLINE_STYLE = re.compile(r"<style>.*?</style>", re.S)
 
 
 @require_GET
@@ -382,10 +383,11 @@ def forhandsgranska_dokument(request, pk):
     the policy still forbids scripts in it."""
 
     tu = _tu_or_404(request, pk)
-    html = pdf.document_html(tu).replace("</head>", PREVIEW_HEAD.format(css=static("pdf/dokument.css")) + "</head>", 1)
+    head = PREVIEW_HEAD.format(css=static("pdf/dokument.css"), preview_css=static("css/forhandsvisning.css"))
+    html = INLINE_STYLE.sub("", pdf.document_html(tu)).replace("</head>", head + "</head>", 1)
     response = HttpResponse(html)
     response["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; "
         "frame-ancestors 'self'"
     )
     return response

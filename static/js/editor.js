@@ -7,6 +7,8 @@
   var form = document.getElementById("editor");
   if (!form) return;
   var csrf = form.dataset.csrf;
+  // The sections save through fetch; Enter in a field never submits the form itself.
+  form.addEventListener("submit", function (event) { event.preventDefault(); });
 
   // A footnote is written inline where its marker goes: <span class="fotnot">text</span>.
   var Inline = Quill.import("blots/inline");

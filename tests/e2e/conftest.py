@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
+from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -32,6 +33,32 @@ def _orm_beside_playwright():
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+def _is_csp_violation(message):
+    # Chromium reports every blocked script, style, handler or frame on the console as
+    # "Refused to … because it violates the following Content Security Policy directive …".
+    return "Content Security Policy" in message.text
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(monkeypatch):
+    """Every browser context a test opens (the `page` fixture's and those made with
+    `browser.new_context`) reports Content-Security-Policy violations here; a test that caused
+    any fails, so an inline script or style that the policy blocks cannot go unnoticed."""
+    seen = []
+    new_context = Browser.new_context
+
+    def watched_new_context(self, *args, **kwargs):
+        context = new_context(self, *args, **kwargs)
+        context.on("console", lambda msg: seen.append(f"{msg.page.url if msg.page else ''} "
+                                                      f"({msg.location['url']}): {msg.text}")
+                   if _is_csp_violation(msg) else None)
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", watched_new_context)
+    yield seen
+    assert seen == [], "Content-Security-Policy violations in the browser:\n" + "\n".join(seen)
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +113,10 @@ def login(page, base_url, username):
 def axe_violations(page):
     """Serious and critical WCAG 2.1 A/AA violations axe-core finds on the current page."""
     assert AXE.exists(), "axe-core is missing: run `npm ci` in the project root"
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the DevTools protocol rather than added as a <script> element, which
+    # the page's Content-Security-Policy would (rightly) refuse as an inline script.
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
         """() => axe.run(document, {runOnly: {type: 'tag',
               values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"""
