@@ -5,6 +5,7 @@ through the strict helpers below; the README's table documents each variable onc
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "csp",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     "arenden",
@@ -111,6 +113,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "skarholmen.urls"
@@ -227,3 +230,16 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'self'"],
     }
 }
+
+# Login throttling (django-axes), on the officers' login and the admin's alike: five wrong
+# passwords for one user name from one address lock that pair for 15 minutes (a Swedish 429
+# page). Behind a reverse proxy the address is read from X-Forwarded-For, trusting exactly
+# TRUSTED_PROXY_COUNT proxies (skarholmen/security.py); 0 means no proxy, and the header is ignored.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "skarholmen.security.lockout"
+AXES_CLIENT_IP_CALLABLE = "skarholmen.security.client_ip"
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
