@@ -6,6 +6,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -20,6 +21,7 @@ from atgarder.models import Atgard
 
 from . import pdf, services
 from .constants import ExportTyp, TjansteutlatandeStatus
+from .forms import PdfUploadField
 from .html import html_to_text, sanitize_html
 from .models import (
     Arende,
@@ -178,9 +180,14 @@ class MallAdmin(SimpleHistoryAdmin):
     inlines = [MallSektionInline]
 
 
+# Every uploaded PDF, whichever admin page it comes through, is checked like the officers' uploads.
+PDF_UPLOAD = {models.FileField: {"form_class": PdfUploadField}}
+
+
 class SkrivelseInline(admin.StackedInline):
     model = Skrivelse
     extra = 0
+    formfield_overrides = PDF_UPLOAD
 
 
 class TjansteutlatandeLinkInline(admin.TabularInline):
@@ -330,6 +337,7 @@ class BilagaInline(admin.TabularInline):
     model = Bilaga
     extra = 0
     fields = ("ordning", "titel", "fil", "text")
+    formfield_overrides = PDF_UPLOAD
 
 
 class UndertecknareInline(admin.TabularInline):
@@ -769,6 +777,7 @@ class SkrivelseAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     search_fields = ("titel", "forfattare", "arende__diarienummer")
     autocomplete_fields = ("arende",)
     show_full_result_count = False
+    formfield_overrides = PDF_UPLOAD
 
 
 @admin.register(Attestering)

@@ -1,11 +1,61 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from pypdf import PdfReader
 
 from .models import Mall, Skrivelse
 
-# A skrivelse is a few pages; anything far larger is a mistake (or a scanned book).
-MAX_PDF_BYTES = 10 * 1024 * 1024
+
+def check_pdf(fil):
+    """Refuse an upload unless its content is a readable PDF within PDF_MAX_UPLOAD_MB.
+
+    The file name and the browser's content type say nothing about the content. A PDF starts
+    with "%PDF-", and pypdf must be able to read its pages: it appends them to the document
+    later, so a file it cannot read would only fail then, in front of someone else."""
+    limit = settings.PDF_MAX_UPLOAD_MB
+    if fil.size > limit * 1024 * 1024:
+        raise forms.ValidationError(
+            f"Filen är {fil.size / 1024 / 1024:.1f} MB; högst {limit} MB kan laddas upp.", code="for_stor"
+        )
+    fil.seek(0)
+    if fil.read(5) != b"%PDF-":
+        fil.seek(0)
+        raise forms.ValidationError(
+            "Filen är inte en PDF (innehållet är av ett annat slag, vad filen än heter). Spara den som PDF och "
+            "ladda upp den igen.",
+            code="inte_pdf",
+        )
+    fil.seek(0)
+    try:
+        reader = PdfReader(fil, strict=False)
+        encrypted = reader.is_encrypted
+        pages = 0 if encrypted else len(reader.pages)
+    except Exception:  # pypdf raises many kinds (PdfReadError, ValueError, KeyError …) on broken files
+        pages, encrypted = None, False
+    finally:
+        fil.seek(0)
+    if encrypted:
+        raise forms.ValidationError(
+            "PDF:en är lösenordsskyddad och kan inte fogas till dokumentet. Spara den utan lösenord och ladda upp "
+            "den igen.",
+            code="krypterad",
+        )
+    if not pages:
+        raise forms.ValidationError(
+            "Filen börjar som en PDF men går inte att läsa (den kan vara skadad eller ofullständig). Spara den som "
+            "PDF på nytt och ladda upp den igen.",
+            code="trasig_pdf",
+        )
+    return fil
+
+
+class PdfUploadField(forms.FileField):
+    """The form field for every uploaded PDF (skrivelser and bilagor, officers' pages and admin)."""
+
+    def to_python(self, data):
+        fil = super().to_python(data)
+        return check_pdf(fil) if fil else fil
 
 
 class SkrivelseForm(forms.ModelForm):
@@ -27,22 +77,7 @@ class SkrivelseForm(forms.ModelForm):
             "fil": forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
         }
         help_texts = {"text": "Skrivelsens text, om den inte laddas upp som PDF."}
-
-    def clean_fil(self):
-        fil = self.cleaned_data.get("fil")
-        if not fil:
-            return fil
-        if fil.size > MAX_PDF_BYTES:
-            raise forms.ValidationError(
-                f"Filen är {fil.size / 1024 / 1024:.1f} MB; högst {MAX_PDF_BYTES // 1024 // 1024} MB kan laddas upp."
-            )
-        # The name says nothing about the content: a PDF starts with "%PDF-".
-        fil.seek(0)
-        start = fil.read(1024)
-        fil.seek(0)
-        if b"%PDF-" not in start:
-            raise forms.ValidationError("Filen är inte en PDF. Ladda upp skrivelsen som PDF eller klistra in texten.")
-        return fil
+        field_classes = {"fil": PdfUploadField}
 
     def clean(self):
         cleaned = super().clean()

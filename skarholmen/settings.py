@@ -181,6 +181,8 @@ PDF_SAMTIDIGA = env_int("PDF_SAMTIDIGA", min(2, os.cpu_count() or 1))
 # the address space a render worker may use.
 PDF_RENDER_TIMEOUT = env_int("PDF_RENDER_TIMEOUT", 30)
 PDF_WORKER_MEMORY_MB = env_int("PDF_WORKER_MEMORY_MB", 2048)
+# Largest PDF (skrivelse, bilaga) that may be uploaded, in MB.
+PDF_MAX_UPLOAD_MB = env_int("PDF_MAX_UPLOAD_MB", 20)
 
 LOGGING = {
     "version": 1,

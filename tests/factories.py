@@ -1,9 +1,11 @@
 import importlib
+import io
 
 import factory
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from pypdf import PdfWriter
 
 from arenden.constants import Roll
 from arenden.models import Arende, Avdelning, Forvaltning, Mall, MallSektion, Namnd, Profil, Sektion, Tjansteutlatande
@@ -136,3 +138,15 @@ class AtgardFactory(factory.django.DjangoModelFactory):
     typ = "social"
     titel = factory.Sequence(lambda n: f"Åtgärd {n}")
     beskrivning = "Förvaltningen gör något konkret."
+
+
+def pdf_bytes(pages=1, password=None):
+    """A real PDF of blank A4 pages, as an upload would bring it."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if password:
+        writer.encrypt(password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

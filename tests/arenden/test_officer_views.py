@@ -19,14 +19,12 @@ from tests.factories import (
     ProfilFactory,
     TjansteutlatandeFactory,
     UserFactory,
+    pdf_bytes,
 )
 
 pytestmark = pytest.mark.django_db
 
-MINIMAL_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
+MINIMAL_PDF = pdf_bytes()
 
 
 @pytest.fixture

@@ -1,0 +1,114 @@
+"""Uploaded PDFs (skrivelser, bilagor) are accepted only when the content really is a readable
+PDF within PDF_MAX_UPLOAD_MB, through the officers' form and every admin page alike."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import models
+from django.test import RequestFactory
+from django.urls import reverse
+
+from arenden.forms import PdfUploadField
+from arenden.models import Arende, Skrivelse
+from tests.factories import ArendeFactory, AvdelningFactory, ProfilFactory, pdf_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def officer_client(client):
+    profil = ProfilFactory(avdelning=AvdelningFactory())
+    profil.user.groups.add(Group.objects.get_or_create(name="Handläggare")[0])
+    client.force_login(profil.user)
+    return client
+
+
+def register(client, content, name="skrivelse.pdf"):
+    return client.post(
+        reverse("arenden:registrera"),
+        {"titel": "Trygghet i Sätra", "forfattare": "Ledamöter (S)", "beredning_datum": "2024-12-14",
+         "text": "", "fil": SimpleUploadedFile(name, content, content_type="application/pdf")},
+    )
+
+
+def test_a_real_pdf_is_accepted(officer_client):
+    assert register(officer_client, pdf_bytes(pages=2)).status_code == 302
+    skrivelse = Skrivelse.objects.get()
+    assert skrivelse.fil.read().startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"<html><body>Inte en PDF</body></html>", "Filen är inte en PDF"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "Filen är inte en PDF"),
+        (b"", "Den skickade filen är tom."),
+        (b"%PDF-1.7 men sedan inget mer", "går inte att läsa"),
+        (pdf_bytes()[:200], "går inte att läsa"),  # cut off in the middle
+        (b" " + pdf_bytes(), "Filen är inte en PDF"),  # the magic bytes are not at the start
+        (pdf_bytes(password="hemligt"), "lösenordsskyddad"),
+    ],
+    ids=["html", "png", "tom", "bara-huvud", "avkortad", "forskjuten", "krypterad"],
+)
+def test_anything_else_is_refused_with_a_swedish_reason_and_the_form_keeps_its_input(officer_client, content,
+                                                                                     message):
+    response = register(officer_client, content)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page
+    # What the officer typed is still in the form.
+    for kept in ("Trygghet i Sätra", "Ledamöter (S)", "2024-12-14"):
+        assert kept in page
+    assert not Arende.objects.exists()
+
+
+def test_size_limit_follows_the_setting(officer_client, settings):
+    settings.PDF_MAX_UPLOAD_MB = 1
+    big = pdf_bytes()
+    big = big + b"%" + b"x" * (1024 * 1024) + b"\n"  # a comment after the end: still a readable PDF
+    response = register(officer_client, big)
+    assert response.status_code == 200
+    assert "högst 1 MB kan laddas upp" in response.content.decode()
+    settings.PDF_MAX_UPLOAD_MB = 2
+    assert register(officer_client, big).status_code == 302
+
+
+def test_default_limit_is_twenty_megabytes():
+    from skarholmen import settings as project_settings
+
+    assert project_settings.PDF_MAX_UPLOAD_MB == 20
+
+
+def test_admin_upload_of_a_skrivelse_is_checked_too(admin_client):
+    arende = ArendeFactory()
+    data = {"arende": arende.pk, "titel": "Skrivelse", "forfattare": "Ledamot", "beredning_datum": "2024-12-14",
+            "text": "", "fil": SimpleUploadedFile("s.pdf", b"GIF89a not a pdf", content_type="application/pdf")}
+    response = admin_client.post("/admin/arenden/skrivelse/add/", data)
+    assert response.status_code == 200
+    assert "Filen är inte en PDF" in response.content.decode()
+    assert not Skrivelse.objects.exists()
+    data["fil"] = SimpleUploadedFile("s.pdf", pdf_bytes(), content_type="application/pdf")
+    assert admin_client.post("/admin/arenden/skrivelse/add/", data).status_code == 302
+    assert Skrivelse.objects.get().fil
+
+
+def test_every_admin_form_with_an_uploaded_pdf_uses_the_checked_field(admin_user):
+    """Each FileField a user fills in (those validated as .pdf) gets the checked form field on
+    every admin page and inline that shows it; files the system writes itself are not forms."""
+    request = RequestFactory().get("/admin/")
+    request.user = admin_user
+    seen = []
+    for model, model_admin in admin.site._registry.items():
+        forms = [model_admin.get_form(request)]
+        # Every inline class, also those a page shows only for an existing object.
+        inlines = [inline(model, admin.site) for inline in model_admin.inlines]
+        forms += [inline.get_formset(request).form for inline in inlines]
+        for form in forms:
+            for field in form._meta.model._meta.get_fields():
+                if isinstance(field, models.FileField) and field.name in form.base_fields and any(
+                    getattr(v, "allowed_extensions", None) == ["pdf"] for v in field.validators
+                ):
+                    assert isinstance(form.base_fields[field.name], PdfUploadField), (model, form, field.name)
+                    seen.append((form._meta.model.__name__, field.name))
+    assert {"Skrivelse", "Bilaga"} <= {name for name, _ in seen}
