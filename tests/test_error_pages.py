@@ -21,3 +21,16 @@ def test_server_error_gets_a_swedish_page_without_traceback(db, production_error
     assert response.status_code == 500
     body = response.content.decode()
     assert "Något gick fel" in body and "Traceback" not in body and "ZeroDivisionError" not in body
+
+
+def test_form_without_csrf_token_gets_a_swedish_403_page(db, production_errors, django_user_model):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(django_user_model.objects.create_user("anna"))
+    response = client.post("/arenden/nytt/", {"titel": "Utan token"})
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert '<html lang="sv">' in body and "Formuläret kunde inte skickas" in body
+    assert "CSRF verification failed" not in body and "Forbidden" not in body
+    # The login form, where an old tab is the usual cause, gets the same page.
+    response = Client(enforce_csrf_checks=True).post("/logga-in/", {"username": "anna", "password": "x"})
+    assert response.status_code == 403 and "Formuläret kunde inte skickas" in response.content.decode()
