@@ -25,7 +25,7 @@ TU_STATES = {
 
 def test_volume_generator_writes_cases_with_history_and_gapless_numbers(db):
     out = StringIO()
-    call_command("generate_volume", arenden=120, batch=50, stdout=out)
+    call_command("generate_volume", arenden=120, batch=50, atgarder=30, stdout=out)
     assert "ärenden/s" in out.getvalue()
     assert Arende.objects.count() == 120
     assert Arende.history.filter(history_type="+").count() == 120
@@ -43,7 +43,7 @@ def test_volume_generator_writes_cases_with_history_and_gapless_numbers(db):
 
 
 def test_volume_history_passes_through_each_state_in_order(db):
-    call_command("generate_volume", arenden=120, batch=50, stdout=StringIO())
+    call_command("generate_volume", arenden=120, batch=50, atgarder=30, stdout=StringIO())
     seen = set()
     for tu in Tjansteutlatande.objects.all():
         rows = list(tu.history.order_by("history_date", "history_id"))
@@ -60,7 +60,7 @@ def test_volume_history_passes_through_each_state_in_order(db):
 def test_volume_frozen_content_is_what_the_database_holds(db):
     """The generator freezes content from its own batch data; it must equal what
     build_snapshot reads back from the stored rows, as the attest service would freeze it."""
-    call_command("generate_volume", arenden=60, batch=25, stdout=StringIO())
+    call_command("generate_volume", arenden=60, batch=25, atgarder=30, stdout=StringIO())
     tus = (
         Tjansteutlatande.objects.exclude(innehall=None)
         .select_related(*SNAPSHOT_SELECT)
@@ -76,7 +76,7 @@ def test_volume_frozen_content_is_what_the_database_holds(db):
 
 
 def test_decided_cases_are_on_a_meeting_with_the_decision(db):
-    call_command("generate_volume", arenden=80, stdout=StringIO())
+    call_command("generate_volume", arenden=80, atgarder=30, stdout=StringIO())
     beslutade = Tjansteutlatande.objects.filter(status=TjansteutlatandeStatus.BESLUTAD)
     assert beslutade.exists()
     for tu in beslutade.select_related("arende"):
@@ -92,8 +92,8 @@ def test_decided_cases_are_on_a_meeting_with_the_decision(db):
 
 
 def test_volume_generator_can_run_twice(db):
-    call_command("generate_volume", arenden=40, stdout=StringIO())
-    call_command("generate_volume", arenden=40, stdout=StringIO())
+    call_command("generate_volume", arenden=40, atgarder=30, stdout=StringIO())
+    call_command("generate_volume", arenden=40, atgarder=30, stdout=StringIO())
     assert Arende.objects.count() == 80
     assert Arende.objects.values("diarienummer").distinct().count() == 80
     # Meetings of the first run are joined, not repeated, by the second.
@@ -103,6 +103,25 @@ def test_volume_generator_can_run_twice(db):
 
 
 def test_volume_generator_runs_beside_the_demo_data(demo):
-    call_command("generate_volume", arenden=130, stdout=StringIO())
+    call_command("generate_volume", arenden=130, atgarder=30, stdout=StringIO())
     assert Arende.objects.filter(forvaltning__diarieprefix="SKHLM").count() > 4
     assert Arende.objects.get(diarienummer="SKHLM 2024/123").tjansteutlatanden.get() == demo
+
+
+def test_volume_people_work_in_their_roles(db, django_user_model):
+    from arenden.models import may_attest
+    from atgarder.models import Atgard
+
+    call_command("generate_volume", arenden=200, atgarder=30, stdout=StringIO())
+    skhlm = Arende.objects.filter(forvaltning__diarieprefix="SKHLM")
+    officer = django_user_model.objects.get(username="vol-skhlm-4")
+    synliga = Arende.objects.for_user(officer)
+    assert synliga.exists()
+    assert set(synliga) == set(skhlm.filter(avdelning=officer.profil.avdelning) | skhlm.filter(handlaggare=officer))
+    chef = django_user_model.objects.get(username="vol-skhlm-1")
+    assert chef.is_staff and may_attest(chef)
+    assert set(Arende.objects.for_user(chef)) == set(skhlm)
+    # Every åtgärd works at a place, and its history has the link.
+    assert not Atgard.objects.filter(titel__startswith="Åtgärd ", drogscener=None).exists()
+    atgard = Atgard.objects.filter(titel__startswith="Åtgärd ").first()
+    assert atgard.history.first().drogscener.exists()

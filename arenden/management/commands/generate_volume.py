@@ -21,13 +21,14 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from arenden.constants import ArendeStatus, TjansteutlatandeStatus
+from arenden.constants import ArendeStatus, Roll, TjansteutlatandeStatus
 from arenden.models import (
     Arende,
     Attestering,
@@ -50,6 +51,7 @@ from arenden.models import (
 from arenden.snapshot import build_snapshot, snapshot_hash
 from atgarder.constants import AtgardTyp
 from atgarder.models import Aktor, Atgard, Drogscen
+from atgarder.services import skapa_atgard
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 REASON = "Volymdata"
@@ -133,6 +135,9 @@ class Command(BaseCommand):
         parser.add_argument("--arenden", type=int, required=True, help="Antal ärenden att skapa.")
         parser.add_argument("--batch", type=int, default=2000, help="Ärenden per transaktion.")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--atgarder", type=int, default=600, help="Åtgärder i registret, skapade vid första körningen."
+        )
         parser.add_argument("--forsta-ar", type=int, default=2019)
 
     def handle(self, *args, **options):
@@ -140,6 +145,7 @@ class Command(BaseCommand):
         if total < 1 or batch < 1:
             raise CommandError("--arenden och --batch måste vara positiva tal.")
         self.rng = random.Random(options["seed"])
+        self.antal_atgarder = options["atgarder"]
         self.years = list(range(options["forsta_ar"], timezone.localdate().year + 1))
         with transaction.atomic():
             self.setup_reference_data()
@@ -213,6 +219,7 @@ class Command(BaseCommand):
                         )
                     )
                 bulk_create_with_history(profiles, Profil, default_change_reason=REASON)
+                self.give_roles(fv, users, avdelningar)
                 existing = users
             existing.sort(key=lambda u: int(u.username.rsplit("-", 1)[1]))
             self.people[fv.pk] = {
@@ -231,14 +238,20 @@ class Command(BaseCommand):
                 for fv in self.forvaltningar
                 for i in range(1, 4)
             ]
-            bulk_create_with_history(scener, Drogscen, default_change_reason=REASON)
+            scener = bulk_create_with_history(scener, Drogscen, default_change_reason=REASON)
             aktorer = [Aktor(namn=n) for n in ("Polisen (volym)", "Skolan (volym)", "Fastighetsägare (volym)")]
-            bulk_create_with_history(aktorer, Aktor, default_change_reason=REASON)
-            atgarder = [
-                Atgard(typ=self.rng.choice(AtgardTyp.values), titel=f"Åtgärd {i}", beskrivning=self.text(2))
-                for i in range(600)
-            ]
-            bulk_create_with_history(atgarder, Atgard, default_change_reason=REASON)
+            aktorer = bulk_create_with_history(aktorer, Aktor, default_change_reason=REASON)
+            # Each åtgärd works at one or two places of one stadsdel, created as an officer creates it.
+            for i in range(self.antal_atgarder):
+                fv = i % len(self.forvaltningar)
+                skapa_atgard(
+                    user=self.people[self.forvaltningar[fv].pk]["handlaggare"][0],
+                    typ=self.rng.choice(AtgardTyp.values),
+                    titel=f"Åtgärd {i}",
+                    beskrivning=self.text(2),
+                    aktorer=[self.rng.choice(aktorer)],
+                    drogscener=self.rng.sample(scener[3 * fv : 3 * fv + 3], self.rng.randint(1, 2)),
+                )
         self.atgarder = {a.pk: a for a in Atgard.objects.all()}
         self.atgard_ids = sorted(self.atgarder)
         self.names = {u.pk: u.get_full_name() for u in all_users}
@@ -249,6 +262,31 @@ class Command(BaseCommand):
                 (mote.namnd_id, mote.datum),
                 {"id": mote.pk, "punkter": mote.punkter_max or 0, "namn": str(mote)},
             )
+
+    def give_roles(self, fv, users, avdelningar):
+        """The people work as real ones do: the direktör and the three avdelningschefer attest in
+        the admin, the last chef is also the nämnd's secretary and registrator, the others are
+        handläggare. Chefs are set on the förvaltning and the avdelningar that have none."""
+        groups = {
+            name: Group.objects.get_or_create(name=name)[0]
+            for name in (Roll.ATTESTANT, Roll.HANDLAGGARE, Roll.NAMNDSEKRETERARE, Roll.REGISTRATOR)
+        }
+        Through = get_user_model().groups.through
+        links = []
+        for i, user in enumerate(users):
+            roller = [Roll.ATTESTANT] if i <= 3 else [Roll.HANDLAGGARE]
+            if i == 3:
+                roller += [Roll.NAMNDSEKRETERARE, Roll.REGISTRATOR]
+            links += [Through(user_id=user.pk, group_id=groups[r].pk) for r in roller]
+        Through.objects.bulk_create(links)
+        get_user_model().objects.filter(pk__in=[u.pk for u in users[:4]]).update(is_staff=True)
+        if fv.chef_id is None:
+            fv.chef, fv._change_reason = users[0], REASON
+            fv.save()
+        for avdelning, chef in zip(avdelningar, users[1:4], strict=True):
+            if avdelning.chef_id is None:
+                avdelning.chef, avdelning._change_reason = chef, REASON
+                avdelning.save()
 
     def current_counters(self):
         counters = defaultdict(int)
