@@ -274,6 +274,8 @@ class Arende(models.Model):
         indexes = [
             models.Index(fields=["status", "-registrerad"], name="arende_status_idx"),
             models.Index(fields=["handlaggare", "-registrerad"], name="arende_handlaggare_idx"),
+            # The diarium's order (the admin's list adds the pk to make it total).
+            models.Index(fields=["-ar", "-lopnummer", "-id"], name="arende_ordning_idx"),
         ]
 
     def __str__(self):
@@ -468,6 +470,7 @@ class Tjansteutlatande(models.Model):
         verbose_name = "tjänsteutlåtande"
         verbose_name_plural = "tjänsteutlåtanden"
         ordering = ["-skapad", "-pk"]
+        indexes = [models.Index(fields=["-skapad", "-id"], name="tjansteutlatande_ordning_idx")]
         permissions = [
             ("attestera_tjansteutlatande", "Kan attestera tjänsteutlåtanden"),
             ("skicka_tjansteutlatande_for_attest", "Kan skicka tjänsteutlåtanden för attest"),

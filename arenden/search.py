@@ -64,38 +64,51 @@ def _kallor(query):
     }
 
 
+def _matchning(fraga):
+    """The query and the condition an ärende matches `fraga` by: its number (contains, served
+    by a trigram index on PostgreSQL), its ärendemening, or any of its sources. On PostgreSQL
+    the condition needs the ärende's vector annotated as `sokvektor` (see `filtrera`)."""
+    if _is_postgres():
+        from django.contrib.postgres.search import SearchQuery
+
+        query = SearchQuery(fraga, config=SPRAK, search_type="websearch")
+        egen = Q(diarienummer__icontains=fraga) | Q(sokvektor=query)
+    else:
+        query = fraga
+        egen = Q(diarienummer__icontains=fraga) | Q(arendemening__icontains=fraga)
+    kallor = _kallor(query)
+    return query, kallor, egen | Q(*[Exists(k) for k in kallor.values()], _connector=Q.OR)
+
+
+def filtrera(arenden, fraga):
+    """`arenden` narrowed to those matching `fraga`, unranked: the start page's search, the
+    same match as the diarium search."""
+    _query, _kallor_, villkor = _matchning(fraga)
+    if _is_postgres():
+        arenden = arenden.annotate(sokvektor=_vektor(Arende))
+    return arenden.filter(villkor)
+
+
 def sok_arenden(user, fraga):
     """The ärenden the user may see that match `fraga`, best first, each with `traff` (a short
     HTML-safe text with the matching words in <mark>) and `trafford` (those words)."""
     fraga = (fraga or "").strip()
     if not fraga:
         return []
-    base = Arende.objects.for_user(user)
+    qs = filtrera(Arende.objects.for_user(user), fraga)
     if _is_postgres():
-        from django.contrib.postgres.search import SearchQuery, SearchRank
+        from django.contrib.postgres.search import SearchRank
 
-        query = SearchQuery(fraga, config=SPRAK, search_type="websearch")
-        kallor = _kallor(query)
-        egen = Q(diarienummer__icontains=fraga) | Q(sokvektor=query)
+        query, kallor, _villkor = _matchning(fraga)
         rank = SearchRank(_vektor(Arende), query) * 2
         for namn, model in (("skrivelse", Skrivelse), ("sektion", Sektion)):
             delrank = (
                 kallor[namn].annotate(r=SearchRank(_vektor(model), query)).order_by("-r").values("r")[:1]
             )
             rank = rank + Coalesce(Subquery(delrank, output_field=FloatField()), Value(0.0))
-        qs = (
-            base.annotate(sokvektor=_vektor(Arende))
-            .filter(egen | Q(*[Exists(k) for k in kallor.values()], _connector=Q.OR))
-            .annotate(rank=rank)
-            .order_by("-rank", "-ar", "-lopnummer")
-        )
+        qs = qs.annotate(rank=rank).order_by("-rank", "-ar", "-lopnummer")
     else:
-        query = fraga
-        kallor = _kallor(query)
-        egen = Q(diarienummer__icontains=fraga) | Q(arendemening__icontains=fraga)
-        qs = base.filter(egen | Q(*[Exists(k) for k in kallor.values()], _connector=Q.OR)).order_by(
-            "-ar", "-lopnummer"
-        )
+        qs = qs.order_by("-ar", "-lopnummer")
     traffar = list(qs.select_related("handlaggare")[:MAX_TRAFFAR])
     _markera(traffar, fraga)
     return traffar

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -27,13 +27,12 @@ from .models import (
     Attestering,
     Foredragningspunkt,
     Forvaltning,
-    Sektion,
     Skrivelse,
     Tjansteutlatande,
     TjansteutlatandeAtgard,
     is_namndsekreterare,
 )
-from .search import MAX_TRAFFAR, sok_arenden
+from .search import MAX_TRAFFAR, filtrera, sok_arenden
 
 REGISTRERANDE_ROLLER = ("Registrator", "Handläggare")
 PER_SIDA = 50
@@ -80,16 +79,8 @@ def start(request):
         status = ""
     q = request.GET.get("q", "").strip()
     if q:
-        arenden = arenden.filter(
-            Q(diarienummer__icontains=q)
-            | Q(arendemening__icontains=q)
-            | Exists(Skrivelse.objects.filter(Q(titel__icontains=q) | Q(text__icontains=q), arende=OuterRef("pk")))
-            | Exists(
-                Sektion.objects.filter(
-                    Q(text__icontains=q) | Q(avslutning__icontains=q), tjansteutlatande__arende=OuterRef("pk")
-                )
-            )
-        )
+        # The diarium search's match (full text over indexes on PostgreSQL), newest first here.
+        arenden = filtrera(arenden, q)
     sida = Paginator(arenden, PER_SIDA).get_page(request.GET.get("sida"))
     rader = [
         {"arende": a, "tu_pk": a.tu_pk, "sammantrade": a.sammantrade, "nasta_steg": nasta_steg(a.status, a.tu_status)}

@@ -1,5 +1,6 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from arenden.admin import HistoryAdmin
 
 from .models import Aktor, Atgard, Drogscen, Utfall
 
@@ -10,7 +11,7 @@ class UtfallInline(admin.TabularInline):
 
 
 @admin.register(Atgard)
-class AtgardAdmin(SimpleHistoryAdmin):
+class AtgardAdmin(HistoryAdmin):
     list_display = ("titel", "typ", "period_start", "period_slut", "drogscener_text", "andrad")
     list_filter = ("typ", "drogscener", "aktorer")
     search_fields = ("titel", "beskrivning")
@@ -29,7 +30,7 @@ class AtgardAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Drogscen)
-class DrogscenAdmin(SimpleHistoryAdmin):
+class DrogscenAdmin(HistoryAdmin):
     list_display = ("namn", "omrade", "fokusar")
     list_filter = ("fokusar",)
     search_fields = ("namn", "omrade", "beskrivning")
@@ -37,7 +38,7 @@ class DrogscenAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Aktor)
-class AktorAdmin(SimpleHistoryAdmin):
+class AktorAdmin(HistoryAdmin):
     list_display = ("namn",)
     search_fields = ("namn",)
     show_full_result_count = False

@@ -3,6 +3,7 @@ that reported on them, each åtgärd with its history, and the editor's search a
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -18,6 +19,7 @@ from .models import Atgard, Drogscen
 # Fields whose change the åtgärd page lists; m2m changes show as their own history rows.
 HISTORIKFALT = ("typ", "titel", "beskrivning", "period_start", "period_slut")
 SOKTRAFFAR = 30
+ARENDEN_PER_SIDA = 50
 
 
 def _atgarder_med_detaljer(qs):
@@ -51,9 +53,9 @@ def drogscen(request, pk):
         )
         .order_by("-registrerad", "-ar", "-lopnummer")
     )
-    return render(
-        request, "atgarder/drogscen.html", {"drogscen": scen, "grupper": grupper, "arenden": list(arenden)}
-    )
+    # A place much reported on is in thousands of cases: a page of them at a time.
+    sida = Paginator(arenden, ARENDEN_PER_SIDA).get_page(request.GET.get("sida"))
+    return render(request, "atgarder/drogscen.html", {"drogscen": scen, "grupper": grupper, "sida": sida})
 
 
 def _historik(atgard):

@@ -194,7 +194,7 @@ def test_start_page_query_count_does_not_grow_with_rows(officer_client, handlagg
     few = _queries(officer_client, reverse("arenden:start"))
     make(45)
     many = _queries(officer_client, reverse("arenden:start"))
-    assert _queries(officer_client, reverse("arenden:start") + "?q=rende&status=registrerat") == few
+    assert _queries(officer_client, reverse("arenden:start") + "?q=nummer&status=registrerat") == few
     assert few == many
 
 

@@ -1,0 +1,266 @@
+"""Server time and SQL queries of the main pages at 1,000 and at 200,000 ärenden, on PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/skarholmen_bench .venv/bin/python bench/pages.py \
+        [--sizes 1000 200000] [--runs 20] [--reuse]
+
+For each size it uses the database `<name>_<size>` on DATABASE_URL's server: it drops and
+creates it, migrates, loads the demo and fills it with `generate_volume --arenden <size>`
+(with --reuse, a database that already holds at least that many ärenden is only migrated and
+used as it is). Each page is fetched with Django's test Client, logged in as a user of the
+role that uses it: a handläggare of the volume data for the officers' pages, an attestant chef
+(staff) and the superuser for the admin. After 3 warm-up requests, --runs timed requests give the
+median and the 95th percentile; one more request counts the SQL queries. The table compares
+the sizes against the targets: median <= 50 ms and p95 <= 150 ms at the largest size, the
+same query count at every size, and a median at most 1.5 times that of the smallest size.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_MEDIAN_MS = 50
+TARGET_P95_MS = 150
+TARGET_RATIO = 1.5
+WARMUP = 3
+
+
+def machine():
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}"
+
+
+def database_url(base, size):
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_{size}"))
+
+
+def server_connection(url):
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
+
+
+def existing_count(url):
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            return conn.execute("SELECT count(*) FROM arenden_arende").fetchone()[0]
+    except psycopg.Error:
+        return None
+
+
+def manage(url, *args):
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
+
+
+def prepare(url, size, reuse):
+    name = urlsplit(url).path.lstrip("/")
+    count = existing_count(url) if reuse else None
+    if count is not None and count >= size:
+        print(f"{name}: reusing {count} ärenden", file=sys.stderr)
+        manage(url, "migrate", "--noinput", "-v0")
+        return None
+    with server_connection(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    manage(url, "migrate", "--noinput", "-v0")
+    manage(url, "load_demo")
+    started = time.monotonic()
+    manage(url, "generate_volume", "--arenden", str(size))
+    elapsed = time.monotonic() - started
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")  # planner statistics as a database in use has them
+    return elapsed
+
+
+# --- The measuring child: one database, Django set up against it -----------------------------
+
+
+def pages():
+    """(label, user, url) for every main page, with objects chosen alike at every size."""
+    from django.contrib.auth import get_user_model
+
+    from arenden.constants import ArendeStatus, TjansteutlatandeStatus
+    from arenden.models import Arende, Tjansteutlatande
+    from atgarder.models import Atgard, Drogscen
+
+    User = get_user_model()
+    # The officer is the handläggare of the first draft in Skärholmen; the chef attests there.
+    utkast = (
+        Tjansteutlatande.objects.filter(status=TjansteutlatandeStatus.UTKAST, handlaggare__username__startswith="vol-")
+        .order_by("pk")
+        .select_related("arende__forvaltning")
+    )
+    draft = utkast.filter(arende__forvaltning__diarieprefix="SKHLM").first() or utkast.first()
+    officer = draft.handlaggare
+    prefix = draft.arende.forvaltning.diarieprefix.lower()
+    chef = User.objects.get(username=f"vol-{prefix}-1")
+    superuser = User.objects.filter(is_superuser=True).order_by("pk").first()
+    decided = (
+        Arende.objects.for_user(officer).filter(status=ArendeStatus.AVSLUTAT).order_by("-ar", "-lopnummer").first()
+    )
+    decided_tu = decided.tjansteutlatanden.get()
+    scen = Drogscen.objects.filter(namn=f"Centrum {prefix.upper()} 1").first() or Drogscen.objects.first()
+    atgard = Atgard.objects.filter(titel__startswith="Åtgärd ").order_by("pk").first()
+    return [
+        ("start page (Mina ärenden)", officer, "/"),
+        ("start page, search", officer, "/?q=parklekar"),
+        ("ärende page", officer, f"/arenden/{decided.pk}/"),
+        ("editor", officer, f"/tjansteutlatanden/{draft.pk}/redigera/"),
+        ("drogscen page", officer, f"/drogscener/{scen.pk}/"),
+        ("diarium search", officer, "/sok/?q=parklekar"),
+        ("diarium search, common word", officer, "/sok/?q=polisen"),
+        ("admin ärenden", chef, "/admin/arenden/arende/"),
+        ("admin ärenden, superuser", superuser, "/admin/arenden/arende/"),
+        ("admin ärenden, filter", chef, "/admin/arenden/arende/?status__exact=avslutat"),
+        ("admin ärenden, search", chef, "/admin/arenden/arende/?q=parklekar"),
+        ("admin ärenden, search number", chef, f"/admin/arenden/arende/?q={decided.diarienummer}"),
+        ("admin ärende history", chef, f"/admin/arenden/arende/{decided.pk}/history/"),
+        ("admin tjänsteutlåtanden", chef, "/admin/arenden/tjansteutlatande/"),
+        ("admin tjänsteutlåtanden, search", chef, "/admin/arenden/tjansteutlatande/?q=parklekar"),
+        ("admin tjänsteutlåtande history", chef, f"/admin/arenden/tjansteutlatande/{decided_tu.pk}/history/"),
+        ("admin åtgärder", chef, "/admin/atgarder/atgard/"),
+        ("admin åtgärder, search", chef, "/admin/atgarder/atgard/?q=polisen"),
+        ("admin åtgärd history", chef, f"/admin/atgarder/atgard/{atgard.pk}/history/"),
+    ]
+
+
+def measure(runs):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skarholmen.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+
+    from arenden.models import Arende
+
+    setup_test_environment()  # the test Client's ALLOWED_HOSTS; nothing else changes
+    results = {"arenden": Arende.objects.count()}
+    clients = {}
+    for label, user, url in pages():
+        client = clients.get(user.pk)
+        if client is None:
+            client = clients[user.pk] = Client()
+            client.force_login(user)
+        times = []
+        for i in range(WARMUP + runs):
+            start = time.perf_counter()
+            response = client.get(url)
+            elapsed = (time.perf_counter() - start) * 1000
+            if response.status_code != 200:
+                raise SystemExit(f"{label}: {url} answered {response.status_code}")
+            if i >= WARMUP:
+                times.append(elapsed)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        results[label] = {
+            "url": url,
+            "median": statistics.median(times),
+            "p95": statistics.quantiles(times, n=100, method="inclusive")[94],
+            "queries": len(queries),
+        }
+        print(f"  {label:<34} {results[label]['median']:8.1f} ms  {len(queries):3} queries", file=sys.stderr)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        results["postgres"] = cursor.fetchone()[0]
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 200000])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--reuse", action="store_true", help="use databases that already hold the ärenden")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.measure:
+        print(json.dumps(measure(args.runs)))
+        return
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("DATABASE_URL must point at PostgreSQL (the databases <name>_<size> are made beside it).")
+
+    results, filled = {}, {}
+    for size in args.sizes:
+        url = database_url(base, size)
+        filled[size] = prepare(url, size, args.reuse)
+        print(f"measuring {size} ärenden …", file=sys.stderr)
+        out = subprocess.run(
+            [sys.executable, __file__, "--measure", "--runs", str(args.runs)],
+            env={**os.environ, "DATABASE_URL": url, "DEBUG": "false"},
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        results[size] = json.loads(out.stdout.strip().splitlines()[-1])
+    report(args, results, filled)
+
+
+def report(args, results, filled):
+    small, large = min(args.sizes), max(args.sizes)
+    print(f"machine: {machine()}")
+    print(f"PostgreSQL {results[large]['postgres']}; {args.runs} timed requests per page after {WARMUP} warm-up")
+    for size in args.sizes:
+        note = f", filled in {filled[size]:.0f} s" if filled[size] else " (reused)"
+        print(f"database of {size}: {results[size]['arenden']} ärenden{note}")
+    print()
+    head = (
+        f"{'page':<34} {'queries':>9} {'median ' + str(small):>13} {'median ' + str(large):>15} "
+        f"{'p95 ' + str(large):>12} {'ratio':>6}  target"
+    )
+    print(head)
+    print("-" * len(head))
+    met_all = True
+    for label in [k for k in results[large] if isinstance(results[large][k], dict)]:
+        a, b = results[small][label], results[large][label]
+        ratio = b["median"] / a["median"] if a["median"] else float("inf")
+        counts = sorted({results[s][label]["queries"] for s in args.sizes})
+        missed = []
+        if b["median"] > TARGET_MEDIAN_MS:
+            missed.append("median")
+        if b["p95"] > TARGET_P95_MS:
+            missed.append("p95")
+        if len(counts) > 1:
+            missed.append("queries")
+        if ratio > TARGET_RATIO:
+            missed.append("ratio")
+        met_all &= not missed
+        queries = "/".join(str(results[s][label]["queries"]) for s in args.sizes)
+        print(
+            f"{label:<34} {queries:>9} {a['median']:10.1f} ms {b['median']:12.1f} ms {b['p95']:9.1f} ms "
+            f"{ratio:6.2f}  {'met' if not missed else 'MISSED: ' + ', '.join(missed)}"
+        )
+    print()
+    print(
+        f"targets at {large}: median <= {TARGET_MEDIAN_MS} ms, p95 <= {TARGET_P95_MS} ms, same queries at every "
+        f"size, median ratio {large}/{small} <= {TARGET_RATIO}: {'all met' if met_all else 'not all met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

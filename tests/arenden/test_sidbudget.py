@@ -1,0 +1,145 @@
+"""What keeps the main pages within their budgets at city scale (bench/pages.py measures the
+time): their SQL query counts do not grow with the number of rows, the history pages show a page
+of rows at a time, the big admin lists never count the whole table, and on PostgreSQL the
+searches are served by indexes."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from arenden.models import Arende, Attestering, AttestKo, Sammantrade, Sektion, Skrivelse, Tjansteutlatande
+from atgarder.models import Atgard
+from tests.arenden.world import build_world
+from tests.factories import AtgardFactory, DrogscenFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts(client, users, pages):
+    counts = {}
+    for name, (user, url) in pages.items():
+        client.force_login(users[user])
+        client.get(url)  # warm: the content types are cached after the first request of a process
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, (name, url, response.status_code)
+        counts[name] = len(queries)
+    return counts
+
+
+def _more_history(obj, field, n):
+    for i in range(n):
+        setattr(obj, field, f"{getattr(obj, field).split(' (')[0]} ({i})")
+        obj._change_reason = "Ändrad i test"
+        obj.save()
+
+
+def test_main_pages_query_counts_do_not_grow_with_rows(client):
+    world = build_world()
+    tu = world.dokument()
+    arende = tu.arende
+    arende.arendemening = "Parklekar i Sätra"
+    arende.save()
+    scen = DrogscenFactory(namn="Sätra centrum")
+    atgard = AtgardFactory(titel="Nattvandring vid parklekar")
+    atgard.drogscener.add(scen)
+    tu.atgard_val.create(atgard=atgard, ordning=1)
+    users = {"officer": world.officer, "chef": world.chef1, "superuser": world.superuser}
+    pages = {
+        "start": ("officer", "/"),
+        "start, sök": ("officer", "/?q=parklekar"),
+        "ärende": ("officer", f"/arenden/{arende.pk}/"),
+        "editor": ("officer", f"/tjansteutlatanden/{tu.pk}/redigera/"),
+        "drogscen": ("officer", f"/drogscener/{scen.pk}/"),
+        "diariesök": ("officer", "/sok/?q=parklekar"),
+        "admin ärenden": ("chef", "/admin/arenden/arende/"),
+        "admin ärenden, superuser": ("superuser", "/admin/arenden/arende/"),
+        "admin ärenden, filter": ("chef", "/admin/arenden/arende/?status__exact=registrerat&handlaggare=mina"),
+        "admin ärenden, sök": ("chef", "/admin/arenden/arende/?q=parklekar"),
+        "admin ärende, historik": ("chef", f"/admin/arenden/arende/{arende.pk}/history/"),
+        "admin tjänsteutlåtanden": ("chef", "/admin/arenden/tjansteutlatande/"),
+        "admin tjänsteutlåtanden, sök": ("chef", "/admin/arenden/tjansteutlatande/?q=parklekar"),
+        "admin tjänsteutlåtande, historik": ("chef", f"/admin/arenden/tjansteutlatande/{tu.pk}/history/"),
+        "admin åtgärder": ("chef", "/admin/atgarder/atgard/"),
+        "admin åtgärder, sök": ("chef", "/admin/atgarder/atgard/?q=parklekar"),
+        "admin åtgärd, historik": ("chef", f"/admin/atgarder/atgard/{atgard.pk}/history/"),
+    }
+    few = _counts(client, users, pages)
+
+    # Many more rows: cases in the same förvaltning and avdelning (the generator joins them by
+    # name), åtgärder at the same place, and more history than a page shows.
+    call_command("generate_volume", arenden=300, batch=100, atgarder=20, stdout=StringIO())
+    scen.atgarder.add(*Atgard.objects.filter(titel__regex=r"^Åtgärd \d+$"))
+    _more_history(arende, "arendemening", 60)
+    _more_history(tu, "titel", 60)
+    _more_history(atgard, "beskrivning", 60)
+    assert Arende.objects.for_user(world.officer).count() > 3
+    assert Arende.objects.filter(arendemening__icontains="parklekar").count() > 2
+    many = _counts(client, users, pages)
+    assert many == few
+
+
+def _history_rows(html):
+    return re.findall(r"/history/\d+/", html)
+
+
+def test_history_pages_show_fifty_rows_a_page_newest_first_in_swedish(admin_client):
+    atgard = AtgardFactory(titel="Nattvandring")
+    for i in range(1, 61):
+        atgard.beskrivning = f"Version {i}"
+        atgard.save()
+    url = f"/admin/atgarder/atgard/{atgard.pk}/history/"
+    first = admin_client.get(url).content.decode()
+    assert len(_history_rows(first)) == 50
+    assert "sida 1 av 2" in first and "61 händelser" in first and "Äldre ›" in first
+    assert "Historik: Nattvandring" in first and "Ändrat av" in first
+    assert first.index("Version 60") < first.index("Version 20")  # newest first
+    second = admin_client.get(url + "?p=2").content.decode()
+    assert len(_history_rows(second)) == 11
+    assert "Skapad" in second and "‹ Nyare" in second and "Version 60" not in second
+
+
+BIG_TABLES = [
+    Arende, Tjansteutlatande, Skrivelse, Sektion, Attestering, AttestKo, Atgard, Sammantrade, get_user_model()
+]
+
+
+@pytest.mark.parametrize("model", BIG_TABLES, ids=lambda m: m.__name__)
+def test_big_admin_lists_never_count_the_whole_table(model):
+    # With a filter or a search the admin would otherwise count every row once more per page.
+    assert admin.site._registry[model].show_full_result_count is False
+
+
+def test_admin_lists_join_only_what_they_name():
+    for model_admin in admin.site._registry.values():
+        # True would join every foreign key of the model, nullable or not, on every page.
+        assert model_admin.list_select_related is False or isinstance(model_admin.list_select_related, tuple)
+
+
+def test_admin_search_is_served_by_trigram_indexes(db):
+    AtgardFactory(titel="Nattvandring vid parklekar")
+    searches = {
+        "arenden_arende_arendemening_trgm": Arende.objects.filter(arendemening__icontains="parklek"),
+        "arenden_arende_diarienummer_trgm": Arende.objects.filter(diarienummer__icontains="2024/12"),
+        "arenden_tjansteutlatande_titel_trgm": Tjansteutlatande.objects.filter(titel__icontains="parklek"),
+        "atgarder_atgard_titel_trgm": Atgard.objects.filter(titel__icontains="parklek"),
+        "atgarder_atgard_beskrivning_trgm": Atgard.objects.filter(beskrivning__icontains="parklek"),
+    }
+    if connection.vendor != "postgresql":
+        # SQLite has no such index: the same searches work by scanning.
+        assert [a.titel for a in searches["atgarder_atgard_titel_trgm"]] == ["Nattvandring vid parklekar"]
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # tiny tables: make the planner show what it could use
+    try:
+        for index, qs in searches.items():
+            assert index in qs.order_by().explain(), index
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")
