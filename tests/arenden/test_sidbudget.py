@@ -143,3 +143,34 @@ def test_admin_search_is_served_by_trigram_indexes(db):
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET enable_seqscan")
+
+
+def test_admin_lists_stop_counting_past_their_limit(admin_client, monkeypatch):
+    from arenden.admin import BegransadPaginator
+    from tests.factories import ArendeFactory
+
+    monkeypatch.setattr(BegransadPaginator, "GRANS", 3)
+    for _ in range(5):
+        ArendeFactory()
+    page = admin_client.get("/admin/arenden/arende/").content.decode()
+    assert "Fler än 3 ärenden" in page
+    one = Arende.objects.first()
+    page = admin_client.get("/admin/arenden/arende/", {"q": one.diarienummer}).content.decode()
+    assert "1 ärende" in page and "Fler än" not in page
+
+
+def test_document_search_in_the_admin_finds_by_number_and_by_title(admin_client):
+    from tests.factories import TjansteutlatandeFactory
+
+    park = TjansteutlatandeFactory(titel="Parklekar i Sätra")
+    annan = TjansteutlatandeFactory(titel="Belysning")
+    TjansteutlatandeFactory(titel="Något annat")
+
+    def hits(q):
+        response = admin_client.get("/admin/arenden/tjansteutlatande/", {"q": q})
+        return {tu.pk for tu in response.context["cl"].result_list}
+
+    assert hits("parklek") == {park.pk}
+    assert hits(annan.arende.diarienummer) == {annan.pk}
+    assert hits(f"belysning {annan.arende.diarienummer}") == {annan.pk}  # every word must match
+    assert hits("belysning parklek") == set()
