@@ -68,7 +68,7 @@ step "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(n
   "load $(cut -d' ' -f1-3 /proc/loadavg), workers ${GUNICORN_WORKERS:-$((2 * $(nproc) + 1))}"
 step "locust: $USERS users ($CHEFER attestants), $SECONDS_ s after all have logged in"
 status=0
-LOAD_PLAN="$work/plan.json" LOAD_SECONDS="$SECONDS_" timeout $((SECONDS_ + 300)) \
+LOAD_PLAN="$work/plan.json" LOAD_SECONDS="$SECONDS_" LOAD_GUNICORN_PID="$gunicorn_pid" LOAD_DB_NAME="$DB" timeout $((SECONDS_ + 300)) \
   .venv/bin/locust -f bench/locustfile.py --headless --only-summary --loglevel WARNING \
   --users "$USERS" --spawn-rate "$USERS" --run-time $((SECONDS_ + 240))s --stop-timeout 10 \
   --host "http://127.0.0.1:$PORT" || status=$?

@@ -17,6 +17,7 @@ import sys
 import time
 
 import gevent
+import psutil
 from locust import FastHttpUser, between, events, task
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read())
@@ -31,13 +32,39 @@ SECTION = re.compile(r'data-sektion="(\d+)" data-version="(\d+)" data-url="([^"]
 _officers = itertools.cycle(PLAN["handlaggare"])
 _chefs = itertools.cycle(PLAN["chefer"])
 _logins = {"started": 0, "done": 0, "failed": 0, "seconds": []}
-_measure = {"start": None}
+_measure = {"start": None, "cpu": None}
+
+
+def _cpu_seconds():
+    """CPU seconds used so far by gunicorn (master, workers, their PDF render processes) and by
+    the PostgreSQL backends serving the load database: divided by the requests, the cost of a
+    request whatever else the machine is doing."""
+    totals = {"app": 0.0, "db": 0.0}
+    processes = []
+    if os.environ.get("LOAD_GUNICORN_PID"):
+        master = psutil.Process(int(os.environ["LOAD_GUNICORN_PID"]))
+        processes += [("app", p) for p in [master, *master.children(recursive=True)]]
+    database = os.environ.get("LOAD_DB_NAME")
+    if database:
+        for process in psutil.process_iter(["cmdline"]):
+            if " ".join(process.info["cmdline"] or []).startswith("postgres:") and f" {database} " in " ".join(
+                process.info["cmdline"]
+            ):
+                processes.append(("db", process))
+    for kind, process in processes:
+        try:
+            times = process.cpu_times()
+            totals[kind] += times.user + times.system
+        except psutil.Error:
+            pass
+    return totals
 
 
 def _all_logged_in(environment):
     """Start the measured window: forget the login phase, stop after SECONDS."""
     environment.stats.reset_all()
     _measure["start"] = time.time()
+    _measure["cpu"] = _cpu_seconds()
     print(f"Alla {_logins['done']} användare inloggade; mäter i {SECONDS:g} s.", flush=True)
     gevent.spawn_later(SECONDS, environment.runner.quit)
 
@@ -205,5 +232,14 @@ def report(environment, **kwargs):
     print(f"p50 ms      {p50:8.0f}", file=out)
     print(f"p95 ms      {p95:8.0f}   target <= {TARGET_P95_MS}   {verdict(p95 <= TARGET_P95_MS)}", file=out)
     print(f"p99 ms      {p99:8.0f}", file=out)
+    if _measure["cpu"] and total.num_requests:
+        end = _cpu_seconds()
+        app, db = ((end[k] - _measure["cpu"][k]) * 1000 / total.num_requests for k in ("app", "db"))
+        cores = os.cpu_count() or 1
+        print(
+            f"CPU/request {app + db:8.1f}   ms (app {app:.1f}, PostgreSQL {db:.1f}): {cores} free cores would "
+            f"serve at most {cores * 1000 / (app + db):.0f} requests/s",
+            file=out,
+        )
     print(f"errors      {errors:8d}   target 0   {verdict(errors == 0 and not _logins['failed'])}", file=out)
     environment.process_exit_code = 1 if errors or _logins["failed"] or _measure["start"] is None else 0
