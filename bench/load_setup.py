@@ -72,6 +72,7 @@ def main():
     parser.add_argument("--handlaggare", type=int, default=46)
     parser.add_argument("--chefer", type=int, default=4)
     parser.add_argument("--attester-per-chef", type=int, default=60)
+    parser.add_argument("--no-pdf", action="store_true", help="do not render the attested documents beforehand")
     args = parser.parse_args()
 
     forvaltning = Forvaltning.objects.get(diarieprefix="SKHLM")
@@ -113,9 +114,10 @@ def main():
     )
     # A running system has rendered them before and keeps the stored copies (arenden/pdf.py);
     # render them once here so that the measured minutes see that state, not a cold start.
-    for tu in Tjansteutlatande.objects.filter(pk__in=plan["attesterade"]):
-        pdf.render_tjansteutlatande(tu)
-    pdf.shutdown_workers()
+    if not args.no_pdf:
+        for tu in Tjansteutlatande.objects.filter(pk__in=plan["attesterade"]):
+            pdf.render_tjansteutlatande(tu)
+        pdf.shutdown_workers()
     plan["drogscener"] = list(Drogscen.objects.values_list("pk", flat=True))
     plan["sokord"] = SOKORD
     Path(args.plan).write_text(json.dumps(plan, indent=1))
