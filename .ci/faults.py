@@ -30,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,8 +246,7 @@ class Officer(threading.Thread):
 
 
 def gunicorn_workers(master_pid):
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
-    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    return [child.pid for child in psutil.Process(master_pid).children()]
 
 
 def verify(answers, started_year):
@@ -363,8 +363,7 @@ def main():
             time.sleep(max(0.0, start + args.seconds * fraction - time.monotonic()))
 
         at(0.3)
-        workers = gunicorn_workers(gunicorn.pid)
-        victim = workers[0]
+        victim = gunicorn_workers(gunicorn.pid)[0]
         os.kill(victim, signal.SIGKILL)
         log(f"SIGKILL gunicorn worker {victim} ({len(answers.saves)} saves acknowledged so far)")
         at(0.5)
