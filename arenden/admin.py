@@ -4,6 +4,7 @@ from collections import defaultdict
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,7 +29,7 @@ from atgarder.models import Atgard
 
 from . import pdf, services
 from .constants import ExportTyp, TjansteutlatandeStatus
-from .forms import PdfUploadField
+from .forms import ManyIdsField, PdfUploadField
 from .html import html_to_text, sanitize_html
 from .models import (
     Arende,
@@ -52,6 +53,7 @@ from .models import (
     is_namndsekreterare,
     may_attest,
 )
+from .search import MAX_SOKTEXT
 from .snapshot import build_snapshot
 
 User = get_user_model()
@@ -74,7 +76,43 @@ class BegransadPaginator(Paginator):
         return self.count > self.GRANS
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks up whatever value a refused form sent back, so an id
+    like "1.5" (or one beyond 64 bits) made the re-rendered page fail; it shows only real ids."""
+
+    def optgroups(self, name, value, attr=None):
+        pk = self.field.remote_field.model._meta.pk
+        ids = []
+        for v in value:
+            try:
+                number = int(pk.to_python(v))
+            except (ValidationError, TypeError, ValueError):
+                continue
+            if -(2**63) <= number < 2**63:
+                ids.append(v)
+        return super().optgroups(name, ids, attr)
+
+
+class SafeAutocompleteMixin:
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SafeInputAdminMixin(SafeAutocompleteMixin):
+    """What a hostile or broken request can send to any admin page without a server error: a
+    search text is cut to MAX_SOKTEXT (SQLite refuses LIKE patterns over 50 kB), ids in a
+    multiple choice beyond the 64-bit range are refused as unknown (SQLite cannot compare them),
+    and an autocomplete field shows a refused value without looking it up."""
+
+    formfield_overrides = {models.ManyToManyField: {"form_class": ManyIdsField}}
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, search_term[:MAX_SOKTEXT])
+
+
+class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
     """The history pages of every admin: 50 rows a page, newest first, in Swedish
     (templates/simple_history/object_history_list.html). A case at city scale gathers hundreds
     of history rows, and each row on a page is diffed against the next."""
@@ -227,7 +265,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SafeInputAdminMixin, DjangoUserAdmin):
     inlines = [ProfilInline]
     list_display = ("username", "first_name", "last_name", "befattning", "is_staff")
     list_select_related = ("profil",)
@@ -273,7 +311,7 @@ class MallAdmin(HistoryAdmin):
 
 
 # Every uploaded PDF, whichever admin page it comes through, is checked like the officers' uploads.
-PDF_UPLOAD = {models.FileField: {"form_class": PdfUploadField}}
+PDF_UPLOAD = {**SafeInputAdminMixin.formfield_overrides, models.FileField: {"form_class": PdfUploadField}}
 
 
 class SkrivelseInline(admin.StackedInline):
@@ -418,7 +456,7 @@ class SektionInline(admin.StackedInline):
         return False  # a document's sections come from its mall
 
 
-class TjansteutlatandeAtgardInline(admin.TabularInline):
+class TjansteutlatandeAtgardInline(SafeAutocompleteMixin, admin.TabularInline):
     model = TjansteutlatandeAtgard
     extra = 0
     fields = ("ordning", "atgard")
@@ -555,6 +593,7 @@ class TjansteutlatandeAdmin(ScopedAdminMixin, HistoryAdmin):
         """Each word must be in the case's diarienummer, the title or the subtitle. Written as
         a union of two id sets, each served by its trigram index on PostgreSQL; the admin's own
         search ORs across the join to the ärende, which no index serves (600 ms at 200,000)."""
+        search_term = search_term[:MAX_SOKTEXT]  # as SafeInputAdminMixin does for the others
         if not search_term:
             return queryset, False
         for bit in smart_split(search_term):
@@ -856,7 +895,7 @@ class TjansteutlatandeAdmin(ScopedAdminMixin, HistoryAdmin):
 
 
 @admin.register(AttestKo)
-class AttestKoAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """A chef's queue: the documents whose next step in the attest chain is theirs."""
 
     list_display = ("dokument", "status", "handlaggare", "sammantradesdatum", "andrad")

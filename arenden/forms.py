@@ -50,6 +50,23 @@ def check_pdf(fil):
     return fil
 
 
+class ManyIdsField(forms.ModelMultipleChoiceField):
+    """A multiple choice of rows by id that refuses ids outside the 64-bit range as unknown
+    choices: SQLite cannot even compare with such a number and fails the request instead."""
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                number = int(str(pk))
+            except ValueError:
+                continue  # the base class refuses it as it always did
+            if not -(2**63) <= number < 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
 class PdfUploadField(forms.FileField):
     """The form field for every uploaded PDF (skrivelser and bilagor, officers' pages and admin)."""
 

@@ -34,6 +34,10 @@ SOKFALT = {
     Atgard: ("titel",),
 }
 
+# Longest search text that is used: no diarienummer, title or phrase is longer, and SQLite
+# refuses LIKE patterns over 50 kB with an error, so a longer text is cut here, not sent.
+MAX_SOKTEXT = 200
+
 
 def _is_postgres():
     return connection.vendor == "postgresql"

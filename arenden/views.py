@@ -32,7 +32,7 @@ from .models import (
     TjansteutlatandeAtgard,
     is_namndsekreterare,
 )
-from .search import MAX_TRAFFAR, filtrera, sok_arenden
+from .search import MAX_SOKTEXT, MAX_TRAFFAR, filtrera, sok_arenden
 
 REGISTRERANDE_ROLLER = ("Registrator", "Handläggare")
 PER_SIDA = 50
@@ -77,7 +77,7 @@ def start(request):
         arenden = arenden.filter(status=status)
     else:
         status = ""
-    q = request.GET.get("q", "").strip()
+    q = request.GET.get("q", "").strip()[:MAX_SOKTEXT]
     if q:
         # The diarium search's match (full text over indexes on PostgreSQL), newest first here.
         arenden = filtrera(arenden, q)
@@ -422,7 +422,7 @@ def skicka_for_attest(request, pk):
 @login_required
 def sok(request):
     """The diarium search: every logged-in user, within the cases they may see."""
-    fraga = request.GET.get("q", "").strip()
+    fraga = request.GET.get("q", "").strip()[:MAX_SOKTEXT]
     traffar = sok_arenden(request.user, fraga) if fraga else []
     return render(
         request,

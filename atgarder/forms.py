@@ -1,11 +1,14 @@
 from django import forms
 
+from arenden.forms import ManyIdsField
+from arenden.search import MAX_SOKTEXT
+
 from .constants import AtgardTyp
 from .models import Aktor, Drogscen
 
 
 class AtgardSokForm(forms.Form):
-    q = forms.CharField(label="Sök", required=False)
+    q = forms.CharField(label="Sök", required=False, max_length=MAX_SOKTEXT)
     typ = forms.ChoiceField(label="Typ", required=False, choices=[("", "Alla typer"), *AtgardTyp.choices])
     drogscen = forms.ModelChoiceField(
         label="Drogscen", required=False, queryset=Drogscen.objects.all(), empty_label="Alla drogscener"
@@ -23,7 +26,7 @@ class NyAtgardForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Texten som skrivs ut som en punkt i tjänsteutlåtandet. Tom rad skiljer stycken åt.",
     )
-    aktorer = forms.ModelMultipleChoiceField(label="Aktörer", queryset=Aktor.objects.all(), required=False)
-    drogscener = forms.ModelMultipleChoiceField(label="Drogscener", queryset=Drogscen.objects.all(), required=False)
+    aktorer = ManyIdsField(label="Aktörer", queryset=Aktor.objects.all(), required=False)
+    drogscener = ManyIdsField(label="Drogscener", queryset=Drogscen.objects.all(), required=False)
     period_start = forms.DateField(label="Period från", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     period_slut = forms.DateField(label="Period till", required=False, widget=forms.DateInput(attrs={"type": "date"}))
