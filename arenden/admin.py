@@ -1028,6 +1028,8 @@ class ForedragningspunktInline(admin.TabularInline):
 
     @admin.display(description="åtgärder")
     def atgarder(self, obj):
+        if obj.pk is None:  # an item row of a refused form, never saved: nothing to act on yet
+            return "–"
         if obj.is_decided:
             url = reverse("arenden:protokollsutdrag", args=[obj.pk])
             return format_html('<a href="{}">Protokollsutdrag</a>', url)

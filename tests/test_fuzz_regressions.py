@@ -53,3 +53,12 @@ def test_admin_many_to_many_with_an_id_beyond_64_bits_shows_the_form_again(admin
     assert response.status_code == 200
     assert "errornote" in response.content.decode()
     assert Atgard.objects.count() == before
+
+
+def test_meeting_form_refused_with_extra_item_rows_shows_the_form_again(admin_client, demo):
+    response = admin_client.post("/admin/arenden/sammantrade/add/", {
+        "datum": "604", "tid": "c", "plats": "0",
+        "punkter-TOTAL_FORMS": "2", "punkter-INITIAL_FORMS": "0", "punkter-MAX_NUM_FORMS": "1000",
+    })
+    assert response.status_code == 200
+    assert "errornote" in response.content.decode()
