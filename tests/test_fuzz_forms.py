@@ -206,10 +206,11 @@ def officer_pages(w):
 OFFICER_PAGES = ["start", "registrera", "arende", "redigera", "skicka_for_attest"]
 
 
-@pytest.mark.parametrize("page", range(len(OFFICER_PAGES)), ids=OFFICER_PAGES)
-def test_officer_forms_never_answer_5xx(client, world, page):
+# (Not called "page": pytest-playwright's fixture of that name would pull the browser in.)
+@pytest.mark.parametrize("page_index", range(len(OFFICER_PAGES)), ids=OFFICER_PAGES)
+def test_officer_forms_never_answer_5xx(client, world, page_index):
     client.force_login(world["anette"])
-    url = officer_pages(world)[page]
+    url = officer_pages(world)[page_index]
     forms = forms_on(client, url)
 
     @fuzz
