@@ -74,6 +74,8 @@ def _matchning(fraga):
     """The query and the condition an ärende matches `fraga` by: its number (contains, served
     by a trigram index on PostgreSQL), its ärendemening, or any of its sources. On PostgreSQL
     the condition needs the ärende's vector annotated as `sokvektor` (see `filtrera`)."""
+    # PostgreSQL refuses NUL in any text parameter; no diarium text holds one.
+    fraga = fraga.replace("\x00", "")
     if _is_postgres():
         from django.contrib.postgres.search import SearchQuery
 

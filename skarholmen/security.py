@@ -5,6 +5,14 @@ from django.conf import settings
 from django.shortcuts import render
 
 
+def username(request, credentials):
+    """The user name axes records for a failed login, cut to its column's 255 characters and
+    without NUL (which PostgreSQL refuses): no real user name is longer, and a hostile one must
+    give the login page's error, not a server error."""
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(raw).replace("\x00", "")[:255]
+
+
 def client_ip(request):
     """The address of the browser, not of the proxy in front of the app.
 

@@ -244,4 +244,5 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "skarholmen.security.lockout"
 AXES_CLIENT_IP_CALLABLE = "skarholmen.security.client_ip"
+AXES_USERNAME_CALLABLE = "skarholmen.security.username"
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

@@ -62,3 +62,14 @@ def test_meeting_form_refused_with_extra_item_rows_shows_the_form_again(admin_cl
     })
     assert response.status_code == 200
     assert "errornote" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/", "/sok/"])
+def test_officer_search_with_a_nul_character_answers(anette, path):
+    assert anette.get(path, {"q": "drog\x00scen"}).status_code == 200
+
+
+def test_login_with_a_user_name_longer_than_its_column_is_a_refusal(client):
+    response = client.post("/logga-in/", {"username": "<p>" * 6341, "password": "fel"})
+    assert response.status_code == 200
+    assert response.context["form"].errors
