@@ -169,6 +169,19 @@ def assert_no_server_error(response, where):
 # --- People and pages ----------------------------------------------------------------------------
 
 
+def fuzz_forms_on(client, url):
+    """Every form on the page at `url`, sent again and again with fuzzed fields."""
+    forms = forms_on(client, url)
+
+    @fuzz
+    @given(st.data())
+    def run(data):
+        form = data.draw(st.sampled_from(forms), label="form")
+        assert_no_server_error(send(client, form, data), f"{form['method']} {form['url']}")
+
+    run()
+
+
 @pytest.fixture
 def world(demo, client):
     """The demo, a draft of anette's, one sent for attest, and the demo's meeting."""
@@ -211,15 +224,7 @@ OFFICER_PAGES = ["start", "registrera", "arende", "redigera", "skicka_for_attest
 def test_officer_forms_never_answer_5xx(client, world, page_index):
     client.force_login(world["anette"])
     url = officer_pages(world)[page_index]
-    forms = forms_on(client, url)
-
-    @fuzz
-    @given(st.data())
-    def run(data):
-        form = data.draw(st.sampled_from(forms), label="form")
-        assert_no_server_error(send(client, form, data), f"{form['method']} {form['url']}")
-
-    run()
+    fuzz_forms_on(client, url)
 
 
 @pytest.mark.parametrize("path", ["/", "/sok/", "/atgarder/sok/", "/drogscener/"])
@@ -328,15 +333,7 @@ ADMIN_PAGES = [
 def test_admin_forms_never_answer_5xx(client, world, name):
     who, url = admin_pages(world)[name]
     client.force_login(world[who])
-    forms = forms_on(client, url)
-
-    @fuzz
-    @given(st.data())
-    def run(data):
-        form = data.draw(st.sampled_from(forms), label="form")
-        assert_no_server_error(send(client, form, data), f"{form['method']} {form['url']}")
-
-    run()
+    fuzz_forms_on(client, url)
 
 
 def test_world_has_what_the_fuzzing_needs(world):
