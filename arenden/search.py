@@ -2,20 +2,17 @@
 
 On PostgreSQL this is Swedish full-text search: words are stemmed ("drogscenerna" finds
 "drogscen"), results are ranked, and the matching words are highlighted by ts_headline. Each
-source table has a GIN expression index over exactly the vectors below (migration
-0003_sammantrade), so nothing has to keep a stored search column up to date: whatever writes a
-section, a skrivelse or an åtgärd, the index follows. The newest RANKADE matches are ranked,
-the best MAX_TRAFFAR shown. On SQLite a plain contains-search is used.
+ärende's words are stored in one vector, `arenden_arende.sokvektor`, weighted by where they
+stand and kept by triggers whatever writes a text (migration 0005_sokvektor), so a search is one
+GIN index scan on one table. The newest RANKADE matches are ranked, the best MAX_TRAFFAR shown.
+On SQLite a plain contains-search over the same texts is used.
 """
 
 import html
 import re
 
 from django.db import connection
-from django.db.models import Exists, FloatField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
-
-from atgarder.models import Atgard
+from django.db.models import Exists, Expression, OuterRef, Q
 
 from .models import Arende, Sektion, Skrivelse, TjansteutlatandeAtgard
 
@@ -24,15 +21,6 @@ MAX_TRAFFAR = 50
 RANKADE = 200
 _START, _STOP = "⟦", "⟧"  # markers no document text uses; replaced by <mark> after escaping
 _HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, MaxFragments=3, FragmentDelimiter=\" … \", MaxWords=25"
-
-# The indexed expressions. Migration 0003 creates one GIN index per entry with the same SQL
-# (a query uses an expression index only when it is written exactly alike; a test checks it).
-SOKFALT = {
-    Arende: ("arendemening",),
-    Skrivelse: ("titel", "text"),
-    Sektion: ("text", "avslutning"),
-    Atgard: ("titel",),
-}
 
 # Longest search text that is used: no diarienummer, title or phrase is longer, and SQLite
 # refuses LIKE patterns over 50 kB with an error, so a longer text is cut here, not sent.
@@ -43,84 +31,85 @@ def _is_postgres():
     return connection.vendor == "postgresql"
 
 
-def _vektor(model):
-    from django.contrib.postgres.search import SearchVector
+class Sokvektor(Expression):
+    """The ärende's stored `sokvektor` column (PostgreSQL). Not a model field, so that no list
+    reads every case's vector; this expression names it under whatever alias the query gives
+    the ärende table, also inside a subquery."""
 
-    return SearchVector(*SOKFALT[model], config=SPRAK)
+    def __init__(self, alias=None):
+        from django.contrib.postgres.search import SearchVectorField
+
+        super().__init__(output_field=SearchVectorField())
+        self.alias = alias
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
+        if query.model is not Arende:
+            raise ValueError("Sokvektor finns bara i ärendetabellen.")
+        return Sokvektor(alias=query.get_initial_alias())
+
+    def relabeled_clone(self, change_map):
+        return Sokvektor(alias=change_map.get(self.alias, self.alias))
+
+    def get_group_by_cols(self):
+        return [self]
+
+    def as_sql(self, compiler, connection):
+        return f"{compiler.quote_name_unless_alias(self.alias)}.sokvektor", []
 
 
-def _kallor(query):
-    """Per source: a queryset of that table's rows belonging to the outer ärende, filtered to
-    those matching the query."""
-    skrivelser = Skrivelse.objects.filter(arende=OuterRef("pk"))
-    sektioner = Sektion.objects.filter(tjansteutlatande__arende=OuterRef("pk"))
-    atgarder = TjansteutlatandeAtgard.objects.filter(tjansteutlatande__arende=OuterRef("pk"))
+def _fraga(fraga):
+    """The query text as PostgreSQL takes it: it refuses NUL in any text parameter, and no
+    diarium text holds one."""
+    return fraga.replace("\x00", "")
+
+
+def _tsquery(fraga):
+    from django.contrib.postgres.search import SearchQuery
+
+    return SearchQuery(fraga, config=SPRAK, search_type="websearch")
+
+
+def _villkor(fraga):
+    """The condition an ärende matches `fraga` by: its number (contains, served by a trigram
+    index on PostgreSQL), or a word of its ärendemening, skrivelser, sections or åtgärder."""
+    fraga = _fraga(fraga)
     if _is_postgres():
-        return {
-            "skrivelse": skrivelser.annotate(v=_vektor(Skrivelse)).filter(v=query),
-            "sektion": sektioner.annotate(v=_vektor(Sektion)).filter(v=query),
-            "atgard": atgarder.filter(
-                atgard__in=Atgard.objects.annotate(v=_vektor(Atgard)).filter(v=query).values("pk")
-            ),
-        }
-    return {
-        "skrivelse": skrivelser.filter(Q(titel__icontains=query) | Q(text__icontains=query)),
-        "sektion": sektioner.filter(Q(text__icontains=query) | Q(avslutning__icontains=query)),
-        "atgard": atgarder.filter(atgard__titel__icontains=query),
-    }
+        from django.contrib.postgres.search import SearchVectorExact
 
-
-def _matchning(fraga):
-    """The query and the condition an ärende matches `fraga` by: its number (contains, served
-    by a trigram index on PostgreSQL), its ärendemening, or any of its sources. On PostgreSQL
-    the condition needs the ärende's vector annotated as `sokvektor` (see `filtrera`)."""
-    # PostgreSQL refuses NUL in any text parameter; no diarium text holds one.
-    fraga = fraga.replace("\x00", "")
-    if _is_postgres():
-        from django.contrib.postgres.search import SearchQuery
-
-        query = SearchQuery(fraga, config=SPRAK, search_type="websearch")
-        egen = Q(diarienummer__icontains=fraga) | Q(sokvektor=query)
-    else:
-        query = fraga
-        egen = Q(diarienummer__icontains=fraga) | Q(arendemening__icontains=fraga)
-    kallor = _kallor(query)
-    return query, kallor, egen | Q(*[Exists(k) for k in kallor.values()], _connector=Q.OR)
+        return Q(diarienummer__icontains=fraga) | Q(SearchVectorExact(Sokvektor(), _tsquery(fraga)))
+    kallor = (
+        Skrivelse.objects.filter(arende=OuterRef("pk")).filter(Q(titel__icontains=fraga) | Q(text__icontains=fraga)),
+        Sektion.objects.filter(tjansteutlatande__arende=OuterRef("pk")).filter(
+            Q(text__icontains=fraga) | Q(avslutning__icontains=fraga)
+        ),
+        TjansteutlatandeAtgard.objects.filter(tjansteutlatande__arende=OuterRef("pk"), atgard__titel__icontains=fraga),
+    )
+    egen = Q(diarienummer__icontains=fraga) | Q(arendemening__icontains=fraga)
+    return egen | Q(*[Exists(k) for k in kallor], _connector=Q.OR)
 
 
 def filtrera(arenden, fraga):
     """`arenden` narrowed to those matching `fraga`, unranked: the start page's search, the
     same match as the diarium search."""
-    _query, _kallor_, villkor = _matchning(fraga)
-    if _is_postgres():
-        arenden = arenden.annotate(sokvektor=_vektor(Arende))
-    return arenden.filter(villkor)
+    return arenden.filter(_villkor(fraga))
 
 
 def sok_arenden(user, fraga):
     """The ärenden the user may see that match `fraga`, best first, each with `traff` (a short
     HTML-safe text with the matching words in <mark>) and `trafford` (those words)."""
-    fraga = (fraga or "").strip()
+    fraga = _fraga((fraga or "").strip())
     if not fraga:
         return []
     qs = filtrera(Arende.objects.for_user(user), fraga)
     if _is_postgres():
         from django.contrib.postgres.search import SearchRank
 
-        query, kallor, _villkor = _matchning(fraga)
-        rank = SearchRank(_vektor(Arende), query) * 2
-        for namn, model in (("skrivelse", Skrivelse), ("sektion", Sektion)):
-            delrank = (
-                kallor[namn].annotate(r=SearchRank(_vektor(model), query)).order_by("-r").values("r")[:1]
-            )
-            rank = rank + Coalesce(Subquery(delrank, output_field=FloatField()), Value(0.0))
-        # Ranking reads every candidate's texts again (the indexes hold no vectors), so only the
-        # newest RANKADE matches are ranked: a word in most cases ("polisen") cost seconds when
-        # every match of a 200,000-case diarium was ranked.
+        # Ranking reads the stored vectors; only the newest RANKADE matches are ranked, so a
+        # word found in most of a 200,000-case diarium ("polisen") costs no more than a rare one.
         nyaste = qs.order_by("-ar", "-lopnummer").values("pk")[:RANKADE]
         qs = (
             Arende.objects.filter(pk__in=nyaste)
-            .annotate(rank=rank)
+            .annotate(rank=SearchRank(Sokvektor(), _tsquery(fraga)))
             .order_by("-rank", "-ar", "-lopnummer")
         )
     else:
