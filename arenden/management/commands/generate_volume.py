@@ -155,6 +155,7 @@ class Command(BaseCommand):
             self.setup_reference_data()
         self.counters = self.current_counters()
         self.rows = Rows(connection, MODELS)
+        self.written, self.next_analyze = Arende.objects.count(), 0
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # Bulk loading: the GIN indexes (full text, trigrams) take new rows in larger
@@ -332,6 +333,7 @@ class Command(BaseCommand):
 
     def create_batch(self, n):
         rng, rows, today = self.rng, self.rows, timezone.localdate()
+        self.written += n
         arende_ids = rows.reserve_ids(Arende, n)
         for arende_id in arende_ids:
             fv = rng.choice(self.forvaltningar)
@@ -378,7 +380,20 @@ class Command(BaseCommand):
                 self.write_document(arende, fv, people, handlaggare, avdelning, amne, stage)
             # The main row carries the latest state; the history has each state in turn.
             rows.save(Arende, arende)
-        rows.flush()
+        rows.flush(MODELS[:-1])
+        self.analyze_if_grown()
+        rows.flush(MODELS[-1:])
+
+    def analyze_if_grown(self):
+        """Fresh planner statistics each time the diarium has doubled, taken inside the batch so
+        that they count its texts: the ärenden's search-vector trigger reads each case's texts
+        by their indexes only when PostgreSQL knows how big the tables have grown."""
+        if connection.vendor != "postgresql" or self.written < self.next_analyze:
+            return
+        with connection.cursor() as cursor:
+            for model in MODELS[:-1]:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        self.next_analyze = max(2 * self.written, 2000)
 
     def write_document(self, arende, fv, people, handlaggare, avdelning, amne, stage):
         rng, rows = self.rng, self.rows
@@ -591,7 +606,7 @@ class Rows:
     def __init__(self, connection, models):
         self.connection = connection
         self.postgres = connection.vendor == "postgresql"
-        self.models = models  # in the order they are written (referenced tables first)
+        self.models = models
         self.tables = {}
         self.history = {}  # model -> its history table (`Model.history` builds a manager per access)
         for model in models:
@@ -639,8 +654,8 @@ class Rows:
         )
         seen.add(values["id"])
 
-    def flush(self):
-        for model in self.models:
+    def flush(self, models):
+        for model in models:
             for table in (self.tables[model], self.history[model]):
                 table.write(self.connection, self.postgres)
             self.tables[model].seen.clear()
