@@ -21,25 +21,28 @@ from django.db import migrations
 SPRAK = "swedish"
 
 FUNKTIONER = f"""
+-- Each part is cut (100,000 characters; the sections 200,000, some 30,000 words, several times a
+-- long tjänsteutlåtande) so that no case's vector can pass PostgreSQL's 1 MB limit, which would
+-- refuse the save that wrote the text.
 -- It reads one case's rows, for which an index scan is always right; without the SET the plan
 -- it keeps per connection can be one made while the tables were small (a new installation, the
 -- first batches of generate_volume) and scan whole tables for every case.
 CREATE OR REPLACE FUNCTION arenden_sokvektor(a_id bigint, a_arendemening text) RETURNS tsvector
 LANGUAGE sql STABLE SET enable_seqscan = off AS $$
   SELECT setweight(to_tsvector('{SPRAK}', coalesce(a_arendemening, '')), 'A')
-      || setweight(to_tsvector('{SPRAK}', coalesce((
+      || setweight(to_tsvector('{SPRAK}', left(coalesce((
            SELECT string_agg(coalesce(s.titel, '') || ' ' || coalesce(s.text, ''), ' ')
-           FROM arenden_skrivelse s WHERE s.arende_id = a_id), '')), 'B')
-      || setweight(to_tsvector('{SPRAK}', coalesce((
+           FROM arenden_skrivelse s WHERE s.arende_id = a_id), ''), 100000)), 'B')
+      || setweight(to_tsvector('{SPRAK}', left(coalesce((
            SELECT string_agg(coalesce(k.text, '') || ' ' || coalesce(k.avslutning, ''), ' ')
            FROM arenden_sektion k JOIN arenden_tjansteutlatande t ON t.id = k.tjansteutlatande_id
-           WHERE t.arende_id = a_id), '')), 'C')
-      || setweight(to_tsvector('{SPRAK}', coalesce((
+           WHERE t.arende_id = a_id), ''), 200000)), 'C')
+      || setweight(to_tsvector('{SPRAK}', left(coalesce((
            SELECT string_agg(g.titel, ' ')
            FROM arenden_tjansteutlatandeatgard v
            JOIN arenden_tjansteutlatande t ON t.id = v.tjansteutlatande_id
            JOIN atgarder_atgard g ON g.id = v.atgard_id
-           WHERE t.arende_id = a_id), '')), 'D')
+           WHERE t.arende_id = a_id), ''), 100000)), 'D')
 $$;
 
 CREATE OR REPLACE FUNCTION arenden_sokvektor_uppskjuten() RETURNS boolean

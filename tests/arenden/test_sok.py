@@ -158,3 +158,19 @@ def test_search_page_for_every_logged_in_user(client, demo):
     assert response.status_code == 200
     body = response.content.decode()
     assert "SKHLM 2024/123" in body and "Redo för nämnd" in body and "<mark>" in body
+
+
+def test_a_huge_section_is_saved_and_its_beginning_found(diarie):
+    """A text whose words would give a vector over PostgreSQL's 1 MB limit is saved all the
+    same (the vector takes the beginning of each part); SQLite searches the whole text."""
+    from arenden import services
+
+    tu = TjansteutlatandeFactory()
+    sektion = tu.sektioner.first()
+    ord_ = " ".join(f"ord{n:06d}x" for n in range(120_000))  # 1.3 MB of distinct words
+    services.spara_sektion(
+        sektion=sektion, text=f"<p>Skolgårdar {ord_}</p>", expected_version=sektion.version, user=None
+    )
+    sektion.refresh_from_db()
+    assert sektion.text.endswith("ord119999x</p>")
+    assert _hittas(diarie, "skolgårdar", tu.arende)
