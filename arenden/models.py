@@ -279,6 +279,9 @@ class Arende(models.Model):
             models.Index(fields=["handlaggare", "-registrerad"], name="arende_handlaggare_idx"),
             # The diarium's order (the admin's list adds the pk to make it total).
             models.Index(fields=["-ar", "-lopnummer", "-id"], name="arende_ordning_idx"),
+            # A chef's scope, "the cases of these förvaltningar", read from the index alone: every
+            # scoped admin list of documents, skrivelser and attestations joins through it.
+            models.Index(fields=["forvaltning", "id"], name="arende_forvaltning_idx"),
         ]
 
     def __str__(self):

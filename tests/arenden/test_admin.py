@@ -138,3 +138,26 @@ def test_section_cannot_be_saved_twice_for_one_heading(db):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Sektion.objects.create(tjansteutlatande=tu, mall_sektion=first.mall_sektion)
+
+
+@pytest.mark.parametrize("fa_arenden", [500, 1])  # ids in the query itself, or the hashed set of cases
+def test_document_search_by_number_title_and_number_fragment(admin_client, monkeypatch, fa_arenden):
+    from arenden.admin import TjansteutlatandeAdmin
+
+    monkeypatch.setattr(TjansteutlatandeAdmin, "SOK_ARENDEN", fa_arenden)
+    forsta = TjansteutlatandeFactory(titel="Svar om parklekar", arende__diarienummer="SKHLM 2021/12")
+    andra = TjansteutlatandeFactory(titel="Svar om belysning", arende__diarienummer="SKHLM 2021/7")
+    tredje = TjansteutlatandeFactory(titel="Yttrande om skolgårdar", arende__diarienummer="SKHLM 2022/3")
+
+    def hittade(term):
+        response = admin_client.get("/admin/arenden/tjansteutlatande/", {"q": term})
+        assert response.status_code == 200
+        return {tu.pk for tu in response.context["cl"].result_list}
+
+    assert hittade("SKHLM 2021/12") == {forsta.pk}  # a diarienummer is searched whole
+    assert hittade("2021/7") == {andra.pk}
+    assert hittade("parklekar") == {forsta.pk}
+    assert hittade("SKHLM 2021") == {forsta.pk, andra.pk}
+    assert hittade("SKHLM belysning") == {andra.pk}  # every word, in the number or the title
+    assert hittade("SKHLM") == {forsta.pk, andra.pk, tredje.pk}
+    assert hittade("2023/1") == set()
