@@ -577,14 +577,23 @@ def tidslinje(arende):
     def add(tid, anvandare, handelse, detalj=""):
         handelser.append({"tid": tid, "anvandare": anvandare, "handelse": handelse, "detalj": detalj})
 
-    for rad in arende.history.select_related("history_user").order_by("history_date", "history_id"):
+    # Only the columns told here: a document's history rows carry its frozen content, and a
+    # skrivelse's its whole text, which the timeline never shows.
+    falt = ("history_date", "history_id", "history_type", "history_change_reason", "history_user")
+    for rad in (
+        arende.history.select_related("history_user")
+        .only(*falt, "registrerad", "diarienummer")
+        .order_by("history_date", "history_id")
+    ):
         if rad.history_type == "+":
             # An older case entered later keeps its diarium date as the moment of registration.
             diariedag = timezone.make_aware(datetime.datetime.combine(rad.registrerad, datetime.time.min))
             add(min(rad.history_date, diariedag), rad.history_user, "Ärendet registrerat", rad.diarienummer)
         else:
             add(rad.history_date, rad.history_user, *_handelse(rad.history_change_reason, "Ärendet ändrat"))
-    skrivelse_historik = arende.skrivelser.model.history.filter(arende_id=arende.pk).select_related("history_user")
+    skrivelse_historik = (
+        arende.skrivelser.model.history.filter(arende_id=arende.pk).select_related("history_user").only(*falt, "titel")
+    )
     for rad in skrivelse_historik.order_by("history_date", "history_id"):
         text = {"+": "Skrivelse registrerad", "~": "Skrivelse ändrad", "-": "Skrivelse borttagen"}[rad.history_type]
         add(rad.history_date, rad.history_user, text, rad.titel)
@@ -594,7 +603,10 @@ def tidslinje(arende):
     for steg in Attestering.objects.filter(tjansteutlatande__in=dokument).select_related("attestant"):
         kedjor.setdefault((steg.tjansteutlatande_id, steg.omgang), []).append(steg)
     for tu in dokument:
-        for rad in tu.history.select_related("history_user").order_by("history_date", "history_id"):
+        tu_historik = tu.history.select_related("history_user").only(
+            *falt, "titel", "attest_omgang", "aterremiss_kommentar"
+        )
+        for rad in tu_historik.order_by("history_date", "history_id"):
             reason = rad.history_change_reason or ""
             if rad.history_type == "+":
                 add(rad.history_date, rad.history_user, SKAPAT, rad.titel)
