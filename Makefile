@@ -5,7 +5,7 @@ PIP := .venv/bin/pip
 STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install system-packages demo pdf lint clean backup restore
+.PHONY: run test install system-packages demo pdf lint clean backup restore screenshots
 
 $(PY):
 	python3.11 -m venv .venv || python3 -m venv .venv
@@ -46,6 +46,10 @@ run: demo
 
 test: install $(NODE_STAMP)
 	$(PY) -m pytest
+
+# The README's screenshots, taken by the browser tests.
+screenshots: install $(NODE_STAMP)
+	SCREENSHOT_DIR=$(CURDIR)/docs $(PY) -m pytest tests/e2e -q
 
 pdf: demo
 	$(PY) manage.py render_pdf --demo --out out/

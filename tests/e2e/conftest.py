@@ -6,6 +6,7 @@ build; axe-core comes from the npm registry (`npm ci`) and is injected into each
 
 import importlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from playwright.sync_api import Browser
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-DOCS = ROOT / "docs"
+# Screenshots of the pages the tests visit: into docs/ with `make screenshots`, otherwise a
+# temporary folder, so a test run leaves the working tree as it found it.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "skarholmen-screenshots")
 PASSWORD = "skarholmen-demo"
 
 
@@ -129,5 +132,5 @@ def axe_violations(page):
 
 
 def screenshot(page, name):
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / name), full_page=False)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
