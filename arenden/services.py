@@ -598,7 +598,7 @@ def tidslinje(arende):
         text = {"+": "Skrivelse registrerad", "~": "Skrivelse ändrad", "-": "Skrivelse borttagen"}[rad.history_type]
         add(rad.history_date, rad.history_user, text, rad.titel)
 
-    dokument = list(arende.tjansteutlatanden.all())
+    dokument = list(arende.tjansteutlatanden.defer("innehall"))
     kedjor = {}
     for steg in Attestering.objects.filter(tjansteutlatande__in=dokument).select_related("attestant"):
         kedjor.setdefault((steg.tjansteutlatande_id, steg.omgang), []).append(steg)

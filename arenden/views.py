@@ -146,7 +146,10 @@ def _tu_or_404(request, pk):
 def arende(request, pk):
     """The case: skrivelse, tjänsteutlåtande, bilagor and timeline."""
     arende = _arende_or_404(request, pk)
-    tjansteutlatanden = list(arende.tjansteutlatanden.select_related("mall").prefetch_related("bilagor"))
+    # Not the frozen content (tens of kilobytes of JSON for a long document): the page shows none of it.
+    tjansteutlatanden = list(
+        arende.tjansteutlatanden.defer("innehall").select_related("mall").prefetch_related("bilagor")
+    )
     form = None
     if not tjansteutlatanden:
         skrivelse = arende.skrivelser.first()
