@@ -174,3 +174,25 @@ def test_document_search_in_the_admin_finds_by_number_and_by_title(admin_client)
     assert hits(annan.arende.diarienummer) == {annan.pk}
     assert hits(f"belysning {annan.arende.diarienummer}") == {annan.pk}  # every word must match
     assert hits("belysning parklek") == set()
+
+
+@pytest.mark.parametrize("model", [Arende, Tjansteutlatande, Atgard, get_user_model()], ids=lambda m: m.__name__)
+def test_admin_list_checkbox_is_the_html_django_renders(model):
+    from django.contrib.admin import ModelAdmin
+    from django.utils import translation
+
+    from tests.factories import ArendeFactory, TjansteutlatandeFactory
+
+    objects = {
+        Arende: lambda: ArendeFactory(arendemening='Parklekar <b>"Sätra"</b> & co'),
+        Tjansteutlatande: lambda: TjansteutlatandeFactory(titel='<script>"x"</script> & Sätra'),
+        Atgard: lambda: AtgardFactory(titel="Nattvandring <i>'vid'</i> & parklekar"),
+        get_user_model(): lambda: get_user_model().objects.create(username="a&b<c>"),
+    }
+    obj = objects[model]()
+    model_admin = admin.site._registry[model]
+    with translation.override("sv"):
+        ours = model_admin.action_checkbox(obj)
+        djangos = ModelAdmin.action_checkbox(model_admin, obj)
+    assert ours == djangos
+    assert 'class="action-select"' in ours and "&lt;" in ours
