@@ -217,6 +217,56 @@ def test_drogscen_page_query_count_does_not_grow_with_rows(officer_client, handl
     assert few == many
 
 
+def _rapporterar(scen, handlaggare, n, **arende):
+    atgard = AtgardFactory()
+    atgard.drogscener.add(scen)
+    arenden = []
+    for i in range(n):
+        a = ArendeFactory(handlaggare=handlaggare, registrerad=f"2024-01-{i + 1:02d}", **arende)
+        TjansteutlatandeFactory(arende=a).atgard_val.create(atgard=atgard)
+        arenden.append(a)
+    return arenden
+
+
+def test_drogscen_page_lists_the_users_reporting_cases_newest_first(officer_client, handlaggare):
+    scen = DrogscenFactory()
+    egna = _rapporterar(scen, handlaggare, 3)
+    _rapporterar(scen, UserFactory(), 2, arendemening="Någon annans ärende")
+    ArendeFactory(handlaggare=handlaggare, arendemening="Utan rapport om platsen")
+    html = officer_client.get(reverse("atgarder:drogscen", args=[scen.pk])).content.decode()
+    assert "3 ärenden, nyast först" in html and "Fler än" not in html
+    positions = [html.index(a.diarienummer) for a in reversed(egna)]
+    assert positions == sorted(positions)
+    assert "Någon annans ärende" not in html and "Utan rapport om platsen" not in html
+
+
+def test_drogscen_page_without_cases_says_so(officer_client, handlaggare):
+    scen = DrogscenFactory()
+    html = officer_client.get(reverse("atgarder:drogscen", args=[scen.pk])).content.decode()
+    assert "Inga ärenden som du kan se." in html
+
+
+def test_drogscen_page_stops_counting_past_its_limit(officer_client, handlaggare, monkeypatch):
+    from atgarder import views
+
+    monkeypatch.setattr(views, "ARENDEN_GRANS", 3)
+    monkeypatch.setattr(views, "ARENDEN_PER_SIDA", 2)
+    scen = DrogscenFactory()
+    arenden = _rapporterar(scen, handlaggare, 5)
+    url = reverse("atgarder:drogscen", args=[scen.pk])
+    first = officer_client.get(url).content.decode()
+    assert "Fler än 3 ärenden, nyast först; de 3 senaste visas här" in first
+    assert reverse("arenden:sok") in first and "Sida 1 av 2" in first
+    assert arenden[4].diarienummer in first and arenden[3].diarienummer in first
+    second = officer_client.get(url, {"sida": 2}).content.decode()
+    assert "Sida 2 av 2" in second and arenden[2].diarienummer in second
+    assert arenden[1].diarienummer not in second and arenden[0].diarienummer not in second
+    exactly = DrogscenFactory()
+    _rapporterar(exactly, handlaggare, 3)
+    html = officer_client.get(reverse("atgarder:drogscen", args=[exactly.pk])).content.decode()
+    assert "3 ärenden, nyast först" in html and "Fler än" not in html
+
+
 SCOPED_PAGES = [
     ("GET", "arenden:arende", lambda tu: [tu.arende.pk]),
     ("GET", "arenden:redigera", lambda tu: [tu.pk]),
