@@ -16,7 +16,7 @@ from django.templatetags.static import static
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from atgarder.forms import AtgardSokForm, NyAtgardForm
+from atgarder.forms import editorns_formular
 from atgarder.models import Atgard
 
 from . import pdf, services
@@ -218,6 +218,7 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
             },
             auto_id="uppgift_%s",
         )
+    sokform, nyform = editorns_formular()
     return render(
         request,
         "arenden/redigera.html",
@@ -226,8 +227,8 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
             "sektioner": sektioner,
             "valda": _valda_atgarder(tu),
             "uppgifter": uppgifter,
-            "sokform": AtgardSokForm(auto_id="sok_%s", label_suffix=""),
-            "nyform": NyAtgardForm(auto_id="ny_%s"),
+            "sokform": sokform,
+            "nyform": nyform,
         },
         status=status,
     )

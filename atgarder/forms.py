@@ -30,3 +30,19 @@ class NyAtgardForm(forms.Form):
     drogscener = ManyIdsField(label="Drogscener", queryset=Drogscen.objects.all(), required=False)
     period_start = forms.DateField(label="Period från", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     period_slut = forms.DateField(label="Period till", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def editorns_formular():
+    """The editor's search and new-åtgärd forms, their place and actor choices read once each
+    as (id, namn): bound to the querysets, the four lists were four queries through server-side
+    cursors and a model object per option, on every opening of the editor. The options are the
+    same the querysets give (both models order by namn, and an option's label is its namn)."""
+    drogscener = list(Drogscen.objects.values_list("pk", "namn"))
+    aktorer = list(Aktor.objects.values_list("pk", "namn"))
+    sokform = AtgardSokForm(auto_id="sok_%s", label_suffix="")
+    sokform.fields["drogscen"].choices = [("", sokform.fields["drogscen"].empty_label), *drogscener]
+    sokform.fields["aktor"].choices = [("", sokform.fields["aktor"].empty_label), *aktorer]
+    nyform = NyAtgardForm(auto_id="ny_%s")
+    nyform.fields["drogscener"].choices = drogscener
+    nyform.fields["aktorer"].choices = aktorer
+    return sokform, nyform

@@ -302,6 +302,21 @@ def test_case_pages_are_scoped(client, who, expected_get, method, name, args):
         assert (status == 404) == (expected_get == 404)
 
 
+def test_editor_register_forms_offer_every_place_and_actor_as_the_forms_do(officer_client, handlaggare):
+    from atgarder.forms import AtgardSokForm, NyAtgardForm
+    from atgarder.models import Aktor
+
+    DrogscenFactory(namn="Östberga <torg>")
+    DrogscenFactory(namn="Bredäng centrum")
+    Aktor.objects.create(namn="Polisen & skolan")
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    html = officer_client.get(reverse("arenden:redigera", args=[tu.pk])).content.decode()
+    sok, ny = AtgardSokForm(auto_id="sok_%s", label_suffix=""), NyAtgardForm(auto_id="ny_%s")
+    for field in (sok["drogscen"], sok["aktor"], ny["drogscener"], ny["aktorer"]):
+        assert str(field) in html, field.name
+    assert "Östberga &lt;torg&gt;" in html and "Polisen &amp; skolan" in html
+
+
 def test_editor_and_atgard_pages_query_count_does_not_grow_with_rows(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
     atgard = AtgardFactory()
