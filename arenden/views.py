@@ -33,6 +33,7 @@ from .models import (
     is_namndsekreterare,
 )
 from .search import MAX_SOKTEXT, MAX_TRAFFAR, filtrera, sok_arenden
+from .urls_per_id import url_per_id
 
 REGISTRERANDE_ROLLER = ("Registrator", "Handläggare")
 PER_SIDA = 50
@@ -82,8 +83,15 @@ def start(request):
         # The diarium search's match (full text over indexes on PostgreSQL), newest first here.
         arenden = filtrera(arenden, q)
     sida = Paginator(arenden, PER_SIDA).get_page(request.GET.get("sida"))
+    arende_url, redigera_url = url_per_id("arenden:arende"), url_per_id("arenden:redigera")
     rader = [
-        {"arende": a, "tu_pk": a.tu_pk, "sammantrade": a.sammantrade, "nasta_steg": nasta_steg(a.status, a.tu_status)}
+        {
+            "arende": a,
+            "url": arende_url(a.pk),
+            "redigera_url": redigera_url(a.tu_pk) if a.tu_pk else "",
+            "sammantrade": a.sammantrade,
+            "nasta_steg": nasta_steg(a.status, a.tu_status),
+        }
         for a in sida
     ]
     return render(

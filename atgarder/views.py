@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
 from arenden.models import Arende, Tjansteutlatande, TjansteutlatandeAtgard
+from arenden.urls_per_id import url_per_id
 
 from . import services
 from .constants import AtgardTyp
@@ -70,9 +71,10 @@ def _rapporterande_arenden(request, scen):
     begransad = len(ids) > ARENDEN_GRANS
     sida = Paginator(ids[:ARENDEN_GRANS], ARENDEN_PER_SIDA).get_page(request.GET.get("sida"))
     rader = Arende.objects.only("diarienummer", "arendemening", "status").in_bulk(list(sida.object_list))
+    arende_url = url_per_id("arenden:arende")
     return {
         "sida": sida,
-        "arenden": [rader[pk] for pk in sida.object_list if pk in rader],
+        "arenden": [{"arende": rader[pk], "url": arende_url(pk)} for pk in sida.object_list if pk in rader],
         "arenden_begransad": begransad,
         "arenden_grans": ARENDEN_GRANS,
     }
