@@ -47,11 +47,11 @@ def drogscen(request, pk):
     return render(
         request,
         "atgarder/drogscen.html",
-        {"drogscen": scen, "grupper": grupper, **_rapporterande_arenden(request, scen)},
+        {"drogscen": scen, "grupper": grupper, **_rapporterande_arenden(request, [a.pk for a in atgarder])},
     )
 
 
-def _rapporterande_arenden(request, scen):
+def _rapporterande_arenden(request, atgard_ids):
     """A page of the user's ärenden whose documents report on an åtgärd at the place, newest first.
 
     One query reads the ids of at most ARENDEN_GRANS + 1 of them, which gives both the count
@@ -59,8 +59,11 @@ def _rapporterande_arenden(request, scen):
     are then read by id: counting and paging with the whole join twice made the page cost
     0.4 s at 200,000 ärenden. Past the limit the newest ARENDEN_GRANS can be browsed; the
     diarium search finds the older ones."""
+    # The place's åtgärder as a list of ids: each of the user's cases is then checked with two
+    # index probes, where a join through the place made PostgreSQL read every document that
+    # reports on any of its åtgärder (20,000 at 200,000 ärenden) into a hash first.
     rapporterat = TjansteutlatandeAtgard.objects.filter(
-        tjansteutlatande__arende=OuterRef("pk"), atgard__drogscener=scen
+        tjansteutlatande__arende=OuterRef("pk"), atgard_id__in=atgard_ids
     )
     ids = list(
         Arende.objects.for_user(request.user)
