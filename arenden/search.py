@@ -44,7 +44,7 @@ class Sokvektor(Expression):
 
     def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
         if query.model is not Arende:
-            raise ValueError("Sokvektor finns bara i ärendetabellen.")
+            raise ValueError("Sokvektor is a column of the ärende table only.")
         return Sokvektor(alias=query.get_initial_alias())
 
     def relabeled_clone(self, change_map):

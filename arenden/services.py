@@ -569,9 +569,10 @@ def _handelse(reason, fallback):
     return handelse, detalj
 
 
-def tidslinje(arende):
+def tidslinje(arende, dokument=None):
     """Everything that happened to a case, oldest first: registration, skrivelser, documents
-    created and edited (who, which section), sent, attested, returned (with the comment)."""
+    created and edited (who, which section), sent, attested, returned (with the comment).
+    `dokument` is the case's documents when the caller has already read them."""
     handelser = []
 
     def add(tid, anvandare, handelse, detalj=""):
@@ -598,7 +599,8 @@ def tidslinje(arende):
         text = {"+": "Skrivelse registrerad", "~": "Skrivelse ändrad", "-": "Skrivelse borttagen"}[rad.history_type]
         add(rad.history_date, rad.history_user, text, rad.titel)
 
-    dokument = list(arende.tjansteutlatanden.defer("innehall"))
+    if dokument is None:
+        dokument = list(arende.tjansteutlatanden.defer("innehall"))
     kedjor = {}
     for steg in Attestering.objects.filter(tjansteutlatande__in=dokument).select_related("attestant"):
         kedjor.setdefault((steg.tjansteutlatande_id, steg.omgang), []).append(steg)

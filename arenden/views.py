@@ -170,7 +170,7 @@ def arende(request, pk):
             "skrivelser": arende.skrivelser.all(),
             "tjansteutlatanden": tjansteutlatanden,
             "form": form,
-            "tidslinje": services.tidslinje(arende),
+            "tidslinje": services.tidslinje(arende, dokument=tjansteutlatanden),
         },
     )
 

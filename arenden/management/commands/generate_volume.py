@@ -606,7 +606,6 @@ class Rows:
     def __init__(self, connection, models):
         self.connection = connection
         self.postgres = connection.vendor == "postgresql"
-        self.models = models
         self.tables = {}
         self.history = {}  # model -> its history table (`Model.history` builds a manager per access)
         for model in models:
