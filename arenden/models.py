@@ -212,7 +212,8 @@ def synliga_arenden(user, via=""):
         condition |= models.Q(**{f"{via}forvaltning__in": forvaltningar})
     if Roll.HANDLAGGARE in user_roller:
         condition |= models.Q(**{f"{via}handlaggare": user})
-        profil = Profil.objects.filter(user=user).first()
+        # Read with the user on each request (skarholmen/auth.py), else once per user object.
+        profil = getattr(user, "profil", None)
         if profil and profil.avdelning_id:
             condition |= models.Q(**{f"{via}avdelning_id": profil.avdelning_id})
     return condition

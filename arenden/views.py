@@ -20,7 +20,7 @@ from atgarder.forms import editorns_formular
 from atgarder.models import Atgard
 
 from . import pdf, services
-from .constants import ArendeStatus, TjansteutlatandeStatus
+from .constants import ArendeStatus, Roll, TjansteutlatandeStatus
 from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, UppgifterForm, person_label
 from .models import (
     Arende,
@@ -31,16 +31,17 @@ from .models import (
     Tjansteutlatande,
     TjansteutlatandeAtgard,
     is_namndsekreterare,
+    roller,
 )
 from .search import MAX_SOKTEXT, MAX_TRAFFAR, filtrera, sok_arenden
 from .urls_per_id import url_per_id
 
-REGISTRERANDE_ROLLER = ("Registrator", "Handläggare")
+REGISTRERANDE_ROLLER = {Roll.REGISTRATOR, Roll.HANDLAGGARE}
 PER_SIDA = 50
 
 
 def kan_registrera(user):
-    return user.is_superuser or user.groups.filter(name__in=REGISTRERANDE_ROLLER).exists()
+    return user.is_superuser or bool(roller(user) & REGISTRERANDE_ROLLER)
 
 
 def nasta_steg(arende_status, tu_status):
@@ -124,7 +125,7 @@ def registrera(request):
         arende = Arende(
             forvaltning=forvaltning,
             arendemening=form.cleaned_data["arendemening"] or f"{skrivelse.titel} – Svar på skrivelse",
-            handlaggare=user if user.groups.filter(name="Handläggare").exists() else None,
+            handlaggare=user if Roll.HANDLAGGARE in roller(user) else None,
             avdelning=avdelning,
         )
         try:

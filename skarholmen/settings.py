@@ -237,7 +237,8 @@ CONTENT_SECURITY_POLICY = {
 # passwords for one user name from one address lock that pair for 15 minutes (a Swedish 429
 # page). Behind a reverse proxy the address is read from X-Forwarded-For, trusting exactly
 # TRUSTED_PROXY_COUNT proxies (skarholmen/security.py); 0 means no proxy, and the header is ignored.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# The second is ModelBackend reading the user with their profile (skarholmen/auth.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "skarholmen.auth.ProfilBackend"]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
