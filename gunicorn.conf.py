@@ -47,6 +47,10 @@ control_socket_disable = True
 def post_worker_init(worker):
     """Once the worker has loaded Django, its apps and models, hide those objects from the
     garbage collector: they live as long as the process, and walking them again in every full
-    collection during requests is CPU spent on nothing."""
+    collection during requests is CPU spent on nothing. Then start its PDF render process."""
     gc.collect()
     gc.freeze()
+    # The worker's PDF render process, started now rather than by its first PDF request.
+    from arenden import pdf
+
+    pdf.prestart_worker()

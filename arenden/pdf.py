@@ -149,6 +149,23 @@ def _run_job(job):
                 _idle.append(worker)
 
 
+def prestart_worker():
+    """Start one render process in the background, before the first PDF is asked for: loading
+    WeasyPrint and the fonts takes a couple of seconds, which the first user of a freshly
+    started app server would otherwise wait for. gunicorn calls this as each worker starts."""
+
+    def start():
+        try:
+            worker = _Worker()
+        except PdfError:
+            logger.warning("PDF-tjänsten kunde inte förstartas; den startas vid första PDF:en.")
+            return
+        with _idle_lock:
+            _idle.append(worker)
+
+    threading.Thread(target=start, name="pdf-prestart", daemon=True).start()
+
+
 def shutdown_workers():
     with _idle_lock:
         workers = list(_idle)

@@ -2,6 +2,7 @@
 PDF/A and tagging, fonts, bilagor, and the attested copy that never changes."""
 
 import io
+import time
 
 import pikepdf
 import pytest
@@ -244,3 +245,21 @@ def test_renderer_logs_once_which_library_subsets_the_fonts(db, caplog, monkeypa
         "PDF-typsnitt delas upp (subsetting) med HarfBuzz-subset.",
         "PDF-typsnitt delas upp (subsetting) med fontTools.",
     }
+
+
+def test_prestarted_render_process_serves_the_first_pdf(db):
+    pdf.shutdown_workers()
+    try:
+        pdf.prestart_worker()
+        deadline = time.monotonic() + pdf.STARTUP_TIMEOUT
+        while not pdf._idle and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(pdf._idle) == 1
+        started = pdf._idle[0]
+        assert started.alive()
+        tu = TjansteutlatandeFactory(titel="Första PDF:en efter start")
+        assert "Första PDF:en efter start" in pages(pdf.render_tjansteutlatande(tu))[0]
+        # The render went to the process started ahead, not to a new one.
+        assert pdf._idle == [started]
+    finally:
+        pdf.shutdown_workers()
