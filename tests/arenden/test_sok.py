@@ -174,3 +174,17 @@ def test_a_huge_section_is_saved_and_its_beginning_found(diarie):
     sektion.refresh_from_db()
     assert sektion.text.endswith("ord119999x</p>")
     assert _hittas(diarie, "skolgårdar", tu.arende)
+
+
+def test_excerpt_shows_the_text_as_written_without_tags_or_double_escaping(db):
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)
+    tu = TjansteutlatandeFactory()
+    Sektion.objects.filter(pk=tu.sektioner.first().pk).update(
+        text="<p>Trygghetsvandring &amp; <strong>belysning</strong> vid &lt;torget&gt;.</p>"
+    )
+    (traff,) = sok_arenden(user, "belysning")
+    assert traff.trafford == ["belysning"]
+    # The tags are gone, the entities read as the characters they stand for, and the excerpt is
+    # escaped once for the page.
+    assert "Trygghetsvandring &amp; <mark>belysning</mark> vid &lt;torget&gt;." in traff.traff
+    assert "strong" not in traff.traff and "&amp;amp;" not in traff.traff
