@@ -36,11 +36,11 @@ _measure = {"start": None, "cpu": None}
 
 
 def _cpu_seconds():
-    """CPU seconds used so far by gunicorn (master, workers, their PDF render processes) and by
-    the PostgreSQL backends serving the load database: divided by the requests, the cost of a
-    request whatever else the machine is doing."""
-    totals = {"app": 0.0, "db": 0.0}
-    processes = []
+    """CPU seconds used so far by gunicorn (master, workers, their PDF render processes), by
+    the PostgreSQL backends serving the load database and by locust itself: divided by the
+    requests, the cost of a request whatever else the machine is doing."""
+    totals = {"app": 0.0, "db": 0.0, "locust": 0.0}
+    processes = [("locust", psutil.Process())]
     if os.environ.get("LOAD_GUNICORN_PID"):
         master = psutil.Process(int(os.environ["LOAD_GUNICORN_PID"]))
         processes += [("app", p) for p in [master, *master.children(recursive=True)]]
@@ -234,12 +234,15 @@ def report(environment, **kwargs):
     print(f"p99 ms      {p99:8.0f}", file=out)
     if _measure["cpu"] and total.num_requests:
         end = _cpu_seconds()
-        app, db = ((end[k] - _measure["cpu"][k]) * 1000 / total.num_requests for k in ("app", "db"))
+        app, db, locust = (
+            (end[k] - _measure["cpu"][k]) * 1000 / total.num_requests for k in ("app", "db", "locust")
+        )
         cores = os.cpu_count() or 1
         print(
             f"CPU/request {app + db:8.1f}   ms (app {app:.1f}, PostgreSQL {db:.1f}): {cores} free cores would "
             f"serve at most {cores * 1000 / (app + db):.0f} requests/s",
             file=out,
         )
+        print(f"load tool   {locust:8.1f}   ms CPU per request (locust itself, on the same cores)", file=out)
     print(f"errors      {errors:8d}   target 0   {verdict(errors == 0 and not _logins['failed'])}", file=out)
     environment.process_exit_code = 1 if errors or _logins["failed"] or _measure["start"] is None else 0
