@@ -243,7 +243,7 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
             },
             auto_id="uppgift_%s",
         )
-    sokform, nyform = editorns_formular()
+    sokformular, nyformular = editorns_formular()
     return render(
         request,
         "arenden/redigera.html",
@@ -252,8 +252,8 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
             "sektioner": sektioner,
             "valda": _valda_atgarder(tu),
             "uppgifter": uppgifter,
-            "sokform": sokform,
-            "nyform": nyform,
+            "sokformular": sokformular,
+            "nyformular": nyformular,
         },
         status=status,
     )

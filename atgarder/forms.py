@@ -1,4 +1,7 @@
+import functools
+
 from django import forms
+from django.template.loader import render_to_string
 
 from arenden.forms import ManyIdsField
 from arenden.search import MAX_SOKTEXT
@@ -33,16 +36,25 @@ class NyAtgardForm(forms.Form):
 
 
 def editorns_formular():
-    """The editor's search and new-åtgärd forms, their place and actor choices read once each
-    as (id, namn): bound to the querysets, the four lists were four queries through server-side
-    cursors and a model object per option, on every opening of the editor. The options are the
-    same the querysets give (both models order by namn, and an option's label is its namn)."""
-    drogscener = list(Drogscen.objects.values_list("pk", "namn"))
-    aktorer = list(Aktor.objects.values_list("pk", "namn"))
+    """The editor's search and new-åtgärd forms as HTML, their place and actor choices read once
+    each as (id, namn) (the options the querysets give: both models order by namn, and an
+    option's label is its namn). The forms are never bound on the editor page, so their HTML
+    depends on nothing but those two lists; it is rendered once per process and list, since
+    Django renders each of the some 120 options through its own widget template."""
+    drogscener = tuple(Drogscen.objects.values_list("pk", "namn"))
+    aktorer = tuple(Aktor.objects.values_list("pk", "namn"))
+    return _formular_html(drogscener, aktorer)
+
+
+@functools.lru_cache(maxsize=8)
+def _formular_html(drogscener, aktorer):
     sokform = AtgardSokForm(auto_id="sok_%s", label_suffix="")
     sokform.fields["drogscen"].choices = [("", sokform.fields["drogscen"].empty_label), *drogscener]
     sokform.fields["aktor"].choices = [("", sokform.fields["aktor"].empty_label), *aktorer]
     nyform = NyAtgardForm(auto_id="ny_%s")
     nyform.fields["drogscener"].choices = drogscener
     nyform.fields["aktorer"].choices = aktorer
-    return sokform, nyform
+    return (
+        render_to_string("atgarder/_sokformular.html", {"sokform": sokform}),
+        render_to_string("atgarder/_nyformular.html", {"nyform": nyform}),
+    )

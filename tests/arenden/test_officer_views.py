@@ -317,6 +317,21 @@ def test_editor_register_forms_offer_every_place_and_actor_as_the_forms_do(offic
     assert "Östberga &lt;torg&gt;" in html and "Polisen &amp; skolan" in html
 
 
+def test_editor_register_forms_follow_places_added_and_renamed_after_the_first_opening(
+    officer_client, handlaggare
+):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    editor = reverse("arenden:redigera", args=[tu.pk])
+    plats = DrogscenFactory(namn="Sätra torg")
+    assert officer_client.get(editor).content.decode().count(">Sätra torg</option>") == 2
+    ny = DrogscenFactory(namn="Vårbergs centrum")
+    plats.namn = "Sätra centrum"
+    plats.save()
+    html = officer_client.get(editor).content.decode()
+    assert html.count(">Vårbergs centrum</option>") == 2 and f'value="{ny.pk}"' in html
+    assert html.count(">Sätra centrum</option>") == 2 and "Sätra torg" not in html
+
+
 def test_editor_and_atgard_pages_query_count_does_not_grow_with_rows(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
     atgard = AtgardFactory()
