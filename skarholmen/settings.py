@@ -237,7 +237,7 @@ CONTENT_SECURITY_POLICY = {
 # passwords for one user name from one address lock that pair for 15 minutes (a Swedish 429
 # page). Behind a reverse proxy the address is read from X-Forwarded-For, trusting exactly
 # TRUSTED_PROXY_COUNT proxies (skarholmen/security.py); 0 means no proxy, and the header is ignored.
-# The second is ModelBackend reading the user with their profile (skarholmen/auth.py).
+# The second is ModelBackend reading the user with their profile and roles (skarholmen/auth.py).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "skarholmen.auth.ProfilBackend"]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
