@@ -4,20 +4,22 @@ On PostgreSQL this is Swedish full-text search: words are stemmed ("drogscenerna
 "drogscen"), results are ranked, and the matching words are highlighted by ts_headline. Each
 ärende's words are stored in one vector, `arenden_arende.sokvektor`, weighted by where they
 stand and kept by triggers whatever writes a text (migration 0005_sokvektor), so a search is one
-GIN index scan on one table. The newest RANKADE matches are ranked, the best MAX_TRAFFAR shown.
-On SQLite a plain contains-search over the same texts is used.
+GIN index scan on one table. The newest RANKADE matches are ranked and shown best first,
+PER_SIDA a page, and only the page shown gets its excerpts. On SQLite a plain contains-search
+over the same texts is used, newest first.
 """
 
 import html
 import re
 
+from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Exists, Expression, OuterRef, Q
 
 from .models import Arende, Sektion, Skrivelse, TjansteutlatandeAtgard
 
 SPRAK = "swedish"
-MAX_TRAFFAR = 50
+PER_SIDA = 20
 RANKADE = 200
 _START, _STOP = "⟦", "⟧"  # markers no document text uses; replaced by <mark> after escaping
 _HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, MaxFragments=3, FragmentDelimiter=\" … \", MaxWords=25"
@@ -94,12 +96,14 @@ def filtrera(arenden, fraga):
     return arenden.filter(_villkor(fraga))
 
 
-def sok_arenden(user, fraga):
-    """The ärenden the user may see that match `fraga`, best first, each with `traff` (a short
-    HTML-safe text with the matching words in <mark>) and `trafford` (those words)."""
+def sok_arenden(user, fraga, sida=1):
+    """A page of the ärenden the user may see that match `fraga`, best first: at most RANKADE
+    hits, PER_SIDA a page (a Django Page; an invalid page number gives the nearest page). Each
+    hit on the page has `traff` (a short HTML-safe text with the matching words in <mark>) and
+    `trafford` (those words)."""
     fraga = _fraga((fraga or "").strip())
     if not fraga:
-        return []
+        return Paginator([], PER_SIDA).get_page(1)
     qs = filtrera(Arende.objects.for_user(user), fraga)
     if _is_postgres():
         from django.contrib.postgres.search import SearchRank
@@ -114,9 +118,13 @@ def sok_arenden(user, fraga):
         )
     else:
         qs = qs.order_by("-ar", "-lopnummer")
-    traffar = list(qs.select_related("handlaggare")[:MAX_TRAFFAR])
-    _markera(traffar, fraga)
-    return traffar
+    # The ranked ids in one query give both the count and the page; only the page's rows are read.
+    ids = list(qs.values_list("pk", flat=True)[:RANKADE])
+    page = Paginator(ids, PER_SIDA).get_page(sida)
+    rader = Arende.objects.select_related("handlaggare").in_bulk(list(page.object_list))
+    page.object_list = [rader[pk] for pk in page.object_list if pk in rader]
+    _markera(page.object_list, fraga)
+    return page
 
 
 def _korpus(arenden):

@@ -33,7 +33,7 @@ from .models import (
     is_namndsekreterare,
     roller,
 )
-from .search import MAX_SOKTEXT, MAX_TRAFFAR, filtrera, sok_arenden
+from .search import MAX_SOKTEXT, RANKADE, filtrera, sok_arenden
 from .urls_per_id import url_per_id
 
 REGISTRERANDE_ROLLER = {Roll.REGISTRATOR, Roll.HANDLAGGARE}
@@ -452,11 +452,11 @@ def skicka_for_attest(request, pk):
 def sok(request):
     """The diarium search: every logged-in user, within the cases they may see."""
     fraga = request.GET.get("q", "").strip()[:MAX_SOKTEXT]
-    traffar = sok_arenden(request.user, fraga) if fraga else []
+    sida = sok_arenden(request.user, fraga, request.GET.get("sida")) if fraga else None
     return render(
         request,
         "arenden/sok.html",
-        {"fraga": fraga, "traffar": traffar, "max_traffar": MAX_TRAFFAR, "title": "Sök i diariet"},
+        {"fraga": fraga, "sida": sida, "max_traffar": RANKADE, "title": "Sök i diariet"},
     )
 
 

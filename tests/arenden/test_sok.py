@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 
 from arenden.models import Arende, Sektion
-from arenden.search import sok_arenden
+from arenden.search import PER_SIDA, sok_arenden
 from tests.factories import ArendeFactory, AtgardFactory, ProfilFactory, TjansteutlatandeFactory, UserFactory
 
 
@@ -50,7 +50,7 @@ def test_search_covers_skrivelse_and_atgard_titles(db):
     tu.atgard_val.create(atgard=atgard, ordning=1)
     assert _nummer(sok_arenden(user, "gatubelysning")) == [tu.arende.diarienummer]
     assert _nummer(sok_arenden(user, "Kameraövervakning")) == [tu.arende.diarienummer]
-    assert sok_arenden(user, "obefintligtord") == []
+    assert len(sok_arenden(user, "obefintligtord")) == 0
 
 
 def test_a_user_without_access_does_not_see_the_case(demo):
@@ -188,3 +188,23 @@ def test_excerpt_shows_the_text_as_written_without_tags_or_double_escaping(db):
     # escaped once for the page.
     assert "Trygghetsvandring &amp; <mark>belysning</mark> vid &lt;torget&gt;." in traff.traff
     assert "strong" not in traff.traff and "&amp;amp;" not in traff.traff
+
+
+def test_hits_are_paged_and_each_page_has_its_excerpts(client, diarie):
+    """More hits than a page: every hit is on exactly one page, in rank order, each page with
+    its own excerpts, and the page links keep the search text."""
+    skapade = [ArendeFactory(arendemening=f"Parkering vid torget nummer {i}") for i in range(PER_SIDA + 5)]
+    forsta, andra = sok_arenden(diarie, "parkering"), sok_arenden(diarie, "parkering", 2)
+    assert forsta.paginator.count == PER_SIDA + 5 and forsta.paginator.num_pages == 2
+    assert len(forsta) == PER_SIDA and len(andra) == 5
+    nyast_forst = [a.diarienummer for a in sorted(skapade, key=lambda a: (a.ar, a.lopnummer), reverse=True)]
+    assert _nummer(forsta) + _nummer(andra) == nyast_forst  # equal rank: newest first, no repeats
+    assert all("<mark>" in a.traff for a in [*forsta, *andra])
+    assert _nummer(sok_arenden(diarie, "parkering", "sista")) == _nummer(forsta)  # not a number: page 1
+    assert _nummer(sok_arenden(diarie, "parkering", 99)) == _nummer(andra)  # past the end: the last page
+
+    client.force_login(diarie)
+    body = client.get("/sok/", {"q": "parkering vid torget", "sida": "2"}).content.decode()
+    assert "25 träffar, sida 2 av 2" in body and 'start="21"' in body
+    assert 'href="?q=parkering%20vid%20torget&amp;sida=1"' in body and "Nästa" not in body
+    assert body.count('<span class="dnr">') == 5
