@@ -55,6 +55,10 @@ def _cpu_seconds():
         try:
             times = process.cpu_times()
             totals[kind] += times.user + times.system
+            if kind == "app":
+                # Workers that gunicorn replaced (max_requests) and render processes that ended
+                # count in their parent's time for its waited-for children.
+                totals[kind] += times.children_user + times.children_system
         except psutil.Error:
             pass
     return totals
