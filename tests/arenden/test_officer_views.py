@@ -62,6 +62,21 @@ def test_start_page_lists_own_cases_newest_first_and_hides_others(officer_client
     assert "Någon annans ärende" not in html
 
 
+def test_start_page_shows_each_cases_newest_document_and_next_step(officer_client, handlaggare):
+    utan = ArendeFactory(handlaggare=handlaggare, arendemening="Utan dokument", registrerad="2024-01-01")
+    med = ArendeFactory(handlaggare=handlaggare, arendemening="Med två dokument", registrerad="2024-02-01")
+    aldre = TjansteutlatandeFactory(arende=med, handlaggare=handlaggare, sammantradesdatum="2024-04-01")
+    TjansteutlatandeFactory.create(arende=med, handlaggare=handlaggare, sammantradesdatum="2024-05-23")
+    nyare = med.tjansteutlatanden.exclude(pk=aldre.pk).get()
+    html = officer_client.get(reverse("arenden:start")).content.decode()
+    rad_med = html[html.index("Med två dokument") : html.index("</tr>", html.index("Med två dokument"))]
+    assert reverse("arenden:redigera", args=[nyare.pk]) in rad_med and "2024-05-23" in rad_med
+    assert reverse("arenden:redigera", args=[aldre.pk]) not in html
+    assert "Skriv färdigt och skicka för attest" in rad_med
+    rad_utan = html[html.index("Utan dokument") : html.index("</tr>", html.index("Utan dokument"))]
+    assert "Skapa tjänsteutlåtande" in rad_utan and "/redigera/" not in rad_utan
+
+
 def test_start_page_search_finds_text_in_skrivelse_and_number(officer_client, handlaggare):
     a = ArendeFactory(handlaggare=handlaggare, arendemening="Första")
     b = ArendeFactory(handlaggare=handlaggare, arendemening="Andra")
