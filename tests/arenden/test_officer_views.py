@@ -63,7 +63,7 @@ def test_start_page_lists_own_cases_newest_first_and_hides_others(officer_client
 
 
 def test_start_page_shows_each_cases_newest_document_and_next_step(officer_client, handlaggare):
-    utan = ArendeFactory(handlaggare=handlaggare, arendemening="Utan dokument", registrerad="2024-01-01")
+    ArendeFactory(handlaggare=handlaggare, arendemening="Utan dokument", registrerad="2024-01-01")
     med = ArendeFactory(handlaggare=handlaggare, arendemening="Med två dokument", registrerad="2024-02-01")
     aldre = TjansteutlatandeFactory(arende=med, handlaggare=handlaggare, sammantradesdatum="2024-04-01")
     TjansteutlatandeFactory.create(arende=med, handlaggare=handlaggare, sammantradesdatum="2024-05-23")
@@ -253,6 +253,27 @@ def test_drogscen_page_lists_the_users_reporting_cases_newest_first(officer_clie
     positions = [html.index(a.diarienummer) for a in reversed(egna)]
     assert positions == sorted(positions)
     assert "Någon annans ärende" not in html and "Utan rapport om platsen" not in html
+
+
+def test_drogscen_page_shows_each_atgard_with_period_actors_and_outputs(officer_client):
+    from atgarder.models import Aktor
+
+    scen = DrogscenFactory()
+    vandring = AtgardFactory(typ="social", titel="Nattvandring", period_start="2024-01-01")
+    belysning = AtgardFactory(
+        typ="situationell", titel="Belysning", period_start="2023-05-01", period_slut="2023-09-30"
+    )
+    for atgard in (vandring, belysning):
+        atgard.drogscener.add(scen)
+    vandring.aktorer.add(Aktor.objects.create(namn="Polisen"), Aktor.objects.create(namn="Fältassistenterna"))
+    vandring.utfall.create(antal=70, enhet="kvällar", ar=2024)
+    html = officer_client.get(reverse("atgarder:drogscen", args=[scen.pk])).content.decode()
+    social, situationell = html.index('id="grupp-social"'), html.index('id="grupp-situationell"')
+    assert social < html.index("Nattvandring") < situationell < html.index("Belysning")
+    assert f'href="{reverse("atgarder:atgard", args=[vandring.pk])}"' in html
+    assert "Period 2024-01-01 – pågår · Fältassistenterna, Polisen" in html
+    assert "<li>70 kvällar 2024</li>" in html
+    assert "Period 2023-05-01 – 2023-09-30</p>" in html  # no actors, no outputs
 
 
 def test_drogscen_page_without_cases_says_so(officer_client, handlaggare):
