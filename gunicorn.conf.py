@@ -28,9 +28,12 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 
 # Recycle each worker after a number of requests, with jitter so that they do not all restart
-# at once: bounds the growth of any slow leak (fonts, caches) in a long-lived process.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# at once: bounds the growth of any slow leak (fonts, caches) in a long-lived process. A new
+# worker costs some 2.5 s of CPU (Django, the apps and its PDF render process starting), so
+# recycling every 2,000 requests cost a tenth of all the CPU under load; every 10,000 costs a
+# fiftieth, while a worker's memory grows by a few MB over that many requests.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 
 # The heartbeat file lives in memory, not on a disk that may stall under load.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
