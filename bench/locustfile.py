@@ -45,12 +45,14 @@ def _cpu_seconds():
         master = psutil.Process(int(os.environ["LOAD_GUNICORN_PID"]))
         processes += [("app", p) for p in [master, *master.children(recursive=True)]]
     database = os.environ.get("LOAD_DB_NAME")
+    postmasters = set()
     if database:
-        for process in psutil.process_iter(["cmdline"]):
+        for process in psutil.process_iter(["cmdline", "ppid"]):
             if " ".join(process.info["cmdline"] or []).startswith("postgres:") and f" {database} " in " ".join(
                 process.info["cmdline"]
             ):
                 processes.append(("db", process))
+                postmasters.add(process.info["ppid"])
     for kind, process in processes:
         try:
             times = process.cpu_times()
@@ -59,6 +61,14 @@ def _cpu_seconds():
                 # Workers that gunicorn replaced (max_requests) and render processes that ended
                 # count in their parent's time for its waited-for children.
                 totals[kind] += times.children_user + times.children_system
+        except psutil.Error:
+            pass
+    for pid in postmasters:
+        # Backends that ended (a worker replaced, a connection past its age) and the autovacuum
+        # workers the load set off count in the postmaster's time for its children.
+        try:
+            times = psutil.Process(pid).cpu_times()
+            totals["db"] += times.children_user + times.children_system
         except psutil.Error:
             pass
     return totals
