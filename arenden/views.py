@@ -4,6 +4,7 @@ one service each; every rule lives in services.py."""
 
 import json
 import re
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -38,6 +39,11 @@ from .urls_per_id import url_per_id
 
 REGISTRERANDE_ROLLER = {Roll.REGISTRATOR, Roll.HANDLAGGARE}
 PER_SIDA = 50
+
+
+def _fragor(**parametrar):
+    """A list's other query parameters for its page links (templates/_sidor.html)."""
+    return urlencode(parametrar, quote_via=quote) + "&"
 
 
 def kan_registrera(user):
@@ -117,6 +123,7 @@ def start(request):
             "status": status,
             "q": q,
             "statusval": ArendeStatus.choices,
+            "fragor": _fragor(q=q, status=status),
             "kan_registrera": kan_registrera(request.user),
         },
     )
@@ -453,7 +460,7 @@ def sok(request):
     return render(
         request,
         "arenden/sok.html",
-        {"fraga": fraga, "sida": sida, "max_traffar": RANKADE, "title": "Sök i diariet"},
+        {"fraga": fraga, "sida": sida, "fragor": _fragor(q=fraga), "max_traffar": RANKADE, "title": "Sök i diariet"},
     )
 
 
