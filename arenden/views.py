@@ -88,10 +88,11 @@ def start(request):
     sida = Paginator(arenden, PER_SIDA).get_page(request.GET.get("sida"))
     # Each case's newest document, read for the page's cases in one query: as three subqueries
     # of the list's query they cost more to build than the database takes to answer them.
+    pa_sidan = list(sida)
     senaste_tu = {}
-    if sida.object_list:
+    if pa_sidan:
         for tu in (
-            Tjansteutlatande.objects.filter(arende__in=[a["pk"] for a in sida])
+            Tjansteutlatande.objects.filter(arende__in=[a["pk"] for a in pa_sidan])
             .order_by("-skapad", "-pk")
             .values("arende_id", "pk", "status", "sammantradesdatum")
         ):
@@ -99,7 +100,7 @@ def start(request):
     arende_url, redigera_url = url_per_id("arenden:arende"), url_per_id("arenden:redigera")
     statustext = dict(ArendeStatus.choices)
     rader = []
-    for a in sida:
+    for a in pa_sidan:
         tu = senaste_tu.get(a["pk"])
         rader.append(
             {
