@@ -198,27 +198,41 @@ def forvaltningar_for(user):
     ).values("pk")
 
 
-def synliga_arenden(user, via=""):
-    """The condition that an ärende is one an (active, not super-) user may see: Registrator,
-    Nämndsekreterare and Attestant every case of their förvaltning; a Handläggare their own
-    cases and their avdelning's; anyone else none. `via` is the path to the ärende from the
-    model queried ("arende__" from a document): the condition then reads the joined row instead
-    of asking whether the document's ärende is among all the user's cases, which made
-    PostgreSQL gather every one of them (21,000 at a million) to check a single document."""
+def synliga_delar(user, via=""):
+    """The parts of what an (active, not super-) user may see, each a condition on one column
+    of the ärende: Registrator, Nämndsekreterare and Attestant every case of their förvaltning
+    (one part per förvaltning); a Handläggare their own cases and their avdelning's; anyone else
+    nothing (no parts). `via` is the path to the ärende from the model queried ("arende__" from
+    a document)."""
     user_roller = roller(user)
-    condition = models.Q(**{f"{via}pk__in": []})
+    delar = []
     if user_roller & set(Roll.FORVALTNINGSROLLER):
-        # The ids as a list, not a subquery: PostgreSQL then plans with the real share of the
+        # The ids as values, not a subquery: PostgreSQL then plans with the real share of the
         # diarium (one förvaltning of 13) instead of guessing half of it and reading it all.
-        forvaltningar = list(forvaltningar_for(user).values_list("pk", flat=True).distinct())
-        condition |= models.Q(**{f"{via}forvaltning__in": forvaltningar})
+        forvaltningar = sorted(set(forvaltningar_for(user).values_list("pk", flat=True)))
+        delar += [models.Q(**{f"{via}forvaltning": pk}) for pk in forvaltningar]
     if Roll.HANDLAGGARE in user_roller:
-        condition |= models.Q(**{f"{via}handlaggare": user})
         # Read with the user on each request (skarholmen/auth.py), else once per user object.
         profil = getattr(user, "profil", None)
         if profil and profil.avdelning_id:
-            condition |= models.Q(**{f"{via}avdelning_id": profil.avdelning_id})
+            delar.append(models.Q(**{f"{via}avdelning_id": profil.avdelning_id}))
+        delar.append(models.Q(**{f"{via}handlaggare": user}))
+    return delar
+
+
+def synliga_arenden(user, via=""):
+    """The condition that an ärende is one an (active, not super-) user may see: any of
+    `synliga_delar`. From a document (`via="arende__"`) it reads the joined row instead of
+    asking whether the document's ärende is among all the user's cases, which made PostgreSQL
+    gather every one of them (21,000 at a million) to check a single document."""
+    condition = models.Q(**{f"{via}pk__in": []})
+    for villkor in synliga_delar(user, via):
+        condition |= villkor
     return condition
+
+
+# The officers' lists show the newest registered cases first; the pk makes the order total.
+NYAST_FORST = ("-registrerad", "-ar", "-lopnummer", "-pk")
 
 
 class ArendeQuerySet(models.QuerySet):
@@ -230,6 +244,31 @@ class ArendeQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         return self.filter(synliga_arenden(user))
+
+    def nyaste_ids(self, user, antal):
+        """The ids of at most `antal` of this queryset's cases that the user may see, newest
+        first (NYAST_FORST).
+
+        Each part of the user's scope (`synliga_delar`) is read on its own, without the cases of
+        the parts before it, from an index in the list's order (Meta.indexes), and PostgreSQL
+        merges the parts (one UNION ALL). The filter on "own cases or the avdelning's" read and
+        sorted every one of them for a page of 50 (4,300 at 200,000 ärenden, 21,000 at a
+        million), and counted them all again for the page links."""
+        if not user.is_authenticated or not user.is_active:
+            return []
+        falt = ("pk", "registrerad", "ar", "lopnummer")
+        valda = self.order_by().values_list(*falt)
+        if user.is_superuser:
+            delar = [valda]
+        else:
+            delar, tidigare = [], models.Q(pk__in=[])
+            for villkor in synliga_delar(user):
+                delar.append(valda.filter(villkor).exclude(tidigare))
+                tidigare |= villkor
+        if not delar:
+            return []
+        alla = delar[0].union(*delar[1:], all=True) if len(delar) > 1 else delar[0]
+        return [rad[0] for rad in alla.order_by(*NYAST_FORST)[:antal]]
 
 
 class Arende(models.Model):
@@ -288,7 +327,19 @@ class Arende(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-registrerad"], name="arende_status_idx"),
-            models.Index(fields=["handlaggare", "-registrerad"], name="arende_handlaggare_idx"),
+            # Mina ärenden (NYAST_FORST), one index per part of an officer's scope
+            # (ArendeQuerySet.nyaste_ids); the handläggare's carries the avdelning so that their
+            # own cases outside it are told apart from the index alone.
+            models.Index(
+                fields=["handlaggare", "-registrerad", "-ar", "-lopnummer", "-id"],
+                include=["avdelning"],
+                name="arende_handlaggare_idx",
+            ),
+            models.Index(fields=["avdelning", "-registrerad", "-ar", "-lopnummer", "-id"], name="arende_avdelning_idx"),
+            models.Index(
+                fields=["forvaltning", "-registrerad", "-ar", "-lopnummer", "-id"], name="arende_fv_nyast_idx"
+            ),
+            models.Index(fields=["-registrerad", "-ar", "-lopnummer", "-id"], name="arende_nyast_idx"),
             # The diarium's order (the admin's list adds the pk to make it total).
             models.Index(fields=["-ar", "-lopnummer", "-id"], name="arende_ordning_idx"),
             # A chef's scope, "the cases of these förvaltningar", read from the index alone: every

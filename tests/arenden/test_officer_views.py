@@ -77,6 +77,22 @@ def test_start_page_shows_each_cases_newest_document_and_next_step(officer_clien
     assert "Skapa tjänsteutlåtande" in rad_utan and "/redigera/" not in rad_utan
 
 
+def test_start_page_stops_counting_past_its_limit(officer_client, handlaggare, monkeypatch):
+    from arenden import views
+
+    monkeypatch.setattr(views, "ARENDEN_GRANS", 3)
+    monkeypatch.setattr(views, "PER_SIDA", 2)
+    arenden = [ArendeFactory(handlaggare=handlaggare, registrerad=f"2024-01-0{i}") for i in range(1, 6)]
+    first = officer_client.get(reverse("arenden:start")).content.decode()
+    assert "Fler än 3 ärenden, nyast först; de 3 senaste visas här" in first and "Sida 1 av 2" in first
+    assert arenden[4].diarienummer in first and arenden[3].diarienummer in first
+    second = officer_client.get(reverse("arenden:start"), {"sida": 2}).content.decode()
+    assert "Sida 2 av 2" in second and arenden[2].diarienummer in second
+    assert arenden[1].diarienummer not in second and arenden[0].diarienummer not in second
+    filtered = officer_client.get(reverse("arenden:start"), {"q": arenden[0].diarienummer}).content.decode()
+    assert "1 ärende, nyast först" in filtered and arenden[0].diarienummer in filtered
+
+
 def test_start_page_search_finds_text_in_skrivelse_and_number(officer_client, handlaggare):
     a = ArendeFactory(handlaggare=handlaggare, arendemening="Första")
     b = ArendeFactory(handlaggare=handlaggare, arendemening="Andra")

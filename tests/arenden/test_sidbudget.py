@@ -208,3 +208,63 @@ def test_a_document_is_checked_against_its_own_case_not_all_the_users_cases(db):
         assert qs.exists()
         assert "SELECT" not in str(qs.query).split("WHERE", 1)[1]  # no subquery in the condition
     assert not Tjansteutlatande.objects.for_user(world.frammande).filter(pk=tu.pk).exists()
+
+
+def test_newest_cases_of_each_part_of_a_users_scope_merge_once_each_newest_first(db):
+    """Mina ärenden reads each part of the scope on its own (Meta.indexes) and merges them: a
+    case in two parts appears once, the order runs across the parts, filters apply to all."""
+    from tests.factories import ArendeFactory
+
+    world = build_world()
+    kollegans_avdelning = world.kollega.profil.avdelning
+    assert world.officer.profil.avdelning != kollegans_avdelning
+
+    def arende(dag, **kwargs):
+        return ArendeFactory(forvaltning=world.forvaltning, registrerad=f"2024-05-{dag:02d}", **kwargs)
+
+    egen_i_avdelningen = arende(1, handlaggare=world.officer, avdelning=world.officer.profil.avdelning)
+    egen_utanfor = arende(3, handlaggare=world.officer, avdelning=kollegans_avdelning)
+    avdelningens = arende(2, handlaggare=world.kollega, avdelning=world.officer.profil.avdelning)
+    egen_utan_avdelning = arende(4, handlaggare=world.officer, avdelning=None)
+    andras = arende(5, handlaggare=world.kollega, avdelning=kollegans_avdelning)
+    samma_dag = [arende(6, handlaggare=world.officer) for _ in range(2)]
+    ArendeFactory(forvaltning=world.frammande.profil.avdelning.forvaltning, handlaggare=world.frammande)
+
+    officerens = [*reversed(samma_dag), egen_utan_avdelning, egen_utanfor, avdelningens, egen_i_avdelningen]
+    assert Arende.objects.nyaste_ids(world.officer, 100) == [a.pk for a in officerens]
+    assert Arende.objects.nyaste_ids(world.officer, 2) == [a.pk for a in officerens[:2]]
+    ids = Arende.objects.nyaste_ids(world.officer, 100)
+    assert set(ids) == set(Arende.objects.for_user(world.officer).values_list("pk", flat=True))
+    # A registrator sees the whole förvaltning; the superuser the diarium; a user without a role nothing.
+    forvaltningens = Arende.objects.filter(forvaltning=world.forvaltning)
+    assert set(Arende.objects.nyaste_ids(world.registrator, 100)) == set(forvaltningens.values_list("pk", flat=True))
+    assert Arende.objects.nyaste_ids(world.registrator, 100)[:3] == [samma_dag[1].pk, samma_dag[0].pk, andras.pk]
+    assert len(Arende.objects.nyaste_ids(world.superuser, 100)) == Arende.objects.count()
+    assert Arende.objects.nyaste_ids(world.outsider, 100) == []
+    # Filters of the queryset hold in every part.
+    egen_utanfor.status = "avslutat"
+    egen_utanfor.save()
+    avslutade = Arende.objects.filter(status="avslutat").nyaste_ids(world.officer, 100)
+    assert avslutade == [egen_utanfor.pk]
+
+
+def test_newest_cases_are_read_from_the_lists_order_indexes(db):
+    world = build_world()
+    if connection.vendor != "postgresql":
+        assert Arende.objects.nyaste_ids(world.officer, 10) == []
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # tiny tables: make the planner show what it could use
+        cursor.execute("SET enable_bitmapscan = off")
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            Arende.objects.nyaste_ids(world.officer, 10)
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + queries[-1]["sql"])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")
+            cursor.execute("RESET enable_bitmapscan")
+    assert "arende_avdelning_idx" in plan and "arende_handlaggare_idx" in plan, plan
+    assert "Sort" not in plan.split("Append")[1], plan  # each part comes from its index in order
