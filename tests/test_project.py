@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.db import connection
 
 from skarholmen.settings import database_from_url, env_bool
 
@@ -35,6 +36,18 @@ def test_database_url_selects_postgresql():
         "5433",
     )
     assert database_from_url("")["ENGINE"] == "django.db.backends.sqlite3"
+
+
+def test_the_apps_postgresql_connections_run_no_parallel_query_unless_told(monkeypatch, db):
+    assert database_from_url("postgres://u@h/n")["OPTIONS"] == {"options": "-c max_parallel_workers_per_gather=0"}
+    monkeypatch.setenv("DATABASE_PARALLEL_WORKERS", "2")
+    assert database_from_url("postgres://u@h/n")["OPTIONS"] == {"options": "-c max_parallel_workers_per_gather=2"}
+    monkeypatch.setenv("DATABASE_PARALLEL_WORKERS", "")
+    assert database_from_url("postgres://u@h/n")["OPTIONS"] == {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            assert cursor.fetchone()[0] == "0"
 
 
 def test_deploy_check_is_clean_under_production_settings(tmp_path):
