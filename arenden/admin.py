@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -80,30 +79,6 @@ class BegransadPaginator(Paginator):
         return self.count > self.GRANS
 
 
-class SokPaginator(BegransadPaginator):
-    """A search's list: the ids of at most GRANS + 1 matching rows, read in the list's order in
-    one query, give both the count and the page, whose rows are then read by id. A search's rows
-    are found through the trigram indexes in no order, so counting them and then reading the
-    page meant finding them all twice (the admin's document search: 12 ms each at 200,000
-    ärenden). As with BegransadPaginator, the pages end with the row after the GRANS-th."""
-
-    @cached_property
-    def _ids(self):
-        return list(self.object_list.values_list("pk", flat=True)[: self.GRANS + 1])
-
-    @cached_property
-    def count(self):
-        return len(self._ids)
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        return self._get_page(self.object_list.filter(pk__in=self._ids[bottom:top]), number, self)
-
-
 class SafeAutocompleteSelect(AutocompleteSelect):
     """Django's autocomplete widget looks up whatever value a refused form sent back, so an id
     like "1.5" (or one beyond 64 bits) made the re-rendered page fail; it shows only real ids."""
@@ -161,12 +136,6 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
 
     history_list_per_page = 50
     paginator = BegransadPaginator
-
-    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        """A search pages with SokPaginator: its rows come from indexes in no order."""
-        if request.GET.get(SEARCH_VAR, "").strip():
-            return SokPaginator(queryset, per_page, orphans, allow_empty_first_page)
-        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
     def history_view_title(self, request, obj):
         return f"Historik: {obj}"
