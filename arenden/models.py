@@ -2,6 +2,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -269,6 +270,13 @@ class ArendeQuerySet(models.QuerySet):
             return []
         alla = delar[0].union(*delar[1:], all=True) if len(delar) > 1 else delar[0]
         return [rad[0] for rad in alla.order_by(*NYAST_FORST)[:antal]]
+
+    def nyaste_sida(self, user, sida, per_sida, grans):
+        """A page (a Django Page of ids) of the newest `grans` cases from `nyaste_ids`, and
+        whether there are more: the ids of at most `grans` + 1 give both the count and the page,
+        and the lists that use it say "fler än `grans`" past it."""
+        ids = self.nyaste_ids(user, grans + 1)
+        return Paginator(ids[:grans], per_sida).get_page(sida), len(ids) > grans
 
 
 class Arende(models.Model):

@@ -9,7 +9,6 @@ from urllib.parse import quote, urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -71,9 +70,9 @@ def nasta_steg(arende_status, tu_status):
 def start(request):
     """Mina ärenden: newest first, filtered by status and a search over number and text.
 
-    The ids of at most ARENDEN_GRANS + 1 cases give both the count (shown as "fler än 1000"
-    past the limit, as the admin's lists and the drogscen page do) and the page, whose rows are
-    then read by id: the cost follows the page, not the number of cases the user has."""
+    The page of ids (`nyaste_sida`; "fler än 1000" past ARENDEN_GRANS, as the admin's lists and
+    the drogscen page say) comes first and its rows are then read by id: the cost follows the
+    page, not the number of cases the user has."""
     arenden = Arende.objects.all()
     status = request.GET.get("status", "")
     if status in ArendeStatus.values:
@@ -84,8 +83,7 @@ def start(request):
     if q:
         # The diarium search's match (full text over indexes on PostgreSQL), newest first here.
         arenden = filtrera(arenden, q)
-    ids = arenden.nyaste_ids(request.user, ARENDEN_GRANS + 1)
-    sida = Paginator(ids[:ARENDEN_GRANS], PER_SIDA).get_page(request.GET.get("sida"))
+    sida, begransad = arenden.nyaste_sida(request.user, request.GET.get("sida"), PER_SIDA, ARENDEN_GRANS)
     # Plain values, not model instances: the page shows 50 rows of text, and building and
     # resolving instances for them was most of its cost.
     radvarden = {
@@ -129,7 +127,7 @@ def start(request):
         {
             "rader": rader,
             "sida": sida,
-            "begransad": len(ids) > ARENDEN_GRANS,
+            "begransad": begransad,
             "grans": ARENDEN_GRANS,
             "status": status,
             "q": q,
