@@ -201,7 +201,7 @@ class ScopedAdminMixin:
     """Rows outside the user's scope do not exist for them: lists leave them out and their
     pages are a 404, as in the officers' views."""
 
-    scope_path = None  # the lookup to the ärende; None for Arende itself
+    scope_path = None  # the lookup to the ärende; None where the queryset has its own for_user
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -584,7 +584,6 @@ SKICKADE = (
 class TjansteutlatandeAdmin(ScopedAdminMixin, HistoryAdmin):
     """Officers edit here through the services; chefs read, compare and attest here."""
 
-    scope_path = "arende"
     form = TjansteutlatandeForm
     list_display = ("__str__", "status", "handlaggare", "namnd", "sammantradesdatum", "andrad")
     list_select_related = ("arende", "handlaggare", "namnd")

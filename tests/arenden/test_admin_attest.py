@@ -215,6 +215,7 @@ def test_adding_a_document_in_the_admin_creates_its_sections_and_moves_the_case(
     tu = Tjansteutlatande.objects.get(titel="Parkernas belysning")
     assert tu.sektioner.count() == mall.sektioner.count()
     assert tu.handlaggare == world.officer and tu.telefon == "08-508 000 00"
+    assert tu.forvaltning == world.forvaltning and tu.history.get().forvaltning == world.forvaltning
     arende.refresh_from_db()
     assert arende.status == ArendeStatus.UNDER_BEREDNING
     assert tu.history.get().history_user == world.officer

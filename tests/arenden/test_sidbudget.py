@@ -210,6 +210,47 @@ def test_a_document_is_checked_against_its_own_case_not_all_the_users_cases(db):
     assert not Tjansteutlatande.objects.for_user(world.frammande).filter(pk=tu.pk).exists()
 
 
+def test_a_document_carries_its_cases_forvaltning_and_is_scoped_by_it(db):
+    """A document's own `forvaltning` is its ärende's whichever way it is made, and the
+    förvaltning roles' lists read a förvaltning's documents by it (one index range, newest
+    first: Meta.indexes) instead of checking each matching document's ärende."""
+    from arenden import services
+    from tests.factories import ArendeFactory, MallFactory
+
+    world = build_world()
+    via_factory = world.dokument(titel="Parklekar i Sätra")
+    via_service = services.skapa_tjansteutlatande(
+        arende=ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning),
+        mall=MallFactory(),
+        user=world.officer,
+        titel="Parklekar i Bredäng",
+    )
+    frammande = ArendeFactory(forvaltning=world.frammande.profil.avdelning.forvaltning, handlaggare=world.frammande)
+    utanfor = services.skapa_tjansteutlatande(
+        arende=frammande, mall=MallFactory(), user=None, titel="Parklekar i Vällingby"
+    )
+    for tu in (via_factory, via_service, utanfor):
+        tu.refresh_from_db()
+        assert tu.forvaltning_id == tu.arende.forvaltning_id
+        assert tu.history.latest().forvaltning_id == tu.arende.forvaltning_id
+    parklekar = Tjansteutlatande.objects.filter(titel__icontains="parklek")
+    assert set(parklekar.for_user(world.chef1)) == {via_factory, via_service}
+    assert set(parklekar.for_user(world.frammande)) == {utanfor}
+    assert set(parklekar.for_user(world.outsider)) == set()
+    query = str(parklekar.for_user(world.chef1).query)
+    assert '"arenden_tjansteutlatande"."forvaltning_id" =' in query and "arenden_arende" not in query
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # tiny tables: make the planner show what it could use
+    try:
+        plan = parklekar.for_user(world.chef1).order_by("-skapad", "-pk")[:50].explain()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")
+    assert "tu_forvaltning_idx" in plan, plan
+
+
 def test_newest_cases_of_each_part_of_a_users_scope_merge_once_each_newest_first(db):
     """Mina ärenden reads each part of the scope on its own (Meta.indexes) and merges them: a
     case in two parts appears once, the order runs across the parts, filters apply to all."""

@@ -403,6 +403,7 @@ class Command(BaseCommand):
         tu = {
             "id": rows.next_id(Tjansteutlatande),
             "arende_id": arende["id"],
+            "forvaltning_id": fv.pk,
             "mall_id": self.mall.pk,
             "status": TjansteutlatandeStatus.UTKAST,
             "handlaggare_id": handlaggare.pk,
