@@ -251,6 +251,31 @@ def test_a_document_carries_its_cases_forvaltning_and_is_scoped_by_it(db):
     assert "tu_forvaltning_idx" in plan, plan
 
 
+def test_a_chefs_status_filter_counts_and_pages_from_one_index(client):
+    from tests.factories import ArendeFactory
+
+    world = build_world()
+    for status in ("avslutat", "avslutat", "registrerat"):
+        ArendeFactory(forvaltning=world.forvaltning, status=status)
+    ArendeFactory(forvaltning=world.frammande.profil.avdelning.forvaltning, status="avslutat")
+    client.force_login(world.chef1)
+    url = "/admin/arenden/arende/?status__exact=avslutat"
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.context["cl"].result_count == 2
+    counts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    assert len(counts) == 1
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # tiny tables: make the planner show what it could use
+        cursor.execute("EXPLAIN " + counts[0])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    assert "Index Only Scan using arende_fv_status_idx" in plan, plan
+
+
 def test_newest_cases_of_each_part_of_a_users_scope_merge_once_each_newest_first(db):
     """Mina ärenden reads each part of the scope on its own (Meta.indexes) and merges them: a
     case in two parts appears once, the order runs across the parts, filters apply to all."""
