@@ -198,6 +198,35 @@ def test_admin_list_checkbox_is_the_html_django_renders(model):
     assert 'class="action-select"' in ours and "&lt;" in ours
 
 
+@pytest.mark.parametrize("model", [Arende, Tjansteutlatande, Atgard], ids=lambda m: m.__name__)
+def test_admin_row_links_keep_the_search_and_filters_as_django_writes_them(admin_client, model):
+    from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+    from django.urls import reverse
+
+    from tests.factories import TjansteutlatandeFactory
+
+    objects = {
+        Arende: lambda: TjansteutlatandeFactory(titel="x").arende,
+        Tjansteutlatande: lambda: TjansteutlatandeFactory(titel="Parklekar & Sätra"),
+        Atgard: lambda: AtgardFactory(titel="Parklekar & Sätra"),
+    }
+    obj = objects[model]()
+    opts = model._meta
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    query = {"q": obj.diarienummer if model is Arende else "parklekar & sätra", "o": "1"}
+    response = admin_client.get(changelist, query)
+    cl = response.context["cl"]
+    assert list(cl.result_list) == [obj]
+    preserved = admin.site._registry[model].get_preserved_filters(response.wsgi_request)
+    assert "_changelist_filters=" in preserved
+    djangos = add_preserved_filters({"preserved_filters": preserved, "opts": opts}, change)
+    assert f'href="{djangos.replace("&", "&amp;")}"' in response.content.decode()
+    # Without a search or filter the links are bare, as Django's are.
+    bare = admin_client.get(changelist).content.decode()
+    assert f'href="{change}"' in bare
+
+
 def test_a_document_is_checked_against_its_own_case_not_all_the_users_cases(db):
     """The scope of a document reads its joined ärende row; `ärende IN (every case the user
     may see)` made PostgreSQL gather all of them (21,000 at a million) for one document."""
