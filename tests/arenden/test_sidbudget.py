@@ -258,13 +258,19 @@ def test_a_document_carries_its_cases_forvaltning_and_is_scoped_by_it(db):
     utanfor = services.skapa_tjansteutlatande(
         arende=frammande, mall=MallFactory(), user=None, titel="Parklekar i Vällingby"
     )
-    for tu in (via_factory, via_service, utanfor):
+    # A document copied onto another förvaltning's ärende takes that förvaltning, whatever it held.
+    kopia = Tjansteutlatande.objects.get(pk=via_factory.pk)
+    kopia.pk, kopia.arende = None, ArendeFactory(forvaltning=frammande.forvaltning, handlaggare=world.frammande)
+    kopia.titel = "Kopia"
+    kopia.save()
+    for tu in (via_factory, via_service, utanfor, kopia):
         tu.refresh_from_db()
         assert tu.forvaltning_id == tu.arende.forvaltning_id
         assert tu.history.latest().forvaltning_id == tu.arende.forvaltning_id
     parklekar = Tjansteutlatande.objects.filter(titel__icontains="parklek")
     assert set(parklekar.for_user(world.chef1)) == {via_factory, via_service}
     assert set(parklekar.for_user(world.frammande)) == {utanfor}
+    assert kopia.forvaltning == frammande.forvaltning
     assert set(parklekar.for_user(world.outsider)) == set()
     query = str(parklekar.for_user(world.chef1).query)
     assert '"arenden_tjansteutlatande"."forvaltning_id" =' in query and "arenden_arende" not in query
