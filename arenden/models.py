@@ -521,9 +521,10 @@ class Tjansteutlatande(models.Model):
         Arende, on_delete=models.PROTECT, related_name="tjansteutlatanden", verbose_name="ärende"
     )
     # The ärende's förvaltning, set from the ärende on every save (`save`); an ärende's
-    # förvaltning never changes (its diarienummer carries it). The admin and the officers' lists
-    # read a förvaltning's documents by it from one index, newest first, instead of checking
-    # the ärende of every document that matches a search (11,000 at 200,000 ärenden).
+    # förvaltning never changes (its diarienummer carries it). The scope of a förvaltning's
+    # registrators, attestants and secretaries reads their documents by it from one index,
+    # newest first, instead of checking the ärende of every document that matches a search in
+    # the admin (11,000 at 200,000 ärenden).
     forvaltning = models.ForeignKey(
         Forvaltning,
         on_delete=models.PROTECT,
