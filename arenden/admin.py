@@ -222,7 +222,8 @@ class ScopedAdminMixin:
     """Rows outside the user's scope do not exist for them: lists leave them out and their
     pages are a 404, as in the officers' views."""
 
-    scope_path = None  # the lookup to the ärende; None where the queryset has its own for_user
+    scope_path = None  # the lookup to the ärende; None where the queryset scopes itself:
+    scope_method = "for_user"  # with this method
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -230,7 +231,7 @@ class ScopedAdminMixin:
             # The whole diarium: no `id IN (every id)` for the database to hash on every page.
             return qs
         if self.scope_path is None:
-            return qs.for_user(request.user)  # Arende's own scope, not `id IN (its ids)`
+            return getattr(qs, self.scope_method)(request.user)  # not `id IN (every case's id)`
         return qs.filter(**{f"{self.scope_path}__in": Arende.objects.for_user(request.user).values("pk")})
 
     def get_object(self, request, object_id, from_field=None):
@@ -605,6 +606,7 @@ SKICKADE = (
 class TjansteutlatandeAdmin(ScopedAdminMixin, HistoryAdmin):
     """Officers edit here through the services; chefs read, compare and attest here."""
 
+    scope_method = "for_user_in_list"
     form = TjansteutlatandeForm
     list_display = ("__str__", "status", "handlaggare", "namnd", "sammantradesdatum", "andrad")
     list_select_related = ("arende", "handlaggare", "namnd")

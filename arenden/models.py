@@ -1,3 +1,5 @@
+import functools
+import operator
 import re
 
 from django.conf import settings
@@ -206,19 +208,30 @@ def synliga_delar(user, via="", forvaltning=None):
     nothing (no parts). `via` is the path to the ärende from the model queried ("arende__" from
     a document); `forvaltning` the model's own copy of the ärende's förvaltning, where it has one
     (a document's `forvaltning`)."""
-    user_roller = roller(user)
+    falt = forvaltning or f"{via}forvaltning"
+    return [models.Q(**{falt: pk}) for pk in hela_forvaltningar(user)] + egna_delar(user, via)
+
+
+def hela_forvaltningar(user):
+    """The ids of the förvaltningar whose every case the user may see (Registrator,
+    Nämndsekreterare and Attestant). As values, not a subquery: PostgreSQL then plans with the
+    real share of the diarium (one förvaltning of 13) instead of guessing half of it and reading
+    it all."""
+    if not roller(user) & set(Roll.FORVALTNINGSROLLER):
+        return []
+    return sorted(set(forvaltningar_for(user).values_list("pk", flat=True)))
+
+
+def egna_delar(user, via=""):
+    """A Handläggare's parts of the scope: their avdelning's cases and their own."""
+    if Roll.HANDLAGGARE not in roller(user):
+        return []
     delar = []
-    if user_roller & set(Roll.FORVALTNINGSROLLER):
-        # The ids as values, not a subquery: PostgreSQL then plans with the real share of the
-        # diarium (one förvaltning of 13) instead of guessing half of it and reading it all.
-        forvaltningar = sorted(set(forvaltningar_for(user).values_list("pk", flat=True)))
-        delar += [models.Q(**{forvaltning or f"{via}forvaltning": pk}) for pk in forvaltningar]
-    if Roll.HANDLAGGARE in user_roller:
-        # Read with the user on each request (skarholmen/auth.py), else once per user object.
-        profil = getattr(user, "profil", None)
-        if profil and profil.avdelning_id:
-            delar.append(models.Q(**{f"{via}avdelning_id": profil.avdelning_id}))
-        delar.append(models.Q(**{f"{via}handlaggare": user}))
+    # Read with the user on each request (skarholmen/auth.py), else once per user object.
+    profil = getattr(user, "profil", None)
+    if profil and profil.avdelning_id:
+        delar.append(models.Q(**{f"{via}avdelning_id": profil.avdelning_id}))
+    delar.append(models.Q(**{f"{via}handlaggare": user}))
     return delar
 
 
@@ -497,6 +510,25 @@ class TjansteutlatandeQuerySet(models.QuerySet):
         condition = synliga_arenden(user, via="arende__", forvaltning="forvaltning")
         if Roll.HANDLAGGARE in roller(user):
             condition |= models.Q(handlaggare=user)
+        return self.filter(condition)
+
+    def for_user_in_list(self, user):
+        """The documents of the cases the user may see, in the shape a list of many needs (the
+        admin's): a förvaltning's documents by their own column, an officer's by the ids of
+        their cases (one hashed set). `for_user` checks each document's joined ärende instead,
+        which suits one document but made an officer's admin list join every document to its
+        case (45 → 77 ms at 200,000 ärenden); and it also admits a document naming the officer as
+        its handläggare in a case outside their scope, which the admin's lists never showed."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        condition = models.Q(pk__in=[])
+        if forvaltningar := hela_forvaltningar(user):
+            condition |= models.Q(forvaltning__in=forvaltningar)
+        if delar := egna_delar(user):
+            arenden = Arende.objects.filter(functools.reduce(operator.or_, delar)).values("pk")
+            condition |= models.Q(arende__in=arenden)
         return self.filter(condition)
 
     def awaiting_attest_by(self, user):

@@ -274,16 +274,26 @@ def test_a_document_carries_its_cases_forvaltning_and_is_scoped_by_it(db):
     assert set(parklekar.for_user(world.outsider)) == set()
     query = str(parklekar.for_user(world.chef1).query)
     assert '"arenden_tjansteutlatande"."forvaltning_id" =' in query and "arenden_arende" not in query
+    # The admin's lists: the documents of the cases each user may see, in a list's shape.
+    for user in (world.chef1, world.frammande, world.outsider, world.officer, world.superuser):
+        fran_arendet = parklekar.filter(arende__in=Arende.objects.for_user(user))
+        assert set(parklekar.for_user_in_list(user)) == set(fran_arendet), user
+    assert "arenden_arende" not in str(parklekar.for_user_in_list(world.chef1).query)
+    assert '"arenden_tjansteutlatande"."arende_id" IN (SELECT' in str(parklekar.for_user_in_list(world.officer).query)
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")  # tiny tables: make the planner show what it could use
     try:
-        plan = parklekar.for_user(world.chef1).order_by("-skapad", "-pk")[:50].explain()
+        plans = [
+            qs.order_by("-skapad", "-pk")[:50].explain()
+            for qs in (parklekar.for_user(world.chef1), parklekar.for_user_in_list(world.chef1))
+        ]
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET enable_seqscan")
-    assert "tu_forvaltning_idx" in plan, plan
+    for plan in plans:
+        assert "tu_forvaltning_idx" in plan, plan
 
 
 def test_a_chefs_status_filter_counts_and_pages_from_one_index(client):
