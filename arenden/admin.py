@@ -222,8 +222,7 @@ class ScopedAdminMixin:
     """Rows outside the user's scope do not exist for them: lists leave them out and their
     pages are a 404, as in the officers' views."""
 
-    scope_path = None  # the lookup to the ärende; None where the queryset scopes itself:
-    scope_method = "for_user"  # with this method
+    scope_path = None  # the lookup to the ärende; None where the queryset scopes itself (`scoped`)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -231,8 +230,11 @@ class ScopedAdminMixin:
             # The whole diarium: no `id IN (every id)` for the database to hash on every page.
             return qs
         if self.scope_path is None:
-            return getattr(qs, self.scope_method)(request.user)  # not `id IN (every case's id)`
+            return self.scoped(qs, request.user)  # not `id IN (every case's id)`
         return qs.filter(**{f"{self.scope_path}__in": Arende.objects.for_user(request.user).values("pk")})
+
+    def scoped(self, qs, user):
+        return qs.for_user(user)
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -606,7 +608,6 @@ SKICKADE = (
 class TjansteutlatandeAdmin(ScopedAdminMixin, HistoryAdmin):
     """Officers edit here through the services; chefs read, compare and attest here."""
 
-    scope_method = "for_user_in_list"
     form = TjansteutlatandeForm
     list_display = ("__str__", "status", "handlaggare", "namnd", "sammantradesdatum", "andrad")
     list_select_related = ("arende", "handlaggare", "namnd")
@@ -632,6 +633,9 @@ class TjansteutlatandeAdmin(ScopedAdminMixin, HistoryAdmin):
                 return super().get_queryset(request, exclude_parameters).defer("innehall")
 
         return UtanInnehall
+
+    def scoped(self, qs, user):
+        return qs.for_user_in_list(user)
 
     def get_search_results(self, request, queryset, search_term):
         """Each word must be in the case's diarienummer, the title or the subtitle; a term shaped
