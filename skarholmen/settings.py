@@ -227,6 +227,8 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 # A working day, and never past closing the browser: shared computers at the förvaltning.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Django's database sessions, read with SQL written once per process (skarholmen/sessions.py).
+SESSION_ENGINE = "skarholmen.sessions"
 
 # Content-Security-Policy (django-csp): scripts, styles, fonts and images come only from the
 # app's own static files, with no inline script, style or event handler anywhere, so markup

@@ -1,10 +1,12 @@
 """What every request reads about its user: the user, the profile and the roles, together."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.utils import timezone
 
 from arenden.constants import Roll
-from arenden.models import roller
+from arenden.models import Profil, roller
 from skarholmen.auth import ProfilBackend
 from tests.factories import AvdelningFactory, ProfilFactory, UserFactory
 
@@ -32,3 +34,31 @@ def test_a_role_taken_away_is_gone_on_the_next_request(db):
 def test_an_inactive_user_is_not_loaded(db):
     user = UserFactory(is_active=False)
     assert ProfilBackend().get_user(user.pk) is None
+
+
+def test_the_loaded_user_is_the_same_as_the_orms_in_every_field(db, django_assert_num_queries):
+    user = ProfilFactory(user=UserFactory(roller=[Roll.ATTESTANT], email="a@example.se"), befattning="Enhetschef").user
+    user.last_login = timezone.now()
+    user.save()
+    orm = get_user_model().objects.select_related("profil").get(pk=user.pk)
+    loaded = ProfilBackend().get_user(user.pk)
+    for field in get_user_model()._meta.concrete_fields + Profil._meta.concrete_fields:
+        owner, expected = (loaded, orm) if field.model is get_user_model() else (loaded.profil, orm.profil)
+        assert getattr(owner, field.attname) == getattr(expected, field.attname), field.name
+    # A complete instance: nothing deferred, its profile points back at it, saving it writes no
+    # stale column, and nothing more is read to use it.
+    assert loaded.get_deferred_fields() == set()
+    with django_assert_num_queries(0):
+        assert loaded.profil.user is loaded
+        assert loaded.get_full_name() == orm.get_full_name()
+    loaded.first_name = "Ändrad"
+    loaded.save()
+    assert get_user_model().objects.get(pk=user.pk).email == "a@example.se"
+
+
+def test_a_user_without_profile_or_id_in_the_database(db, django_assert_num_queries):
+    user = UserFactory()
+    loaded = ProfilBackend().get_user(user.pk)
+    with django_assert_num_queries(0):
+        assert getattr(loaded, "profil", None) is None
+    assert ProfilBackend().get_user(user.pk + 1000) is None
