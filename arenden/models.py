@@ -8,7 +8,8 @@ from django.core.paginator import Paginator
 from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
+
+from skarholmen.historik import Historik
 
 from .constants import (
     DIARIENUMMER_EXEMPEL,
@@ -47,7 +48,7 @@ class Namnd(models.Model):
 
     namn = models.CharField("namn", max_length=200, unique=True)
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "nämnd"
@@ -80,7 +81,7 @@ class Forvaltning(models.Model):
         help_text="Stadsdelsdirektören: sista attestant i förvaltningens attestkedja.",
     )
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "förvaltning"
@@ -108,7 +109,7 @@ class Avdelning(models.Model):
         help_text="Första attestant i attestkedjan för avdelningens tjänsteutlåtanden.",
     )
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "avdelning"
@@ -137,7 +138,7 @@ class Profil(models.Model):
         verbose_name="avdelning",
     )
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "profil"
@@ -352,7 +353,7 @@ class Arende(models.Model):
         help_text="Diarienummer som inte finns i diariet, ett per rad.",
     )
 
-    history = HistoricalRecords(m2m_fields=[citerade])
+    history = Historik(m2m_fields=[citerade])
     objects = ArendeQuerySet.as_manager()
 
     class Meta:
@@ -433,7 +434,7 @@ class Skrivelse(models.Model):
         "fil (PDF)", upload_to="skrivelser/%Y/", blank=True, validators=[validate_pdf_filename]
     )
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "skrivelse"
@@ -458,7 +459,7 @@ class Mall(models.Model):
     beskrivning = models.TextField("beskrivning", blank=True)
     aktiv = models.BooleanField("aktiv", default=True, help_text="Bara aktiva mallar kan väljas för nya dokument.")
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "dokumentmall"
@@ -488,7 +489,7 @@ class MallSektion(models.Model):
         help_text="Dokumentets åtgärder skrivs ut som punktlistor i denna sektion, före avslutande text.",
     )
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "mallsektion"
@@ -607,7 +608,7 @@ class Tjansteutlatande(models.Model):
     skapad = models.DateTimeField("skapad", auto_now_add=True)
     andrad = models.DateTimeField("ändrad", auto_now=True)
 
-    history = HistoricalRecords()
+    history = Historik()
     objects = TjansteutlatandeQuerySet.as_manager()
 
     class Meta:
@@ -690,7 +691,7 @@ class Sektion(models.Model):
     )
     version = models.PositiveIntegerField("version", default=1, editable=False)
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "sektion"
@@ -719,7 +720,7 @@ class TjansteutlatandeAtgard(models.Model):
     )
     ordning = models.PositiveSmallIntegerField("ordning", default=0)
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "åtgärd i tjänsteutlåtande"
@@ -744,7 +745,7 @@ class Bilaga(models.Model):
     fil = models.FileField("fil (PDF)", upload_to="bilagor/%Y/", blank=True, validators=[validate_pdf_filename])
     text = models.TextField("text", blank=True, help_text="Används när bilagan inte finns som PDF.")
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "bilaga"
@@ -771,7 +772,7 @@ class Undertecknare(models.Model):
     namn = models.CharField("namn", max_length=200)
     befattning = models.CharField("befattning", max_length=200)
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "undertecknare"
@@ -802,7 +803,7 @@ class Attestering(models.Model):
         "makulerad", null=True, blank=True, help_text="Satt när dokumentet ändrades efter att det skickats för attest."
     )
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "attestering"
@@ -856,7 +857,7 @@ class Sammantrade(models.Model):
         "plats", max_length=200, help_text="Till exempel ”Skärholmens stadsdelsförvaltning, Sessionssalen”."
     )
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "sammanträde"
@@ -913,7 +914,7 @@ class Foredragningspunkt(models.Model):
         "protokollsutdrag", upload_to="protokollsutdrag/%Y/", blank=True, editable=False
     )
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "punkt på föredragningslistan"

@@ -1,5 +1,6 @@
 from django.db import models
-from simple_history.models import HistoricalRecords
+
+from skarholmen.historik import Historik
 
 from .constants import AtgardTyp
 
@@ -22,7 +23,7 @@ class Drogscen(models.Model):
         help_text="Året då platsen var fokus i den lokala samverkansöverenskommelsen med polisen.",
     )
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "drogscen"
@@ -42,7 +43,7 @@ class Aktor(models.Model):
 
     namn = models.CharField("namn", max_length=200, unique=True)
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "aktör"
@@ -90,7 +91,7 @@ class Atgard(models.Model):
     skapad = models.DateTimeField("skapad", auto_now_add=True)
     andrad = models.DateTimeField("ändrad", auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[aktorer, drogscener, citerade_arenden])
+    history = Historik(m2m_fields=[aktorer, drogscener, citerade_arenden])
     objects = AtgardQuerySet.as_manager()
 
     class Meta:
@@ -130,7 +131,7 @@ class Utfall(models.Model):
     enhet = models.CharField("enhet", max_length=100, help_text="Till exempel ”platsaktiveringar”.")
     ar = models.PositiveSmallIntegerField("år")
 
-    history = HistoricalRecords()
+    history = Historik()
 
     class Meta:
         verbose_name = "utfall"
