@@ -78,3 +78,10 @@ def test_production_refuses_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_a_browser_asking_for_english_gets_swedish(client, db):
+    response = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    assert response.status_code == 200
+    assert "Logga in" in response.text and "Log in" not in response.text
+    assert '<html lang="sv"' in client.get("/logga-in/", HTTP_ACCEPT_LANGUAGE="en").text
