@@ -3,10 +3,10 @@ import operator
 import re
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import FileExtensionValidator, RegexValidator
-from django.db import models
+from django.db import connections, models
 from django.utils import timezone
 
 from skarholmen.historik import Historik
@@ -273,8 +273,7 @@ class ArendeQuerySet(models.QuerySet):
         million), and counted them all again for the page links."""
         if not user.is_authenticated or not user.is_active:
             return []
-        falt = ("pk", "registrerad", "ar", "lopnummer")
-        valda = self.order_by().values_list(*falt)
+        valda = self.order_by().values_list("pk", "registrerad", "ar", "lopnummer")
         if user.is_superuser:
             delar = [valda]
         else:
@@ -285,7 +284,20 @@ class ArendeQuerySet(models.QuerySet):
         if not delar:
             return []
         alla = delar[0].union(*delar[1:], all=True) if len(delar) > 1 else delar[0]
-        return [rad[0] for rad in alla.order_by(*NYAST_FORST)[:antal]]
+        # Sorted and cut around the ORM's query, so that only the ids leave the database: the
+        # four columns of up to 1,001 rows cost the app more to read than the query to build.
+        try:
+            sql, params = alla.query.sql_with_params()
+        except EmptyResultSet:  # a filter that nothing can match, such as `pk__in=[]`
+            return []
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+        ordning = ", ".join(
+            f"{quote(falt.removeprefix('-'))} {'DESC' if falt.startswith('-') else 'ASC'}" for falt in NYAST_FORST
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {quote('pk')} FROM ({sql}) nyaste ORDER BY {ordning} LIMIT %s", [*params, antal])
+            return [rad[0] for rad in cursor.fetchall()]
 
     def nyaste_sida(self, user, sida, per_sida, grans):
         """A page (a Django Page of ids) of the newest `grans` cases from `nyaste_ids`, and

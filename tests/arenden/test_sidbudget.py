@@ -357,6 +357,9 @@ def test_newest_cases_of_each_part_of_a_users_scope_merge_once_each_newest_first
     egen_utanfor.save()
     avslutade = Arende.objects.filter(status="avslutat").nyaste_ids(world.officer, 100)
     assert avslutade == [egen_utanfor.pk]
+    # A filter that nothing can match, and an empty queryset, read nothing.
+    assert Arende.objects.filter(pk__in=[]).nyaste_ids(world.officer, 100) == []
+    assert Arende.objects.none().nyaste_ids(world.superuser, 100) == []
 
 
 def test_newest_cases_are_read_from_the_lists_order_indexes(db):
