@@ -604,24 +604,26 @@ def tidslinje(arende, dokument=None):
     kedjor = {}
     for steg in Attestering.objects.filter(tjansteutlatande__in=dokument).select_related("attestant"):
         kedjor.setdefault((steg.tjansteutlatande_id, steg.omgang), []).append(steg)
-    for tu in dokument:
-        tu_historik = tu.history.select_related("history_user").only(
-            *falt, "titel", "attest_omgang", "aterremiss_kommentar"
-        )
-        for rad in tu_historik.order_by("history_date", "history_id"):
-            reason = rad.history_change_reason or ""
-            if rad.history_type == "+":
-                add(rad.history_date, rad.history_user, SKAPAT, rad.titel)
-            elif reason == SKICKAT:
-                kedja = sorted(kedjor.get((tu.pk, rad.attest_omgang), []), key=lambda a: a.ordning)
-                add(rad.history_date, rad.history_user, SKICKAT, "Attestanter: " + " → ".join(
-                    a.namn_eller_anvandare for a in kedja))
-            elif reason == ATERREMITTERAT:
-                add(rad.history_date, rad.history_user, ATERREMITTERAT, rad.aterremiss_kommentar)
-            elif reason.startswith(ATTESTERAT):
-                continue  # told by the attestation itself below, at the moment it was given
-            else:
-                add(rad.history_date, rad.history_user, *_handelse(reason, "Dokumentet ändrat"))
+    # Every document's history in one query, however many documents the case has.
+    tu_historik = (
+        Tjansteutlatande.history.filter(id__in=[tu.pk for tu in dokument])
+        .select_related("history_user")
+        .only(*falt, "id", "titel", "attest_omgang", "aterremiss_kommentar")
+    )
+    for rad in tu_historik.order_by("history_date", "history_id"):
+        reason = rad.history_change_reason or ""
+        if rad.history_type == "+":
+            add(rad.history_date, rad.history_user, SKAPAT, rad.titel)
+        elif reason == SKICKAT:
+            kedja = sorted(kedjor.get((rad.id, rad.attest_omgang), []), key=lambda a: a.ordning)
+            add(rad.history_date, rad.history_user, SKICKAT, "Attestanter: " + " → ".join(
+                a.namn_eller_anvandare for a in kedja))
+        elif reason == ATERREMITTERAT:
+            add(rad.history_date, rad.history_user, ATERREMITTERAT, rad.aterremiss_kommentar)
+        elif reason.startswith(ATTESTERAT):
+            continue  # told by the attestation itself below, at the moment it was given
+        else:
+            add(rad.history_date, rad.history_user, *_handelse(reason, "Dokumentet ändrat"))
     for (_tu_pk, _omgang), kedja in kedjor.items():
         for steg in kedja:
             if steg.attesterad:
@@ -631,6 +633,8 @@ def tidslinje(arende, dokument=None):
                 add(steg.attesterad, steg.attestant, ATTESTERAT, detalj)
     handelser.sort(key=lambda h: h["tid"])
     return handelser
+
+
 # --- Sammanträden: föredragningslista, beslut and exports (the nämnd secretary's work) ---------
 
 

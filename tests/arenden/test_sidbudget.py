@@ -382,3 +382,22 @@ def test_newest_cases_are_read_from_the_lists_order_indexes(db):
             cursor.execute("RESET enable_bitmapscan")
     assert "arende_avdelning_idx" in plan and "arende_handlaggare_idx" in plan, plan
     assert "Sort" not in plan.split("Append")[1], plan  # each part comes from its index in order
+
+
+def test_the_timeline_reads_every_documents_history_in_one_query(db):
+    from arenden import services
+    from tests.factories import TjansteutlatandeFactory
+
+    forsta = TjansteutlatandeFactory(titel="Första svaret")
+    arende = forsta.arende
+    with CaptureQueriesContext(connection) as en:
+        services.tidslinje(arende)
+    andra = TjansteutlatandeFactory(arende=arende, titel="Andra svaret")
+    andra.titel = "Andra svaret, omarbetat"
+    andra.save()
+    with CaptureQueriesContext(connection) as tva:
+        handelser = services.tidslinje(arende)
+    assert len(tva) == len(en)
+    skapade = [h["detalj"] for h in handelser if h["handelse"] == services.SKAPAT]
+    assert skapade == ["Första svaret", "Andra svaret"]
+    assert [h["handelse"] for h in handelser].count("Dokumentet ändrat") == 1
