@@ -239,13 +239,15 @@ def egna_delar(user, via=""):
     return delar
 
 
+def nagon_av(villkor):
+    """Any of the conditions; with none, a condition that nothing matches."""
+    return functools.reduce(operator.or_, villkor, models.Q(pk__in=[]))
+
+
 def synliga_arenden(user):
     """The condition that an ärende is one an (active, not super-) user may see: any of
     `synliga_delar`."""
-    condition = models.Q(pk__in=[])
-    for villkor in synliga_delar(user):
-        condition |= villkor
-    return condition
+    return nagon_av(synliga_delar(user))
 
 
 # The officers' lists show the newest registered cases first; the pk makes the order total.
@@ -520,7 +522,7 @@ class TjansteutlatandeQuerySet(models.QuerySet):
         document (asking whether its ärende is among all the user's cases made PostgreSQL gather
         every one of them, 21,000 at a million)."""
         return self._i_scope(
-            user, lambda delar: functools.reduce(operator.or_, delar) | models.Q(handlaggare=user), via="arende__"
+            user, lambda delar: nagon_av(delar) | models.Q(handlaggare=user), via="arende__"
         )
 
     def for_user_in_list(self, user):
@@ -530,7 +532,7 @@ class TjansteutlatandeQuerySet(models.QuerySet):
         its case (45 → 77 ms at 200,000 ärenden); nor does the list admit a document that names
         the officer as its handläggare in a case outside their scope."""
         def arende_ids(delar):
-            return models.Q(arende__in=Arende.objects.filter(functools.reduce(operator.or_, delar)).values("pk"))
+            return models.Q(arende__in=Arende.objects.filter(nagon_av(delar)).values("pk"))
 
         return self._i_scope(user, arende_ids)
 
@@ -542,9 +544,7 @@ class TjansteutlatandeQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        condition = models.Q(pk__in=[])
-        for villkor in forvaltningsdelar(user, "forvaltning"):
-            condition |= villkor
+        condition = nagon_av(forvaltningsdelar(user, "forvaltning"))
         if delar := egna_delar(user, via):
             condition |= egna(delar)
         return self.filter(condition)

@@ -34,8 +34,7 @@ def _anvandarfraga():
     metadata: (sql, the user's attnames, the profile's attnames)."""
     User, Profil = get_user_model(), apps.get_model("arenden", "Profil")
     quote = connection.ops.quote_name
-    user_falt = [f.attname for f in User._meta.concrete_fields]
-    profil_falt = [f.attname for f in Profil._meta.concrete_fields]
+    user_fields, profil_fields = User._meta.concrete_fields, Profil._meta.concrete_fields
     groups = User._meta.get_field("groups")
     group, through = Group._meta, groups.remote_field.through._meta
     roller = (
@@ -43,15 +42,14 @@ def _anvandarfraga():
         f"JOIN {quote(through.db_table)} ug ON ug.{quote(groups.m2m_reverse_name())} = g.{quote(group.pk.column)} "
         f"WHERE ug.{quote(groups.m2m_column_name())} = u.{quote(User._meta.pk.column)})"
     )
-    kolumner = [f"u.{quote(f.column)}" for f in User._meta.concrete_fields]
-    kolumner += [f"p.{quote(f.column)}" for f in Profil._meta.concrete_fields]
+    kolumner = [f"u.{quote(f.column)}" for f in user_fields] + [f"p.{quote(f.column)}" for f in profil_fields]
     sql = (
         f"SELECT {', '.join(kolumner)}, {roller} FROM {quote(User._meta.db_table)} u "
         f"LEFT JOIN {quote(Profil._meta.db_table)} p "
         f"ON p.{quote(Profil._meta.get_field('user').column)} = u.{quote(User._meta.pk.column)} "
         f"WHERE u.{quote(User._meta.pk.column)} = %s"
     )
-    return sql, user_falt, profil_falt
+    return sql, [f.attname for f in user_fields], [f.attname for f in profil_fields]
 
 
 def _las_anvandare(user_id):
