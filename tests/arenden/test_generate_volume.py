@@ -1,6 +1,8 @@
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
 
 from arenden.constants import ArendeStatus, TjansteutlatandeStatus
 from arenden.models import (
@@ -147,3 +149,59 @@ def test_generated_cases_are_found_by_the_search(db, django_user_model):
                 "FROM arenden_arende"
             )
             assert cursor.fetchone() == (0, 0)
+
+
+def _series_are_gapless():
+    for serie in DiarieSekvens.objects.all():
+        numbers = sorted(
+            Arende.objects.filter(forvaltning__diarieprefix=serie.prefix, ar=serie.ar).values_list(
+                "lopnummer", flat=True
+            )
+        )
+        assert numbers == list(range(1, serie.senaste + 1)), serie.prefix
+
+
+@pytest.mark.django_db(transaction=True)
+def test_volume_generator_writes_from_several_processes_on_postgresql():
+    """Committed data, as outside tests: each process takes its own förvaltningar's series."""
+    if connection.vendor != "postgresql":
+        with pytest.raises(CommandError, match="kräver PostgreSQL"):
+            call_command("generate_volume", arenden=10, workers=2, stdout=StringIO())
+        return
+    out = StringIO()
+    call_command("generate_volume", arenden=260, batch=40, atgarder=30, workers=2, stdout=out)
+    assert "Klart: 260 ärenden" in out.getvalue()
+    assert Arende.objects.count() == 260
+    assert Arende.history.filter(history_type="+").count() == 260
+    assert Arende.objects.values("diarienummer").distinct().count() == 260
+    # Both processes wrote: every stadsdel has cases, in every series numbered without a hole.
+    assert Arende.objects.values("forvaltning").distinct().count() == 13
+    _series_are_gapless()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM arenden_arende WHERE sokvektor IS NULL")
+        assert cursor.fetchone() == (0,)
+
+
+def test_several_processes_are_refused_inside_a_transaction(db):
+    with pytest.raises(CommandError, match="transaktion|PostgreSQL"):
+        call_command("generate_volume", arenden=10, workers=2, stdout=StringIO())
+    assert not Arende.objects.exists()
+
+
+def test_series_follow_the_committed_cases_when_a_batch_fails(db, monkeypatch):
+    from arenden.management.commands import generate_volume
+
+    original, calls = generate_volume.Command.create_batch, []
+
+    def fail_on_third(self, n):
+        calls.append(n)
+        if len(calls) == 3:
+            raise RuntimeError("avbrott")
+        return original(self, n)
+
+    monkeypatch.setattr(generate_volume.Command, "create_batch", fail_on_third)
+    with pytest.raises(RuntimeError):
+        call_command("generate_volume", arenden=100, batch=25, atgarder=30, stdout=StringIO())
+    assert Arende.objects.count() == 50
+    assert DiarieSekvens.objects.exists()
+    _series_are_gapless()

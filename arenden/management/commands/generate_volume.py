@@ -14,6 +14,8 @@ service uses, from the batch's data.
 
 import datetime
 import json
+import multiprocessing
+import os
 import random
 import time
 from collections import defaultdict
@@ -23,7 +25,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -143,19 +145,74 @@ class Command(BaseCommand):
             "--atgarder", type=int, default=600, help="Åtgärder i registret, skapade vid första körningen."
         )
         parser.add_argument("--forsta-ar", type=int, default=2019)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="Processer som skriver samtidigt (PostgreSQL). Förval: en per kärna, högst 4.",
+        )
 
     def handle(self, *args, **options):
         total, batch = options["arenden"], options["batch"]
         if total < 1 or batch < 1:
             raise CommandError("--arenden och --batch måste vara positiva tal.")
-        self.rng = random.Random(options["seed"])
+        workers = self.resolve_workers(options["workers"])
+        self.seed = options["seed"]
+        self.rng = random.Random(self.seed)
         self.antal_atgarder = options["atgarder"]
         self.years = list(range(options["forsta_ar"], timezone.localdate().year + 1))
         with transaction.atomic():
             self.setup_reference_data()
+        self.start_count = Arende.objects.count()
+        started = time.monotonic()
+        try:
+            if workers == 1:
+                self.fill(self.forvaltningar, total, batch, analyze=True, progress=self.progress_printer(started))
+            else:
+                self.fill_in_processes(workers, total, batch, started)
+        finally:
+            # The series continue after the highest number written, also when a batch failed:
+            # the committed batches keep their numbers, and the next registration follows them.
+            with transaction.atomic():
+                self.counters = self.current_counters()
+                self.update_series()
+        elapsed = time.monotonic() - started
+        self.stdout.write(
+            self.style.SUCCESS(f"Klart: {total} ärenden på {elapsed:.1f} s ({total / elapsed:.0f} ärenden/s).")
+        )
+
+    def resolve_workers(self, asked):
+        """One process per core on PostgreSQL, where the database's own work (indexes, the search
+        vectors) is most of a batch and each process gets its own backend. One process on SQLite,
+        which has one writer, and inside a transaction (tests), which other processes cannot see."""
+        if asked is not None and asked < 1:
+            raise CommandError("--workers måste vara ett positivt tal.")
+        if asked is not None and asked > 1 and connection.vendor != "postgresql":
+            raise CommandError("Flera processer (--workers) kräver PostgreSQL; SQLite har en skrivare i taget.")
+        if asked is None:
+            parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+            asked = min(os.cpu_count() or 1, 4) if parallel else 1
+        if asked > 1 and connection.in_atomic_block:
+            raise CommandError("Flera processer (--workers) kan inte köras inuti en transaktion.")
+        return asked
+
+    def progress_printer(self, started):
+        def progress(done):
+            elapsed = time.monotonic() - started
+            self.stdout.write(f"{done:>9} ärenden  {done / elapsed:8.0f} ärenden/s  {elapsed:7.1f} s")
+
+        return progress
+
+    def fill(self, forvaltningar, total, batch, *, analyze, progress, written=None):
+        """Write `total` cases of `forvaltningar` in transactions of `batch` cases. The
+        diarienummer series are per förvaltning, so processes given different förvaltningar
+        never number the same series."""
+        self.fyllda = forvaltningar
         self.counters = self.current_counters()
         self.rows = Rows(connection, MODELS)
-        self.written, self.next_analyze = Arende.objects.count(), 0
+        # Cases written so far by every process, this batch not counted.
+        self.written = written or (lambda: self.done)
+        self.analyze, self.next_analyze = analyze, 0
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # Bulk loading: the GIN indexes (full text, trigrams) take new rows in larger
@@ -163,24 +220,74 @@ class Command(BaseCommand):
                 # at most the last batches of generated data, never a real one).
                 cursor.execute("SET gin_pending_list_limit = '32MB'")
                 cursor.execute("SET synchronous_commit = off")
-        started = time.monotonic()
-        done = 0
-        while done < total:
-            n = min(batch, total - done)
+        self.done = 0
+        while self.done < total:
+            n = min(batch, total - self.done)
             with transaction.atomic():
                 if connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
                         cursor.execute("SET LOCAL skarholmen.sokvektor_uppskjuten = 'on'")
                 self.create_batch(n)
-            done += n
-            elapsed = time.monotonic() - started
-            self.stdout.write(f"{done:>9} ärenden  {done / elapsed:8.0f} ärenden/s  {elapsed:7.1f} s")
-        with transaction.atomic():
-            self.update_series()
-        elapsed = time.monotonic() - started
-        self.stdout.write(
-            self.style.SUCCESS(f"Klart: {total} ärenden på {elapsed:.1f} s ({total / elapsed:.0f} ärenden/s).")
-        )
+            self.done += n
+            progress(self.done)
+
+    def fill_in_processes(self, workers, total, batch, started):
+        """Split the förvaltningar between `workers` forked processes, each with its own
+        connection and its share of the cases (in proportion to its förvaltningar, so every
+        förvaltning gets as many as with one process), and report their joint progress."""
+        context = multiprocessing.get_context("fork")
+        done = context.Value("q", 0)
+        parts = [self.forvaltningar[k::workers] for k in range(workers)]
+        shares = [total * len(part) // len(self.forvaltningar) for part in parts]
+        shares[0] += total - sum(shares)
+        connections.close_all()  # each process opens its own
+        processes = [
+            context.Process(target=self.fill_worker, args=(k, part, share, batch, done), daemon=True)
+            for k, (part, share) in enumerate(zip(parts, shares, strict=True))
+            if share
+        ]
+        for process in processes:
+            process.start()
+        printed = 0
+        try:
+            while any(p.is_alive() for p in processes):
+                if any(p.exitcode not in (None, 0) for p in processes):
+                    break
+                time.sleep(0.2)
+                if done.value >= printed + batch:
+                    printed = done.value
+                    self.progress_printer(started)(printed)
+        finally:
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+                process.join()
+        failed = [k for k, p in enumerate(processes) if p.exitcode != 0]
+        if failed:
+            raise CommandError(
+                f"Process {', '.join(str(k + 1) for k in failed)} av {len(processes)} avbröts; "
+                f"{done.value} av {total} ärenden skrevs."
+            )
+        self.progress_printer(started)(done.value)
+
+    def fill_worker(self, k, forvaltningar, total, batch, done):
+        self.rng = random.Random(f"{self.seed}-{k}")
+
+        reported = 0
+
+        def progress(own):
+            nonlocal reported
+            with done.get_lock():
+                done.value += own - reported
+            reported = own
+
+        try:
+            # The first process keeps the planner's statistics fresh for all of them.
+            self.fill(
+                forvaltningar, total, batch, analyze=k == 0, progress=progress, written=lambda: done.value
+            )
+        finally:
+            connections.close_all()
 
     # Reference data: förvaltningar, people, the mall, places and measures.
 
@@ -333,10 +440,9 @@ class Command(BaseCommand):
 
     def create_batch(self, n):
         rng, rows, today = self.rng, self.rows, timezone.localdate()
-        self.written += n
         arende_ids = rows.reserve_ids(Arende, n)
         for arende_id in arende_ids:
-            fv = rng.choice(self.forvaltningar)
+            fv = rng.choice(self.fyllda)
             people = self.people[fv.pk]
             ar = rng.choice(self.years)
             self.counters[(fv.diarieprefix, ar)] += 1
@@ -381,19 +487,19 @@ class Command(BaseCommand):
             # The main row carries the latest state; the history has each state in turn.
             rows.save(Arende, arende)
         rows.flush(MODELS[:-1])
-        self.analyze_if_grown()
+        self.analyze_if_grown(self.start_count + self.written() + n)
         rows.flush(MODELS[-1:])
 
-    def analyze_if_grown(self):
+    def analyze_if_grown(self, written):
         """Fresh planner statistics each time the diarium has doubled, taken inside the batch so
         that they count its texts: the ärenden's search-vector trigger reads each case's texts
         by their indexes only when PostgreSQL knows how big the tables have grown."""
-        if connection.vendor != "postgresql" or self.written < self.next_analyze:
+        if connection.vendor != "postgresql" or not self.analyze or written < self.next_analyze:
             return
         with connection.cursor() as cursor:
             for model in MODELS[:-1]:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-        self.next_analyze = max(2 * self.written, 2000)
+        self.next_analyze = max(2 * written, 2000)
 
     def write_document(self, arende, fv, people, handlaggare, avdelning, amne, stage):
         rng, rows = self.rng, self.rows
