@@ -254,7 +254,44 @@ def synliga_arenden(user):
 NYAST_FORST = ("-registrerad", "-ar", "-lopnummer", "-pk")
 
 
+class RapporterarOm(models.Expression):
+    """True for an ärende whose documents report on an åtgärd at the drogscen: a test of the
+    ärende's own `drogscener` column (PostgreSQL, kept by triggers: migration 0012). Not a model
+    field, as `sokvektor` is not; this names it under whatever alias the query gives the table."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, drogscen_id, alias=None):
+        super().__init__()
+        self.drogscen_id, self.alias = drogscen_id, alias
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
+        if query.model is not Arende:
+            raise ValueError("drogscener is a column of the ärende table only.")
+        return RapporterarOm(self.drogscen_id, alias=query.get_initial_alias())
+
+    def relabeled_clone(self, change_map):
+        return RapporterarOm(self.drogscen_id, alias=change_map.get(self.alias, self.alias))
+
+    def get_group_by_cols(self):
+        return []
+
+    def as_sql(self, compiler, connection):
+        return f"{compiler.quote_name_unless_alias(self.alias)}.drogscener @> ARRAY[%s]::bigint[]", [self.drogscen_id]
+
+
 class ArendeQuerySet(models.QuerySet):
+    def rapporterar_om(self, drogscen, atgard_ids):
+        """The cases whose documents report on one of `atgard_ids`, the åtgärder at `drogscen`.
+        On PostgreSQL a test on the case's row; elsewhere through the documents' åtgärder."""
+        if connections[self.db].vendor == "postgresql":
+            return self.filter(RapporterarOm(drogscen.pk))
+        rapporterat = TjansteutlatandeAtgard.objects.filter(
+            tjansteutlatande__arende=models.OuterRef("pk"), atgard_id__in=atgard_ids
+        )
+        return self.filter(models.Exists(rapporterat))
+
     def for_user(self, user):
         """The cases a user may see (`synliga_arenden`); superusers see the whole diarium, and
         outside the scope is a 404."""

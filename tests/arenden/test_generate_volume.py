@@ -145,10 +145,13 @@ def test_generated_cases_are_found_by_the_search(db, django_user_model):
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FILTER (WHERE sokvektor IS NULL), "
-                "count(*) FILTER (WHERE sokvektor IS DISTINCT FROM arenden_sokvektor(id, arendemening)) "
+                "count(*) FILTER (WHERE sokvektor IS DISTINCT FROM arenden_sokvektor(id, arendemening)), "
+                "count(*) FILTER (WHERE drogscener IS DISTINCT FROM arenden_drogscener(id)), "
+                "count(*) FILTER (WHERE drogscener <> '{}') "
                 "FROM arenden_arende"
             )
-            assert cursor.fetchone() == (0, 0)
+            utan_sok, felaktiga_sok, felaktiga_platser, med_platser = cursor.fetchone()
+            assert (utan_sok, felaktiga_sok, felaktiga_platser) == (0, 0, 0) and med_platser > 0
 
 
 def _series_are_gapless():

@@ -1,0 +1,80 @@
+"""Which cases report on a drogscen, after every kind of change that decides it. On PostgreSQL
+this reads the ärende's `drogscener` column, kept by triggers (migration 0012); on SQLite it asks
+the documents' åtgärder. Both must give the same answer."""
+
+from django.db import connection
+
+from arenden.models import Arende, TjansteutlatandeAtgard
+from tests.factories import ArendeFactory, AtgardFactory, DrogscenFactory, TjansteutlatandeFactory
+
+
+def rapporterande(scen):
+    atgard_ids = list(scen.atgarder.values_list("pk", flat=True))
+    return set(Arende.objects.rapporterar_om(scen, atgard_ids).values_list("pk", flat=True))
+
+
+def test_a_documents_atgard_added_changed_and_removed(db):
+    satra, vart = DrogscenFactory(), DrogscenFactory()
+    vid_satra, vid_vart = AtgardFactory(), AtgardFactory()
+    vid_satra.drogscener.add(satra)
+    vid_vart.drogscener.add(vart)
+    tu = TjansteutlatandeFactory(arende=ArendeFactory())
+    annat = TjansteutlatandeFactory(arende=ArendeFactory())
+    assert rapporterande(satra) == set()
+
+    val = tu.atgard_val.create(atgard=vid_satra)
+    assert rapporterande(satra) == {tu.arende_id}
+    assert rapporterande(vart) == set()
+
+    val.atgard = vid_vart
+    val.save()
+    assert rapporterande(satra) == set()
+    assert rapporterande(vart) == {tu.arende_id}
+
+    annat.atgard_val.create(atgard=vid_vart)
+    TjansteutlatandeAtgard.objects.filter(pk=val.pk).delete()
+    assert rapporterande(vart) == {annat.arende_id}
+
+
+def test_an_atgards_places_added_and_removed(db):
+    satra, skarholmen = DrogscenFactory(), DrogscenFactory()
+    atgard = AtgardFactory()
+    tu = TjansteutlatandeFactory(arende=ArendeFactory())
+    tu.atgard_val.create(atgard=atgard)
+    assert rapporterande(satra) == set()
+
+    atgard.drogscener.add(satra, skarholmen)
+    assert rapporterande(satra) == rapporterande(skarholmen) == {tu.arende_id}
+
+    atgard.drogscener.remove(satra)
+    assert rapporterande(satra) == set()
+    assert rapporterande(skarholmen) == {tu.arende_id}
+
+
+def test_a_case_with_two_documents_reports_while_either_does(db):
+    scen = DrogscenFactory()
+    atgard = AtgardFactory()
+    atgard.drogscener.add(scen)
+    arende = ArendeFactory()
+    forsta, andra = TjansteutlatandeFactory(arende=arende), TjansteutlatandeFactory(arende=arende)
+    forsta.atgard_val.create(atgard=atgard)
+    andra.atgard_val.create(atgard=atgard)
+    forsta.delete()
+    assert rapporterande(scen) == {arende.pk}
+    andra.delete()
+    assert rapporterande(scen) == set()
+
+
+def test_the_column_holds_each_place_once_in_order(db):
+    if connection.vendor != "postgresql":
+        return  # the column exists on PostgreSQL only
+    forsta, andra = DrogscenFactory(), DrogscenFactory()
+    a, b = AtgardFactory(), AtgardFactory()
+    a.drogscener.add(andra, forsta)
+    b.drogscener.add(andra)
+    tu = TjansteutlatandeFactory(arende=ArendeFactory())
+    tu.atgard_val.create(atgard=a)
+    tu.atgard_val.create(atgard=b)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT drogscener FROM arenden_arende WHERE id = %s", [tu.arende_id])
+        assert cursor.fetchone()[0] == sorted([forsta.pk, andra.pk])
