@@ -282,13 +282,13 @@ class RapporterarOm(models.Expression):
 
 
 class ArendeQuerySet(models.QuerySet):
-    def rapporterar_om(self, drogscen, atgard_ids):
-        """The cases whose documents report on one of `atgard_ids`, the åtgärder at `drogscen`.
-        On PostgreSQL a test on the case's row; elsewhere through the documents' åtgärder."""
+    def rapporterar_om(self, drogscen):
+        """The cases whose documents report on an åtgärd at `drogscen`. On PostgreSQL a test on
+        the case's row; elsewhere through the documents' åtgärder."""
         if connections[self.db].vendor == "postgresql":
             return self.filter(RapporterarOm(drogscen.pk))
         rapporterat = TjansteutlatandeAtgard.objects.filter(
-            tjansteutlatande__arende=models.OuterRef("pk"), atgard_id__in=atgard_ids
+            tjansteutlatande__arende=models.OuterRef("pk"), atgard__drogscener=drogscen
         )
         return self.filter(models.Exists(rapporterat))
 

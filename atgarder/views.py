@@ -67,11 +67,11 @@ def drogscen(request, pk):
     return render(
         request,
         "atgarder/drogscen.html",
-        {"drogscen": scen, "grupper": grupper, **_rapporterande_arenden(request, scen, [a["pk"] for a in rader])},
+        {"drogscen": scen, "grupper": grupper, **_rapporterande_arenden(request, scen)},
     )
 
 
-def _rapporterande_arenden(request, scen, atgard_ids):
+def _rapporterande_arenden(request, scen):
     """A page of the user's ärenden whose documents report on an åtgärd at the place, newest first.
 
     One query reads the ids of at most ARENDEN_GRANS + 1 of them (`nyaste_sida`), which gives
@@ -83,7 +83,7 @@ def _rapporterande_arenden(request, scen, atgard_ids):
     # checked on its own row (`rapporterar_om`): through its documents' åtgärder that was two
     # index probes a case, and a join through the place made PostgreSQL read every document
     # that reports on any of its åtgärder (20,000 at 200,000 ärenden) into a hash first.
-    sida, begransad = Arende.objects.rapporterar_om(scen, atgard_ids).nyaste_sida(
+    sida, begransad = Arende.objects.rapporterar_om(scen).nyaste_sida(
         request.user, request.GET.get("sida"), ARENDEN_PER_SIDA, ARENDEN_GRANS
     )
     rader = Arende.objects.only("diarienummer", "arendemening", "status").in_bulk(list(sida.object_list))
