@@ -254,31 +254,50 @@ def synliga_arenden(user):
 NYAST_FORST = ("-registrerad", "-ar", "-lopnummer", "-pk")
 
 
-class RapporterarOm(models.Expression):
-    """True for an ärende whose documents report on an åtgärd at the drogscen: a test of the
-    ärende's own `drogscener` column (PostgreSQL, kept by triggers: migration 0012). Not a model
-    field, as `sokvektor` is not; this names it under whatever alias the query gives the table."""
+class ArendeKolumn(models.Expression):
+    """A column of the ärende table that PostgreSQL's triggers keep and that is not a model field
+    (`sokvektor`, `drogscener`), so that no list reads it: named under whatever alias the query
+    gives the ärende table, also inside a subquery or a UNION's part."""
 
-    conditional = True
-    output_field = models.BooleanField()
+    kolumn = None
 
-    def __init__(self, drogscen_id, alias=None):
-        super().__init__()
-        self.drogscen_id, self.alias = drogscen_id, alias
+    def __init__(self, output_field=None):
+        super().__init__(output_field=output_field)
+        self.alias = None
 
     def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
         if query.model is not Arende:
-            raise ValueError("drogscener is a column of the ärende table only.")
-        return RapporterarOm(self.drogscen_id, alias=query.get_initial_alias())
+            raise ValueError(f"{self.kolumn} is a column of the ärende table only.")
+        return self._med_alias(query.get_initial_alias())
 
     def relabeled_clone(self, change_map):
-        return RapporterarOm(self.drogscen_id, alias=change_map.get(self.alias, self.alias))
+        return self._med_alias(change_map.get(self.alias, self.alias))
+
+    def _med_alias(self, alias):
+        clone = self.copy()
+        clone.alias = alias
+        return clone
+
+    def kolumn_sql(self, compiler):
+        return f"{compiler.quote_name_unless_alias(self.alias)}.{self.kolumn}"
+
+
+class RapporterarOm(ArendeKolumn):
+    """True for an ärende whose documents report on an åtgärd at the drogscen: a test of its
+    `drogscener` (the places' ids, migration 0012)."""
+
+    kolumn = "drogscener"
+    conditional = True
+
+    def __init__(self, drogscen_id):
+        super().__init__(output_field=models.BooleanField())
+        self.drogscen_id = drogscen_id
 
     def get_group_by_cols(self):
         return []
 
     def as_sql(self, compiler, connection):
-        return f"{compiler.quote_name_unless_alias(self.alias)}.drogscener @> ARRAY[%s]::bigint[]", [self.drogscen_id]
+        return f"{self.kolumn_sql(compiler)} @> ARRAY[%s]::bigint[]", [self.drogscen_id]
 
 
 class ArendeQuerySet(models.QuerySet):

@@ -14,9 +14,9 @@ import re
 
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Exists, Expression, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
-from .models import Arende, Sektion, Skrivelse, TjansteutlatandeAtgard
+from .models import Arende, ArendeKolumn, Sektion, Skrivelse, TjansteutlatandeAtgard
 
 SPRAK = "swedish"
 PER_SIDA = 20
@@ -33,30 +33,21 @@ def _is_postgres():
     return connection.vendor == "postgresql"
 
 
-class Sokvektor(Expression):
-    """The ärende's stored `sokvektor` column (PostgreSQL). Not a model field, so that no list
-    reads every case's vector; this expression names it under whatever alias the query gives
-    the ärende table, also inside a subquery."""
+class Sokvektor(ArendeKolumn):
+    """The ärende's stored `sokvektor` (PostgreSQL, migration 0005)."""
 
-    def __init__(self, alias=None):
+    kolumn = "sokvektor"
+
+    def __init__(self):
         from django.contrib.postgres.search import SearchVectorField
 
         super().__init__(output_field=SearchVectorField())
-        self.alias = alias
-
-    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
-        if query.model is not Arende:
-            raise ValueError("Sokvektor is a column of the ärende table only.")
-        return Sokvektor(alias=query.get_initial_alias())
-
-    def relabeled_clone(self, change_map):
-        return Sokvektor(alias=change_map.get(self.alias, self.alias))
 
     def get_group_by_cols(self):
         return [self]
 
     def as_sql(self, compiler, connection):
-        return f"{compiler.quote_name_unless_alias(self.alias)}.sokvektor", []
+        return self.kolumn_sql(compiler), []
 
 
 def _fraga(fraga):
