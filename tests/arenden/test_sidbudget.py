@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from arenden.models import Arende, Attestering, AttestKo, Sammantrade, Sektion, Skrivelse, Tjansteutlatande
 from atgarder.models import Atgard
 from tests.arenden.world import build_world
-from tests.factories import AtgardFactory, DrogscenFactory
+from tests.factories import ArendeFactory, AtgardFactory, DrogscenFactory, TjansteutlatandeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -382,6 +382,49 @@ def test_newest_cases_are_read_from_the_lists_order_indexes(db):
             cursor.execute("RESET enable_bitmapscan")
     assert "arende_avdelning_idx" in plan and "arende_handlaggare_idx" in plan, plan
     assert "Sort" not in plan.split("Append")[1], plan  # each part comes from its index in order
+
+
+def test_a_drogscen_pages_cases_are_tested_on_the_scope_indexes(db):
+    """The drogscen page's parts (nyaste_ids over rapporterar_om) test the case's places on the
+    scope's list indexes, which carry them (migration 0013), instead of fetching every case of
+    the scope from the table."""
+    world = build_world()
+    scen = DrogscenFactory()
+    atgard = AtgardFactory()
+    atgard.drogscener.add(scen)
+    i_avdelningen = ArendeFactory(forvaltning=world.forvaltning, avdelning=world.avdelning)
+    egen_utanfor = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer)
+    ArendeFactory(forvaltning=world.forvaltning, avdelning=world.avdelning)  # reports on nothing
+    for arende in (i_avdelningen, egen_utanfor):
+        TjansteutlatandeFactory(arende=arende).atgard_val.create(atgard=atgard)
+    fragor = Arende.objects.rapporterar_om(scen)
+    assert set(fragor.nyaste_ids(world.officer, 10)) == {i_avdelningen.pk, egen_utanfor.pk}
+    assert set(fragor.nyaste_ids(world.chef2, 10)) == {i_avdelningen.pk, egen_utanfor.pk}
+    if connection.vendor != "postgresql":
+        return  # SQLite asks the documents' åtgärder; no column, no index
+    planer = {}
+    with connection.cursor() as cursor:
+        # Tiny tables: make the planner show what it could use. An index scan that reads the
+        # table costs more than an index-only scan of an index that carries every column.
+        for satt in ("enable_seqscan", "enable_bitmapscan"):
+            cursor.execute(f"SET {satt} = off")
+    try:
+        for namn, user in (("officer", world.officer), ("chef", world.chef2)):
+            with CaptureQueriesContext(connection) as queries:
+                fragor.nyaste_ids(user, 10)
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN " + queries[-1]["sql"])
+                planer[namn] = "\n".join(row[0] for row in cursor.fetchall())
+    finally:
+        with connection.cursor() as cursor:
+            for satt in ("enable_seqscan", "enable_bitmapscan"):
+                cursor.execute(f"RESET {satt}")
+    officer, chef = planer["officer"], planer["chef"]
+    assert "Index Only Scan using arende_avdelning_idx" in officer, officer
+    assert "Index Only Scan using arende_handlaggare_idx" in officer, officer
+    assert "Index Only Scan using arende_fv_nyast_idx" in chef, chef
+    for plan in planer.values():
+        assert "Seq Scan" not in plan and "Heap Scan" not in plan, plan
 
 
 def test_the_timeline_reads_every_documents_history_in_one_query(db):
