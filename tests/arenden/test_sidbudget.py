@@ -4,6 +4,7 @@ of rows at a time, the big admin lists never count the whole table, and on Postg
 searches are served by indexes."""
 
 import re
+from contextlib import contextmanager
 from io import StringIO
 
 import pytest
@@ -19,6 +20,28 @@ from tests.arenden.world import build_world
 from tests.factories import ArendeFactory, AtgardFactory, DrogscenFactory, TjansteutlatandeFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def planner_off(*settings):
+    """Tiny tables: with sequential scans (and `settings`) off, PostgreSQL's planner shows which
+    indexes it could use."""
+    settings = ("enable_seqscan", *settings)
+    with connection.cursor() as cursor:
+        for setting in settings:
+            cursor.execute(f"SET {setting} = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for setting in settings:
+                cursor.execute(f"RESET {setting}")
+
+
+def _plan(sql):
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def _counts(client, users, pages):
@@ -135,14 +158,9 @@ def test_admin_search_is_served_by_trigram_indexes(db):
         # SQLite has no such index: the same searches work by scanning.
         assert [a.titel for a in searches["atgarder_atgard_titel_trgm"]] == ["Nattvandring vid parklekar"]
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")  # tiny tables: make the planner show what it could use
-    try:
+    with planner_off():
         for index, qs in searches.items():
             assert index in qs.order_by().explain(), index
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET enable_seqscan")
 
 
 def test_admin_lists_stop_counting_past_their_limit(admin_client, monkeypatch):
@@ -282,16 +300,11 @@ def test_a_document_carries_its_cases_forvaltning_and_is_scoped_by_it(db):
     assert '"arenden_tjansteutlatande"."arende_id" IN (SELECT' in str(parklekar.for_user_in_list(world.officer).query)
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")  # tiny tables: make the planner show what it could use
-    try:
+    with planner_off():
         plans = [
             qs.order_by("-skapad", "-pk")[:50].explain()
             for qs in (parklekar.for_user(world.chef1), parklekar.for_user_in_list(world.chef1))
         ]
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET enable_seqscan")
     for plan in plans:
         assert "tu_forvaltning_idx" in plan, plan
 
@@ -313,11 +326,8 @@ def test_a_chefs_status_filter_counts_and_pages_from_one_index(client):
     assert len(counts) == 1
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")  # tiny tables: make the planner show what it could use
-        cursor.execute("EXPLAIN " + counts[0])
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute("RESET enable_seqscan")
+    with planner_off():
+        plan = _plan(counts[0])
     assert "Index Only Scan using arende_fv_status_idx" in plan, plan
 
 
@@ -367,19 +377,10 @@ def test_newest_cases_are_read_from_the_lists_order_indexes(db):
     if connection.vendor != "postgresql":
         assert Arende.objects.nyaste_ids(world.officer, 10) == []
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")  # tiny tables: make the planner show what it could use
-        cursor.execute("SET enable_bitmapscan = off")
-    try:
+    with planner_off("enable_bitmapscan"):
         with CaptureQueriesContext(connection) as queries:
             Arende.objects.nyaste_ids(world.officer, 10)
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN " + queries[-1]["sql"])
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET enable_seqscan")
-            cursor.execute("RESET enable_bitmapscan")
+        plan = _plan(queries[-1]["sql"])
     assert "arende_avdelning_idx" in plan and "arende_handlaggare_idx" in plan, plan
     assert "Sort" not in plan.split("Append")[1], plan  # each part comes from its index in order
 
@@ -403,22 +404,13 @@ def test_a_drogscen_pages_cases_are_tested_on_the_scope_indexes(db):
     if connection.vendor != "postgresql":
         return  # SQLite asks the documents' åtgärder; no column, no index
     planer = {}
-    with connection.cursor() as cursor:
-        # Tiny tables: make the planner show what it could use. An index scan that reads the
-        # table costs more than an index-only scan of an index that carries every column.
-        for satt in ("enable_seqscan", "enable_bitmapscan"):
-            cursor.execute(f"SET {satt} = off")
-    try:
+    # An index scan that reads the table costs more than an index-only scan of an index that
+    # carries every column the part reads and tests.
+    with planner_off("enable_bitmapscan"):
         for namn, user in (("officer", world.officer), ("chef", world.chef2)):
             with CaptureQueriesContext(connection) as queries:
                 fragor.nyaste_ids(user, 10)
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN " + queries[-1]["sql"])
-                planer[namn] = "\n".join(row[0] for row in cursor.fetchall())
-    finally:
-        with connection.cursor() as cursor:
-            for satt in ("enable_seqscan", "enable_bitmapscan"):
-                cursor.execute(f"RESET {satt}")
+            planer[namn] = _plan(queries[-1]["sql"])
     officer, chef = planer["officer"], planer["chef"]
     assert "Index Only Scan using arende_avdelning_idx" in officer, officer
     assert "Index Only Scan using arende_handlaggare_idx" in officer, officer
