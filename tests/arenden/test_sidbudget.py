@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from arenden.models import Arende, Attestering, AttestKo, Sammantrade, Sektion, Skrivelse, Tjansteutlatande
 from atgarder.models import Atgard
 from tests.arenden.world import build_world
-from tests.factories import ArendeFactory, AtgardFactory, DrogscenFactory, TjansteutlatandeFactory
+from tests.factories import ArendeFactory, AtgardFactory, DrogscenFactory, MallFactory, TjansteutlatandeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -165,7 +165,6 @@ def test_admin_search_is_served_by_trigram_indexes(db):
 
 def test_admin_lists_stop_counting_past_their_limit(admin_client, monkeypatch):
     from arenden.admin import BegransadPaginator
-    from tests.factories import ArendeFactory
 
     monkeypatch.setattr(BegransadPaginator, "GRANS", 3)
     for _ in range(5):
@@ -178,8 +177,6 @@ def test_admin_lists_stop_counting_past_their_limit(admin_client, monkeypatch):
 
 
 def test_document_search_in_the_admin_finds_by_number_and_by_title(admin_client):
-    from tests.factories import TjansteutlatandeFactory
-
     park = TjansteutlatandeFactory(titel="Parklekar i Sätra")
     annan = TjansteutlatandeFactory(titel="Belysning")
     TjansteutlatandeFactory(titel="Något annat")
@@ -198,8 +195,6 @@ def test_document_search_in_the_admin_finds_by_number_and_by_title(admin_client)
 def test_admin_list_checkbox_is_the_html_django_renders(model):
     from django.contrib.admin import ModelAdmin
     from django.utils import translation
-
-    from tests.factories import ArendeFactory, TjansteutlatandeFactory
 
     objects = {
         Arende: lambda: ArendeFactory(arendemening='Parklekar <b>"Sätra"</b> & co'),
@@ -220,8 +215,6 @@ def test_admin_list_checkbox_is_the_html_django_renders(model):
 def test_admin_row_links_keep_the_search_and_filters_as_django_writes_them(admin_client, model):
     from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
     from django.urls import reverse
-
-    from tests.factories import TjansteutlatandeFactory
 
     objects = {
         Arende: lambda: TjansteutlatandeFactory(titel="x").arende,
@@ -262,7 +255,6 @@ def test_a_document_carries_its_cases_forvaltning_and_is_scoped_by_it(db):
     förvaltning roles' lists read a förvaltning's documents by it (one index range, newest
     first: Meta.indexes) instead of checking each matching document's ärende."""
     from arenden import services
-    from tests.factories import ArendeFactory, MallFactory
 
     world = build_world()
     via_factory = world.dokument(titel="Parklekar i Sätra")
@@ -310,8 +302,6 @@ def test_a_document_carries_its_cases_forvaltning_and_is_scoped_by_it(db):
 
 
 def test_a_chefs_status_filter_counts_and_pages_from_one_index(client):
-    from tests.factories import ArendeFactory
-
     world = build_world()
     for status in ("avslutat", "avslutat", "registrerat"):
         ArendeFactory(forvaltning=world.forvaltning, status=status)
@@ -334,8 +324,6 @@ def test_a_chefs_status_filter_counts_and_pages_from_one_index(client):
 def test_newest_cases_of_each_part_of_a_users_scope_merge_once_each_newest_first(db):
     """Mina ärenden reads each part of the scope on its own (Meta.indexes) and merges them: a
     case in two parts appears once, the order runs across the parts, filters apply to all."""
-    from tests.factories import ArendeFactory
-
     world = build_world()
     kollegans_avdelning = world.kollega.profil.avdelning
     assert world.officer.profil.avdelning != kollegans_avdelning
@@ -421,7 +409,6 @@ def test_a_drogscen_pages_cases_are_tested_on_the_scope_indexes(db):
 
 def test_the_timeline_reads_every_documents_history_in_one_query(db):
     from arenden import services
-    from tests.factories import TjansteutlatandeFactory
 
     forsta = TjansteutlatandeFactory(titel="Första svaret")
     arende = forsta.arende
