@@ -83,7 +83,9 @@ def start(request):
     if q:
         # The diarium search's match (full text over indexes on PostgreSQL), newest first here.
         arenden = filtrera(arenden, q)
-    sida, begransad = arenden.nyaste_sida(request.user, request.GET.get("sida"), PER_SIDA, ARENDEN_GRANS)
+    sida, begransad = arenden.nyaste_sida(
+        request.user, request.GET.get("sida"), PER_SIDA, ARENDEN_GRANS, i_delar=not q
+    )
     # Plain values, not model instances: the page shows 50 rows of text, and building and
     # resolving instances for them was most of its cost.
     radvarden = {

@@ -358,6 +358,10 @@ def test_newest_cases_of_each_part_of_a_users_scope_merge_once_each_newest_first
     # A filter that nothing can match, and an empty queryset, read nothing.
     assert Arende.objects.filter(pk__in=[]).nyaste_ids(world.officer, 100) == []
     assert Arende.objects.none().nyaste_ids(world.superuser, 100) == []
+    # The scope as one condition (a search's) gives the same cases in the same order.
+    for user in (world.officer, world.registrator, world.superuser, world.outsider):
+        assert Arende.objects.nyaste_ids(user, 100, i_delar=False) == Arende.objects.nyaste_ids(user, 100), user
+    assert avslutade == Arende.objects.filter(status="avslutat").nyaste_ids(world.officer, 100, i_delar=False)
 
 
 def test_newest_cases_are_read_from_the_lists_order_indexes(db):
@@ -371,6 +375,30 @@ def test_newest_cases_are_read_from_the_lists_order_indexes(db):
         plan = _plan(queries[-1]["sql"])
     assert "arende_avdelning_idx" in plan and "arende_handlaggare_idx" in plan, plan
     assert "Sort" not in plan.split("Append")[1], plan  # each part comes from its index in order
+
+
+def test_mina_arendens_search_matches_once_over_the_whole_scope(client):
+    """A search's matches come from the search index, not in the list's order: reading it once
+    per part of the scope (own cases, the avdelning's) would read every match of the diarium
+    twice."""
+    world = build_world()
+    egen = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, arendemening="Parklekar i Sätra")
+    avdelningens = ArendeFactory(
+        forvaltning=world.forvaltning, avdelning=world.avdelning, handlaggare=world.kollega,
+        arendemening="Parklekar i Vårberg",
+    )
+    andras = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.kollega, arendemening="Parklekar i Bredäng")
+    annat = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, arendemening="Trygghetsvandring")
+    client.force_login(world.officer)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/", {"q": "parklekar"})
+    text = response.content.decode()
+    assert egen.diarienummer in text and avdelningens.diarienummer in text
+    assert andras.diarienummer not in text and annat.diarienummer not in text
+    sql = " ".join(q["sql"] for q in queries)
+    assert "UNION" not in sql
+    if connection.vendor == "postgresql":
+        assert sql.count("sokvektor") == 1, sql
 
 
 def test_a_drogscen_pages_cases_are_tested_on_the_scope_indexes(db):
