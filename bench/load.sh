@@ -66,12 +66,15 @@ done
 
 step "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores," \
   "load $(cut -d' ' -f1-3 /proc/loadavg), workers ${GUNICORN_WORKERS:-$((2 * $(nproc) + 1))}"
+# The machine's speed just before and after the run (see bench/reference.py): the rate follows it.
+LOAD_REFERENCE_MS=$("$PY" bench/reference.py)
 step "locust: $USERS users ($CHEFER attestants), $SECONDS_ s after all have logged in"
 status=0
-LOAD_PLAN="$work/plan.json" LOAD_SECONDS="$SECONDS_" LOAD_GUNICORN_PID="$gunicorn_pid" LOAD_DB_NAME="$DB" timeout $((SECONDS_ + 300)) \
+LOAD_REFERENCE_MS="$LOAD_REFERENCE_MS" LOAD_PLAN="$work/plan.json" LOAD_SECONDS="$SECONDS_" LOAD_GUNICORN_PID="$gunicorn_pid" LOAD_DB_NAME="$DB" timeout $((SECONDS_ + 300)) \
   .venv/bin/locust -f bench/locustfile.py --headless --only-summary --loglevel WARNING \
   --users "$USERS" --spawn-rate "$USERS" --run-time $((SECONDS_ + 240))s --stop-timeout 10 \
   --host "http://127.0.0.1:$PORT" || status=$?
+echo "reference loop  $LOAD_REFERENCE_MS ms before the run, $("$PY" bench/reference.py) ms after (bench/reference.py)"
 
 if grep -q "Traceback" "$work/gunicorn.log"; then
   echo "gunicorn logged errors:"; grep -B2 -A20 -m3 "Traceback" "$work/gunicorn.log"; status=1

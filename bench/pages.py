@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from reference import reference_ms  # bench/reference.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MEDIAN_MS = 50
 TARGET_P95_MS = 150
@@ -41,7 +43,10 @@ def machine():
         ),
         platform.processor(),
     )
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}, "
+        f"reference loop {reference_ms():.1f} ms"
+    )
 
 
 def database_url(base, size):

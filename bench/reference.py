@@ -1,0 +1,27 @@
+"""The speed of this machine at the moment, as the app's interpreter sees it: the CPU time of a
+fixed piece of pure Python, the median of several runs. On a shared host the same code's cost
+moves by a third from one hour to the next; the benchmarks print their figures beside this one
+so that runs can be compared.
+
+    .venv/bin/python bench/reference.py      # prints the median in ms
+"""
+
+import statistics
+import time
+
+RUNS = 7
+
+
+def reference_ms(runs=RUNS):
+    """CPU milliseconds of summing the squares of the first million integers (median of `runs`):
+    CPU time, not wall time, so that it measures the CPU's speed, not how busy it is."""
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        sum(i * i for i in range(10**6))
+        times.append((time.process_time() - start) * 1000)
+    return statistics.median(times)
+
+
+if __name__ == "__main__":
+    print(f"{reference_ms():.1f}")
