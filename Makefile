@@ -7,8 +7,14 @@ NODE_STAMP := node_modules/.installed
 
 .PHONY: run test install system-packages demo pdf lint clean backup restore screenshots
 
+# The interpreter: the system's python3.11 where there is one, else python3.11 on PATH; `make
+# install PYTHON=…` chooses another. Distribution builds (Debian's, the official Docker images) are
+# compiled with profile-guided optimisation and LTO; a plain source build, such as pyenv's
+# default, costs the app more CPU a request (the README's load figures).
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3.11)
+
 $(PY):
-	python3.11 -m venv .venv || python3 -m venv .venv
+	$(PYTHON) -m venv .venv || { rm -rf .venv; python3.11 -m venv .venv; } || { rm -rf .venv; python3 -m venv .venv; }
 
 $(STAMP): pyproject.toml requirements.lock | $(PY)
 	$(PIP) install --quiet --upgrade pip
