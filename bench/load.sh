@@ -66,7 +66,7 @@ done
 
 step "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores," \
   "load $(cut -d' ' -f1-3 /proc/loadavg), workers ${GUNICORN_WORKERS:-$((2 * $(nproc) + 1))}"
-# The machine's speed just before and after the run (see bench/reference.py): the rate follows it.
+# The host's speed just before and after the run (bench/reference.py), which the rate follows.
 LOAD_REFERENCE_MS=$("$PY" bench/reference.py)
 step "locust: $USERS users ($CHEFER attestants), $SECONDS_ s after all have logged in"
 status=0

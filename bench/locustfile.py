@@ -259,7 +259,8 @@ def report(environment, **kwargs):
         )
         print(f"load tool   {locust:8.1f}   ms CPU per request (locust itself, on the same cores)", file=out)
         if os.environ.get("LOAD_REFERENCE_MS"):
-            # The code's cost whatever the host's speed that hour: lower is cheaper code.
+            # In units of the reference loop timed just before the run: that follows the host's
+            # speed from one hour to the next, though not its moves within the run.
             reference = float(os.environ["LOAD_REFERENCE_MS"])
             print(f"CPU/request {(app + db) / reference:8.3f}   reference loops (app and PostgreSQL)", file=out)
     print(f"errors      {errors:8d}   target 0   {verdict(errors == 0 and not _logins['failed'])}", file=out)
