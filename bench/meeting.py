@@ -15,7 +15,6 @@ measures as medians of cold runs (the store of rendered attested PDFs emptied be
 import argparse
 import datetime
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -23,19 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from reference import machine  # bench/reference.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def machine():
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}"
 
 
 def setup(workdir):

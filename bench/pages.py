@@ -17,7 +17,6 @@ same query count at every size, and a median at most 1.5 times that of the small
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -25,28 +24,13 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from reference import reference_ms  # bench/reference.py, beside this script
+from reference import machine  # bench/reference.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MEDIAN_MS = 50
 TARGET_P95_MS = 150
 TARGET_RATIO = 1.5
 WARMUP = 3
-
-
-def machine():
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}, "
-        f"reference loop {reference_ms():.1f} ms"
-    )
 
 
 def database_url(base, size):

@@ -11,12 +11,13 @@ HarfBuzz-subset and with the fontTools fallback (the baseline).
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from reference import machine  # bench/reference.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,15 +35,6 @@ def timed(function, runs, cpu=False):
     if cpu:
         return statistics.median(walls), statistics.median(cpus)
     return statistics.median(walls)
-
-
-def machine():
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}"
 
 
 def main():

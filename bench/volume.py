@@ -23,7 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pages import machine, server_connection  # noqa: E402
+from pages import server_connection  # noqa: E402
+from reference import machine  # noqa: E402
 
 
 def manage(url, *args):
