@@ -336,11 +336,8 @@ class ArendeQuerySet(models.QuerySet):
         if not user.is_authenticated or not user.is_active:
             return []
         valda = self.order_by().values_list("pk", "registrerad", "ar", "lopnummer")
-        if user.is_superuser:
-            delar = [valda]
-        elif not i_delar:
-            villkor = synliga_delar(user)
-            delar = [valda.filter(nagon_av(villkor))] if villkor else []
+        if user.is_superuser or not i_delar:
+            delar = [valda.for_user(user)]
         else:
             delar, tidigare = [], models.Q(pk__in=[])
             for villkor in synliga_delar(user):
