@@ -9,7 +9,8 @@ creates it, migrates, loads the demo and fills it with `generate_volume --arende
 used as it is). Each page is fetched with Django's test Client, logged in as a user of the
 role that uses it: a handläggare of the volume data for the officers' pages, an attestant chef
 (staff) and the superuser for the admin. After 3 warm-up requests, --runs timed requests give the
-median and the 95th percentile; one more request counts the SQL queries. The table compares
+median and the 95th percentile; one more request counts the SQL queries and the rows the page
+lists (hits, list rows or history rows; "-" for a page that is no list). The table compares
 the sizes against the targets: median <= 50 ms and p95 <= 150 ms at the largest size, the
 same query count at every size, and a median at most 1.5 times that of the smallest size.
 """
@@ -83,6 +84,23 @@ def prepare(url, size, reuse):
 
 
 # --- The measuring child: one database, Django set up against it -----------------------------
+
+# The context variable each kind of list page shows its rows by: an admin changelist, the
+# diarium search's page of hits, a history page, Mina ärenden.
+ROWS = (
+    ("cl", lambda cl: len(cl.result_list)),
+    ("sida", lambda page: len(page.object_list)),
+    ("page_obj", lambda page: len(page.object_list)),
+    ("rader", len),
+)
+
+
+def rows_shown(response):
+    """How many rows the page lists, or None for a page that is no list."""
+    for key, count in ROWS:
+        if response.context is not None and key in response.context:
+            return count(response.context[key])
+    return None
 
 
 def pages():
@@ -164,8 +182,9 @@ def measure(runs):
             if i >= WARMUP:
                 times.append(elapsed)
         with CaptureQueriesContext(connection) as queries:
-            client.get(url)
+            response = client.get(url)
         results[label] = {
+            "rows": rows_shown(response),
             "url": url,
             "median": statistics.median(times),
             "p95": statistics.quantiles(times, n=100, method="inclusive")[94],
@@ -219,7 +238,7 @@ def report(args, results, filled):
         print(f"database of {size}: {results[size]['arenden']} ärenden{note}")
     print()
     head = (
-        f"{'page':<34} {'queries':>9} {'median ' + str(small):>13} {'median ' + str(large):>15} "
+        f"{'page':<34} {'queries':>9} {'rows':>7} {'median ' + str(small):>13} {'median ' + str(large):>15} "
         f"{'p95 ' + str(large):>12} {'ratio':>6}  target"
     )
     print(head)
@@ -240,8 +259,10 @@ def report(args, results, filled):
             missed.append("ratio")
         met_all &= not missed
         queries = "/".join(str(results[s][label]["queries"]) for s in args.sizes)
+        shown = [results[s][label]["rows"] for s in args.sizes]
+        rows = "/".join("-" if n is None else str(n) for n in shown)
         print(
-            f"{label:<34} {queries:>9} {a['median']:10.1f} ms {b['median']:12.1f} ms {b['p95']:9.1f} ms "
+            f"{label:<34} {queries:>9} {rows:>7} {a['median']:10.1f} ms {b['median']:12.1f} ms {b['p95']:9.1f} ms "
             f"{ratio:6.2f}  {'met' if not missed else 'MISSED: ' + ', '.join(missed)}"
         )
     print()
