@@ -69,10 +69,9 @@ for _ in $(seq 60); do
   sleep 1
 done
 
-step "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores," \
-  "load $(cut -d' ' -f1-3 /proc/loadavg), workers $GUNICORN_WORKERS"
 # The host's speed just before and after the run (bench/reference.py), which the rate follows.
 LOAD_REFERENCE_MS=$("$PY" bench/reference.py)
+step "machine: $("$PY" bench/reference.py --machine "$LOAD_REFERENCE_MS"), workers $GUNICORN_WORKERS"
 step "locust: $USERS users ($CHEFER attestants), $SECONDS_ s after all have logged in"
 status=0
 LOAD_REFERENCE_MS="$LOAD_REFERENCE_MS" LOAD_PLAN="$work/plan.json" LOAD_SECONDS="$SECONDS_" LOAD_GUNICORN_PID="$gunicorn_pid" LOAD_DB_NAME="$DB" timeout $((SECONDS_ + 300)) \

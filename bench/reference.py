@@ -3,12 +3,14 @@ it: the CPU time of a fixed piece of pure Python, the median of several runs. On
 the same code's cost moves by a third from one hour to the next; the benchmarks print their
 figures beside this one so that runs can be compared.
 
-    .venv/bin/python bench/reference.py      # prints the median in ms
+    .venv/bin/python bench/reference.py                  # prints the median in ms
+    .venv/bin/python bench/reference.py --machine 35.2   # the machine line, with that median
 """
 
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -26,8 +28,9 @@ def reference_ms(runs=RUNS):
     return statistics.median(times)
 
 
-def machine():
-    """The CPU, cores, interpreter, load average and reference loop, for a benchmark's report."""
+def machine(reference=None):
+    """The CPU, cores, interpreter, load average and reference loop (`reference` ms if given,
+    else timed now), for a benchmark's report."""
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -38,9 +41,12 @@ def machine():
     )
     return (
         f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}, "
-        f"reference loop {reference_ms():.1f} ms"
+        f"reference loop {reference_ms() if reference is None else reference:.1f} ms"
     )
 
 
 if __name__ == "__main__":
-    print(f"{reference_ms():.1f}")
+    if sys.argv[1:2] == ["--machine"]:
+        print(machine(float(sys.argv[2])))
+    else:
+        print(f"{reference_ms():.1f}")
