@@ -6,10 +6,13 @@
 For each size it uses the database `<name>_<size>` on DATABASE_URL's server: it drops and
 creates it, migrates, loads the demo and fills it with `generate_volume --arenden <size>`
 (with --reuse, a database that already holds at least that many ärenden is only migrated and
-used as it is). Each page is fetched with Django's test Client, logged in as a user of the
-role that uses it: a handläggare of the volume data for the officers' pages, an attestant chef
-(staff) and the superuser for the admin. After 3 warm-up requests, --runs timed requests give the
-median and the 95th percentile; one more request counts the SQL queries and the rows the page
+used as it is). Each page is fetched with Django's test Client, one process per size, logged in
+as a user of the role that uses it: a handläggare of the volume data for the officers' pages, an
+attestant chef (staff) and the superuser for the admin. The sizes take turns on each page: after
+3 warm-up requests each, the --runs timed requests go in 4 rounds, alternating which size goes
+first, so that a change in a shared host's speed falls on both sizes alike and the ratio between
+them holds. They give the median and the 95th percentile; one more request counts the SQL
+queries and the rows the page
 lists (hits, list rows or history rows; "-" for a page that is no list). The table compares
 the sizes against the targets: median <= 50 ms and p95 <= 150 ms at the largest size, the
 same query count at every size, and a median at most 1.5 times that of the smallest size.
@@ -32,6 +35,7 @@ TARGET_MEDIAN_MS = 50
 TARGET_P95_MS = 150
 TARGET_RATIO = 1.5
 WARMUP = 3
+ROUNDS = 4
 
 
 def database_url(base, size):
@@ -152,48 +156,127 @@ def pages():
     ]
 
 
-def measure(runs):
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skarholmen.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
+class Pages:
+    """The measuring child's pages on its own database: `time` fetches a page n times, `count`
+    counts one fetch's SQL queries and rows."""
 
-    django.setup()
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    def __init__(self):
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skarholmen.settings")
+        sys.path.insert(0, str(ROOT))
+        import django
 
-    from arenden.models import Arende
+        django.setup()
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import setup_test_environment
 
-    setup_test_environment()  # the test Client's ALLOWED_HOSTS; nothing else changes
-    results = {"arenden": Arende.objects.count()}
-    clients = {}
-    for label, user, url in pages():
-        client = clients.get(user.pk)
-        if client is None:
-            client = clients[user.pk] = Client()
-            client.force_login(user)
+        from arenden.models import Arende
+
+        setup_test_environment()  # the test Client's ALLOWED_HOSTS; nothing else changes
+        self.connection = connection
+        self.pages, clients = {}, {}
+        for label, user, url in pages():
+            if user.pk not in clients:
+                clients[user.pk] = Client()
+                clients[user.pk].force_login(user)
+            self.pages[label] = (clients[user.pk], url)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            postgres = cursor.fetchone()[0]
+        self.info = {"arenden": Arende.objects.count(), "postgres": postgres, "labels": list(self.pages)}
+
+    def get(self, label):
+        client, url = self.pages[label]
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{label}: {url} answered {response.status_code}")
+        return response
+
+    def time(self, label, n):
         times = []
-        for i in range(WARMUP + runs):
+        for _ in range(n):
             start = time.perf_counter()
-            response = client.get(url)
-            elapsed = (time.perf_counter() - start) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{label}: {url} answered {response.status_code}")
-            if i >= WARMUP:
-                times.append(elapsed)
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
-        results[label] = {
-            "rows": rows_shown(response),
-            "url": url,
-            "median": statistics.median(times),
-            "p95": statistics.quantiles(times, n=100, method="inclusive")[94],
-            "queries": len(queries),
-        }
-        print(f"  {label:<34} {results[label]['median']:8.1f} ms  {len(queries):3} queries", file=sys.stderr)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        results["postgres"] = cursor.fetchone()[0]
+            self.get(label)
+            times.append((time.perf_counter() - start) * 1000)
+        return times
+
+    def count(self, label):
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(self.connection) as queries:
+            response = self.get(label)
+        return {"url": self.pages[label][1], "queries": len(queries), "rows": rows_shown(response)}
+
+
+def serve():
+    """The child's loop: one JSON request a line on stdin, one JSON answer a line on stdout."""
+    out, sys.stdout = sys.stdout, sys.stderr  # nothing but answers on the pipe
+    child = Pages()
+    print(json.dumps(child.info), file=out, flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["op"] == "time":
+            answer = child.time(request["label"], request["n"])
+        else:
+            answer = child.count(request["label"])
+        print(json.dumps(answer), file=out, flush=True)
+
+
+class Child:
+    def __init__(self, url):
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve"],
+            env={**os.environ, "DATABASE_URL": url, "DEBUG": "false"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        self.info = self.read()
+
+    def read(self):
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"the measuring child ended with {self.process.wait()}")
+        return json.loads(line)
+
+    def ask(self, **request):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self.read()
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def measure(urls, runs):
+    """{size: results} with the sizes taking turns on each page: ROUNDS rounds of runs/ROUNDS
+    requests each, in alternating order, so that a change in the host's speed during the run
+    falls on every size alike instead of on whichever size was measured at the time."""
+    children = {size: Child(url) for size, url in urls.items()}
+    try:
+        results = {size: {k: child.info[k] for k in ("arenden", "postgres")} for size, child in children.items()}
+        order = list(children)
+        chunks = [runs // ROUNDS + (i < runs % ROUNDS) for i in range(ROUNDS)]
+        for label in children[order[0]].info["labels"]:
+            times = {size: [] for size in order}
+            for size in order:
+                children[size].ask(op="time", label=label, n=WARMUP)
+            for i, n in enumerate(chunks):
+                for size in order if i % 2 == 0 else reversed(order):
+                    times[size] += children[size].ask(op="time", label=label, n=n)
+            for size in order:
+                results[size][label] = {
+                    **children[size].ask(op="count", label=label),
+                    "median": statistics.median(times[size]),
+                    "p95": statistics.quantiles(times[size], n=100, method="inclusive")[94],
+                }
+            medians = "  ".join(f"{results[size][label]['median']:6.1f} ms" for size in order)
+            print(f"  {label:<34} {medians}", file=sys.stderr)
+    finally:
+        for child in children.values():
+            child.close()
     return results
 
 
@@ -202,31 +285,20 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 200000])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="use databases that already hold the ärenden")
-    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.measure:
-        print(json.dumps(measure(args.runs)))
+    if args.serve:
+        serve()
         return
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith(("postgres://", "postgresql://")):
         raise SystemExit("DATABASE_URL must point at PostgreSQL (the databases <name>_<size> are made beside it).")
 
-    results, filled = {}, {}
-    for size in args.sizes:
-        url = database_url(base, size)
-        filled[size] = prepare(url, size, args.reuse)
-        print(f"measuring {size} ärenden …", file=sys.stderr)
-        out = subprocess.run(
-            [sys.executable, __file__, "--measure", "--runs", str(args.runs)],
-            env={**os.environ, "DATABASE_URL": url, "DEBUG": "false"},
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        results[size] = json.loads(out.stdout.strip().splitlines()[-1])
-    report(args, results, filled)
+    urls = {size: database_url(base, size) for size in args.sizes}
+    filled = {size: prepare(url, size, args.reuse) for size, url in urls.items()}
+    print(f"measuring {', '.join(map(str, args.sizes))} ärenden, taking turns …", file=sys.stderr)
+    report(args, measure(urls, args.runs), filled)
 
 
 def report(args, results, filled):
