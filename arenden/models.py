@@ -328,7 +328,9 @@ class ArendeQuerySet(models.QuerySet):
         the parts before it, from an index in the list's order (Meta.indexes), and PostgreSQL
         merges the parts (one UNION ALL). The filter on "own cases or the avdelning's" read and
         sorted every one of them for a page of 50 (4,300 at 200,000 ärenden, 21,000 at a
-        million), and counted them all again for the page links.
+        million), and counted them all again for the page links. Each part is ordered and cut at
+        `antal` itself: over a plain UNION ALL PostgreSQL still read every case of every part
+        and sorted them, where ordered parts are merged and read only as far as the page needs.
 
         A queryset narrowed by a search passes `i_delar=False`: its matches come from the search
         index, not in the list's order, so the scope is one condition and the index is read once
@@ -345,6 +347,9 @@ class ArendeQuerySet(models.QuerySet):
                 tidigare |= villkor
         if not delar:
             return []
+        connection = connections[self.db]
+        if len(delar) > 1 and connection.features.supports_slicing_ordering_in_compound:
+            delar = [part.order_by(*NYAST_FORST)[:antal] for part in delar]
         alla = delar[0].union(*delar[1:], all=True) if len(delar) > 1 else delar[0]
         # Sorted and cut around the ORM's query, so that only the ids leave the database: the
         # four columns of up to 1,001 rows cost the app more to read than the query to build.
@@ -352,7 +357,6 @@ class ArendeQuerySet(models.QuerySet):
             sql, params = alla.query.sql_with_params()
         except EmptyResultSet:  # a filter that nothing can match, such as `pk__in=[]`
             return []
-        connection = connections[self.db]
         quote = connection.ops.quote_name
         ordning = ", ".join(
             f"{quote(falt.removeprefix('-'))} {'DESC' if falt.startswith('-') else 'ASC'}" for falt in NYAST_FORST
