@@ -2,8 +2,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from arenden.models import Sektion, TjansteutlatandeAtgard
-from tests.factories import AtgardFactory, DrogscenFactory, TjansteutlatandeFactory
+from arenden.models import Attestering, Sektion, Skrivelse, TjansteutlatandeAtgard
+from tests.factories import AtgardFactory, DrogscenFactory, TjansteutlatandeFactory, UserFactory
 
 
 def _count_queries(client, url):
@@ -144,7 +144,7 @@ def test_section_cannot_be_saved_twice_for_one_heading(db):
 def test_document_search_by_number_title_and_number_fragment(admin_client, monkeypatch, fa_arenden):
     from arenden.admin import TjansteutlatandeAdmin
 
-    monkeypatch.setattr(TjansteutlatandeAdmin, "SOK_ARENDEN", fa_arenden)
+    monkeypatch.setattr(TjansteutlatandeAdmin, "SOK_NYCKLAR", fa_arenden)
     forsta = TjansteutlatandeFactory(titel="Svar om parklekar", arende__diarienummer="SKHLM 2021/12")
     andra = TjansteutlatandeFactory(titel="Svar om belysning", arende__diarienummer="SKHLM 2021/7")
     tredje = TjansteutlatandeFactory(titel="Yttrande om skolgårdar", arende__diarienummer="SKHLM 2022/3")
@@ -161,3 +161,59 @@ def test_document_search_by_number_title_and_number_fragment(admin_client, monke
     assert hittade("SKHLM belysning") == {andra.pk}  # every word, in the number or the title
     assert hittade("SKHLM") == {forsta.pk, andra.pk, tredje.pk}
     assert hittade("2023/1") == set()
+
+
+@pytest.mark.parametrize("fa_nycklar", [500, 1])  # keys in the query itself, or the hashed set
+def test_the_lists_of_a_cases_rows_search_their_own_fields_and_the_cases_number(
+    admin_client, monkeypatch, fa_nycklar
+):
+    from arenden.admin import DiarienummerSokMixin
+
+    monkeypatch.setattr(DiarienummerSokMixin, "SOK_NYCKLAR", fa_nycklar)
+    forsta = TjansteutlatandeFactory(arende__diarienummer="SKHLM 2021/12")
+    andra = TjansteutlatandeFactory(arende__diarienummer="SKHLM 2021/7")
+    chef = UserFactory(first_name="Lisa", last_name="Kinnari")
+    for tu, namn in ((forsta, "Lisa Kinnari"), (andra, "Christoffer Carlander")):
+        Skrivelse.objects.create(
+            arende=tu.arende, titel=f"Skrivelse från {namn}", forfattare=namn, beredning_datum="2021-03-01", text="x"
+        )
+        Attestering.objects.create(tjansteutlatande=tu, omgang=1, ordning=1, attestant=chef, namn=namn)
+
+    def hittade(lista, term):
+        response = admin_client.get(f"/admin/arenden/{lista}/", {"q": term})
+        assert response.status_code == 200
+        return {rad.pk for rad in response.context["cl"].result_list}
+
+    skrivelser = {tu: set(tu.arende.skrivelser.values_list("pk", flat=True)) for tu in (forsta, andra)}
+    attesteringar = {tu: set(tu.attesteringar.values_list("pk", flat=True)) for tu in (forsta, andra)}
+    sektioner = {tu: set(tu.sektioner.values_list("pk", flat=True)) for tu in (forsta, andra)}
+    assert hittade("skrivelse", "SKHLM 2021/12") == skrivelser[forsta]  # a diarienummer is searched whole
+    assert hittade("skrivelse", "carlander") == skrivelser[andra]
+    assert hittade("skrivelse", "SKHLM kinnari") == skrivelser[forsta]  # every word, in the number or a field
+    assert hittade("skrivelse", "SKHLM") == skrivelser[forsta] | skrivelser[andra]
+    assert hittade("attestering", "2021/7") == attesteringar[andra]
+    assert hittade("attestering", "Kinnari") == attesteringar[forsta]
+    assert hittade("sektion", "SKHLM 2021/7") == sektioner[andra]
+    synpunkter = set(Sektion.objects.filter(mall_sektion__rubrik="Synpunkter").values_list("pk", flat=True))
+    assert len(synpunkter) == 2 and hittade("sektion", "synpunkter") == synpunkter
+    assert hittade("sektion", "2021/12 synpunkter") == synpunkter & sektioner[forsta]
+    assert hittade("sektion", "2023/1") == set()
+
+
+def test_a_sections_search_by_number_is_answered_from_indexes(admin_client):
+    """The sections of the cases whose number matches are found by their document's key, not by
+    a walk through every section of the diarium testing each one's case."""
+    tu = TjansteutlatandeFactory(arende__diarienummer="SKHLM 2021/12")
+    TjansteutlatandeFactory(arende__diarienummer="SKHLM 2021/7")
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get("/admin/arenden/sektion/", {"q": "SKHLM 2021/12"})
+    assert {rad.pk for rad in response.context["cl"].result_list} == set(tu.sektioner.values_list("pk", flat=True))
+    if connection.vendor != "postgresql":
+        return
+    lista = next(q["sql"] for q in queries if q["sql"].startswith('SELECT "arenden_sektion"."id"'))
+    with connection.cursor() as cursor:
+        for setting in ("enable_seqscan", "enable_indexscan"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN " + lista)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Index Cond: (tjansteutlatande_id = {tu.pk})" in plan, plan
