@@ -15,16 +15,28 @@ def _count_queries(client, url):
 
 def _make_rows(n):
     scen = DrogscenFactory()
+    chef = UserFactory()
     for _ in range(n):
         tu = TjansteutlatandeFactory()
         atgard = AtgardFactory()
         atgard.drogscener.add(scen)
         TjansteutlatandeAtgard.objects.create(tjansteutlatande=tu, atgard=atgard)
+        Skrivelse.objects.create(
+            arende=tu.arende, titel="Skrivelse", forfattare="A", beredning_datum="2024-01-01", text="x"
+        )
+        Attestering.objects.create(tjansteutlatande=tu, omgang=1, ordning=1, attestant=chef, namn="Chef")
 
 
 @pytest.mark.parametrize(
     "url",
-    ["/admin/arenden/arende/", "/admin/arenden/tjansteutlatande/", "/admin/atgarder/atgard/"],
+    [
+        "/admin/arenden/arende/",
+        "/admin/arenden/tjansteutlatande/",
+        "/admin/atgarder/atgard/",
+        "/admin/arenden/sektion/",
+        "/admin/arenden/skrivelse/",
+        "/admin/arenden/attestering/",
+    ],
 )
 def test_changelist_query_count_does_not_grow_with_rows(admin_client, url):
     _make_rows(5)
