@@ -941,6 +941,9 @@ class Sammantrade(models.Model):
         verbose_name = "sammanträde"
         verbose_name_plural = "sammanträden"
         ordering = ["-datum", "-tid"]
+        # The list's order, newest first: without it the secretaries' list sorted every meeting
+        # of every nämnd for a page.
+        indexes = [models.Index(fields=["-datum", "-tid"], name="sammantrade_ordning_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["namnd", "datum", "tid"],
