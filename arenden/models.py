@@ -328,7 +328,8 @@ class ArendeQuerySet(models.QuerySet):
         the parts before it, from an index in the list's order (Meta.indexes), and PostgreSQL
         merges the parts (one UNION ALL). The filter on "own cases or the avdelning's" read and
         sorted every one of them for a page of 50 (4,300 at 200,000 ärenden, 21,000 at a
-        million), and counted them all again for the page links. Each part is ordered and cut at
+        million), and counted them all again for the page links. Where a compound query takes
+        ordered and cut parts (PostgreSQL; SQLite does not), each part is ordered and cut at
         `antal` itself: over a plain UNION ALL PostgreSQL still read every case of every part
         and sorted them, where ordered parts are merged and read only as far as the page needs.
 
