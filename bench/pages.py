@@ -13,9 +13,9 @@ attestant chef (staff) and the superuser for the admin. The sizes take turns on 
 first, so that a change in a shared host's speed falls on both sizes alike and the ratio between
 them holds. They give the median and the 95th percentile; one more request counts the SQL
 queries and the rows the page lists (hits, list rows or history rows; "-" for a page that is no
-list). The table compares
-the sizes against the targets: median <= 50 ms and p95 <= 150 ms at the largest size, the
-same query count at every size, and a median at most 1.5 times that of the smallest size.
+list). The table compares the sizes against the targets: median <= 50 ms and p95 <= 150 ms at
+the largest size, the same query count at every size, and a median at most 1.5 times that of the
+smallest size.
 """
 
 import argparse
