@@ -133,7 +133,7 @@ class RowLinkChangeList(ChangeList):
 
     def get_queryset(self, request, exclude_parameters=None):
         qs = super().get_queryset(request, exclude_parameters)
-        return qs.defer(*self.model_admin.list_defer) if getattr(self.model_admin, "list_defer", ()) else qs
+        return qs.defer(*self.model_admin.list_defer) if self.model_admin.list_defer else qs
 
     def url_for_result(self, result):
         url = super().url_for_result(result)
@@ -141,6 +141,8 @@ class RowLinkChangeList(ChangeList):
 
 
 class ListRowLinkMixin:
+    list_defer = ()  # fields the list leaves out (RowLinkChangeList)
+
     def get_changelist(self, request, **kwargs):
         return RowLinkChangeList
 

@@ -4,7 +4,6 @@ of rows at a time, the big admin lists never count the whole table, and on Postg
 searches are served by indexes."""
 
 import re
-from contextlib import contextmanager
 from io import StringIO
 
 import pytest
@@ -16,32 +15,12 @@ from django.test.utils import CaptureQueriesContext
 
 from arenden.models import Arende, Attestering, AttestKo, Sammantrade, Sektion, Skrivelse, Tjansteutlatande
 from atgarder.models import Atgard
+from tests.arenden.plans import plan as _plan
+from tests.arenden.plans import planner_off
 from tests.arenden.world import build_world
 from tests.factories import ArendeFactory, AtgardFactory, DrogscenFactory, MallFactory, TjansteutlatandeFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@contextmanager
-def planner_off(*settings):
-    """Tiny tables: with sequential scans (and `settings`) off, PostgreSQL's planner shows which
-    indexes it could use."""
-    settings = ("enable_seqscan", *settings)
-    with connection.cursor() as cursor:
-        for setting in settings:
-            cursor.execute(f"SET {setting} = off")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            for setting in settings:
-                cursor.execute(f"RESET {setting}")
-
-
-def _plan(sql):
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + sql)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def _counts(client, users, pages):
