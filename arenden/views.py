@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from atgarder.forms import editorns_formular
 from atgarder.models import Atgard
+from atgarder.views import atgard_json
 
 from . import pdf, services
 from .constants import ArendeStatus, Roll, TjansteutlatandeStatus
@@ -356,17 +357,6 @@ def spara_sektion(request, pk, sektion_pk):
     )
 
 
-def _atgard_json(atgard):
-    return {
-        "id": atgard.pk,
-        "titel": atgard.titel,
-        "typ": atgard.typ,
-        "typ_namn": atgard.get_typ_display(),
-        "period": atgard.period,
-        "beskrivning": atgard.beskrivning[:300],
-    }
-
-
 @require_POST
 @login_required
 def atgarder(request, pk):
@@ -390,7 +380,7 @@ def atgarder(request, pk):
         return JsonResponse({"fel": str(exc)}, status=400)
     tu.refresh_from_db(fields=["version"])
     return JsonResponse(
-        {"valda": [_atgard_json(v.atgard) for v in _valda_atgarder(tu)], "dokumentversion": tu.version}
+        {"valda": [atgard_json(v.atgard) for v in _valda_atgarder(tu)], "dokumentversion": tu.version}
     )
 
 

@@ -135,6 +135,7 @@ def atgard(request, pk):
 
 
 def atgard_json(atgard):
+    """An åtgärd as the editor lists it among the document's chosen ones."""
     return {
         "id": atgard.pk,
         "titel": atgard.titel,
@@ -142,6 +143,13 @@ def atgard_json(atgard):
         "typ_namn": atgard.get_typ_display(),
         "period": atgard.period,
         "beskrivning": atgard.beskrivning[:300],
+    }
+
+
+def traff_json(atgard):
+    """An åtgärd as a hit in the register, with the aktörer and drogscener it is searched by."""
+    return {
+        **atgard_json(atgard),
         "aktorer": [a.namn for a in atgard.aktorer.all()],
         "drogscener": [d.namn for d in atgard.drogscener.all()],
     }
@@ -165,7 +173,7 @@ def sok(request):
     if data["aktor"]:
         qs = qs.filter(aktorer=data["aktor"])
     traffar = list(qs.distinct().prefetch_related("aktorer", "drogscener").order_by("typ", "titel")[:SOKTRAFFAR])
-    return JsonResponse({"traffar": [atgard_json(a) for a in traffar]})
+    return JsonResponse({"traffar": [traff_json(a) for a in traffar]})
 
 
 @require_POST
@@ -180,4 +188,4 @@ def ny(request):
     except ValidationError as exc:
         return JsonResponse({"fel": exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}},
                             status=400)
-    return JsonResponse({"atgard": atgard_json(atgard)}, status=201)
+    return JsonResponse({"atgard": traff_json(atgard)}, status=201)
