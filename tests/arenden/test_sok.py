@@ -3,6 +3,7 @@ from django.db import connection
 
 from arenden.models import Arende, Sektion
 from arenden.search import PER_SIDA, sok_arenden
+from tests.arenden.plans import plan, planner_off
 from tests.factories import ArendeFactory, AtgardFactory, ProfilFactory, TjansteutlatandeFactory, UserFactory
 
 
@@ -89,12 +90,9 @@ def test_fulltext_uses_the_stored_vector_and_its_index(demo):
         cursor.execute("SELECT sokvektor::text FROM arenden_arende WHERE id = %s", [demo.arende_id])
         vektor = cursor.fetchone()[0]
         assert "'drogscen'" in vektor  # stemmed, from the demo's sections and skrivelse
-        qs = filtrera(Arende.objects.order_by(), "drogscener").values("pk")
-        sql, params = qs.query.sql_with_params()
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(r[0] for r in cursor.fetchall())
-    assert "arenden_arende_sokvektor" in plan
+    qs = filtrera(Arende.objects.order_by(), "drogscener").values("pk")
+    with planner_off():
+        assert "arenden_arende_sokvektor" in plan(*qs.query.sql_with_params())
 
 
 @pytest.fixture
