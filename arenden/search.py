@@ -155,13 +155,16 @@ def _markera(arenden, fraga):
         )
 
 
-# Each ärende's searchable text put together, stripped of tags and marked by ts_headline, with
-# the same stemming as the match ("drogscenerna" marks "drogscen" and "drogscener"): all in
-# PostgreSQL, so that the texts of fifty cases never travel to the app and back.
-_HEADLINES_SQL = r"""
+# Each ärende's searchable text put together and marked by ts_headline, with the same stemming as
+# the match ("drogscenerna" marks "drogscen" and "drogscener"): all in PostgreSQL, so that the
+# texts of fifty cases never travel to the app and back. The texts go to ts_headline as stored:
+# its parser knows HTML tags, leaves them out of the words it counts and writes a space for each
+# in an excerpt, and the excerpts' whitespace is collapsed in `_headlines`. Stripping the tags
+# first with regular expressions gave the same excerpts at almost twice the cost.
+_HEADLINES_SQL = """
 SELECT a.id, ts_headline(
     %(sprak)s::regconfig,
-    regexp_replace(regexp_replace(concat_ws(' ',
+    concat_ws(' ',
         a.diarienummer,
         a.arendemening,
         (SELECT string_agg(concat_ws(' ', s.titel, s.text), ' ' ORDER BY s.id)
@@ -171,7 +174,7 @@ SELECT a.id, ts_headline(
         (SELECT string_agg(at.titel, ' ' ORDER BY ta.tjansteutlatande_id, ta.ordning, ta.id)
            FROM {tu_atgard} ta JOIN {tu} t ON t.id = ta.tjansteutlatande_id
            JOIN {atgard} at ON at.id = ta.atgard_id WHERE t.arende_id = a.id)
-    ), '<[^>]+>', ' ', 'g'), '\s+', ' ', 'g'),
+    ),
     websearch_to_tsquery(%(sprak)s::regconfig, %(fraga)s),
     %(options)s
 )

@@ -178,7 +178,8 @@ def test_excerpt_shows_the_text_as_written_without_tags_or_double_escaping(db):
     user = UserFactory(username="diarie", is_staff=True, is_superuser=True)
     tu = TjansteutlatandeFactory()
     Sektion.objects.filter(pk=tu.sektioner.first().pk).update(
-        text="<p>Trygghetsvandring &amp; <strong>belysning</strong> vid &lt;torget&gt;.</p>"
+        text="<p>Trygghetsvandring &amp; <strong>belysning</strong> vid &lt;torget&gt;."
+        '<span class="fotnot">1</span></p>'
     )
     (traff,) = sok_arenden(user, "belysning")
     assert traff.trafford == ["belysning"]
@@ -186,6 +187,7 @@ def test_excerpt_shows_the_text_as_written_without_tags_or_double_escaping(db):
     # escaped once for the page.
     assert "Trygghetsvandring &amp; <mark>belysning</mark> vid &lt;torget&gt;." in traff.traff
     assert "strong" not in traff.traff and "&amp;amp;" not in traff.traff
+    assert "fotnot" not in traff.traff and "class" not in traff.traff  # nor the tags' attributes
 
 
 def test_hits_are_paged_and_each_page_has_its_excerpts(client, diarie):
