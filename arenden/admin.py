@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -64,20 +64,31 @@ User = get_user_model()
 
 
 class BegransadPaginator(Paginator):
-    """Counts at most GRANS rows. An admin list counts what its filters match to number its
-    pages; at city scale that is tens of thousands of rows read for every page shown. Past
-    GRANS the list says "fler än 1000" (templates/admin/pagination.html) and the first pages
-    can be browsed; a filter or a search narrows it."""
+    """Counts at most `grans` rows (GRANS unless told). An admin list counts what its filters
+    match to number its pages; at city scale that is tens of thousands of rows read for every
+    page shown. Past the limit the list says "fler än 1000" (templates/admin/pagination.html)
+    and the first pages can be browsed; a filter or a search narrows it.
+
+    A search counts only as far as the page after the one shown (`ListMixin.get_paginator`), in
+    the list's order, so that PostgreSQL reads the matches from the order's index and stops
+    there: counting up to GRANS of them read every match in the user's scope from the trigram
+    indexes first (a chef's 931 cases with "parklekar" at 200,000 ärenden: 8.4 ms, now 3.3)."""
 
     GRANS = 1000
 
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, grans=None):
+        super().__init__(object_list, per_page, orphans, allow_empty_first_page)
+        self.grans = grans or self.GRANS
+        self.i_ordning = grans is not None
+
     @cached_property
     def count(self):
-        return self.object_list.order_by()[: self.GRANS + 1].count()
+        rader = self.object_list if self.i_ordning else self.object_list.order_by()
+        return rader[: self.grans + 1].count()
 
     @property
     def begransad(self):
-        return self.count > self.GRANS
+        return self.count > self.grans
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -139,15 +150,36 @@ class RowLinkChangeList(ChangeList):
         url = super().url_for_result(result)
         return f"{url}?{self.row_filters}" if self.row_filters else url
 
+    def get_results(self, request):
+        super().get_results(request)
+        if self.paginator.begransad:
+            # Not counted to its end, so not known to be within list_max_show_all: never whole.
+            self.can_show_all = False
+            if self.show_all:
+                self.result_list = self.paginator.page(self.page_num).object_list
 
-class ListRowLinkMixin:
+
+class ListMixin:
+    """The admin's lists: rows as RowLinkChangeList writes them, counted by BegransadPaginator."""
+
     list_defer = ()  # fields the list leaves out (RowLinkChangeList)
+    paginator = BegransadPaginator
 
     def get_changelist(self, request, **kwargs):
         return RowLinkChangeList
 
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        grans = None
+        if request.GET.get(SEARCH_VAR, "").strip():
+            try:
+                sida = max(int(request.GET.get(PAGE_VAR, 1)), 1)
+            except ValueError:
+                sida = 1  # as the ChangeList reads it
+            grans = min(sida * per_page, BegransadPaginator.GRANS)
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, grans=grans)
 
-class SafeInputAdminMixin(ListCheckboxMixin, ListRowLinkMixin, SafeAutocompleteMixin):
+
+class SafeInputAdminMixin(ListCheckboxMixin, ListMixin, SafeAutocompleteMixin):
     """What a hostile or broken request can send to any admin page without a server error: a
     search text is cut to MAX_SOKTEXT (SQLite refuses LIKE patterns over 50 kB), ids in a
     multiple choice beyond the 64-bit range are refused as unknown (SQLite cannot compare them),
@@ -165,7 +197,6 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
     of history rows, and each row on a page is diffed against the next."""
 
     history_list_per_page = 50
-    paginator = BegransadPaginator
 
     def history_view_title(self, request, obj):
         return f"Historik: {obj}"
@@ -368,7 +399,6 @@ class UserAdmin(SafeInputAdminMixin, DjangoUserAdmin):
     list_display = ("username", "first_name", "last_name", "befattning", "is_staff")
     list_select_related = ("profil",)
     show_full_result_count = False
-    paginator = BegransadPaginator
 
     @admin.display(description="befattning")
     def befattning(self, obj):

@@ -155,6 +155,35 @@ def test_admin_lists_stop_counting_past_their_limit(admin_client, monkeypatch):
     assert "1 ärende" in page and "Fler än" not in page
 
 
+def test_admin_search_counts_only_to_the_page_after_the_one_shown(admin_client, monkeypatch):
+    monkeypatch.setattr(admin.site._registry[Arende], "list_per_page", 2)
+    for i in range(5):
+        ArendeFactory(arendemening=f"Parklekar i Sätra, del {i}")
+    ArendeFactory(arendemening="Belysning")
+
+    def page(**params):
+        response = admin_client.get("/admin/arenden/arende/", {"q": "parklek", **params})
+        assert response.status_code == 200
+        html = re.sub(r"\s+", " ", response.content.decode())
+        pages = re.findall(r'<a href="\?[^"]*p=(\d+)[^"]*"', html)
+        return html, len(response.context["cl"].result_list), sorted({int(p) for p in pages})
+
+    html, rows, pages = page()
+    assert rows == 2 and pages == [2]  # the page shown is not a link; the next one is
+    assert "fler än 2 resultat" in html and "Fler än 2 ärenden – avgränsa med filter eller sökning" in html
+    html, rows, pages = page(p=2)
+    assert rows == 2 and pages == [1, 3] and "Fler än 4 ärenden" in html
+    # The last page counts to the end: the number is exact and no page follows.
+    html, rows, pages = page(p=3)
+    assert rows == 1 and pages == [1, 2] and "5 ärenden" in html and "Fler än" not in html
+    # A list not counted to its end is never shown whole, whatever the link asks.
+    html, rows, _ = page(all="")
+    assert rows == 2 and 'class="showall"' not in html
+    # Without a search the list counts to its limit, as before.
+    response = admin_client.get("/admin/arenden/arende/")
+    assert "6 ärenden" in response.content.decode() and len(response.context["cl"].result_list) == 2
+
+
 def test_document_search_in_the_admin_finds_by_number_and_by_title(admin_client):
     park = TjansteutlatandeFactory(titel="Parklekar i Sätra")
     annan = TjansteutlatandeFactory(titel="Belysning")
