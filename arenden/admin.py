@@ -175,7 +175,7 @@ class ListMixin:
                 sida = max(int(request.GET.get(PAGE_VAR, 1)), 1)
             except ValueError:
                 sida = 1  # as the ChangeList reads it
-            grans = min(sida * per_page, BegransadPaginator.GRANS)
+            grans = min(sida * per_page, self.paginator.GRANS)
         return self.paginator(queryset, per_page, orphans, allow_empty_first_page, grans=grans)
 
 
