@@ -9,9 +9,9 @@ from django.urls import reverse
 _MARKER = 918273645546372819
 
 
-def url_per_id(name):
-    url = reverse(name, args=[_MARKER])
+def url_per_id(name, current_app=None):
+    url = reverse(name, args=[_MARKER], current_app=current_app)
     before, marker, after = url.rpartition(str(_MARKER))
     if not marker or str(_MARKER) in before:
-        return lambda pk: reverse(name, args=[pk])
+        return lambda pk: reverse(name, args=[pk], current_app=current_app)
     return lambda pk: f"{before}{int(pk)}{after}"

@@ -5,12 +5,19 @@ from arenden.urls_per_id import url_per_id
 
 
 @pytest.mark.parametrize(
-    "name", ["arenden:arende", "arenden:redigera", "arenden:tjansteutlatande_pdf", "atgarder:drogscen"]
+    "name",
+    [
+        "arenden:arende",
+        "arenden:redigera",
+        "arenden:tjansteutlatande_pdf",
+        "atgarder:drogscen",
+        "admin:arenden_tjansteutlatande_change",
+    ],
 )
 def test_url_per_id_is_what_reverse_gives(name):
-    url = url_per_id(name)
+    url = url_per_id(name, current_app="admin")
     for pk in (1, 10, 90, 918273645546372819, 2**63 - 1):
-        assert url(pk) == reverse(name, args=[pk])
+        assert url(pk) == reverse(name, args=[pk], current_app="admin")
 
 
 def test_url_per_id_keeps_a_script_prefix(settings):
