@@ -227,3 +227,50 @@ def test_a_sections_search_by_number_is_answered_from_indexes(admin_client):
     with planner_off("enable_indexscan"):
         sektioner = plan(lista)
     assert f"Index Cond: (tjansteutlatande_id = {tu.pk})" in sektioner, sektioner
+
+
+@pytest.mark.parametrize("fa_nycklar", [500, 1])  # keys in the query itself, or the hashed set
+def test_the_lists_search_as_a_contains_search_over_the_cases_number_would(admin_client, monkeypatch, fa_nycklar):
+    """The admin's lists of a case's rows find what a plain contains-search over their own fields
+    and their case's diarienummer finds, however the number's part of the search is answered."""
+    from django.db.models import Q
+
+    from arenden.admin import DiarienummerSokMixin
+    from arenden.models import Tjansteutlatande
+
+    monkeypatch.setattr(DiarienummerSokMixin, "SOK_NYCKLAR", fa_nycklar)
+    chef = UserFactory(first_name="Lisa", last_name="Kinnari")
+    for nummer, titel in [
+        ("SKHLM 2021/12", "Svar om parklekar"),
+        ("SKHLM 2021/7", "Belysning i Sätra, SKHLM:s svar"),
+        ("HOLM 2022/2021", "Yttrande om skolgårdar 2021"),
+        ("HOLM 2023/5", "Skrivelse om Vårberg"),
+    ]:
+        prefix = nummer.split()[0]
+        tu = TjansteutlatandeFactory(
+            titel=titel, arende__diarienummer=nummer, arende__forvaltning__diarieprefix=prefix
+        )
+        Skrivelse.objects.create(
+            arende=tu.arende, titel=titel, forfattare="Lisa Kinnari", beredning_datum="2021-03-01", text="x"
+        )
+        Attestering.objects.create(tjansteutlatande=tu, omgang=1, ordning=1, attestant=chef, namn="Lisa Kinnari")
+    lists = {
+        "tjansteutlatande": (Tjansteutlatande, "arende", ("titel", "undertitel")),
+        "skrivelse": (Skrivelse, "arende", ("titel", "forfattare")),
+        "attestering": (Attestering, "tjansteutlatande__arende", ("namn",)),
+        "sektion": (Sektion, "tjansteutlatande__arende", ("mall_sektion__rubrik",)),
+    }
+    for term in ["SKHLM", "skhlm", "KHL", "HOLM", "OLM 20", "parklekar", "Sätra", "Kinnari", "Synpunkter", "x", "2021",
+                 "SKHLM 2021/12", "2021/7", "svar SKHLM", "holm 2022", '"SKHLM 2021"']:
+        words = [w.strip('"') for w in ([term] if term.startswith('"') else term.split())]
+        for lista, (model, via, egna) in lists.items():
+            response = admin_client.get(f"/admin/arenden/{lista}/", {"q": term})
+            assert response.status_code == 200
+            found = {rad.pk for rad in response.context["cl"].result_list}
+            expected = model.objects.all()
+            for word in words:
+                expected = expected.filter(
+                    Q(*[Q(**{f"{f}__icontains": word}) for f in egna], _connector=Q.OR)
+                    | Q(**{f"{via}__diarienummer__icontains": word})
+                )
+            assert found == set(expected.values_list("pk", flat=True)), (lista, term)
