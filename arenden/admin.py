@@ -301,8 +301,8 @@ class DiarienummerSokMixin:
     def nummer_villkor(self, bit):
         """The rows whose case's diarienummer holds `bit`. A word of letters can only stand in the
         prefix, so it names the förvaltningar whose prefix holds it (none, for most words) and each
-        row is tested on its förvaltning: a prefix in 15,000 numbers at 200,000 ärenden took a
-        chef's document list 130 ms as a hashed set of cases, and takes 7 ms so."""
+        row is tested on its förvaltning: with a prefix in 15,000 numbers at 200,000 ärenden, a
+        chef's document list took 130 ms against the hashed set of those cases, and takes 41 ms."""
         if BOKSTAVER.fullmatch(bit):
             forvaltningar = list(Forvaltning.objects.filter(diarieprefix__icontains=bit).values_list("pk", flat=True))
             via = self.forvaltning_via or f"{self.sok_via}__forvaltning"
