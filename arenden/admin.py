@@ -440,6 +440,13 @@ class ForvaltningAdmin(HistoryAdmin):
     list_select_related = ("namnd", "chef")
     search_fields = ("namn", "diarieprefix")
 
+    def get_readonly_fields(self, request, obj=None):
+        # Its cases' numbers carry the prefix (and the searches rely on it, `nummer_villkor`):
+        # once it has cases, the prefix is theirs too.
+        if obj and obj.pk and obj.arenden.exists():
+            return ("diarieprefix",)
+        return ()
+
 
 @admin.register(Avdelning)
 class AvdelningAdmin(HistoryAdmin):

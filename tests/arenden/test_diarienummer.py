@@ -135,3 +135,17 @@ def test_hand_entered_number_must_carry_the_forvaltnings_prefix(admin_client):
     response = _admin_add(admin_client, skhlm, "RINK 2021/5")
     assert "hör inte till" in response.content.decode()
     assert not Arende.objects.exists()
+
+
+def test_a_forvaltnings_prefix_stays_once_it_has_cases(admin_client):
+    tom = ForvaltningFactory(diarieprefix="RINK")
+    url = f"/admin/arenden/forvaltning/{tom.pk}/change/"
+    assert 'name="diarieprefix"' in admin_client.get(url).content.decode()
+    skhlm = ArendeFactory(diarienummer="SKHLM 2021/4").forvaltning
+    url = f"/admin/arenden/forvaltning/{skhlm.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert 'name="diarieprefix"' not in page and "SKHLM" in page
+    data = {"namn": skhlm.namn, "diarieprefix": "NYTT", "namnd": skhlm.namnd_id, "chef": ""}
+    admin_client.post(url, data)
+    skhlm.refresh_from_db()
+    assert skhlm.diarieprefix == "SKHLM"
