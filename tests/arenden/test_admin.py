@@ -1,8 +1,10 @@
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
-from arenden.models import Attestering, Sektion, Skrivelse, TjansteutlatandeAtgard
+from arenden.admin import DiarienummerSokMixin
+from arenden.models import Attestering, Sektion, Skrivelse, Tjansteutlatande, TjansteutlatandeAtgard
 from tests.arenden.plans import plan, planner_off
 from tests.factories import AtgardFactory, DrogscenFactory, TjansteutlatandeFactory, UserFactory
 
@@ -180,8 +182,6 @@ def test_document_search_by_number_title_and_number_fragment(admin_client, monke
 def test_the_lists_of_a_cases_rows_search_their_own_fields_and_the_cases_number(
     admin_client, monkeypatch, fa_nycklar
 ):
-    from arenden.admin import DiarienummerSokMixin
-
     monkeypatch.setattr(DiarienummerSokMixin, "SOK_NYCKLAR", fa_nycklar)
     forsta = TjansteutlatandeFactory(arende__diarienummer="SKHLM 2021/12")
     andra = TjansteutlatandeFactory(arende__diarienummer="SKHLM 2021/7")
@@ -233,11 +233,6 @@ def test_a_sections_search_by_number_is_answered_from_indexes(admin_client):
 def test_the_lists_search_as_a_contains_search_over_the_cases_number_would(admin_client, monkeypatch, fa_nycklar):
     """The admin's lists of a case's rows find what a plain contains-search over their own fields
     and their case's diarienummer finds, however the number's part of the search is answered."""
-    from django.db.models import Q
-
-    from arenden.admin import DiarienummerSokMixin
-    from arenden.models import Tjansteutlatande
-
     monkeypatch.setattr(DiarienummerSokMixin, "SOK_NYCKLAR", fa_nycklar)
     chef = UserFactory(first_name="Lisa", last_name="Kinnari")
     for nummer, titel in [
