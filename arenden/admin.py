@@ -1032,9 +1032,15 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
 
 
 def _may_attest(request):
-    """may_attest once a request: every admin page asks it twice for its menu (the attest queue)."""
+    """Whether the user sees the attest queue, which every admin page asks twice for its menu.
+    Anyone but a superuser holds exactly the permissions Django has read for the request's user
+    to draw that menu, so no query is needed; a superuser has every permission by Django's rule,
+    so may_attest asks the database for the role, once a request. Attesting asks may_attest."""
+    user = request.user
+    if not user.is_superuser:
+        return user.is_active and "arenden.attestera_tjansteutlatande" in user.get_all_permissions()
     if not hasattr(request, "_may_attest"):
-        request._may_attest = may_attest(request.user)
+        request._may_attest = may_attest(user)
     return request._may_attest
 
 

@@ -175,10 +175,28 @@ def test_admin_action_sends_with_the_default_chain(world, client):
 
 
 def test_attest_queue_is_linked_from_the_admin_index_for_chefs_only(world, client):
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from arenden.constants import Roll
+
     client.force_login(world.chef1)
-    assert "/admin/arenden/attestko/" in client.get("/admin/").content.decode()
+    with CaptureQueriesContext(connection) as fragor:
+        assert "/admin/arenden/attestko/" in client.get("/admin/").content.decode()
+    # The menu asks from the permissions Django reads for the page (the user's own and their
+    # groups'), not with a query of its own.
+    assert len([f for f in fragor if '"auth_permission"' in f["sql"]]) == 2
     client.force_login(world.officer)
     assert "/admin/arenden/attestko/" not in client.get("/admin/").content.decode()
+    world.officer.user_permissions.add(Permission.objects.get(codename="attestera_tjansteutlatande"))
+    assert "/admin/arenden/attestko/" in client.get("/admin/").content.decode()
+    # A superuser has every permission, but attests only with the role.
+    client.force_login(world.superuser)
+    assert "/admin/arenden/attestko/" not in client.get("/admin/").content.decode()
+    assert client.get("/admin/arenden/attestko/").status_code == 403
+    world.superuser.groups.add(Group.objects.get(name=Roll.ATTESTANT))
+    assert "/admin/arenden/attestko/" in client.get("/admin/").content.decode()
 
 
 def test_demo_pages_render_for_every_demo_login(demo, client):
