@@ -35,6 +35,7 @@ from .models import (
     roller,
 )
 from .search import MAX_SOKTEXT, RANKADE, filtrera, sok_arenden
+from .snapshot import SNAPSHOT_SELECT
 from .urls_per_id import url_per_id
 
 REGISTRERANDE_ROLLER = {Roll.REGISTRATOR, Roll.HANDLAGGARE}
@@ -175,10 +176,16 @@ def _arende_or_404(request, pk):
     return get_object_or_404(qs, pk=pk)
 
 
-def _tu_or_404(request, pk):
-    qs = Tjansteutlatande.objects.for_user(request.user).select_related(
-        "arende", "arende__forvaltning", "arende__avdelning", "mall", "handlaggare", "namnd"
-    )
+# What each page of a document reads along with it. Only that: PostgreSQL took 1.3 ms to plan
+# the seven tables of every relation the pages use together, to execute it in 0.1 ms.
+EDITOR = ("arende", "handlaggare", "namnd")
+SKICKA = ("arende", "arende__forvaltning", "arende__avdelning", "mall", "handlaggare", "namnd")
+
+
+def _tu_or_404(request, pk, select_related=()):
+    qs = Tjansteutlatande.objects.for_user(request.user)
+    if select_related:  # select_related() with no names would follow every relation
+        qs = qs.select_related(*select_related)
     return get_object_or_404(qs, pk=pk)
 
 
@@ -279,14 +286,14 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
 @login_required
 def redigera(request, pk):
     """The editor: one field per mall section, in order, and the measure register."""
-    return _redigera_sida(request, _tu_or_404(request, pk))
+    return _redigera_sida(request, _tu_or_404(request, pk, EDITOR))
 
 
 @require_POST
 @login_required
 def uppgifter(request, pk):
     """Save the header fields; what was typed is shown again when the save is refused."""
-    tu = _tu_or_404(request, pk)
+    tu = _tu_or_404(request, pk, EDITOR)
     form = UppgifterForm(request.POST, auto_id="uppgift_%s")
     if form.is_valid():
         data = {f: form.cleaned_data[f] for f in ("titel", "undertitel", "sammantradesdatum")}
@@ -387,7 +394,7 @@ def atgarder(request, pk):
 @require_GET
 @login_required
 def forhandsgranska(request, pk):
-    tu = _tu_or_404(request, pk)
+    tu = _tu_or_404(request, pk, ("arende",))
     return render(request, "arenden/forhandsgranska.html", {"tu": tu})
 
 
@@ -407,7 +414,7 @@ def forhandsgranska_dokument(request, pk):
     """The HTML the PDF is made from, shown in the preview's frame. It holds only sanitised text;
     the policy still forbids scripts in it."""
 
-    tu = _tu_or_404(request, pk)
+    tu = _tu_or_404(request, pk, SNAPSHOT_SELECT)
     head = PREVIEW_HEAD.format(css=static("pdf/dokument.css"), preview_css=static("css/forhandsvisning.css"))
     html = INLINE_STYLE.sub("", pdf.document_html(tu)).replace("</head>", head + "</head>", 1)
     response = HttpResponse(html)
@@ -422,7 +429,7 @@ def forhandsgranska_dokument(request, pk):
 @login_required
 def skicka_for_attest(request, pk):
     """Choose the attestants, see what is missing, send; then see where it is in the chain."""
-    tu = _tu_or_404(request, pk)
+    tu = _tu_or_404(request, pk, SKICKA)
     form = SkickaForAttestForm(request.POST or None, attestanter=services.standard_attestanter(tu))
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,6 +1,7 @@
 """The officers' pages through Django's test client: scope, registration, saving, queries."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -401,6 +402,29 @@ def test_editor_and_atgard_pages_query_count_does_not_grow_with_rows(officer_cli
     few = (_queries(officer_client, editor), _queries(officer_client, url))
     make(45)
     assert (_queries(officer_client, editor), _queries(officer_client, url)) == few
+
+
+def test_a_document_page_reads_along_with_the_document_only_what_it_shows(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    sektion = tu.sektioner.first()
+
+    def tables_read_with_the_document(request):
+        with CaptureQueriesContext(connection) as queries:
+            assert request().status_code == 200
+        first = next(q["sql"] for q in queries if q["sql"].startswith('SELECT "arenden_tjansteutlatande"."id"'))
+        return set(re.findall(r'JOIN "(\w+)"', first))
+
+    # The scope test joins the case; a save and the register's changes read nothing more.
+    assert tables_read_with_the_document(lambda: _save(officer_client, tu, sektion, "<p>Text</p>", 1)) == {
+        "arenden_arende"
+    }
+    add = reverse("arenden:atgarder", args=[tu.pk])
+    assert tables_read_with_the_document(
+        lambda: officer_client.post(add, json.dumps({"lagg_till": AtgardFactory().pk}), content_type="application/json")
+    ) == {"arenden_arende"}
+    assert tables_read_with_the_document(
+        lambda: officer_client.get(reverse("arenden:redigera", args=[tu.pk]))
+    ) == {"arenden_arende", "auth_user", "arenden_namnd"}
 
 
 def test_registrator_registers_a_case_without_becoming_its_handlaggare(client):
