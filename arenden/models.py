@@ -7,6 +7,8 @@ from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import connections, models
+from django.db.models.functions import Cast
+from django.db.models.lookups import Contains
 from django.utils import timezone
 
 from skarholmen.historik import Historik
@@ -298,6 +300,27 @@ class RapporterarOm(ArendeKolumn):
 
     def as_sql(self, compiler, connection):
         return f"{self.kolumn_sql(compiler)} @> ARRAY[%s]::bigint[]", [self.drogscen_id]
+
+
+SIFFROR = re.compile(r"\d+")
+AR_SOM_KAN_FINNAS = range(1900, 2100)  # the years DIARIENUMMER_REGEX admits
+
+
+def diarienummer_haller(text):
+    """The conditions on an ärende, any of which holds where its diarienummer holds `text`
+    (case-insensitive).
+
+    A number reads "PREFIX ÅR/LÖPNUMMER" (DIARIENUMMER_REGEX), so a text of digits only stands
+    in its year or its running number: the years that hold it are known without a query, and the
+    running numbers are searched as text, which a trigram index of their own serves on
+    PostgreSQL (migration 0016). The number's own trigram index can only find candidates for such
+    a fragment and recheck them: "2019" is in 25,000 numbers at 200,000 ärenden. The two parts
+    are kept apart for the caller to look up one by one: as one condition PostgreSQL read the
+    rows of both from the table (90 ms for "2019") instead of the year from its index (3 ms)."""
+    if SIFFROR.fullmatch(text):
+        ar = [a for a in AR_SOM_KAN_FINNAS if text in str(a)]
+        return (models.Q(ar__in=ar), models.Q(Contains(Cast("lopnummer", models.TextField()), text)))
+    return (models.Q(diarienummer__icontains=text),)
 
 
 class ArendeQuerySet(models.QuerySet):

@@ -13,7 +13,16 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from arenden.models import Arende, Attestering, AttestKo, Sammantrade, Sektion, Skrivelse, Tjansteutlatande
+from arenden.models import (
+    Arende,
+    Attestering,
+    AttestKo,
+    Sammantrade,
+    Sektion,
+    Skrivelse,
+    Tjansteutlatande,
+    diarienummer_haller,
+)
 from atgarder.models import Atgard
 from tests.arenden.plans import plan as _plan
 from tests.arenden.plans import planner_off
@@ -129,6 +138,8 @@ def test_admin_search_is_served_by_trigram_indexes(db):
     searches = {
         "arenden_arende_arendemening_trgm": Arende.objects.filter(arendemening__icontains="parklek"),
         "arenden_arende_diarienummer_trgm": Arende.objects.filter(diarienummer__icontains="2024/12"),
+        # A search of digits tests the running number as text (diarienummer_haller's second part).
+        "arenden_arende_lopnummer_trgm": Arende.objects.filter(diarienummer_haller("2019")[1]),
         "arenden_tjansteutlatande_titel_trgm": Tjansteutlatande.objects.filter(titel__icontains="parklek"),
         "atgarder_atgard_titel_trgm": Atgard.objects.filter(titel__icontains="parklek"),
         "atgarder_atgard_beskrivning_trgm": Atgard.objects.filter(beskrivning__icontains="parklek"),
