@@ -4,8 +4,12 @@ import html
 import re
 
 import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from arenden import services
+from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
 from tests.arenden.test_admin import _change_form_data
 from tests.arenden.world import build_world
@@ -175,12 +179,6 @@ def test_admin_action_sends_with_the_default_chain(world, client):
 
 
 def test_attest_queue_is_linked_from_the_admin_index_for_chefs_only(world, client):
-    from django.contrib.auth.models import Group, Permission
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from arenden.constants import Roll
-
     client.force_login(world.chef1)
     with CaptureQueriesContext(connection) as fragor:
         assert "/admin/arenden/attestko/" in client.get("/admin/").content.decode()
