@@ -82,6 +82,7 @@ SKICKAT = "Skickat för attest"
 ATTESTERAT = "Attesterat"
 ATERREMITTERAT = "Återremitterat"
 MAKULERAD = " (attesten makulerad)"
+SEKTION_ANDRAD = "Sektion ändrad"
 HUVUDFALT = ("titel", "undertitel", "namnd", "sammantradesdatum", "telefon", "handlaggare")
 
 # MallSektion.nyckel of the section the nämnd decides on.
@@ -304,7 +305,7 @@ def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
             fresh.avslutning = ren_avslutning
         fresh.version += 1
         _spara(fresh, user, f"Ändrad: {rubrik}")
-        _registrera_andring(tu, user, f"Sektion ändrad: {rubrik}")
+        _registrera_andring(tu, user, f"{SEKTION_ANDRAD}: {rubrik}")
     _uppdatera(sektion, fresh)
     return fresh
 
@@ -632,7 +633,37 @@ def tidslinje(arende, dokument=None):
                     detalj += "; senare makulerad"
                 add(steg.attesterad, steg.attestant, ATTESTERAT, detalj)
     handelser.sort(key=lambda h: h["tid"])
-    return handelser
+    return _sammanfoga_sparningar(handelser)
+
+
+def _sammanfoga_sparningar(handelser):
+    """Consecutive saves of sections by one person on one day as one event, its detail the
+    sections in the order first saved: "Bakgrund, Förslag till beslut (7 sparningar, den sista
+    14:32)". An officer saves a section many times while writing, and a case's timeline is read
+    for what happened to it; the document's history in the admin keeps every save."""
+    ut, sparningar = [], []  # sparningar: the saves merged into ut[-1], if it is a run of saves
+
+    def avsluta():
+        if len(sparningar) > 1:
+            sektioner = ", ".join(dict.fromkeys(h["detalj"] for h in sparningar))
+            sista = timezone.localtime(sparningar[-1]["tid"]).strftime("%H:%M")
+            ut[-1] = {**ut[-1], "detalj": f"{sektioner} ({len(sparningar)} sparningar, den sista {sista})"}
+
+    for h in handelser:
+        forsta = sparningar[0] if sparningar else None
+        if (
+            forsta is not None
+            and h["handelse"] == SEKTION_ANDRAD
+            and h["anvandare"] == forsta["anvandare"]
+            and timezone.localdate(h["tid"]) == timezone.localdate(forsta["tid"])
+        ):
+            sparningar.append(h)
+            continue
+        avsluta()
+        ut.append(h)
+        sparningar = [h] if h["handelse"] == SEKTION_ANDRAD else []
+    avsluta()
+    return ut
 
 
 # --- Sammanträden: föredragningslista, beslut and exports (the nämnd secretary's work) ---------

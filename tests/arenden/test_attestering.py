@@ -1,11 +1,13 @@
 """The attest chain: separation of duties, content bound to the attest, voiding on edit,
 the concurrency of two attests, lost updates refused, and the state rules."""
 
+import datetime
 import threading
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, connections
+from django.utils import timezone
 
 from arenden import services
 from arenden.constants import ArendeStatus, Roll
@@ -220,6 +222,40 @@ def test_editing_any_section_after_sending_voids_the_attest_and_returns_to_utkas
         assert tu.arende.status == ArendeStatus.UNDER_BEREDNING
         handelser = [h["handelse"] for h in services.tidslinje(tu.arende)]
         assert any("attesten makulerad" in h for h in handelser)
+
+
+def test_the_timeline_tells_a_persons_saves_of_one_day_as_one_event(world):
+    tu = world.dokument()
+    granne = person("granne", Roll.HANDLAGGARE, avdelning=world.avdelning)
+    bakgrund, forslag = tu.sektioner.order_by("mall_sektion__ordning", "pk")[:2]
+    rubrik = {bakgrund.pk: bakgrund.mall_sektion.rubrik, forslag.pk: forslag.mall_sektion.rubrik}
+
+    def spara(sektion, user, text):
+        sektion.refresh_from_db()
+        services.spara_sektion(sektion=sektion, text=f"<p>{text}</p>", expected_version=sektion.version, user=user)
+
+    for i, sektion in enumerate([bakgrund, forslag, bakgrund, bakgrund]):
+        spara(sektion, world.officer, f"Igår, {i}")
+    igar = timezone.now() - datetime.timedelta(days=1)
+    tu.history.filter(history_change_reason__startswith="Sektion ändrad").update(history_date=igar)
+    # Today: the officer's saves, a colleague's, the officer's again.
+    spara(forslag, world.officer, "Idag")
+    spara(bakgrund, world.officer, "Idag igen")
+    spara(bakgrund, granne, "Grannens rad")
+    spara(forslag, world.officer, "Sist")
+
+    sparningar = [
+        (h["anvandare"], h["detalj"]) for h in services.tidslinje(tu.arende) if h["handelse"] == "Sektion ändrad"
+    ]
+    assert sparningar[0] == (
+        world.officer,
+        f"{rubrik[bakgrund.pk]}, {rubrik[forslag.pk]} (4 sparningar, den sista {timezone.localtime(igar):%H:%M})",
+    )
+    assert sparningar[1][0] == world.officer
+    assert sparningar[1][1].startswith(f"{rubrik[forslag.pk]}, {rubrik[bakgrund.pk]} (2 sparningar, den sista ")
+    assert sparningar[2:] == [(granne, rubrik[bakgrund.pk]), (world.officer, rubrik[forslag.pk])]
+    # Every save is still in the document's own history.
+    assert tu.history.filter(history_change_reason__startswith="Sektion ändrad").count() == 8
 
 
 def test_adding_an_atgard_or_a_header_change_after_attest_voids_it_too(world):
