@@ -6,6 +6,7 @@ by hand.
 
 import datetime
 import html
+import itertools
 import logging
 import re
 
@@ -641,28 +642,18 @@ def _sammanfoga_sparningar(handelser):
     sections in the order first saved: "Bakgrund, Förslag till beslut (7 sparningar, den sista
     14:32)". An officer saves a section many times while writing, and a case's timeline is read
     for what happened to it; the document's history in the admin keeps every save."""
-    ut, sparningar = [], []  # sparningar: the saves merged into ut[-1], if it is a run of saves
 
-    def avsluta():
-        if len(sparningar) > 1:
-            sektioner = ", ".join(dict.fromkeys(h["detalj"] for h in sparningar))
-            sista = timezone.localtime(sparningar[-1]["tid"]).strftime("%H:%M")
-            ut[-1] = {**ut[-1], "detalj": f"{sektioner} ({len(sparningar)} sparningar, den sista {sista})"}
+    def nyckel(h):  # every other event is a group of its own
+        return (h["anvandare"], timezone.localdate(h["tid"])) if h["handelse"] == SEKTION_ANDRAD else id(h)
 
-    for h in handelser:
-        forsta = sparningar[0] if sparningar else None
-        if (
-            forsta is not None
-            and h["handelse"] == SEKTION_ANDRAD
-            and h["anvandare"] == forsta["anvandare"]
-            and timezone.localdate(h["tid"]) == timezone.localdate(forsta["tid"])
-        ):
-            sparningar.append(h)
-            continue
-        avsluta()
-        ut.append(h)
-        sparningar = [h] if h["handelse"] == SEKTION_ANDRAD else []
-    avsluta()
+    ut = []
+    for _, grupp in itertools.groupby(handelser, key=nyckel):
+        forsta, *fler = grupp
+        if fler:
+            sektioner = ", ".join(dict.fromkeys(h["detalj"] for h in [forsta, *fler]))
+            sista = timezone.localtime(fler[-1]["tid"]).strftime("%H:%M")
+            forsta = {**forsta, "detalj": f"{sektioner} ({len(fler) + 1} sparningar, den sista {sista})"}
+        ut.append(forsta)
     return ut
 
 
