@@ -491,7 +491,7 @@ def protokollsutdrag(request, pk):
 @login_required
 def tjansteutlatande_pdf(request, pk):
     """The document as the nämnd receives it. Outside the user's cases it does not exist (404)."""
-    tu = get_object_or_404(Tjansteutlatande.objects.for_user(request.user).select_related("arende"), pk=pk)
+    tu = _tu_or_404(request, pk, ("arende",))
     try:
         data = pdf.render_tjansteutlatande(tu)
     except pdf.PdfError as error:
