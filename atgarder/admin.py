@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from arenden.admin import HistoryAdmin
+from arenden.admin.common import HistoryAdmin
 
 from .models import Aktor, Atgard, Drogscen, Utfall
 

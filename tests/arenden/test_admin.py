@@ -3,7 +3,7 @@ from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
-from arenden.admin import DiarienummerSokMixin
+from arenden.admin.common import DiarienummerSokMixin
 from arenden.models import Attestering, Sektion, Skrivelse, Tjansteutlatande, TjansteutlatandeAtgard
 from tests.arenden.plans import plan, planner_off
 from tests.factories import AtgardFactory, DrogscenFactory, TjansteutlatandeFactory, UserFactory
@@ -157,7 +157,7 @@ def test_section_cannot_be_saved_twice_for_one_heading(db):
 
 @pytest.mark.parametrize("fa_arenden", [500, 1])  # ids in the query itself, or the hashed set of cases
 def test_document_search_by_number_title_and_number_fragment(admin_client, monkeypatch, fa_arenden):
-    from arenden.admin import TjansteutlatandeAdmin
+    from arenden.admin.tjansteutlatanden import TjansteutlatandeAdmin
 
     monkeypatch.setattr(TjansteutlatandeAdmin, "SOK_NYCKLAR", fa_arenden)
     forsta = TjansteutlatandeFactory(titel="Svar om parklekar", arende__diarienummer="SKHLM 2021/12")

@@ -154,7 +154,7 @@ def test_admin_search_is_served_by_trigram_indexes(db):
 
 
 def test_admin_lists_stop_counting_past_their_limit(admin_client, monkeypatch):
-    from arenden.admin import BegransadPaginator
+    from arenden.admin.common import BegransadPaginator
 
     monkeypatch.setattr(BegransadPaginator, "GRANS", 3)
     for _ in range(5):

@@ -1,0 +1,81 @@
+"""The organisation: users and their profiles, nämnder, förvaltningar, avdelningar, mallar."""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from ..models import (
+    Avdelning,
+    Forvaltning,
+    Mall,
+    MallSektion,
+    Namnd,
+    Profil,
+)
+from .common import (
+    HistoryAdmin,
+    SafeInputAdminMixin,
+)
+
+User = get_user_model()
+
+
+class ProfilInline(admin.StackedInline):
+    model = Profil
+    can_delete = False
+    verbose_name_plural = "profil"
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(SafeInputAdminMixin, DjangoUserAdmin):
+    inlines = [ProfilInline]
+    list_display = ("username", "first_name", "last_name", "befattning", "is_staff")
+    list_select_related = ("profil",)
+    show_full_result_count = False
+
+    @admin.display(description="befattning")
+    def befattning(self, obj):
+        profil = getattr(obj, "profil", None)
+        return profil.befattning if profil else ""
+
+
+@admin.register(Namnd)
+class NamndAdmin(HistoryAdmin):
+    search_fields = ("namn",)
+
+
+@admin.register(Forvaltning)
+class ForvaltningAdmin(HistoryAdmin):
+    list_display = ("namn", "diarieprefix", "namnd", "chef")
+    list_select_related = ("namnd", "chef")
+    search_fields = ("namn", "diarieprefix")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Its cases' numbers carry the prefix (and the searches rely on it, `nummer_villkor`):
+        # once it has cases, the prefix is theirs too.
+        if obj and obj.pk and obj.arenden.exists():
+            return ("diarieprefix",)
+        return ()
+
+
+@admin.register(Avdelning)
+class AvdelningAdmin(HistoryAdmin):
+    list_display = ("namn", "forvaltning", "chef")
+    list_select_related = ("forvaltning", "chef")
+    list_filter = ("forvaltning",)
+    search_fields = ("namn",)
+
+
+class MallSektionInline(admin.TabularInline):
+    model = MallSektion
+    extra = 0
+    fields = ("ordning", "rubrik", "obligatorisk", "visar_atgarder", "nyckel", "vagledning")
+
+
+@admin.register(Mall)
+class MallAdmin(HistoryAdmin):
+    list_display = ("namn", "aktiv")
+    inlines = [MallSektionInline]

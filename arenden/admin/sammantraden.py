@@ -1,0 +1,318 @@
+"""Sammanträden: the nämnd secretary's pages."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from .. import pdf, services
+from ..constants import ExportTyp, TjansteutlatandeStatus
+from ..models import (
+    Foredragningspunkt,
+    Sammantrade,
+    Sammantradesexport,
+    Tjansteutlatande,
+    is_namndsekreterare,
+)
+from .common import HistoryAdmin
+
+
+class SammantradeExportForm(forms.Form):
+    typ = forms.ChoiceField(choices=ExportTyp.choices)
+
+
+class NyPunktForm(forms.Form):
+    tjansteutlatande = forms.ModelChoiceField(
+        Tjansteutlatande.objects.none(),
+        required=False,
+        label="Attesterat tjänsteutlåtande",
+        empty_label="– informationspunkt utan dokument –",
+    )
+    titel = forms.CharField(required=False, max_length=300, label="Rubrik (för informationspunkt)")
+
+    def __init__(self, *args, sammantrade, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tjansteutlatande"].queryset = (
+            Tjansteutlatande.objects.filter(status=TjansteutlatandeStatus.ATTESTERAD, namnd=sammantrade.namnd)
+            .select_related("arende")
+            .order_by("arende__ar", "arende__lopnummer")
+        )
+
+
+class BeslutForm(forms.Form):
+    beslut = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        label="Nämndens beslut",
+        help_text="Förifyllt med förvaltningens förslag till beslut. Ändra om nämnden beslutade något annat.",
+    )
+
+
+class ForedragningspunktInline(admin.TabularInline):
+    """The föredragningslista. Items change only through the services, by the buttons here."""
+
+    model = Foredragningspunkt
+    fk_name = "sammantrade"
+    extra = 0
+    can_delete = False
+    fields = ("nummer", "arendet", "status", "beslut", "atgarder")
+    readonly_fields = fields
+    ordering = ("nummer",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return is_namndsekreterare(request.user)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tjansteutlatande__arende", "arende")
+
+    @admin.display(description="ärende")
+    def arendet(self, obj):
+        if not obj.tjansteutlatande_id:
+            return format_html("{} <em>(information)</em>", obj.titel)
+        url = reverse("admin:arenden_tjansteutlatande_change", args=[obj.tjansteutlatande_id])
+        return format_html('<a href="{}">{}</a><br>{}', url, obj.rubrik, obj.diarienummer)
+
+    @admin.display(description="dokumentets status")
+    def status(self, obj):
+        return obj.tjansteutlatande.get_status_display() if obj.tjansteutlatande_id else "–"
+
+    @admin.display(description="åtgärder")
+    def atgarder(self, obj):
+        if obj.pk is None:  # an item row of a refused form, never saved: nothing to act on yet
+            return "–"
+        if obj.is_decided:
+            url = reverse("arenden:protokollsutdrag", args=[obj.pk])
+            return format_html('<a href="{}">Protokollsutdrag</a>', url)
+
+        # Buttons inside the meeting's change form: formaction posts them to the item's own
+        # admin view (with the form's CSRF token), never to the change form itself.
+        def knapp(namn, text, *args):
+            return (reverse(f"admin:arenden_sammantrade_{namn}", args=[obj.sammantrade_id, obj.pk, *args]), text)
+
+        knappar = [knapp("flytta", "▲ Upp", "upp"), knapp("flytta", "▼ Ned", "ned"), knapp("ta_bort", "Ta bort")]
+        html = format_html_join(
+            " ",
+            '<button type="submit" class="button" formaction="{}" formmethod="post" formnovalidate>{}</button>',
+            knappar,
+        )
+        beslut_url = reverse("admin:arenden_sammantrade_beslut", args=[obj.sammantrade_id, obj.pk])
+        return format_html('{} <a class="button" href="{}">Registrera beslut</a>', html, beslut_url)
+
+
+@admin.register(Sammantrade)
+class SammantradeAdmin(HistoryAdmin):
+    list_display = ("__str__", "datum", "tid", "plats")
+    list_select_related = ("namnd",)
+    list_filter = ("namnd",)
+    date_hierarchy = "datum"
+    inlines = [ForedragningspunktInline]
+    show_full_result_count = False
+    change_form_template = "admin/arenden/sammantrade/change_form.html"
+
+    # The meetings are the nämnd secretaries' own: the role decides, not model permissions.
+    def has_module_permission(self, request):
+        return is_namndsekreterare(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_namndsekreterare(request.user)
+
+    def has_add_permission(self, request):
+        return is_namndsekreterare(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return is_namndsekreterare(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        # A meeting with items would leave their documents stranded on a list that is gone.
+        return is_namndsekreterare(request.user) and not (obj and obj.punkter.exists())
+
+    def get_readonly_fields(self, request, obj=None):
+        # The documents on the list carry the meeting's date in their header.
+        if obj and obj.punkter.exists():
+            return ("namnd", "datum")
+        return ()
+
+    def get_urls(self):
+        def view(fn, post_only=False):
+            return self.admin_site.admin_view(require_POST(fn) if post_only else fn)
+
+        punkt = "<int:pk>/punkt/<int:punkt_pk>"
+        return [
+            path("<int:pk>/lagg-till/", view(self.lagg_till_view, True), name="arenden_sammantrade_lagg_till"),
+            path(f"{punkt}/flytta/<str:riktning>/", view(self.flytta_view, True), name="arenden_sammantrade_flytta"),
+            path(f"{punkt}/ta-bort/", view(self.ta_bort_view, True), name="arenden_sammantrade_ta_bort"),
+            path(f"{punkt}/beslut/", view(self.beslut_view), name="arenden_sammantrade_beslut"),
+            path("<int:pk>/ordna/", view(self.ordna_view, True), name="arenden_sammantrade_ordna"),
+            path(
+                "<int:pk>/foredragningslista.pdf",
+                view(self.foredragningslista_view),
+                name="arenden_sammantrade_foredragningslista",
+            ),
+            path("<int:pk>/export/", view(self.export_view, True), name="arenden_sammantrade_export"),
+            path("export/<int:export_pk>/", view(self.export_status_view), name="arenden_sammantrade_export_status"),
+            path(
+                "export/<int:export_pk>/ladda-ner/",
+                view(self.export_ladda_ner_view),
+                name="arenden_sammantrade_export_ladda_ner",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        mote = self.get_object(request, object_id)
+        if mote is not None and is_namndsekreterare(request.user):
+            extra_context["ny_punkt_form"] = NyPunktForm(sammantrade=mote)
+            extra_context["exporter"] = list(mote.exporter.select_related("bestalld_av")[:5])
+            extra_context["export_typer"] = ExportTyp.choices
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # The secretary's actions: each checks the role, calls one service and reports the outcome.
+
+    def _mote(self, request, pk):
+        if not is_namndsekreterare(request.user):
+            raise PermissionDenied
+        return get_object_or_404(Sammantrade.objects.select_related("namnd"), pk=pk)
+
+    def _punkt(self, mote, punkt_pk):
+        punkter = Foredragningspunkt.objects.select_related("sammantrade")
+        return get_object_or_404(punkter, pk=punkt_pk, sammantrade=mote)
+
+    def _tillbaka(self, mote):
+        return redirect("admin:arenden_sammantrade_change", mote.pk)
+
+    def _utfor(self, request, fn, ok):
+        try:
+            fn()
+        except services.WorkflowError as exc:
+            messages.error(request, str(exc))
+            return False
+        messages.success(request, ok)
+        return True
+
+    def lagg_till_view(self, request, pk):
+        mote = self._mote(request, pk)
+        form = NyPunktForm(request.POST, sammantrade=mote)
+        if not form.is_valid():
+            messages.error(request, "Det valda tjänsteutlåtandet kan inte sättas på listan: det är inte attesterat.")
+            return self._tillbaka(mote)
+        data = form.cleaned_data
+        self._utfor(
+            request,
+            lambda: services.satt_pa_foredragningslista(
+                sammantrade=mote, tjansteutlatande=data["tjansteutlatande"], titel=data["titel"], user=request.user
+            ),
+            "Punkten är tillagd sist på föredragningslistan.",
+        )
+        return self._tillbaka(mote)
+
+    def flytta_view(self, request, pk, punkt_pk, riktning):
+        mote = self._mote(request, pk)
+        punkt = self._punkt(mote, punkt_pk)
+        ids = list(mote.punkter.order_by("nummer").values_list("pk", flat=True))
+        i = ids.index(punkt.pk)
+        j = i - 1 if riktning == "upp" else i + 1
+        if 0 <= j < len(ids):
+            ids[i], ids[j] = ids[j], ids[i]
+            self._utfor(
+                request,
+                lambda: services.ordna_foredragningslista(sammantrade=mote, punkt_ids=ids, user=request.user),
+                "Föredragningslistan är omnumrerad.",
+            )
+        return self._tillbaka(mote)
+
+    def ordna_view(self, request, pk):
+        mote = self._mote(request, pk)
+        ids = request.POST.getlist("punkt")
+        self._utfor(
+            request,
+            lambda: services.ordna_foredragningslista(sammantrade=mote, punkt_ids=ids, user=request.user),
+            "Föredragningslistan är omnumrerad.",
+        )
+        return self._tillbaka(mote)
+
+    def ta_bort_view(self, request, pk, punkt_pk):
+        mote = self._mote(request, pk)
+        punkt = self._punkt(mote, punkt_pk)
+        self._utfor(
+            request,
+            lambda: services.ta_bort_fran_foredragningslista(punkt=punkt, user=request.user),
+            f"Punkt {punkt.nummer} är borttagen och listan omnumrerad.",
+        )
+        return self._tillbaka(mote)
+
+    def beslut_view(self, request, pk, punkt_pk):
+        mote = self._mote(request, pk)
+        punkt = self._punkt(mote, punkt_pk)
+        if request.method == "POST":
+            form = BeslutForm(request.POST)
+            if form.is_valid() and self._utfor(
+                request,
+                lambda: services.registrera_beslut(punkt=punkt, beslut=form.cleaned_data["beslut"], user=request.user),
+                f"Beslutet för punkt {punkt.nummer} är registrerat och protokollsutdraget skapat.",
+            ):
+                return self._tillbaka(mote)
+        else:
+            forslag = services.forslag_till_beslut(punkt.tjansteutlatande) if punkt.tjansteutlatande_id else ""
+            form = BeslutForm(initial={"beslut": forslag or "Informationen antecknas."})
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": mote,
+            "punkt": punkt,
+            "form": form,
+            "title": f"Registrera beslut – punkt {punkt.nummer}",
+        }
+        return TemplateResponse(request, "admin/arenden/sammantrade/beslut.html", context)
+
+    def foredragningslista_view(self, request, pk):
+        mote = self._mote(request, pk)
+        response = HttpResponse(pdf.render_foredragningslista(mote), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{pdf.foredragningslista_filename(mote)}"'
+        return response
+
+    def export_view(self, request, pk):
+        mote = self._mote(request, pk)
+        form = SammantradeExportForm(request.POST)
+        if form.is_valid():
+            self._utfor(
+                request,
+                lambda: services.bestall_export(sammantrade=mote, typ=form.cleaned_data["typ"], user=request.user),
+                "Exporten är beställd. Du kan lämna sidan; den finns här när den är klar.",
+            )
+        return self._tillbaka(mote)
+
+    def _export(self, request, export_pk):
+        if not is_namndsekreterare(request.user):
+            raise PermissionDenied
+        return get_object_or_404(Sammantradesexport.objects.select_related("sammantrade"), pk=export_pk)
+
+    def export_status_view(self, request, export_pk):
+        export = self._export(request, export_pk)
+        fil = reverse("admin:arenden_sammantrade_export_ladda_ner", args=[export.pk]) if export.fil else ""
+        return JsonResponse(
+            {
+                "status": export.status,
+                "status_text": export.get_status_display(),
+                "klara": export.klara,
+                "totalt": export.totalt,
+                "fel": export.fel,
+                "fil": fil,
+            }
+        )
+
+    def export_ladda_ner_view(self, request, export_pk):
+        export = self._export(request, export_pk)
+        if not export.fil:
+            raise Http404("Exporten är inte klar.")
+        return FileResponse(export.fil.open("rb"), as_attachment=True, filename=export.fil.name.rsplit("/", 1)[-1])

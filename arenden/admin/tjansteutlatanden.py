@@ -1,0 +1,579 @@
+"""Tjänsteutlåtanden, their sections and attestations, and a chef's attest queue."""
+
+import difflib
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from atgarder.models import Atgard
+
+from .. import pdf, services
+from ..constants import TjansteutlatandeStatus
+from ..html import html_to_text, sanitize_html
+from ..models import (
+    Attestering,
+    AttestKo,
+    Bilaga,
+    MallSektion,
+    Sektion,
+    Tjansteutlatande,
+    TjansteutlatandeAtgard,
+    Undertecknare,
+    may_attest,
+)
+from ..snapshot import build_snapshot
+from .common import (
+    NYASTE_RADER,
+    PDF_UPLOAD,
+    DiarienummerSokMixin,
+    HistoryAdmin,
+    MinaFilter,
+    ReadOnlyAdminMixin,
+    SafeAutocompleteMixin,
+    SafeInputAdminMixin,
+    ScopedAdminMixin,
+    VersionForm,
+)
+
+User = get_user_model()
+
+
+class SektionForm(VersionForm):
+    versioned_fields = ("text", "avslutning")
+
+    class Meta:
+        model = Sektion
+        fields = ("text", "avslutning")
+
+    def stale_message(self):
+        sparad = html_to_text(self.instance.text)
+        if len(sparad) > 400:
+            sparad = sparad[:400] + " …"
+        return (
+            f"Någon annan har sparat ”{self.instance.mall_sektion.rubrik}” efter att du öppnade sidan. "
+            "Din text är inte sparad men står kvar i rutan. Den sparade texten är nu: "
+            f"”{sparad or '(tom)'}”. Spara igen för att ersätta den med din text."
+        )
+
+
+class SektionInline(admin.StackedInline):
+    model = Sektion
+    form = SektionForm
+    extra = 0
+    fields = ("mall_sektion", "text", "avslutning", "expected_version")
+    readonly_fields = ("mall_sektion",)
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # a document's sections come from its mall
+
+
+class TjansteutlatandeAtgardInline(SafeAutocompleteMixin, admin.TabularInline):
+    model = TjansteutlatandeAtgard
+    extra = 0
+    fields = ("ordning", "atgard")
+    autocomplete_fields = ("atgard",)
+
+
+class BilagaInline(admin.TabularInline):
+    model = Bilaga
+    extra = 0
+    fields = ("ordning", "titel", "fil", "text")
+    formfield_overrides = PDF_UPLOAD
+
+
+class UndertecknareInline(admin.TabularInline):
+    model = Undertecknare
+    extra = 0
+    fields = ("ordning", "anvandare", "namn", "befattning")
+
+
+class AttesteringInline(admin.TabularInline):
+    model = Attestering
+    extra = 0
+    fields = ("omgang", "ordning", "attestant", "namn", "befattning", "attesterad", "innehall_hash", "makulerad")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TjansteutlatandeForm(VersionForm):
+    versioned_fields = services.HUVUDFALT
+
+    class Meta:
+        model = Tjansteutlatande
+        fields = ("arende", "mall", *services.HUVUDFALT)
+
+    def stale_message(self):
+        return (
+            "Någon annan har ändrat dokumentet efter att du öppnade sidan. Inget av det du skrev är sparat, "
+            "men allt står kvar i formuläret. Jämför med den sparade versionen (öppna sidan i en ny flik) och "
+            "spara igen för att ersätta den."
+        )
+
+
+class SkickaForm(forms.Form):
+    forsta = forms.ModelChoiceField(User.objects.none(), label="Första attestant (avdelningschef)")
+    andra = forms.ModelChoiceField(
+        User.objects.none(), label="Andra attestant (förvaltningschef)", required=False
+    )
+
+    def __init__(self, *args, attestanter, **kwargs):
+        super().__init__(*args, **kwargs)
+        qs = (
+            User.objects.filter(is_active=True, groups__permissions__codename="attestera_tjansteutlatande")
+            .distinct()
+            .order_by("last_name", "first_name")
+        )
+        for name in ("forsta", "andra"):
+            self.fields[name].queryset = qs
+            self.fields[name].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        if attestanter:
+            self.fields["forsta"].initial = attestanter[0].pk
+        if len(attestanter) > 1:
+            self.fields["andra"].initial = attestanter[1].pk
+
+    @property
+    def attestanter(self):
+        return [u for u in (self.cleaned_data["forsta"], self.cleaned_data.get("andra")) if u]
+
+
+def _deleted(form):
+    return form.cleaned_data.get("DELETE", False) if hasattr(form, "cleaned_data") else False
+
+
+def _rader(snapshot):
+    """The document as lines of plain text, for comparing two versions."""
+    rader = [snapshot["titel"], snapshot["undertitel"]]
+    for sektion in snapshot["sektioner"]:
+        rader += ["", f"## {sektion['rubrik']}"]
+        rader += [r for r in html_to_text(sektion["text"]).splitlines() if r.strip()]
+        if sektion["visar_atgarder"]:
+            for grupp in snapshot["atgardsgrupper"]:
+                rader += ["".join(grupp["inledning"])]
+                rader += [f"• {p['titel']}: {' '.join(p['stycken'])}" for p in grupp["punkter"]]
+        rader += [r for r in html_to_text(sektion["avslutning"]).splitlines() if r.strip()]
+    rader += ["", "## Undertecknare"] + [f"{u['namn']}, {u['befattning']}" for u in snapshot["undertecknare"]]
+    rader += ["", "## Bilagor"] + [f"{b['nummer']}. {b['titel']}" for b in snapshot["bilagor"]]
+    return rader
+
+
+SKICKADE = (
+    TjansteutlatandeStatus.TILL_ATTEST,
+    TjansteutlatandeStatus.ATTESTERAD,
+    TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA,
+    TjansteutlatandeStatus.BESLUTAD,
+)
+
+
+@admin.register(Tjansteutlatande)
+class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
+    """Officers edit here through the services; chefs read, compare and attest here."""
+
+    form = TjansteutlatandeForm
+    list_display = ("__str__", "status", "handlaggare", "namnd", "sammantradesdatum", "andrad")
+    list_select_related = ("arende", "handlaggare", "namnd")
+    list_filter = ("status", "namnd", "sammantradesdatum", MinaFilter)
+    search_fields = ("arende__diarienummer", "titel", "undertitel")
+    readonly_fields = ("status", "version", "forhandsvisning", "andringar", "aterremiss_kommentar")
+    autocomplete_fields = ("arende", "handlaggare")
+    inlines = [SektionInline, TjansteutlatandeAtgardInline, BilagaInline, UndertecknareInline, AttesteringInline]
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ["skicka_valda_for_attest", "ladda_ned_pdf"]
+    change_form_template = "admin/arenden/tjansteutlatande/change_form.html"
+    list_defer = ("innehall",)
+    sok_egna = ("titel", "undertitel")  # and the case's diarienummer (DiarienummerSokMixin)
+    forvaltning_via = "forvaltning"  # a document carries its case's förvaltning
+    add_fieldsets = ((None, {"fields": ("arende", "mall", "titel", "undertitel", "namnd", "sammantradesdatum")}),)
+
+    def scoped(self, qs, user):
+        return qs.for_user_in_list(user)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        return (
+            (None, {"fields": ("arende", "mall", "status", "version", "expected_version")}),
+            ("Sidhuvud", {"fields": ("handlaggare", "telefon", "namnd", "sammantradesdatum", "titel", "undertitel")}),
+            ("Granskning", {"fields": ("aterremiss_kommentar", "forhandsvisning", "andringar")}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # The ärende and the mall are the document's identity once it exists.
+        return (*self.readonly_fields, "arende", "mall")
+
+    def get_inline_instances(self, request, obj=None):
+        return super().get_inline_instances(request, obj) if obj else []
+
+    def has_change_permission(self, request, obj=None):
+        # On the agenda or decided, the document belongs to the meeting: nobody edits it here.
+        if obj is not None and obj.status in (
+            TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA, TjansteutlatandeStatus.BESLUTAD
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
+    # --- saving: every change goes through a service -------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            tu = services.skapa_tjansteutlatande(
+                user=request.user, **{f: form.cleaned_data.get(f) for f in self.add_fieldsets[0][1]["fields"]}
+            )
+            obj.pk = tu.pk
+            obj._state.adding = False
+            obj.refresh_from_db()
+            return
+        data = {f: form.cleaned_data[f] for f in services.HUVUDFALT if f in form.changed_data}
+        if data:
+            services.uppdatera_tjansteutlatande(
+                tjansteutlatande=obj, data=data, expected_version=form.cleaned_data["expected_version"],
+                user=request.user,
+            )
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            self.save_formset(request, form, formset, change)
+
+    def save_formset(self, request, form, formset, change):
+        tu, user = form.instance, request.user
+        # What the admin's change message reads; the services did the saving.
+        formset.new_objects = [f.instance for f in formset.extra_forms if f.has_changed() and not _deleted(f)]
+        formset.changed_objects = [
+            (f.instance, f.changed_data) for f in formset.initial_forms if f.has_changed() and not _deleted(f)
+        ]
+        formset.deleted_objects = [f.instance for f in formset.initial_forms if _deleted(f)]
+        if formset.model is Sektion:
+            for f in formset.forms:
+                if f.instance.pk and f.content_changed():
+                    services.spara_sektion(
+                        sektion=f.instance, text=f.cleaned_data["text"], avslutning=f.cleaned_data["avslutning"],
+                        expected_version=f.cleaned_data["expected_version"], user=user,
+                    )
+        elif formset.model is TjansteutlatandeAtgard:
+            self._save_atgarder(tu, formset, user)
+        elif formset.model in (Bilaga, Undertecknare):
+            for f in formset.deleted_forms:
+                if f.instance.pk:
+                    services.spara_dokumentdel(tjansteutlatande=tu, obj=f.instance, user=user, ta_bort=True)
+            for f in formset.forms:
+                if f not in formset.deleted_forms and f.has_changed():
+                    services.spara_dokumentdel(tjansteutlatande=tu, obj=f.instance, user=user)
+
+    def _save_atgarder(self, tu, formset, user):
+        for f in formset.initial_forms:
+            before = f.initial.get("atgard")
+            if f in formset.deleted_forms or "atgard" in f.changed_data:
+                services.ta_bort_atgard(tjansteutlatande=tu, atgard=Atgard.objects.get(pk=before), user=user)
+        for f in formset.forms:
+            new = f not in formset.initial_forms and f.has_changed()
+            if f not in formset.deleted_forms and (new or "atgard" in f.changed_data):
+                services.lagg_till_atgard(tjansteutlatande=tu, atgard=f.cleaned_data["atgard"], user=user)
+        wanted = sorted(
+            (f.cleaned_data.get("ordning") or 0, i, f.cleaned_data["atgard"].pk)
+            for i, f in enumerate(formset.forms)
+            if f not in formset.deleted_forms and f.cleaned_data.get("atgard")
+        )
+        order = [atgard_id for _, _, atgard_id in wanted]
+        if order != list(tu.atgard_val.order_by("ordning", "pk").values_list("atgard_id", flat=True)):
+            services.ordna_atgarder(tjansteutlatande=tu, atgard_ids=order, user=user)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.ConflictError:
+            # Someone saved between our form check and the locked write; everything rolled back.
+            # Render again: the form check now sees the newer version and keeps the user's input.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.WorkflowError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect(request.get_full_path())
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                kan_attestera=obj.can_be_attested_by(request.user),
+                kan_skicka=self._kan_skicka(request, obj),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # --- review: preview and difference ---------------------------------------------------
+
+    def _innehall(self, obj):
+        return obj.innehall if obj.status in SKICKADE and obj.innehall else build_snapshot(obj)
+
+    @admin.display(description="förhandsvisning")
+    def forhandsvisning(self, obj):
+        snapshot = self._innehall(obj)
+        delar = []
+        for sektion in snapshot["sektioner"]:
+            delar.append(format_html("<h3>{}</h3>", sektion["rubrik"]))
+            delar.append(mark_safe(sanitize_html(sektion["text"])))  # noqa: S308 - sanitised just now
+            if sektion["visar_atgarder"]:
+                for grupp in snapshot["atgardsgrupper"]:
+                    delar.append(format_html("<p>{}</p>", "".join(grupp["inledning"])))
+                    delar.append(
+                        format_html(
+                            "<ul>{}</ul>",
+                            format_html_join("", "<li>{}</li>", ((" ".join(p["stycken"]),) for p in grupp["punkter"])),
+                        )
+                    )
+            delar.append(mark_safe(sanitize_html(sektion["avslutning"])))  # noqa: S308 - sanitised just now
+        return format_html('<div class="forhandsvisning">{}</div>', mark_safe("".join(str(d) for d in delar)))
+
+    @admin.display(description="ändringar sedan förra attestversionen")
+    def andringar(self, obj):
+        versioner = services.skickade_versioner(obj)
+        if obj.status in SKICKADE and obj.innehall:
+            ny, ny_namn = obj.innehall, "Skickad för attest nu"
+            tidigare = versioner[1] if len(versioner) > 1 else None
+        else:
+            ny, ny_namn = build_snapshot(obj), "Nuvarande utkast"
+            tidigare = versioner[0] if versioner else None
+        if tidigare is None:
+            return "Dokumentet har inte skickats för attest tidigare."
+        rad, gammal = tidigare
+        gammal_namn = f"Skickad för attest {timezone.localtime(rad.history_date):%Y-%m-%d %H:%M}"
+        fore, efter = _rader(gammal), _rader(ny)
+        if fore == efter:
+            return f"Inga ändringar i texten sedan versionen {gammal_namn.lower()}."
+        tabell = difflib.HtmlDiff(wrapcolumn=80).make_table(fore, efter, gammal_namn, ny_namn, context=True, numlines=1)
+        return mark_safe(tabell)  # noqa: S308 - difflib escapes the text it compares
+
+    # --- the attest steps -----------------------------------------------------------------
+
+    def get_urls(self):
+        def view(fn):
+            return self.admin_site.admin_view(fn)
+
+        return [
+            path("<path:object_id>/attestera/", view(self.attestera_view), name="arenden_tjansteutlatande_attestera"),
+            path(
+                "<path:object_id>/aterremittera/",
+                view(self.aterremittera_view),
+                name="arenden_tjansteutlatande_aterremittera",
+            ),
+            path("<path:object_id>/skicka/", view(self.skicka_view), name="arenden_tjansteutlatande_skicka"),
+            *super().get_urls(),
+        ]
+
+    def _change_url(self, obj):
+        return reverse("admin:arenden_tjansteutlatande_change", args=[obj.pk])
+
+    def _hamta_for_attest(self, request, object_id):
+        obj = self.get_object(request, object_id)  # 404 outside the user's scope
+        if not (self.has_view_permission(request, obj) and may_attest(request.user)):
+            raise PermissionDenied
+        return obj
+
+    def _bekrafta(self, request, obj, *, rubrik, text, knapp, kommentar=None, form=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": rubrik,
+            "text": text,
+            "knapp": knapp,
+            "kommentar": kommentar,
+            "form": form,
+            "tillbaka": self._change_url(obj),
+        }
+        return TemplateResponse(request, "admin/arenden/tjansteutlatande/bekrafta.html", context)
+
+    def attestera_view(self, request, object_id):
+        obj = self._hamta_for_attest(request, object_id)
+        hinder = obj.attest_hinder(request.user)
+        if hinder:
+            self.message_user(request, hinder, messages.ERROR)
+            return redirect(self._change_url(obj))
+        if request.method == "POST":
+            try:
+                services.attestera(tjansteutlatande=obj, user=request.user)
+            except services.WorkflowError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return redirect(self._change_url(obj))
+            slut = " Dokumentet är nu attesterat." if obj.is_attested else " Nästa attestant har fått det."
+            self.message_user(request, f"Du har attesterat ”{obj}”.{slut}", messages.SUCCESS)
+            return redirect(reverse("admin:arenden_attestko_changelist"))
+        return self._bekrafta(
+            request, obj, rubrik=f"Attestera {obj}", knapp="Attestera",
+            text=f"Du godkänner innehållet som skickades för attest (kontrollsumma {obj.innehall_hash[:16]}).",
+        )
+
+    def aterremittera_view(self, request, object_id):
+        obj = self._hamta_for_attest(request, object_id)
+        hinder = obj.attest_hinder(request.user)
+        if hinder:
+            self.message_user(request, hinder.replace("attestera", "återremittera"), messages.ERROR)
+            return redirect(self._change_url(obj))
+        kommentar = request.POST.get("kommentar", "")
+        if request.method == "POST":
+            try:
+                services.aterremittera(tjansteutlatande=obj, user=request.user, kommentar=kommentar)
+            except services.WorkflowError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"”{obj}” är återremitterat till {obj.handlaggare.get_full_name()}.", messages.SUCCESS
+                )
+                return redirect(reverse("admin:arenden_attestko_changelist"))
+        return self._bekrafta(
+            request, obj, rubrik=f"Återremittera {obj}", knapp="Återremittera", kommentar=kommentar,
+            text="Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras.",
+        )
+
+    def _kan_skicka(self, request, obj):
+        return (
+            request.user.has_perm("arenden.skicka_tjansteutlatande_for_attest")
+            and self.has_change_permission(request, obj)
+            and obj.status == TjansteutlatandeStatus.UTKAST
+        )
+
+    def has_skicka_permission(self, request):
+        return request.user.has_perm("arenden.skicka_tjansteutlatande_for_attest")
+
+    def skicka_view(self, request, object_id):
+        obj = self.get_object(request, object_id)
+        if not (self.has_skicka_permission(request) and self.has_change_permission(request, obj)):
+            raise PermissionDenied
+        form = SkickaForm(request.POST or None, attestanter=services.standard_attestanter(obj))
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.skicka_for_attest(tjansteutlatande=obj, user=request.user, attestanter=form.attestanter)
+            except services.WorkflowError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                namn = " → ".join(u.get_full_name() or u.get_username() for u in form.attestanter)
+                self.message_user(request, f"”{obj}” är skickat för attest till {namn}.", messages.SUCCESS)
+                return redirect(self._change_url(obj))
+        saknade = services.saknade_sektioner(obj)
+        text = "Innehållet fryses när du skickar; en ändring efteråt makulerar attesten."
+        if saknade:
+            text += f" Obligatoriska sektioner som är tomma: {', '.join(saknade)}."
+        return self._bekrafta(request, obj, rubrik=f"Skicka {obj} för attest", knapp="Skicka för attest",
+                              text=text, form=form)
+
+    @admin.action(description="Skicka valda för attest (avdelningschef, sedan förvaltningschef)",
+                  permissions=["skicka"])
+    def skicka_valda_for_attest(self, request, queryset):
+        for obj in queryset:
+            try:
+                services.skicka_for_attest(tjansteutlatande=obj, user=request.user)
+            except services.WorkflowError as exc:
+                self.message_user(request, f"{obj}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"”{obj}” är skickat för attest.", messages.SUCCESS)
+
+    @admin.action(description="Ladda ned valda tjänsteutlåtanden som PDF (zip)")
+    def ladda_ned_pdf(self, request, queryset):
+        documents = queryset.filter(pk__in=Tjansteutlatande.objects.for_user(request.user)).select_related("arende")
+        try:
+            data = pdf.zip_of(documents)
+        except pdf.PdfError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="tjansteutlatanden.zip"'
+        return response
+
+
+def _may_attest(request):
+    """Whether the user sees the attest queue, which every admin page asks twice for its menu.
+    Anyone but a superuser holds exactly the permissions Django has read for the request's user
+    to draw that menu, so no query is needed; a superuser has every permission by Django's rule,
+    so may_attest asks the database for the role, once a request. Attesting asks may_attest."""
+    user = request.user
+    if not user.is_superuser:
+        return user.is_active and "arenden.attestera_tjansteutlatande" in user.get_all_permissions()
+    if not hasattr(request, "_may_attest"):
+        request._may_attest = may_attest(user)
+    return request._may_attest
+
+
+@admin.register(AttestKo)
+class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A chef's queue: the documents whose next step in the attest chain is theirs."""
+
+    list_display = ("dokument", "status", "handlaggare", "sammantradesdatum", "andrad")
+    list_display_links = None
+    list_select_related = ("arende", "handlaggare")
+    list_defer = ("innehall",)
+    list_per_page = 50
+    show_full_result_count = False
+    actions = None
+
+    def get_queryset(self, request):
+        # The queue's ids first, as values: as a subquery PostgreSQL guessed a queue of 3 rows
+        # (its test is a subquery per document) and joined every user to each of the 600 it had
+        # at 200,000 ärenden, work that grows with the city's users.
+        ko = Tjansteutlatande.objects.for_user(request.user).awaiting_attest_by(request.user)
+        return super().get_queryset(request).filter(pk__in=list(ko.values_list("pk", flat=True)))
+
+    @admin.display(description="tjänsteutlåtande")
+    def dokument(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:arenden_tjansteutlatande_change", args=[obj.pk]), obj)
+
+    def has_module_permission(self, request):
+        return _may_attest(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _may_attest(request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return redirect(reverse("admin:arenden_tjansteutlatande_change", args=[object_id]))
+
+
+@admin.register(Attestering)
+class AttesteringAdmin(DiarienummerSokMixin, ReadOnlyAdminMixin, ScopedAdminMixin, HistoryAdmin):
+    """Attestations are written only by the services: the admin shows them."""
+
+    ordering = NYASTE_RADER
+    scope_path = "tjansteutlatande__arende"
+    list_display = ("tjansteutlatande", "ordning", "namn", "befattning", "attesterad", "makulerad")
+    list_select_related = ("tjansteutlatande__arende",)
+    list_defer = ("tjansteutlatande__innehall",)
+    list_per_page = 50
+    list_filter = ("attesterad",)
+    search_fields = ("namn", "tjansteutlatande__arende__diarienummer")
+    sok_egna, sok_via = ("namn",), "tjansteutlatande"
+    show_full_result_count = False
+
+
+@admin.register(Sektion)
+class SektionAdmin(DiarienummerSokMixin, ReadOnlyAdminMixin, ScopedAdminMixin, HistoryAdmin):
+    """Each section's own page shows its history: who changed which words, and when. Texts are
+    edited on the document's page, where the version check and the attest rules apply."""
+
+    ordering = NYASTE_RADER
+    scope_path = "tjansteutlatande__arende"
+    list_display = ("__str__", "tjansteutlatande", "version")
+    list_select_related = ("mall_sektion", "tjansteutlatande__arende")
+    list_defer = ("text", "avslutning", "tjansteutlatande__innehall")
+    list_per_page = 50
+    search_fields = ("tjansteutlatande__arende__diarienummer", "mall_sektion__rubrik")
+    show_full_result_count = False
+    sok_via = "tjansteutlatande"
+
+    def egna_villkor(self, bit):
+        # The mall's headings are a handful of rows: their ids, so that the section's own key answers.
+        rubriker = MallSektion.objects.filter(rubrik__icontains=bit).values_list("pk", flat=True)
+        return Q(mall_sektion_id__in=list(rubriker))
