@@ -1,0 +1,369 @@
+"""The diarium: ärenden, their numbers and skrivelser."""
+
+import re
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.paginator import Paginator
+from django.core.validators import FileExtensionValidator, RegexValidator
+from django.db import connections, models
+from django.db.models.functions import Cast
+from django.db.models.lookups import Contains
+from django.utils import timezone
+
+from skarholmen.historik import Historik
+
+from ..constants import (
+    DIARIENUMMER_EXEMPEL,
+    DIARIENUMMER_REGEX,
+    ArendeStatus,
+)
+from .organisation import Avdelning, Forvaltning, synliga_arenden, synliga_delar
+
+User = settings.AUTH_USER_MODEL
+
+validate_diarienummer = RegexValidator(
+    DIARIENUMMER_REGEX,
+    message=(
+        "Diarienumret ska skrivas som PREFIX ÅR/NUMMER, till exempel "
+        f"{DIARIENUMMER_EXEMPEL} (versaler, ett mellanslag, snedstreck, inga inledande nollor)."
+    ),
+    code="diarienummer_format",
+)
+
+validate_pdf_filename = FileExtensionValidator(["pdf"], message="Endast PDF-filer kan laddas upp.")
+
+
+def parse_diarienummer(value):
+    """Split "SKHLM 2022/1048" into ("SKHLM", 2022, 1048); None when badly formed."""
+    match = re.match(DIARIENUMMER_REGEX, value or "")
+    if not match:
+        return None
+    return match["prefix"], int(match["ar"]), int(match["lopnummer"])
+
+
+
+class DiarieSekvens(models.Model):
+    """The last number handed out for one prefix and year. Locked while a number is taken, so
+    concurrent registrations queue here; the counter rolls back with a failed registration,
+    which is what keeps the series free of holes."""
+
+    prefix = models.CharField("prefix", max_length=10)
+    ar = models.PositiveSmallIntegerField("år")
+    senaste = models.PositiveIntegerField("senast utdelade nummer", default=0)
+
+    class Meta:
+        verbose_name = "diarieserie"
+        verbose_name_plural = "diarieserier"
+        constraints = [models.UniqueConstraint(fields=["prefix", "ar"], name="diariesekvens_unik")]
+
+    def __str__(self):
+        return f"{self.prefix} {self.ar}: {self.senaste}"
+
+
+
+NYAST_FORST = ("-registrerad", "-ar", "-lopnummer", "-pk")
+
+
+class ArendeKolumn(models.Expression):
+    """A column of the ärende table that PostgreSQL's triggers keep and that is not a model field
+    (`sokvektor`, `drogscener`), so that no list reads it: named under whatever alias the query
+    gives the ärende table, also inside a subquery or a UNION's part."""
+
+    kolumn = None
+
+    def __init__(self, output_field=None):
+        super().__init__(output_field=output_field)
+        self.alias = None
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
+        if query.model is not Arende:
+            raise ValueError(f"{self.kolumn} is a column of the ärende table only.")
+        return self._med_alias(query.get_initial_alias())
+
+    def relabeled_clone(self, change_map):
+        return self._med_alias(change_map.get(self.alias, self.alias))
+
+    def _med_alias(self, alias):
+        clone = self.copy()
+        clone.alias = alias
+        return clone
+
+    def kolumn_sql(self, compiler):
+        return f"{compiler.quote_name_unless_alias(self.alias)}.{self.kolumn}"
+
+
+class RapporterarOm(ArendeKolumn):
+    """True for an ärende whose documents report on an åtgärd at the drogscen: a test of its
+    `drogscener` (the places' ids, migration 0012)."""
+
+    kolumn = "drogscener"
+    conditional = True
+
+    def __init__(self, drogscen_id):
+        super().__init__(output_field=models.BooleanField())
+        self.drogscen_id = drogscen_id
+
+    def get_group_by_cols(self):
+        return []
+
+    def as_sql(self, compiler, connection):
+        return f"{self.kolumn_sql(compiler)} @> ARRAY[%s]::bigint[]", [self.drogscen_id]
+
+
+SIFFROR = re.compile(r"\d+")
+AR_SOM_KAN_FINNAS = range(1900, 2100)  # the years DIARIENUMMER_REGEX admits
+
+
+def diarienummer_haller(text):
+    """The conditions on an ärende, any of which holds where its diarienummer holds `text`
+    (case-insensitive).
+
+    A number reads "PREFIX ÅR/LÖPNUMMER" (DIARIENUMMER_REGEX), so a text of digits only stands
+    in its year or its running number: the years that hold it are known without a query, and the
+    running numbers are searched as text, which a trigram index of their own serves on
+    PostgreSQL (migration 0016). The number's own trigram index can only find candidates for such
+    a fragment and recheck them: "2019" is in 25,000 numbers at 200,000 ärenden. The two parts
+    are kept apart for the caller to look up one by one: as one condition PostgreSQL read the
+    rows of both from the table (90 ms for "2019") instead of the year from its index (3 ms)."""
+    if SIFFROR.fullmatch(text):
+        ar = [a for a in AR_SOM_KAN_FINNAS if text in str(a)]
+        return (models.Q(ar__in=ar), models.Q(Contains(Cast("lopnummer", models.TextField()), text)))
+    return (models.Q(diarienummer__icontains=text),)
+
+
+class ArendeQuerySet(models.QuerySet):
+    def rapporterar_om(self, drogscen):
+        """The cases whose documents report on an åtgärd at `drogscen`. On PostgreSQL a test on
+        the case's row; elsewhere through the documents' åtgärder."""
+        if connections[self.db].vendor == "postgresql":
+            return self.filter(RapporterarOm(drogscen.pk))
+        # By name: the documents' models (.tjansteutlatanden) are built on this module's.
+        rapporterat = apps.get_model("arenden", "TjansteutlatandeAtgard").objects.filter(
+            tjansteutlatande__arende=models.OuterRef("pk"), atgard__drogscener=drogscen
+        )
+        return self.filter(models.Exists(rapporterat))
+
+    def for_user(self, user):
+        """The cases a user may see (`synliga_arenden`); superusers see the whole diarium, and
+        outside the scope is a 404."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(synliga_arenden(user))
+
+    def nyaste_ids(self, user, antal, *, i_delar=True):
+        """The ids of at most `antal` of this queryset's cases that the user may see, newest
+        first (NYAST_FORST).
+
+        Each part of the user's scope (`synliga_delar`) is read on its own, without the cases of
+        the parts before it, from an index in the list's order (Meta.indexes), and PostgreSQL
+        merges the parts (one UNION ALL). The filter on "own cases or the avdelning's" read and
+        sorted every one of them for a page of 50 (4,300 at 200,000 ärenden, 21,000 at a
+        million), and counted them all again for the page links. Where a compound query takes
+        ordered and cut parts (PostgreSQL; SQLite does not), each part is ordered and cut at
+        `antal` itself: over a plain UNION ALL PostgreSQL still read every case of every part
+        and sorted them, where ordered parts are merged and read only as far as the page needs.
+
+        A queryset narrowed by a search passes `i_delar=False`: its matches come from the search
+        index, not in the list's order, so the scope is one condition and the index is read once
+        instead of once per part."""
+        if not user.is_authenticated or not user.is_active:
+            return []
+        valda = self.order_by().values_list("pk", "registrerad", "ar", "lopnummer")
+        if user.is_superuser or not i_delar:
+            delar = [valda.for_user(user)]
+        else:
+            delar, tidigare = [], models.Q(pk__in=[])
+            for villkor in synliga_delar(user):
+                delar.append(valda.filter(villkor).exclude(tidigare))
+                tidigare |= villkor
+        if not delar:
+            return []
+        connection = connections[self.db]
+        if len(delar) > 1 and connection.features.supports_slicing_ordering_in_compound:
+            delar = [part.order_by(*NYAST_FORST)[:antal] for part in delar]
+        alla = delar[0].union(*delar[1:], all=True) if len(delar) > 1 else delar[0]
+        # Sorted and cut around the ORM's query, so that only the ids leave the database: the
+        # four columns of up to 1,001 rows cost the app more to read than the query to build.
+        try:
+            sql, params = alla.query.sql_with_params()
+        except EmptyResultSet:  # a filter that nothing can match, such as `pk__in=[]`
+            return []
+        quote = connection.ops.quote_name
+        ordning = ", ".join(
+            f"{quote(falt.removeprefix('-'))} {'DESC' if falt.startswith('-') else 'ASC'}" for falt in NYAST_FORST
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {quote('pk')} FROM ({sql}) nyaste ORDER BY {ordning} LIMIT %s", [*params, antal])
+            return [rad[0] for rad in cursor.fetchall()]
+
+    def nyaste_sida(self, user, sida, per_sida, grans, *, i_delar=True):
+        """A page (a Django Page of ids) of the newest `grans` cases from `nyaste_ids`, and
+        whether there are more: the ids of at most `grans` + 1 give both the count and the page,
+        and the lists that use it say "fler än `grans`" past it."""
+        ids = self.nyaste_ids(user, grans + 1, i_delar=i_delar)
+        return Paginator(ids[:grans], per_sida).get_page(sida), len(ids) > grans
+
+
+class Arende(models.Model):
+    """A case in the diarium, numbered `SKHLM 2024/123`."""
+
+    diarienummer = models.CharField(
+        "diarienummer",
+        max_length=30,
+        unique=True,
+        validators=[validate_diarienummer],
+        error_messages={"unique": "Diarienumret finns redan i diariet och kan inte användas igen."},
+        help_text=(
+            "Lämna tomt så delar systemet ut nästa nummer. Äldre ärenden kan föras in med sitt "
+            f"befintliga nummer, till exempel {DIARIENUMMER_EXEMPEL}."
+        ),
+    )
+    # Indexed first in the number's unique constraint and the scope and list indexes (Meta).
+    forvaltning = models.ForeignKey(
+        Forvaltning, on_delete=models.PROTECT, related_name="arenden", verbose_name="förvaltning", db_index=False
+    )
+    ar = models.PositiveSmallIntegerField("år", editable=False)
+    lopnummer = models.PositiveIntegerField("löpnummer", editable=False)
+    arendemening = models.CharField("ärendemening", max_length=300)
+    status = models.CharField(
+        "status", max_length=30, choices=ArendeStatus.choices, default=ArendeStatus.REGISTRERAT, editable=False
+    )
+    # Indexed first in the list's order indexes (Meta.indexes), not on their own.
+    handlaggare = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="arenden",
+        verbose_name="handläggare",
+        db_index=False,
+    )
+    avdelning = models.ForeignKey(
+        Avdelning,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="arenden",
+        verbose_name="avdelning",
+        db_index=False,
+    )
+    registrerad = models.DateField("registrerad", default=timezone.localdate)
+    citerade = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="citerad_av",
+        verbose_name="citerade ärenden",
+        help_text="Ärenden i diariet som detta ärende hänvisar till.",
+    )
+    citerade_utanfor_diariet = models.TextField(
+        "citerade diarienummer utanför diariet",
+        blank=True,
+        help_text="Diarienummer som inte finns i diariet, ett per rad.",
+    )
+
+    history = Historik(m2m_fields=[citerade])
+    objects = ArendeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "ärende"
+        verbose_name_plural = "ärenden"
+        ordering = ["-ar", "-lopnummer"]
+        constraints = [
+            models.UniqueConstraint(fields=["forvaltning", "ar", "lopnummer"], name="arende_nummer_unikt"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-registrerad"], name="arende_status_idx"),
+            # Mina ärenden (NYAST_FORST), one index per part of a user's scope
+            # (ArendeQuerySet.nyaste_ids). On PostgreSQL the three scope indexes also carry the
+            # case's places and the columns the later parts are told apart by (INCLUDE,
+            # migration 0013), so the drogscen page tests its cases on the index.
+            models.Index(
+                fields=["handlaggare", "-registrerad", "-ar", "-lopnummer", "-id"], name="arende_handlaggare_idx"
+            ),
+            models.Index(fields=["avdelning", "-registrerad", "-ar", "-lopnummer", "-id"], name="arende_avdelning_idx"),
+            models.Index(
+                fields=["forvaltning", "-registrerad", "-ar", "-lopnummer", "-id"], name="arende_fv_nyast_idx"
+            ),
+            models.Index(fields=["-registrerad", "-ar", "-lopnummer", "-id"], name="arende_nyast_idx"),
+            # The diarium's order (the admin's list adds the pk to make it total).
+            models.Index(fields=["-ar", "-lopnummer", "-id"], name="arende_ordning_idx"),
+            # A chef's scope, "the cases of these förvaltningar", read from the index alone: every
+            # scoped admin list of documents, skrivelser and attestations joins through it.
+            models.Index(fields=["forvaltning", "id"], name="arende_forvaltning_idx"),
+            # A förvaltning's cases in one status, in the diarium's order: the admin's status
+            # filter for a chef counts and pages from it instead of reading the förvaltning's
+            # rows until a thousand match (10 ms at 200,000 ärenden).
+            models.Index(fields=["forvaltning", "status", "-ar", "-lopnummer", "-id"], name="arende_fv_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.diarienummer} {self.arendemening}"
+
+    @property
+    def is_closed(self):
+        return self.status == ArendeStatus.AVSLUTAT
+
+    def clean(self):
+        super().clean()
+        parsed = parse_diarienummer(self.diarienummer)
+        if not self.diarienummer or parsed is None:
+            return  # blank: the system hands out the number; malformed: the field validator reports it
+        prefix, ar, lopnummer = parsed
+        if self.forvaltning_id and prefix != self.forvaltning.diarieprefix:
+            raise ValidationError(
+                {"diarienummer": f"Prefixet {prefix} hör inte till {self.forvaltning}, vars prefix är "
+                 f"{self.forvaltning.diarieprefix}."}
+            )
+        if self._state.adding and ar >= timezone.localdate().year:
+            raise ValidationError(
+                {"diarienummer": f"Nummer för {ar} delas ut av systemet. Lämna fältet tomt, eller ange "
+                 "numret på ett äldre ärende."}
+            )
+        series = DiarieSekvens.objects.filter(prefix=prefix, ar=ar).first()
+        if self._state.adding and series and lopnummer > series.senaste:
+            raise ValidationError(
+                {"diarienummer": f"Serien {prefix} {ar} delas ut av systemet och har bara nått nummer "
+                 f"{series.senaste}."}
+            )
+
+
+class Skrivelse(models.Model):
+    """A written request from members of the nämnd; the nämnd sends it to the förvaltning
+    for beredning, and it becomes Bilaga 1 of the answer."""
+
+    arende = models.ForeignKey(Arende, on_delete=models.CASCADE, related_name="skrivelser", verbose_name="ärende")
+    titel = models.CharField("titel", max_length=300)
+    forfattare = models.CharField(
+        "författare", max_length=500, help_text="Som de står i skrivelsen, till exempel ”Anna Andersson (M)”."
+    )
+    beredning_datum = models.DateField(
+        "skickad för beredning", help_text="Dagen då nämnden skickade skrivelsen till förvaltningen för beredning."
+    )
+    text = models.TextField("text", blank=True)
+    fil = models.FileField(
+        "fil (PDF)", upload_to="skrivelser/%Y/", blank=True, validators=[validate_pdf_filename]
+    )
+
+    history = Historik()
+
+    class Meta:
+        verbose_name = "skrivelse"
+        verbose_name_plural = "skrivelser"
+        ordering = ["beredning_datum", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(text="") | ~models.Q(fil=""),
+                name="skrivelse_har_innehall",
+                violation_error_message="En skrivelse behöver en text eller en uppladdad fil.",
+            )
+        ]
+
+    def __str__(self):
+        return self.titel
+
+

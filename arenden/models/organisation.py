@@ -1,0 +1,210 @@
+"""The organisation: nämnder, förvaltningar, avdelningar, the users' profiles and roles, and
+which cases a user may see."""
+
+import functools
+import operator
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from skarholmen.historik import Historik
+
+from ..constants import (
+    Roll,
+)
+
+User = settings.AUTH_USER_MODEL
+
+
+class Namnd(models.Model):
+    """A political committee that decides cases, e.g. Skärholmens stadsdelsnämnd."""
+
+    namn = models.CharField("namn", max_length=200, unique=True)
+
+    history = Historik()
+
+    class Meta:
+        verbose_name = "nämnd"
+        verbose_name_plural = "nämnder"
+        ordering = ["namn"]
+
+    def __str__(self):
+        return self.namn
+
+
+class Forvaltning(models.Model):
+    """The administration preparing the nämnd's cases; it owns the diarienummer prefix."""
+
+    namn = models.CharField("namn", max_length=200, unique=True)
+    diarieprefix = models.CharField(
+        "diarieprefix",
+        max_length=10,
+        unique=True,
+        validators=[RegexValidator(r"^[A-ZÅÄÖ]{2,10}$", "Prefixet ska vara 2–10 versaler, till exempel SKHLM.")],
+        help_text="Inleder förvaltningens diarienummer, till exempel SKHLM.",
+    )
+    namnd = models.ForeignKey(Namnd, on_delete=models.PROTECT, related_name="forvaltningar", verbose_name="nämnd")
+    chef = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="förvaltningschef",
+        help_text="Stadsdelsdirektören: sista attestant i förvaltningens attestkedja.",
+    )
+
+    history = Historik()
+
+    class Meta:
+        verbose_name = "förvaltning"
+        verbose_name_plural = "förvaltningar"
+        ordering = ["namn"]
+
+    def __str__(self):
+        return self.namn
+
+
+class Avdelning(models.Model):
+    """A department of a förvaltning, e.g. Medborgarservice och stadsmiljö."""
+
+    forvaltning = models.ForeignKey(
+        Forvaltning, on_delete=models.PROTECT, related_name="avdelningar", verbose_name="förvaltning"
+    )
+    namn = models.CharField("namn", max_length=200)
+    chef = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="avdelningschef",
+        help_text="Första attestant i attestkedjan för avdelningens tjänsteutlåtanden.",
+    )
+
+    history = Historik()
+
+    class Meta:
+        verbose_name = "avdelning"
+        verbose_name_plural = "avdelningar"
+        ordering = ["forvaltning__namn", "namn"]
+        constraints = [
+            models.UniqueConstraint(fields=["forvaltning", "namn"], name="avdelning_unik_per_forvaltning")
+        ]
+
+    def __str__(self):
+        return self.namn
+
+
+class Profil(models.Model):
+    """What the förvaltning knows about a user: title (befattning), telephone and avdelning."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profil", verbose_name="användare")
+    befattning = models.CharField("befattning", max_length=200, blank=True)
+    telefon = models.CharField("telefon", max_length=40, blank=True)
+    avdelning = models.ForeignKey(
+        Avdelning,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="medarbetare",
+        verbose_name="avdelning",
+    )
+
+    history = Historik()
+
+    class Meta:
+        verbose_name = "profil"
+        verbose_name_plural = "profiler"
+
+    def __str__(self):
+        return f"{self.user.get_full_name() or self.user.get_username()}, {self.befattning}".rstrip(", ")
+
+
+
+def roller(user):
+    """The names of the role groups a user has, read once per user object (with the user
+    itself on each request on PostgreSQL, skarholmen/auth.py)."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if not hasattr(user, "_arenden_roller"):
+        namn = getattr(user, "rollnamn", None)
+        user._arenden_roller = frozenset(user.groups.values_list("name", flat=True) if namn is None else namn)
+    return user._arenden_roller
+
+
+def may_attest(user):
+    """Whether the user holds the attest permission through a role (or granted to them by name).
+
+    Deliberately not `user.has_perm`: that is always true for a superuser, and attesting is a
+    chef's personal approval, never something an administrator's account can do by default.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    from django.contrib.auth.models import Permission
+
+    return (
+        Permission.objects.filter(codename="attestera_tjansteutlatande", content_type__app_label="arenden")
+        .filter(models.Q(group__user=user) | models.Q(user=user))
+        .exists()
+    )
+
+
+def forvaltningar_for(user):
+    """The förvaltningar a user works in: as its chef, as an avdelning's chef, or through the
+    avdelning in their profile."""
+    return Forvaltning.objects.filter(
+        models.Q(chef=user) | models.Q(avdelningar__chef=user) | models.Q(avdelningar__medarbetare__user=user)
+    ).values("pk")
+
+
+def synliga_delar(user):
+    """The parts of what an (active, not super-) user may see, each a condition on one column
+    of the ärende: Registrator, Nämndsekreterare and Attestant every case of their förvaltning
+    (one part per förvaltning); a Handläggare their own cases and their avdelning's; anyone else
+    nothing (no parts)."""
+    return forvaltningsdelar(user, "forvaltning") + egna_delar(user)
+
+
+def forvaltningsdelar(user, falt):
+    """One condition `falt = <id>` per förvaltning whose every case the user may see."""
+    return [models.Q(**{falt: pk}) for pk in hela_forvaltningar(user)]
+
+
+def hela_forvaltningar(user):
+    """The ids of the förvaltningar whose every case the user may see (Registrator,
+    Nämndsekreterare and Attestant). As values, not a subquery: PostgreSQL then plans with the
+    real share of the diarium (one förvaltning of 13) instead of guessing half of it and reading
+    it all."""
+    if not roller(user) & set(Roll.FORVALTNINGSROLLER):
+        return []
+    return sorted(set(forvaltningar_for(user).values_list("pk", flat=True)))
+
+
+def egna_delar(user, via=""):
+    """A Handläggare's parts of the scope: their avdelning's cases and their own. `via` is the
+    path to the ärende from the model queried ("arende__" from a document)."""
+    if Roll.HANDLAGGARE not in roller(user):
+        return []
+    delar = []
+    # Read with the user on each request (skarholmen/auth.py), else once per user object.
+    profil = getattr(user, "profil", None)
+    if profil and profil.avdelning_id:
+        delar.append(models.Q(**{f"{via}avdelning_id": profil.avdelning_id}))
+    delar.append(models.Q(**{f"{via}handlaggare": user}))
+    return delar
+
+
+def nagon_av(villkor):
+    """Any of the conditions; with none, a condition that nothing matches."""
+    return functools.reduce(operator.or_, villkor, models.Q(pk__in=[]))
+
+
+def synliga_arenden(user):
+    """The condition that an ärende is one an (active, not super-) user may see: any of
+    `synliga_delar`."""
+    return nagon_av(synliga_delar(user))
+
+
+# The officers' lists show the newest registered cases first; the pk makes the order total.

@@ -1,0 +1,169 @@
+"""Sammanträden: the nämnd's meetings, their föredragningslista and decisions."""
+
+
+from django.conf import settings
+from django.db import models
+
+from skarholmen.historik import Historik
+
+from ..constants import (
+    ExportStatus,
+    ExportTyp,
+    Roll,
+)
+from .arenden import Arende
+from .organisation import Namnd, roller
+from .tjansteutlatanden import Tjansteutlatande
+
+User = settings.AUTH_USER_MODEL
+
+
+def is_namndsekreterare(user):
+    """Whether a user prepares meetings: exports, agenda changes and decisions are theirs."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or Roll.NAMNDSEKRETERARE in roller(user)
+
+
+class Sammantrade(models.Model):
+    """A meeting of the nämnd. Its föredragningslista is the ordered list of its items."""
+
+    namnd = models.ForeignKey(Namnd, on_delete=models.PROTECT, related_name="sammantraden", verbose_name="nämnd")
+    datum = models.DateField("datum")
+    tid = models.TimeField("tid")
+    plats = models.CharField(
+        "plats", max_length=200, help_text="Till exempel ”Skärholmens stadsdelsförvaltning, Sessionssalen”."
+    )
+
+    history = Historik()
+
+    class Meta:
+        verbose_name = "sammanträde"
+        verbose_name_plural = "sammanträden"
+        ordering = ["-datum", "-tid"]
+        # The list's order, newest first: without it the secretaries' list sorted every meeting
+        # of every nämnd for a page.
+        indexes = [models.Index(fields=["-datum", "-tid"], name="sammantrade_ordning_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["namnd", "datum", "tid"],
+                name="sammantrade_unikt",
+                violation_error_message="Nämnden har redan ett sammanträde den dagen och tiden.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.namnd} {self.datum:%Y-%m-%d}"
+
+
+class Foredragningspunkt(models.Model):
+    """One numbered item of a meeting's föredragningslista: an attested tjänsteutlåtande, or a
+    plain information item with only a title. After the meeting it holds the nämnd's beslut and
+    the protokollsutdrag that records it."""
+
+    sammantrade = models.ForeignKey(
+        Sammantrade, on_delete=models.CASCADE, related_name="punkter", verbose_name="sammanträde"
+    )
+    nummer = models.PositiveSmallIntegerField("nummer")
+    tjansteutlatande = models.ForeignKey(
+        Tjansteutlatande,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="foredragningspunkter",
+        verbose_name="tjänsteutlåtande",
+    )
+    # The document's ärende, kept so a case lists its decisions without going through documents.
+    arende = models.ForeignKey(
+        Arende,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="beslutspunkter",
+        verbose_name="ärende",
+        editable=False,
+    )
+    titel = models.CharField(
+        "rubrik",
+        max_length=300,
+        blank=True,
+        help_text="För informationspunkter; ärendepunkter visar dokumentets titel.",
+    )
+    beslut = models.TextField("beslut", blank=True, editable=False)
+    beslutad = models.DateTimeField("beslut registrerat", null=True, blank=True, editable=False)
+    protokollsutdrag = models.FileField(
+        "protokollsutdrag", upload_to="protokollsutdrag/%Y/", blank=True, editable=False
+    )
+
+    history = Historik()
+
+    class Meta:
+        verbose_name = "punkt på föredragningslistan"
+        verbose_name_plural = "föredragningslista"
+        ordering = ["sammantrade", "nummer"]
+        constraints = [
+            models.UniqueConstraint(fields=["sammantrade", "nummer"], name="punkt_unikt_nummer"),
+            models.UniqueConstraint(
+                fields=["sammantrade", "tjansteutlatande"],
+                name="punkt_dokument_en_gang",
+                violation_error_message="Tjänsteutlåtandet står redan på föredragningslistan.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tjansteutlatande__isnull=False) | ~models.Q(titel=""),
+                name="punkt_har_innehall",
+                violation_error_message="En punkt behöver ett tjänsteutlåtande eller en rubrik.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.nummer}. {self.rubrik}"
+
+    @property
+    def rubrik(self):
+        return self.tjansteutlatande.titel if self.tjansteutlatande_id else self.titel
+
+    @property
+    def diarienummer(self):
+        return self.arende.diarienummer if self.arende_id else ""
+
+    @property
+    def is_decided(self):
+        return self.beslutad is not None
+
+
+class Sammantradesexport(models.Model):
+    """A meeting's documents as one packet PDF or a zip, built by the job queue. Holds the
+    progress the secretary sees, the file when done, and which item failed if one did."""
+
+    sammantrade = models.ForeignKey(
+        Sammantrade, on_delete=models.CASCADE, related_name="exporter", verbose_name="sammanträde"
+    )
+    typ = models.CharField("typ", max_length=10, choices=ExportTyp.choices)
+    status = models.CharField("status", max_length=20, choices=ExportStatus.choices, default=ExportStatus.VANTAR)
+    klara = models.PositiveIntegerField("klara punkter", default=0)
+    totalt = models.PositiveIntegerField("punkter totalt", default=0)
+    fel = models.TextField("fel", blank=True)
+    fil = models.FileField("fil", upload_to="exporter/%Y/", blank=True)
+    bestalld_av = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name="beställd av"
+    )
+    skapad = models.DateTimeField("beställd", auto_now_add=True)
+    klar = models.DateTimeField("klar", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "export av sammanträde"
+        verbose_name_plural = "exporter av sammanträden"
+        ordering = ["-skapad", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_typ_display()} – {self.sammantrade}"
+
+    @property
+    def procent(self):
+        if not self.totalt:
+            return 100 if self.status == ExportStatus.KLAR else 0
+        return round(100 * self.klara / self.totalt)
+
+    @property
+    def is_finished(self):
+        return self.status in (ExportStatus.KLAR, ExportStatus.MISSLYCKAD)
