@@ -36,6 +36,7 @@ from .models import (
 )
 from .search import MAX_SOKTEXT, RANKADE, filtrera, sok_arenden
 from .snapshot import SNAPSHOT_SELECT
+from .tidslinje import tidslinje
 from .urls_per_id import url_per_id
 
 REGISTRERANDE_ROLLER = {Roll.REGISTRATOR, Roll.HANDLAGGARE}
@@ -210,7 +211,7 @@ def arende(request, pk):
             "skrivelser": arende.skrivelser.all(),
             "tjansteutlatanden": tjansteutlatanden,
             "form": form,
-            "tidslinje": services.tidslinje(arende, dokument=tjansteutlatanden),
+            "tidslinje": tidslinje(arende, dokument=tjansteutlatanden),
         },
     )
 

@@ -12,6 +12,7 @@ from ..models import (
     Skrivelse,
     Tjansteutlatande,
 )
+from ..tidslinje import tidslinje
 from .common import (
     NYASTE_RADER,
     PDF_UPLOAD,
@@ -109,7 +110,7 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
                 (h["anvandare"].get_full_name() or h["anvandare"].get_username()) if h["anvandare"] else "–",
                 h["detalj"],
             )
-            for h in services.tidslinje(obj)
+            for h in tidslinje(obj)
         ]
         if not rader:
             return "Inga händelser."

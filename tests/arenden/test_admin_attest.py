@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from arenden import services
 from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
+from arenden.tidslinje import tidslinje
 from tests.arenden.test_admin import _change_form_data
 from tests.arenden.world import build_world
 
@@ -90,7 +91,7 @@ def test_walk_send_return_edit_resend_attest_twice_and_read_the_timeline(world, 
     assert str(tu.titel) not in client.get("/admin/arenden/attestko/").content.decode()
 
     # The case's page tells the whole story in order.
-    handelser = [(h["handelse"], h["anvandare"], h["detalj"]) for h in services.tidslinje(tu.arende)]
+    handelser = [(h["handelse"], h["anvandare"], h["detalj"]) for h in tidslinje(tu.arende)]
     wanted = [
         ("Tjänsteutlåtande skapat", None, tu.titel),
         ("Skickat för attest", world.officer, "Attestanter: Chef1 Testsson → Chef2 Testsson"),
@@ -211,7 +212,7 @@ def test_demo_pages_render_for_every_demo_login(demo, client):
         page = html.unescape(response.content.decode())
         assert "Christoffer Carlander, Tf. avdelningschef (steg 1 av 2)" in page
         assert "Lisa Kinnari, Förvaltningschef (steg 2 av 2)" in page
-    handelser = [h["handelse"] for h in services.tidslinje(demo.arende)]
+    handelser = [h["handelse"] for h in tidslinje(demo.arende)]
     assert handelser[:3] == ["Ärendet registrerat", "Attesterat", "Attesterat"]  # 2024-01-10, then 2024-05-06
 
 

@@ -5,6 +5,7 @@ from pypdf import PdfReader
 
 from arenden import services
 from arenden.models import Foredragningspunkt
+from arenden.tidslinje import tidslinje
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
 from tests.factories import TjansteutlatandeFactory
 
@@ -113,7 +114,7 @@ def test_the_timeline_shows_the_agenda_and_the_decision(demo):
     punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=demo, user=sekr)
     services.registrera_beslut(punkt=punkt, beslut=services.forslag_till_beslut(demo), user=sekr)
 
-    handelser = [(h["handelse"], h["detalj"], h["anvandare"]) for h in services.tidslinje(demo.arende)]
+    handelser = [(h["handelse"], h["detalj"], h["anvandare"]) for h in tidslinje(demo.arende)]
     senaste = handelser[-4:]
     assert [h for h, _d, _u in senaste] == [
         "Satt på föredragningslistan",

@@ -23,6 +23,7 @@ from arenden.models import (
     Tjansteutlatande,
     diarienummer_haller,
 )
+from arenden.tidslinje import tidslinje
 from atgarder.models import Atgard
 from tests.arenden.plans import plan as _plan
 from tests.arenden.plans import planner_off
@@ -485,12 +486,12 @@ def test_the_timeline_reads_every_documents_history_in_one_query(db):
     forsta = TjansteutlatandeFactory(titel="Första svaret")
     arende = forsta.arende
     with CaptureQueriesContext(connection) as en:
-        services.tidslinje(arende)
+        tidslinje(arende)
     andra = TjansteutlatandeFactory(arende=arende, titel="Andra svaret")
     andra.titel = "Andra svaret, omarbetat"
     andra.save()
     with CaptureQueriesContext(connection) as tva:
-        handelser = services.tidslinje(arende)
+        handelser = tidslinje(arende)
     assert len(tva) == len(en)
     skapade = [h["detalj"] for h in handelser if h["handelse"] == services.SKAPAT]
     assert skapade == ["Första svaret", "Andra svaret"]

@@ -1,0 +1,125 @@
+"""A case's timeline: what happened to it, read back from the history the services write."""
+
+import datetime
+import itertools
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from .models import Arende, Attestering, Tjansteutlatande
+from .services import ATERREMITTERAT, ATTESTERAT, MAKULERAD, SEKTION_ANDRAD, SKAPAT, SKICKAT
+
+
+def _handelse(reason, fallback):
+    """Split a history reason "Sektion ändrad: Bakgrund" into its event and detail."""
+    reason = reason or fallback
+    makulerad = reason.endswith(MAKULERAD)
+    if makulerad:
+        reason = reason[: -len(MAKULERAD)]
+    handelse, _, detalj = reason.partition(": ")
+    if makulerad:
+        handelse += " efter att dokumentet skickats för attest; attesten makulerad, åter utkast"
+    return handelse, detalj
+
+
+# What the timeline reads of a history row, and of the user who wrote it. Plain values, not
+# model instances: the page read most often, and `only()` with the user joined cost the app
+# twice the time to build and load (0.8 against 0.4–0.6 ms a query).
+HISTORIK = ("history_date", "history_id", "history_type", "history_change_reason")
+NAMN = ("id", "first_name", "last_name", "username")
+
+
+class _Personer(dict):
+    """The users of a timeline by id, each a User carrying only the names the timeline shows
+    (one instance per person, so that a person's events compare equal)."""
+
+    def ur(self, rad, via):
+        if rad[f"{via}__id"] is None:
+            return None
+        if rad[f"{via}__id"] not in self:
+            self[rad[f"{via}__id"]] = get_user_model()(**{falt: rad[f"{via}__{falt}"] for falt in NAMN})
+        return self[rad[f"{via}__id"]]
+
+
+def _rader(qs, *falt, via="history_user"):
+    return qs.values(*falt, *(f"{via}__{namn}" for namn in NAMN))
+
+
+def tidslinje(arende, dokument=None):
+    """Everything that happened to a case, oldest first: registration, skrivelser, documents
+    created and edited (who, which section), sent, attested, returned (with the comment).
+    `dokument` is the case's documents when the caller has already read them."""
+    handelser, personer = [], _Personer()
+
+    def add(tid, anvandare, handelse, detalj=""):
+        handelser.append({"tid": tid, "anvandare": anvandare, "handelse": handelse, "detalj": detalj})
+
+    def i_ordning(qs, *falt):  # only the columns told: a document's rows carry its frozen content
+        rader = _rader(qs, *HISTORIK, *falt).order_by("history_date", "history_id")
+        return [(rad, personer.ur(rad, "history_user")) for rad in rader]
+
+    for rad, vem in i_ordning(Arende.history.filter(id=arende.pk), "registrerad", "diarienummer"):
+        if rad["history_type"] == "+":
+            # An older case entered later keeps its diarium date as the moment of registration.
+            diariedag = timezone.make_aware(datetime.datetime.combine(rad["registrerad"], datetime.time.min))
+            add(min(rad["history_date"], diariedag), vem, "Ärendet registrerat", rad["diarienummer"])
+        else:
+            add(rad["history_date"], vem, *_handelse(rad["history_change_reason"], "Ärendet ändrat"))
+    for rad, vem in i_ordning(arende.skrivelser.model.history.filter(arende_id=arende.pk), "titel"):
+        text = {"+": "Skrivelse registrerad", "~": "Skrivelse ändrad", "-": "Skrivelse borttagen"}[rad["history_type"]]
+        add(rad["history_date"], vem, text, rad["titel"])
+
+    if dokument is None:
+        dokument = list(arende.tjansteutlatanden.defer("innehall"))
+    kedjor = {}
+    steg_falt = ("tjansteutlatande_id", "omgang", "ordning", "namn", "befattning", "attesterad", "makulerad")
+    stegen = Attestering.objects.filter(tjansteutlatande__in=dokument).order_by("ordning")
+    for steg in _rader(stegen, *steg_falt, via="attestant"):
+        steg["attestant"] = vem = personer.ur(steg, "attestant")
+        steg["namn_eller_anvandare"] = steg["namn"] or vem.get_full_name() or vem.get_username()
+        kedjor.setdefault((steg["tjansteutlatande_id"], steg["omgang"]), []).append(steg)
+    # Every document's history in one query, however many documents the case has.
+    tu_historik = Tjansteutlatande.history.filter(id__in=[tu.pk for tu in dokument])
+    for rad, vem in i_ordning(tu_historik, "id", "titel", "attest_omgang", "aterremiss_kommentar"):
+        reason = rad["history_change_reason"] or ""
+        if rad["history_type"] == "+":
+            add(rad["history_date"], vem, SKAPAT, rad["titel"])
+        elif reason == SKICKAT:
+            kedja = kedjor.get((rad["id"], rad["attest_omgang"]), [])
+            attestanter = " → ".join(steg["namn_eller_anvandare"] for steg in kedja)
+            add(rad["history_date"], vem, SKICKAT, f"Attestanter: {attestanter}")
+        elif reason == ATERREMITTERAT:
+            add(rad["history_date"], vem, ATERREMITTERAT, rad["aterremiss_kommentar"])
+        elif reason.startswith(ATTESTERAT):
+            continue  # told by the attestation itself below, at the moment it was given
+        else:
+            add(rad["history_date"], vem, *_handelse(reason, "Dokumentet ändrat"))
+    for kedja in kedjor.values():
+        for steg in kedja:
+            if steg["attesterad"]:
+                detalj = f"{steg['namn']}, {steg['befattning']} (steg {steg['ordning']} av {len(kedja)})"
+                if steg["makulerad"]:
+                    detalj += "; senare makulerad"
+                add(steg["attesterad"], steg["attestant"], ATTESTERAT, detalj)
+    handelser.sort(key=lambda h: h["tid"])
+    return _sammanfoga_sparningar(handelser)
+
+
+def _sammanfoga_sparningar(handelser):
+    """Consecutive saves of sections by one person on one day as one event, its detail the
+    sections in the order first saved: "Bakgrund, Förslag till beslut (7 sparningar, den sista
+    14:32)". An officer saves a section many times while writing, and a case's timeline is read
+    for what happened to it; the document's history in the admin keeps every save."""
+
+    def nyckel(h):  # every other event is a group of its own
+        return (h["anvandare"], timezone.localdate(h["tid"])) if h["handelse"] == SEKTION_ANDRAD else id(h)
+
+    ut = []
+    for _, grupp in itertools.groupby(handelser, key=nyckel):
+        forsta, *fler = grupp
+        if fler:
+            sektioner = ", ".join(dict.fromkeys(h["detalj"] for h in [forsta, *fler]))
+            sista = timezone.localtime(fler[-1]["tid"]).strftime("%H:%M")
+            forsta = {**forsta, "detalj": f"{sektioner} ({len(fler) + 1} sparningar, den sista {sista})"}
+        ut.append(forsta)
+    return ut
