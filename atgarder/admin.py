@@ -18,8 +18,6 @@ class AtgardAdmin(HistoryAdmin):
     filter_horizontal = ("aktorer", "drogscener", "citerade_arenden")
     autocomplete_fields = ()
     inlines = [UtfallInline]
-    show_full_result_count = False
-    list_per_page = 50
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("drogscener")
@@ -34,11 +32,9 @@ class DrogscenAdmin(HistoryAdmin):
     list_display = ("namn", "omrade", "fokusar")
     list_filter = ("fokusar",)
     search_fields = ("namn", "omrade", "beskrivning")
-    show_full_result_count = False
 
 
 @admin.register(Aktor)
 class AktorAdmin(HistoryAdmin):
     list_display = ("namn",)
     search_fields = ("namn",)
-    show_full_result_count = False

@@ -77,8 +77,6 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
     autocomplete_fields = ("handlaggare",)
     date_hierarchy = None
     inlines = [SkrivelseInline, TjansteutlatandeLinkInline]
-    show_full_result_count = False
-    list_per_page = 50
     fieldsets = (
         (None, {"fields": ("diarienummer", "forvaltning", "arendemening", "status")}),
         ("Ansvar", {"fields": ("handlaggare", "avdelning", "registrerad")}),
@@ -141,9 +139,7 @@ class SkrivelseAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
     list_display = ("titel", "arende", "forfattare", "beredning_datum")
     list_select_related = ("arende",)
     list_defer = ("text",)
-    list_per_page = 50
     search_fields = ("titel", "forfattare", "arende__diarienummer")
     sok_egna = ("titel", "forfattare")
     autocomplete_fields = ("arende",)
-    show_full_result_count = False
     formfield_overrides = PDF_UPLOAD

@@ -142,6 +142,9 @@ class ListMixin:
 
     list_defer = ()  # fields the list leaves out (RowLinkChangeList)
     paginator = BegransadPaginator
+    list_per_page = 50
+    # Django's "N in all" beside a filtered or searched list counts the whole table once more.
+    show_full_result_count = False
 
     def get_changelist(self, request, **kwargs):
         return RowLinkChangeList

@@ -34,7 +34,6 @@ class UserAdmin(SafeInputAdminMixin, DjangoUserAdmin):
     inlines = [ProfilInline]
     list_display = ("username", "first_name", "last_name", "befattning", "is_staff")
     list_select_related = ("profil",)
-    show_full_result_count = False
 
     @admin.display(description="befattning")
     def befattning(self, obj):

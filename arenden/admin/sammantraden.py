@@ -116,7 +116,6 @@ class SammantradeAdmin(HistoryAdmin):
     list_filter = ("namnd",)
     date_hierarchy = "datum"
     inlines = [ForedragningspunktInline]
-    show_full_result_count = False
     change_form_template = "admin/arenden/sammantrade/change_form.html"
 
     # The meetings are the nämnd secretaries' own: the role decides, not model permissions.

@@ -194,8 +194,6 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
     readonly_fields = ("status", "version", "forhandsvisning", "andringar", "aterremiss_kommentar")
     autocomplete_fields = ("arende", "handlaggare")
     inlines = [SektionInline, TjansteutlatandeAtgardInline, BilagaInline, UndertecknareInline, AttesteringInline]
-    show_full_result_count = False
-    list_per_page = 50
     actions = ["skicka_valda_for_attest", "ladda_ned_pdf"]
     change_form_template = "admin/arenden/tjansteutlatande/change_form.html"
     list_defer = ("innehall",)
@@ -517,8 +515,6 @@ class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display_links = None
     list_select_related = ("arende", "handlaggare")
     list_defer = ("innehall",)
-    list_per_page = 50
-    show_full_result_count = False
     actions = None
 
     def get_queryset(self, request):
@@ -551,11 +547,9 @@ class AttesteringAdmin(DiarienummerSokMixin, ReadOnlyAdminMixin, ScopedAdminMixi
     list_display = ("tjansteutlatande", "ordning", "namn", "befattning", "attesterad", "makulerad")
     list_select_related = ("tjansteutlatande__arende",)
     list_defer = ("tjansteutlatande__innehall",)
-    list_per_page = 50
     list_filter = ("attesterad",)
     search_fields = ("namn", "tjansteutlatande__arende__diarienummer")
     sok_egna, sok_via = ("namn",), "tjansteutlatande"
-    show_full_result_count = False
 
 
 @admin.register(Sektion)
@@ -568,9 +562,7 @@ class SektionAdmin(DiarienummerSokMixin, ReadOnlyAdminMixin, ScopedAdminMixin, H
     list_display = ("__str__", "tjansteutlatande", "version")
     list_select_related = ("mall_sektion", "tjansteutlatande__arende")
     list_defer = ("text", "avslutning", "tjansteutlatande__innehall")
-    list_per_page = 50
     search_fields = ("tjansteutlatande__arende__diarienummer", "mall_sektion__rubrik")
-    show_full_result_count = False
     sok_via = "tjansteutlatande"
 
     def egna_villkor(self, bit):
