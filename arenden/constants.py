@@ -20,6 +20,13 @@ class TjansteutlatandeStatus(models.TextChoices):
     BESLUTAD = "beslutad", "Beslutad"
 
 
+# The states in which a document's text may still change (an edit after sending voids the attest,
+# services.OVERGANGAR's "andra"). On a meeting's list, or decided, the text is the nämnd's.
+ANDRINGSBARA = frozenset(
+    {TjansteutlatandeStatus.UTKAST, TjansteutlatandeStatus.TILL_ATTEST, TjansteutlatandeStatus.ATTESTERAD}
+)
+
+
 DIARIENUMMER_REGEX = r"^(?P<prefix>[A-ZÅÄÖ]{2,10}) (?P<ar>(19|20)\d{2})/(?P<lopnummer>[1-9]\d{0,6})$"
 DIARIENUMMER_EXEMPEL = "SKHLM 2022/1048"
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .constants import ArendeStatus, ExportStatus, ExportTyp, TjansteutlatandeStatus
+from .constants import ANDRINGSBARA, ArendeStatus, ExportStatus, ExportTyp, TjansteutlatandeStatus
 from .html import sanitize_html
 from .models import (
     Arende,
@@ -48,7 +48,7 @@ OVERGANGAR = {
     "sista_attest": ({S.TILL_ATTEST}, S.ATTESTERAD),
     "aterremittera": ({S.TILL_ATTEST}, S.UTKAST),
     # Any edit. After sending it voids the round's attestations and the document is a draft again.
-    "andra": ({S.UTKAST, S.TILL_ATTEST, S.ATTESTERAD}, S.UTKAST),
+    "andra": (ANDRINGSBARA, S.UTKAST),
     # The nämnd secretary's transitions (meeting workflow).
     "satt_pa_foredragningslista": ({S.ATTESTERAD}, S.PA_FOREDRAGNINGSLISTA),
     "ta_bort_fran_foredragningslista": ({S.PA_FOREDRAGNINGSLISTA}, S.ATTESTERAD),

@@ -21,7 +21,7 @@ from atgarder.models import Atgard
 from atgarder.views import atgard_json
 
 from . import pdf, services
-from .constants import ArendeStatus, Roll, TjansteutlatandeStatus
+from .constants import ANDRINGSBARA, ArendeStatus, Roll, TjansteutlatandeStatus
 from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, UppgifterForm, person_label
 from .models import (
     Arende,
@@ -119,7 +119,7 @@ def start(request):
                 "arendemening": a["arendemening"],
                 "status": statustext.get(a["status"], a["status"]),
                 "url": arende_url(a["pk"]),
-                "redigera_url": redigera_url(tu["pk"]) if tu else "",
+                "redigera_url": redigera_url(tu["pk"]) if tu and tu["status"] in ANDRINGSBARA else "",
                 "sammantrade": tu["sammantradesdatum"].isoformat() if tu and tu["sammantradesdatum"] else "–",
                 "nasta_steg": nasta_steg(a["status"], tu["status"] if tu else None),
                 "handlaggare": f"{a['handlaggare__first_name'] or ''} {a['handlaggare__last_name'] or ''}".strip()
@@ -286,8 +286,15 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
 @require_GET
 @login_required
 def redigera(request, pk):
-    """The editor: one field per mall section, in order, and the measure register."""
-    return _redigera_sida(request, _tu_or_404(request, pk, EDITOR))
+    """The editor: one field per mall section, in order, and the measure register. A document on
+    a meeting's list, or decided, can no longer change: it is shown as it reads instead."""
+    tu = _tu_or_404(request, pk, EDITOR)
+    if not tu.kan_andras:
+        messages.info(
+            request, f"Tjänsteutlåtandet är {tu.get_status_display().lower()} och kan inte längre ändras."
+        )
+        return redirect("arenden:forhandsgranska", pk=tu.pk)
+    return _redigera_sida(request, tu)
 
 
 @require_POST

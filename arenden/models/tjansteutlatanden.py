@@ -9,9 +9,7 @@ from django.utils import timezone
 
 from skarholmen.historik import Historik
 
-from ..constants import (
-    TjansteutlatandeStatus,
-)
+from ..constants import ANDRINGSBARA, TjansteutlatandeStatus
 from .arenden import Arende, validate_pdf_filename
 from .organisation import Forvaltning, Namnd, egna_delar, forvaltningsdelar, may_attest, nagon_av
 
@@ -204,6 +202,11 @@ class Tjansteutlatande(models.Model):
     @property
     def is_attested(self):
         return self.status == TjansteutlatandeStatus.ATTESTERAD
+
+    @property
+    def kan_andras(self):
+        """Whether the text may still change: not once the document is on a meeting's list."""
+        return self.status in ANDRINGSBARA
 
     @property
     def current_attesteringar(self):

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from arenden.constants import TjansteutlatandeStatus as S
 from arenden.models import Arende, Skrivelse
 from atgarder.models import Atgard
 from tests.factories import (
@@ -76,6 +77,24 @@ def test_start_page_shows_each_cases_newest_document_and_next_step(officer_clien
     assert "Skriv färdigt och skicka för attest" in rad_med
     rad_utan = html[html.index("Utan dokument") : html.index("</tr>", html.index("Utan dokument"))]
     assert "Skapa tjänsteutlåtande" in rad_utan and "/redigera/" not in rad_utan
+
+
+def test_a_document_on_a_meetings_list_is_shown_as_it_reads_not_opened_for_editing(officer_client, handlaggare):
+    arende = ArendeFactory(handlaggare=handlaggare, arendemening="På listan")
+    tu = TjansteutlatandeFactory(arende=arende, handlaggare=handlaggare)
+    redigera = reverse("arenden:redigera", args=[tu.pk])
+    assert redigera in officer_client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
+    for status in (S.PA_FOREDRAGNINGSLISTA, S.BESLUTAD):
+        tu.status = status
+        tu.save()
+        response = officer_client.get(redigera, follow=True)
+        assert response.redirect_chain == [(reverse("arenden:forhandsgranska", args=[tu.pk]), 302)]
+        assert f"Tjänsteutlåtandet är {tu.get_status_display().lower()} och kan inte längre ändras." in (
+            response.content.decode()
+        )
+        # Neither the case's page nor Mina ärenden leads to the editor any more.
+        assert redigera not in officer_client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
+        assert redigera not in officer_client.get(reverse("arenden:start")).content.decode()
 
 
 def test_start_page_stops_counting_past_its_limit(officer_client, handlaggare, monkeypatch):
