@@ -224,9 +224,7 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
 
     def has_change_permission(self, request, obj=None):
         # On the agenda or decided, the document belongs to the meeting: nobody edits it here.
-        if obj is not None and obj.status in (
-            TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA, TjansteutlatandeStatus.BESLUTAD
-        ):
+        if obj is not None and not obj.kan_andras:
             return False
         return super().has_change_permission(request, obj)
 
