@@ -82,6 +82,7 @@ ATTESTERAT = "Attesterat"
 ATERREMITTERAT = "Återremitterat"
 MAKULERAD = " (attesten makulerad)"
 SEKTION_ANDRAD = "Sektion ändrad"
+STATUS = "Status"  # the case following its document (`_folj_arende`)
 HUVUDFALT = ("titel", "undertitel", "namnd", "sammantradesdatum", "telefon", "handlaggare")
 
 # MallSektion.nyckel of the section the nämnd decides on.
@@ -204,7 +205,7 @@ def _folj_arende(tu, user):
     arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
     if mal and arende.status != mal and not arende.is_closed:
         arende.status = mal
-        _spara(arende, user, f"Status: {A(mal).label}")
+        _spara(arende, user, f"{STATUS}: {A(mal).label}")
 
 
 def _makulera(tu, user, orsak):

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from .models import Arende, Attestering, Tjansteutlatande
-from .services import ATERREMITTERAT, ATTESTERAT, MAKULERAD, SEKTION_ANDRAD, SKAPAT, SKICKAT
+from .services import ATERREMITTERAT, ATTESTERAT, MAKULERAD, SEKTION_ANDRAD, SKAPAT, SKICKAT, STATUS
 
 
 def _handelse(reason, fallback):
@@ -64,7 +64,10 @@ def tidslinje(arende, dokument=None):
             diariedag = timezone.make_aware(datetime.datetime.combine(rad["registrerad"], datetime.time.min))
             add(min(rad["history_date"], diariedag), vem, "Ärendet registrerat", rad["diarienummer"])
         else:
-            add(rad["history_date"], vem, *_handelse(rad["history_change_reason"], "Ärendet ändrat"))
+            handelse, detalj = _handelse(rad["history_change_reason"], "Ärendet ändrat")
+            if handelse == STATUS:
+                handelse = "Ärendets status ändrad"
+            add(rad["history_date"], vem, handelse, detalj)
     for rad, vem in i_ordning(arende.skrivelser.model.history.filter(arende_id=arende.pk), "titel"):
         text = {"+": "Skrivelse registrerad", "~": "Skrivelse ändrad", "-": "Skrivelse borttagen"}[rad["history_type"]]
         add(rad["history_date"], vem, text, rad["titel"])

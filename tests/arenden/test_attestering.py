@@ -225,6 +225,22 @@ def test_editing_any_section_after_sending_voids_the_attest_and_returns_to_utkas
         assert any("attesten makulerad" in h for h in handelser)
 
 
+def test_the_timeline_tells_the_case_following_its_document_in_words(world):
+    tu = world.dokument()
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    services.attestera(tjansteutlatande=tu, user=world.chef2)
+
+    handelser = [(h["handelse"], h["anvandare"], h["detalj"]) for h in tidslinje(tu.arende)]
+    assert handelser[-5:] == [
+        ("Skickat för attest", world.officer, "Attestanter: Chef1 Testsson → Chef2 Testsson"),
+        ("Ärendets status ändrad", world.officer, "Under beredning"),
+        ("Attesterat", world.chef1, "Chef1 Testsson, Avdelningschef (steg 1 av 2)"),
+        ("Attesterat", world.chef2, "Chef2 Testsson, Stadsdelsdirektör (steg 2 av 2)"),
+        ("Ärendets status ändrad", world.chef2, "Redo för nämnd"),
+    ], handelser
+
+
 def test_the_timeline_tells_a_persons_saves_of_one_day_as_one_event(world):
     tu = world.dokument()
     granne = person("granne", Roll.HANDLAGGARE, avdelning=world.avdelning)
