@@ -21,7 +21,7 @@ from atgarder.models import Atgard
 from atgarder.views import atgard_json
 
 from . import pdf, services
-from .constants import ANDRINGSBARA, ArendeStatus, Roll, TjansteutlatandeStatus
+from .constants import ArendeStatus, Roll, TjansteutlatandeStatus
 from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, UppgifterForm, person_label
 from .models import (
     Arende,
@@ -119,7 +119,8 @@ def start(request):
                 "arendemening": a["arendemening"],
                 "status": statustext.get(a["status"], a["status"]),
                 "url": arende_url(a["pk"]),
-                "redigera_url": redigera_url(tu["pk"]) if tu and tu["status"] in ANDRINGSBARA else "",
+                # The next step links to the editor only while it is the officer's: writing.
+                "redigera_url": redigera_url(tu["pk"]) if tu and tu["status"] == TjansteutlatandeStatus.UTKAST else "",
                 "sammantrade": tu["sammantradesdatum"].isoformat() if tu and tu["sammantradesdatum"] else "–",
                 "nasta_steg": nasta_steg(a["status"], tu["status"] if tu else None),
                 "handlaggare": f"{a['handlaggare__first_name'] or ''} {a['handlaggare__last_name'] or ''}".strip()

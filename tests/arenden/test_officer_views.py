@@ -95,6 +95,14 @@ def test_a_document_on_a_meetings_list_is_shown_as_it_reads_not_opened_for_editi
         # Neither the case's page nor Mina ärenden leads to the editor any more.
         assert redigera not in officer_client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
         assert redigera not in officer_client.get(reverse("arenden:start")).content.decode()
+    # Attested, it may still change (voiding the attest): the case's page keeps its editor, but
+    # Mina ärenden's next step, "Sätts på föredragningslista", is the secretary's, not a link there.
+    tu.status = S.ATTESTERAD
+    tu.save()
+    assert officer_client.get(redigera).status_code == 200
+    assert redigera in officer_client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
+    start = officer_client.get(reverse("arenden:start")).content.decode()
+    assert "Sätts på föredragningslista" in start and redigera not in start
 
 
 def test_start_page_stops_counting_past_its_limit(officer_client, handlaggare, monkeypatch):
