@@ -83,6 +83,7 @@ ATERREMITTERAT = "Återremitterat"
 MAKULERAD = " (attesten makulerad)"
 SEKTION_ANDRAD = "Sektion ändrad"
 STATUS = "Status"  # the case following its document (`_folj_arende`)
+SATT_PA_LISTAN = "Satt på föredragningslistan"
 HUVUDFALT = ("titel", "undertitel", "namnd", "sammantradesdatum", "telefon", "handlaggare")
 
 # MallSektion.nyckel of the section the nämnd decides on.
@@ -610,14 +611,14 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
             arende=tu.arende if tu else None,
             titel="" if tu else titel,
         )
-        _spara(punkt, user=user, reason=f"Satt på föredragningslistan: {mote}, punkt {punkt.nummer}")
+        _spara(punkt, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}")
         if tu:
             tu.status = TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA
             tu.sammantradesdatum = mote.datum
-            _spara(tu, user=user, reason=f"Satt på föredragningslistan: {mote}, punkt {punkt.nummer}")
+            _spara(tu, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}")
             arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
             arende.status = ArendeStatus.PA_FOREDRAGNINGSLISTA
-            _spara(arende, user=user, reason=f"Satt på föredragningslistan: ”{tu.titel}”, {mote}, punkt {punkt.nummer}")
+            _spara(arende, user=user, reason=f"{SATT_PA_LISTAN}: ”{tu.titel}”, {mote}, punkt {punkt.nummer}")
     return punkt
 
 

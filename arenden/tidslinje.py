@@ -7,7 +7,16 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from .models import Arende, Attestering, Tjansteutlatande
-from .services import ATERREMITTERAT, ATTESTERAT, MAKULERAD, SEKTION_ANDRAD, SKAPAT, SKICKAT, STATUS
+from .services import (
+    ATERREMITTERAT,
+    ATTESTERAT,
+    MAKULERAD,
+    SATT_PA_LISTAN,
+    SEKTION_ANDRAD,
+    SKAPAT,
+    SKICKAT,
+    STATUS,
+)
 
 
 def _handelse(reason, fallback):
@@ -94,6 +103,8 @@ def tidslinje(arende, dokument=None):
             add(rad["history_date"], vem, ATERREMITTERAT, rad["aterremiss_kommentar"])
         elif reason.startswith(ATTESTERAT):
             continue  # told by the attestation itself below, at the moment it was given
+        elif reason.startswith(SATT_PA_LISTAN):
+            continue  # told by the case's own row of the same moment, which names the document
         else:
             add(rad["history_date"], vem, *_handelse(reason, "Dokumentet ändrat"))
     for kedja in kedjor.values():

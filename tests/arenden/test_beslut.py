@@ -115,12 +115,12 @@ def test_the_timeline_shows_the_agenda_and_the_decision(demo):
     services.registrera_beslut(punkt=punkt, beslut=services.forslag_till_beslut(demo), user=sekr)
 
     handelser = [(h["handelse"], h["detalj"], h["anvandare"]) for h in tidslinje(demo.arende)]
-    senaste = handelser[-4:]
-    assert [h for h, _d, _u in senaste] == [
-        "Satt på föredragningslistan",
-        "Satt på föredragningslistan",
-        "Beslutad",
-        "Avslutat efter beslut",
-    ], handelser
+    senaste = handelser[-3:]
+    # One act, one line: the case's own row names the document, so the document's is not repeated.
+    assert senaste[0] == (
+        "Satt på föredragningslistan", f"”{demo.titel}”, Skärholmens stadsdelsnämnd 2024-05-23, punkt 1", sekr
+    ), handelser
+    assert [h for h, _d, _u in senaste[1:]] == ["Beslutad", "Avslutat efter beslut"], handelser
+    assert [h for h, _d, _u in handelser].count("Satt på föredragningslistan") == 1
     assert all(u == sekr for _h, _d, u in senaste)
     assert senaste[-1][1] == "Skärholmens stadsdelsnämnd 2024-05-23, punkt 1; protokollsutdrag bifogat"
