@@ -172,8 +172,8 @@ def sok(request):
         qs = qs.filter(drogscener=data["drogscen"])
     if data["aktor"]:
         qs = qs.filter(aktorer=data["aktor"])
-    traffar = list(qs.distinct().prefetch_related("aktorer", "drogscener").order_by("typ", "titel")[:SOKTRAFFAR])
-    return JsonResponse({"traffar": [traff_json(a) for a in traffar]})
+    traffar = list(qs.distinct().prefetch_related("aktorer", "drogscener").order_by("typ", "titel")[: SOKTRAFFAR + 1])
+    return JsonResponse({"traffar": [traff_json(a) for a in traffar[:SOKTRAFFAR]], "fler": len(traffar) > SOKTRAFFAR})
 
 
 @require_POST

@@ -311,8 +311,15 @@
     fetch(register.dataset.sokUrl + "?" + params.toString(), {credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        renderHits(data.traffar || []);
-        status.textContent = (data.traffar || []).length + " träffar.";
+        if (!data.traffar) {
+          status.textContent = data.fel || "Sökningen misslyckades; försök igen.";
+          return;
+        }
+        renderHits(data.traffar);
+        var antal = data.traffar.length;
+        status.textContent = antal === 0 ? "Inga träffar." : antal === 1 ? "1 träff." :
+          data.fler ? "De " + antal + " första träffarna; sök med fler ord eller välj typ, drogscen eller aktör." :
+          antal + " träffar.";
       })
       .catch(function () { status.textContent = "Sökningen misslyckades; försök igen."; });
   }

@@ -228,6 +228,19 @@ def test_measure_register_add_reorder_remove_and_create(officer_client, handlagg
     assert [h["titel"] for h in hits] == ["Nattvandring"]
 
 
+def test_the_register_search_says_when_it_shows_only_the_first_hits(officer_client, monkeypatch):
+    from atgarder import views
+
+    monkeypatch.setattr(views, "SOKTRAFFAR", 2)
+    for titel in ("Vandring A", "Vandring B"):
+        AtgardFactory(titel=titel)
+    svar = officer_client.get(reverse("atgarder:sok"), {"q": "Vandring"}).json()
+    assert (len(svar["traffar"]), svar["fler"]) == (2, False)
+    AtgardFactory(titel="Vandring C")
+    svar = officer_client.get(reverse("atgarder:sok"), {"q": "Vandring"}).json()
+    assert [h["titel"] for h in svar["traffar"]] == ["Vandring A", "Vandring B"] and svar["fler"] is True
+
+
 def test_creating_an_atgard_with_bad_period_is_refused_in_swedish(officer_client):
     response = officer_client.post(
         reverse("atgarder:ny"),
