@@ -133,4 +133,8 @@ def axe_violations(page):
 
 def screenshot(page, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # The preview's frame loads the document's own fonts: until they are in, its bold text and
+    # headings are not drawn at all, and the picture would show them missing.
+    for frame in page.frames:
+        frame.evaluate("document.fonts.ready.then(() => document.fonts.status)")
     page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
