@@ -9,7 +9,7 @@
       fetch(row.dataset.statusUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (d) {
         var bar = row.querySelector("progress");
         bar.max = d.totalt; bar.value = d.klara;
-        row.querySelector(".antal").textContent = d.klara + " av " + d.totalt + " punkter";
+        row.querySelector(".antal").textContent = d.klara + " av " + d.totalt + (d.totalt === 1 ? " punkt" : " punkter");
         var status = row.querySelector(".status");
         status.textContent = d.status_text;
         if (d.fel) {
