@@ -92,8 +92,11 @@ def test_a_document_on_a_meetings_list_is_shown_as_it_reads_not_opened_for_editi
         assert f"Tjänsteutlåtandet är {tu.get_status_display().lower()} och kan inte längre ändras." in (
             response.content.decode()
         )
-        # Neither the case's page nor Mina ärenden leads to the editor any more.
+        # The preview leads back to the case, not to an editor that would only send it here again.
+        assert redigera not in response.content.decode() and "Till ärendet" in response.content.decode()
+        # Neither the case's page, its attest page nor Mina ärenden leads to the editor any more.
         assert redigera not in officer_client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
+        assert redigera not in officer_client.get(reverse("arenden:skicka_for_attest", args=[tu.pk])).content.decode()
         assert redigera not in officer_client.get(reverse("arenden:start")).content.decode()
     # Attested, it may still change (voiding the attest): the case's page keeps its editor, but
     # Mina ärenden's next step, "Sätts på föredragningslista", is the secretary's, not a link there.
