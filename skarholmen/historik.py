@@ -6,6 +6,7 @@ every QuerySet method) on every access, and it reads `obj.history` itself each t
 a history row: some 0.1 ms of CPU on every save and every history read, for the same class."""
 
 import functools
+import importlib
 
 from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
@@ -21,3 +22,18 @@ class HistorikManager(HistoryManager):
 class Historik(HistoricalRecords):
     def __init__(self, *args, history_manager=HistorikManager, **kwargs):
         super().__init__(*args, history_manager=history_manager, **kwargs)
+
+    # For a model in a models package simple_history names the historical models' module after the
+    # app ("arenden") but puts the classes in the model's own module (arenden.models.arenden). They
+    # are put where their names say too, so that they import by those names (manage.py shell's
+    # automatic imports do).
+    def create_history_model(self, model, inherited):
+        return _importable_by_its_name(super().create_history_model(model, inherited))
+
+    def create_history_m2m_model(self, model, through_model):
+        return _importable_by_its_name(super().create_history_m2m_model(model, through_model))
+
+
+def _importable_by_its_name(model):
+    setattr(importlib.import_module(model.__module__), model.__name__, model)
+    return model
