@@ -83,12 +83,12 @@ def tidslinje(arende, dokument=None):
     if dokument is None:
         dokument = list(arende.tjansteutlatanden.defer("innehall"))
     kedjor = {}
+    # Each step built from its values, with its attestant's names, for what the model tells of it.
     steg_falt = ("tjansteutlatande_id", "omgang", "ordning", "namn", "befattning", "attesterad", "makulerad")
     stegen = Attestering.objects.filter(tjansteutlatande__in=dokument).order_by("ordning")
-    for steg in _rader(stegen, *steg_falt, via="attestant"):
-        steg["attestant"] = vem = personer.ur(steg, "attestant")
-        steg["namn_eller_anvandare"] = steg["namn"] or vem.get_full_name() or vem.get_username()
-        kedjor.setdefault((steg["tjansteutlatande_id"], steg["omgang"]), []).append(steg)
+    for rad in _rader(stegen, *steg_falt, via="attestant"):
+        steg = Attestering(**{falt: rad[falt] for falt in steg_falt}, attestant=personer.ur(rad, "attestant"))
+        kedjor.setdefault((steg.tjansteutlatande_id, steg.omgang), []).append(steg)
     # Every document's history in one query, however many documents the case has.
     tu_historik = Tjansteutlatande.history.filter(id__in=[tu.pk for tu in dokument])
     for rad, vem in i_ordning(tu_historik, "id", "titel", "attest_omgang", "aterremiss_kommentar"):
@@ -97,7 +97,7 @@ def tidslinje(arende, dokument=None):
             add(rad["history_date"], vem, SKAPAT, rad["titel"])
         elif reason == SKICKAT:
             kedja = kedjor.get((rad["id"], rad["attest_omgang"]), [])
-            attestanter = " → ".join(steg["namn_eller_anvandare"] for steg in kedja)
+            attestanter = " → ".join(steg.namn_eller_anvandare for steg in kedja)
             add(rad["history_date"], vem, SKICKAT, f"Attestanter: {attestanter}")
         elif reason == ATERREMITTERAT:
             add(rad["history_date"], vem, ATERREMITTERAT, rad["aterremiss_kommentar"])
@@ -109,11 +109,11 @@ def tidslinje(arende, dokument=None):
             add(rad["history_date"], vem, *_handelse(reason, "Dokumentet ändrat"))
     for kedja in kedjor.values():
         for steg in kedja:
-            if steg["attesterad"]:
-                detalj = f"{steg['namn']}, {steg['befattning']} (steg {steg['ordning']} av {len(kedja)})"
-                if steg["makulerad"]:
+            if steg.attesterad:
+                detalj = f"{steg.namn}, {steg.befattning} (steg {steg.ordning} av {len(kedja)})"
+                if steg.makulerad:
                     detalj += "; senare makulerad"
-                add(steg["attesterad"], steg["attestant"], ATTESTERAT, detalj)
+                add(steg.attesterad, steg.attestant, ATTESTERAT, detalj)
     handelser.sort(key=lambda h: h["tid"])
     return _sammanfoga_sparningar(handelser)
 
