@@ -50,6 +50,7 @@ from arenden.models import (
     TjansteutlatandeAtgard,
     Undertecknare,
 )
+from arenden.services import ATTESTERAT, SATT_PA_LISTAN, SKICKAT, STATUS
 from arenden.snapshot import build_snapshot, snapshot_hash
 from atgarder.constants import AtgardTyp
 from atgarder.models import Aktor, Atgard, Drogscen
@@ -578,7 +579,7 @@ class Command(BaseCommand):
             undertecknare.append(SimpleNamespace(**u, pk=u["id"]))
         arende["status"] = ArendeStatus.UNDER_BEREDNING
         if stage == "utkast":
-            rows.add(Arende, arende, skrivet, handlaggare, "Status ändrad")
+            rows.add(Arende, arende, skrivet, handlaggare, f"{STATUS}: {ArendeStatus.UNDER_BEREDNING.label}")
             rows.save(Tjansteutlatande, tu)
             return
 
@@ -610,7 +611,7 @@ class Command(BaseCommand):
             status=TjansteutlatandeStatus.TILL_ATTEST,
             andrad=skickat,
         )
-        rows.add(Tjansteutlatande, tu, skickat, handlaggare, "Skickat för attest")
+        rows.add(Tjansteutlatande, tu, skickat, handlaggare, SKICKAT)
         done = stage != "till_attest"
         for ordning, chef in enumerate((people["chefer"][0], people["direktor"]), start=1):
             a = {
@@ -634,18 +635,18 @@ class Command(BaseCommand):
                     attesterad=attesterad,
                     innehall_hash=tu["innehall_hash"],
                 )
-                rows.add(Attestering, a, attesterad, chef, "Attesterat")
+                rows.add(Attestering, a, attesterad, chef, ATTESTERAT)
             rows.save(Attestering, a)
         if not done:
-            rows.add(Arende, arende, skickat, handlaggare, "Status ändrad")
+            rows.add(Arende, arende, skickat, handlaggare, f"{STATUS}: {ArendeStatus.UNDER_BEREDNING.label}")
             rows.save(Tjansteutlatande, tu)
             return
 
         attesterad = self.moment(registrerad + datetime.timedelta(days=22), 12)
         tu.update(status=TjansteutlatandeStatus.ATTESTERAD, andrad=attesterad)
-        rows.add(Tjansteutlatande, tu, attesterad, people["direktor"], "Attesterat")
+        rows.add(Tjansteutlatande, tu, attesterad, people["direktor"], ATTESTERAT)
         arende["status"] = ArendeStatus.REDO_FOR_NAMND
-        rows.add(Arende, arende, attesterad, people["direktor"], "Attesterat")
+        rows.add(Arende, arende, attesterad, people["direktor"], f"{STATUS}: {ArendeStatus.REDO_FOR_NAMND.label}")
         if stage == "beslutad":
             self.decide(arende, tu, fv)
         rows.save(Tjansteutlatande, tu)
@@ -682,11 +683,11 @@ class Command(BaseCommand):
             "protokollsutdrag": "",
         }
         var = f"{mote['namn']}, punkt {punkt['nummer']}"
-        rows.add(Foredragningspunkt, punkt, satt, sekreterare, f"Satt på föredragningslistan: {var}"[:100])
+        rows.add(Foredragningspunkt, punkt, satt, sekreterare, f"{SATT_PA_LISTAN}: {var}"[:100])
         tu.update(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA, andrad=satt)
-        rows.add(Tjansteutlatande, tu, satt, sekreterare, f"Satt på föredragningslistan: {var}"[:100])
+        rows.add(Tjansteutlatande, tu, satt, sekreterare, f"{SATT_PA_LISTAN}: {var}"[:100])
         arende["status"] = ArendeStatus.PA_FOREDRAGNINGSLISTA
-        rows.add(Arende, arende, satt, sekreterare, f"Satt på föredragningslistan: ”{tu['titel']}”, {var}"[:100])
+        rows.add(Arende, arende, satt, sekreterare, f"{SATT_PA_LISTAN}: ”{tu['titel']}”, {var}"[:100])
 
         beslutad = self.moment(datum + datetime.timedelta(days=1), 9)
         punkt.update(beslut="Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande.", beslutad=beslutad)
