@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from pypdf import PdfReader
 
-from .models import Mall, Skrivelse
+from .models import Mall, Skrivelse, display_name
 
 
 def check_pdf(fil):
@@ -125,7 +125,7 @@ class UppgifterForm(forms.Form):
 
 def person_label(user):
     profil = getattr(user, "profil", None)
-    name = user.get_full_name() or user.get_username()
+    name = display_name(user)
     return f"{name}, {profil.befattning}" if profil and profil.befattning else name
 
 

@@ -28,6 +28,7 @@ from .models import (
     Tjansteutlatande,
     TjansteutlatandeAtgard,
     Undertecknare,
+    display_name,
     is_namndsekreterare,
     may_attest,
     parse_diarienummer,
@@ -174,10 +175,6 @@ def _spara(obj, user, reason):
     obj._change_reason = reason[:100]  # the history table's column width
     obj.save()
     return obj
-
-
-def _namn(user):
-    return user.get_full_name() or user.get_username()
 
 
 def _befattning(user):
@@ -449,7 +446,7 @@ def _kontrollera_kedja(tu, user, kedja):
     if len({a.pk for a in kedja}) != len(kedja):
         raise WorkflowError("Samma person kan bara stå en gång i attestkedjan.")
     for attestant in kedja:
-        namn = _namn(attestant)
+        namn = display_name(attestant)
         if attestant.pk == tu.handlaggare_id:
             raise WorkflowError(f"{namn} är handläggare för dokumentet och kan inte attestera det.")
         if user is not None and attestant.pk == user.pk:
@@ -489,7 +486,7 @@ def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
                     omgang=tu.attest_omgang,
                     ordning=ordning,
                     attestant=attestant,
-                    namn=_namn(attestant),
+                    namn=display_name(attestant),
                     befattning=_befattning(attestant),
                 ),
                 user,
@@ -513,7 +510,7 @@ def attestera(*, tjansteutlatande, user):
         if not tu.innehall or snapshot_hash(tu.innehall) != tu.innehall_hash:
             raise WorkflowError("Dokumentets frysta innehåll stämmer inte med sin kontrollsumma; attesten avbröts.")
         steg = Attestering.objects.select_for_update().get(pk=tu.next_attestering.pk)
-        steg.namn, steg.befattning = _namn(user), _befattning(user)
+        steg.namn, steg.befattning = display_name(user), _befattning(user)
         steg.attesterad = timezone.now()
         steg.innehall_hash = tu.innehall_hash
         _spara(steg, user, ATTESTERAT)
@@ -695,7 +692,7 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     # The extract is rendered before the transaction, so no row stays locked while WeasyPrint
     # works; the state is checked again under the lock before anything is saved.
     punkt.beslut, punkt.beslutad = beslut, now
-    utdrag = pdf.render_protokollsutdrag(punkt, sekreterare=user.get_full_name() or user.get_username())
+    utdrag = pdf.render_protokollsutdrag(punkt, sekreterare=display_name(user))
     with transaction.atomic():
         punkt = Foredragningspunkt.objects.select_for_update().select_related("sammantrade").get(pk=punkt.pk)
         if punkt.is_decided:

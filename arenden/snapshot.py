@@ -10,6 +10,8 @@ import json
 
 from atgarder.constants import DEFINITIONER, GRUPPINLEDNING, AtgardTyp
 
+from .models import display_name
+
 SCHEMA = 1
 
 
@@ -44,7 +46,7 @@ def build_snapshot(tu):
         "forvaltning": forvaltning,
         "avdelning": avdelning.namn if avdelning else "",
         "handlaggare": {
-            "namn": handlaggare.get_full_name() or handlaggare.get_username(),
+            "namn": display_name(handlaggare),
             "telefon": tu.telefon,
         },
         "namnd": tu.namnd.namn,

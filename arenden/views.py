@@ -32,6 +32,7 @@ from .models import (
     Tjansteutlatande,
     TjansteutlatandeAtgard,
     is_namndsekreterare,
+    names_shown,
     roller,
 )
 from .search import MAX_SOKTEXT, RANKADE, filtrera, sok_arenden
@@ -94,7 +95,13 @@ def start(request):
     radvarden = {
         a["pk"]: a
         for a in Arende.objects.filter(pk__in=list(sida.object_list)).order_by().values(
-            "pk", "diarienummer", "arendemening", "status", "handlaggare__first_name", "handlaggare__last_name"
+            "pk",
+            "diarienummer",
+            "arendemening",
+            "status",
+            "handlaggare__first_name",
+            "handlaggare__last_name",
+            "handlaggare__username",
         )
     }
     pa_sidan = [radvarden[pk] for pk in sida.object_list if pk in radvarden]
@@ -123,7 +130,9 @@ def start(request):
                 "redigera_url": redigera_url(tu["pk"]) if tu and tu["status"] == TjansteutlatandeStatus.UTKAST else "",
                 "sammantrade": tu["sammantradesdatum"].isoformat() if tu and tu["sammantradesdatum"] else "–",
                 "nasta_steg": nasta_steg(a["status"], tu["status"] if tu else None),
-                "handlaggare": f"{a['handlaggare__first_name'] or ''} {a['handlaggare__last_name'] or ''}".strip()
+                "handlaggare": names_shown(
+                    a["handlaggare__first_name"], a["handlaggare__last_name"], a["handlaggare__username"]
+                )
                 or "–",
             }
         )

@@ -11,6 +11,7 @@ from ..models import (
     Foredragningspunkt,
     Skrivelse,
     Tjansteutlatande,
+    display_name,
 )
 from ..tidslinje import tidslinje
 from .common import (
@@ -20,6 +21,7 @@ from .common import (
     HistoryAdmin,
     MinaFilter,
     ScopedAdminMixin,
+    person_column,
 )
 
 
@@ -68,7 +70,7 @@ class BeslutInline(admin.TabularInline):
 
 @admin.register(Arende)
 class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
-    list_display = ("diarienummer", "arendemening", "status", "handlaggare", "avdelning", "registrerad")
+    list_display = ("diarienummer", "arendemening", "status", "handlaggare_namn", "avdelning", "registrerad")
     list_select_related = ("handlaggare", "avdelning")
     list_filter = ("status", "forvaltning", "avdelning", MinaFilter, "registrerad")
     search_fields = ("diarienummer", "arendemening")
@@ -76,6 +78,7 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
     filter_horizontal = ("citerade",)
     autocomplete_fields = ("handlaggare",)
     date_hierarchy = None
+    handlaggare_namn = person_column("handlaggare", "handläggare")
     inlines = [SkrivelseInline, TjansteutlatandeLinkInline]
     fieldsets = (
         (None, {"fields": ("diarienummer", "forvaltning", "arendemening", "status")}),
@@ -87,6 +90,7 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
         if obj is None:
             return self.fieldsets
         return (*self.fieldsets, ("Händelser", {"fields": ("tidslinje",)}))
+
     def get_inlines(self, request, obj):
         # The decisions show once there are any (a protokollsutdrag per decided item).
         if obj and obj.beslutspunkter.filter(beslutad__isnull=False).exists():
@@ -105,7 +109,7 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
             (
                 timezone.localtime(h["tid"]).strftime("%Y-%m-%d %H:%M"),
                 h["handelse"],
-                (h["anvandare"].get_full_name() or h["anvandare"].get_username()) if h["anvandare"] else "–",
+                display_name(h["anvandare"]) or "–",
                 h["detalj"],
             )
             for h in tidslinje(obj)

@@ -15,6 +15,7 @@ from ..models import (
 from .common import (
     HistoryAdmin,
     SafeInputAdminMixin,
+    person_column,
 )
 
 User = get_user_model()
@@ -48,9 +49,10 @@ class NamndAdmin(HistoryAdmin):
 
 @admin.register(Forvaltning)
 class ForvaltningAdmin(HistoryAdmin):
-    list_display = ("namn", "diarieprefix", "namnd", "chef")
+    list_display = ("namn", "diarieprefix", "namnd", "chef_namn")
     list_select_related = ("namnd", "chef")
     search_fields = ("namn", "diarieprefix")
+    chef_namn = person_column("chef", "chef")
 
     def get_readonly_fields(self, request, obj=None):
         # Its cases' numbers carry the prefix (and the searches rely on it, `nummer_villkor`):
@@ -62,10 +64,11 @@ class ForvaltningAdmin(HistoryAdmin):
 
 @admin.register(Avdelning)
 class AvdelningAdmin(HistoryAdmin):
-    list_display = ("namn", "forvaltning", "chef")
+    list_display = ("namn", "forvaltning", "chef_namn")
     list_select_related = ("forvaltning", "chef")
     list_filter = ("forvaltning",)
     search_fields = ("namn",)
+    chef_namn = person_column("chef", "chef")
 
 
 class MallSektionInline(admin.TabularInline):

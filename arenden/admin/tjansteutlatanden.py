@@ -29,6 +29,7 @@ from ..models import (
     Tjansteutlatande,
     TjansteutlatandeAtgard,
     Undertecknare,
+    display_name,
     may_attest,
 )
 from ..snapshot import build_snapshot
@@ -43,6 +44,7 @@ from .common import (
     SafeInputAdminMixin,
     ScopedAdminMixin,
     VersionForm,
+    person_column,
 )
 
 User = get_user_model()
@@ -143,7 +145,7 @@ class SkickaForm(forms.Form):
         )
         for name in ("forsta", "andra"):
             self.fields[name].queryset = qs
-            self.fields[name].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+            self.fields[name].label_from_instance = display_name
         if attestanter:
             self.fields["forsta"].initial = attestanter[0].pk
         if len(attestanter) > 1:
@@ -187,7 +189,7 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
     """Officers edit here through the services; chefs read, compare and attest here."""
 
     form = TjansteutlatandeForm
-    list_display = ("__str__", "status", "handlaggare", "namnd", "sammantradesdatum", "andrad")
+    list_display = ("__str__", "status", "handlaggare_namn", "namnd", "sammantradesdatum", "andrad")
     list_select_related = ("arende", "handlaggare", "namnd")
     list_filter = ("status", "namnd", "sammantradesdatum", MinaFilter)
     search_fields = ("arende__diarienummer", "titel", "undertitel")
@@ -197,6 +199,7 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
     actions = ["skicka_valda_for_attest", "ladda_ned_pdf"]
     change_form_template = "admin/arenden/tjansteutlatande/change_form.html"
     list_defer = ("innehall",)
+    handlaggare_namn = person_column("handlaggare", "handläggare")
     sok_egna = ("titel", "undertitel")  # and the case's diarienummer (DiarienummerSokMixin)
     forvaltning_via = "forvaltning"  # a document carries its case's förvaltning
     add_fieldsets = ((None, {"fields": ("arende", "mall", "titel", "undertitel", "namnd", "sammantradesdatum")}),)
@@ -429,7 +432,7 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
                 self.message_user(request, str(exc), messages.ERROR)
             else:
                 self.message_user(
-                    request, f"”{obj}” är återremitterat till {obj.handlaggare.get_full_name()}.", messages.SUCCESS
+                    request, f"”{obj}” är återremitterat till {display_name(obj.handlaggare)}.", messages.SUCCESS
                 )
                 return redirect(reverse("admin:arenden_attestko_changelist"))
         return self._bekrafta(
@@ -458,7 +461,7 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             except services.WorkflowError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                namn = " → ".join(u.get_full_name() or u.get_username() for u in form.attestanter)
+                namn = " → ".join(map(display_name, form.attestanter))
                 self.message_user(request, f"”{obj}” är skickat för attest till {namn}.", messages.SUCCESS)
                 return redirect(self._change_url(obj))
         saknade = services.saknade_sektioner(obj)
@@ -509,10 +512,11 @@ def _may_attest(request):
 class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """A chef's queue: the documents whose next step in the attest chain is theirs."""
 
-    list_display = ("dokument", "status", "handlaggare", "sammantradesdatum", "andrad")
+    list_display = ("dokument", "status", "handlaggare_namn", "sammantradesdatum", "andrad")
     list_display_links = None
     list_select_related = ("arende", "handlaggare")
     list_defer = ("innehall",)
+    handlaggare_namn = person_column("handlaggare", "handläggare")
     actions = None
 
     def get_queryset(self, request):

@@ -119,8 +119,20 @@ class Profil(models.Model):
         verbose_name_plural = "profiler"
 
     def __str__(self):
-        return f"{self.user.get_full_name() or self.user.get_username()}, {self.befattning}".rstrip(", ")
+        return f"{display_name(self.user)}, {self.befattning}".rstrip(", ")
 
+
+def display_name(user):
+    """How the system names a person wherever it shows one: the full name, or the username of
+    an account that has none; "" for no one."""
+    if user is None:
+        return ""
+    return names_shown(user.first_name, user.last_name, user.get_username())
+
+
+def names_shown(first_name, last_name, username):
+    """`display_name` from a user's columns, for lists read as values."""
+    return f"{first_name or ''} {last_name or ''}".strip() or (username or "")
 
 
 def roller(user):

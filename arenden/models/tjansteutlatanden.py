@@ -11,7 +11,7 @@ from skarholmen.historik import Historik
 
 from ..constants import ANDRINGSBARA, TjansteutlatandeStatus
 from .arenden import Arende, validate_pdf_filename
-from .organisation import Forvaltning, Namnd, egna_delar, forvaltningsdelar, may_attest, nagon_av
+from .organisation import Forvaltning, Namnd, display_name, egna_delar, forvaltningsdelar, may_attest, nagon_av
 
 User = settings.AUTH_USER_MODEL
 
@@ -387,12 +387,12 @@ class Attestering(models.Model):
 
     def __str__(self):
         if not self.attesterad:
-            return self.namn or str(self.attestant)
-        return f"{self.namn or self.attestant}, {timezone.localtime(self.attesterad):%Y-%m-%d}"
+            return self.namn_eller_anvandare
+        return f"{self.namn_eller_anvandare}, {timezone.localtime(self.attesterad):%Y-%m-%d}"
 
     @property
     def namn_eller_anvandare(self):
-        return self.namn or self.attestant.get_full_name() or self.attestant.get_username()
+        return self.namn or display_name(self.attestant)
 
 
 class AttestKo(Tjansteutlatande):

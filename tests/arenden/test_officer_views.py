@@ -499,3 +499,25 @@ def test_header_fields_are_saved_and_a_stale_form_keeps_what_was_typed(officer_c
     assert 'value="Ännu nyare titel"' in stale.content.decode()
     tu.refresh_from_db()
     assert tu.titel == "Ny titel"
+
+
+def test_a_person_is_named_alike_on_every_page_full_name_or_else_username(officer_client, handlaggare, admin_client):
+    utan_namn = UserFactory(username="k.utan.namn", first_name="", last_name="")
+    arende = ArendeFactory(handlaggare=utan_namn, avdelning=handlaggare.profil.avdelning, arendemening="Utan namn")
+    TjansteutlatandeFactory(arende=arende, handlaggare=utan_namn)
+    TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare), handlaggare=handlaggare)
+    fullt = handlaggare.get_full_name()
+    assert fullt and fullt != handlaggare.username
+
+    start = officer_client.get(reverse("arenden:start")).content.decode()
+    rad = start[start.index("Utan namn") : start.index("</tr>", start.index("Utan namn"))]
+    assert "k.utan.namn" in rad  # was "–": the list read only the names
+    assert fullt in start  # and in the page's header, the signed-in officer
+    assert "k.utan.namn" in officer_client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
+
+    lista = admin_client.get("/admin/arenden/arende/").content.decode()
+    assert fullt in lista and handlaggare.username not in lista  # was the username
+    assert "k.utan.namn" in lista
+    assert fullt in admin_client.get("/admin/arenden/tjansteutlatande/").content.decode()
+    # The column sorts by surname, as Django's column sorted by the account.
+    assert "k.utan.namn" in admin_client.get("/admin/arenden/tjansteutlatande/?o=3").content.decode()

@@ -49,6 +49,7 @@ from arenden.models import (
     Tjansteutlatande,
     TjansteutlatandeAtgard,
     Undertecknare,
+    display_name,
 )
 from arenden.services import ATTESTERAT, SATT_PA_LISTAN, SKICKAT, STATUS
 from arenden.snapshot import build_snapshot, snapshot_hash
@@ -380,7 +381,7 @@ class Command(BaseCommand):
                 )
         self.atgarder = {a.pk: a for a in Atgard.objects.all()}
         self.atgard_ids = sorted(self.atgarder)
-        self.names = {u.pk: u.get_full_name() for u in all_users}
+        self.names = {u.pk: display_name(u) for u in all_users}
         # Meetings already held, so that cases of another run join them instead of repeating them.
         self.moten = {}
         for mote in Sammantrade.objects.select_related("namnd").annotate(punkter_max=Max("punkter__nummer")):
