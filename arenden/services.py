@@ -85,6 +85,7 @@ MAKULERAD = " (attesten makulerad)"
 SEKTION_ANDRAD = "Sektion ändrad"
 STATUS = "Status"  # the case following its document (`_folj_arende`)
 SATT_PA_LISTAN = "Satt på föredragningslistan"
+BORTTAGEN_FRAN_LISTAN = "Borttagen från föredragningslistan"
 HUVUDFALT = ("titel", "undertitel", "namnd", "sammantradesdatum", "telefon", "handlaggare")
 
 # MallSektion.nyckel of the section the nämnd decides on.
@@ -619,16 +620,17 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
     return punkt
 
 
-def ta_bort_fran_foredragningslista(*, punkt, user, reason=""):
+def ta_bort_fran_foredragningslista(*, punkt, user):
     """Take an undecided item off the list; its document is attested again and may go to another
-    meeting. The remaining items are renumbered."""
+    meeting. The remaining items are renumbered. As when it was put there, the case's history
+    tells it naming the document, also when another of its documents stays on a list."""
     _require_namndsekreterare(user)
     with transaction.atomic():
         mote = Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
         punkt = Foredragningspunkt.objects.select_for_update().get(pk=punkt.pk)
         if punkt.is_decided:
             raise WorkflowError(f"Punkt {punkt.nummer} är redan beslutad och kan inte tas bort från listan.")
-        skal = reason or f"Borttagen från föredragningslistan: {mote}"
+        skal = f"{BORTTAGEN_FRAN_LISTAN}: {mote}"
         if punkt.tjansteutlatande_id:
             tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
             tu.status = TjansteutlatandeStatus.ATTESTERAD
@@ -636,7 +638,7 @@ def ta_bort_fran_foredragningslista(*, punkt, user, reason=""):
             arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
             if not arende.tjansteutlatanden.filter(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA).exists():
                 arende.status = ArendeStatus.REDO_FOR_NAMND
-                _spara(arende, user=user, reason=skal)
+            _spara(arende, user=user, reason=f"{BORTTAGEN_FRAN_LISTAN}: ”{tu.titel}”, {mote}")
         punkt._history_user = user
         punkt._change_reason = skal[:100]
         punkt.delete()

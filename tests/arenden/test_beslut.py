@@ -62,6 +62,31 @@ def test_case_stays_open_while_another_document_awaits_a_decision(db):
     assert tu.arende.history.first().history_change_reason.startswith("Beslut och protokollsutdrag: ")
 
 
+def test_the_timeline_tells_each_removal_from_the_list_once_naming_the_document(db):
+    sekr = sekreterare()
+    mote = sammantrade()
+    forsta = attesterat_dokument()
+    andra = attesterat_dokument(arende=forsta.arende)
+    punkter = [
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr) for tu in (forsta, andra)
+    ]
+
+    services.ta_bort_fran_foredragningslista(punkt=punkter[0], user=sekr)
+    arende = forsta.arende
+    arende.refresh_from_db()
+    assert arende.status == "pa_foredragningslista"  # the second document is still on the list
+    services.ta_bort_fran_foredragningslista(punkt=Foredragningspunkt.objects.get(pk=punkter[1].pk), user=sekr)
+    arende.refresh_from_db()
+    assert arende.status == "redo_for_namnd"
+
+    handelser = tidslinje(arende)
+    borttagna = [(h["detalj"], h["anvandare"]) for h in handelser if h["handelse"] == services.BORTTAGEN_FRAN_LISTAN]
+    assert borttagna == [
+        (f"”{forsta.titel}”, Skärholmens stadsdelsnämnd 2024-05-23", sekr),
+        (f"”{andra.titel}”, Skärholmens stadsdelsnämnd 2024-05-23", sekr),
+    ]
+
+
 def test_a_decision_is_recorded_once_and_needs_text(db):
     sekr = sekreterare()
     punkt = services.satt_pa_foredragningslista(
