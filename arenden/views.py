@@ -31,8 +31,8 @@ from .models import (
     Skrivelse,
     Tjansteutlatande,
     TjansteutlatandeAtgard,
+    display_name_from,
     is_namndsekreterare,
-    names_shown,
     roller,
 )
 from .search import MAX_SOKTEXT, RANKADE, filtrera, sok_arenden
@@ -130,7 +130,7 @@ def start(request):
                 "redigera_url": redigera_url(tu["pk"]) if tu and tu["status"] == TjansteutlatandeStatus.UTKAST else "",
                 "sammantrade": tu["sammantradesdatum"].isoformat() if tu and tu["sammantradesdatum"] else "–",
                 "nasta_steg": nasta_steg(a["status"], tu["status"] if tu else None),
-                "handlaggare": names_shown(
+                "handlaggare": display_name_from(
                     a["handlaggare__first_name"], a["handlaggare__last_name"], a["handlaggare__username"]
                 )
                 or "–",

@@ -124,13 +124,13 @@ class Profil(models.Model):
 
 def display_name(user):
     """How the system names a person wherever it shows one: the full name, or the username of
-    an account that has none; "" for no one."""
-    if user is None:
+    an account that has none; "" for no one (or a visitor not signed in)."""
+    if user is None or not user.is_authenticated:
         return ""
-    return names_shown(user.first_name, user.last_name, user.get_username())
+    return display_name_from(user.first_name, user.last_name, user.get_username())
 
 
-def names_shown(first_name, last_name, username):
+def display_name_from(first_name, last_name, username):
     """`display_name` from a user's columns, for lists read as values."""
     return f"{first_name or ''} {last_name or ''}".strip() or (username or "")
 

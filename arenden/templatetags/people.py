@@ -9,4 +9,4 @@ register = template.Library()
 
 @register.filter
 def display_name(user):
-    return _display_name(user or None)
+    return _display_name(user or None)  # a missing variable is "" in a template
