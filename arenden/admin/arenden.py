@@ -1,16 +1,22 @@
 """Ärenden and their skrivelser."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ALL_VAR, ORDER_VAR
+from django.db import connection
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .. import services
 from ..models import (
+    AR_SOM_KAN_FINNAS,
+    SIFFROR,
     Arende,
     Foredragningspunkt,
     Skrivelse,
     Tjansteutlatande,
+    diarienummer_haller,
     display_name,
 )
 from ..tidslinje import tidslinje
@@ -22,6 +28,7 @@ from .common import (
     MinaFilter,
     ScopedAdminMixin,
     person_column,
+    sokord,
 )
 
 
@@ -68,8 +75,14 @@ class BeslutInline(admin.TabularInline):
         return format_html('<a href="{}">Ladda ner</a>', reverse("arenden:protokollsutdrag", args=[obj.pk]))
 
 
+def _i_ett_ar(bit):
+    """Whether a search word of digits stands in some year's diarienummer."""
+    return SIFFROR.fullmatch(bit) is not None and any(bit in str(ar) for ar in AR_SOM_KAN_FINNAS)
+
+
 @admin.register(Arende)
 class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
+    ordering = ("-ar", "-lopnummer", "-pk")  # the diarium's order, which the search reads in
     list_display = ("diarienummer", "arendemening", "status", "handlaggare_namn", "avdelning", "registrerad")
     list_select_related = ("handlaggare", "avdelning")
     list_filter = ("status", "forvaltning", "avdelning", MinaFilter, "registrerad")
@@ -90,6 +103,33 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
         if obj is None:
             return self.fieldsets
         return (*self.fieldsets, ("Händelser", {"fields": ("tidslinje",)}))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word stands in the diarienummer or the ärendemening, as in Django's own search.
+
+        A year among the words ("2019", "SKHLM 2019") is in thousands of the oldest cases'
+        numbers. As one condition PostgreSQL walked the diarium newest first to reach them,
+        testing every case: the superuser's list took 1.1 s at 200,000 ärenden, a chef's 93 ms.
+        So on PostgreSQL, in the list's own order, that word's parts (the year, the running
+        number, the ärendemening: `diarienummer_haller`) are read one by one, each in that order
+        from its index and cut where the page's count stops (`sokgrans`), and the list shows
+        their union. Other words, and a list in a column's order, search as Django does."""
+        ord_ = sokord(search_term)
+        grans = self.sokgrans(request)  # None for the autocomplete's search, which has no page
+        i_listans_ordning = grans is not None and ORDER_VAR not in request.GET and ALL_VAR not in request.GET
+        ar = None
+        if connection.vendor == "postgresql" and i_listans_ordning:
+            ar = next((bit for bit in ord_ if len(bit) >= 3 and _i_ett_ar(bit)), None)
+        for bit in ord_:
+            if bit != ar:
+                queryset = queryset.filter(Q(diarienummer__icontains=bit) | Q(arendemening__icontains=bit))
+        if ar is None:
+            return queryset, False
+        delar = [
+            queryset.filter(villkor).order_by(*self.ordering).values("pk")[: grans + 1]
+            for villkor in (*diarienummer_haller(ar), Q(arendemening__icontains=ar))
+        ]
+        return queryset.filter(pk__in=delar[0].union(*delar[1:], all=True)), False
 
     def get_inlines(self, request, obj):
         # The decisions show once there are any (a protokollsutdrag per decided item).

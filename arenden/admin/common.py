@@ -162,14 +162,19 @@ class ListMixin:
         return RowLinkChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        grans = None
-        if request.GET.get(SEARCH_VAR, "").strip():
-            try:
-                sida = max(int(request.GET.get(PAGE_VAR, 1)), 1)
-            except ValueError:
-                sida = 1  # as the ChangeList reads it
-            grans = min(sida * per_page, self.paginator.GRANS)
+        grans = self.sokgrans(request, per_page)
         return self.paginator(queryset, per_page, orphans, allow_empty_first_page, grans=grans)
+
+    def sokgrans(self, request, per_page=None):
+        """How far a searched list counts (BegransadPaginator): to the end of the page shown;
+        None for a list without a search, which counts to GRANS."""
+        if not request.GET.get(SEARCH_VAR, "").strip():
+            return None
+        try:
+            sida = max(int(request.GET.get(PAGE_VAR, 1)), 1)
+        except ValueError:
+            sida = 1  # as the ChangeList reads it
+        return min(sida * (per_page or self.list_per_page), self.paginator.GRANS)
 
 
 class SafeInputAdminMixin(ListCheckboxMixin, ListMixin, SafeAutocompleteMixin):
@@ -253,6 +258,18 @@ DIARIENUMMERDEL = re.compile(r"(?:[^\W\d]+[ -])?\d{4}\s*/\s*\d+")
 BOKSTAVER = re.compile(r"[^\W\d_]+")
 
 
+def sokord(search_term):
+    """The words of an admin search, each of which must match: quoted phrases as one word, as
+    Django's own search reads them, and a diarienummer ("SKHLM 2024/12", "2024/12") whole."""
+    search_term = search_term[:MAX_SOKTEXT].strip()  # as SafeInputAdminMixin does for the others
+    ord_ = []
+    for bit in [*DIARIENUMMERDEL.findall(search_term), *smart_split(DIARIENUMMERDEL.sub(" ", search_term))]:
+        if bit[0] in "\"'" and bit[-1] == bit[0]:
+            bit = unescape_string_literal(bit)
+        ord_.append(bit)
+    return ord_
+
+
 class DiarienummerSokMixin:
     """A list of rows that belong to a case or a document, searched in the rows' own fields
     (`sok_egna`, contains, served by trigram indexes on PostgreSQL) or in their case's
@@ -272,13 +289,7 @@ class DiarienummerSokMixin:
     SOK_NYCKLAR = 500  # keys up to which they go into the query itself
 
     def get_search_results(self, request, queryset, search_term):
-        search_term = search_term[:MAX_SOKTEXT].strip()  # as SafeInputAdminMixin does for the others
-        if not search_term:
-            return queryset, False
-        bits = [*DIARIENUMMERDEL.findall(search_term), *smart_split(DIARIENUMMERDEL.sub(" ", search_term))]
-        for bit in bits:
-            if bit[0] in "\"'" and bit[-1] == bit[0]:
-                bit = unescape_string_literal(bit)
+        for bit in sokord(search_term):
             queryset = queryset.filter(self.egna_villkor(bit) | self.nummer_villkor(bit))
         return queryset, False
 

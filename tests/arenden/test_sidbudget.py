@@ -199,6 +199,47 @@ def test_admin_search_counts_only_to_the_page_after_the_one_shown(admin_client, 
     assert "6 ärenden" in response.content.decode() and len(response.context["cl"].result_list) == 2
 
 
+def test_a_year_in_the_case_lists_search_gives_the_page_djangos_search_gives(admin_client, monkeypatch):
+    """On PostgreSQL the year's parts are read one by one in the list's order and merged; the
+    pages must be those of Django's own search over the number and the ärendemening."""
+    monkeypatch.setattr(admin.site._registry[Arende], "list_per_page", 2)
+    ArendeFactory(diarienummer="SKHLM 2021/2019", arendemening="Parklekar")  # the running number
+    for nummer, mening in [
+        ("SKHLM 2019/3", "Parklekar i Sätra"),
+        ("SKHLM 2019/12", "Belysning"),
+        ("SKHLM 2024/7", "Budget 2019 – uppföljning"),  # the ärendemening
+        ("SKHLM 2024/8", "Belysning i Bredäng"),
+        ("SKHLM 2018/40", "Parklekar"),
+        ("SKHLM 2019/1", "Parklekar i Vårberg"),
+    ]:
+        ArendeFactory(diarienummer=nummer, arendemening=mening, forvaltning=Arende.objects.first().forvaltning)
+    alla = sorted(Arende.objects.all(), key=lambda a: (-a.ar, -a.lopnummer, -a.pk))
+
+    def listan(q, **params):
+        response = admin_client.get("/admin/arenden/arende/", {"q": q, **params})
+        assert response.status_code == 200
+        return [a.diarienummer for a in response.context["cl"].result_list]
+
+    def djangos(*ord_, order=None):
+        traffar = [a for a in alla if all(o.lower() in f"{a.diarienummer} {a.arendemening}".lower() for o in ord_)]
+        return [a.diarienummer for a in (sorted(traffar, key=order) if order else traffar)]
+
+    vantat = djangos("2019")
+    assert vantat == ["SKHLM 2024/7", "SKHLM 2021/2019", "SKHLM 2019/12", "SKHLM 2019/3", "SKHLM 2019/1"]
+    for sida in (1, 2, 3):
+        assert listan("2019", p=sida) == vantat[2 * sida - 2 : 2 * sida], sida
+    assert listan("parklek 2019") == djangos("parklek", "2019")[:2] == ["SKHLM 2021/2019", "SKHLM 2019/3"]
+    assert listan("parklek 2019", p=2) == ["SKHLM 2019/1"]
+    # In a column's order (the ärendemening, ascending) as Django orders it.
+    assert listan("2019", o="2") == djangos("2019", order=lambda a: a.arendemening)[:2]
+    if connection.vendor == "postgresql":
+        with CaptureQueriesContext(connection) as queries:
+            listan("2019")
+        sidan = next(q["sql"] for q in queries if "LIMIT 2" in q["sql"] and "UNION ALL" in q["sql"])
+        # Each part ordered and cut at the count's end: the page's rows and one more.
+        assert sidan.count("LIMIT 3") == 3, sidan
+
+
 def test_document_search_in_the_admin_finds_by_number_and_by_title(admin_client):
     park = TjansteutlatandeFactory(titel="Parklekar i Sätra")
     annan = TjansteutlatandeFactory(titel="Belysning")
