@@ -119,6 +119,8 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
         i_listans_ordning = grans is not None and ORDER_VAR not in request.GET and ALL_VAR not in request.GET
         ar = None
         if connection.vendor == "postgresql" and i_listans_ordning:
+            # Three digits at least: no trigram index serves a shorter word, and a part without an
+            # index that matches few cases would itself walk the diarium ("1": 1 s).
             ar = next((bit for bit in ord_ if len(bit) >= 3 and _i_ett_ar(bit)), None)
         for bit in ord_:
             if bit != ar:
