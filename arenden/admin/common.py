@@ -162,19 +162,19 @@ class ListMixin:
         return RowLinkChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        grans = self.sokgrans(request, per_page)
+        grans = self.sokgrans(request)
         return self.paginator(queryset, per_page, orphans, allow_empty_first_page, grans=grans)
 
-    def sokgrans(self, request, per_page=None):
-        """How far a searched list counts (BegransadPaginator): to the end of the page shown;
-        None for a list without a search, which counts to GRANS."""
+    def sokgrans(self, request):
+        """How far a searched list counts (BegransadPaginator): to the end of the page shown (the
+        ChangeList pages by list_per_page); None for a list without a search, which counts to GRANS."""
         if not request.GET.get(SEARCH_VAR, "").strip():
             return None
         try:
             sida = max(int(request.GET.get(PAGE_VAR, 1)), 1)
         except ValueError:
             sida = 1  # as the ChangeList reads it
-        return min(sida * (per_page or self.list_per_page), self.paginator.GRANS)
+        return min(sida * self.list_per_page, self.paginator.GRANS)
 
 
 class SafeInputAdminMixin(ListCheckboxMixin, ListMixin, SafeAutocompleteMixin):

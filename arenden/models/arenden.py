@@ -128,9 +128,13 @@ def diarienummer_haller(text):
     are kept apart for the caller to look up one by one: as one condition PostgreSQL read the
     rows of both from the table (90 ms for "2019") instead of the year from its index (3 ms)."""
     if SIFFROR.fullmatch(text):
-        ar = [a for a in AR_SOM_KAN_FINNAS if text in str(a)]
-        return (models.Q(ar__in=ar), models.Q(Contains(Cast("lopnummer", models.TextField()), text)))
+        return (models.Q(ar__in=ar_som_haller(text)), models.Q(Contains(Cast("lopnummer", models.TextField()), text)))
     return (models.Q(diarienummer__icontains=text),)
+
+
+def ar_som_haller(text):
+    """The years whose diarienummer hold `text` (a text of digits) in their year."""
+    return [ar for ar in AR_SOM_KAN_FINNAS if text in str(ar)]
 
 
 class ArendeQuerySet(models.QuerySet):
