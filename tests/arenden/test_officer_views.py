@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -521,3 +522,17 @@ def test_a_person_is_named_alike_on_every_page_full_name_or_else_username(office
     assert fullt in admin_client.get("/admin/arenden/tjansteutlatande/").content.decode()
     # The column sorts by surname, as Django's column sorted by the account.
     assert "k.utan.namn" in admin_client.get("/admin/arenden/tjansteutlatande/?o=3").content.decode()
+
+
+def test_the_admin_shows_the_case_timeline_the_officer_sees(demo, admin_user):
+    def tidslinje(client, url):
+        page = client.get(url).content.decode()
+        return page[page.index('<ol class="tidslinje">') : page.index("</ol>", page.index('<ol class="tidslinje">'))]
+
+    officer, admin = Client(), Client()
+    officer.force_login(demo.handlaggare)
+    admin.force_login(admin_user)
+    sedd = tidslinje(officer, reverse("arenden:arende", args=[demo.arende.pk]))
+    assert "Ärendet registrerat" in sedd and "Attesterat" in sedd and "Christoffer Carlander" in sedd
+    assert sedd.count("<li>") >= 5
+    assert tidslinje(admin, reverse("admin:arenden_arende_change", args=[demo.arende.pk])) == sedd
