@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from pypdf import PdfReader
 
-from .models import Mall, Skrivelse, display_name
+from .models import Mall, Skrivelse, attestanter, display_name
 
 
 def check_pdf(fil):
@@ -133,23 +133,25 @@ class SkickaForAttestForm(forms.Form):
     forsta = forms.ModelChoiceField(label="Första attestant", queryset=None)
     andra = forms.ModelChoiceField(label="Andra attestant", queryset=None, required=False)
 
-    def __init__(self, *args, attestanter, **kwargs):
+    def __init__(self, *args, forvalda, **kwargs):
         super().__init__(*args, **kwargs)
         User = get_user_model()
-        # The Attestant role, and the defaults even if the role was not (yet) given to them.
+        # Those who may attest, and the defaults even if they may not (yet): chosen, they are
+        # refused with the reason (sending checks the chain), instead of missing from the list.
         qs = (
-            User.objects.filter(Q(groups__name="Attestant") | Q(pk__in=[u.pk for u in attestanter]), is_active=True)
+            User.objects.filter(
+                Q(pk__in=attestanter().values("pk")) | Q(pk__in=[u.pk for u in forvalda]), is_active=True
+            )
             .select_related("profil")
             .order_by("first_name", "last_name")
-            .distinct()
         )
         for name in ("forsta", "andra"):
             self.fields[name].queryset = qs
             self.fields[name].label_from_instance = person_label
-        if attestanter:
-            self.fields["forsta"].initial = attestanter[0].pk
-        if len(attestanter) > 1:
-            self.fields["andra"].initial = attestanter[1].pk
+        if forvalda:
+            self.fields["forsta"].initial = forvalda[0].pk
+        if len(forvalda) > 1:
+            self.fields["andra"].initial = forvalda[1].pk
 
     def clean(self):
         cleaned = super().clean()

@@ -2,9 +2,7 @@
 
 import difflib
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponse
@@ -19,8 +17,10 @@ from atgarder.models import Atgard
 
 from .. import pdf, services
 from ..constants import TjansteutlatandeStatus
+from ..forms import SkickaForAttestForm
 from ..html import html_to_text, sanitize_html
 from ..models import (
+    ATTESTERA,
     Attestering,
     AttestKo,
     Bilaga,
@@ -46,8 +46,6 @@ from .common import (
     VersionForm,
     person_column,
 )
-
-User = get_user_model()
 
 
 class SektionForm(VersionForm):
@@ -130,30 +128,13 @@ class TjansteutlatandeForm(VersionForm):
         )
 
 
-class SkickaForm(forms.Form):
-    forsta = forms.ModelChoiceField(User.objects.none(), label="Första attestant (avdelningschef)")
-    andra = forms.ModelChoiceField(
-        User.objects.none(), label="Andra attestant (förvaltningschef)", required=False
-    )
+class SkickaForm(SkickaForAttestForm):
+    """The officer's form, naming the chefs the chain usually holds."""
 
-    def __init__(self, *args, attestanter, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        qs = (
-            User.objects.filter(is_active=True, groups__permissions__codename="attestera_tjansteutlatande")
-            .distinct()
-            .order_by("last_name", "first_name")
-        )
-        for name in ("forsta", "andra"):
-            self.fields[name].queryset = qs
-            self.fields[name].label_from_instance = display_name
-        if attestanter:
-            self.fields["forsta"].initial = attestanter[0].pk
-        if len(attestanter) > 1:
-            self.fields["andra"].initial = attestanter[1].pk
-
-    @property
-    def attestanter(self):
-        return [u for u in (self.cleaned_data["forsta"], self.cleaned_data.get("andra")) if u]
+        self.fields["forsta"].label = "Första attestant (avdelningschef)"
+        self.fields["andra"].label = "Andra attestant (förvaltningschef)"
 
 
 def _deleted(form):
@@ -454,7 +435,7 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         obj = self.get_object(request, object_id)
         if not (self.has_skicka_permission(request) and self.has_change_permission(request, obj)):
             raise PermissionDenied
-        form = SkickaForm(request.POST or None, attestanter=services.standard_attestanter(obj))
+        form = SkickaForm(request.POST or None, forvalda=services.standard_attestanter(obj))
         if request.method == "POST" and form.is_valid():
             try:
                 services.skicka_for_attest(tjansteutlatande=obj, user=request.user, attestanter=form.attestanter)
@@ -502,7 +483,7 @@ def _may_attest(request):
     so may_attest asks the database for the role, once a request. Attesting asks may_attest."""
     user = request.user
     if not user.is_superuser:
-        return user.is_active and "arenden.attestera_tjansteutlatande" in user.get_all_permissions()
+        return user.is_active and f"arenden.{ATTESTERA}" in user.get_all_permissions()
     if not hasattr(request, "_may_attest"):
         request._may_attest = may_attest(user)
     return request._may_attest

@@ -17,10 +17,12 @@ from .arenden import (
     validate_pdf_filename,
 )
 from .organisation import (
+    ATTESTERA,
     Avdelning,
     Forvaltning,
     Namnd,
     Profil,
+    attestanter,
     display_name,
     display_name_from,
     egna_delar,
@@ -60,6 +62,8 @@ __all__ = [
     "display_name",
     "display_name_from",
     "roller",
+    "ATTESTERA",
+    "attestanter",
     "may_attest",
     "forvaltningar_for",
     "synliga_delar",

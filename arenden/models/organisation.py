@@ -146,21 +146,31 @@ def roller(user):
     return user._arenden_roller
 
 
-def may_attest(user):
-    """Whether the user holds the attest permission through a role (or granted to them by name).
+# The permission a chef attests by (given with the Attestant role, or to a person by name).
+ATTESTERA = "attestera_tjansteutlatande"
+
+
+def attestanter():
+    """The active users who may attest: holding the attest permission through a role or by name.
 
     Deliberately not `user.has_perm`: that is always true for a superuser, and attesting is a
     chef's personal approval, never something an administrator's account can do by default.
     """
-    if not user.is_authenticated or not user.is_active:
-        return False
+    from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
 
-    return (
-        Permission.objects.filter(codename="attestera_tjansteutlatande", content_type__app_label="arenden")
-        .filter(models.Q(group__user=user) | models.Q(user=user))
-        .exists()
-    )
+    person = get_user_model()
+    behorighet = Permission.objects.filter(codename=ATTESTERA, content_type__app_label="arenden")
+    via_roll = person.groups.through.objects.filter(group__permissions__in=behorighet).values("user_id")
+    personligen = person.user_permissions.through.objects.filter(permission__in=behorighet).values("user_id")
+    return person.objects.filter(models.Q(pk__in=via_roll) | models.Q(pk__in=personligen), is_active=True)
+
+
+def may_attest(user):
+    """Whether the user is among `attestanter()`."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return attestanter().filter(pk=user.pk).exists()
 
 
 def forvaltningar_for(user):

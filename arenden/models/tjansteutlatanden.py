@@ -11,7 +11,16 @@ from skarholmen.historik import Historik
 
 from ..constants import ANDRINGSBARA, TjansteutlatandeStatus
 from .arenden import Arende, validate_pdf_filename
-from .organisation import Forvaltning, Namnd, display_name, egna_delar, forvaltningsdelar, may_attest, nagon_av
+from .organisation import (
+    ATTESTERA,
+    Forvaltning,
+    Namnd,
+    display_name,
+    egna_delar,
+    forvaltningsdelar,
+    may_attest,
+    nagon_av,
+)
 
 User = settings.AUTH_USER_MODEL
 
@@ -185,7 +194,7 @@ class Tjansteutlatande(models.Model):
             models.Index(fields=["forvaltning", "-skapad", "-id"], name="tu_forvaltning_idx"),
         ]
         permissions = [
-            ("attestera_tjansteutlatande", "Kan attestera tjänsteutlåtanden"),
+            (ATTESTERA, "Kan attestera tjänsteutlåtanden"),
             ("skicka_tjansteutlatande_for_attest", "Kan skicka tjänsteutlåtanden för attest"),
         ]
 

@@ -124,6 +124,22 @@ def test_a_user_without_the_attestant_role_can_never_attest(world):
         services.attestera(tjansteutlatande=tu, user=world.chef1)
 
 
+def test_who_may_attest_is_one_rule_for_both_choosers_and_the_chain(world):
+    from arenden.admin.tjansteutlatanden import SkickaForm
+    from arenden.forms import SkickaForAttestForm
+
+    # The permission given to a person by name, not through the Attestant role.
+    world.sekreterare.user_permissions.add(Permission.objects.get(codename="attestera_tjansteutlatande"))
+    tu = world.dokument()
+    for form in (SkickaForAttestForm, SkickaForm):
+        erbjudna = set(form(forvalda=[]).fields["forsta"].queryset)
+        assert {world.chef1, world.sekreterare} <= erbjudna, form
+        assert world.officer not in erbjudna, form
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.sekreterare])
+    services.attestera(tjansteutlatande=tu, user=world.sekreterare)
+    assert tu.attesteringar.get().attestant == world.sekreterare
+
+
 def test_attestation_stores_name_title_and_hash_of_the_moment(world):
     tu = world.skickat()
     services.attestera(tjansteutlatande=tu, user=world.chef1)
