@@ -61,22 +61,37 @@ def existing_count(url):
 
 
 def manage(url, *args):
+    """Run a management command on the database at `url`: what it prints is shown as it comes
+    (on stderr) and returned."""
     env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
+    command = [sys.executable, str(ROOT / "manage.py"), *args]
+    with subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True) as process:
+        lines = []
+        for line in process.stdout:
+            sys.stderr.write(line)
+            lines.append(line)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return "".join(lines)
 
 
-def prepare(url, size, reuse):
+def new_database(url):
+    """The database at `url` made anew, migrated, with the demo."""
     name = urlsplit(url).path.lstrip("/")
-    count = existing_count(url) if reuse else None
-    if count is not None and count >= size:
-        print(f"{name}: reusing {count} ärenden", file=sys.stderr)
-        manage(url, "migrate", "--noinput", "-v0")
-        return None
     with server_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     manage(url, "migrate", "--noinput", "-v0")
     manage(url, "load_demo")
+
+
+def prepare(url, size, reuse):
+    count = existing_count(url) if reuse else None
+    if count is not None and count >= size:
+        print(f"{urlsplit(url).path.lstrip('/')}: reusing {count} ärenden", file=sys.stderr)
+        manage(url, "migrate", "--noinput", "-v0")
+        return None
+    new_database(url)
     started = time.monotonic()
     manage(url, "generate_volume", "--arenden", str(size))
     elapsed = time.monotonic() - started

@@ -15,31 +15,18 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pages import server_connection  # noqa: E402
+from pages import manage, new_database, server_connection  # noqa: E402
 from reference import machine  # noqa: E402
 
 
-def manage(url, *args):
-    env = {**os.environ, "DATABASE_URL": url}
-    command = [sys.executable, str(ROOT / "manage.py"), *args]
-    return subprocess.run(command, env=env, check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True).stdout
-
-
 def fill(url, arenden, workers):
-    name = urlsplit(url).path.lstrip("/")
-    with server_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    manage(url, "migrate", "--noinput", "-v0")
-    manage(url, "load_demo")
+    new_database(url)
     out = manage(url, "generate_volume", "--arenden", str(arenden), "--workers", str(workers))
     # The command's own rate ("Klart: N ärenden på S s"): the writing of the cases, after the
     # people, places and åtgärder it makes once per database.
