@@ -62,6 +62,7 @@ pdf: demo
 
 lint: install
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 clean:
 	rm -rf .venv node_modules db.sqlite3 out

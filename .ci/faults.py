@@ -307,15 +307,22 @@ def main():
         pg.init()
         subprocess.run(
             [str(pg.bin / "createdb"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "skarholmen_faults"],
-            check=True, timeout=60,
+            check=True,
+            timeout=60,
         )
         env = {
             **os.environ,
             "DATABASE_URL": pg.url("skarholmen_faults"),
-            "PRODUCTION": "true", "DEBUG": "false", "SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false",
-            "SECURE_HSTS_SECONDS": "0", "ALLOWED_HOSTS": "127.0.0.1",
+            "PRODUCTION": "true",
+            "DEBUG": "false",
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_COOKIES": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
             "SECRET_KEY": secrets.token_urlsafe(50),
-            "STATIC_ROOT": f"{base}/static", "MEDIA_ROOT": f"{base}/media", "LOG_LEVEL": "WARNING",
+            "STATIC_ROOT": f"{base}/static",
+            "MEDIA_ROOT": f"{base}/media",
+            "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "skarholmen.settings",
         }
         os.environ.update(env)
@@ -324,9 +331,19 @@ def main():
         subprocess.run([*manage, "load_demo"], check=True, env=env, timeout=300, stdout=subprocess.DEVNULL)
         plan_file = Path(base) / "plan.json"
         subprocess.run(
-            [PY, str(ROOT / "bench" / "load_setup.py"), str(plan_file), "--chefer", "0", "--no-pdf",
-             "--handlaggare", str(args.officers + args.registrars)],
-            check=True, env=env, timeout=300,
+            [
+                PY,
+                str(ROOT / "bench" / "load_setup.py"),
+                str(plan_file),
+                "--chefer",
+                "0",
+                "--no-pdf",
+                "--handlaggare",
+                str(args.officers + args.registrars),
+            ],
+            check=True,
+            env=env,
+            timeout=300,
         )
         subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True, env=env, timeout=300)
         plan = json.loads(plan_file.read_text())
@@ -335,9 +352,15 @@ def main():
         gunicorn_log = open(Path(base) / "gunicorn.log", "w")
         gunicorn = subprocess.Popen(
             [str(Path(PY).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")],
-            cwd=ROOT, stdout=gunicorn_log, stderr=subprocess.STDOUT,
-            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(args.workers),
-                 "GUNICORN_TIMEOUT": "30"},
+            cwd=ROOT,
+            stdout=gunicorn_log,
+            stderr=subprocess.STDOUT,
+            env={
+                **env,
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "GUNICORN_WORKERS": str(args.workers),
+                "GUNICORN_TIMEOUT": "30",
+            },
         )
         base_url = f"http://127.0.0.1:{port}"
         for _ in range(60):

@@ -41,6 +41,8 @@ class Roll:
 
     # Roles that see every case of their förvaltning; a Handläggare sees their own and their avdelning's.
     FORVALTNINGSROLLER = (ATTESTANT, NAMNDSEKRETERARE, REGISTRATOR)
+
+
 class ExportTyp(models.TextChoices):
     PAKET = "paket", "Mötespaket (en PDF)"
     ZIP = "zip", "Zip med en PDF per punkt"
@@ -51,4 +53,3 @@ class ExportStatus(models.TextChoices):
     PAGAR = "pagar", "Pågår"
     KLAR = "klar", "Klar"
     MISSLYCKAD = "misslyckad", "Misslyckades"
-

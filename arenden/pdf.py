@@ -222,9 +222,9 @@ def snapshot_of(tu):
 def attestation_rows(tu):
     """The attestations of the current round, newest first: the city's documents print the
     final approval (the förvaltningschef's) at the top of the table."""
-    rows = tu.attesteringar.filter(
-        omgang=tu.attest_omgang, makulerad__isnull=True, attesterad__isnull=False
-    ).order_by("-attesterad", "-ordning")
+    rows = tu.attesteringar.filter(omgang=tu.attest_omgang, makulerad__isnull=True, attesterad__isnull=False).order_by(
+        "-attesterad", "-ordning"
+    )
     return [
         {
             "namn": row.namn,
@@ -335,7 +335,7 @@ def render_tjansteutlatande(tu):
 
 
 def pdf_filename(tu):
-    """"SKHLM-2024-123-oppna-drogscener.pdf": the diarienummer, then the title."""
+    """ "SKHLM-2024-123-oppna-drogscener.pdf": the diarienummer, then the title."""
     number = re.sub(r"[^A-Za-z0-9]+", "-", tu.arende.diarienummer).strip("-")
     return f"{number}-{slugify(tu.titel)}.pdf"
 
@@ -380,9 +380,7 @@ def _stycken(text):
 def _agendapunkter(sammantrade):
     from .services import forslag_till_beslut
 
-    punkter = list(
-        sammantrade.punkter.select_related("tjansteutlatande__arende", "arende").order_by("nummer")
-    )
+    punkter = list(sammantrade.punkter.select_related("tjansteutlatande__arende", "arende").order_by("nummer"))
     return [
         {
             "punkt": p,
@@ -438,7 +436,7 @@ def render_protokollsutdrag(punkt, *, sekreterare=""):
 
 
 def punkt_filename(punkt):
-    """"03-SKHLM-2024-123-oppna-drogscener.pdf": the item number first, so files sort as the agenda."""
+    """ "03-SKHLM-2024-123-oppna-drogscener.pdf": the item number first, so files sort as the agenda."""
     return f"{punkt.nummer:02d}-{pdf_filename(punkt.tjansteutlatande)}"
 
 

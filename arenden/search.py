@@ -22,7 +22,7 @@ SPRAK = "swedish"
 PER_SIDA = 20
 RANKADE = 200
 _START, _STOP = "⟦", "⟧"  # markers no document text uses; replaced by <mark> after escaping
-_HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, MaxFragments=3, FragmentDelimiter=\" … \", MaxWords=25"
+_HEADLINE_OPTIONS = f'StartSel={_START}, StopSel={_STOP}, MaxFragments=3, FragmentDelimiter=" … ", MaxWords=25'
 
 # Longest search text that is used: no diarienummer, title or phrase is longer, and SQLite
 # refuses LIKE patterns over 50 kB with an error, so a longer text is cut here, not sent.
@@ -150,9 +150,7 @@ def _markera(arenden, fraga):
     for arende in arenden:
         text = headlines.get(arende.pk, "")
         arende.trafford = sorted({w.lower() for w in re.findall(f"{_START}(.*?){_STOP}", text)})
-        arende.traff = (
-            html.escape(text).replace(_START, "<mark>").replace(_STOP, "</mark>") if arende.trafford else ""
-        )
+        arende.traff = html.escape(text).replace(_START, "<mark>").replace(_STOP, "</mark>") if arende.trafford else ""
 
 
 # Each ärende's searchable text put together and marked by ts_headline, with the same stemming as
@@ -211,4 +209,4 @@ def _utdrag(text, fraga, bredd=90):
     ord_ = text[traff : traff + len(fraga)]
     prefix = "… " if start else ""
     suffix = " …" if slut < len(text) else ""
-    return f"{prefix}{text[start:traff]}{_START}{ord_}{_STOP}{text[traff + len(fraga):slut]}{suffix}"
+    return f"{prefix}{text[start:traff]}{_START}{ord_}{_STOP}{text[traff + len(fraga) : slut]}{suffix}"

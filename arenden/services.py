@@ -344,9 +344,7 @@ def lagg_till_atgard(*, tjansteutlatande, atgard, user):
         if tu.atgard_val.filter(atgard=atgard).exists():
             raise WorkflowError(f"Åtgärden ”{atgard}” finns redan i dokumentet.")
         sista = tu.atgard_val.order_by("-ordning").values_list("ordning", flat=True).first() or 0
-        val = _spara(
-            TjansteutlatandeAtgard(tjansteutlatande=tu, atgard=atgard, ordning=sista + 1), user, "Tillagd"
-        )
+        val = _spara(TjansteutlatandeAtgard(tjansteutlatande=tu, atgard=atgard, ordning=sista + 1), user, "Tillagd")
         _registrera_andring(tu, user, f"Åtgärd tillagd: {atgard.titel}")
     _uppdatera(tjansteutlatande, tu)
     return val
@@ -463,9 +461,7 @@ def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
     each attest approves exactly this content. Starts a new round of the chain."""
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
-        _kontrollera_behorighet(
-            tu, user, "arenden.skicka_tjansteutlatande_for_attest", "skicka dokumentet för attest"
-        )
+        _kontrollera_behorighet(tu, user, "arenden.skicka_tjansteutlatande_for_attest", "skicka dokumentet för attest")
         till = _overgang(tu, "skicka_for_attest")
         saknade = saknade_sektioner(tu)
         if saknade:

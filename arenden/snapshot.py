@@ -26,9 +26,7 @@ def build_snapshot(tu):
     val = sorted(tu.atgard_val.all(), key=lambda v: (v.ordning, v.pk))
     grupper = []
     for typ in AtgardTyp:
-        punkter = [
-            {"titel": v.atgard.titel, "stycken": v.atgard.stycken} for v in val if v.atgard.typ == typ
-        ]
+        punkter = [{"titel": v.atgard.titel, "stycken": v.atgard.stycken} for v in val if v.atgard.typ == typ]
         if punkter:
             grupper.append(
                 {

@@ -87,14 +87,14 @@ def start(request):
     if q:
         # The diarium search's match (full text over indexes on PostgreSQL), newest first here.
         arenden = filtrera(arenden, q)
-    sida, begransad = arenden.nyaste_sida(
-        request.user, request.GET.get("sida"), PER_SIDA, ARENDEN_GRANS, i_delar=not q
-    )
+    sida, begransad = arenden.nyaste_sida(request.user, request.GET.get("sida"), PER_SIDA, ARENDEN_GRANS, i_delar=not q)
     # Plain values, not model instances: the page shows 50 rows of text, and building and
     # resolving instances for them was most of its cost.
     radvarden = {
         a["pk"]: a
-        for a in Arende.objects.filter(pk__in=list(sida.object_list)).order_by().values(
+        for a in Arende.objects.filter(pk__in=list(sida.object_list))
+        .order_by()
+        .values(
             "pk",
             "diarienummer",
             "arendemening",
@@ -232,9 +232,14 @@ def skapa_tjansteutlatande(request, pk):
     arende = _arende_or_404(request, pk)
     form = NyttTjansteutlatandeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Tjänsteutlåtandet kunde inte skapas: " + "; ".join(
-            f"{form.fields[f].label if f in form.fields else ''} {' '.join(e)}".strip() for f, e in form.errors.items()
-        ))
+        messages.error(
+            request,
+            "Tjänsteutlåtandet kunde inte skapas: "
+            + "; ".join(
+                f"{form.fields[f].label if f in form.fields else ''} {' '.join(e)}".strip()
+                for f, e in form.errors.items()
+            ),
+        )
         return redirect("arenden:arende", pk=arende.pk)
     try:
         tu = services.skapa_tjansteutlatande(arende=arende, user=request.user, **form.cleaned_data)
@@ -249,9 +254,7 @@ def skapa_tjansteutlatande(request, pk):
 @login_required
 def skrivelse_fil(request, pk):
     """The uploaded skrivelse, served only to those who may see the case."""
-    skrivelse = get_object_or_404(
-        Skrivelse.objects.filter(arende__in=Arende.objects.for_user(request.user)), pk=pk
-    )
+    skrivelse = get_object_or_404(Skrivelse.objects.filter(arende__in=Arende.objects.for_user(request.user)), pk=pk)
     if not skrivelse.fil:
         raise Http404
     return FileResponse(skrivelse.fil.open("rb"), content_type="application/pdf", filename=f"skrivelse-{pk}.pdf")
@@ -259,9 +262,7 @@ def skrivelse_fil(request, pk):
 
 def _valda_atgarder(tu):
     return list(
-        TjansteutlatandeAtgard.objects.filter(tjansteutlatande=tu)
-        .select_related("atgard")
-        .order_by("ordning", "pk")
+        TjansteutlatandeAtgard.objects.filter(tjansteutlatande=tu).select_related("atgard").order_by("ordning", "pk")
     )
 
 
@@ -300,9 +301,7 @@ def redigera(request, pk):
     a meeting's list, or decided, can no longer change: it is shown as it reads instead."""
     tu = _tu_or_404(request, pk, EDITOR)
     if not tu.kan_andras:
-        messages.info(
-            request, f"Tjänsteutlåtandet är {tu.get_status_display().lower()} och kan inte längre ändras."
-        )
+        messages.info(request, f"Tjänsteutlåtandet är {tu.get_status_display().lower()} och kan inte längre ändras.")
         return redirect("arenden:forhandsgranska", pk=tu.pk)
     return _redigera_sida(request, tu)
 
@@ -404,9 +403,7 @@ def atgarder(request, pk):
     except services.WorkflowError as exc:
         return JsonResponse({"fel": str(exc)}, status=400)
     tu.refresh_from_db(fields=["version"])
-    return JsonResponse(
-        {"valda": [atgard_json(v.atgard) for v in _valda_atgarder(tu)], "dokumentversion": tu.version}
-    )
+    return JsonResponse({"valda": [atgard_json(v.atgard) for v in _valda_atgarder(tu)], "dokumentversion": tu.version})
 
 
 @require_GET
@@ -437,8 +434,7 @@ def forhandsgranska_dokument(request, pk):
     html = INLINE_STYLE.sub("", pdf.document_html(tu)).replace("</head>", head + "</head>", 1)
     response = HttpResponse(html)
     response["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; "
-        "frame-ancestors 'self'"
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; frame-ancestors 'self'"
     )
     return response
 
@@ -457,11 +453,15 @@ def skicka_for_attest(request, pk):
         else:
             messages.success(request, "Tjänsteutlåtandet är skickat för attest.")
             return redirect("arenden:skicka_for_attest", pk=tu.pk)
-    kedja = list(
-        Attestering.objects.filter(tjansteutlatande=tu, omgang=tu.attest_omgang, makulerad__isnull=True)
-        .select_related("attestant", "attestant__profil")
-        .order_by("ordning")
-    ) if tu.attest_omgang else []
+    kedja = (
+        list(
+            Attestering.objects.filter(tjansteutlatande=tu, omgang=tu.attest_omgang, makulerad__isnull=True)
+            .select_related("attestant", "attestant__profil")
+            .order_by("ordning")
+        )
+        if tu.attest_omgang
+        else []
+    )
     nasta = next((a for a in kedja if not a.attesterad), None)
     return render(
         request,
@@ -470,9 +470,7 @@ def skicka_for_attest(request, pk):
             "tu": tu,
             "form": form,
             "saknade": services.saknade_sektioner(tu),
-            "kedja": [
-                {"steg": a, "namn": a.namn or person_label(a.attestant), "aktuell": a == nasta} for a in kedja
-            ],
+            "kedja": [{"steg": a, "namn": a.namn or person_label(a.attestant), "aktuell": a == nasta} for a in kedja],
             "kan_skickas": tu.status == TjansteutlatandeStatus.UTKAST,
         },
     )

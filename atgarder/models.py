@@ -76,9 +76,7 @@ class Atgard(models.Model):
         help_text="Texten som skrivs ut i tjänsteutlåtandet. Tom rad skiljer stycken åt.",
     )
     aktorer = models.ManyToManyField(Aktor, verbose_name="aktörer", blank=True, related_name="atgarder")
-    drogscener = models.ManyToManyField(
-        Drogscen, verbose_name="drogscener", blank=True, related_name="atgarder"
-    )
+    drogscener = models.ManyToManyField(Drogscen, verbose_name="drogscener", blank=True, related_name="atgarder")
     period_start = models.DateField("period från", null=True, blank=True)
     period_slut = models.DateField("period till", null=True, blank=True, help_text="Tom om åtgärden pågår.")
     citerade_arenden = models.ManyToManyField(

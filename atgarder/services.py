@@ -9,9 +9,7 @@ from .models import Atgard
 
 def skapa_atgard(*, user, typ, titel, beskrivning, aktorer=(), drogscener=(), period_start=None, period_slut=None):
     """Create an åtgärd with its aktörer and drogscener; validation errors are Swedish."""
-    atgard = Atgard(
-        typ=typ, titel=titel, beskrivning=beskrivning, period_start=period_start, period_slut=period_slut
-    )
+    atgard = Atgard(typ=typ, titel=titel, beskrivning=beskrivning, period_start=period_start, period_slut=period_slut)
     atgard.full_clean()
     with transaction.atomic():
         atgard._history_user = user

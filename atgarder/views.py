@@ -61,9 +61,7 @@ def drogscen(request, pk):
     """A drogscen: its åtgärder, grouped social/situational, and the ärenden that reported on it."""
     scen = get_object_or_404(Drogscen, pk=pk)
     rader = _atgardsrader(scen)
-    grupper = [
-        {"typ": typ, "namn": typ.label, "atgarder": [a for a in rader if a["typ"] == typ]} for typ in AtgardTyp
-    ]
+    grupper = [{"typ": typ, "namn": typ.label, "atgarder": [a for a in rader if a["typ"] == typ]} for typ in AtgardTyp]
     return render(
         request,
         "atgarder/drogscen.html",
@@ -186,6 +184,7 @@ def ny(request):
     try:
         atgard = services.skapa_atgard(user=request.user, **form.cleaned_data)
     except ValidationError as exc:
-        return JsonResponse({"fel": exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}},
-                            status=400)
+        return JsonResponse(
+            {"fel": exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}}, status=400
+        )
     return JsonResponse({"atgard": traff_json(atgard)}, status=201)

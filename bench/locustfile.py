@@ -248,9 +248,7 @@ def report(environment, **kwargs):
     print(f"p99 ms      {p99:8.0f}", file=out)
     if _measure["cpu"] and total.num_requests:
         end = _cpu_seconds()
-        app, db, locust = (
-            (end[k] - _measure["cpu"][k]) * 1000 / total.num_requests for k in ("app", "db", "locust")
-        )
+        app, db, locust = ((end[k] - _measure["cpu"][k]) * 1000 / total.num_requests for k in ("app", "db", "locust"))
         cores = os.cpu_count() or 1
         print(
             f"CPU/request {app + db:8.1f}   ms (app {app:.1f}, PostgreSQL {db:.1f}): {cores} free cores would "

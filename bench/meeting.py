@@ -48,8 +48,13 @@ def copy_of_demo(demo, nummer):
 
     kalla = demo.arende
     arende = Arende.objects.create(
-        diarienummer=f"SKHLM 2023/{nummer}", forvaltning=kalla.forvaltning, ar=2023, lopnummer=nummer,
-        arendemening=f"{kalla.arendemening} ({nummer})", handlaggare=kalla.handlaggare, avdelning=kalla.avdelning,
+        diarienummer=f"SKHLM 2023/{nummer}",
+        forvaltning=kalla.forvaltning,
+        ar=2023,
+        lopnummer=nummer,
+        arendemening=f"{kalla.arendemening} ({nummer})",
+        handlaggare=kalla.handlaggare,
+        avdelning=kalla.avdelning,
         status="redo_for_namnd",
     )
     tu = type(demo).objects.get(pk=demo.pk)
@@ -64,8 +69,9 @@ def copy_of_demo(demo, nummer):
         TjansteutlatandeAtgard(tjansteutlatande=tu, atgard=v.atgard, ordning=v.ordning) for v in demo.atgard_val.all()
     )
     Undertecknare.objects.bulk_create(
-        Undertecknare(tjansteutlatande=tu, ordning=u.ordning, anvandare=u.anvandare, namn=u.namn,
-                      befattning=u.befattning)
+        Undertecknare(
+            tjansteutlatande=tu, ordning=u.ordning, anvandare=u.anvandare, namn=u.namn, befattning=u.befattning
+        )
         for u in demo.undertecknare.all()
     )
     Bilaga.objects.bulk_create(
@@ -76,8 +82,14 @@ def copy_of_demo(demo, nummer):
     tu.save()
     Attestering.objects.bulk_create(
         Attestering(
-            tjansteutlatande=tu, omgang=a.omgang, ordning=a.ordning, attestant=a.attestant, namn=a.namn,
-            befattning=a.befattning, attesterad=a.attesterad, innehall_hash=tu.innehall_hash,
+            tjansteutlatande=tu,
+            omgang=a.omgang,
+            ordning=a.ordning,
+            attestant=a.attestant,
+            namn=a.namn,
+            befattning=a.befattning,
+            attesterad=a.attesterad,
+            innehall_hash=tu.innehall_hash,
         )
         for a in demo.attesteringar.all()
     )

@@ -44,10 +44,37 @@ huge_text = st.builds(
 )
 odd_values = st.sampled_from(
     [
-        "", " ", "0", "-1", "1.5", "1e309", "NaN", "Infinity", "9" * 40, "-9223372036854775809",
-        "18446744073709551616", "0x1F", "true", "null", "[]", "{}", "2024-02-30", "0000-00-00", "9999-12-31",
-        "2024-05-23T25:61", "\x00", "a\x00b", "../../etc/passwd", "<script>alert(1)</script>", "' OR 1=1 --",
-        "%s%s%n", "{{ 7*7 }}", "SKHLM 2024/0", "SKHLM 99999999999999999999/1", "\ufeff", "\r\n\t",
+        "",
+        " ",
+        "0",
+        "-1",
+        "1.5",
+        "1e309",
+        "NaN",
+        "Infinity",
+        "9" * 40,
+        "-9223372036854775809",
+        "18446744073709551616",
+        "0x1F",
+        "true",
+        "null",
+        "[]",
+        "{}",
+        "2024-02-30",
+        "0000-00-00",
+        "9999-12-31",
+        "2024-05-23T25:61",
+        "\x00",
+        "a\x00b",
+        "../../etc/passwd",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        "%s%s%n",
+        "{{ 7*7 }}",
+        "SKHLM 2024/0",
+        "SKHLM 99999999999999999999/1",
+        "\ufeff",
+        "\r\n\t",
     ]
 )
 numbers = st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True)).map(str)
@@ -55,11 +82,19 @@ scalar = st.one_of(unicode_text, huge_text, odd_values, numbers)
 field_value = st.one_of(scalar, st.lists(scalar, min_size=2, max_size=3))
 
 json_scalar = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), unicode_text, huge_text,
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    unicode_text,
+    huge_text,
     odd_values,
 )
-json_value = st.recursive(json_scalar, lambda inner: st.lists(inner, max_size=4)
-                          | st.dictionaries(unicode_text, inner, max_size=4), max_leaves=10)
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(unicode_text, inner, max_size=4),
+    max_leaves=10,
+)
 
 KEEP, DROP = object(), object()
 
@@ -99,8 +134,14 @@ class Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self.forms.append({"action": a.get("action") or "", "method": (a.get("method") or "get").lower(),
-                               "enctype": a.get("enctype", ""), "fields": []})
+            self.forms.append(
+                {
+                    "action": a.get("action") or "",
+                    "method": (a.get("method") or "get").lower(),
+                    "enctype": a.get("enctype", ""),
+                    "fields": [],
+                }
+            )
             return
         if not self.forms or not a.get("name"):
             if tag == "option" and self._select is not None:
@@ -259,8 +300,10 @@ def test_section_save_endpoint_never_answers_5xx(client, world):
     tu = world["utkast"]
     sektioner = list(Sektion.objects.filter(tjansteutlatande=tu))
     body = st.one_of(
-        st.fixed_dictionaries({"text": json_value | unicode_text | huge_text, "version": json_value | st.integers()},
-                              optional={"avslutning": json_value}),
+        st.fixed_dictionaries(
+            {"text": json_value | unicode_text | huge_text, "version": json_value | st.integers()},
+            optional={"avslutning": json_value},
+        ),
         json_value,
         st.binary(max_size=200),
     )
@@ -280,13 +323,20 @@ def test_measure_endpoints_never_answer_5xx(client, world):
     tu = world["utkast"]
     ids = st.one_of(st.sampled_from(list(Atgard.objects.values_list("pk", flat=True))), st.integers(-(2**70), 2**70))
     body = st.one_of(
-        st.fixed_dictionaries({"lagg_till": ids}), st.fixed_dictionaries({"ta_bort": ids}),
-        st.fixed_dictionaries({"ordning": st.lists(ids, max_size=5)}), json_value,
+        st.fixed_dictionaries({"lagg_till": ids}),
+        st.fixed_dictionaries({"ta_bort": ids}),
+        st.fixed_dictionaries({"ordning": st.lists(ids, max_size=5)}),
+        json_value,
     )
-    ny = {"typ": ["social", "situationell", "x"], "titel": [], "beskrivning": [],
-          "aktorer": [str(a) for a in Aktor.objects.values_list("pk", flat=True)],
-          "drogscener": [str(d) for d in Drogscen.objects.values_list("pk", flat=True)],
-          "period_start": [], "period_slut": []}
+    ny = {
+        "typ": ["social", "situationell", "x"],
+        "titel": [],
+        "beskrivning": [],
+        "aktorer": [str(a) for a in Aktor.objects.values_list("pk", flat=True)],
+        "drogscener": [str(d) for d in Drogscen.objects.values_list("pk", flat=True)],
+        "period_start": [],
+        "period_slut": [],
+    }
 
     @fuzz
     @given(body, st.data())
@@ -323,9 +373,23 @@ def admin_pages(w):
 
 
 ADMIN_PAGES = [
-    "arende-add", "arende-change", "arende-lista", "skrivelse-add", "tjansteutlatande-change",
-    "tjansteutlatande-lista", "skicka", "attestera", "aterremittera", "mall-add", "sammantrade-add",
-    "sammantrade-change", "atgard-add", "atgard-change", "drogscen-add", "aktor-add", "user-add",
+    "arende-add",
+    "arende-change",
+    "arende-lista",
+    "skrivelse-add",
+    "tjansteutlatande-change",
+    "tjansteutlatande-lista",
+    "skicka",
+    "attestera",
+    "aterremittera",
+    "mall-add",
+    "sammantrade-add",
+    "sammantrade-change",
+    "atgard-add",
+    "atgard-change",
+    "drogscen-add",
+    "aktor-add",
+    "user-add",
 ]
 
 

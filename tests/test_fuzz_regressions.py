@@ -18,8 +18,9 @@ def anette(client, demo):
 
 
 def test_new_atgard_with_an_id_beyond_64_bits_is_refused_not_a_crash(anette):
-    response = anette.post("/atgarder/ny/", {"typ": "social", "titel": "T", "beskrivning": "B",
-                                             "drogscener": BEYOND_64_BITS})
+    response = anette.post(
+        "/atgarder/ny/", {"typ": "social", "titel": "T", "beskrivning": "B", "drogscener": BEYOND_64_BITS}
+    )
     assert response.status_code == 400
     assert "drogscener" in response.json()["fel"]
 
@@ -48,18 +49,26 @@ def test_admin_autocomplete_field_with_a_value_that_is_no_id_shows_the_form_agai
 
 def test_admin_many_to_many_with_an_id_beyond_64_bits_shows_the_form_again(admin_client, demo):
     before = Atgard.objects.count()
-    response = admin_client.post("/admin/atgarder/atgard/add/", {"typ": "social", "titel": "T", "beskrivning": "B",
-                                                                 "aktorer": [BEYOND_64_BITS]})
+    response = admin_client.post(
+        "/admin/atgarder/atgard/add/", {"typ": "social", "titel": "T", "beskrivning": "B", "aktorer": [BEYOND_64_BITS]}
+    )
     assert response.status_code == 200
     assert "errornote" in response.content.decode()
     assert Atgard.objects.count() == before
 
 
 def test_meeting_form_refused_with_extra_item_rows_shows_the_form_again(admin_client, demo):
-    response = admin_client.post("/admin/arenden/sammantrade/add/", {
-        "datum": "604", "tid": "c", "plats": "0",
-        "punkter-TOTAL_FORMS": "2", "punkter-INITIAL_FORMS": "0", "punkter-MAX_NUM_FORMS": "1000",
-    })
+    response = admin_client.post(
+        "/admin/arenden/sammantrade/add/",
+        {
+            "datum": "604",
+            "tid": "c",
+            "plats": "0",
+            "punkter-TOTAL_FORMS": "2",
+            "punkter-INITIAL_FORMS": "0",
+            "punkter-MAX_NUM_FORMS": "1000",
+        },
+    )
     assert response.status_code == 200
     assert "errornote" in response.content.decode()
 

@@ -30,8 +30,14 @@ def anette_client(client, demo):
 
 
 def test_officer_pages_carry_a_policy_without_inline_script_or_style(anette_client, demo):
-    for url in ("/", f"/arenden/{demo.arende.pk}/", f"/tjansteutlatanden/{demo.pk}/redigera/", "/drogscener/",
-                f"/tjansteutlatanden/{demo.pk}/forhandsgranska/", "/sok/"):
+    for url in (
+        "/",
+        f"/arenden/{demo.arende.pk}/",
+        f"/tjansteutlatanden/{demo.pk}/redigera/",
+        "/drogscener/",
+        f"/tjansteutlatanden/{demo.pk}/forhandsgranska/",
+        "/sok/",
+    ):
         response = anette_client.get(url)
         assert response.status_code == 200, url
         assert_strict_policy(response)
@@ -47,9 +53,15 @@ def test_login_and_error_pages_carry_the_policy(client, db):
 
 def test_admin_pages_carry_a_policy_without_inline_script(admin_client, demo):
     mote = sammantrade()
-    for url in ("/admin/", "/admin/arenden/arende/", f"/admin/arenden/tjansteutlatande/{demo.pk}/change/",
-                f"/admin/arenden/arende/{demo.arende.pk}/change/", f"/admin/arenden/sammantrade/{mote.pk}/change/",
-                "/admin/arenden/arende/add/", "/admin/atgarder/atgard/"):
+    for url in (
+        "/admin/",
+        "/admin/arenden/arende/",
+        f"/admin/arenden/tjansteutlatande/{demo.pk}/change/",
+        f"/admin/arenden/arende/{demo.arende.pk}/change/",
+        f"/admin/arenden/sammantrade/{mote.pk}/change/",
+        "/admin/arenden/arende/add/",
+        "/admin/atgarder/atgard/",
+    ):
         response = admin_client.get(url)
         assert response.status_code == 200, url
         assert_strict_policy(response)

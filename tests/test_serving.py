@@ -25,7 +25,10 @@ def test_production_collects_hashed_compressed_static_files_and_serves_them(tmp_
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "staticfiles.json").read_text())

@@ -237,7 +237,7 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
 
 
 class MinaFilter(admin.SimpleListFilter):
-    """"Mina" instead of a list of every handläggare: a city has thousands of users, and the
+    """ "Mina" instead of a list of every handläggare: a city has thousands of users, and the
     admin's related-field filter would list them all on every page of the list."""
 
     title = "handläggare"

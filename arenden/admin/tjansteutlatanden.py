@@ -226,7 +226,9 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         data = {f: form.cleaned_data[f] for f in services.HUVUDFALT if f in form.changed_data}
         if data:
             services.uppdatera_tjansteutlatande(
-                tjansteutlatande=obj, data=data, expected_version=form.cleaned_data["expected_version"],
+                tjansteutlatande=obj,
+                data=data,
+                expected_version=form.cleaned_data["expected_version"],
                 user=request.user,
             )
 
@@ -246,8 +248,11 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             for f in formset.forms:
                 if f.instance.pk and f.content_changed():
                     services.spara_sektion(
-                        sektion=f.instance, text=f.cleaned_data["text"], avslutning=f.cleaned_data["avslutning"],
-                        expected_version=f.cleaned_data["expected_version"], user=user,
+                        sektion=f.instance,
+                        text=f.cleaned_data["text"],
+                        avslutning=f.cleaned_data["avslutning"],
+                        expected_version=f.cleaned_data["expected_version"],
+                        user=user,
                     )
         elif formset.model is TjansteutlatandeAtgard:
             self._save_atgarder(tu, formset, user)
@@ -395,7 +400,10 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             self.message_user(request, f"Du har attesterat ”{obj}”.{slut}", messages.SUCCESS)
             return redirect(reverse("admin:arenden_attestko_changelist"))
         return self._bekrafta(
-            request, obj, rubrik=f"Attestera {obj}", knapp="Attestera",
+            request,
+            obj,
+            rubrik=f"Attestera {obj}",
+            knapp="Attestera",
             text=f"Du godkänner innehållet som skickades för attest (kontrollsumma {obj.innehall_hash[:16]}).",
         )
 
@@ -417,7 +425,11 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
                 )
                 return redirect(reverse("admin:arenden_attestko_changelist"))
         return self._bekrafta(
-            request, obj, rubrik=f"Återremittera {obj}", knapp="Återremittera", kommentar=kommentar,
+            request,
+            obj,
+            rubrik=f"Återremittera {obj}",
+            knapp="Återremittera",
+            kommentar=kommentar,
             text="Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras.",
         )
 
@@ -449,11 +461,13 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         text = "Innehållet fryses när du skickar; en ändring efteråt makulerar attesten."
         if saknade:
             text += f" Obligatoriska sektioner som är tomma: {', '.join(saknade)}."
-        return self._bekrafta(request, obj, rubrik=f"Skicka {obj} för attest", knapp="Skicka för attest",
-                              text=text, form=form)
+        return self._bekrafta(
+            request, obj, rubrik=f"Skicka {obj} för attest", knapp="Skicka för attest", text=text, form=form
+        )
 
-    @admin.action(description="Skicka valda för attest (avdelningschef, sedan förvaltningschef)",
-                  permissions=["skicka"])
+    @admin.action(
+        description="Skicka valda för attest (avdelningschef, sedan förvaltningschef)", permissions=["skicka"]
+    )
     def skicka_valda_for_attest(self, request, queryset):
         for obj in queryset:
             try:

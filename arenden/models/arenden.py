@@ -43,7 +43,6 @@ def parse_diarienummer(value):
     return match["prefix"], int(match["ar"]), int(match["lopnummer"])
 
 
-
 class DiarieSekvens(models.Model):
     """The last number handed out for one prefix and year. Locked while a number is taken, so
     concurrent registrations queue here; the counter rolls back with a failed registration,
@@ -60,7 +59,6 @@ class DiarieSekvens(models.Model):
 
     def __str__(self):
         return f"{self.prefix} {self.ar}: {self.senaste}"
-
 
 
 NYAST_FORST = ("-registrerad", "-ar", "-lopnummer", "-pk")
@@ -320,19 +318,25 @@ class Arende(models.Model):
         prefix, ar, lopnummer = parsed
         if self.forvaltning_id and prefix != self.forvaltning.diarieprefix:
             raise ValidationError(
-                {"diarienummer": f"Prefixet {prefix} hör inte till {self.forvaltning}, vars prefix är "
-                 f"{self.forvaltning.diarieprefix}."}
+                {
+                    "diarienummer": f"Prefixet {prefix} hör inte till {self.forvaltning}, vars prefix är "
+                    f"{self.forvaltning.diarieprefix}."
+                }
             )
         if self._state.adding and ar >= timezone.localdate().year:
             raise ValidationError(
-                {"diarienummer": f"Nummer för {ar} delas ut av systemet. Lämna fältet tomt, eller ange "
-                 "numret på ett äldre ärende."}
+                {
+                    "diarienummer": f"Nummer för {ar} delas ut av systemet. Lämna fältet tomt, eller ange "
+                    "numret på ett äldre ärende."
+                }
             )
         series = DiarieSekvens.objects.filter(prefix=prefix, ar=ar).first()
         if self._state.adding and series and lopnummer > series.senaste:
             raise ValidationError(
-                {"diarienummer": f"Serien {prefix} {ar} delas ut av systemet och har bara nått nummer "
-                 f"{series.senaste}."}
+                {
+                    "diarienummer": f"Serien {prefix} {ar} delas ut av systemet och har bara nått nummer "
+                    f"{series.senaste}."
+                }
             )
 
 
@@ -349,9 +353,7 @@ class Skrivelse(models.Model):
         "skickad för beredning", help_text="Dagen då nämnden skickade skrivelsen till förvaltningen för beredning."
     )
     text = models.TextField("text", blank=True)
-    fil = models.FileField(
-        "fil (PDF)", upload_to="skrivelser/%Y/", blank=True, validators=[validate_pdf_filename]
-    )
+    fil = models.FileField("fil (PDF)", upload_to="skrivelser/%Y/", blank=True, validators=[validate_pdf_filename])
 
     history = Historik()
 
@@ -369,5 +371,3 @@ class Skrivelse(models.Model):
 
     def __str__(self):
         return self.titel
-
-

@@ -89,9 +89,7 @@ class Avdelning(models.Model):
         verbose_name = "avdelning"
         verbose_name_plural = "avdelningar"
         ordering = ["forvaltning__namn", "namn"]
-        constraints = [
-            models.UniqueConstraint(fields=["forvaltning", "namn"], name="avdelning_unik_per_forvaltning")
-        ]
+        constraints = [models.UniqueConstraint(fields=["forvaltning", "namn"], name="avdelning_unik_per_forvaltning")]
 
     def __str__(self):
         return self.namn

@@ -1,6 +1,5 @@
 """Sammanträden: the nämnd's meetings, their föredragningslista and decisions."""
 
-
 from django.conf import settings
 from django.db import models
 

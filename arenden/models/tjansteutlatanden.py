@@ -80,9 +80,7 @@ class TjansteutlatandeQuerySet(models.QuerySet):
         an officer's part read on each document's joined ärende row, which suits checking one
         document (asking whether its ärende is among all the user's cases made PostgreSQL gather
         every one of them, 21,000 at a million)."""
-        return self._i_scope(
-            user, lambda delar: nagon_av(delar) | models.Q(handlaggare=user), via="arende__"
-        )
+        return self._i_scope(user, lambda delar: nagon_av(delar) | models.Q(handlaggare=user), via="arende__")
 
     def for_user_in_list(self, user):
         """The documents of the cases the user may see, in the shape a list of many needs (the
@@ -90,6 +88,7 @@ class TjansteutlatandeQuerySet(models.QuerySet):
         joined ärende, as `for_user` reads it, an officer's admin list joined every document to
         its case (45 → 77 ms at 200,000 ärenden); nor does the list admit a document that names
         the officer as its handläggare in a case outside their scope."""
+
         def arende_ids(delar):
             return models.Q(arende__in=Arende.objects.filter(nagon_av(delar)).values("pk"))
 
@@ -118,9 +117,12 @@ class TjansteutlatandeQuerySet(models.QuerySet):
             attesterad__isnull=True,
             makulerad__isnull=True,
         ).order_by("ordning")
-        return self.filter(status=TjansteutlatandeStatus.TILL_ATTEST).annotate(
-            nasta_attestant_id=models.Subquery(pending.values("attestant_id")[:1])
-        ).filter(nasta_attestant_id=user.pk).exclude(handlaggare=user)
+        return (
+            self.filter(status=TjansteutlatandeStatus.TILL_ATTEST)
+            .annotate(nasta_attestant_id=models.Subquery(pending.values("attestant_id")[:1]))
+            .filter(nasta_attestant_id=user.pk)
+            .exclude(handlaggare=user)
+        )
 
 
 class Tjansteutlatande(models.Model):
@@ -220,9 +222,11 @@ class Tjansteutlatande(models.Model):
     @property
     def current_attesteringar(self):
         """This round's chain, in order, without voided steps."""
-        return self.attesteringar.filter(omgang=self.attest_omgang, makulerad__isnull=True).select_related(
-            "attestant"
-        ).order_by("ordning")
+        return (
+            self.attesteringar.filter(omgang=self.attest_omgang, makulerad__isnull=True)
+            .select_related("attestant")
+            .order_by("ordning")
+        )
 
     @property
     def next_attestering(self):
@@ -327,9 +331,7 @@ class Bilaga(models.Model):
         verbose_name = "bilaga"
         verbose_name_plural = "bilagor"
         ordering = ["ordning", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["tjansteutlatande", "ordning"], name="bilaga_unikt_nummer")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tjansteutlatande", "ordning"], name="bilaga_unikt_nummer")]
 
     def __str__(self):
         return f"{self.ordning}. {self.titel}"
@@ -386,9 +388,7 @@ class Attestering(models.Model):
         verbose_name_plural = "attesteringar"
         ordering = ["omgang", "ordning"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["tjansteutlatande", "omgang", "ordning"], name="attestering_unikt_steg"
-            ),
+            models.UniqueConstraint(fields=["tjansteutlatande", "omgang", "ordning"], name="attestering_unikt_steg"),
             models.UniqueConstraint(
                 fields=["tjansteutlatande", "omgang", "attestant"], name="attestering_en_gang_per_omgang"
             ),
@@ -412,4 +412,3 @@ class AttestKo(Tjansteutlatande):
         verbose_name = "väntar på min attest"
         verbose_name_plural = "väntar på min attest"
         default_permissions = ()
-

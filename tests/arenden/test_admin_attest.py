@@ -107,10 +107,16 @@ def test_walk_send_return_edit_resend_attest_twice_and_read_the_timeline(world, 
     assert handelser[0][0] == "Ärendet registrerat"
     client.force_login(world.sekreterare)
     page = html.unescape(client.get(f"/admin/arenden/arende/{tu.arende_id}/change/").content.decode())
-    page_positions = [page.index(text) for text in (
-        "Ärendet registrerat", "Förtydliga ärendet.", "Sektion ändrad", "Chef1 Testsson, Avdelningschef",
-        "Chef2 Testsson, Stadsdelsdirektör",
-    )]
+    page_positions = [
+        page.index(text)
+        for text in (
+            "Ärendet registrerat",
+            "Förtydliga ärendet.",
+            "Sektion ändrad",
+            "Chef1 Testsson, Avdelningschef",
+            "Chef2 Testsson, Stadsdelsdirektör",
+        )
+    ]
     assert page_positions == sorted(page_positions)
 
 
@@ -120,8 +126,9 @@ def test_stale_admin_edit_is_refused_and_the_users_text_stays_in_the_form(world,
     url = f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
     loaded = _change_form_data(tu)  # what the officer's browser holds
     sektion = tu.sektioner.order_by("mall_sektion__ordning").first()
-    services.spara_sektion(sektion=sektion, text="<p>Kollegans ändring.</p>", expected_version=sektion.version,
-                           user=world.superuser)
+    services.spara_sektion(
+        sektion=sektion, text="<p>Kollegans ändring.</p>", expected_version=sektion.version, user=world.superuser
+    )
 
     loaded["sektioner-0-text"] = "<p>Min egen formulering.</p>"
     response = client.post(url, loaded)
@@ -146,8 +153,9 @@ def test_stale_admin_header_edit_is_refused_and_kept(world, client):
     tu = world.dokument()
     client.force_login(world.officer)
     loaded = _change_form_data(tu, titel="Min rubrik")
-    services.uppdatera_tjansteutlatande(tjansteutlatande=tu, data={"titel": "Annans rubrik"},
-                                        expected_version=tu.version, user=world.superuser)
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu, data={"titel": "Annans rubrik"}, expected_version=tu.version, user=world.superuser
+    )
     response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", loaded)
     assert response.status_code == 200
     page = html.unescape(response.content.decode())
@@ -224,10 +232,17 @@ def test_adding_a_document_in_the_admin_creates_its_sections_and_moves_the_case(
     arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning)
     mall = MallFactory()
     client.force_login(world.officer)
-    response = client.post("/admin/arenden/tjansteutlatande/add/", {
-        "arende": arende.pk, "mall": mall.pk, "titel": "Parkernas belysning", "undertitel": "Svar på skrivelse",
-        "namnd": world.forvaltning.namnd_id, "sammantradesdatum": "2024-05-23",
-    })
+    response = client.post(
+        "/admin/arenden/tjansteutlatande/add/",
+        {
+            "arende": arende.pk,
+            "mall": mall.pk,
+            "titel": "Parkernas belysning",
+            "undertitel": "Svar på skrivelse",
+            "namnd": world.forvaltning.namnd_id,
+            "sammantradesdatum": "2024-05-23",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     tu = Tjansteutlatande.objects.get(titel="Parkernas belysning")
     assert tu.sektioner.count() == mall.sektioner.count()

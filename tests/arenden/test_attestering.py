@@ -29,8 +29,12 @@ def world(db):
 
 
 def test_migration_creates_the_four_roles_with_the_attest_permission_only_for_attestants(db):
-    roller = {g.name: g for g in Group.objects.filter(name__in=[Roll.HANDLAGGARE, Roll.ATTESTANT,
-                                                                 Roll.NAMNDSEKRETERARE, Roll.REGISTRATOR])}
+    roller = {
+        g.name: g
+        for g in Group.objects.filter(
+            name__in=[Roll.HANDLAGGARE, Roll.ATTESTANT, Roll.NAMNDSEKRETERARE, Roll.REGISTRATOR]
+        )
+    }
     assert len(roller) == 4
     attest = Permission.objects.get(codename="attestera_tjansteutlatande")
     assert [g.name for g in attest.group_set.all()] == [Roll.ATTESTANT]
@@ -55,12 +59,28 @@ def test_scope_by_role(world):
     tu = world.dokument()
     synliga = {
         roll: Tjansteutlatande.objects.for_user(getattr(world, roll)).filter(pk=tu.pk).exists()
-        for roll in ("officer", "kollega", "chef1", "chef2", "sekreterare", "registrator", "outsider",
-                     "frammande", "superuser")
+        for roll in (
+            "officer",
+            "kollega",
+            "chef1",
+            "chef2",
+            "sekreterare",
+            "registrator",
+            "outsider",
+            "frammande",
+            "superuser",
+        )
     }
     assert synliga == {
-        "officer": True, "kollega": False, "chef1": True, "chef2": True, "sekreterare": True,
-        "registrator": True, "outsider": False, "frammande": False, "superuser": True,
+        "officer": True,
+        "kollega": False,
+        "chef1": True,
+        "chef2": True,
+        "sekreterare": True,
+        "registrator": True,
+        "outsider": False,
+        "frammande": False,
+        "superuser": True,
     }
 
 
@@ -224,8 +244,9 @@ def test_editing_any_section_after_sending_voids_the_attest_and_returns_to_utkas
         if tillstand == "till_attest":
             services.attestera(tjansteutlatande=tu, user=world.chef1)  # one completed, one pending
         sektion = list(tu.sektioner.order_by("mall_sektion__ordning"))[index]
-        services.spara_sektion(sektion=sektion, text="<p>Ändrad efter attest.</p>",
-                               expected_version=sektion.version, user=world.officer)
+        services.spara_sektion(
+            sektion=sektion, text="<p>Ändrad efter attest.</p>", expected_version=sektion.version, user=world.officer
+        )
         tu.refresh_from_db()
         assert tu.status == S.UTKAST
         assert tu.innehall is None and tu.innehall_hash == ""
@@ -277,9 +298,7 @@ def test_the_timeline_tells_a_persons_saves_of_one_day_as_one_event(world):
     spara(bakgrund, granne, "Grannens rad")
     spara(forslag, world.officer, "Sist")
 
-    sparningar = [
-        (h["anvandare"], h["detalj"]) for h in tidslinje(tu.arende) if h["handelse"] == "Sektion ändrad"
-    ]
+    sparningar = [(h["anvandare"], h["detalj"]) for h in tidslinje(tu.arende) if h["handelse"] == "Sektion ändrad"]
     assert sparningar[0] == (
         world.officer,
         f"{rubrik[bakgrund.pk]}, {rubrik[forslag.pk]} (4 sparningar, den sista {timezone.localtime(igar):%H:%M})",
@@ -298,8 +317,9 @@ def test_adding_an_atgard_or_a_header_change_after_attest_voids_it_too(world):
     assert all(a.makulerad for a in tu.attesteringar.all())
     services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
     assert tu.attest_omgang == 2
-    services.uppdatera_tjansteutlatande(tjansteutlatande=tu, data={"titel": "Ny titel"},
-                                        expected_version=tu.version, user=world.officer)
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu, data={"titel": "Ny titel"}, expected_version=tu.version, user=world.officer
+    )
     assert tu.status == S.UTKAST
     assert not tu.current_attesteringar.exists()
 
@@ -377,8 +397,7 @@ def test_transitions_follow_the_table(world):
 def test_stale_section_edit_is_refused_and_returns_the_users_text(world):
     sektion = world.dokument().sektioner.first()
     start = sektion.version
-    services.spara_sektion(sektion=sektion, text="<p>Kollegans text.</p>", expected_version=start,
-                           user=world.officer)
+    services.spara_sektion(sektion=sektion, text="<p>Kollegans text.</p>", expected_version=start, user=world.officer)
     with pytest.raises(services.ConflictError) as info:
         services.spara_sektion(sektion=sektion, text="<p>Min text.</p>", expected_version=start, user=world.officer)
     assert info.value.your_text == "<p>Min text.</p>"
@@ -391,11 +410,13 @@ def test_stale_section_edit_is_refused_and_returns_the_users_text(world):
 def test_stale_header_edit_is_refused(world):
     tu = world.dokument()
     start = tu.version
-    services.uppdatera_tjansteutlatande(tjansteutlatande=tu, data={"titel": "A"}, expected_version=start,
-                                        user=world.officer)
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu, data={"titel": "A"}, expected_version=start, user=world.officer
+    )
     with pytest.raises(services.ConflictError):
-        services.uppdatera_tjansteutlatande(tjansteutlatande=tu, data={"titel": "B"}, expected_version=start,
-                                            user=world.officer)
+        services.uppdatera_tjansteutlatande(
+            tjansteutlatande=tu, data={"titel": "B"}, expected_version=start, user=world.officer
+        )
     tu.refresh_from_db()
     assert tu.titel == "A"
 

@@ -11,8 +11,16 @@ from tests.arenden.world import build_world
 from tests.factories import AtgardFactory
 
 ROLLER = [
-    "anonym", "outsider", "officer", "kollega", "chef1", "chef2",
-    "sekreterare", "registrator", "superuser", "frammande",
+    "anonym",
+    "outsider",
+    "officer",
+    "kollega",
+    "chef1",
+    "chef2",
+    "sekreterare",
+    "registrator",
+    "superuser",
+    "frammande",
 ]
 
 
@@ -22,44 +30,253 @@ def _rad(action, **per_roll):
 
 # ok = the change happened; nekad = refused, nothing changed; login = sent to the login page.
 TABELL = [
-    *_rad("skicka (tjänst)", anonym="nekad", outsider="nekad", officer="ok", kollega="nekad", chef1="nekad",
-          chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="ok", frammande="nekad"),
-    *_rad("attestera (tjänst)", anonym="nekad", outsider="nekad", officer="nekad", kollega="nekad", chef1="ok",
-          chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="nekad", frammande="nekad"),
-    *_rad("återremittera (tjänst)", anonym="nekad", outsider="nekad", officer="nekad", kollega="nekad", chef1="ok",
-          chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="nekad", frammande="nekad"),
-    *_rad("spara sektion (tjänst)", anonym="nekad", outsider="nekad", officer="ok", kollega="nekad", chef1="nekad",
-          chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="ok", frammande="nekad"),
-    *_rad("ändra sidhuvud (tjänst)", anonym="nekad", outsider="nekad", officer="ok", kollega="nekad",
-          chef1="nekad", chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="ok", frammande="nekad"),
-    *_rad("lägg till åtgärd (tjänst)", anonym="nekad", outsider="nekad", officer="ok", kollega="nekad",
-          chef1="nekad", chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="ok", frammande="nekad"),
-    *_rad("skapa dokument (tjänst)", anonym="nekad", outsider="nekad", officer="ok", kollega="nekad",
-          chef1="nekad", chef2="nekad", sekreterare="nekad", registrator="nekad", superuser="ok", frammande="nekad"),
-    *_rad("GET dokumentlista", anonym="login", outsider="403", officer="200", kollega="200", chef1="200",
-          chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="200"),
-    *_rad("GET dokumentsida", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
-          chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
-    *_rad("GET dokumenthistorik", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
-          chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
-    *_rad("POST ändra dokument", anonym="login", outsider="404", officer="ok", kollega="404", chef1="403",
-          chef2="403", sekreterare="403", registrator="403", superuser="ok", frammande="404"),
-    *_rad("POST skicka för attest", anonym="login", outsider="404", officer="ok", kollega="404", chef1="403",
-          chef2="403", sekreterare="403", registrator="403", superuser="ok", frammande="404"),
-    *_rad("POST attestera", anonym="login", outsider="404", officer="403", kollega="404", chef1="ok",
-          chef2="nekad", sekreterare="403", registrator="403", superuser="403", frammande="404"),
-    *_rad("POST återremittera", anonym="login", outsider="404", officer="403", kollega="404", chef1="ok",
-          chef2="nekad", sekreterare="403", registrator="403", superuser="403", frammande="404"),
-    *_rad("GET väntar på min attest", anonym="login", outsider="403", officer="403", kollega="403", chef1="200",
-          chef2="200", sekreterare="403", registrator="403", superuser="403", frammande="200"),
-    *_rad("GET ärendesida med tidslinje", anonym="login", outsider="404", officer="200", kollega="404",
-          chef1="200", chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
-    *_rad("GET sektionshistorik", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
-          chef2="200", sekreterare="200", registrator="403", superuser="200", frammande="404"),
-    *_rad("GET PDF", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
-          chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
-    *_rad("GET attesteringar", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
-          chef2="200", sekreterare="200", registrator="403", superuser="200", frammande="404"),
+    *_rad(
+        "skicka (tjänst)",
+        anonym="nekad",
+        outsider="nekad",
+        officer="ok",
+        kollega="nekad",
+        chef1="nekad",
+        chef2="nekad",
+        sekreterare="nekad",
+        registrator="nekad",
+        superuser="ok",
+        frammande="nekad",
+    ),
+    *_rad(
+        "attestera (tjänst)",
+        anonym="nekad",
+        outsider="nekad",
+        officer="nekad",
+        kollega="nekad",
+        chef1="ok",
+        chef2="nekad",
+        sekreterare="nekad",
+        registrator="nekad",
+        superuser="nekad",
+        frammande="nekad",
+    ),
+    *_rad(
+        "återremittera (tjänst)",
+        anonym="nekad",
+        outsider="nekad",
+        officer="nekad",
+        kollega="nekad",
+        chef1="ok",
+        chef2="nekad",
+        sekreterare="nekad",
+        registrator="nekad",
+        superuser="nekad",
+        frammande="nekad",
+    ),
+    *_rad(
+        "spara sektion (tjänst)",
+        anonym="nekad",
+        outsider="nekad",
+        officer="ok",
+        kollega="nekad",
+        chef1="nekad",
+        chef2="nekad",
+        sekreterare="nekad",
+        registrator="nekad",
+        superuser="ok",
+        frammande="nekad",
+    ),
+    *_rad(
+        "ändra sidhuvud (tjänst)",
+        anonym="nekad",
+        outsider="nekad",
+        officer="ok",
+        kollega="nekad",
+        chef1="nekad",
+        chef2="nekad",
+        sekreterare="nekad",
+        registrator="nekad",
+        superuser="ok",
+        frammande="nekad",
+    ),
+    *_rad(
+        "lägg till åtgärd (tjänst)",
+        anonym="nekad",
+        outsider="nekad",
+        officer="ok",
+        kollega="nekad",
+        chef1="nekad",
+        chef2="nekad",
+        sekreterare="nekad",
+        registrator="nekad",
+        superuser="ok",
+        frammande="nekad",
+    ),
+    *_rad(
+        "skapa dokument (tjänst)",
+        anonym="nekad",
+        outsider="nekad",
+        officer="ok",
+        kollega="nekad",
+        chef1="nekad",
+        chef2="nekad",
+        sekreterare="nekad",
+        registrator="nekad",
+        superuser="ok",
+        frammande="nekad",
+    ),
+    *_rad(
+        "GET dokumentlista",
+        anonym="login",
+        outsider="403",
+        officer="200",
+        kollega="200",
+        chef1="200",
+        chef2="200",
+        sekreterare="200",
+        registrator="200",
+        superuser="200",
+        frammande="200",
+    ),
+    *_rad(
+        "GET dokumentsida",
+        anonym="login",
+        outsider="404",
+        officer="200",
+        kollega="404",
+        chef1="200",
+        chef2="200",
+        sekreterare="200",
+        registrator="200",
+        superuser="200",
+        frammande="404",
+    ),
+    *_rad(
+        "GET dokumenthistorik",
+        anonym="login",
+        outsider="404",
+        officer="200",
+        kollega="404",
+        chef1="200",
+        chef2="200",
+        sekreterare="200",
+        registrator="200",
+        superuser="200",
+        frammande="404",
+    ),
+    *_rad(
+        "POST ändra dokument",
+        anonym="login",
+        outsider="404",
+        officer="ok",
+        kollega="404",
+        chef1="403",
+        chef2="403",
+        sekreterare="403",
+        registrator="403",
+        superuser="ok",
+        frammande="404",
+    ),
+    *_rad(
+        "POST skicka för attest",
+        anonym="login",
+        outsider="404",
+        officer="ok",
+        kollega="404",
+        chef1="403",
+        chef2="403",
+        sekreterare="403",
+        registrator="403",
+        superuser="ok",
+        frammande="404",
+    ),
+    *_rad(
+        "POST attestera",
+        anonym="login",
+        outsider="404",
+        officer="403",
+        kollega="404",
+        chef1="ok",
+        chef2="nekad",
+        sekreterare="403",
+        registrator="403",
+        superuser="403",
+        frammande="404",
+    ),
+    *_rad(
+        "POST återremittera",
+        anonym="login",
+        outsider="404",
+        officer="403",
+        kollega="404",
+        chef1="ok",
+        chef2="nekad",
+        sekreterare="403",
+        registrator="403",
+        superuser="403",
+        frammande="404",
+    ),
+    *_rad(
+        "GET väntar på min attest",
+        anonym="login",
+        outsider="403",
+        officer="403",
+        kollega="403",
+        chef1="200",
+        chef2="200",
+        sekreterare="403",
+        registrator="403",
+        superuser="403",
+        frammande="200",
+    ),
+    *_rad(
+        "GET ärendesida med tidslinje",
+        anonym="login",
+        outsider="404",
+        officer="200",
+        kollega="404",
+        chef1="200",
+        chef2="200",
+        sekreterare="200",
+        registrator="200",
+        superuser="200",
+        frammande="404",
+    ),
+    *_rad(
+        "GET sektionshistorik",
+        anonym="login",
+        outsider="404",
+        officer="200",
+        kollega="404",
+        chef1="200",
+        chef2="200",
+        sekreterare="200",
+        registrator="403",
+        superuser="200",
+        frammande="404",
+    ),
+    *_rad(
+        "GET PDF",
+        anonym="login",
+        outsider="404",
+        officer="200",
+        kollega="404",
+        chef1="200",
+        chef2="200",
+        sekreterare="200",
+        registrator="200",
+        superuser="200",
+        frammande="404",
+    ),
+    *_rad(
+        "GET attesteringar",
+        anonym="login",
+        outsider="404",
+        officer="200",
+        kollega="404",
+        chef1="200",
+        chef2="200",
+        sekreterare="200",
+        registrator="403",
+        superuser="200",
+        frammande="404",
+    ),
 ]
 
 
@@ -90,8 +307,9 @@ def utfor(action, world, user, client):
     actor = user or AnonymousUser()
     if action == "skicka (tjänst)":
         tu = world.dokument()
-        return _tjanst(lambda: services.skicka_for_attest(
-            tjansteutlatande=tu, user=actor, attestanter=[world.chef1, world.chef2]))
+        return _tjanst(
+            lambda: services.skicka_for_attest(tjansteutlatande=tu, user=actor, attestanter=[world.chef1, world.chef2])
+        )
     if action == "attestera (tjänst)":
         tu = world.skickat()
         return _tjanst(lambda: services.attestera(tjansteutlatande=tu, user=actor))
@@ -100,19 +318,28 @@ def utfor(action, world, user, client):
         return _tjanst(lambda: services.aterremittera(tjansteutlatande=tu, user=actor, kommentar="Förtydliga."))
     if action == "spara sektion (tjänst)":
         sektion = world.dokument().sektioner.first()
-        return _tjanst(lambda: services.spara_sektion(
-            sektion=sektion, text="<p>Ny text.</p>", expected_version=sektion.version, user=actor))
+        return _tjanst(
+            lambda: services.spara_sektion(
+                sektion=sektion, text="<p>Ny text.</p>", expected_version=sektion.version, user=actor
+            )
+        )
     if action == "ändra sidhuvud (tjänst)":
         tu = world.dokument()
-        return _tjanst(lambda: services.uppdatera_tjansteutlatande(
-            tjansteutlatande=tu, data={"titel": "Ny titel"}, expected_version=tu.version, user=actor))
+        return _tjanst(
+            lambda: services.uppdatera_tjansteutlatande(
+                tjansteutlatande=tu, data={"titel": "Ny titel"}, expected_version=tu.version, user=actor
+            )
+        )
     if action == "lägg till åtgärd (tjänst)":
         tu = world.dokument()
         return _tjanst(lambda: services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(), user=actor))
     if action == "skapa dokument (tjänst)":
         arende = world.dokument().arende
-        return _tjanst(lambda: services.skapa_tjansteutlatande(
-            arende=arende, mall=arende.tjansteutlatanden.get().mall, user=actor, titel="Nytt"))
+        return _tjanst(
+            lambda: services.skapa_tjansteutlatande(
+                arende=arende, mall=arende.tjansteutlatanden.get().mall, user=actor, titel="Nytt"
+            )
+        )
 
     if user is not None:
         client.force_login(user)

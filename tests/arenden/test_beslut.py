@@ -143,7 +143,9 @@ def test_the_timeline_shows_the_agenda_and_the_decision(demo):
     senaste = handelser[-3:]
     # One act, one line: the case's own row names the document, so the document's is not repeated.
     assert senaste[0] == (
-        "Satt på föredragningslistan", f"”{demo.titel}”, Skärholmens stadsdelsnämnd 2024-05-23, punkt 1", sekr
+        "Satt på föredragningslistan",
+        f"”{demo.titel}”, Skärholmens stadsdelsnämnd 2024-05-23, punkt 1",
+        sekr,
     ), handelser
     assert [h for h, _d, _u in senaste[1:]] == ["Beslutad", "Avslutat efter beslut"], handelser
     assert [h for h, _d, _u in handelser].count("Satt på föredragningslistan") == 1

@@ -10,9 +10,7 @@ from tests.factories import ArendeFactory, ForvaltningFactory, UserFactory
 
 
 def _register(forvaltning, user, title="Nytt ärende"):
-    return services.registrera_arende(
-        arende=Arende(forvaltning=forvaltning, arendemening=title), user=user
-    )
+    return services.registrera_arende(arende=Arende(forvaltning=forvaltning, arendemening=title), user=user)
 
 
 def test_numbers_start_at_one_per_prefix_and_year_and_never_skip(db):

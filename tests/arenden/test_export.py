@@ -46,7 +46,12 @@ def test_packet_is_built_by_the_job_queue_and_can_be_downloaded(client, demo):
     assert response.status_code == 302
     export = Sammantradesexport.objects.get()
     assert _status(client, export) | {"fil": None} == {
-        "status": "vantar", "status_text": "Väntar", "klara": 0, "totalt": 3, "fel": "", "fil": None,
+        "status": "vantar",
+        "status_text": "Väntar",
+        "klara": 0,
+        "totalt": 3,
+        "fel": "",
+        "fil": None,
     }
     # The meeting page shows the job while it waits; the secretary may leave and come back.
     assert "0 av 3 punkter" in client.get(f"/admin/arenden/sammantrade/{mote.pk}/change/").content.decode()

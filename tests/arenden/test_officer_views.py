@@ -414,9 +414,7 @@ def test_editor_register_forms_offer_every_place_and_actor_as_the_forms_do(offic
     assert "Östberga &lt;torg&gt;" in html and "Polisen &amp; skolan" in html
 
 
-def test_editor_register_forms_follow_places_added_and_renamed_after_the_first_opening(
-    officer_client, handlaggare
-):
+def test_editor_register_forms_follow_places_added_and_renamed_after_the_first_opening(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
     editor = reverse("arenden:redigera", args=[tu.pk])
     plats = DrogscenFactory(namn="Sätra torg")
@@ -466,9 +464,11 @@ def test_a_document_page_reads_along_with_the_document_only_what_it_shows(office
     assert tables_read_with_the_document(
         lambda: officer_client.post(add, json.dumps({"lagg_till": AtgardFactory().pk}), content_type="application/json")
     ) == {"arenden_arende"}
-    assert tables_read_with_the_document(
-        lambda: officer_client.get(reverse("arenden:redigera", args=[tu.pk]))
-    ) == {"arenden_arende", "auth_user", "arenden_namnd"}
+    assert tables_read_with_the_document(lambda: officer_client.get(reverse("arenden:redigera", args=[tu.pk]))) == {
+        "arenden_arende",
+        "auth_user",
+        "arenden_namnd",
+    }
 
 
 def test_registrator_registers_a_case_without_becoming_its_handlaggare(client):

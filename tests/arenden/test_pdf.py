@@ -70,17 +70,20 @@ def test_attestation_table_lists_the_stored_attestations_newest_first(demo):
     # Titles printed are those stored on the attestation, not the person's title today.
     Profil.objects.filter(user__username="lisa").update(befattning="Pensionär")
     text = "\n".join(pages(pdf.render_tjansteutlatande(demo)))
-    assert find_in_order(
-        text,
-        [
-            "Attesterat av",
-            "Detta dokument har godkänts digitalt av följande personer:",
-            "Namn Datum",
-            "Lisa Kinnari, Förvaltningschef 2024-05-06",
-            "Christoffer Carlander, Tf. avdelningschef 2024-05-06",
-            f"SHA-256: {demo.innehall_hash[:16]}",
-        ],
-    ) == []
+    assert (
+        find_in_order(
+            text,
+            [
+                "Attesterat av",
+                "Detta dokument har godkänts digitalt av följande personer:",
+                "Namn Datum",
+                "Lisa Kinnari, Förvaltningschef 2024-05-06",
+                "Christoffer Carlander, Tf. avdelningschef 2024-05-06",
+                f"SHA-256: {demo.innehall_hash[:16]}",
+            ],
+        )
+        == []
+    )
     assert "Pensionär" not in text
 
 
@@ -102,11 +105,23 @@ def test_header_block_and_page_numbers_on_every_own_page(demo, demo_pdf):
         assert "Dnr SKHLM 2024/123" in header
         assert "Skärholmens stadsdelsförvaltning" in header
     first = split_page(own[0])[1]
-    assert find_in_order(
-        first,
-        ["Handläggare", "Anette Petersson", "Telefon: 08-50824420", "Till", "Skärholmens stadsdelsnämnd",
-         "2024-05-23", "Öppna drogscener", "Svar på skrivelse", "Förvaltningens förslag till beslut"],
-    ) == []
+    assert (
+        find_in_order(
+            first,
+            [
+                "Handläggare",
+                "Anette Petersson",
+                "Telefon: 08-50824420",
+                "Till",
+                "Skärholmens stadsdelsnämnd",
+                "2024-05-23",
+                "Öppna drogscener",
+                "Svar på skrivelse",
+                "Förvaltningens förslag till beslut",
+            ],
+        )
+        == []
+    )
 
 
 def test_sections_print_in_the_mall_order(demo, demo_pdf):

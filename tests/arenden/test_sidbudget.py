@@ -119,7 +119,15 @@ def test_history_pages_show_fifty_rows_a_page_newest_first_in_swedish(admin_clie
 
 
 BIG_TABLES = [
-    Arende, Tjansteutlatande, Skrivelse, Sektion, Attestering, AttestKo, Atgard, Sammantrade, get_user_model()
+    Arende,
+    Tjansteutlatande,
+    Skrivelse,
+    Sektion,
+    Attestering,
+    AttestKo,
+    Atgard,
+    Sammantrade,
+    get_user_model(),
 ]
 
 
@@ -451,7 +459,9 @@ def test_mina_arendens_search_matches_once_over_the_whole_scope(client):
     world = build_world()
     egen = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, arendemening="Parklekar i Sätra")
     avdelningens = ArendeFactory(
-        forvaltning=world.forvaltning, avdelning=world.avdelning, handlaggare=world.kollega,
+        forvaltning=world.forvaltning,
+        avdelning=world.avdelning,
+        handlaggare=world.kollega,
         arendemening="Parklekar i Vårberg",
     )
     andras = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.kollega, arendemening="Parklekar i Bredäng")

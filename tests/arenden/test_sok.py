@@ -44,7 +44,9 @@ def test_search_covers_skrivelse_and_atgard_titles(db):
     user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
     tu = TjansteutlatandeFactory()
     tu.arende.skrivelser.create(
-        titel="Skrivelse om belysning", forfattare="Anna Andersson (M)", beredning_datum="2024-01-10",
+        titel="Skrivelse om belysning",
+        forfattare="Anna Andersson (M)",
+        beredning_datum="2024-01-10",
         text="Vi vill ha bättre gatubelysning vid tunnelbanan.",
     )
     atgard = AtgardFactory(titel="Kameraövervakning vid torget")

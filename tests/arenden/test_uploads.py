@@ -27,8 +27,13 @@ def officer_client(client):
 def register(client, content, name="skrivelse.pdf"):
     return client.post(
         reverse("arenden:registrera"),
-        {"titel": "Trygghet i Sätra", "forfattare": "Ledamöter (S)", "beredning_datum": "2024-12-14",
-         "text": "", "fil": SimpleUploadedFile(name, content, content_type="application/pdf")},
+        {
+            "titel": "Trygghet i Sätra",
+            "forfattare": "Ledamöter (S)",
+            "beredning_datum": "2024-12-14",
+            "text": "",
+            "fil": SimpleUploadedFile(name, content, content_type="application/pdf"),
+        },
     )
 
 
@@ -51,8 +56,7 @@ def test_a_real_pdf_is_accepted(officer_client):
     ],
     ids=["html", "png", "tom", "bara-huvud", "avkortad", "forskjuten", "krypterad"],
 )
-def test_anything_else_is_refused_with_a_swedish_reason_and_the_form_keeps_its_input(officer_client, content,
-                                                                                     message):
+def test_anything_else_is_refused_with_a_swedish_reason_and_the_form_keeps_its_input(officer_client, content, message):
     response = register(officer_client, content)
     assert response.status_code == 200
     page = response.content.decode()
@@ -82,8 +86,14 @@ def test_default_limit_is_twenty_megabytes():
 
 def test_admin_upload_of_a_skrivelse_is_checked_too(admin_client):
     arende = ArendeFactory()
-    data = {"arende": arende.pk, "titel": "Skrivelse", "forfattare": "Ledamot", "beredning_datum": "2024-12-14",
-            "text": "", "fil": SimpleUploadedFile("s.pdf", b"GIF89a not a pdf", content_type="application/pdf")}
+    data = {
+        "arende": arende.pk,
+        "titel": "Skrivelse",
+        "forfattare": "Ledamot",
+        "beredning_datum": "2024-12-14",
+        "text": "",
+        "fil": SimpleUploadedFile("s.pdf", b"GIF89a not a pdf", content_type="application/pdf"),
+    }
     response = admin_client.post("/admin/arenden/skrivelse/add/", data)
     assert response.status_code == 200
     assert "Filen är inte en PDF" in response.content.decode()
@@ -106,8 +116,10 @@ def test_every_admin_form_with_an_uploaded_pdf_uses_the_checked_field(admin_user
         forms += [inline.get_formset(request).form for inline in inlines]
         for form in forms:
             for field in form._meta.model._meta.get_fields():
-                if isinstance(field, models.FileField) and field.name in form.base_fields and any(
-                    getattr(v, "allowed_extensions", None) == ["pdf"] for v in field.validators
+                if (
+                    isinstance(field, models.FileField)
+                    and field.name in form.base_fields
+                    and any(getattr(v, "allowed_extensions", None) == ["pdf"] for v in field.validators)
                 ):
                     assert isinstance(form.base_fields[field.name], PdfUploadField), (model, form, field.name)
                     seen.append((form._meta.model.__name__, field.name))

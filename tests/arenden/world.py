@@ -21,8 +21,9 @@ from tests.factories import (
 
 
 def person(username, *roller, avdelning=None, befattning="Handläggare", **extra):
-    user = UserFactory(username=username, is_staff=True, first_name=username.capitalize(), last_name="Testsson",
-                       **extra)
+    user = UserFactory(
+        username=username, is_staff=True, first_name=username.capitalize(), last_name="Testsson", **extra
+    )
     ProfilFactory(user=user, avdelning=avdelning, befattning=befattning)
     for roll in roller:
         user.groups.add(Group.objects.get(name=roll))
@@ -75,8 +76,9 @@ def build_world():
     skhlm.chef = chef2
     skhlm.save()
     annan = ForvaltningFactory(diarieprefix="HASO", namn="Hässelby-Vällingby stadsdelsförvaltning")
-    annan_avd_chef = person("frammande", Roll.ATTESTANT, avdelning=AvdelningFactory(forvaltning=annan),
-                            befattning="Avdelningschef")
+    annan_avd_chef = person(
+        "frammande", Roll.ATTESTANT, avdelning=AvdelningFactory(forvaltning=annan), befattning="Avdelningschef"
+    )
     return World(
         forvaltning=skhlm,
         avdelning=avd,

@@ -54,9 +54,14 @@ def csp_violations(monkeypatch):
 
     def watched_new_context(self, *args, **kwargs):
         context = new_context(self, *args, **kwargs)
-        context.on("console", lambda msg: seen.append(f"{msg.page.url if msg.page else ''} "
-                                                      f"({msg.location['url']}): {msg.text}")
-                   if _is_csp_violation(msg) else None)
+        context.on(
+            "console",
+            lambda msg: (
+                seen.append(f"{msg.page.url if msg.page else ''} ({msg.location['url']}): {msg.text}")
+                if _is_csp_violation(msg)
+                else None
+            ),
+        )
         return context
 
     monkeypatch.setattr(Browser, "new_context", watched_new_context)

@@ -81,9 +81,13 @@ def test_script_and_event_handlers_are_neither_stored_nor_rendered(demo_site, ut
               'X-CSRFToken': document.getElementById('editor').dataset.csrf}, body}).then(r => r.status)""",
         [
             f"/tjansteutlatanden/{utkast.pk}/sektioner/{sammanfattning.pk}/",
-            json.dumps({"text": '<p onmouseover="alert(7)">Hand<script>alert(8)</script>'
-                                '<img src=x onerror=alert(9)><iframe src="javascript:alert(10)"></iframe></p>',
-                        "version": sammanfattning.version}),
+            json.dumps(
+                {
+                    "text": '<p onmouseover="alert(7)">Hand<script>alert(8)</script>'
+                    '<img src=x onerror=alert(9)><iframe src="javascript:alert(10)"></iframe></p>',
+                    "version": sammanfattning.version,
+                }
+            ),
         ],
     )
     assert status == 200
@@ -94,12 +98,15 @@ def test_script_and_event_handlers_are_neither_stored_nor_rendered(demo_site, ut
     assert elements.tags <= {"p", "strong", "em", "ul", "ol", "li", "br", "span"}, elements.tags
     assert elements.attributes <= {("span", "class", "fotnot")}, elements.attributes
     # What was typed stays, as text: the officer's words are never thrown away.
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=\"alert(2)\"&gt;Bakgrund." in stored
+    assert '&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror="alert(2)"&gt;Bakgrund.' in stored
     assert "<p>Inklistratlänk</p>" in stored and "<p>Hand</p>" in stored
 
     # Rendered in the editor, the preview and the case page: no script ran, no element came back.
-    for path in (f"/tjansteutlatanden/{utkast.pk}/redigera/", f"/tjansteutlatanden/{utkast.pk}/forhandsgranska/",
-                 f"/arenden/{utkast.arende.pk}/"):
+    for path in (
+        f"/tjansteutlatanden/{utkast.pk}/redigera/",
+        f"/tjansteutlatanden/{utkast.pk}/forhandsgranska/",
+        f"/arenden/{utkast.arende.pk}/",
+    ):
         page.goto(demo_site + path)
         page.wait_for_load_state("load")
         assert page.locator("main img, main iframe:not(.forhandsvisning)").count() == 0
@@ -118,8 +125,9 @@ def test_second_save_of_a_section_is_refused_with_both_texts_and_nothing_is_lost
     sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
     anette_ctx, kollega_ctx = browser.new_context(locale="sv-SE"), browser.new_context(locale="sv-SE")
     # A colleague in the same avdelning, who may edit its documents.
-    kollega = get_user_model().objects.create_user("kollega", first_name="Karin", last_name="Kollega",
-                                                   password=PASSWORD)
+    kollega = get_user_model().objects.create_user(
+        "kollega", first_name="Karin", last_name="Kollega", password=PASSWORD
+    )
     kollega.groups.add(Group.objects.get(name="Handläggare"))
     Profil.objects.create(user=kollega, befattning="Utredare", avdelning=utkast.arende.avdelning)
     a, b = anette_ctx.new_page(), kollega_ctx.new_page()

@@ -78,8 +78,15 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
     tu = Tjansteutlatande.objects.get(arende=arende)
 
     # Plain paragraphs in the sections the nämnd needs.
-    for rubrik in ("Förvaltningens förslag till beslut", "Sammanfattning", "Bakgrund", "Ärendet",
-                   "Ärendets beredning", "Jämställdhetsanalys", "Barnkonsekvensanalys"):
+    for rubrik in (
+        "Förvaltningens förslag till beslut",
+        "Sammanfattning",
+        "Bakgrund",
+        "Ärendet",
+        "Ärendets beredning",
+        "Jämställdhetsanalys",
+        "Barnkonsekvensanalys",
+    ):
         write(page, rubrik, f"Text om {rubrik.lower()} i Bredäng.")
         save(page, rubrik)
 
@@ -147,8 +154,9 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
         "Nattvandring med föräldrar i Bredäng",
         "Föreningen Blåuggla: trivselvandringar och aktiviteter",
     ]
-    page.evaluate("id => window.scrollBy(0, document.getElementById(id).getBoundingClientRect().top - 20)",
-                  f"rubrik-{sektion.pk}")
+    page.evaluate(
+        "id => window.scrollBy(0, document.getElementById(id).getBoundingClientRect().top - 20)", f"rubrik-{sektion.pk}"
+    )
     screenshot(page, "editor.png")
 
     # Preview: the same content as the PDF.
@@ -159,10 +167,15 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
     screenshot(page, "forhandsgranskning.png")
 
     text = pdf_text(download_pdf(page))
-    for expected in ("tre viktiga insatser", "Fler vuxna i rörelse kvällstid", "Bättre belysning vid tunnelbanan",
-                     "Enligt polisens lägesbild hösten 2024", "Arbetet fortsätter under 2025.",
-                     "Föräldrar vandrar i Bredängs centrum fredag och lördag kväll.",
-                     Atgard.objects.get(titel="Platssamverkan och platsaktivering").stycken[0][:40]):
+    for expected in (
+        "tre viktiga insatser",
+        "Fler vuxna i rörelse kvällstid",
+        "Bättre belysning vid tunnelbanan",
+        "Enligt polisens lägesbild hösten 2024",
+        "Arbetet fortsätter under 2025.",
+        "Föräldrar vandrar i Bredängs centrum fredag och lördag kväll.",
+        Atgard.objects.get(titel="Platssamverkan och platsaktivering").stycken[0][:40],
+    ):
         assert expected in text, expected
 
     # Send for attest with the default chain.

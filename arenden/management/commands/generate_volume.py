@@ -285,9 +285,7 @@ class Command(BaseCommand):
 
         try:
             # The first process keeps the planner's statistics fresh for all of them.
-            self.fill(
-                forvaltningar, total, batch, analyze=k == 0, progress=progress, written=lambda: done.value
-            )
+            self.fill(forvaltningar, total, batch, analyze=k == 0, progress=progress, written=lambda: done.value)
         finally:
             connections.close_all()
 
@@ -298,9 +296,7 @@ class Command(BaseCommand):
         self.forvaltningar = []
         for prefix, namn in STADSDELAR:
             # An existing förvaltning is joined by its prefix or its name (it may use another prefix).
-            fv = Forvaltning.objects.filter(
-                Q(diarieprefix=prefix) | Q(namn=f"{namn} stadsdelsförvaltning")
-            ).first()
+            fv = Forvaltning.objects.filter(Q(diarieprefix=prefix) | Q(namn=f"{namn} stadsdelsförvaltning")).first()
             if fv is None:
                 namnd, _ = Namnd.objects.get_or_create(namn=f"{namn} stadsdelsnämnd")
                 fv = Forvaltning.objects.create(diarieprefix=prefix, namn=f"{namn} stadsdelsförvaltning", namnd=namnd)
@@ -436,7 +432,6 @@ class Command(BaseCommand):
 
     def moment(self, day, hour):
         return datetime.datetime.combine(day, datetime.time(hour, self.rng.randrange(60)), STOCKHOLM)
-
 
     # One batch of cases, with everything that hangs on them, built as plain rows.
 
