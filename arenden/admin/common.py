@@ -10,7 +10,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
@@ -198,6 +198,17 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
 
     def history_view_title(self, request, obj):
         return f"Historik: {obj}"
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # An old version is shown, never saved back. simple_history saves whatever is posted to
+        # this page, button or not: that would go round the services and what they guard (a
+        # case's status, a meeting's date once it has items, a document's attest).
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         """simple_history's diff of each row against the one before it, with the many-to-many

@@ -290,3 +290,28 @@ def test_the_lists_search_as_a_contains_search_over_the_cases_number_would(admin
                     | Q(**{f"{via}__diarienummer__icontains": word})
                 )
             assert found == set(expected.values_list("pk", flat=True)), (lista, term)
+
+
+@pytest.mark.parametrize(
+    "url", ["/admin/arenden/arende/{pk}/history/{hid}/", "/admin/atgarder/atgard/{pk}/history/{hid}/"]
+)
+def test_an_old_version_in_the_history_is_shown_and_never_saved_back(admin_client, demo, url):
+    from arenden.models import Arende
+    from atgarder.models import Atgard
+
+    model = Arende if "arende" in url else Atgard
+    gammal = model.history.order_by("history_id").first()
+    obj = model.objects.get(pk=gammal.id)
+    url = url.format(pk=obj.pk, hid=gammal.history_id)
+    rader = obj.history.count()
+
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()  # nothing to save the old version with
+
+    faltet = "arendemening" if model is Arende else "titel"
+    before = getattr(obj, faltet)
+    svar = admin_client.post(url, {faltet: "Ändrad via historiken"})
+    assert svar.status_code == 403
+    obj.refresh_from_db()
+    assert getattr(obj, faltet) == before and obj.history.count() == rader
