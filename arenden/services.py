@@ -494,9 +494,25 @@ def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
     return tu
 
 
-def attestera(*, tjansteutlatande, user):
+class InnehalletAndrat(WorkflowError):
+    """The content waiting for attest is not the content the attestant was shown."""
+
+    MEDDELANDE = (
+        "Dokumentet har skickats för attest på nytt sedan du öppnade det. Läs det nya innehållet innan du fortsätter."
+    )
+
+
+def _samma_innehall(tu, innehall_hash):
+    # The attestant's page named the content they read. If the document was returned, changed
+    # and sent again meanwhile, that is not what waits now: they must read it again.
+    if innehall_hash is not None and innehall_hash != tu.innehall_hash:
+        raise InnehalletAndrat(InnehalletAndrat.MEDDELANDE)
+
+
+def attestera(*, tjansteutlatande, user, innehall_hash=None):
     """The next attestant in the chain approves the frozen content. Name and title are stored
-    as the attestant holds them today, with the hash of what they approved."""
+    as the attestant holds them today, with the hash of what they approved. `innehall_hash` is
+    the hash of the content the attestant was shown; another waiting content is refused."""
     with transaction.atomic():
         # The lock makes two clicks (or two chefs) on the same step queue: the second sees the
         # step already taken and is refused, so a step is attested exactly once.
@@ -504,6 +520,7 @@ def attestera(*, tjansteutlatande, user):
         hinder = tu.attest_hinder(user)
         if hinder:
             raise WorkflowError(hinder)
+        _samma_innehall(tu, innehall_hash)
         if not tu.innehall or snapshot_hash(tu.innehall) != tu.innehall_hash:
             raise WorkflowError("Dokumentets frysta innehåll stämmer inte med sin kontrollsumma; attesten avbröts.")
         steg = Attestering.objects.select_for_update().get(pk=tu.next_attestering.pk)
@@ -519,9 +536,10 @@ def attestera(*, tjansteutlatande, user):
     return steg
 
 
-def aterremittera(*, tjansteutlatande, user, kommentar):
+def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
     """The next attestant sends the document back to the handläggare with a comment. The round
-    ends: its attestations are void and the document is a draft again."""
+    ends: its attestations are void and the document is a draft again. `innehall_hash` as for
+    `attestera`: the comment is about the content the attestant read."""
     kommentar = (kommentar or "").strip()
     if not kommentar:
         raise WorkflowError("Skriv en kommentar om vad som behöver ändras innan du återremitterar.")
@@ -530,6 +548,7 @@ def aterremittera(*, tjansteutlatande, user, kommentar):
         hinder = tu.attest_hinder(user)
         if hinder:
             raise WorkflowError(hinder.replace("attestera", "återremittera"))
+        _samma_innehall(tu, innehall_hash)
         tu.status = _overgang(tu, "aterremittera")
         _makulera(tu, user, ATERREMITTERAT)
         tu.innehall, tu.innehall_hash = None, ""

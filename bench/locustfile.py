@@ -27,6 +27,7 @@ TARGET_RPS = 150
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_EDITOR = re.compile(r'data-csrf="([^"]+)"')
+INNEHALL = re.compile(r'name="innehall_hash" value="([0-9a-f]+)"')
 SECTION = re.compile(r'data-sektion="(\d+)" data-version="(\d+)" data-url="([^"]+)"')
 
 _officers = itertools.cycle(PLAN["handlaggare"])
@@ -194,9 +195,10 @@ class Attestant(LoggedIn):
         pk = self.queue.pop(0)
         url = f"/admin/arenden/tjansteutlatande/{pk}/attestera/"
         page = self.client.get(url, name="/admin/…/[id]/attestera/ (bekräfta)")
-        token = CSRF_INPUT.search(page.text).group(1)
+        data = {"csrfmiddlewaretoken": CSRF_INPUT.search(page.text).group(1)}
+        data["innehall_hash"] = INNEHALL.search(page.text).group(1)  # the content the chef was shown
         with self.client.post(
-            url, data={"csrfmiddlewaretoken": token}, name="/admin/…/[id]/attestera/ (attestera)", catch_response=True
+            url, data=data, name="/admin/…/[id]/attestera/ (attestera)", catch_response=True
         ) as response:
             if response.status_code != 200 or "Du har attesterat" not in response.text:
                 response.failure(f"inte attesterat: {response.status_code}")

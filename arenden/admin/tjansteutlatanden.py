@@ -370,8 +370,9 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             raise PermissionDenied
         return obj
 
-    def _bekrafta(self, request, obj, *, rubrik, text, knapp, kommentar=None, form=None):
+    def _bekrafta(self, request, obj, *, rubrik, text, knapp, kommentar=None, form=None, innehall_hash=None):
         context = {
+            "innehall_hash": innehall_hash,
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "original": obj,
@@ -384,15 +385,25 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         }
         return TemplateResponse(request, "admin/arenden/tjansteutlatande/bekrafta.html", context)
 
+    def _last_innehall(self, request, obj):
+        """The hash of the content the chef read, carried from the document's page (its links
+        name it) through the confirmation's form; None when the document was sent again since
+        the page they came from, which sends them back to read it."""
+        if request.method == "POST":
+            return request.POST.get("innehall_hash", "")
+        last = request.GET.get("innehall", obj.innehall_hash)
+        return last if last == obj.innehall_hash else None
+
     def attestera_view(self, request, object_id):
         obj = self._hamta_for_attest(request, object_id)
         hinder = obj.attest_hinder(request.user)
-        if hinder:
-            self.message_user(request, hinder, messages.ERROR)
+        last = self._last_innehall(request, obj)
+        if hinder or last is None:
+            self.message_user(request, hinder or services.InnehalletAndrat.MEDDELANDE, messages.ERROR)
             return redirect(self._change_url(obj))
         if request.method == "POST":
             try:
-                services.attestera(tjansteutlatande=obj, user=request.user)
+                services.attestera(tjansteutlatande=obj, user=request.user, innehall_hash=last)
             except services.WorkflowError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return redirect(self._change_url(obj))
@@ -404,19 +415,25 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             obj,
             rubrik=f"Attestera {obj}",
             knapp="Attestera",
-            text=f"Du godkänner innehållet som skickades för attest (kontrollsumma {obj.innehall_hash[:16]}).",
+            text=f"Du godkänner innehållet som skickades för attest (kontrollsumma {last[:16]}).",
+            innehall_hash=last,
         )
 
     def aterremittera_view(self, request, object_id):
         obj = self._hamta_for_attest(request, object_id)
         hinder = obj.attest_hinder(request.user)
-        if hinder:
-            self.message_user(request, hinder.replace("attestera", "återremittera"), messages.ERROR)
+        last = self._last_innehall(request, obj)
+        if hinder or last is None:
+            fel = hinder.replace("attestera", "återremittera") if hinder else services.InnehalletAndrat.MEDDELANDE
+            self.message_user(request, fel, messages.ERROR)
             return redirect(self._change_url(obj))
         kommentar = request.POST.get("kommentar", "")
         if request.method == "POST":
             try:
-                services.aterremittera(tjansteutlatande=obj, user=request.user, kommentar=kommentar)
+                services.aterremittera(tjansteutlatande=obj, user=request.user, kommentar=kommentar, innehall_hash=last)
+            except services.InnehalletAndrat as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return redirect(self._change_url(obj))
             except services.WorkflowError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
@@ -431,6 +448,7 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             knapp="Återremittera",
             kommentar=kommentar,
             text="Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras.",
+            innehall_hash=last,
         )
 
     def _kan_skicka(self, request, obj):

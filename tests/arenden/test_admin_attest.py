@@ -30,6 +30,17 @@ def _follow(client, response):
     return client.get(response.url)
 
 
+def _bekrafta(client, dokument_url, handling):
+    """The chef's way to attest or return: the link on the document's page, which names the
+    content shown there, to the confirmation, whose form carries it. Returns (page, fields)."""
+    page = client.get(f"{dokument_url}change/").content.decode()
+    link = re.search(rf'href="({re.escape(dokument_url)}{handling}/\?innehall=[0-9a-f]+)"', page).group(1)
+    confirm = client.get(link)
+    assert confirm.status_code == 200, confirm
+    hidden = re.search(r'name="innehall_hash" value="([0-9a-f]+)"', confirm.content.decode()).group(1)
+    return confirm, {"innehall_hash": hidden}
+
+
 def test_walk_send_return_edit_resend_attest_twice_and_read_the_timeline(world, client):
     tu = world.dokument()
     dokument_url = f"/admin/arenden/tjansteutlatande/{tu.pk}/"
@@ -51,13 +62,15 @@ def test_walk_send_return_edit_resend_attest_twice_and_read_the_timeline(world, 
     page = client.get(f"{dokument_url}change/").content.decode()
     assert "Attestera" in page and "Återremittera" in page
     assert "Text under Förslag till beslut." in page  # the read-only preview
-    confirm = client.get(f"{dokument_url}aterremittera/")
-    assert confirm.status_code == 200 and "Kommentar till handläggaren" in confirm.content.decode()
-    without = client.post(f"{dokument_url}aterremittera/", {"kommentar": ""})
+    confirm, lasta = _bekrafta(client, dokument_url, "aterremittera")
+    assert "Kommentar till handläggaren" in confirm.content.decode()
+    without = client.post(f"{dokument_url}aterremittera/", {"kommentar": "", **lasta})
     assert without.status_code == 200 and any("kommentar" in m for m in _messages(without))
     tu.refresh_from_db()
     assert tu.status == S.TILL_ATTEST
-    returned = _follow(client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "Förtydliga ärendet."}))
+    returned = _follow(
+        client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "Förtydliga ärendet.", **lasta})
+    )
     assert any("återremitterat" in m for m in _messages(returned))
     tu.refresh_from_db()
     assert tu.status == S.UTKAST
@@ -77,14 +90,15 @@ def test_walk_send_return_edit_resend_attest_twice_and_read_the_timeline(world, 
     client.force_login(world.chef1)
     page = client.get(f"{dokument_url}change/").content.decode()
     assert 'class="diff"' in page and "tydligare" in page
-    done = _follow(client, client.post(f"{dokument_url}attestera/"))
+    _, lasta = _bekrafta(client, dokument_url, "attestera")
+    done = _follow(client, client.post(f"{dokument_url}attestera/", lasta))
     assert any("Du har attesterat" in m for m in _messages(done))
 
     # The second chef attests last.
     client.force_login(world.chef2)
     assert str(tu.titel) in client.get("/admin/arenden/attestko/").content.decode()
-    assert client.get(f"{dokument_url}attestera/").status_code == 200
-    done = _follow(client, client.post(f"{dokument_url}attestera/"))
+    _, lasta = _bekrafta(client, dokument_url, "attestera")
+    done = _follow(client, client.post(f"{dokument_url}attestera/", lasta))
     assert any("nu attesterat" in m for m in _messages(done))
     tu.refresh_from_db()
     assert tu.status == S.ATTESTERAD
@@ -251,3 +265,37 @@ def test_adding_a_document_in_the_admin_creates_its_sections_and_moves_the_case(
     arende.refresh_from_db()
     assert arende.status == ArendeStatus.UNDER_BEREDNING
     assert tu.history.get().history_user == world.officer
+
+
+def test_a_chef_never_attests_or_returns_content_sent_again_after_they_opened_it(world, client):
+    tu = world.skickat()
+    dokument_url = f"/admin/arenden/tjansteutlatande/{tu.pk}/"
+    client.force_login(world.chef1)
+    _, attest_lasta = _bekrafta(client, dokument_url, "attestera")
+    _, retur_lasta = _bekrafta(client, dokument_url, "aterremittera")
+    page_link = client.get(f"{dokument_url}change/").content.decode()
+
+    # Meanwhile the officer changes a section, which voids the round, and sends it again.
+    sektion = tu.sektioner.first()
+    tu.refresh_from_db()
+    services.spara_sektion(
+        sektion=sektion, text="<p>Nytt innehåll.</p>", expected_version=tu.version, user=world.officer
+    )
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    tu.refresh_from_db()
+    assert tu.innehall_hash != attest_lasta["innehall_hash"]
+
+    refused = _follow(client, client.post(f"{dokument_url}attestera/", attest_lasta))
+    assert any("skickats för attest på nytt" in m for m in _messages(refused))
+    refused = _follow(client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "Nej.", **retur_lasta}))
+    assert any("skickats för attest på nytt" in m for m in _messages(refused))
+    # The link from the page read before is refused too, before any confirmation is shown.
+    old_link = re.search(r'href="([^"]*attestera/\?innehall=[0-9a-f]+)"', page_link).group(1)
+    assert any("skickats för attest på nytt" in m for m in _messages(_follow(client, client.get(old_link))))
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST and not tu.attesteringar.filter(attesterad__isnull=False).exists()
+
+    # Read again, it is attested: the attest carries the hash of the content now sent.
+    _, lasta = _bekrafta(client, dokument_url, "attestera")
+    _follow(client, client.post(f"{dokument_url}attestera/", lasta))
+    assert tu.attesteringar.get(attesterad__isnull=False).innehall_hash == tu.innehall_hash

@@ -372,10 +372,12 @@ def utfor(action, world, user, client):
         response = client.post(f"{base}/skicka/", {"forsta": world.chef1.pk, "andra": world.chef2.pk})
         return _effekt(response, lambda: tu.attesteringar.exists())
     if action == "POST attestera":
-        response = client.post(f"{base}/attestera/")
+        response = client.post(f"{base}/attestera/", {"innehall_hash": tu.innehall_hash})
         return _effekt(response, lambda: tu.attesteringar.filter(attesterad__isnull=False).exists())
     if action == "POST återremittera":
-        response = client.post(f"{base}/aterremittera/", {"kommentar": "Förtydliga bakgrunden."})
+        response = client.post(
+            f"{base}/aterremittera/", {"kommentar": "Förtydliga bakgrunden.", "innehall_hash": tu.innehall_hash}
+        )
         tu.refresh_from_db()
         return _effekt(response, lambda: tu.attesteringar.filter(makulerad__isnull=False).exists())
     raise AssertionError(action)
