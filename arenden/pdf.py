@@ -25,6 +25,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 
@@ -200,9 +201,10 @@ def _safe_html(value):
 
 
 def _paragraphs(text):
-    """A text-only bilaga: plain text with blank lines between paragraphs."""
+    """A text-only bilaga: plain text with blank lines between paragraphs. Never read as markup:
+    "x<y" or "Anna <anna@stad.se>" print as written, as the attestant read them."""
     parts = [p.strip() for p in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n")) if p.strip()]
-    return mark_safe("".join(f"<p>{sanitize_html(p)}</p>" for p in parts))
+    return mark_safe("".join("<p>" + escape(p).replace("\n", "<br>") + "</p>" for p in parts))
 
 
 def snapshot_of(tu):

@@ -193,7 +193,12 @@ def test_uploaded_pdf_bilaga_comes_last_and_text_bilaga_gets_its_own_pages(db):
     uploaded = HTML(
         string="<p>UPPLADDAD SKRIVELSE SIDA ETT</p><p style='break-before: page'>UPPLADDAD SKRIVELSE SIDA TVÅ</p>"
     ).write_pdf()
-    Bilaga.objects.create(tjansteutlatande=tu, ordning=1, titel="Minnesanteckning", text="Text som bara finns här.")
+    Bilaga.objects.create(
+        tjansteutlatande=tu,
+        ordning=1,
+        titel="Minnesanteckning",
+        text="Text som bara finns här.\nOm x<y och a>b.\nKontakt: Anna <anna@stad.se>",
+    )
     Bilaga.objects.create(
         tjansteutlatande=tu, ordning=2, titel="Skrivelse", fil=SimpleUploadedFile("skrivelse.pdf", uploaded)
     )
@@ -204,6 +209,8 @@ def test_uploaded_pdf_bilaga_comes_last_and_text_bilaga_gets_its_own_pages(db):
     bilaga_page = texts[-3]
     assert "Bilaga 1. Minnesanteckning" in bilaga_page
     assert "Text som bara finns här." in bilaga_page
+    # Plain text, printed as written: nothing in it is read as markup, each line on its own.
+    assert "Om x<y och a>b." in bilaga_page and "Kontakt: Anna <anna@stad.se>" in bilaga_page
     assert "Sida 1 (1)" in split_page(bilaga_page)[0]
     own = texts[:-3]
     assert all("Bilaga 1" not in split_page(t)[0] for t in own)
