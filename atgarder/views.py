@@ -2,7 +2,7 @@
 that reported on them, each åtgärd with its history, and the editor's search and create."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -183,6 +183,8 @@ def ny(request):
         return JsonResponse({"fel": {f: [str(e) for e in errs] for f, errs in form.errors.items()}}, status=400)
     try:
         atgard = services.skapa_atgard(user=request.user, **form.cleaned_data)
+    except PermissionDenied as exc:
+        return JsonResponse({"fel": {"__all__": [str(exc)]}}, status=403)
     except ValidationError as exc:
         return JsonResponse(
             {"fel": exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}}, status=400

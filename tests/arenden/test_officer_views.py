@@ -536,3 +536,14 @@ def test_the_admin_shows_the_case_timeline_the_officer_sees(demo, admin_user):
     assert "Ärendet registrerat" in sedd and "Attesterat" in sedd and "Christoffer Carlander" in sedd
     assert sedd.count("<li>") >= 5
     assert tidslinje(admin, reverse("admin:arenden_arende_change", args=[demo.arende.pk])) == sedd
+
+
+@pytest.mark.parametrize("roll", ["Attestant", "Nämndsekreterare", "Registrator"])
+def test_only_a_role_that_adds_to_the_register_creates_an_atgard(client, roll):
+    user = ProfilFactory(avdelning=AvdelningFactory()).user
+    user.groups.add(Group.objects.get(name=roll))
+    client.force_login(user)
+    svar = client.post(reverse("atgarder:ny"), {"typ": "social", "titel": "Obehörig", "beskrivning": "Nej."})
+    assert svar.status_code == 403
+    assert svar.json()["fel"]["__all__"] == ["Du har inte behörighet att lägga till åtgärder i registret."]
+    assert not Atgard.objects.filter(titel="Obehörig").exists()
