@@ -98,6 +98,15 @@ class SkrivelseForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if not cleaned.get("arendemening") and cleaned.get("titel"):
+            mening = f"{cleaned['titel']} – Svar på skrivelse"
+            if len(mening) > self.fields["arendemening"].max_length:
+                self.add_error(
+                    "arendemening",
+                    "Titeln är för lång för att bli ärendemening med ”– Svar på skrivelse”. Skriv en kortare "
+                    f"ärendemening (högst {self.fields['arendemening'].max_length} tecken).",
+                )
+            cleaned["arendemening"] = mening
         if not (cleaned.get("text") or "").strip() and not cleaned.get("fil") and not self.errors:
             raise forms.ValidationError("Skriv in skrivelsens text eller ladda upp den som PDF.")
         return cleaned

@@ -168,7 +168,7 @@ def registrera(request):
         skrivelse = form.save(commit=False)
         arende = Arende(
             forvaltning=forvaltning,
-            arendemening=form.cleaned_data["arendemening"] or f"{skrivelse.titel} – Svar på skrivelse",
+            arendemening=form.cleaned_data["arendemening"],
             handlaggare=user if Roll.HANDLAGGARE in roller(user) else None,
             avdelning=avdelning,
         )

@@ -183,6 +183,21 @@ def test_register_requires_text_or_file(officer_client):
     assert not Arende.objects.exists()
 
 
+def test_a_title_too_long_to_become_the_case_wording_is_refused_keeping_what_was_typed(officer_client):
+    titel = "Skrivelse om " + "trygghet " * 31  # 292 characters: with "– Svar på skrivelse", over 300
+    data = {"titel": titel, "forfattare": "F", "beredning_datum": "2024-12-14", "text": "Skrivelsens text."}
+    response = officer_client.post(reverse("arenden:registrera"), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Skriv en kortare ärendemening (högst 300 tecken)." in page
+    assert titel.strip() in page and "Skrivelsens text." in page
+    assert not Arende.objects.exists()
+
+    data["arendemening"] = "Trygghet – Svar på skrivelse"
+    assert officer_client.post(reverse("arenden:registrera"), data).status_code == 302
+    assert Arende.objects.get().arendemening == "Trygghet – Svar på skrivelse"
+
+
 def test_register_needs_a_role(client):
     client.force_login(UserFactory())
     assert client.get(reverse("arenden:registrera")).status_code == 403
