@@ -581,10 +581,17 @@ def _require_namndsekreterare(user):
 
 
 def _numrera_om(mote, punkter, *, user, reason):
-    """Give the items 1..n in the given order. The unique (meeting, number) constraint would
-    trip over a swap, so the numbers are first moved out of the way with one UPDATE (that
-    intermediate state is never committed, hence needs no history) and then saved one by one,
-    each change in the item's history."""
+    """Give the items 1..n in the given order. A decided item keeps its number: the beslut and
+    its protokollsutdrag name it. The unique (meeting, number) constraint would trip over a
+    swap, so the numbers are first moved out of the way with one UPDATE (that intermediate
+    state is never committed, hence needs no history) and then saved one by one, each change
+    in the item's history."""
+    for nummer, punkt in enumerate(punkter, start=1):
+        if punkt.is_decided and punkt.nummer != nummer:
+            raise WorkflowError(
+                f"Punkt {punkt.nummer} är beslutad och dess nummer står i protokollsutdraget. "
+                "Listan kan inte ändras så att den får ett annat nummer."
+            )
     Foredragningspunkt.objects.filter(sammantrade=mote).update(nummer=F("nummer") + 10000)
     for nummer, punkt in enumerate(punkter, start=1):
         andrad = punkt.nummer != nummer
@@ -592,7 +599,9 @@ def _numrera_om(mote, punkter, *, user, reason):
         if andrad:
             _spara(punkt, user=user, reason=reason)
         else:
-            punkt.save(update_fields=["nummer"])  # the same number as before: no history row
+            punkt.skip_history_when_saving = True  # the same number as before: no history row
+            punkt.save(update_fields=["nummer"])
+            del punkt.skip_history_when_saving
     return punkter
 
 
@@ -665,8 +674,9 @@ def ordna_foredragningslista(*, sammantrade, punkt_ids, user):
     _require_namndsekreterare(user)
     with transaction.atomic():
         mote = Sammantrade.objects.select_for_update().get(pk=sammantrade.pk)
-        punkter = {p.pk: p for p in mote.punkter.select_for_update()}
-        ids = [int(i) for i in punkt_ids]
+        # Compared as the text the page sent: anything but the items' ids is a changed list.
+        punkter = {str(p.pk): p for p in mote.punkter.select_for_update()}
+        ids = [str(i) for i in punkt_ids]
         if sorted(ids) != sorted(punkter):
             raise WorkflowError(
                 "Föredragningslistan har ändrats sedan sidan laddades. Ladda om och ordna punkterna igen."
@@ -710,10 +720,16 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     # works; the state is checked again under the lock before anything is saved.
     punkt.beslut, punkt.beslutad = beslut, now
     utdrag = pdf.render_protokollsutdrag(punkt, sekreterare=display_name(user))
+    tryckt_nummer = punkt.nummer
     with transaction.atomic():
         punkt = Foredragningspunkt.objects.select_for_update().select_related("sammantrade").get(pk=punkt.pk)
         if punkt.is_decided:
             raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
+        if punkt.nummer != tryckt_nummer:  # the list was reordered while the extract was made
+            raise WorkflowError(
+                f"Föredragningslistan ändrades medan beslutet registrerades: punkten är nu nummer {punkt.nummer}. "
+                "Registrera beslutet igen."
+            )
         mote = punkt.sammantrade
         punkt.beslut, punkt.beslutad = beslut, now
         punkt.protokollsutdrag.save(pdf.protokollsutdrag_filename(punkt), ContentFile(utdrag), save=False)

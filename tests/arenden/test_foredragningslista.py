@@ -99,6 +99,36 @@ def test_removing_an_item_returns_the_document_and_renumbers(sekr):
     assert borttagen.history_user == sekr
 
 
+def test_a_decided_item_keeps_the_number_its_protokollsutdrag_names(sekr):
+    mote = sammantrade()
+    a = services.satt_pa_foredragningslista(sammantrade=mote, titel="Information", user=sekr)
+    b = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+    c = services.satt_pa_foredragningslista(sammantrade=mote, titel="Mer information", user=sekr)
+    services.registrera_beslut(punkt=b, beslut="Nämnden godkänner förvaltningens svar.", user=sekr)
+    rader = b.history.count()
+
+    with pytest.raises(services.WorkflowError, match="Punkt 2 är beslutad"):
+        services.ordna_foredragningslista(sammantrade=mote, punkt_ids=[b.pk, a.pk, c.pk], user=sekr)
+    with pytest.raises(services.WorkflowError, match="Punkt 2 är beslutad"):
+        services.ta_bort_fran_foredragningslista(punkt=a, user=sekr)
+    assert list(mote.punkter.order_by("nummer").values_list("pk", "nummer")) == [(a.pk, 1), (b.pk, 2), (c.pk, 3)]
+    assert b.history.count() == rader
+
+    # What leaves the decided item's number alone is still done, and writes no row for it.
+    services.ordna_foredragningslista(sammantrade=mote, punkt_ids=[str(a.pk), str(b.pk), str(c.pk)], user=sekr)
+    services.ta_bort_fran_foredragningslista(punkt=c, user=sekr)
+    assert list(mote.punkter.order_by("nummer").values_list("pk", "nummer")) == [(a.pk, 1), (b.pk, 2)]
+    assert b.history.count() == rader
+
+
+def test_reordering_with_ids_that_are_no_items_is_refused_in_swedish(sekr):
+    mote = sammantrade()
+    a = services.satt_pa_foredragningslista(sammantrade=mote, titel="Information", user=sekr)
+    for fel in (["abc"], [str(a.pk), "abc"], [""], ["٣"]):
+        with pytest.raises(services.WorkflowError, match="Ladda om"):
+            services.ordna_foredragningslista(sammantrade=mote, punkt_ids=fel, user=sekr)
+
+
 def test_only_a_secretary_changes_the_list(db):
     mote = sammantrade()
     tu = attesterat_dokument()
