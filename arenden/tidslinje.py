@@ -69,9 +69,12 @@ def tidslinje(arende, dokument=None):
 
     for rad, vem in i_ordning(Arende.history.filter(id=arende.pk), "registrerad", "diarienummer"):
         if rad["history_type"] == "+":
-            # An older case entered later keeps its diarium date as the moment of registration.
-            diariedag = timezone.make_aware(datetime.datetime.combine(rad["registrerad"], datetime.time.min))
-            add(min(rad["history_date"], diariedag), vem, "Ärendet registrerat", rad["diarienummer"])
+            # An older case entered later keeps its diarium date as the moment of registration;
+            # one registered the day it came in, the moment it was.
+            tid = rad["history_date"]
+            if rad["registrerad"] < timezone.localdate(tid):
+                tid = timezone.make_aware(datetime.datetime.combine(rad["registrerad"], datetime.time.min))
+            add(tid, vem, "Ärendet registrerat", rad["diarienummer"])
         else:
             handelse, detalj = _handelse(rad["history_change_reason"], "Ärendet ändrat")
             if handelse == STATUS:

@@ -1,5 +1,6 @@
 """The officers' pages through Django's test client: scope, registration, saving, queries."""
 
+import datetime
 import json
 import re
 
@@ -10,7 +11,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from arenden import services
 from arenden.constants import TjansteutlatandeStatus as S
 from arenden.models import Arende, Skrivelse
 from atgarder.models import Atgard
@@ -162,6 +165,22 @@ def test_register_from_skrivelse_with_pdf_hands_out_number(officer_client, handl
     skrivelse = arende.skrivelser.get()
     download = officer_client.get(reverse("arenden:skrivelse_fil", args=[skrivelse.pk]))
     assert b"".join(download.streaming_content).startswith(b"%PDF-")
+
+
+def test_the_timeline_tells_when_a_case_was_registered_and_an_older_ones_diarium_date(officer_client):
+    from arenden.tidslinje import tidslinje
+
+    data = {"titel": "Trygghet", "forfattare": "F", "beredning_datum": "2024-12-14", "text": "Text."}
+    assert officer_client.post(reverse("arenden:registrera"), data).status_code == 302
+    arende = Arende.objects.get()
+    forsta = tidslinje(arende)[0]
+    assert forsta["handelse"] == "Ärendet registrerat"
+    assert forsta["tid"] == arende.history.earliest().history_date  # was midnight of the day
+
+    aldre = Arende(forvaltning=arende.forvaltning, arendemening="Äldre ärende, infört nu")
+    services.registrera_arende(arende=aldre, user=arende.handlaggare, registrerad=datetime.date(2019, 3, 4))
+    forsta = tidslinje(aldre)[0]
+    assert timezone.localtime(forsta["tid"]).strftime("%Y-%m-%d %H:%M") == "2019-03-04 00:00"
 
 
 def test_register_refuses_a_file_that_is_not_a_pdf(officer_client):
