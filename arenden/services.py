@@ -309,6 +309,18 @@ def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
     return fresh
 
 
+def _andrade_sedan(tu, version, falt):
+    """Which of the fields changed after `version`, the one the user's form was made from. A
+    section or a measure saved meanwhile raises the version too, but leaves these alone; a
+    version the document never had counts every field as changed."""
+    rader = list(
+        tu.history.filter(version__gte=version).order_by("history_date", "history_id").values("version", *falt)
+    )
+    if not rader or rader[0]["version"] != version:
+        return list(falt)
+    return [f for f in falt if len({rad[f] for rad in rader}) > 1]
+
+
 def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user):
     """Change the header fields (titel, undertitel, nämnd, sammanträdesdatum, telefon, handläggare)."""
     okanda = set(data) - set(HUVUDFALT)
@@ -317,10 +329,12 @@ def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
         _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
-        if tu.version != expected_version:
+        if tu.version != expected_version and (andrade := _andrade_sedan(tu, expected_version, data)):
+            namn = ", ".join(str(Tjansteutlatande._meta.get_field(f).verbose_name) for f in andrade)
             raise ConflictError(
-                "Någon annan har ändrat dokumentet medan du arbetade. Dina ändringar är inte sparade men "
-                "finns kvar här; ladda om för att se den sparade versionen.",
+                f"Någon annan har ändrat {namn} medan du arbetade. Det du skrev är inte sparat men står kvar "
+                "här; jämför med den sparade versionen (öppna dokumentet i en ny flik) och spara igen för att "
+                "ersätta den.",
                 current_version=tu.version,
             )
         andrade = []

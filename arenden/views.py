@@ -306,11 +306,14 @@ def redigera(request, pk):
     return _redigera_sida(request, tu)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def uppgifter(request, pk):
-    """Save the header fields; what was typed is shown again when the save is refused."""
+    """Save the header fields; what was typed is shown again when the save is refused. After a
+    conflict the form carries the version now saved, so that saving again replaces it."""
     tu = _tu_or_404(request, pk, EDITOR)
+    if request.method == "GET":  # the address the form posted to, reloaded or bookmarked
+        return redirect("arenden:redigera", pk=tu.pk)
     form = UppgifterForm(request.POST, auto_id="uppgift_%s")
     if form.is_valid():
         data = {f: form.cleaned_data[f] for f in ("titel", "undertitel", "sammantradesdatum")}
@@ -318,6 +321,10 @@ def uppgifter(request, pk):
             services.uppdatera_tjansteutlatande(
                 tjansteutlatande=tu, data=data, expected_version=form.cleaned_data["version"], user=request.user
             )
+        except services.ConflictError as exc:
+            form.add_error(None, str(exc))
+            form.data = form.data.copy()
+            form.data["version"] = exc.current_version
         except (services.WorkflowError, ValidationError) as exc:
             form.add_error(None, "; ".join(getattr(exc, "messages", [str(exc)])))
         else:
@@ -369,14 +376,13 @@ def spara_sektion(request, pk, sektion_pk):
         )
     except services.WorkflowError as exc:
         return JsonResponse({"fel": str(exc)}, status=400)
-    tu.refresh_from_db(fields=["status", "version"])
+    tu.refresh_from_db(fields=["status"])
     return JsonResponse(
         {
             "version": sektion.version,
             "text": sektion.text,
             "avslutning": sektion.avslutning,
             "status": tu.get_status_display(),
-            "dokumentversion": tu.version,
         }
     )
 
@@ -403,7 +409,7 @@ def atgarder(request, pk):
     except services.WorkflowError as exc:
         return JsonResponse({"fel": str(exc)}, status=400)
     tu.refresh_from_db(fields=["version"])
-    return JsonResponse({"valda": [atgard_json(v.atgard) for v in _valda_atgarder(tu)], "dokumentversion": tu.version})
+    return JsonResponse({"valda": [atgard_json(v.atgard) for v in _valda_atgarder(tu)]})
 
 
 @require_GET

@@ -56,12 +56,6 @@
 
   var sections = [];
 
-  // Every save raises the document's version; the header form must send the current one.
-  function dokumentversion(version) {
-    var input = document.getElementById("uppgift_version");
-    if (input && version) input.value = version;
-  }
-
   function makeEditor(field, section) {
     var toolbar = field.previousElementSibling;
     var quill = new Quill(field, {
@@ -144,7 +138,6 @@
     return postJSON(this.url, sent).then(function (result) {
       if (result.status === 200) {
         self.version = result.data.version;
-        dokumentversion(result.data.dokumentversion);
         self.pendingVersion = null;
         self.conflict.hidden = true;
         var now = self.payload();
@@ -255,7 +248,6 @@
     return postJSON(register.dataset.url, body).then(function (result) {
       if (result.status === 200) {
         renderChosen(result.data.valda);
-        dokumentversion(result.data.dokumentversion);
         registerStatus.textContent = done;
         markResults();
       } else {

@@ -536,6 +536,42 @@ def test_header_fields_are_saved_and_a_stale_form_keeps_what_was_typed(officer_c
     assert tu.titel == "Ny titel"
 
 
+def test_a_header_save_never_undoes_anothers_header_change_nor_conflicts_with_section_saves(
+    officer_client, handlaggare
+):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare), titel="Titel")
+    url = reverse("arenden:uppgifter", args=[tu.pk])
+    header = {"titel": "Titel", "undertitel": "Svar på skrivelse", "sammantradesdatum": ""}
+
+    # The officer's own section save raises the version; the form from before it still saves.
+    laddad = tu.version
+    assert _save(officer_client, tu, tu.sektioner.first(), "<p>Egen text.</p>", 1).status_code == 200
+    assert officer_client.post(url, {**header, "sammantradesdatum": "2024-05-23", "version": laddad}).status_code == 302
+    tu.refresh_from_db()
+    assert str(tu.sammantradesdatum) == "2024-05-23"
+
+    # A colleague renames the document after the officer's page was made: that is not undone.
+    laddad = tu.version
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu, data={"titel": "Kollegans titel"}, expected_version=laddad, user=handlaggare
+    )
+    stale = officer_client.post(url, {**header, "sammantradesdatum": "2024-06-13", "version": laddad})
+    assert stale.status_code == 409
+    page = stale.content.decode()
+    assert "Någon annan har ändrat titel medan du arbetade." in page and 'value="2024-06-13"' in page
+    tu.refresh_from_db()
+    assert (tu.titel, str(tu.sammantradesdatum)) == ("Kollegans titel", "2024-05-23")
+    # Having compared, the officer saves again: the form now carries the version saved.
+    again = re.search(r'name="version" value="(\d+)"', page).group(1)
+    assert int(again) == tu.version
+    assert officer_client.post(url, {**header, "sammantradesdatum": "2024-06-13", "version": again}).status_code == 302
+    tu.refresh_from_db()
+    assert (tu.titel, str(tu.sammantradesdatum)) == ("Titel", "2024-06-13")
+
+    # The form's address, reloaded, leads back to the editor.
+    assert officer_client.get(url)["Location"] == reverse("arenden:redigera", args=[tu.pk])
+
+
 def test_a_person_is_named_alike_on_every_page_full_name_or_else_username(officer_client, handlaggare, admin_client):
     utan_namn = UserFactory(username="k.utan.namn", first_name="", last_name="")
     arende = ArendeFactory(handlaggare=utan_namn, avdelning=handlaggare.profil.avdelning, arendemening="Utan namn")
