@@ -15,8 +15,9 @@ class AtgardAdmin(HistoryAdmin):
     list_display = ("titel", "typ", "period_start", "period_slut", "drogscener_text", "andrad")
     list_filter = ("typ", "drogscener", "aktorer")
     search_fields = ("titel", "beskrivning")
-    filter_horizontal = ("aktorer", "drogscener", "citerade_arenden")
-    autocomplete_fields = ()
+    filter_horizontal = ("aktorer", "drogscener")
+    # The diarium is searched for a case to cite, never listed whole on the page.
+    autocomplete_fields = ("citerade_arenden",)
     inlines = [UtfallInline]
 
     def get_queryset(self, request):

@@ -82,8 +82,8 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
     list_filter = ("status", "forvaltning", "avdelning", MinaFilter, "registrerad")
     search_fields = ("diarienummer", "arendemening")
     readonly_fields = ("status",)
-    filter_horizontal = ("citerade",)
-    autocomplete_fields = ("handlaggare",)
+    # The diarium is searched for a case to cite, never listed whole on the page.
+    autocomplete_fields = ("handlaggare", "citerade")
     date_hierarchy = None
     handlaggare_namn = person_column("handlaggare", "handläggare")
     inlines = [SkrivelseInline, TjansteutlatandeLinkInline]

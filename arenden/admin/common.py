@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
-from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
@@ -63,9 +63,9 @@ class BegransadPaginator(Paginator):
         return self.count > self.grans
 
 
-class SafeAutocompleteSelect(AutocompleteSelect):
-    """Django's autocomplete widget looks up whatever value a refused form sent back, so an id
-    like "1.5" (or one beyond 64 bits) made the re-rendered page fail; it shows only real ids."""
+class OnlyRealIds:
+    """Django's autocomplete widgets look up whatever value a refused form sent back, so an id
+    like "1.5" (or one beyond 64 bits) made the re-rendered page fail; these show only real ids."""
 
     def optgroups(self, name, value, attr=None):
         pk = self.field.remote_field.model._meta.pk
@@ -80,11 +80,24 @@ class SafeAutocompleteSelect(AutocompleteSelect):
         return super().optgroups(name, ids, attr)
 
 
+class SafeAutocompleteSelect(OnlyRealIds, AutocompleteSelect):
+    pass
+
+
+class SafeAutocompleteSelectMultiple(OnlyRealIds, AutocompleteSelectMultiple):
+    pass
+
+
 class SafeAutocompleteMixin:
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
             kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class ListCheckboxMixin:

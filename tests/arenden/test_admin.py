@@ -315,3 +315,29 @@ def test_an_old_version_in_the_history_is_shown_and_never_saved_back(admin_clien
     assert svar.status_code == 403
     obj.refresh_from_db()
     assert getattr(obj, faltet) == before and obj.history.count() == rader
+
+
+def test_a_cases_and_an_atgards_page_search_the_diarium_to_cite_never_list_it(admin_client):
+    from tests.factories import ArendeFactory
+
+    namn = "alfa beta gamma delta epsilon zeta eta theta iota kappa lambda my".split()
+    arende, citerad, *ovriga = (ArendeFactory(arendemening=f"Diariets ärende {o}") for o in namn)
+    arende.citerade.add(citerad)
+    atgard = AtgardFactory()
+    atgard.citerade_arenden.add(citerad)
+    for url in (f"/admin/arenden/arende/{arende.pk}/change/", f"/admin/atgarder/atgard/{atgard.pk}/change/"):
+        page = admin_client.get(url).content.decode()
+        assert "admin-autocomplete" in page
+        assert str(citerad) in page  # the case cited, shown as chosen
+        assert not [a for a in ovriga if a.arendemening in page]  # and no other case of the diarium
+
+    svar = admin_client.get(
+        "/admin/autocomplete/",
+        {
+            "term": ovriga[0].arendemening,
+            "app_label": "atgarder",
+            "model_name": "atgard",
+            "field_name": "citerade_arenden",
+        },
+    )
+    assert [r["id"] for r in svar.json()["results"]] == [str(ovriga[0].pk)]
