@@ -15,15 +15,24 @@ from .models import display_name
 SCHEMA = 1
 
 
+def _rader(tu, relation, *med):
+    """The document's rows of `relation`: those a batch prefetched, or else read now with the
+    rows they point at (and not kept on `tu`, so a later call reads them anew)."""
+    if relation in getattr(tu, "_prefetched_objects_cache", {}):
+        return getattr(tu, relation).all()
+    return getattr(tu, relation).select_related(*med)
+
+
 def build_snapshot(tu):
     """Read everything the document prints. Related rows are read with `.all()` and ordered
-    here, so a caller that prefetches them (a batch, the volume generator) pays no queries."""
+    here, so a caller that prefetches them (a batch, the volume generator) pays no queries; for
+    one document they are read here, one query each, not one a section or åtgärd."""
     arende = tu.arende
     handlaggare = tu.handlaggare
     avdelning = arende.avdelning
     forvaltning = arende.forvaltning.namn
-    sektioner = sorted(tu.sektioner.all(), key=lambda s: (s.mall_sektion.ordning, s.pk))
-    val = sorted(tu.atgard_val.all(), key=lambda v: (v.ordning, v.pk))
+    sektioner = sorted(_rader(tu, "sektioner", "mall_sektion"), key=lambda s: (s.mall_sektion.ordning, s.pk))
+    val = sorted(_rader(tu, "atgard_val", "atgard"), key=lambda v: (v.ordning, v.pk))
     grupper = []
     for typ in AtgardTyp:
         punkter = [{"titel": v.atgard.titel, "stycken": v.atgard.stycken} for v in val if v.atgard.typ == typ]

@@ -1,7 +1,7 @@
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from arenden.models import Tjansteutlatande
+from arenden.models import Sektion, Tjansteutlatande
 from arenden.snapshot import SNAPSHOT_PREFETCH, SNAPSHOT_SELECT, build_snapshot, snapshot_hash
 
 
@@ -28,3 +28,23 @@ def test_snapshot_of_a_prefetched_batch_reads_nothing_more(demo):
         snaps = [build_snapshot(tu) for tu in batch]
     assert len(ctx) == 0
     assert snaps[0] == build_snapshot(demo)
+
+
+def test_one_documents_snapshot_reads_as_many_queries_whatever_its_length(demo):
+    from arenden.models import TjansteutlatandeAtgard
+    from tests.factories import AtgardFactory
+
+    def queries():
+        tu = Tjansteutlatande.objects.select_related(*SNAPSHOT_SELECT).get(pk=demo.pk)
+        with CaptureQueriesContext(connection) as ctx:
+            build_snapshot(tu)
+        return len(ctx)
+
+    before = queries()
+    start = demo.atgard_val.count()
+    for n in range(5):
+        TjansteutlatandeAtgard.objects.create(tjansteutlatande=demo, atgard=AtgardFactory(), ordning=start + n + 1)
+    assert queries() == before <= len(SNAPSHOT_PREFETCH) + 2
+    # Nothing is kept on the instance: built again, it reads what changed in between.
+    Sektion.objects.filter(pk=demo.sektioner.first().pk).update(text="<p>Ändrad sedan.</p>")
+    assert "<p>Ändrad sedan.</p>" in [s["text"] for s in build_snapshot(demo)["sektioner"]]

@@ -696,9 +696,12 @@ class Command(BaseCommand):
 
 
 class Related(list):
-    """A list that answers `.all()` like a prefetched related manager."""
+    """A list that answers `.all()` and `.select_related()` like a prefetched related manager."""
 
     def all(self):
+        return self
+
+    def select_related(self, *fields):
         return self
 
 
