@@ -133,10 +133,40 @@ class Renderer:
         return pdf, counts, fetcher.refused
 
 
+# What an uploaded page may bring into the nämnd's document: what it prints, and links to a
+# place in it or to a web address. Scripts, forms, embedded files, launch and submit actions
+# and actions on opening a page are left behind: pypdf's merge copies them all.
+LANKAR = {"/URI", "/GoTo"}
+
+
+def _bara_innehall(page):
+    """Strip an uploaded page down to what it prints and its plain links."""
+    from pypdf.generic import ArrayObject, NameObject
+
+    for key in ("/AA", "/B"):  # actions on opening or closing the page, article beads
+        page.pop(NameObject(key), None)
+    kvar = ArrayObject()
+    for ref in page.get("/Annots") or []:
+        annot = ref.get_object()
+        action = annot.get("/A")
+        action = action.get_object() if action is not None else None
+        if annot.get("/Subtype") != "/Link" or "/AA" in annot:
+            continue
+        if action is not None and (action.get("/S") not in LANKAR or "/Next" in action):
+            continue
+        kvar.append(ref)
+    if kvar:
+        page[NameObject("/Annots")] = kvar
+    else:
+        page.pop(NameObject("/Annots"), None)
+
+
 def _insert_pdfs(pdf, counts, inserts):
     """Put uploaded PDF bilagor after the given part, keeping the rendered file's catalog
-    (structure tree, XMP, /Lang, output intent) and its document information."""
+    (structure tree, XMP, /Lang, output intent) and its document information, and of the
+    uploaded files only what their pages print (`_bara_innehall`)."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
 
     writer = PdfWriter(clone_from=io.BytesIO(pdf))
     info = dict(PdfReader(io.BytesIO(pdf)).metadata or {})
@@ -144,6 +174,11 @@ def _insert_pdfs(pdf, counts, inserts):
     for after_part, data in sorted(inserts, key=lambda item: item[0]):
         position = sum(counts[: after_part + 1]) + offset
         reader = PdfReader(io.BytesIO(data))
+        # Stripped before the merge, so that what is left behind is never copied into the file.
+        for page in reader.pages:
+            _bara_innehall(page)
+        for key in ("/AcroForm", "/OpenAction", "/AA", "/Names"):
+            reader.trailer["/Root"].pop(NameObject(key), None)
         writer.merge(position, reader, import_outline=False)
         offset += len(reader.pages)
     if info:

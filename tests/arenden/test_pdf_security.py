@@ -152,3 +152,70 @@ def test_memory_limit_stops_a_hostile_document_and_the_next_render_works(db, set
         assert "Kort igen." in "\n".join(pages(pdf.render_tjansteutlatande(tu)))
     finally:
         pdf.shutdown_workers()
+
+
+def _fientlig_pdf():
+    """A one-page PDF that prints a line and carries what an official document must not: a
+    script on opening, a page action, a form, an embedded file, a script link, a launch link,
+    and one plain web link, which may stay."""
+    from weasyprint import HTML
+
+    doc = pikepdf.open(io.BytesIO(HTML(string="<p>BILAGANS TEXT</p>").write_pdf()))
+    js = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert('x')"))
+    fil = pikepdf.Dictionary(
+        Type=pikepdf.Name.Filespec, F=pikepdf.String("virus.exe"), EF=pikepdf.Dictionary(F=doc.make_stream(b"MZ"))
+    )
+
+    def annot(subtype, **extra):
+        return doc.make_indirect(
+            pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=subtype, Rect=[0, 0, 50, 50], **extra)
+        )
+
+    page = doc.pages[0].obj
+    page.AA = pikepdf.Dictionary(O=js)
+    page.Annots = pikepdf.Array(
+        [
+            annot(pikepdf.Name.Link, A=js),
+            annot(pikepdf.Name.Link, A=pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("cmd.exe"))),
+            annot(pikepdf.Name.FileAttachment, FS=fil),
+            annot(pikepdf.Name.Widget, FT=pikepdf.Name.Tx, T=pikepdf.String("falt")),
+            annot(pikepdf.Name.Link, A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("https://stad.se/"))),
+        ]
+    )
+    doc.Root.OpenAction = js
+    doc.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([page.Annots[3]]))
+    doc.Root.Names = pikepdf.Dictionary(
+        JavaScript=pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String("a"), js])),
+        EmbeddedFiles=pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String("virus.exe"), fil])),
+    )
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def test_an_uploaded_bilaga_brings_only_what_it_prints_and_plain_links_into_the_document(db):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from arenden.models import Bilaga
+
+    tu = TjansteutlatandeFactory(titel="Med uppladdad bilaga")
+    Bilaga.objects.create(
+        tjansteutlatande=tu, ordning=1, titel="Bilaga", fil=SimpleUploadedFile("b.pdf", _fientlig_pdf())
+    )
+    data = pdf.render_tjansteutlatande(tu)
+
+    assert "BILAGANS TEXT" in pages(data)[-1]
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        for key in ("/OpenAction", "/AcroForm", "/AA"):
+            assert key not in doc.Root, key
+        names = doc.Root.get("/Names", pikepdf.Dictionary())
+        assert "/JavaScript" not in names and "/EmbeddedFiles" not in names
+        sist = doc.pages[-1].obj
+        assert "/AA" not in sist
+        kvar = [(str(a.Subtype), str(a.A.S)) for a in sist.get("/Annots", [])]
+        assert kvar == [("/Link", "/URI")]
+        # Nowhere in the file: no script, launch, embedded file or form field is left to reach.
+        for obj in doc.objects:
+            if isinstance(obj, pikepdf.Dictionary):
+                assert obj.get("/S") not in (pikepdf.Name.JavaScript, pikepdf.Name.Launch), obj
+                assert obj.get("/Subtype") not in (pikepdf.Name.FileAttachment, pikepdf.Name.Widget), obj
