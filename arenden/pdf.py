@@ -112,7 +112,15 @@ class _Worker:
                     "PDF:en kunde inte skapas: renderingen avbröts (för lite minne). "
                     "Korta texten eller kontakta systemförvaltningen."
                 )
-            raise PdfError(f"PDF:en kunde inte skapas ({result[:200]}).")
+            if result.startswith("BilagaFel"):
+                raise PdfError(
+                    "PDF:en kunde inte skapas: en uppladdad PDF-bilaga går inte att läsa. Spara bilagan som PDF "
+                    "på nytt och ladda upp den igen."
+                )
+            raise PdfError(
+                "PDF:en kunde inte skapas på grund av ett fel i systemet. Felet är loggat; kontakta "
+                "systemförvaltningen om det upprepas."
+            )
         return result
 
     def alive(self):

@@ -129,7 +129,10 @@ class Renderer:
         )
         counts = [len(document.pages) for document in documents]
         if inserts:
-            pdf = _insert_pdfs(pdf, counts, inserts)
+            try:
+                pdf = _insert_pdfs(pdf, counts, inserts)
+            except Exception as error:  # pypdf raises many kinds on a file it cannot read
+                raise BilagaFel(str(error)) from error
         return pdf, counts, fetcher.refused
 
 
@@ -137,6 +140,10 @@ class Renderer:
 # place in it or to a web address. Scripts, forms, embedded files, launch and submit actions
 # and actions on opening a page are left behind: pypdf's merge copies them all.
 LANKAR = {"/URI", "/GoTo"}
+
+
+class BilagaFel(Exception):
+    """An uploaded PDF bilaga could not be joined to the document (a file damaged after upload)."""
 
 
 def _bara_innehall(page):
