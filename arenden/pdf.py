@@ -350,6 +350,11 @@ def pdf_filename(tu):
     return f"{number}-{slugify(tu.titel)}.pdf"
 
 
+# The most documents one zip holds: drafts are rendered while the request waits (some 0.2–1 s
+# each), within gunicorn's timeout.
+ZIP_HOGST = 20
+
+
 def zip_of(documents):
     """A zip with one PDF per document, for the admin's bulk download."""
     buffer = io.BytesIO()

@@ -498,6 +498,16 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
     @admin.action(description="Ladda ned valda tjänsteutlåtanden som PDF (zip)")
     def ladda_ned_pdf(self, request, queryset):
         documents = queryset.filter(pk__in=Tjansteutlatande.objects.for_user(request.user)).select_related("arende")
+        # Each draft is rendered while the request waits: a bound keeps it within the server's time.
+        antal = documents.count()
+        if antal > pdf.ZIP_HOGST:
+            self.message_user(
+                request,
+                f"Välj högst {pdf.ZIP_HOGST} dokument att ladda ned på en gång (du valde {antal}). Ett "
+                "sammanträdes alla dokument finns i dess mötespaket.",
+                messages.ERROR,
+            )
+            return None
         try:
             data = pdf.zip_of(documents)
         except pdf.PdfError as error:

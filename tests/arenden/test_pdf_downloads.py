@@ -75,6 +75,19 @@ def test_zip_action_returns_one_pdf_per_selected_document(admin_client, db):
             assert tu.titel in PdfReader(io.BytesIO(archive.read(name))).pages[0].extract_text()
 
 
+def test_zip_action_refuses_more_documents_than_one_request_renders_in_swedish(admin_client, db, monkeypatch):
+    monkeypatch.setattr(pdf, "ZIP_HOGST", 2)
+    valda = [TjansteutlatandeFactory().pk for _ in range(3)]
+    response = admin_client.post(
+        reverse("admin:arenden_tjansteutlatande_changelist"),
+        {"action": "ladda_ned_pdf", "_selected_action": valda},
+        follow=True,
+    )
+    assert response["Content-Type"].startswith("text/html")
+    meddelanden = [str(m) for m in response.context["messages"]]
+    assert any("Välj högst 2 dokument att ladda ned på en gång (du valde 3)." in m for m in meddelanden)
+
+
 def test_make_pdf_writes_the_demo_document(demo, tmp_path):
     out = tmp_path / "out"
     call_command("render_pdf", "--demo", "--out", str(out), stdout=io.StringIO())
