@@ -27,7 +27,6 @@ from .models import (
     Arende,
     Attestering,
     Foredragningspunkt,
-    Forvaltning,
     Skrivelse,
     Tjansteutlatande,
     TjansteutlatandeAtgard,
@@ -160,11 +159,18 @@ def registrera(request):
     if not kan_registrera(request.user):
         raise PermissionDenied
     form = SkrivelseForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    profil = getattr(request.user, "profil", None)
+    avdelning = profil.avdelning if profil else None
+    if avdelning is None:
+        # The avdelning says whose diarium (and number series) the case goes in.
+        messages.error(
+            request,
+            "Ditt konto hör inte till någon avdelning, så det går inte att veta i vilken förvaltnings diarium "
+            "ärendet ska registreras. Be systemförvaltningen lägga in din avdelning.",
+        )
+    elif request.method == "POST" and form.is_valid():
         user = request.user
-        profil = getattr(user, "profil", None)
-        avdelning = profil.avdelning if profil else None
-        forvaltning = avdelning.forvaltning if avdelning else Forvaltning.objects.order_by("pk").first()
+        forvaltning = avdelning.forvaltning
         skrivelse = form.save(commit=False)
         arende = Arende(
             forvaltning=forvaltning,

@@ -505,6 +505,21 @@ def test_a_document_page_reads_along_with_the_document_only_what_it_shows(office
     }
 
 
+def test_an_account_without_an_avdelning_is_told_why_it_cannot_register_and_keeps_what_it_typed(client):
+    AvdelningFactory()  # another förvaltning's series, which the case must not take a number from
+    profil = ProfilFactory(avdelning=None, befattning="Registrator")
+    profil.user.groups.add(Group.objects.get_or_create(name="Registrator")[0])
+    client.force_login(profil.user)
+    varfor = "Ditt konto hör inte till någon avdelning"
+    assert varfor in client.get(reverse("arenden:registrera")).content.decode()
+    data = {"titel": "Belysning", "forfattare": "Ledamot (V)", "beredning_datum": "2024-10-10", "text": "Mer ljus."}
+    response = client.post(reverse("arenden:registrera"), data)
+    page = response.content.decode()
+    assert response.status_code == 200 and varfor in page
+    assert 'value="Belysning"' in page and "Mer ljus." in page
+    assert not Arende.objects.exists()
+
+
 def test_registrator_registers_a_case_without_becoming_its_handlaggare(client):
     profil = ProfilFactory(avdelning=AvdelningFactory(), befattning="Registrator")
     profil.user.groups.add(Group.objects.get_or_create(name="Registrator")[0])
