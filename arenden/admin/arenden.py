@@ -12,11 +12,14 @@ from .. import services
 from ..models import (
     SIFFROR,
     Arende,
+    Avdelning,
     Foredragningspunkt,
+    Forvaltning,
     Skrivelse,
     Tjansteutlatande,
     ar_som_haller,
     diarienummer_haller,
+    forvaltningar_for,
 )
 from ..tidslinje import tidslinje
 from .common import (
@@ -92,6 +95,17 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
         ("Ansvar", {"fields": ("handlaggare", "avdelning", "registrerad")}),
         ("Hänvisningar", {"fields": ("citerade", "citerade_utanfor_diariet")}),
     )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A case is registered, and kept, in the diarium of a förvaltning the user works in.
+        if not request.user.is_superuser and db_field.name in ("forvaltning", "avdelning"):
+            egna = forvaltningar_for(request.user)
+            kwargs["queryset"] = (
+                Forvaltning.objects.filter(pk__in=egna)
+                if db_field.name == "forvaltning"
+                else Avdelning.objects.filter(forvaltning__in=egna).select_related("forvaltning")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

@@ -312,6 +312,8 @@ class Arende(models.Model):
 
     def clean(self):
         super().clean()
+        if self.avdelning_id and self.forvaltning_id and self.avdelning.forvaltning_id != self.forvaltning_id:
+            raise ValidationError({"avdelning": f"Avdelningen {self.avdelning} hör inte till {self.forvaltning}."})
         parsed = parse_diarienummer(self.diarienummer)
         if not self.diarienummer or parsed is None:
             return  # blank: the system hands out the number; malformed: the field validator reports it

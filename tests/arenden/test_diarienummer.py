@@ -68,19 +68,20 @@ ADD_URL = "/admin/arenden/arende/add/"
 
 
 def _admin_add(client, forvaltning, diarienummer):
-    return client.post(
-        ADD_URL,
-        {
-            "diarienummer": diarienummer,
-            "forvaltning": forvaltning.pk,
-            "arendemening": "Äldre ärende",
-            "registrerad": "2022-11-21",
-            "skrivelser-TOTAL_FORMS": "0",
-            "skrivelser-INITIAL_FORMS": "0",
-            "tjansteutlatanden-TOTAL_FORMS": "0",
-            "tjansteutlatanden-INITIAL_FORMS": "0",
-        },
-    )
+    return client.post(ADD_URL, _admin_data(forvaltning, diarienummer))
+
+
+def _admin_data(forvaltning, diarienummer):
+    return {
+        "diarienummer": diarienummer,
+        "forvaltning": forvaltning.pk,
+        "arendemening": "Äldre ärende",
+        "registrerad": "2022-11-21",
+        "skrivelser-TOTAL_FORMS": "0",
+        "skrivelser-INITIAL_FORMS": "0",
+        "tjansteutlatanden-TOTAL_FORMS": "0",
+        "tjansteutlatanden-INITIAL_FORMS": "0",
+    }
 
 
 def test_admin_registers_with_a_system_number_when_left_blank(admin_client):
@@ -147,3 +148,38 @@ def test_a_forvaltnings_prefix_stays_once_it_has_cases(admin_client):
     admin_client.post(url, data)
     skhlm.refresh_from_db()
     assert skhlm.diarieprefix == "SKHLM"
+
+
+def test_a_registrator_registers_only_in_their_own_forvaltnings_diarium(db, client):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import AvdelningFactory, ProfilFactory
+
+    egen = AvdelningFactory(forvaltning=ForvaltningFactory(diarieprefix="SKHLM"))
+    annan = AvdelningFactory(forvaltning=ForvaltningFactory(diarieprefix="FARST"))
+    profil = ProfilFactory(avdelning=egen, befattning="Registrator", user__is_staff=True)
+    profil.user.groups.add(Group.objects.get(name="Registrator"))
+    client.force_login(profil.user)
+
+    form = client.get(ADD_URL).context["adminform"].form
+    assert list(form.fields["forvaltning"].queryset) == [egen.forvaltning]
+    assert list(form.fields["avdelning"].queryset) == [egen]
+    refused = _admin_add(client, annan.forvaltning, "")
+    assert refused.status_code == 200 and "Välj ett giltigt alternativ" in refused.content.decode()
+    assert not Arende.objects.exists() and not DiarieSekvens.objects.filter(prefix="FARST").exists()
+
+    response = client.post(ADD_URL, {**_admin_data(egen.forvaltning, ""), "avdelning": annan.pk})
+    assert response.status_code == 200 and not Arende.objects.exists()
+    assert _admin_add(client, egen.forvaltning, "").status_code == 302
+    assert Arende.objects.get().diarienummer.startswith("SKHLM ")
+
+
+def test_a_case_and_its_avdelning_belong_to_one_forvaltning(admin_client):
+    from tests.factories import AvdelningFactory
+
+    skhlm = ForvaltningFactory(diarieprefix="SKHLM")
+    annan = AvdelningFactory(forvaltning=ForvaltningFactory(diarieprefix="FARST"))
+    response = admin_client.post(ADD_URL, {**_admin_data(skhlm, ""), "avdelning": annan.pk})
+    assert response.status_code == 200
+    assert f"Avdelningen {annan.namn} hör inte till {skhlm}." in response.content.decode()
+    assert not Arende.objects.exists()
