@@ -27,6 +27,7 @@ from .models import (
     Arende,
     Attestering,
     Foredragningspunkt,
+    Sammantrade,
     Skrivelse,
     Tjansteutlatande,
     TjansteutlatandeAtgard,
@@ -503,9 +504,10 @@ def sok(request):
 @login_required
 def protokollsutdrag(request, pk):
     """A decided item's protokollsutdrag, for the secretaries and whoever may see the case."""
+    # The case's readers, and the secretaries of the meeting's nämnd.
     synliga = Q(arende__in=Arende.objects.for_user(request.user))
     if is_namndsekreterare(request.user):
-        synliga = Q()
+        synliga |= Q(sammantrade__in=Sammantrade.objects.for_user(request.user))
     punkt = get_object_or_404(Foredragningspunkt.objects.filter(synliga).select_related("sammantrade"), pk=pk)
     if not punkt.protokollsutdrag:
         raise Http404("Protokollsutdraget finns inte.")

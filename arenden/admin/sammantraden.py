@@ -14,9 +14,11 @@ from .. import pdf, services
 from ..constants import ExportTyp, TjansteutlatandeStatus
 from ..models import (
     Foredragningspunkt,
+    Namnd,
     Sammantrade,
     Sammantradesexport,
     Tjansteutlatande,
+    forvaltningar_for,
     is_namndsekreterare,
 )
 from .common import HistoryAdmin
@@ -178,10 +180,19 @@ class SammantradeAdmin(HistoryAdmin):
 
     # The secretary's actions: each checks the role, calls one service and reports the outcome.
 
+    def get_queryset(self, request):
+        # A secretary prepares their own nämnd's meetings; another's are not there (404).
+        return super().get_queryset(request).for_user(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "namnd" and not request.user.is_superuser:
+            kwargs["queryset"] = Namnd.objects.filter(forvaltningar__in=forvaltningar_for(request.user)).distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def _mote(self, request, pk):
         if not is_namndsekreterare(request.user):
             raise PermissionDenied
-        return get_object_or_404(Sammantrade.objects.select_related("namnd"), pk=pk)
+        return get_object_or_404(Sammantrade.objects.for_user(request.user).select_related("namnd"), pk=pk)
 
     def _punkt(self, mote, punkt_pk):
         punkter = Foredragningspunkt.objects.select_related("sammantrade")
@@ -294,7 +305,8 @@ class SammantradeAdmin(HistoryAdmin):
     def _export(self, request, export_pk):
         if not is_namndsekreterare(request.user):
             raise PermissionDenied
-        return get_object_or_404(Sammantradesexport.objects.select_related("sammantrade"), pk=export_pk)
+        exporter = Sammantradesexport.objects.filter(sammantrade__in=Sammantrade.objects.for_user(request.user))
+        return get_object_or_404(exporter.select_related("sammantrade"), pk=export_pk)
 
     def export_status_view(self, request, export_pk):
         export = self._export(request, export_pk)

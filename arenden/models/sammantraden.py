@@ -11,7 +11,7 @@ from ..constants import (
     Roll,
 )
 from .arenden import Arende
-from .organisation import Namnd, roller
+from .organisation import Namnd, forvaltningar_for, roller
 from .tjansteutlatanden import Tjansteutlatande
 
 User = settings.AUTH_USER_MODEL
@@ -24,6 +24,17 @@ def is_namndsekreterare(user):
     return user.is_superuser or Roll.NAMNDSEKRETERARE in roller(user)
 
 
+class SammantradeQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The meetings a user prepares: a nämnd secretary those of the nämnder their
+        förvaltningar answer to (a superuser all); anyone else none."""
+        if not is_namndsekreterare(user):
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(namnd__in=Namnd.objects.filter(forvaltningar__in=forvaltningar_for(user)))
+
+
 class Sammantrade(models.Model):
     """A meeting of the nämnd. Its föredragningslista is the ordered list of its items."""
 
@@ -34,6 +45,7 @@ class Sammantrade(models.Model):
         "plats", max_length=200, help_text="Till exempel ”Skärholmens stadsdelsförvaltning, Sessionssalen”."
     )
 
+    objects = SammantradeQuerySet.as_manager()
     history = Historik()
 
     class Meta:

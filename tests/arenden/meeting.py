@@ -8,12 +8,16 @@ from django.utils import timezone
 from arenden.constants import Roll
 from arenden.models import Attestering, Namnd, Sammantrade
 from arenden.snapshot import build_snapshot, snapshot_hash
-from tests.factories import ProfilFactory, TjansteutlatandeFactory, UserFactory
+from tests.factories import AvdelningFactory, ProfilFactory, TjansteutlatandeFactory, UserFactory
 
 
-def sekreterare(username="sekr"):
+def sekreterare(username="sekr", forvaltning=None):
+    """A nämnd secretary working in a förvaltning (by default the one answering to the nämnd
+    of `sammantrade()`), whose nämnd's meetings they prepare."""
     user = UserFactory(username=username, is_staff=True)
     user.groups.add(Group.objects.get_or_create(name=Roll.NAMNDSEKRETERARE)[0])
+    avdelning = AvdelningFactory(**({"forvaltning": forvaltning} if forvaltning else {}))
+    ProfilFactory(user=user, avdelning=avdelning, befattning="Nämndsekreterare")
     return user
 
 

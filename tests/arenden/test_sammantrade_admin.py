@@ -50,3 +50,29 @@ def test_meeting_pages_are_the_secretaries(client, db):
     assert client.get(_url(mote, "change/")).status_code == 403
     assert client.post(_url(mote, "lagg-till/"), {"titel": "X"}).status_code == 403
     assert not Foredragningspunkt.objects.exists()
+
+
+def test_a_secretary_prepares_only_their_own_namnds_meetings(client, db):
+    from arenden import services
+    from arenden.models import Namnd, Sammantradesexport
+    from tests.factories import ForvaltningFactory
+
+    egen = sammantrade()
+    annan_namnd = Namnd.objects.create(namn="Farsta stadsdelsnämnd")
+    annat = sammantrade(namnd=annan_namnd)
+    farsta_sekr = sekreterare("farsta_sekr", forvaltning=ForvaltningFactory(diarieprefix="FARST", namnd=annan_namnd))
+    punkt = services.satt_pa_foredragningslista(sammantrade=annat, titel="Farstas punkt", user=farsta_sekr)
+    export = services.bestall_export(sammantrade=annat, typ="zip", user=farsta_sekr)
+    client.force_login(sekreterare())
+
+    lista = client.get("/admin/arenden/sammantrade/").content.decode()
+    assert str(egen) in lista and str(annat) not in lista
+    assert client.get(_url(egen, "change/")).status_code == 200
+    assert client.get(_url(annat, "change/")).status_code == 302  # Django's admin: "no such object"
+    assert client.post(_url(annat, "lagg-till/"), {"titel": "Inte min"}).status_code == 404
+    assert client.post(_url(annat, f"punkt/{punkt.pk}/ta-bort/")).status_code == 404
+    assert client.get(f"/admin/arenden/sammantrade/export/{export.pk}/").status_code == 404
+    assert list(annat.punkter.values_list("titel", flat=True)) == ["Farstas punkt"]
+    form = client.get("/admin/arenden/sammantrade/add/").context["adminform"].form
+    assert list(form.fields["namnd"].queryset) == [egen.namnd]
+    assert Sammantradesexport.objects.count() == 1
