@@ -20,15 +20,32 @@
   }
   Quill.register(Fotnot, true);
 
+  // The token the browser holds now: logging in again (in another tab, after the session
+  // ended) gives a new one, which the page's own copy no longer matches.
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : csrf;
+  }
+
+  var LOGGA_IN = "Logga in igen i en ny flik och spara sedan här.";
+
   function postJSON(url, body) {
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json"},
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken(), "Accept": "application/json"},
       body: JSON.stringify(body),
     }).then(function (response) {
-      return response.json().catch(function () { return {fel: "Oväntat svar från servern (" + response.status + ")."}; })
-        .then(function (data) { return {status: response.status, data: data}; });
+      // An ended session answers with the login page (a redirect the browser followed).
+      if (response.redirected && new URL(response.url).pathname.indexOf("/logga-in/") === 0) {
+        return {status: 401, data: {fel: "Du är utloggad. " + LOGGA_IN}};
+      }
+      return response.json().catch(function () {
+        var fel = response.status === 403
+          ? "Servern tog inte emot sparningen (403). " + LOGGA_IN
+          : "Oväntat svar från servern (" + response.status + ").";
+        return {fel: fel};
+      }).then(function (data) { return {status: response.status, data: data}; });
     });
   }
 
@@ -253,6 +270,8 @@
       } else {
         registerStatus.textContent = "Inte ändrat: " + (result.data.fel || "okänt fel");
       }
+    }).catch(function () {
+      registerStatus.textContent = "Inte ändrat: ingen kontakt med servern. Försök igen.";
     });
   }
 

@@ -171,3 +171,30 @@ def test_second_save_of_a_section_is_refused_with_both_texts_and_nothing_is_lost
     assert "Karins sammanfattning, skriven samtidigt." in sektion.text
     anette_ctx.close()
     kollega_ctx.close()
+
+
+def test_a_save_after_the_session_ended_says_so_and_succeeds_once_logged_in_again(demo_site, utkast, page):
+    sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    falt = region(page, "Sammanfattning")
+    falt.get_by_role("textbox").click()
+    page.keyboard.type("Skrivet innan sessionen tog slut.")
+
+    # The session ends (here: logged out in another tab of the same browser).
+    annan = page.context.new_page()
+    annan.goto(f"{demo_site}/")
+    annan.get_by_role("button", name="Logga ut").click()
+    falt.get_by_role("button", name="Spara sammanfattning").click()
+    status = falt.locator(".sektion-fot .sparstatus")
+    expect(status).to_contain_text("Du är utloggad. Logga in igen i en ny flik och spara sedan här.")
+    expect(falt.get_by_role("textbox")).to_contain_text("Skrivet innan sessionen tog slut.")
+    sektion.refresh_from_db()
+    assert "Skrivet innan" not in sektion.text
+
+    # Logged in again in the other tab (a new session and a new CSRF token), the page saves.
+    login(annan, demo_site, "anette")
+    falt.get_by_role("button", name="Spara sammanfattning").click()
+    expect(status).to_contain_text("Sparat")
+    sektion.refresh_from_db()
+    assert "Skrivet innan sessionen tog slut." in sektion.text
