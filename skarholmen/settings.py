@@ -217,7 +217,10 @@ if PRODUCTION:
         "staticfiles": {"BACKEND": "skarholmen.storage.StaticFilesStorage"},
     }
 WHITENOISE_USE_FINDERS = not PRODUCTION
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto says a request came over https only when a proxy of ours wrote it; with no
+# proxy in front (TRUSTED_PROXY_COUNT 0) a client could send it itself.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -259,4 +262,3 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "skarholmen.security.lockout"
 AXES_CLIENT_IP_CALLABLE = "skarholmen.security.client_ip"
 AXES_USERNAME_CALLABLE = "skarholmen.security.username"
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 from django.templatetags.static import static
 
@@ -22,6 +23,7 @@ def test_production_collects_hashed_compressed_static_files_and_serves_them(tmp_
         "DEBUG": "false",
         "SECRET_KEY": "x7#Qv2!pL9m@Zr4$Tn8&Wc1^Hb6*Yd3(Ks5)Fg0-Jh2+Ue7=Ra9",
         "STATIC_ROOT": str(tmp_path),
+        "TRUSTED_PROXY_COUNT": "1",  # served as behind the proxy that terminates TLS
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
@@ -54,3 +56,28 @@ def test_production_collects_hashed_compressed_static_files_and_serves_them(tmp_
     assert url.endswith(hashed)
     assert status == "200"
     assert "immutable" in cache_control or "max-age=315360000" in cache_control
+
+
+@pytest.mark.parametrize(("proxies", "secure"), [("0", "False"), ("1", "True")])
+def test_a_request_claims_https_only_through_a_trusted_proxy(proxies, secure):
+    env = {
+        **os.environ,
+        "PRODUCTION": "true",
+        "DEBUG": "false",
+        "SECRET_KEY": "x7#Qv2!pL9m@Zr4$Tn8&Wc1^Hb6*Yd3(Ks5)Fg0-Jh2+Ue7=Ra9",
+        "ALLOWED_HOSTS": "testserver",
+        "TRUSTED_PROXY_COUNT": proxies,
+        "DJANGO_SETTINGS_MODULE": "skarholmen.settings",
+    }
+    # Sent by the client itself when no proxy is in front: the request is plain http still (and
+    # SECURE_SSL_REDIRECT sends it to https).
+    script = (
+        "import django; django.setup()\n"
+        "from django.test import RequestFactory\n"
+        "print(RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https').is_secure())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == secure
