@@ -28,14 +28,30 @@ class AtgardAdmin(HistoryAdmin):
         return ", ".join(d.namn for d in obj.drogscener.all())
 
 
+class KvarIAtgarderMixin:
+    """A place or an actor that an åtgärd names is protected, as a foreign key with PROTECT
+    would be: deleting it would take it out of the åtgärd without a row in the åtgärd's history
+    (the database removes the link itself). The admin lists the åtgärder and deletes nothing."""
+
+    atgard_falt = None  # the åtgärd's many-to-many field that names these
+
+    def get_deleted_objects(self, objs, request):
+        deleted, count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        anvander = Atgard.objects.filter(**{f"{self.atgard_falt}__in": list(objs)}).distinct().order_by("titel")
+        protected = [*protected, *(f"åtgärd: {atgard}" for atgard in anvander)]
+        return deleted, count, perms_needed, protected
+
+
 @admin.register(Drogscen)
-class DrogscenAdmin(HistoryAdmin):
+class DrogscenAdmin(KvarIAtgarderMixin, HistoryAdmin):
+    atgard_falt = "drogscener"
     list_display = ("namn", "omrade", "fokusar")
     list_filter = ("fokusar",)
     search_fields = ("namn", "omrade", "beskrivning")
 
 
 @admin.register(Aktor)
-class AktorAdmin(HistoryAdmin):
+class AktorAdmin(KvarIAtgarderMixin, HistoryAdmin):
+    atgard_falt = "aktorer"
     list_display = ("namn",)
     search_fields = ("namn",)

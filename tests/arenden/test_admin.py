@@ -341,3 +341,32 @@ def test_a_cases_and_an_atgards_page_search_the_diarium_to_cite_never_list_it(ad
         },
     )
     assert [r["id"] for r in svar.json()["results"]] == [str(ovriga[0].pk)]
+
+
+def test_a_place_or_actor_an_atgard_names_cannot_be_deleted_behind_its_history(admin_client):
+    from atgarder.models import Aktor, Drogscen
+
+    scen, ledig = DrogscenFactory(namn="Torget"), DrogscenFactory(namn="Ingen åtgärd här")
+    aktor = Aktor.objects.create(namn="Polisen")
+    atgard = AtgardFactory(titel="Trygghetsvandring")
+    atgard.drogscener.add(scen)
+    atgard.aktorer.add(aktor)
+    rader = atgard.history.count()
+
+    for url in (f"/admin/atgarder/drogscen/{scen.pk}/delete/", f"/admin/atgarder/aktor/{aktor.pk}/delete/"):
+        page = admin_client.get(url).content.decode()
+        assert "åtgärd: Trygghetsvandring" in page
+        admin_client.post(url, {"post": "yes"})
+    svar = admin_client.post(
+        "/admin/atgarder/drogscen/",
+        {"action": "delete_selected", "_selected_action": [scen.pk, ledig.pk], "post": "yes"},
+    )
+    assert "åtgärd: Trygghetsvandring" in svar.content.decode()
+    assert (
+        Drogscen.objects.filter(pk__in=[scen.pk, ledig.pk]).count() == 2 and Aktor.objects.filter(pk=aktor.pk).exists()
+    )
+    assert list(atgard.drogscener.all()) == [scen] and atgard.history.count() == rader
+
+    # One that no åtgärd names goes as before.
+    admin_client.post(f"/admin/atgarder/drogscen/{ledig.pk}/delete/", {"post": "yes"})
+    assert not Drogscen.objects.filter(pk=ledig.pk).exists()
