@@ -113,12 +113,15 @@ def _historik(atgard):
 @login_required
 def atgard(request, pk):
     """An åtgärd with its places, actors, outputs, the documents that used it and its history."""
+    synliga = Arende.objects.for_user(request.user).order_by("-ar")
     atgard = get_object_or_404(
         Atgard.objects.prefetch_related(
-            "aktorer", "drogscener", "utfall", Prefetch("citerade_arenden", queryset=Arende.objects.order_by("-ar"))
+            "aktorer", "drogscener", "utfall", Prefetch("citerade_arenden", queryset=synliga, to_attr="citerade")
         ),
         pk=pk,
     )
+    # The cases the åtgärd cites that the user may not see are counted, not named.
+    dolda = atgard.citerade_arenden.count() - len(atgard.citerade)
     dokument = (
         Tjansteutlatande.objects.for_user(request.user)
         .filter(atgard_val__atgard=atgard)
@@ -128,7 +131,7 @@ def atgard(request, pk):
     return render(
         request,
         "atgarder/atgard.html",
-        {"atgard": atgard, "dokument": list(dokument), "historik": _historik(atgard)},
+        {"atgard": atgard, "dolda_citerade": dolda, "dokument": list(dokument), "historik": _historik(atgard)},
     )
 
 

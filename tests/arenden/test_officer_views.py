@@ -632,3 +632,14 @@ def test_only_a_role_that_adds_to_the_register_creates_an_atgard(client, roll):
     assert svar.status_code == 403
     assert svar.json()["fel"]["__all__"] == ["Du har inte behörighet att lägga till åtgärder i registret."]
     assert not Atgard.objects.filter(titel="Obehörig").exists()
+
+
+def test_the_atgard_page_names_only_the_cited_cases_the_officer_may_see(officer_client, handlaggare):
+    atgard = AtgardFactory()
+    egen = ArendeFactory(handlaggare=handlaggare, arendemening="Eget citerat ärende")
+    annan = ArendeFactory(arendemening="Annan förvaltnings hemliga ärende")
+    atgard.citerade_arenden.add(egen, annan)
+    page = officer_client.get(reverse("atgarder:atgard", args=[atgard.pk])).content.decode()
+    assert "Eget citerat ärende" in page and egen.diarienummer in page
+    assert "hemliga" not in page and annan.diarienummer not in page
+    assert "och 1 ärende som du inte har åtkomst till" in page
