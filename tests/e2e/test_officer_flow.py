@@ -218,3 +218,32 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
         assert namn in text, namn
     assert "Fler vuxna i rörelse kvällstid" in text
     secretary.close()
+
+
+def test_a_second_click_while_the_form_is_on_its_way_sends_nothing_more(demo_site, page):
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/arenden/nytt/")
+    page.get_by_label("Titel").fill("Belysning i Skärholmsdalen")
+    page.get_by_label("Författare").fill("Anna Andersson (M)")
+    page.get_by_label("Skickad för beredning").fill("2024-09-12")
+    page.get_by_label("Text", exact=False).first.fill("Mer ljus i dalen.")
+    # The server is slow today: each POST is held until the test lets it through.
+    posts = []
+    page.route(
+        "**/arenden/nytt/", lambda route: posts.append(route) if route.request.method == "POST" else route.continue_()
+    )
+    # The officer, waiting, clicks again a moment later (set up in the page: Playwright itself
+    # would wait for the first navigation before clicking).
+    page.evaluate(
+        """() => {
+            const knapp = [...document.querySelectorAll("button")].find(b => b.textContent === "Registrera ärende");
+            document.addEventListener("submit", () => setTimeout(() => knapp.click(), 300), {once: true});
+        }"""
+    )
+    page.get_by_role("button", name="Registrera ärende").click(no_wait_after=True)
+    page.wait_for_timeout(1500)
+    assert len(posts) == 1
+    with page.expect_navigation():
+        posts[0].continue_()
+    expect(page.get_by_role("status").first).to_contain_text("Ärendet är registrerat")
+    assert Arende.objects.filter(arendemening__startswith="Belysning i Skärholmsdalen").count() == 1
