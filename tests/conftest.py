@@ -1,4 +1,7 @@
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 
 
@@ -26,3 +29,11 @@ def admin_user(db, django_user_model):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def roller(transactional_db):
+    """The role groups and their permissions, as migration 0002 writes them. Tests on committed
+    data need them written again: the flush after each such test empties the tables the
+    migrations filled."""
+    importlib.import_module("arenden.migrations.0002_roller").skapa_roller(django_apps, None)

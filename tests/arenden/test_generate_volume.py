@@ -165,7 +165,7 @@ def _series_are_gapless():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_volume_generator_writes_from_several_processes_on_postgresql():
+def test_volume_generator_writes_from_several_processes_on_postgresql(roller):
     """Committed data, as outside tests: each process takes its own förvaltningar's series."""
     if connection.vendor != "postgresql":
         with pytest.raises(CommandError, match="kräver PostgreSQL"):

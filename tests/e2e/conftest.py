@@ -4,13 +4,11 @@ The browser is the system's /usr/bin/chromium (CI installs it with apt), never a
 build; axe-core comes from the npm registry (`npm ci`) and is injected into each page.
 """
 
-import importlib
 import os
 import tempfile
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from django.core.management import call_command
 from playwright.sync_api import Browser
 
@@ -98,14 +96,9 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
-def demo_site(transactional_db, live_server):
-    """The demo data behind a live server; returns its base URL.
-
-    The live server needs real commits, so these tests flush the database after each test,
-    which also removes what the migrations wrote: the role groups and their permissions are
-    written again here, by the migration's own function, before the demo is loaded."""
-    roller = importlib.import_module("arenden.migrations.0002_roller")
-    roller.skapa_roller(django_apps, None)
+def demo_site(roller, live_server):
+    """The demo data behind a live server; returns its base URL. The live server needs real
+    commits, so these tests run on committed data, with the roles written again (`roller`)."""
     call_command("load_demo", stdout=open(os.devnull, "w"))
     return live_server.url
 
