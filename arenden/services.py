@@ -589,9 +589,12 @@ def skickade_versioner(tjansteutlatande):
 # --- Sammanträden: föredragningslista, beslut and exports (the nämnd secretary's work) ---------
 
 
-def _require_namndsekreterare(user):
+def _require_namndsekreterare(user, sammantrade_id):
+    """The role, and a meeting of the nämnd the user's förvaltning answers to."""
     if not is_namndsekreterare(user):
         raise WorkflowError("Bara nämndsekreterare kan ändra föredragningslistan, registrera beslut och exportera.")
+    if not Sammantrade.objects.for_user(user).filter(pk=sammantrade_id).exists():
+        raise WorkflowError("Sammanträdet hör till en annan nämnd än den din förvaltning svarar till.")
 
 
 def _numrera_om(mote, punkter, *, user, reason):
@@ -623,7 +626,7 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
     """Put an attested tjänsteutlåtande (or an information item with only a title) last on a
     meeting's föredragningslista. The document goes to `pa_foredragningslista`, its header date
     becomes the meeting's date, and its ärende shows that it is on a list."""
-    _require_namndsekreterare(user)
+    _require_namndsekreterare(user, sammantrade.pk)
     titel = (titel or "").strip()
     if tjansteutlatande is None and not titel:
         raise WorkflowError("Välj ett tjänsteutlåtande eller skriv en rubrik för informationspunkten.")
@@ -662,7 +665,7 @@ def ta_bort_fran_foredragningslista(*, punkt, user):
     """Take an undecided item off the list; its document is attested again and may go to another
     meeting. The remaining items are renumbered. As when it was put there, the case's history
     tells it naming the document, also when another of its documents stays on a list."""
-    _require_namndsekreterare(user)
+    _require_namndsekreterare(user, punkt.sammantrade_id)
     with transaction.atomic():
         mote = Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
         punkt = Foredragningspunkt.objects.select_for_update().get(pk=punkt.pk)
@@ -685,7 +688,7 @@ def ta_bort_fran_foredragningslista(*, punkt, user):
 
 def ordna_foredragningslista(*, sammantrade, punkt_ids, user):
     """Put the items in the given order and number them 1..n."""
-    _require_namndsekreterare(user)
+    _require_namndsekreterare(user, sammantrade.pk)
     with transaction.atomic():
         mote = Sammantrade.objects.select_for_update().get(pk=sammantrade.pk)
         # Compared as the text the page sent: anything but the items' ids is a changed list.
@@ -720,7 +723,7 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     none of its documents still waits for a decision."""
     from . import pdf  # PDF rendering pulls in WeasyPrint; only this path needs it
 
-    _require_namndsekreterare(user)
+    _require_namndsekreterare(user, punkt.sammantrade_id)
     beslut = (beslut or "").strip()
     if not beslut:
         raise WorkflowError("Skriv nämndens beslut innan det registreras.")
@@ -771,7 +774,7 @@ def bestall_export(*, sammantrade, typ, user):
     row shows its progress and, when done, its file."""
     from .tasks import bygg_export
 
-    _require_namndsekreterare(user)
+    _require_namndsekreterare(user, sammantrade.pk)
     if typ not in ExportTyp.values:
         raise WorkflowError("Okänd exporttyp.")
     with transaction.atomic():

@@ -129,6 +129,27 @@ def test_reordering_with_ids_that_are_no_items_is_refused_in_swedish(sekr):
             services.ordna_foredragningslista(sammantrade=mote, punkt_ids=fel, user=sekr)
 
 
+def test_a_secretary_of_another_namnd_changes_nothing_on_this_meeting(sekr):
+    from arenden.models import Namnd
+    from tests.factories import ForvaltningFactory
+
+    mote = sammantrade()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, titel="Information", user=sekr)
+    farsta = ForvaltningFactory(diarieprefix="FARST", namnd=Namnd.objects.create(namn="Farsta stadsdelsnämnd"))
+    annan = sekreterare("farsta_sekr", forvaltning=farsta)
+    for handling in (
+        lambda: services.satt_pa_foredragningslista(sammantrade=mote, titel="Farstas", user=annan),
+        lambda: services.ordna_foredragningslista(sammantrade=mote, punkt_ids=[punkt.pk], user=annan),
+        lambda: services.ta_bort_fran_foredragningslista(punkt=punkt, user=annan),
+        lambda: services.registrera_beslut(punkt=punkt, beslut="Beslutat i Farsta.", user=annan),
+        lambda: services.bestall_export(sammantrade=mote, typ="zip", user=annan),
+    ):
+        with pytest.raises(services.WorkflowError, match="annan nämnd"):
+            handling()
+    assert list(mote.punkter.values_list("titel", "beslutad")) == [("Information", None)]
+    assert not mote.exporter.exists()
+
+
 def test_only_a_secretary_changes_the_list(db):
     mote = sammantrade()
     tu = attesterat_dokument()
