@@ -14,12 +14,11 @@ from .. import pdf, services
 from ..constants import ExportTyp, TjansteutlatandeStatus
 from ..models import (
     Foredragningspunkt,
-    Namnd,
     Sammantrade,
     Sammantradesexport,
     Tjansteutlatande,
-    forvaltningar_for,
     is_namndsekreterare,
+    namnder_for,
 )
 from .common import HistoryAdmin
 
@@ -186,7 +185,7 @@ class SammantradeAdmin(HistoryAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "namnd" and not request.user.is_superuser:
-            kwargs["queryset"] = Namnd.objects.filter(forvaltningar__in=forvaltningar_for(request.user)).distinct()
+            kwargs["queryset"] = namnder_for(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _mote(self, request, pk):

@@ -40,6 +40,7 @@ from .sammantraden import (
     Sammantrade,
     Sammantradesexport,
     is_namndsekreterare,
+    namnder_for,
 )
 from .tjansteutlatanden import (
     Attestering,
@@ -97,6 +98,7 @@ __all__ = [
     "Attestering",
     "AttestKo",
     "is_namndsekreterare",
+    "namnder_for",
     "Sammantrade",
     "Foredragningspunkt",
     "Sammantradesexport",

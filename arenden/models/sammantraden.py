@@ -11,7 +11,7 @@ from ..constants import (
     Roll,
 )
 from .arenden import Arende
-from .organisation import Namnd, forvaltningar_for, roller
+from .organisation import Forvaltning, Namnd, forvaltningar_for, roller
 from .tjansteutlatanden import Tjansteutlatande
 
 User = settings.AUTH_USER_MODEL
@@ -24,6 +24,11 @@ def is_namndsekreterare(user):
     return user.is_superuser or Roll.NAMNDSEKRETERARE in roller(user)
 
 
+def namnder_for(user):
+    """The nämnder the förvaltningar a user works in answer to."""
+    return Namnd.objects.filter(pk__in=Forvaltning.objects.filter(pk__in=forvaltningar_for(user)).values("namnd"))
+
+
 class SammantradeQuerySet(models.QuerySet):
     def for_user(self, user):
         """The meetings a user prepares: a nämnd secretary those of the nämnder their
@@ -32,7 +37,7 @@ class SammantradeQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        return self.filter(namnd__in=Namnd.objects.filter(forvaltningar__in=forvaltningar_for(user)))
+        return self.filter(namnd__in=namnder_for(user))
 
 
 class Sammantrade(models.Model):
