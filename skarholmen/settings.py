@@ -194,6 +194,12 @@ PDF_RENDER_TIMEOUT = env_int("PDF_RENDER_TIMEOUT", 30)
 PDF_WORKER_MEMORY_MB = env_int("PDF_WORKER_MEMORY_MB", 2048)
 # Largest PDF (skrivelse, bilaga) that may be uploaded, in MB.
 PDF_MAX_UPLOAD_MB = env_int("PDF_MAX_UPLOAD_MB", 20)
+# A file past that size is not stored while it arrives (skarholmen/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "skarholmen.uploads.StorlekUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LOGGING = {
     "version": 1,

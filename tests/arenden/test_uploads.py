@@ -5,6 +5,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.db import models
 from django.test import RequestFactory
 from django.urls import reverse
@@ -76,6 +77,35 @@ def test_size_limit_follows_the_setting(officer_client, settings):
     assert "högst 1 MB kan laddas upp" in response.content.decode()
     settings.PDF_MAX_UPLOAD_MB = 2
     assert register(officer_client, big).status_code == 302
+
+
+class Mottagare(MemoryFileUploadHandler):
+    """Stores every file it is given, however large, and remembers how much that was."""
+
+    mottaget = 0
+
+    def handle_raw_input(self, *args, **kwargs):
+        self.activated = True
+
+    def receive_data_chunk(self, raw_data, start):
+        Mottagare.mottaget += len(raw_data)
+        return super().receive_data_chunk(raw_data, start)
+
+
+def test_a_file_past_the_limit_is_not_stored_while_it_arrives(officer_client, settings):
+    settings.PDF_MAX_UPLOAD_MB = 1
+    # The project's own handlers, with one that stores all it gets in place of Django's two.
+    egna = [h for h in settings.FILE_UPLOAD_HANDLERS if not h.startswith("django.")]
+    settings.FILE_UPLOAD_HANDLERS = [*egna, f"{__name__}.Mottagare"]
+    Mottagare.mottaget = 0
+    big = pdf_bytes() + b"%" + b"x" * (3 * 1024 * 1024) + b"\n"
+    response = register(officer_client, big)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Filen är {len(big) / 1024 / 1024:.1f} MB; högst 1 MB kan laddas upp." in page
+    assert "Trygghet i Sätra" in page  # the rest of the form is kept
+    assert 0 < Mottagare.mottaget <= 1024 * 1024
+    assert not Skrivelse.objects.exists()
 
 
 def test_default_limit_is_twenty_megabytes():
