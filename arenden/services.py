@@ -738,34 +738,43 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     punkt.beslut, punkt.beslutad = beslut, now
     utdrag = pdf.render_protokollsutdrag(punkt, sekreterare=display_name(user))
     tryckt_nummer = punkt.nummer
-    with transaction.atomic():
-        punkt = Foredragningspunkt.objects.select_for_update().select_related("sammantrade").get(pk=punkt.pk)
-        if punkt.is_decided:
-            raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
-        if punkt.nummer != tryckt_nummer:  # the list was reordered while the extract was made
-            raise WorkflowError(
-                f"Föredragningslistan ändrades medan beslutet registrerades: punkten är nu nummer {punkt.nummer}. "
-                "Registrera beslutet igen."
-            )
-        mote = punkt.sammantrade
-        punkt.beslut, punkt.beslutad = beslut, now
-        punkt.protokollsutdrag.save(pdf.protokollsutdrag_filename(punkt), ContentFile(utdrag), save=False)
-        _spara(punkt, user=user, reason=f"Beslut registrerat: {beslut}")
-        if punkt.tjansteutlatande_id:
-            tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
-            if tu.status != TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA:
-                raise WorkflowError(f"”{tu.titel}” står inte på en föredragningslista och kan inte beslutas.")
-            tu.status = TjansteutlatandeStatus.BESLUTAD
-            _spara(tu, user=user, reason=f"Beslutad: {mote}, punkt {punkt.nummer}")
-        if punkt.arende_id:
-            arende = Arende.objects.select_for_update().get(pk=punkt.arende_id)
-            kvar = arende.tjansteutlatanden.exclude(status=TjansteutlatandeStatus.BESLUTAD).exists()
-            # The reason column holds 100 characters: the beslut text itself is on the item.
-            reason = f"Beslut och protokollsutdrag: {mote}, punkt {punkt.nummer}"
-            if not kvar:
-                arende.status = ArendeStatus.AVSLUTAT
-                reason = f"Avslutat efter beslut: {mote}, punkt {punkt.nummer}; protokollsutdrag bifogat"
-            _spara(arende, user=user, reason=reason)
+    sparad = None  # the extract's file, once stored: removed again if the decision is not saved
+    try:
+        with transaction.atomic():
+            punkt = Foredragningspunkt.objects.select_for_update().select_related("sammantrade").get(pk=punkt.pk)
+            if punkt.is_decided:
+                raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
+            if punkt.nummer != tryckt_nummer:  # the list was reordered while the extract was made
+                raise WorkflowError(
+                    f"Föredragningslistan ändrades medan beslutet registrerades: punkten är nu nummer {punkt.nummer}. "
+                    "Registrera beslutet igen."
+                )
+            tu = None
+            if punkt.tjansteutlatande_id:
+                tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
+                if tu.status != TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA:
+                    raise WorkflowError(f"”{tu.titel}” står inte på en föredragningslista och kan inte beslutas.")
+            mote = punkt.sammantrade
+            punkt.beslut, punkt.beslutad = beslut, now
+            punkt.protokollsutdrag.save(pdf.protokollsutdrag_filename(punkt), ContentFile(utdrag), save=False)
+            sparad = punkt.protokollsutdrag.name
+            _spara(punkt, user=user, reason=f"Beslut registrerat: {beslut}")
+            if tu is not None:
+                tu.status = TjansteutlatandeStatus.BESLUTAD
+                _spara(tu, user=user, reason=f"Beslutad: {mote}, punkt {punkt.nummer}")
+            if punkt.arende_id:
+                arende = Arende.objects.select_for_update().get(pk=punkt.arende_id)
+                kvar = arende.tjansteutlatanden.exclude(status=TjansteutlatandeStatus.BESLUTAD).exists()
+                # The reason column holds 100 characters: the beslut text itself is on the item.
+                reason = f"Beslut och protokollsutdrag: {mote}, punkt {punkt.nummer}"
+                if not kvar:
+                    arende.status = ArendeStatus.AVSLUTAT
+                    reason = f"Avslutat efter beslut: {mote}, punkt {punkt.nummer}; protokollsutdrag bifogat"
+                _spara(arende, user=user, reason=reason)
+    except BaseException:
+        if sparad:
+            punkt.protokollsutdrag.storage.delete(sparad)
+        raise
     return punkt
 
 

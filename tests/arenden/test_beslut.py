@@ -1,10 +1,11 @@
 import io
 
 import pytest
+from django.db import DatabaseError
 from pypdf import PdfReader
 
 from arenden import services
-from arenden.models import Foredragningspunkt
+from arenden.models import Arende, Foredragningspunkt, Tjansteutlatande
 from arenden.tidslinje import tidslinje
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
 from tests.factories import TjansteutlatandeFactory
@@ -151,3 +152,48 @@ def test_the_timeline_shows_the_agenda_and_the_decision(demo):
     assert [h for h, _d, _u in handelser].count("Satt på föredragningslistan") == 1
     assert all(u == sekr for _h, _d, u in senaste)
     assert senaste[-1][1] == "Skärholmens stadsdelsnämnd 2024-05-23, punkt 1; protokollsutdrag bifogat"
+
+
+def _utdrag_filer(media):
+    return (
+        [p for p in (media / "protokollsutdrag").rglob("*") if p.is_file()]
+        if (media / "protokollsutdrag").exists()
+        else []
+    )
+
+
+def test_a_refused_decision_leaves_no_extract_file_behind(db, settings):
+    sekr = sekreterare()
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    # The document left the list's state another way between the secretary's page and the click.
+    Tjansteutlatande.objects.filter(pk=tu.pk).update(status="attesterad")
+
+    with pytest.raises(services.WorkflowError, match="står inte på en föredragningslista"):
+        services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
+
+    assert _utdrag_filer(settings.MEDIA_ROOT) == []
+    assert not Foredragningspunkt.objects.get().is_decided
+
+
+def test_a_decision_that_fails_to_save_removes_its_extract_file(db, settings, monkeypatch):
+    sekr = sekreterare()
+    punkt = services.satt_pa_foredragningslista(
+        sammantrade=sammantrade(), tjansteutlatande=attesterat_dokument(), user=sekr
+    )
+    spara = services._spara
+
+    def database_fails_on_the_case(obj, **kwargs):
+        if isinstance(obj, Arende):
+            raise DatabaseError("anslutningen bröts")
+        return spara(obj, **kwargs)
+
+    monkeypatch.setattr(services, "_spara", database_fails_on_the_case)
+    with pytest.raises(DatabaseError):
+        services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
+
+    assert _utdrag_filer(settings.MEDIA_ROOT) == []
+    assert not Foredragningspunkt.objects.get().is_decided
+    monkeypatch.setattr(services, "_spara", spara)
+    services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
+    assert len(_utdrag_filer(settings.MEDIA_ROOT)) == 1
