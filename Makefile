@@ -13,8 +13,12 @@ NODE_STAMP := node_modules/.installed
 # default, costs the app more CPU a request (the README's load figures).
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3.11)
 
+# A venv that failed half-way (Debian without python3.11-venv makes one without pip) is removed,
+# so that the next run tries again instead of failing on a .venv without pip. A .venv made with
+# another interpreter stays until `make clean`.
 $(PY):
-	$(PYTHON) -m venv .venv || { rm -rf .venv; python3.11 -m venv .venv; } || { rm -rf .venv; python3 -m venv .venv; }
+	$(PYTHON) -m venv .venv || { rm -rf .venv; python3 -m venv .venv; } \
+	  || { rm -rf .venv; echo "error: could not make .venv; on Debian: apt-get install python3.11-venv" >&2; exit 1; }
 
 $(STAMP): pyproject.toml requirements.lock | $(PY)
 	$(PIP) install --quiet --upgrade pip
@@ -28,16 +32,23 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-# HarfBuzz-subset makes WeasyPrint's font subsetting several times faster; poppler-utils gives
+# Debian's packages: python3.11-venv makes the .venv; Pango is what WeasyPrint lays text out with;
+# HarfBuzz-subset makes its font subsetting several times faster; poppler-utils gives
 # pdftoppm/pdftotext for looking at PDFs; chromium is the browser the tests in tests/e2e drive
-# (Debian's build, never one Playwright downloads). Installed where we may (root with apt).
+# (Debian's build, never one Playwright downloads); Node.js and npm install axe-core for them.
+# Installed where we may (root with apt); otherwise the missing ones are named.
+# (npm is looked for as a command: Node.js from NodeSource carries its own.)
+DEBIAN_PACKAGES := python3.11-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils chromium nodejs
 system-packages:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  missing=$$(for p in libharfbuzz-subset0 poppler-utils chromium; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	  if [ -n "$$missing" ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
-	      || echo "note: could not install $$missing; PDFs render more slowly"; \
-	  fi; \
+	@command -v dpkg >/dev/null || exit 0; \
+	missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+	  command -v npm >/dev/null || echo npm); \
+	[ -n "$$missing" ] || exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
+	    || echo "warning: could not install" $$missing >&2; \
+	else \
+	  echo "warning: these Debian packages are missing (install them as root):" $$missing >&2; \
 	fi
 
 demo: install
@@ -75,9 +86,10 @@ need_postgres = case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
 
 backup: install
 	@$(need_postgres)
-	@mkdir -p $(BACKUP_DIR); name="$(BACKUP_DIR)/skarholmen-$$(date -u +%Y%m%dT%H%M%SZ)"; \
-	  pg_dump --format=custom --no-owner --file "$$name.dump" "$$DATABASE_URL"; \
-	  if [ -d "$(MEDIA_DIR)" ]; then tar -czf "$$name.media.tar.gz" -C "$(MEDIA_DIR)" .; fi; \
+	@set -e; media="$(MEDIA_DIR)"; [ -n "$$media" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
+	  mkdir -p $(BACKUP_DIR); name="$(BACKUP_DIR)/skarholmen-$$(date -u +%Y%m%dT%H%M%SZ)"; \
+	  pg_dump --format=custom --no-owner --file "$$name.dump" "$$DATABASE_URL" || { rm -f "$$name.dump"; exit 1; }; \
+	  if [ -d "$$media" ]; then tar -czf "$$name.media.tar.gz" -C "$$media" .; fi; \
 	  echo "$$name.dump"
 
 # Replaces what the database DATABASE_URL points at (empty or not) with the backup, in one transaction.
@@ -86,5 +98,6 @@ restore: install
 	@test -f "$(FILE)" || { echo "usage: make restore FILE=backups/skarholmen-<time>.dump"; exit 2; }
 	pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction \
 	  --dbname "$$DATABASE_URL" "$(FILE)"
-	@media="$(basename $(FILE)).media.tar.gz"; if [ -f "$$media" ]; then \
-	  mkdir -p "$(MEDIA_DIR)" && tar -xzf "$$media" -C "$(MEDIA_DIR)"; fi
+	@set -e; media="$(basename $(FILE)).media.tar.gz"; if [ -f "$$media" ]; then \
+	  dir="$(MEDIA_DIR)"; [ -n "$$dir" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
+	  mkdir -p "$$dir" && tar -xzf "$$media" -C "$$dir"; fi
