@@ -298,6 +298,9 @@ def main():
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     args = parser.parse_args()
 
+    # `timeout` (.ci/faults) stops the run with SIGTERM: exit through `finally`, so that the private
+    # cluster, gunicorn and the folder go with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("fault test: stopped by SIGTERM"))
     began = time.monotonic()
     base = tempfile.mkdtemp(prefix="skarholmen-faults.")
     pg = PrivatePostgres(base)
