@@ -10,7 +10,10 @@ import os
 
 def _int(name, default):
     raw = os.environ.get(name)
-    return int(raw) if raw else default
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not an integer.") from None
 
 
 wsgi_app = "skarholmen.wsgi:application"

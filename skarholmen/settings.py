@@ -85,8 +85,9 @@ def _postgresql_options():
     competes with the other requests for the same cores (the drogscen page took 13-22 ms with
     two workers, 11 ms with none, at 200,000 ärenden). Empty leaves the server's setting, for
     a pooler that passes no startup options (then set it on the database's role)."""
-    workers = os.environ.get("DATABASE_PARALLEL_WORKERS", "0").strip()
-    return {"options": f"-c max_parallel_workers_per_gather={int(workers)}"} if workers else {}
+    if not os.environ.get("DATABASE_PARALLEL_WORKERS", "0").strip():
+        return {}
+    return {"options": f"-c max_parallel_workers_per_gather={env_int('DATABASE_PARALLEL_WORKERS', 0)}"}
 
 
 DEBUG = env_bool("DEBUG", default=False)

@@ -44,10 +44,27 @@ def test_the_apps_postgresql_connections_run_no_parallel_query_unless_told(monke
     assert database_from_url("postgres://u@h/n")["OPTIONS"] == {"options": "-c max_parallel_workers_per_gather=2"}
     monkeypatch.setenv("DATABASE_PARALLEL_WORKERS", "")
     assert database_from_url("postgres://u@h/n")["OPTIONS"] == {}
+    monkeypatch.setenv("DATABASE_PARALLEL_WORKERS", "två")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_PARALLEL_WORKERS='två' is not an integer"):
+        database_from_url("postgres://u@h/n")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SHOW max_parallel_workers_per_gather")
             assert cursor.fetchone()[0] == "0"
+
+
+def test_gunicorn_names_a_setting_that_is_not_a_number():
+    env = {**os.environ, "GUNICORN_WORKERS": "många"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import runpy; runpy.run_path('gunicorn.conf.py')"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "GUNICORN_WORKERS='många' is not an integer." in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_deploy_check_is_clean_under_production_settings(tmp_path):
