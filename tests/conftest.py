@@ -11,6 +11,13 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Each test's uploads and stored PDFs in a folder of its own: a PDF stored under its content
+    hash by one test (or one run) would otherwise be served to the next instead of rendered."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def demo(db):
     """The seed's case, loaded the way `make run` loads it."""

@@ -11,11 +11,6 @@ from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
 from tests.factories import TjansteutlatandeFactory
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def _pdf_text(data):
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 

@@ -14,11 +14,6 @@ from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
 from tests.factories import UserFactory
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def _mote_med_tre_punkter(demo, sekr):
     """The demo case first, then two more attested documents, and an information item."""
     mote = sammantrade()

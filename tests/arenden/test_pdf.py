@@ -19,11 +19,6 @@ from tests.factories import TjansteutlatandeFactory
 from tests.seedtext import seed_items
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def demo_pdf(demo):
     return pdf.render_tjansteutlatande(demo)

@@ -4,7 +4,6 @@ buttons, the admin's zip action and `manage.py render_pdf`."""
 import io
 import zipfile
 
-import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from pypdf import PdfReader
@@ -13,11 +12,6 @@ from arenden import pdf
 from arenden.models import Tjansteutlatande
 from tests.arenden.pdftext import pages
 from tests.factories import TjansteutlatandeFactory, UserFactory
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def _url(tu):

@@ -17,11 +17,6 @@ from tests.factories import TjansteutlatandeFactory
 REFUSED = "PDF-renderingen vägrade hämta"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def listener():
     """A local TCP port that records whether anything connected to it."""
