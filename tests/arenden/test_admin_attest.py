@@ -299,3 +299,28 @@ def test_a_chef_never_attests_or_returns_content_sent_again_after_they_opened_it
     _, lasta = _bekrafta(client, dokument_url, "attestera")
     _follow(client, client.post(f"{dokument_url}attestera/", lasta))
     assert tu.attesteringar.get(attesterad__isnull=False).innehall_hash == tu.innehall_hash
+
+
+@pytest.mark.parametrize("del_", ["bilagor", "undertecknare"])
+def test_a_bilaga_or_signatory_added_in_the_admin_after_attest_voids_it(client, world, del_):
+    tu = world.attesterat()
+    tu.refresh_from_db()
+    data = _change_form_data(tu)
+    falt = (
+        {"ordning": "1", "titel": "Skrivelse", "text": "Skrivelsens text."}
+        if del_ == "bilagor"
+        else {"ordning": "1", "namn": "Eva Chef", "befattning": "Stadsdelsdirektör"}
+    )
+    data.update({"bilagor-TOTAL_FORMS": "0", "undertecknare-TOTAL_FORMS": "0", f"{del_}-TOTAL_FORMS": "1"})
+    data.update({f"{del_}-0-{namn}": varde for namn, varde in falt.items()})
+    data[f"{del_}-0-tjansteutlatande"] = tu.pk
+    client.force_login(world.officer)
+
+    saved = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", data)
+
+    assert saved.status_code == 302, saved.content.decode()[:3000]
+    tu.refresh_from_db()
+    assert getattr(tu, del_).count() == 1
+    assert tu.status == S.UTKAST and tu.innehall is None
+    assert all(a.makulerad for a in tu.attesteringar.all())
+    assert tu.history.first().history_user == world.officer

@@ -12,7 +12,7 @@ from django.utils import timezone
 from arenden import services
 from arenden.constants import ArendeStatus, Roll
 from arenden.constants import TjansteutlatandeStatus as S
-from arenden.models import Arende, Attestering, Profil, Tjansteutlatande
+from arenden.models import Arende, Attestering, Bilaga, Profil, Tjansteutlatande, Undertecknare
 from arenden.snapshot import build_snapshot, snapshot_hash
 from arenden.tidslinje import tidslinje
 from atgarder.models import Atgard
@@ -322,6 +322,95 @@ def test_adding_an_atgard_or_a_header_change_after_attest_voids_it_too(world):
     )
     assert tu.status == S.UTKAST
     assert not tu.current_attesteringar.exists()
+
+
+def _attesterat_med_delar(world):
+    """An attested document with two åtgärder, a bilaga and a signatory: every printed part an
+    edit after attest can touch."""
+    tu = world.dokument()
+    for titel in ("Trygghetsvandringar", "Platsaktiveringar"):
+        services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(titel=titel), user=world.officer)
+    services.spara_dokumentdel(
+        tjansteutlatande=tu, obj=Bilaga(ordning=1, titel="Skrivelse", text="Text."), user=world.officer
+    )
+    services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=1, namn="Eva Chef", befattning="Stadsdelsdirektör"),
+        user=world.officer,
+    )
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    services.attestera(tjansteutlatande=tu, user=world.chef2)
+    tu.refresh_from_db()
+    assert tu.status == S.ATTESTERAD and tu.innehall is not None
+    return tu
+
+
+def _ny_bilaga(tu, user):
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=Bilaga(ordning=2, titel="Karta", text="Karta."), user=user)
+
+
+def _andrad_bilaga(tu, user):
+    bilaga = tu.bilagor.get()
+    bilaga.titel = "Skrivelse; Öppna drogscener"
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=bilaga, user=user)
+
+
+def _borttagen_bilaga(tu, user):
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=tu.bilagor.get(), user=user, ta_bort=True)
+
+
+def _ny_undertecknare(tu, user):
+    ny = Undertecknare(ordning=2, namn="Per Avdelning", befattning="Tf. avdelningschef")
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=ny, user=user)
+
+
+def _andrad_undertecknare(tu, user):
+    undertecknare = tu.undertecknare.get()
+    undertecknare.befattning = "Tf. stadsdelsdirektör"
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=undertecknare, user=user)
+
+
+def _borttagen_undertecknare(tu, user):
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=tu.undertecknare.get(), user=user, ta_bort=True)
+
+
+def _ny_ordning(tu, user):
+    ids = list(tu.atgard_val.order_by("ordning").values_list("atgard_id", flat=True))
+    services.ordna_atgarder(tjansteutlatande=tu, atgard_ids=ids[::-1], user=user)
+
+
+def _borttagen_atgard(tu, user):
+    services.ta_bort_atgard(tjansteutlatande=tu, atgard=tu.atgard_val.first().atgard, user=user)
+
+
+@pytest.mark.parametrize(
+    "andring",
+    [
+        _ny_bilaga,
+        _andrad_bilaga,
+        _borttagen_bilaga,
+        _ny_undertecknare,
+        _andrad_undertecknare,
+        _borttagen_undertecknare,
+        _ny_ordning,
+        _borttagen_atgard,
+    ],
+)
+def test_every_printed_part_edited_after_attest_voids_it_in_the_history(world, andring):
+    tu = _attesterat_med_delar(world)
+    fore = tu.history.count()
+
+    andring(tu, world.officer)
+
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+    assert tu.innehall is None
+    assert tu.attesteringar.count() == 2
+    assert all(a.makulerad for a in tu.attesteringar.all())
+    nya = list(tu.history.all()[: tu.history.count() - fore])
+    assert nya and all(h.history_user == world.officer for h in nya)
+    assert any(h.status == S.UTKAST for h in nya)
 
 
 def test_saving_unchanged_text_keeps_the_attest(world):
