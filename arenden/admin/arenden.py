@@ -96,6 +96,12 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
         ("Hänvisningar", {"fields": ("citerade", "citerade_utanfor_diariet")}),
     )
 
+    def has_delete_permission(self, request, obj=None):
+        """A diarium keeps every case it has numbered, superusers' included: a deleted case left a
+        hole in its series, a number that could be typed in again for another case, and
+        citations removed from other cases and åtgärder without a history row."""
+        return False
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # A case is registered, and kept, in the diarium of a förvaltning the user works in.
         if not request.user.is_superuser and db_field.name in ("forvaltning", "avdelning"):

@@ -4,9 +4,9 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from arenden.admin.common import DiarienummerSokMixin
-from arenden.models import Attestering, Sektion, Skrivelse, Tjansteutlatande, TjansteutlatandeAtgard
+from arenden.models import Arende, Attestering, Sektion, Skrivelse, Tjansteutlatande, TjansteutlatandeAtgard
 from tests.arenden.plans import plan, planner_off
-from tests.factories import AtgardFactory, DrogscenFactory, TjansteutlatandeFactory, UserFactory
+from tests.factories import ArendeFactory, AtgardFactory, DrogscenFactory, TjansteutlatandeFactory, UserFactory
 
 
 def _count_queries(client, url):
@@ -370,3 +370,13 @@ def test_a_place_or_actor_an_atgard_names_cannot_be_deleted_behind_its_history(a
     # One that no åtgärd names goes as before.
     admin_client.post(f"/admin/atgarder/drogscen/{ledig.pk}/delete/", {"post": "yes"})
     assert not Drogscen.objects.filter(pk=ledig.pk).exists()
+
+
+def test_no_one_deletes_a_case_from_the_diarium_not_even_a_superuser(admin_client):
+    arende = ArendeFactory()
+    assert admin_client.get(f"/admin/arenden/arende/{arende.pk}/delete/").status_code == 403
+    admin_client.post(
+        "/admin/arenden/arende/", {"action": "delete_selected", "_selected_action": [arende.pk], "post": "yes"}
+    )
+    assert Arende.objects.filter(pk=arende.pk).exists()
+    assert "delete_selected" not in admin_client.get("/admin/arenden/arende/").content.decode()
