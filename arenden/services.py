@@ -4,6 +4,7 @@ The admin and the officers' views call the same functions; neither sets a number
 by hand.
 """
 
+import datetime
 import html
 import logging
 import re
@@ -674,7 +675,15 @@ def ta_bort_fran_foredragningslista(*, punkt, user):
         skal = f"{BORTTAGEN_FRAN_LISTAN}: {mote}"
         if punkt.tjansteutlatande_id:
             tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
+            if tu.status != TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA:
+                raise WorkflowError(
+                    f"”{tu.titel}” är {tu.get_status_display().lower()} och kan inte tas bort från listan."
+                )
             tu.status = TjansteutlatandeStatus.ATTESTERAD
+            # The header's date goes back to the one the chefs attested: the document no longer
+            # goes to this meeting.
+            attesterat = (tu.innehall or {}).get("sammantradesdatum")
+            tu.sammantradesdatum = datetime.date.fromisoformat(attesterat) if attesterat else None
             _spara(tu, user=user, reason=skal)
             arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
             if not arende.tjansteutlatanden.filter(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA).exists():
@@ -683,7 +692,8 @@ def ta_bort_fran_foredragningslista(*, punkt, user):
         punkt._history_user = user
         punkt._change_reason = skal[:100]
         punkt.delete()
-        _numrera_om(mote, list(mote.punkter.order_by("nummer")), user=user, reason="Numrerad om efter borttagning")
+        punkter = list(mote.punkter.select_for_update().order_by("nummer"))
+        _numrera_om(mote, punkter, user=user, reason="Numrerad om efter borttagning")
 
 
 def ordna_foredragningslista(*, sammantrade, punkt_ids, user):
@@ -717,6 +727,9 @@ def forslag_till_beslut(tjansteutlatande):
     return "\n\n".join(line.strip() for line in text.split("\n\n") if line.strip())
 
 
+BORTTAGEN_PUNKT = "Punkten har tagits bort från föredragningslistan. Ladda om sidan."
+
+
 def registrera_beslut(*, punkt, beslut, user, now=None):
     """Record what the nämnd decided on an item. Produces the protokollsutdrag (a PDF kept on the
     item and listed on its ärende), moves the document to `beslutad` and closes the ärende when
@@ -728,9 +741,13 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     if not beslut:
         raise WorkflowError("Skriv nämndens beslut innan det registreras.")
     now = now or timezone.now()
-    punkt = Foredragningspunkt.objects.select_related("sammantrade__namnd", "arende", "tjansteutlatande").get(
-        pk=punkt.pk
+    punkt = (
+        Foredragningspunkt.objects.select_related("sammantrade__namnd", "arende", "tjansteutlatande")
+        .filter(pk=punkt.pk)
+        .first()
     )
+    if punkt is None:
+        raise WorkflowError(BORTTAGEN_PUNKT)
     if punkt.is_decided:
         raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
     # The extract is rendered before the transaction, so no row stays locked while WeasyPrint
@@ -741,7 +758,16 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     sparad = None  # the extract's file, once stored: removed again if the decision is not saved
     try:
         with transaction.atomic():
-            punkt = Foredragningspunkt.objects.select_for_update().select_related("sammantrade").get(pk=punkt.pk)
+            # The meeting first, as every change of its list locks it (the join below locks it too
+            # on PostgreSQL, but not by intent): a removal or a new order then waits for the
+            # decision, or the decision for them, and never works from a list read before the
+            # other committed.
+            Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
+            punkt = (
+                Foredragningspunkt.objects.select_for_update().select_related("sammantrade").filter(pk=punkt.pk).first()
+            )
+            if punkt is None:
+                raise WorkflowError(BORTTAGEN_PUNKT)
             if punkt.is_decided:
                 raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
             if punkt.nummer != tryckt_nummer:  # the list was reordered while the extract was made

@@ -1,11 +1,12 @@
 import datetime
 import threading
+import time
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 
 from arenden import services
-from arenden.models import Foredragningspunkt
+from arenden.models import Foredragningspunkt, Sammantrade
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
 from tests.factories import TjansteutlatandeFactory, UserFactory
 
@@ -190,3 +191,77 @@ def test_secretaries_adding_at_the_same_time_get_distinct_numbers():
         t.join()
     assert fel == []
     assert sorted(mote.punkter.values_list("nummer", flat=True)) == [1, 2, 3, 4]
+
+
+def test_a_decision_on_an_item_removed_meanwhile_is_refused_in_swedish(sekr):
+    punkt = services.satt_pa_foredragningslista(
+        sammantrade=sammantrade(), tjansteutlatande=attesterat_dokument(), user=sekr
+    )
+    services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr)
+    with pytest.raises(services.WorkflowError, match="Punkten har tagits bort från föredragningslistan"):
+        services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
+
+
+def test_a_document_taken_off_the_list_has_its_attested_date_again(sekr):
+    tu = attesterat_dokument(sammantradesdatum=datetime.date(2024, 6, 13))
+    attesterad_dag = tu.innehall["sammantradesdatum"]
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    tu.refresh_from_db()
+    assert tu.sammantradesdatum == datetime.date(2024, 5, 23)
+
+    services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr)
+
+    tu.refresh_from_db()
+    assert (tu.status, tu.sammantradesdatum.isoformat()) == ("attesterad", attesterad_dag)
+    assert tu.history.first().sammantradesdatum == datetime.date(2024, 6, 13)
+
+
+def _vantar_pa_las(trad, sekunder=60):
+    """Whether `trad` waits for a lock the test holds (PostgreSQL: its backend shows it; SQLite,
+    whose writers wait on one database lock: it is still running after a few seconds)."""
+    slut = time.monotonic() + (sekunder if connection.vendor == "postgresql" else 5)
+    while trad.is_alive() and time.monotonic() < slut:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+                if cursor.fetchone()[0]:
+                    return True
+        time.sleep(0.05)
+    return trad.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_waits_while_the_list_is_being_changed():
+    """A decision locks the meeting, as every change of its list does: a removal of an earlier
+    item that read the list before the decision committed would save its old copy of the decided
+    item under a new number, and the beslut would be gone."""
+    sekr = sekreterare()
+    mote = sammantrade()
+    punkter = [
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+        for _ in range(2)
+    ]
+    utfall = []
+
+    def besluta():
+        try:
+            services.registrera_beslut(punkt=punkter[1], beslut="Nämnden godkänner.", user=sekr)
+            utfall.append("beslutad")
+        except Exception as exc:  # collected and asserted below
+            utfall.append(exc)
+        finally:
+            connection.close()
+
+    trad = threading.Thread(target=besluta)
+    with transaction.atomic():
+        Sammantrade.objects.select_for_update().get(pk=mote.pk)  # another change of the list
+        trad.start()
+        assert _vantar_pa_las(trad), f"the decision did not wait for the meeting: {utfall}"
+    trad.join()
+    assert utfall == ["beslutad"]
+    punkt = Foredragningspunkt.objects.get(pk=punkter[1].pk)
+    assert (punkt.nummer, punkt.beslut) == (2, "Nämnden godkänner.")
