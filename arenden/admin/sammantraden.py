@@ -203,7 +203,7 @@ class SammantradeAdmin(HistoryAdmin):
     def _utfor(self, request, fn, ok):
         try:
             fn()
-        except services.WorkflowError as exc:
+        except (services.WorkflowError, pdf.PdfError) as exc:  # both say in Swedish why
             messages.error(request, str(exc))
             return False
         messages.success(request, ok)
@@ -213,7 +213,14 @@ class SammantradeAdmin(HistoryAdmin):
         mote = self._mote(request, pk)
         form = NyPunktForm(request.POST, sammantrade=mote)
         if not form.is_valid():
-            messages.error(request, "Det valda tjänsteutlåtandet kan inte sättas på listan: det är inte attesterat.")
+            if "tjansteutlatande" in form.errors:
+                messages.error(
+                    request,
+                    "Det valda tjänsteutlåtandet kan inte sättas på listan: det är inte längre ett attesterat "
+                    "dokument till nämnden (det kan ha satts på en lista eller återremitterats under tiden).",
+                )
+            for fel in form.errors.get("titel", []):
+                messages.error(request, f"Rubriken: {fel}")
             return self._tillbaka(mote)
         data = form.cleaned_data
         self._utfor(
@@ -286,7 +293,12 @@ class SammantradeAdmin(HistoryAdmin):
 
     def foredragningslista_view(self, request, pk):
         mote = self._mote(request, pk)
-        response = HttpResponse(pdf.render_foredragningslista(mote), content_type="application/pdf")
+        try:
+            innehall = pdf.render_foredragningslista(mote)
+        except pdf.PdfError as exc:
+            messages.error(request, str(exc))
+            return self._tillbaka(mote)
+        response = HttpResponse(innehall, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{pdf.foredragningslista_filename(mote)}"'
         return response
 

@@ -40,8 +40,53 @@ def test_a_draft_cannot_be_added_through_the_admin(sekr_client):
     mote = sammantrade()
     utkast = TjansteutlatandeFactory()
     response = sekr_client.post(_url(mote, "lagg-till/"), {"tjansteutlatande": utkast.pk}, follow=True)
-    assert "inte attesterat" in response.content.decode()
+    assert "kan inte sättas på listan: det är inte längre ett attesterat dokument" in response.content.decode()
     assert not Foredragningspunkt.objects.exists()
+
+
+def test_an_information_item_with_too_long_a_title_is_told_so(sekr_client):
+    mote = sammantrade()
+    response = sekr_client.post(_url(mote, "lagg-till/"), {"titel": "R" * 301}, follow=True)
+    page = response.content.decode()
+    assert "Rubriken: Säkerställ att detta värde har som mest 300 tecken (den har 301)." in page
+    assert "attesterat" not in page.split('class="messagelist"')[1].split("</ul>")[0]
+    assert not Foredragningspunkt.objects.exists()
+
+
+def test_a_decision_whose_extract_cannot_be_made_keeps_the_typed_text(sekr_client, settings):
+    from arenden import pdf, services
+
+    mote = sammantrade()
+    punkt = services.satt_pa_foredragningslista(
+        sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekreterare("sekr2")
+    )
+    pdf.render_protokollsutdrag(punkt, sekreterare="X")  # a started worker: the limit is on rendering
+    settings.PDF_RENDER_TIMEOUT = 1
+    beslut = "Nämnden beslutar enligt förslaget. " + "Ord och ord igen. " * 40000
+
+    response = sekr_client.post(_url(mote, f"punkt/{punkt.pk}/beslut/"), {"beslut": beslut})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "inte skapas inom tidsgränsen (1 s) och avbröts" in page
+    assert "Nämnden beslutar enligt förslaget. Ord och ord igen." in page  # the text is kept
+    punkt.refresh_from_db()
+    assert not punkt.is_decided
+
+
+def test_an_agenda_pdf_that_cannot_be_made_is_told_in_swedish(sekr_client, monkeypatch):
+    from arenden import pdf
+
+    mote = sammantrade()
+
+    def renderer_gives_up(_mote):  # as the render process does when it overruns its limits
+        raise pdf.PdfError("PDF:en kunde inte skapas inom tidsgränsen (30 s) och avbröts.")
+
+    monkeypatch.setattr(pdf, "render_foredragningslista", renderer_gives_up)
+    response = sekr_client.get(_url(mote, "foredragningslista.pdf"), follow=True)
+
+    assert response.redirect_chain[-1][0].endswith(_url(mote, "change/"))
+    assert "PDF:en kunde inte skapas inom tidsgränsen (30 s) och avbröts." in response.content.decode()
 
 
 def test_meeting_pages_are_the_secretaries(client, db):
