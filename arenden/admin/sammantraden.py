@@ -20,7 +20,7 @@ from ..models import (
     is_namndsekreterare,
     namnder_for,
 )
-from .common import HistoryAdmin
+from .common import HistoryAdmin, ScopedAdminMixin
 
 
 class SammantradeExportForm(forms.Form):
@@ -111,7 +111,10 @@ class ForedragningspunktInline(admin.TabularInline):
 
 
 @admin.register(Sammantrade)
-class SammantradeAdmin(HistoryAdmin):
+class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
+    """A secretary prepares their own nämnd's meetings; another nämnd's are not there for them,
+    neither their pages nor their history (a 404), as with cases outside one's scope."""
+
     list_display = ("__str__", "datum", "tid", "plats")
     list_select_related = ("namnd",)
     list_filter = ("namnd",)
@@ -131,6 +134,11 @@ class SammantradeAdmin(HistoryAdmin):
 
     def has_change_permission(self, request, obj=None):
         return is_namndsekreterare(request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        if not is_namndsekreterare(request.user):
+            raise PermissionDenied  # the pages are the role's: refused, not "not found"
+        return super().get_object(request, object_id, from_field)
 
     def has_delete_permission(self, request, obj=None):
         # A meeting with items would leave their documents stranded on a list that is gone.
@@ -178,10 +186,6 @@ class SammantradeAdmin(HistoryAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     # The secretary's actions: each checks the role, calls one service and reports the outcome.
-
-    def get_queryset(self, request):
-        # A secretary prepares their own nämnd's meetings; another's are not there (404).
-        return super().get_queryset(request).for_user(request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "namnd" and not request.user.is_superuser:

@@ -113,7 +113,10 @@ def test_a_secretary_prepares_only_their_own_namnds_meetings(client, db):
     lista = client.get("/admin/arenden/sammantrade/").content.decode()
     assert str(egen) in lista and str(annat) not in lista
     assert client.get(_url(egen, "change/")).status_code == 200
-    assert client.get(_url(annat, "change/")).status_code == 302  # Django's admin: "no such object"
+    assert client.get(_url(annat, "change/")).status_code == 404
+    assert client.get(_url(annat, "history/")).status_code == 404
+    version = annat.history.first().history_id
+    assert client.get(_url(annat, f"history/{version}/")).status_code == 404
     assert client.post(_url(annat, "lagg-till/"), {"titel": "Inte min"}).status_code == 404
     assert client.post(_url(annat, f"punkt/{punkt.pk}/ta-bort/")).status_code == 404
     assert client.get(f"/admin/arenden/sammantrade/export/{export.pk}/").status_code == 404
