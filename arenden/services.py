@@ -658,7 +658,9 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
             _spara(tu, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}")
             arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
             arende.status = ArendeStatus.PA_FOREDRAGNINGSLISTA
-            _spara(arende, user=user, reason=f"{SATT_PA_LISTAN}: ”{tu.titel}”, {mote}, punkt {punkt.nummer}")
+            # The title last: the reason column holds 100 characters, and the meeting and the
+            # number are what the case's timeline must not lose.
+            _spara(arende, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}: ”{tu.titel}”")
     return punkt
 
 
@@ -688,7 +690,7 @@ def ta_bort_fran_foredragningslista(*, punkt, user):
             arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
             if not arende.tjansteutlatanden.filter(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA).exists():
                 arende.status = ArendeStatus.REDO_FOR_NAMND
-            _spara(arende, user=user, reason=f"{BORTTAGEN_FRAN_LISTAN}: ”{tu.titel}”, {mote}")
+            _spara(arende, user=user, reason=f"{BORTTAGEN_FRAN_LISTAN}: {mote}: ”{tu.titel}”")
         punkt._history_user = user
         punkt._change_reason = skal[:100]
         punkt.delete()

@@ -78,8 +78,8 @@ def test_the_timeline_tells_each_removal_from_the_list_once_naming_the_document(
     handelser = tidslinje(arende)
     borttagna = [(h["detalj"], h["anvandare"]) for h in handelser if h["handelse"] == services.BORTTAGEN_FRAN_LISTAN]
     assert borttagna == [
-        (f"”{forsta.titel}”, Skärholmens stadsdelsnämnd 2024-05-23", sekr),
-        (f"”{andra.titel}”, Skärholmens stadsdelsnämnd 2024-05-23", sekr),
+        (f"Skärholmens stadsdelsnämnd 2024-05-23: ”{forsta.titel}”", sekr),
+        (f"Skärholmens stadsdelsnämnd 2024-05-23: ”{andra.titel}”", sekr),
     ]
 
 
@@ -140,13 +140,26 @@ def test_the_timeline_shows_the_agenda_and_the_decision(demo):
     # One act, one line: the case's own row names the document, so the document's is not repeated.
     assert senaste[0] == (
         "Satt på föredragningslistan",
-        f"”{demo.titel}”, Skärholmens stadsdelsnämnd 2024-05-23, punkt 1",
+        f"Skärholmens stadsdelsnämnd 2024-05-23, punkt 1: ”{demo.titel}”",
         sekr,
     ), handelser
     assert [h for h, _d, _u in senaste[1:]] == ["Beslutad", "Avslutat efter beslut"], handelser
     assert [h for h, _d, _u in handelser].count("Satt på föredragningslistan") == 1
     assert all(u == sekr for _h, _d, u in senaste)
     assert senaste[-1][1] == "Skärholmens stadsdelsnämnd 2024-05-23, punkt 1; protokollsutdrag bifogat"
+
+
+def test_a_long_title_does_not_cut_the_meeting_and_number_from_the_timeline(db):
+    sekr = sekreterare()
+    tu = attesterat_dokument(titel="Platssamverkan och platsaktivering i Skärholmens, Vårbergs och Sätra centrum")
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr)
+
+    detaljer = {h["handelse"]: h["detalj"] for h in tidslinje(tu.arende)}
+    assert detaljer[services.SATT_PA_LISTAN].startswith(
+        "Skärholmens stadsdelsnämnd 2024-05-23, punkt 1: ”Platssamverkan"
+    )
+    assert detaljer[services.BORTTAGEN_FRAN_LISTAN].startswith("Skärholmens stadsdelsnämnd 2024-05-23: ”Platssamverkan")
 
 
 def _utdrag_filer(media):

@@ -683,7 +683,7 @@ class Command(BaseCommand):
         tu.update(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA, andrad=satt)
         rows.add(Tjansteutlatande, tu, satt, sekreterare, f"{SATT_PA_LISTAN}: {var}"[:100])
         arende["status"] = ArendeStatus.PA_FOREDRAGNINGSLISTA
-        rows.add(Arende, arende, satt, sekreterare, f"{SATT_PA_LISTAN}: ”{tu['titel']}”, {var}"[:100])
+        rows.add(Arende, arende, satt, sekreterare, f"{SATT_PA_LISTAN}: {var}: ”{tu['titel']}”"[:100])
 
         beslutad = self.moment(datum + datetime.timedelta(days=1), 9)
         punkt.update(beslut="Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande.", beslutad=beslutad)
