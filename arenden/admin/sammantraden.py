@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -25,6 +25,21 @@ from .common import HistoryAdmin, ScopedAdminMixin
 
 class SammantradeExportForm(forms.Form):
     typ = forms.ChoiceField(choices=ExportTyp.choices)
+
+
+class SammantradeForm(forms.ModelForm):
+    """The meeting's own form. Once a meeting has items its nämnd and date are read-only, and
+    Django then skips the (nämnd, date, time) constraint, so a new time that clashes with another
+    meeting of the day reached the database as an error page; it is checked here."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        if "namnd" in self.fields or not self.instance.namnd_id:
+            return  # the whole constraint was in the form and is checked already
+        try:
+            self.instance.validate_constraints()
+        except ValidationError as error:
+            self._update_errors(error)
 
 
 class NyPunktForm(forms.Form):
@@ -121,6 +136,7 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
     date_hierarchy = "datum"
     inlines = [ForedragningspunktInline]
     change_form_template = "admin/arenden/sammantrade/change_form.html"
+    form = SammantradeForm
 
     # The meetings are the nämnd secretaries' own: the role decides, not model permissions.
     def has_module_permission(self, request):

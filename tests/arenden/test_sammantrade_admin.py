@@ -1,6 +1,6 @@
 import pytest
 
-from arenden.models import Foredragningspunkt
+from arenden.models import Foredragningspunkt, Sammantrade
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
 from tests.factories import TjansteutlatandeFactory, UserFactory
 
@@ -87,6 +87,33 @@ def test_an_agenda_pdf_that_cannot_be_made_is_told_in_swedish(sekr_client, monke
 
     assert response.redirect_chain[-1][0].endswith(_url(mote, "change/"))
     assert "PDF:en kunde inte skapas inom tidsgränsen (30 s) och avbröts." in response.content.decode()
+
+
+def test_a_new_time_that_clashes_with_another_meeting_of_the_day_is_refused(sekr_client):
+    import datetime
+
+    fm = sammantrade()
+    fm.tid = datetime.time(13, 0)
+    fm.save()
+    em = Sammantrade.objects.create(namnd=fm.namnd, datum=fm.datum, tid=datetime.time(18, 0), plats="Rådhuset")
+    sekr_client.post(_url(em, "lagg-till/"), {"titel": "Information"})  # now its date is read-only
+
+    response = sekr_client.post(
+        _url(em, "change/"),
+        {
+            "tid": "13:00",
+            "plats": "Rådhuset",
+            "punkter-TOTAL_FORMS": "1",
+            "punkter-INITIAL_FORMS": "1",
+            "punkter-0-id": em.punkter.get().pk,
+            "punkter-0-sammantrade": em.pk,
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Nämnden har redan ett sammanträde den dagen och tiden." in response.content.decode()
+    em.refresh_from_db()
+    assert em.tid == datetime.time(18, 0)
 
 
 def test_meeting_pages_are_the_secretaries(client, db):
