@@ -378,13 +378,20 @@ def zip_of(documents):
 
 
 class PunktFel(Exception):
-    """One item of a meeting could not be rendered; the message names it for the secretary."""
+    """One item of a meeting could not be rendered; the message names it for the secretary.
+    Only a PdfError's reason is hers to read; any other (a file the server cannot open, a full
+    disk) is logged, and she is told whom to ask, not the server's paths."""
 
     def __init__(self, punkt, orsak):
         self.punkt = punkt
+        if isinstance(orsak, PdfError):
+            varfor = str(orsak)
+        else:
+            logger.error("Punkt %s kunde inte skapas", punkt.pk, exc_info=orsak)
+            varfor = "ett fel i systemet hindrade det. Försök igen, och kontakta systemförvaltningen om det upprepas."
         super().__init__(
             f"Punkt {punkt.nummer} ({' '.join(filter(None, [punkt.diarienummer, punkt.rubrik]))}) "
-            f"kunde inte skapas: {str(orsak) or type(orsak).__name__}"
+            f"kunde inte skapas: {varfor}"
         )
 
 

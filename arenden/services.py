@@ -850,7 +850,13 @@ def kor_export(*, export_id):
         logger.warning("Export %s misslyckades: %s", export.pk, exc)
         raise
     except Exception as exc:
-        rows.update(status=ExportStatus.MISSLYCKAD, fel=f"Exporten kunde inte skapas: {exc}", klar=timezone.now())
+        varfor = (
+            str(exc)
+            if isinstance(exc, pdf.PdfError)
+            else "ett fel i systemet hindrade det. Försök igen, och kontakta systemförvaltningen om det upprepas."
+        )
+        rows.update(status=ExportStatus.MISSLYCKAD, fel=f"Exporten kunde inte skapas: {varfor}", klar=timezone.now())
+        logger.exception("Export %s misslyckades", export.pk)
         raise
     export.fil.save(namn, ContentFile(data), save=False)
     rows.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now())

@@ -1,4 +1,5 @@
 import io
+import os
 import re
 import zipfile
 
@@ -7,11 +8,11 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from pypdf import PdfReader
 
-from arenden import services
+from arenden import pdf, services
 from arenden.models import Bilaga, Sammantradesexport
 from arenden.snapshot import build_snapshot, snapshot_hash
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
-from tests.factories import UserFactory
+from tests.factories import UserFactory, pdf_bytes
 
 
 def _mote_med_tre_punkter(demo, sekr):
@@ -132,6 +133,34 @@ def test_a_failing_item_is_named_and_the_job_fails(demo):
     # Why, in Swedish, and what to do: not pypdf's own words.
     assert "en uppladdad PDF-bilaga går inte att läsa" in export.fel and "Error" not in export.fel
     assert not export.fil
+
+
+def test_a_server_fault_is_told_without_the_servers_words_or_paths(db, settings):
+    sekr = sekreterare()
+    mote = sammantrade()
+    borta = attesterat_dokument(titel="Bilaga som försvann")
+    bilaga = Bilaga(tjansteutlatande=borta, ordning=1, titel="Karta")
+    bilaga.fil.save("karta.pdf", ContentFile(pdf_bytes()), save=True)
+    borta.innehall = build_snapshot(borta)
+    borta.innehall_hash = snapshot_hash(borta.innehall)
+    borta.save()
+    # The file store answers with an error of its own (here: a folder where the file was).
+    sokvag = bilaga.fil.path
+    bilaga.fil.storage.delete(bilaga.fil.name)
+    os.mkdir(sokvag)
+    services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=borta, user=sekr)
+    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+
+    with pytest.raises(pdf.PunktFel):
+        services.kor_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == "misslyckad"
+    assert export.fel == (
+        f"Punkt 1 ({borta.arende.diarienummer} Bilaga som försvann) kunde inte skapas: ett fel i systemet "
+        "hindrade det. Försök igen, och kontakta systemförvaltningen om det upprepas."
+    )
+    assert str(settings.MEDIA_ROOT) not in export.fel
 
 
 def test_agenda_pdf_lists_items_with_diarienummer_title_and_proposal(client, demo):
