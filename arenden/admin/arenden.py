@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ALL_VAR, ORDER_VAR
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -175,7 +175,9 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
             super().save_model(request, obj, form, change)
             return
         services.registrera_arende(arende=obj, user=request.user)
-        messages.info(request, f"Ärendet fick diarienummer {obj.diarienummer}.")
+        # Told once the case, its skrivelser included, is stored: a failure after this point
+        # gives the number back, and a number already written down would go to the next case.
+        transaction.on_commit(lambda: messages.info(request, f"Ärendet fick diarienummer {obj.diarienummer}."))
 
 
 @admin.register(Skrivelse)

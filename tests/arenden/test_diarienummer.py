@@ -1,12 +1,14 @@
 import threading
 
 import pytest
+from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.utils import timezone
 
 from arenden import services
 from arenden.models import Arende, DiarieSekvens
-from tests.factories import ArendeFactory, ForvaltningFactory, UserFactory
+from tests.factories import ArendeFactory, ForvaltningFactory, UserFactory, pdf_bytes
 
 
 def _register(forvaltning, user, title="Nytt ärende"):
@@ -183,3 +185,33 @@ def test_a_case_and_its_avdelning_belong_to_one_forvaltning(admin_client):
     assert response.status_code == 200
     assert f"Avdelningen {annan.namn} hör inte till {skhlm}." in response.content.decode()
     assert not Arende.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_tells_the_number_only_once_the_case_is_stored(admin_client, monkeypatch):
+    """On committed data, as in use: the admin's own transaction decides what is stored."""
+    skhlm = ForvaltningFactory()
+    year = timezone.localdate().year
+    data = {
+        **_admin_data(skhlm, ""),
+        "skrivelser-TOTAL_FORMS": "1",
+        "skrivelser-0-titel": "Skrivelse",
+        "skrivelser-0-forfattare": "Ledamöter",
+        "skrivelser-0-beredning_datum": "2024-12-14",
+        "skrivelser-0-fil": SimpleUploadedFile("s.pdf", pdf_bytes(), content_type="application/pdf"),
+    }
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FileSystemStorage, "_save", disk_full)
+        admin_client.raise_request_exception = False
+        assert admin_client.post(ADD_URL, data).status_code == 500
+    assert not Arende.objects.exists()
+    page = admin_client.get("/admin/arenden/arende/").content.decode()
+    assert "fick diarienummer" not in page  # the number was given back, and never told
+
+    data["skrivelser-0-fil"] = SimpleUploadedFile("s.pdf", pdf_bytes(), content_type="application/pdf")
+    response = admin_client.post(ADD_URL, data, follow=True)
+    assert f"Ärendet fick diarienummer SKHLM {year}/1." in response.content.decode()
