@@ -279,7 +279,7 @@ def test_a_chef_never_attests_or_returns_content_sent_again_after_they_opened_it
     sektion = tu.sektioner.first()
     tu.refresh_from_db()
     services.spara_sektion(
-        sektion=sektion, text="<p>Nytt innehåll.</p>", expected_version=tu.version, user=world.officer
+        sektion=sektion, text="<p>Nytt innehåll.</p>", expected_version=sektion.version, user=world.officer
     )
     services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
     tu.refresh_from_db()

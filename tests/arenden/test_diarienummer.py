@@ -3,7 +3,7 @@ import threading
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, connections
+from django.db import IntegrityError, connections
 from django.utils import timezone
 
 from arenden import services
@@ -30,7 +30,7 @@ def test_a_failed_registration_gives_its_number_back(db):
     user = UserFactory()
     skhlm = ForvaltningFactory()
     year = timezone.localdate().year
-    with pytest.raises(Exception):  # noqa: B017 - the database refuses a title of None
+    with pytest.raises(IntegrityError):  # the database refuses a title of None, after the number was taken
         _register(skhlm, user, title=None)
     assert _register(skhlm, user).diarienummer == f"SKHLM {year}/1"
 
@@ -63,7 +63,6 @@ def test_concurrent_registrations_get_distinct_numbers_without_holes():
     numbers = sorted(Arende.objects.filter(ar=year).values_list("lopnummer", flat=True))
     assert numbers == list(range(1, 201))
     assert DiarieSekvens.objects.get(prefix="SKHLM", ar=year).senaste == 200
-    assert connection.vendor in {"postgresql", "sqlite"}
 
 
 ADD_URL = "/admin/arenden/arende/add/"
