@@ -11,14 +11,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_injected_inline_script_is_refused_and_reported(demo_site, page, csp_violations):
     login(page, demo_site, "anette")
-    page.evaluate(
-        """() => { const s = document.createElement('script'); s.textContent = 'document.title = "körd"';
-                   document.body.append(s);
-                   const d = document.createElement('div'); d.setAttribute('style', 'color: red'); d.id = 'stil';
-                   document.body.append(d); }"""
-    )
+    # The browser's reports arrive on their own; the test waits for both before reading them.
+    with (
+        page.expect_console_message(lambda m: "script-src" in m.text),
+        page.expect_console_message(lambda m: "style-src" in m.text),
+    ):
+        page.evaluate(
+            """() => { const s = document.createElement('script'); s.textContent = 'document.title = "körd"';
+                       document.body.append(s);
+                       const d = document.createElement('div'); d.setAttribute('style', 'color: red');
+                       d.id = 'stil'; document.body.append(d); }"""
+        )
     expect(page.locator("#stil")).to_be_attached()
-    page.wait_for_timeout(200)
     assert page.title() != "körd"
     refused = list(csp_violations)
     csp_violations.clear()  # expected here; any other test fails on them

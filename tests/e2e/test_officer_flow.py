@@ -233,15 +233,21 @@ def test_a_second_click_while_the_form_is_on_its_way_sends_nothing_more(demo_sit
         "**/arenden/nytt/", lambda route: posts.append(route) if route.request.method == "POST" else route.continue_()
     )
     # The officer, waiting, clicks again a moment later (set up in the page: Playwright itself
-    # would wait for the first navigation before clicking).
+    # would wait for the first navigation before clicking). The page tells each submit, and
+    # whether it was stopped, on its console.
     page.evaluate(
         """() => {
             const knapp = [...document.querySelectorAll("button")].find(b => b.textContent === "Registrera ärende");
+            if (!knapp) throw new Error("no button Registrera ärende");
+            window.addEventListener("submit", (e) => console.log(`skickat stoppat=${e.defaultPrevented}`));
             document.addEventListener("submit", () => setTimeout(() => knapp.click(), 300), {once: true});
         }"""
     )
-    page.get_by_role("button", name="Registrera ärende").click(no_wait_after=True)
-    page.wait_for_timeout(1500)
+    skickat = []
+    page.on("console", lambda m: skickat.append(m.text) if m.text.startswith("skickat") else None)
+    with page.expect_console_message(lambda m: m.text == "skickat stoppat=true"):
+        page.get_by_role("button", name="Registrera ärende").click(no_wait_after=True)
+    assert skickat == ["skickat stoppat=false", "skickat stoppat=true"]
     assert len(posts) == 1
     with page.expect_navigation():
         posts[0].continue_()
