@@ -543,3 +543,35 @@ def test_attested_pdf_text_and_hash_survive_later_edits_of_atgard_and_title(worl
     assert after == before
     assert "Helt ny text" not in after and "Förvaltningschef" not in after
     assert tu.innehall_hash == digest
+
+
+def test_the_same_content_attested_again_by_others_prints_its_new_attestations(world):
+    from arenden import pdf
+    from tests.arenden.pdftext import pages
+
+    tu = world.dokument()
+    sektion = tu.sektioner.first()
+    services.spara_sektion(
+        sektion=sektion, text="<p>Förslaget.</p>", expected_version=sektion.version, user=world.officer
+    )
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    services.attestera(tjansteutlatande=tu, user=world.chef2)
+    tu.refresh_from_db()
+    forsta_hash = tu.innehall_hash
+    forsta = "\n".join(pages(pdf.render_tjansteutlatande(tu)))  # stored under the content's hash
+    assert "Chef1 Testsson" in forsta and "Chef2 Testsson" in forsta
+
+    # Edited and written back word for word: the same content, attested by someone else.
+    for text in ("<p>Ett annat förslag.</p>", "<p>Förslaget.</p>"):
+        sektion.refresh_from_db()
+        services.spara_sektion(sektion=sektion, text=text, expected_version=sektion.version, user=world.officer)
+    chef3 = person("chef3", Roll.ATTESTANT, avdelning=world.avdelning, befattning="Tf. avdelningschef")
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[chef3])
+    services.attestera(tjansteutlatande=tu, user=chef3)
+    tu.refresh_from_db()
+    assert tu.innehall_hash == forsta_hash
+
+    andra = "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+    assert "Chef3 Testsson" in andra
+    assert "Chef1 Testsson" not in andra and "Chef2 Testsson" not in andra
