@@ -64,9 +64,10 @@ run: demo
 test: install $(NODE_STAMP)
 	$(PY) -m pytest
 
-# The README's screenshots, taken by the browser tests.
-screenshots: install $(NODE_STAMP)
+# The README's pictures: the pages, taken by the browser tests, and the demo PDF's pages.
+screenshots: install $(NODE_STAMP) pdf
 	SCREENSHOT_DIR=$(CURDIR)/docs $(PY) -m pytest tests/e2e -q
+	pdftoppm -png -r 60 out/SKHLM-2024-123-oppna-drogscener.pdf docs/tjansteutlatande-sida
 
 pdf: demo
 	$(PY) manage.py render_pdf --demo --out out/
