@@ -399,10 +399,17 @@ def _stycken(text):
     return [s.strip() for s in re.split(r"\n\s*\n", text or "") if s.strip()]
 
 
-def _agendapunkter(sammantrade):
+def las_punkter(sammantrade):
+    """The meeting's items in agenda order, read once. A packet or a zip builds its agenda, its
+    contents and its documents from one such read: a change of the list while it is built (it
+    takes a while) must not give the agenda other numbers than the documents after it."""
+    return list(sammantrade.punkter.select_related("tjansteutlatande__arende", "arende").order_by("nummer"))
+
+
+def _agendapunkter(sammantrade, punkter=None):
     from .services import forslag_till_beslut
 
-    punkter = list(sammantrade.punkter.select_related("tjansteutlatande__arende", "arende").order_by("nummer"))
+    punkter = las_punkter(sammantrade) if punkter is None else punkter
     return [
         {
             "punkt": p,
@@ -416,13 +423,14 @@ def _agendapunkter(sammantrade):
     ]
 
 
-def render_foredragningslista(sammantrade, *, innehall=None):
+def render_foredragningslista(sammantrade, *, innehall=None, punkter=None):
     """The agenda in the Stockholm layout. With `innehall` (rows with nummer, rubrik,
-    diarienummer, sida) it also prints the packet's table of contents on a page of its own."""
+    diarienummer, sida) it also prints the packet's table of contents on a page of its own.
+    `punkter` (from `las_punkter`) are the items as read for a packet; else they are read here."""
     mote = sammantrade
     return render_pdf(
         "pdf/foredragningslista.html",
-        {"sammantrade": mote, "punkter": _agendapunkter(mote), "innehall": innehall},
+        {"sammantrade": mote, "punkter": _agendapunkter(mote, punkter), "innehall": innehall},
         title=f"Föredragningslista {mote.datum:%Y-%m-%d}",
         author=mote.namnd.namn,
         subject=f"Sammanträde kl. {mote.tid:%H.%M}",
@@ -462,14 +470,6 @@ def punkt_filename(punkt):
     return f"{punkt.nummer:02d}-{pdf_filename(punkt.tjansteutlatande)}"
 
 
-def _dokumentpunkter(sammantrade):
-    return list(
-        sammantrade.punkter.filter(tjansteutlatande__isnull=False)
-        .select_related("tjansteutlatande__arende", "arende")
-        .order_by("nummer")
-    )
-
-
 def _render_dokument(tu_pk):
     """Render one document by its key, in a thread of the pool with its own connection."""
     from .models import Tjansteutlatande
@@ -480,7 +480,7 @@ def _render_dokument(tu_pk):
         connection.close()
 
 
-def render_punkter(sammantrade, *, on_progress=None, samtidiga=None):
+def render_punkter(sammantrade, *, punkter=None, on_progress=None, samtidiga=None):
     """Each document item's PDF, in agenda order, as (punkt, bytes). `on_progress(done)` is
     called as each finishes; a failure raises PunktFel naming the item.
 
@@ -488,7 +488,7 @@ def render_punkter(sammantrade, *, on_progress=None, samtidiga=None):
     PDF_SAMTIDIGA) documents are handed to workers at once from as many threads. Only outside
     a transaction: each thread has its own database connection, which would not see the
     transaction's uncommitted rows."""
-    punkter = _dokumentpunkter(sammantrade)
+    punkter = [p for p in (las_punkter(sammantrade) if punkter is None else punkter) if p.tjansteutlatande_id]
     samtidiga = settings.PDF_SAMTIDIGA if samtidiga is None else samtidiga
     if samtidiga <= 1 or len(punkter) < 2 or connection.in_atomic_block:
         delar = []
@@ -543,12 +543,13 @@ def _kopiera_bokmarken(kalla, forsta_sida):
         return kopiera(outline.root)
 
 
-def render_motespaket(sammantrade, *, on_progress=None, samtidiga=None):
+def render_motespaket(sammantrade, *, punkter=None, on_progress=None, samtidiga=None):
     """The whole meeting as one PDF: the agenda and its table of contents, then every item's
     tjänsteutlåtande with its bilagor, with a bookmark per item (the document's own bookmarks
-    beneath it)."""
+    beneath it), all from one read of the list (`las_punkter`)."""
     mote = sammantrade
-    delar = render_punkter(mote, on_progress=on_progress, samtidiga=samtidiga)
+    punkter = las_punkter(mote) if punkter is None else punkter
+    delar = render_punkter(mote, punkter=punkter, on_progress=on_progress, samtidiga=samtidiga)
     sidor_per_del = [antal_sidor(data) for _punkt, data in delar]
 
     def innehall(framsida_sidor):
@@ -565,7 +566,7 @@ def render_motespaket(sammantrade, *, on_progress=None, samtidiga=None):
     framsida_sidor = 2
     for _ in range(5):
         rader = innehall(framsida_sidor)
-        framsida = render_foredragningslista(mote, innehall=rader)
+        framsida = render_foredragningslista(mote, innehall=rader, punkter=punkter)
         faktiska = antal_sidor(framsida)
         if faktiska == framsida_sidor:
             break
@@ -609,13 +610,16 @@ def motespaket_filename(sammantrade):
     return f"handlingar-{sammantrade.datum:%Y-%m-%d}.pdf"
 
 
-def render_motes_zip(sammantrade, *, on_progress=None, samtidiga=None):
-    """A zip with the agenda and one PDF per document item, named by item number and diarienummer."""
+def render_motes_zip(sammantrade, *, punkter=None, on_progress=None, samtidiga=None):
+    """A zip with the agenda and one PDF per document item, named by item number and diarienummer,
+    all from one read of the list (`las_punkter`)."""
     mote = sammantrade
-    delar = render_punkter(mote, on_progress=on_progress, samtidiga=samtidiga)
+    punkter = las_punkter(mote) if punkter is None else punkter
+    delar = render_punkter(mote, punkter=punkter, on_progress=on_progress, samtidiga=samtidiga)
     ut = io.BytesIO()
     with zipfile.ZipFile(ut, "w", compression=zipfile.ZIP_DEFLATED) as arkiv:
-        arkiv.writestr(f"00-{foredragningslista_filename(mote)}", render_foredragningslista(mote))
+        agenda = render_foredragningslista(mote, punkter=punkter)
+        arkiv.writestr(f"00-{foredragningslista_filename(mote)}", agenda)
         for punkt, data in delar:
             arkiv.writestr(punkt_filename(punkt), data)
     return ut.getvalue()

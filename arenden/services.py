@@ -838,12 +838,15 @@ def kor_export(*, export_id):
     rows = Sammantradesexport.objects.filter(pk=export.pk)
     rows.update(status=ExportStatus.PAGAR, klara=0, fel="")
     mote = export.sammantrade
+    # The list as it stands when the job starts: its documents are the total the page counts to.
+    punkter = pdf.las_punkter(mote)
+    rows.update(totalt=sum(1 for p in punkter if p.tjansteutlatande_id))
     try:
         if export.typ == ExportTyp.PAKET:
-            data = pdf.render_motespaket(mote, on_progress=lambda klara: rows.update(klara=klara))
+            data = pdf.render_motespaket(mote, punkter=punkter, on_progress=lambda klara: rows.update(klara=klara))
             namn = pdf.motespaket_filename(mote)
         else:
-            data = pdf.render_motes_zip(mote, on_progress=lambda klara: rows.update(klara=klara))
+            data = pdf.render_motes_zip(mote, punkter=punkter, on_progress=lambda klara: rows.update(klara=klara))
             namn = pdf.motes_zip_filename(mote)
     except pdf.PunktFel as exc:
         rows.update(status=ExportStatus.MISSLYCKAD, fel=str(exc), klar=timezone.now())

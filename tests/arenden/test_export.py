@@ -217,3 +217,26 @@ def test_only_a_secretary_can_export(client, demo, vem, forvantat):
     if vem != "sekreterare":
         with pytest.raises(services.WorkflowError):
             services.bestall_export(sammantrade=mote, typ="zip", user=user)
+
+
+def test_a_list_changed_while_the_packet_is_built_does_not_mix_two_lists(demo):
+    """The secretary removes the first item while the packet's documents render: the agenda,
+    its contents and the bookmarks all show the list the job began with."""
+    sekr = sekreterare()
+    mote = _mote_med_tre_punkter(demo, sekr)
+    forsta = mote.punkter.get(nummer=1)
+
+    def under_tiden(klara):
+        if klara == 1:
+            services.ta_bort_fran_foredragningslista(punkt=forsta, user=sekr)
+
+    paket = PdfReader(io.BytesIO(pdf.render_motespaket(mote, on_progress=under_tiden, samtidiga=1)))
+
+    assert mote.punkter.count() == 3  # the list did change meanwhile
+    bokmarken = [item.title for item in paket.outline if not isinstance(item, list)][2:]
+    assert bokmarken == ["1. Öppna drogscener (SKHLM 2024/123)", *bokmarken[1:]]
+    assert [b.split(".")[0] for b in bokmarken] == ["1", "2", "3"]
+    agenda = _text(paket.pages[0])
+    for bokmarke in bokmarken:
+        assert bokmarke.split(" (")[0] in agenda
+    assert "4. Förvaltningschefen informerar" in agenda
