@@ -312,9 +312,16 @@ def document_parts(tu):
         if bilaga["fil"]:
             try:
                 with default_storage.open(bilaga["fil"], "rb") as file:
-                    inserts.append((len(parts) - 1, file.read()))
+                    data = file.read()
             except FileNotFoundError:
                 raise PdfError(f"Bilaga {bilaga['nummer']} ({bilaga['titel']}) saknas i arkivet.") from None
+            # Content frozen before the file's hash was part of it has none to compare with.
+            if bilaga.get("sha256") and hashlib.sha256(data).hexdigest() != bilaga["sha256"]:
+                raise PdfError(
+                    f"Bilaga {bilaga['nummer']} ({bilaga['titel']}) är inte längre den fil som fanns när "
+                    "dokumentet skickades för attest: filen har bytts ut i arkivet. Kontakta systemförvaltningen."
+                )
+            inserts.append((len(parts) - 1, data))
         elif bilaga["text"].strip():
             context = {"bilaga": bilaga, "text": _paragraphs(bilaga["text"])}
             header = (

@@ -23,6 +23,22 @@ def _rader(tu, relation, *med):
     return getattr(tu, relation).select_related(*med)
 
 
+def fil_sha256(fil):
+    """The SHA-256 of an uploaded bilaga's bytes: the frozen content names the file and what it
+    held, so a file replaced in the store after attest is noticed instead of printed. "" for no
+    file, or one already missing (the PDF then says it is missing)."""
+    if not fil:
+        return ""
+    summa = hashlib.sha256()
+    try:
+        with fil.storage.open(fil.name, "rb") as data:
+            for bit in iter(lambda: data.read(1 << 20), b""):
+                summa.update(bit)
+    except FileNotFoundError:
+        return ""
+    return summa.hexdigest()
+
+
 def build_snapshot(tu):
     """Read everything the document prints. Related rows are read with `.all()` and ordered
     here, so a caller that prefetches them (a batch, the volume generator) pays no queries; for
@@ -76,7 +92,13 @@ def build_snapshot(tu):
             for u in sorted(tu.undertecknare.all(), key=lambda u: (u.ordning, u.pk))
         ],
         "bilagor": [
-            {"nummer": b.ordning, "titel": b.titel, "fil": b.fil.name if b.fil else "", "text": b.text}
+            {
+                "nummer": b.ordning,
+                "titel": b.titel,
+                "fil": b.fil.name if b.fil else "",
+                "sha256": fil_sha256(b.fil),
+                "text": b.text,
+            }
             for b in sorted(tu.bilagor.all(), key=lambda b: (b.ordning, b.pk))
         ],
     }

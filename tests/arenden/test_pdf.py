@@ -280,3 +280,24 @@ def test_prestarted_render_process_serves_the_first_pdf(db):
         assert pdf._idle == [started]
     finally:
         pdf.shutdown_workers()
+
+
+def test_a_bilaga_file_replaced_after_attest_is_refused_not_printed(db):
+    from pathlib import Path
+
+    from tests.arenden.meeting import attestera
+    from tests.factories import pdf_bytes
+
+    tu = TjansteutlatandeFactory()
+    original = HTML(string="<p>KARTAN SOM ATTESTERADES</p>").write_pdf()
+    bilaga = Bilaga(tjansteutlatande=tu, ordning=1, titel="Karta")
+    bilaga.fil.save("karta.pdf", SimpleUploadedFile("karta.pdf", original), save=True)
+    attestera(tu)  # the content frozen, with the file's hash
+    fil = Path(bilaga.fil.path)
+
+    fil.write_bytes(pdf_bytes())  # replaced in the file store, behind the services' back
+    with pytest.raises(pdf.PdfError, match=r"Bilaga 1 \(Karta\) är inte längre den fil .* har bytts ut i arkivet"):
+        pdf.render_tjansteutlatande(tu)
+
+    fil.write_bytes(original)
+    assert "KARTAN SOM ATTESTERADES" in "\n".join(pages(pdf.render_tjansteutlatande(tu)))
