@@ -41,6 +41,12 @@ class UserAdmin(SafeInputAdminMixin, DjangoUserAdmin):
         profil = getattr(obj, "profil", None)
         return profil.befattning if profil else ""
 
+    def has_delete_permission(self, request, obj=None):
+        """People are made inactive (the "Aktiv" box), never deleted: a deleted user would be
+        taken out of every history row they wrote (who changed what), and out of the
+        signatories, chefs and exports that name them, without a history row of their own."""
+        return False
+
 
 @admin.register(Namnd)
 class NamndAdmin(HistoryAdmin):

@@ -380,3 +380,17 @@ def test_no_one_deletes_a_case_from_the_diarium_not_even_a_superuser(admin_clien
     )
     assert Arende.objects.filter(pk=arende.pk).exists()
     assert "delete_selected" not in admin_client.get("/admin/arenden/arende/").content.decode()
+
+
+def test_no_one_deletes_a_user_whose_name_the_history_holds(admin_client):
+    from arenden import services
+
+    chef = UserFactory(username="gammal_chef", is_superuser=True)
+    tu = TjansteutlatandeFactory()
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu, data={"titel": "Ny titel"}, expected_version=tu.version, user=chef
+    )
+    assert admin_client.get(f"/admin/auth/user/{chef.pk}/delete/").status_code == 403
+    admin_client.post("/admin/auth/user/", {"action": "delete_selected", "_selected_action": [chef.pk], "post": "yes"})
+    assert tu.history.first().history_user == chef  # still named as who changed the title
+    assert "delete_selected" not in admin_client.get("/admin/auth/user/").content.decode()
