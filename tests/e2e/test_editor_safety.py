@@ -198,3 +198,36 @@ def test_a_save_after_the_session_ended_says_so_and_succeeds_once_logged_in_agai
     expect(status).to_contain_text("Sparat")
     sektion.refresh_from_db()
     assert "Skrivet innan sessionen tog slut." in sektion.text
+
+
+def test_the_editors_keyboard_shortcuts_format_and_save(demo_site, utkast, page):
+    """Ctrl+B, Ctrl+I, Ctrl+Shift+L, Ctrl+Alt+F and Ctrl+S, as the README lists them."""
+    sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Bakgrund")
+    page.on("dialog", lambda d: d.accept("Enligt polisens lägesbild."))
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    falt = region(page, "Bakgrund")
+    falt.get_by_role("textbox").click()
+    page.keyboard.press("Control+B")
+    page.keyboard.type("Fet")
+    page.keyboard.press("Control+B")
+    page.keyboard.type(" och ")
+    page.keyboard.press("Control+I")
+    page.keyboard.type("kursiv")
+    page.keyboard.press("Control+I")
+    page.keyboard.type(" text")
+    page.keyboard.press("Control+Alt+F")  # a footnote, its text asked for in a dialog
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+Shift+L")
+    page.keyboard.type("En punkt")
+
+    page.keyboard.press("Control+S")
+
+    expect(falt.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    sektion.refresh_from_db()
+    lagrat = Elements()
+    lagrat.feed(sektion.text)
+    assert "<strong>Fet</strong>" in sektion.text and "<em>kursiv</em>" in sektion.text
+    assert ("span", "class", "fotnot") in lagrat.attributes
+    assert "Enligt polisens lägesbild." in sektion.text
+    assert "<ul><li>En punkt</li></ul>" in sektion.text
