@@ -253,3 +253,35 @@ def test_a_second_click_while_the_form_is_on_its_way_sends_nothing_more(demo_sit
         posts[0].continue_()
     expect(page.get_by_role("status").first).to_contain_text("Ärendet är registrerat")
     assert Arende.objects.filter(arendemening__startswith="Belysning i Skärholmsdalen").count() == 1
+
+
+def test_the_secretary_builds_the_meeting_packet_and_downloads_it(demo_site, page):
+    """The agenda and the packet in the admin: the item added from the list of attested
+    documents, the packet ordered, its progress followed on the page while the job queue builds
+    it, and the file downloaded."""
+    from django.core.management import call_command
+
+    demo = Tjansteutlatande.objects.get(arende__diarienummer="SKHLM 2024/123")
+    login(page, demo_site, "sekreterare")
+    page.goto(f"{demo_site}/admin/arenden/sammantrade/")
+    page.get_by_role("link", name="Skärholmens stadsdelsnämnd 2024-05-23").click()
+    page.get_by_label("Attesterat tjänsteutlåtande").select_option(value=str(demo.pk))
+    page.get_by_role("button", name="Lägg till sist på listan").click()
+    expect(page.locator(".messagelist")).to_contain_text("Punkten är tillagd")
+
+    page.get_by_role("button", name="Skapa mötespaket (en pdf)").click()
+    rad = page.locator("#exporter tr[data-status-url]").first
+    expect(rad.locator(".antal")).to_have_text("0 av 1 punkt")
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)  # the job queue
+    expect(rad.locator(".antal")).to_have_text("1 av 1 punkt")  # the page polls; no reload
+    expect(rad.locator(".status")).to_have_text("Klar")
+
+    with page.expect_download() as nedladdning:
+        rad.get_by_role("link", name="Ladda ner").click()
+    with open(nedladdning.value.path(), "rb") as fil:
+        text = pdf_text(fil.read())
+    assert text.startswith("Föredragningslista")
+    assert f"1. {demo.titel}" in text and "Dnr SKHLM 2024/123" in text
+    assert "Detta dokument har godkänts digitalt av följande personer" in text
+    demo.refresh_from_db()
+    assert demo.status == "pa_foredragningslista"
