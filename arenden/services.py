@@ -486,6 +486,7 @@ def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
             )
         kedja = list(attestanter) if attestanter else standard_attestanter(tu)
         _kontrollera_kedja(tu, user, kedja)
+        _undertecknarnas_namn(tu, user)
         innehall = build_snapshot(tu)
         tu.innehall, tu.innehall_hash = innehall, snapshot_hash(innehall)
         tu.attest_omgang += 1
@@ -507,6 +508,18 @@ def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
         _folj_arende(tu, user)
     _uppdatera(tjansteutlatande, tu)
     return tu
+
+
+def _undertecknarnas_namn(tu, user):
+    """A signatory who is a user of the system signs with the name they hold on the day the
+    document is sent (typed while drafting, it may be out of date: a new surname). The title
+    stays as typed: it is the role they sign in, which need not be their profile's title."""
+    for undertecknare in tu.undertecknare.select_related("anvandare"):
+        person = undertecknare.anvandare
+        namn = f"{person.first_name} {person.last_name}".strip() if person else ""
+        if namn and namn != undertecknare.namn:
+            undertecknare.namn = namn
+            _spara(undertecknare, user, "Namnet som användaren har när dokumentet skickas för attest")
 
 
 class InnehalletAndrat(WorkflowError):

@@ -575,3 +575,29 @@ def test_the_same_content_attested_again_by_others_prints_its_new_attestations(w
     andra = "\n".join(pages(pdf.render_tjansteutlatande(tu)))
     assert "Chef3 Testsson" in andra
     assert "Chef1 Testsson" not in andra and "Chef2 Testsson" not in andra
+
+
+def test_a_signatory_who_is_a_user_signs_with_the_name_held_when_the_document_is_sent(world):
+    tu = world.dokument()
+    services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=1, anvandare=world.chef2, namn="Chef2 Testsson", befattning="Stadsdelsdirektör"),
+        user=world.officer,
+    )
+    services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=2, namn="Extern Person", befattning="Polisen"),
+        user=world.officer,
+    )
+    world.chef2.last_name = "Gift-Namn"  # a new surname between drafting and sending
+    world.chef2.save()
+
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+
+    tu.refresh_from_db()
+    assert [(u["namn"], u["befattning"]) for u in tu.innehall["undertecknare"]] == [
+        ("Chef2 Gift-Namn", "Stadsdelsdirektör"),  # the title is the one typed: the role signed in
+        ("Extern Person", "Polisen"),
+    ]
+    rad = tu.undertecknare.get(ordning=1).history.first()
+    assert (rad.namn, rad.history_user) == ("Chef2 Gift-Namn", world.officer)
