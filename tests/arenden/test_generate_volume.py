@@ -208,3 +208,20 @@ def test_series_follow_the_committed_cases_when_a_batch_fails(db, monkeypatch):
     assert Arende.objects.count() == 50
     assert DiarieSekvens.objects.exists()
     _series_are_gapless()
+
+
+def test_the_generator_is_refused_in_production(db, settings):
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="körs inte med PRODUCTION=true"):
+        call_command("generate_volume", arenden=10, stdout=StringIO())
+    assert not Arende.objects.exists()
+
+
+def test_the_series_continue_after_the_generator_without_going_back(db):
+    from arenden.management.commands.generate_volume import Command
+
+    DiarieSekvens.objects.create(prefix="SKHLM", ar=2024, senaste=9)  # a registration meanwhile
+    generator = Command()
+    generator.counters = {("SKHLM", 2024): 5, ("SKHLM", 2023): 40}
+    generator.update_series()
+    assert dict(DiarieSekvens.objects.values_list("ar", "senaste")) == {2024: 9, 2023: 40}

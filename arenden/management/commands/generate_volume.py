@@ -22,6 +22,7 @@ from collections import defaultdict
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -158,6 +159,13 @@ class Command(BaseCommand):
         total, batch = options["arenden"], options["batch"]
         if total < 1 or batch < 1:
             raise CommandError("--arenden och --batch måste vara positiva tal.")
+        if settings.PRODUCTION:
+            # Its cases join the real förvaltningar's series: on a diarium in use they would stand
+            # beside real cases, and its numbers race the registrations.
+            raise CommandError(
+                "generate_volume fyller databasen med påhittade ärenden och körs inte med PRODUCTION=true. "
+                "Fyll en egen databas för prov och mätningar."
+            )
         workers = self.resolve_workers(options["workers"])
         self.seed = options["seed"]
         self.rng = random.Random(self.seed)
@@ -420,8 +428,13 @@ class Command(BaseCommand):
         return counters
 
     def update_series(self):
+        """Each series continues after the highest number written. Under the series' lock, and
+        never lower than it stands: a number registered meanwhile keeps its place."""
         for (prefix, ar), last in self.counters.items():
-            DiarieSekvens.objects.update_or_create(prefix=prefix, ar=ar, defaults={"senaste": last})
+            serie, _ = DiarieSekvens.objects.select_for_update().get_or_create(prefix=prefix, ar=ar)
+            if serie.senaste < last:
+                serie.senaste = last
+                serie.save(update_fields=["senaste"])
 
     def text(self, sentences):
         out = []
