@@ -5,6 +5,7 @@ attest freezes it (with its SHA-256) so that later edits to an åtgärd, a perso
 mall cannot change what a chef approved.
 """
 
+import functools
 import hashlib
 import json
 
@@ -26,16 +27,24 @@ def _rader(tu, relation, *med):
 def fil_sha256(fil):
     """The SHA-256 of an uploaded bilaga's bytes: the frozen content names the file and what it
     held, so a file replaced in the store after attest is noticed instead of printed. "" for no
-    file, or one already missing (the PDF then says it is missing)."""
+    file, or one already missing (the PDF then says it is missing). A file is read once per
+    process for as long as its size and time are unchanged: a draft's pages build the snapshot on
+    every view, and a scanned bilaga may be 20 MB."""
     if not fil:
         return ""
-    summa = hashlib.sha256()
+    storage = fil.storage
     try:
-        with fil.storage.open(fil.name, "rb") as data:
-            for bit in iter(lambda: data.read(1 << 20), b""):
-                summa.update(bit)
+        return _sha256(storage, fil.name, storage.size(fil.name), storage.get_modified_time(fil.name))
     except FileNotFoundError:
         return ""
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(storage, name, _storlek, _andrad):
+    summa = hashlib.sha256()
+    with storage.open(name, "rb") as data:
+        for bit in iter(lambda: data.read(1 << 20), b""):
+            summa.update(bit)
     return summa.hexdigest()
 
 
