@@ -90,7 +90,8 @@ backup: install
 	@set -e; media="$(MEDIA_DIR)"; [ -n "$$media" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
 	  mkdir -p $(BACKUP_DIR); name="$(BACKUP_DIR)/skarholmen-$$(date -u +%Y%m%dT%H%M%SZ)"; \
 	  pg_dump --format=custom --no-owner --file "$$name.dump" "$$DATABASE_URL" || { rm -f "$$name.dump"; exit 1; }; \
-	  if [ -d "$$media" ]; then tar -czf "$$name.media.tar.gz" -C "$$media" .; fi; \
+	  if [ -d "$$media" ]; then tar -czf "$$name.media.tar.gz" -C "$$media" . \
+	    || { rm -f "$$name.dump" "$$name.media.tar.gz"; exit 1; }; fi; \
 	  echo "$$name.dump"
 
 # Replaces what the database DATABASE_URL points at (empty or not) with the backup, in one transaction.
