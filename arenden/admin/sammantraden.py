@@ -237,7 +237,8 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
                 messages.error(
                     request,
                     "Det valda tjänsteutlåtandet kan inte sättas på listan: det är inte längre ett attesterat "
-                    "dokument till nämnden (det kan ha satts på en lista eller återremitterats under tiden).",
+                    "dokument till nämnden (det kan ha satts på en lista, eller ändrats så att attesten "
+                    "makulerades, under tiden).",
                 )
             for fel in form.errors.get("titel", []):
                 messages.error(request, f"Rubriken: {fel}")
