@@ -384,6 +384,10 @@ def zip_of(documents):
 # bookmarks and the page numbers of its table of contents.
 
 
+# Why something could not be made, when the cause is the server's, not the document's.
+SYSTEMFEL = "ett fel i systemet hindrade det. Försök igen, och kontakta systemförvaltningen om det upprepas."
+
+
 class PunktFel(Exception):
     """One item of a meeting could not be rendered; the message names it for the secretary.
     Only a PdfError's reason is hers to read; any other (a file the server cannot open, a full
@@ -395,7 +399,7 @@ class PunktFel(Exception):
             varfor = str(orsak)
         else:
             logger.error("Punkt %s kunde inte skapas", punkt.pk, exc_info=orsak)
-            varfor = "ett fel i systemet hindrade det. Försök igen, och kontakta systemförvaltningen om det upprepas."
+            varfor = SYSTEMFEL
         super().__init__(
             f"Punkt {punkt.nummer} ({' '.join(filter(None, [punkt.diarienummer, punkt.rubrik]))}) "
             f"kunde inte skapas: {varfor}"
@@ -477,12 +481,11 @@ def punkt_filename(punkt):
     return f"{punkt.nummer:02d}-{pdf_filename(punkt.tjansteutlatande)}"
 
 
-def _render_dokument(tu_pk):
-    """Render one document by its key, in a thread of the pool with its own connection."""
-    from .models import Tjansteutlatande
-
+def _render_dokument(tu):
+    """Render one document as the list's read found it, in a thread of the pool with its own
+    connection (for what the render still reads: stored PDFs, a draft's rows)."""
     try:
-        return render_tjansteutlatande(Tjansteutlatande.objects.select_related("arende").get(pk=tu_pk))
+        return render_tjansteutlatande(tu)
     finally:
         connection.close()
 
@@ -510,7 +513,7 @@ def render_punkter(sammantrade, *, punkter=None, on_progress=None, samtidiga=Non
 
     resultat = {}
     with ThreadPoolExecutor(max_workers=samtidiga, thread_name_prefix="motespaket") as pool:
-        futures = {pool.submit(_render_dokument, p.tjansteutlatande_id): p for p in punkter}
+        futures = {pool.submit(_render_dokument, p.tjansteutlatande): p for p in punkter}
         try:
             for klara, future in enumerate(as_completed(futures), start=1):
                 punkt = futures[future]

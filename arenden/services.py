@@ -30,6 +30,7 @@ from .models import (
     TjansteutlatandeAtgard,
     Undertecknare,
     display_name,
+    display_name_from,
     is_namndsekreterare,
     may_attest,
     parse_diarienummer,
@@ -87,6 +88,7 @@ SEKTION_ANDRAD = "Sektion ändrad"
 STATUS = "Status"  # the case following its document (`_folj_arende`)
 SATT_PA_LISTAN = "Satt på föredragningslistan"
 BORTTAGEN_FRAN_LISTAN = "Borttagen från föredragningslistan"
+BORTTAGEN_PUNKT = "Punkten har tagits bort från föredragningslistan. Ladda om sidan."
 HUVUDFALT = ("titel", "undertitel", "namnd", "sammantradesdatum", "telefon", "handlaggare")
 
 # MallSektion.nyckel of the section the nämnd decides on.
@@ -514,10 +516,11 @@ def _undertecknarnas_namn(tu, user):
     """A signatory who is a user of the system signs with the name they hold on the day the
     document is sent (typed while drafting, it may be out of date: a new surname). The title
     stays as typed: it is the role they sign in, which need not be their profile's title."""
+    langst = Undertecknare._meta.get_field("namn").max_length
     for undertecknare in tu.undertecknare.select_related("anvandare"):
         person = undertecknare.anvandare
-        namn = f"{person.first_name} {person.last_name}".strip() if person else ""
-        if namn and namn != undertecknare.namn:
+        namn = display_name_from(person.first_name, person.last_name, "") if person else ""
+        if namn and namn != undertecknare.namn and len(namn) <= langst:
             undertecknare.namn = namn
             _spara(undertecknare, user, "Namnet som användaren har när dokumentet skickas för attest")
 
@@ -684,17 +687,15 @@ def ta_bort_fran_foredragningslista(*, punkt, user):
     _require_namndsekreterare(user, punkt.sammantrade_id)
     with transaction.atomic():
         mote = Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
-        punkt = Foredragningspunkt.objects.select_for_update().get(pk=punkt.pk)
+        punkt = Foredragningspunkt.objects.select_for_update().filter(pk=punkt.pk).first()
+        if punkt is None:  # removed by another request meanwhile (a second click)
+            raise WorkflowError(BORTTAGEN_PUNKT)
         if punkt.is_decided:
             raise WorkflowError(f"Punkt {punkt.nummer} är redan beslutad och kan inte tas bort från listan.")
         skal = f"{BORTTAGEN_FRAN_LISTAN}: {mote}"
         if punkt.tjansteutlatande_id:
             tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
-            if tu.status != TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA:
-                raise WorkflowError(
-                    f"”{tu.titel}” är {tu.get_status_display().lower()} och kan inte tas bort från listan."
-                )
-            tu.status = TjansteutlatandeStatus.ATTESTERAD
+            tu.status = _overgang(tu, "ta_bort_fran_foredragningslista")
             # The header's date goes back to the one the chefs attested: the document no longer
             # goes to this meeting.
             attesterat = (tu.innehall or {}).get("sammantradesdatum")
@@ -742,9 +743,6 @@ def forslag_till_beslut(tjansteutlatande):
     return "\n\n".join(line.strip() for line in text.split("\n\n") if line.strip())
 
 
-BORTTAGEN_PUNKT = "Punkten har tagits bort från föredragningslistan. Ladda om sidan."
-
-
 def registrera_beslut(*, punkt, beslut, user, now=None):
     """Record what the nämnd decided on an item. Produces the protokollsutdrag (a PDF kept on the
     item and listed on its ärende), moves the document to `beslutad` and closes the ärende when
@@ -770,38 +768,34 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     punkt.beslut, punkt.beslutad = beslut, now
     utdrag = pdf.render_protokollsutdrag(punkt, sekreterare=display_name(user))
     tryckt_nummer = punkt.nummer
-    sparad = None  # the extract's file, once stored: removed again if the decision is not saved
-    try:
-        with transaction.atomic():
-            # The meeting first, as every change of its list locks it (the join below locks it too
-            # on PostgreSQL, but not by intent): a removal or a new order then waits for the
-            # decision, or the decision for them, and never works from a list read before the
-            # other committed.
-            Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
-            punkt = (
-                Foredragningspunkt.objects.select_for_update().select_related("sammantrade").filter(pk=punkt.pk).first()
+    with transaction.atomic():
+        # The meeting first, as every change of its list locks it (the join below locks it too on
+        # PostgreSQL, but not by intent): a removal or a new order then waits for the decision,
+        # or the decision for them, and never works from a list read before the other committed.
+        Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
+        punkt = Foredragningspunkt.objects.select_for_update().select_related("sammantrade").filter(pk=punkt.pk).first()
+        if punkt is None:
+            raise WorkflowError(BORTTAGEN_PUNKT)
+        if punkt.is_decided:
+            raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
+        if punkt.nummer != tryckt_nummer:  # the list was reordered while the extract was made
+            raise WorkflowError(
+                f"Föredragningslistan ändrades medan beslutet registrerades: punkten är nu nummer {punkt.nummer}. "
+                "Registrera beslutet igen."
             )
-            if punkt is None:
-                raise WorkflowError(BORTTAGEN_PUNKT)
-            if punkt.is_decided:
-                raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
-            if punkt.nummer != tryckt_nummer:  # the list was reordered while the extract was made
-                raise WorkflowError(
-                    f"Föredragningslistan ändrades medan beslutet registrerades: punkten är nu nummer {punkt.nummer}. "
-                    "Registrera beslutet igen."
-                )
-            tu = None
-            if punkt.tjansteutlatande_id:
-                tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
-                if tu.status != TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA:
-                    raise WorkflowError(f"”{tu.titel}” står inte på en föredragningslista och kan inte beslutas.")
-            mote = punkt.sammantrade
-            punkt.beslut, punkt.beslutad = beslut, now
-            punkt.protokollsutdrag.save(pdf.protokollsutdrag_filename(punkt), ContentFile(utdrag), save=False)
-            sparad = punkt.protokollsutdrag.name
+        tu = None
+        if punkt.tjansteutlatande_id:
+            tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
+            status = _overgang(tu, "besluta")
+        mote = punkt.sammantrade
+        punkt.beslut, punkt.beslutad = beslut, now
+        punkt.protokollsutdrag.save(pdf.protokollsutdrag_filename(punkt), ContentFile(utdrag), save=False)
+        # A failure from here on rolls the decision back: its extract goes too. (A failure of the
+        # commit itself leaves the file, since the decision may have been stored.)
+        try:
             _spara(punkt, user=user, reason=f"Beslut registrerat: {beslut}")
             if tu is not None:
-                tu.status = TjansteutlatandeStatus.BESLUTAD
+                tu.status = status
                 _spara(tu, user=user, reason=f"Beslutad: {mote}, punkt {punkt.nummer}")
             if punkt.arende_id:
                 arende = Arende.objects.select_for_update().get(pk=punkt.arende_id)
@@ -812,10 +806,9 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
                     arende.status = ArendeStatus.AVSLUTAT
                     reason = f"Avslutat efter beslut: {mote}, punkt {punkt.nummer}; protokollsutdrag bifogat"
                 _spara(arende, user=user, reason=reason)
-    except BaseException:
-        if sparad:
-            punkt.protokollsutdrag.storage.delete(sparad)
-        raise
+        except BaseException:
+            punkt.protokollsutdrag.storage.delete(punkt.protokollsutdrag.name)
+            raise
     return punkt
 
 
@@ -851,10 +844,10 @@ def kor_export(*, export_id):
     rows = Sammantradesexport.objects.filter(pk=export.pk)
     rows.update(status=ExportStatus.PAGAR, klara=0, fel="")
     mote = export.sammantrade
-    # The list as it stands when the job starts: its documents are the total the page counts to.
-    punkter = pdf.las_punkter(mote)
-    rows.update(totalt=sum(1 for p in punkter if p.tjansteutlatande_id))
     try:
+        # The list as it stands when the job starts: its documents are the total the page counts to.
+        punkter = pdf.las_punkter(mote)
+        rows.update(totalt=sum(1 for p in punkter if p.tjansteutlatande_id))
         if export.typ == ExportTyp.PAKET:
             data = pdf.render_motespaket(mote, punkter=punkter, on_progress=lambda klara: rows.update(klara=klara))
             namn = pdf.motespaket_filename(mote)
@@ -866,11 +859,7 @@ def kor_export(*, export_id):
         logger.warning("Export %s misslyckades: %s", export.pk, exc)
         raise
     except Exception as exc:
-        varfor = (
-            str(exc)
-            if isinstance(exc, pdf.PdfError)
-            else "ett fel i systemet hindrade det. Försök igen, och kontakta systemförvaltningen om det upprepas."
-        )
+        varfor = str(exc) if isinstance(exc, pdf.PdfError) else pdf.SYSTEMFEL
         rows.update(status=ExportStatus.MISSLYCKAD, fel=f"Exporten kunde inte skapas: {varfor}", klar=timezone.now())
         logger.exception("Export %s misslyckades", export.pk)
         raise

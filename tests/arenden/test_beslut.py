@@ -177,7 +177,7 @@ def test_a_refused_decision_leaves_no_extract_file_behind(db, settings):
     # The document left the list's state another way between the secretary's page and the click.
     Tjansteutlatande.objects.filter(pk=tu.pk).update(status="attesterad")
 
-    with pytest.raises(services.WorkflowError, match="står inte på en föredragningslista"):
+    with pytest.raises(services.WorkflowError, match="har status ”Attesterad” och kan inte beslutas"):
         services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
 
     assert _utdrag_filer(settings.MEDIA_ROOT) == []

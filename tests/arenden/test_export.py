@@ -6,6 +6,7 @@ import zipfile
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import DatabaseError
 from pypdf import PdfReader
 
 from arenden import pdf, services
@@ -240,3 +241,20 @@ def test_a_list_changed_while_the_packet_is_built_does_not_mix_two_lists(demo):
     for bokmarke in bokmarken:
         assert bokmarke.split(" (")[0] in agenda
     assert "4. Förvaltningschefen informerar" in agenda
+
+
+def test_an_export_whose_list_cannot_be_read_ends_as_failed(demo, monkeypatch):
+    sekr = sekreterare()
+    mote = _mote_med_tre_punkter(demo, sekr)
+    export = services.bestall_export(sammantrade=mote, typ="zip", user=sekr)
+
+    def databasen_svarar_inte(_mote):
+        raise DatabaseError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(pdf, "las_punkter", databasen_svarar_inte)
+    with pytest.raises(DatabaseError):
+        services.kor_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == "misslyckad"  # not "pågår" for ever, polled by the page
+    assert export.fel == f"Exporten kunde inte skapas: {pdf.SYSTEMFEL}"
