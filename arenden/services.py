@@ -769,9 +769,9 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     utdrag = pdf.render_protokollsutdrag(punkt, sekreterare=display_name(user))
     tryckt_nummer = punkt.nummer
     with transaction.atomic():
-        # The meeting first, as every change of its list locks it (the join below locks it too on
-        # PostgreSQL, but not by intent): a removal or a new order then waits for the decision,
-        # or the decision for them, and never works from a list read before the other committed.
+        # The meeting first and on its own, as every change of its list locks it. Waiting for it,
+        # the decision holds no item, so a removal or a new order that holds the meeting can take
+        # the items it renumbers; the decision then reads the list they committed.
         Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
         punkt = Foredragningspunkt.objects.select_for_update().select_related("sammantrade").filter(pk=punkt.pk).first()
         if punkt is None:
