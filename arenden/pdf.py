@@ -388,21 +388,24 @@ def zip_of(documents):
 SYSTEMFEL = "ett fel i systemet hindrade det. Försök igen, och kontakta systemförvaltningen om det upprepas."
 
 
-class PunktFel(Exception):
-    """One item of a meeting could not be rendered; the message names it for the secretary.
-    Only a PdfError's reason is hers to read; any other (a file the server cannot open, a full
-    disk) is logged, and she is told whom to ask, not the server's paths."""
+def orsak(exc):
+    """Why a PDF could not be made, as the secretary may read it: a PdfError's Swedish reason;
+    anything else (a file the server cannot open, a full disk) is logged and told as SYSTEMFEL,
+    without the server's words or paths."""
+    if isinstance(exc, PdfError):
+        return str(exc)
+    logger.error("PDF kunde inte skapas", exc_info=exc)
+    return SYSTEMFEL
 
-    def __init__(self, punkt, orsak):
+
+class PunktFel(Exception):
+    """One item of a meeting could not be rendered; the message names it, and why (`orsak`)."""
+
+    def __init__(self, punkt, fel):
         self.punkt = punkt
-        if isinstance(orsak, PdfError):
-            varfor = str(orsak)
-        else:
-            logger.error("Punkt %s kunde inte skapas", punkt.pk, exc_info=orsak)
-            varfor = SYSTEMFEL
         super().__init__(
             f"Punkt {punkt.nummer} ({' '.join(filter(None, [punkt.diarienummer, punkt.rubrik]))}) "
-            f"kunde inte skapas: {varfor}"
+            f"kunde inte skapas: {orsak(fel)}"
         )
 
 

@@ -680,6 +680,14 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
     return punkt
 
 
+def _punkt_kvar(punkter, pk):
+    """The item `pk` from `punkter`, or a Swedish refusal when another request removed it."""
+    punkt = punkter.filter(pk=pk).first()
+    if punkt is None:
+        raise WorkflowError(BORTTAGEN_PUNKT)
+    return punkt
+
+
 def ta_bort_fran_foredragningslista(*, punkt, user):
     """Take an undecided item off the list; its document is attested again and may go to another
     meeting. The remaining items are renumbered. As when it was put there, the case's history
@@ -687,9 +695,7 @@ def ta_bort_fran_foredragningslista(*, punkt, user):
     _require_namndsekreterare(user, punkt.sammantrade_id)
     with transaction.atomic():
         mote = Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
-        punkt = Foredragningspunkt.objects.select_for_update().filter(pk=punkt.pk).first()
-        if punkt is None:  # removed by another request meanwhile (a second click)
-            raise WorkflowError(BORTTAGEN_PUNKT)
+        punkt = _punkt_kvar(Foredragningspunkt.objects.select_for_update(), punkt.pk)  # a second click
         if punkt.is_decided:
             raise WorkflowError(f"Punkt {punkt.nummer} är redan beslutad och kan inte tas bort från listan.")
         skal = f"{BORTTAGEN_FRAN_LISTAN}: {mote}"
@@ -754,13 +760,9 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
     if not beslut:
         raise WorkflowError("Skriv nämndens beslut innan det registreras.")
     now = now or timezone.now()
-    punkt = (
-        Foredragningspunkt.objects.select_related("sammantrade__namnd", "arende", "tjansteutlatande")
-        .filter(pk=punkt.pk)
-        .first()
+    punkt = _punkt_kvar(
+        Foredragningspunkt.objects.select_related("sammantrade__namnd", "arende", "tjansteutlatande"), punkt.pk
     )
-    if punkt is None:
-        raise WorkflowError(BORTTAGEN_PUNKT)
     if punkt.is_decided:
         raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
     # The extract is rendered before the transaction, so no row stays locked while WeasyPrint
@@ -773,9 +775,7 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
         # the decision holds no item, so a removal or a new order that holds the meeting can take
         # the items it renumbers; the decision then reads the list they committed.
         Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
-        punkt = Foredragningspunkt.objects.select_for_update().select_related("sammantrade").filter(pk=punkt.pk).first()
-        if punkt is None:
-            raise WorkflowError(BORTTAGEN_PUNKT)
+        punkt = _punkt_kvar(Foredragningspunkt.objects.select_for_update().select_related("sammantrade"), punkt.pk)
         if punkt.is_decided:
             raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
         if punkt.nummer != tryckt_nummer:  # the list was reordered while the extract was made
@@ -859,9 +859,9 @@ def kor_export(*, export_id):
         logger.warning("Export %s misslyckades: %s", export.pk, exc)
         raise
     except Exception as exc:
-        varfor = str(exc) if isinstance(exc, pdf.PdfError) else pdf.SYSTEMFEL
-        rows.update(status=ExportStatus.MISSLYCKAD, fel=f"Exporten kunde inte skapas: {varfor}", klar=timezone.now())
-        logger.exception("Export %s misslyckades", export.pk)
+        fel = f"Exporten kunde inte skapas: {pdf.orsak(exc)}"
+        rows.update(status=ExportStatus.MISSLYCKAD, fel=fel, klar=timezone.now())
+        logger.warning("Export %s misslyckades: %s", export.pk, fel)
         raise
     export.fil.save(namn, ContentFile(data), save=False)
     rows.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now())
