@@ -153,7 +153,16 @@ def _rader(snapshot):
                 rader += [f"• {p['titel']}: {' '.join(p['stycken'])}" for p in grupp["punkter"]]
         rader += [r for r in html_to_text(sektion["avslutning"]).splitlines() if r.strip()]
     rader += ["", "## Undertecknare"] + [f"{u['namn']}, {u['befattning']}" for u in snapshot["undertecknare"]]
-    rader += ["", "## Bilagor"] + [f"{b['nummer']}. {b['titel']}" for b in snapshot["bilagor"]]
+    rader += ["", "## Bilagor"]
+    for bilaga in snapshot["bilagor"]:
+        rader.append(f"{bilaga['nummer']}. {bilaga['titel']}")
+        if bilaga["fil"]:
+            # Another file under the same title is a change the chef must see; its checksum says
+            # so (content frozen before the checksum was kept has none).
+            summa = bilaga.get("sha256", "")
+            rader.append(f"(uppladdad PDF, kontrollsumma {summa[:12]})" if summa else "(uppladdad PDF)")
+        else:
+            rader += [r for r in bilaga["text"].splitlines() if r.strip()]
     return rader
 
 

@@ -324,3 +324,23 @@ def test_a_bilaga_or_signatory_added_in_the_admin_after_attest_voids_it(client, 
     assert tu.status == S.UTKAST and tu.innehall is None
     assert all(a.makulerad for a in tu.attesteringar.all())
     assert tu.history.first().history_user == world.officer
+
+
+def test_the_chefs_comparison_shows_a_bilagas_new_text_or_file():
+    from arenden.admin.tjansteutlatanden import _rader
+
+    def version(**bilaga):
+        return {
+            "titel": "Öppna drogscener",
+            "undertitel": "",
+            "sektioner": [],
+            "atgardsgrupper": [],
+            "undertecknare": [],
+            "bilagor": [{"nummer": 1, "titel": "Skrivelse", "fil": "", "sha256": "", "text": "", **bilaga}],
+        }
+
+    assert _rader(version(text="Första lydelsen.")) != _rader(version(text="Andra lydelsen."))
+    forsta = _rader(version(fil="bilagor/2024/karta.pdf", sha256="a" * 64))
+    andra = _rader(version(fil="bilagor/2024/karta.pdf", sha256="b" * 64))
+    assert forsta != andra
+    assert "(uppladdad PDF, kontrollsumma aaaaaaaaaaaa)" in forsta
