@@ -156,6 +156,9 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
             raise PermissionDenied  # the pages are the role's: refused, not "not found"
         return super().get_object(request, object_id, from_field)
 
+    def scoped(self, qs, user):
+        return qs.for_user(user).select_related("namnd")  # each page names the nämnd
+
     def has_delete_permission(self, request, obj=None):
         # A meeting with items would leave their documents stranded on a list that is gone.
         return is_namndsekreterare(request.user) and not (obj and obj.punkter.exists())
@@ -209,9 +212,8 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _mote(self, request, pk):
-        if not is_namndsekreterare(request.user):
-            raise PermissionDenied
-        return get_object_or_404(Sammantrade.objects.for_user(request.user).select_related("namnd"), pk=pk)
+        # The admin's own lookup: the role (403) and the scope (404) are decided in one place.
+        return self.get_object(request, str(pk))
 
     def _punkt(self, mote, punkt_pk):
         punkter = Foredragningspunkt.objects.select_related("sammantrade")
