@@ -17,7 +17,7 @@ def _int(name, default):
 
 
 wsgi_app = "skarholmen.wsgi:application"
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+bind = os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000"
 
 # Sync workers: requests are short and CPU-bound (templates, PDF via the render process), so
 # the classic 2 × cores + 1 keeps every core busy while one worker waits on the database.
@@ -43,7 +43,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+loglevel = os.environ.get("GUNICORN_LOGLEVEL") or "info"
 proc_name = "skarholmen"
 # gunicorn's control socket is one per user by default, so two servers on a machine would share
 # it; the service manager's signals are all this deployment uses.

@@ -14,15 +14,22 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def env(name, default=None):
+    """A variable's value, or `default` when it is unset or empty: an empty line in an env file
+    (`SECURE_COOKIES=`) keeps the default, it never silently turns a protection off."""
+    raw = os.environ.get(name, "").strip()
+    return raw or default
 
 
 def env_bool(name, default=False):
     """A boolean variable; an unknown spelling is an error, never silently False."""
-    raw = os.environ.get(name)
+    raw = env(name)
     if raw is None:
         return default
-    value = raw.strip().lower()
+    value = raw.lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
@@ -31,20 +38,29 @@ def env_bool(name, default=False):
 
 
 def env_list(name, default=()):
-    raw = os.environ.get(name)
+    raw = env(name)
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 def env_int(name, default):
-    raw = os.environ.get(name)
+    raw = env(name)
     if raw is None:
         return default
     try:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+
+
+def env_log_level(name, default):
+    """A logging level by name (debug, INFO, …); an unknown one is an error naming the variable."""
+    raw = env(name, default)
+    level = raw.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a log level (use DEBUG, INFO, WARNING, ERROR or CRITICAL).")
+    return level
 
 
 def database_from_url(url):
@@ -93,7 +109,7 @@ def _postgresql_options():
 DEBUG = env_bool("DEBUG", default=False)
 
 # Unset gives a laptop key: fine for `make run`, never for a server (check --deploy says so).
-SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-skarholmen-local-development-key"
+SECRET_KEY = env("SECRET_KEY") or "django-insecure-skarholmen-local-development-key"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
@@ -146,7 +162,7 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "skarholmen.wsgi.application"
 
-DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", ""))}
+DATABASES = {"default": database_from_url(env("DATABASE_URL", ""))}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Tests on SQLite use a file, not shared memory, so that threads in the concurrency
     # tests get real connections that wait for each other's write lock.
@@ -176,9 +192,9 @@ FORMAT_MODULE_PATH = ["skarholmen.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(env("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_ROOT = Path(env("MEDIA_ROOT", BASE_DIR / "media"))
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "arenden:start"
@@ -207,14 +223,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "arenden": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+        "arenden": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL", "INFO")},
     },
 }
 
 # Production: one switch turns on the secure defaults; each stays configurable on its own
 # (SSL redirect off, for example, when a proxy in front already redirects).
 PRODUCTION = env_bool("PRODUCTION", default=False)
-if PRODUCTION and (DEBUG or not os.environ.get("SECRET_KEY")):
+if PRODUCTION and (DEBUG or not env("SECRET_KEY")):
     raise ImproperlyConfigured("PRODUCTION=true needs SECRET_KEY set and DEBUG off.")
 # Static files are served by the app (WhiteNoise); in production from `collectstatic`'s
 # compressed, hashed copies with far-future cache headers. Tests and `make run` need no collectstatic.

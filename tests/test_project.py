@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
-from skarholmen.settings import database_from_url, env_bool
+from skarholmen.settings import database_from_url, env_bool, env_int, env_log_level
 
 
 def test_models_and_migrations_agree(db):
@@ -23,6 +23,22 @@ def test_settings_refuse_an_unknown_boolean(monkeypatch):
         env_bool("DEBUG")
     monkeypatch.setenv("DEBUG", "true")
     assert env_bool("DEBUG") is True
+
+
+def test_an_empty_variable_keeps_the_default(monkeypatch):
+    # `SECURE_COOKIES=` in an env file must not turn a production protection off.
+    monkeypatch.setenv("SECURE_COOKIES", "")
+    assert env_bool("SECURE_COOKIES", default=True) is True
+    monkeypatch.setenv("SESSION_COOKIE_AGE", " ")
+    assert env_int("SESSION_COOKIE_AGE", 28800) == 28800
+
+
+def test_the_log_level_is_checked_and_named(monkeypatch):
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    assert env_log_level("LOG_LEVEL", "INFO") == "DEBUG"
+    monkeypatch.setenv("LOG_LEVEL", "pratsam")
+    with pytest.raises(ImproperlyConfigured, match="LOG_LEVEL='pratsam' is not a log level"):
+        env_log_level("LOG_LEVEL", "INFO")
 
 
 def test_database_url_selects_postgresql():
