@@ -11,7 +11,7 @@ again. Every answer is kept. Afterwards it fails (exit 1) when
 - a diarienummer series repeats or skips a number (or its counter disagrees),
 - any response shows a traceback, or an error status comes without a Swedish page / message.
 
-    .venv/bin/python .ci/faults.py --seconds 24
+    .venv/bin/python .ci/faults.py --seconds 20
 """
 
 import argparse
@@ -292,7 +292,7 @@ def verify(answers, started_year):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=24, help="length of the load (the faults come within it)")
+    parser.add_argument("--seconds", type=float, default=20, help="length of the load (the faults come within it)")
     parser.add_argument("--officers", type=int, default=6, help="officers saving sections")
     parser.add_argument("--registrars", type=int, default=2, help="officers registering new ärenden")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
