@@ -3,46 +3,58 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 STAMP := .venv/.installed
+TEST_STAMP := .venv/.installed-test
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install system-packages demo pdf lint clean backup restore screenshots
+.PHONY: run test install install-test system-packages test-system-packages demo pdf lint clean backup restore screenshots
 
-# The interpreter: the system's python3.11 where there is one, else python3.11 on PATH; `make
-# install PYTHON=…` chooses another. Distribution builds (Debian's, the official Docker images) are
-# compiled with profile-guided optimisation and LTO; a plain source build, such as pyenv's
-# default, costs the app more CPU a request (the README's load figures).
-PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3.11)
+# The interpreter: the system's python3.11 where there is one, else python3.11 on PATH, else
+# python3 when it is 3.11; `make clean install PYTHON=…` chooses another. Distribution builds
+# (Debian's, the official Docker images) are compiled with profile-guided optimisation and LTO; a
+# plain source build, such as pyenv's default, costs the app more CPU a request (the README's load
+# figures).
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) $(shell command -v python3.11) python3)
+PIP_VERSION := 26.3
 
-# A venv that failed half-way (Debian without python3.11-venv makes one without pip) is removed,
-# so that the next run tries again instead of failing on a .venv without pip. A .venv made with
-# another interpreter stays until `make clean`.
+# A venv that failed half-way (Debian without python3.11-venv makes one without pip), or one of
+# another Python than 3.11 (pyproject's requires-python), is removed, so that the next run tries
+# again instead of failing on it.
 $(PY):
-	$(PYTHON) -m venv .venv || { rm -rf .venv; python3 -m venv .venv; } \
-	  || { rm -rf .venv; echo "error: could not make .venv; on Debian: apt-get install python3.11-venv" >&2; exit 1; }
+	$(PYTHON) -m venv .venv \
+	  || { rm -rf .venv; echo "error: could not make .venv with $(PYTHON); on Debian: apt-get install python3.11-venv" >&2; exit 1; }
+	.venv/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+	  || { rm -rf .venv; echo "error: $(PYTHON) is not Python 3.11; make install PYTHON=/path/to/python3.11" >&2; exit 1; }
 
+# What the app needs to run (make run, backup, restore, a server), and what the tests need besides.
 $(STAMP): pyproject.toml requirements.lock | $(PY)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c requirements.lock -e '.[test]'
+	$(PIP) install --quiet pip==$(PIP_VERSION)
+	$(PIP) install --quiet -c requirements.lock -e .
 	touch $(STAMP)
 
+$(TEST_STAMP): $(STAMP)
+	$(PIP) install --quiet -c requirements.lock -e '.[test]'
+	touch $(TEST_STAMP)
+
 install: system-packages $(STAMP)
+
+install-test: system-packages test-system-packages $(TEST_STAMP)
 
 # axe-core, injected into each page by the browser tests; pinned by package-lock.json.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-# Debian's packages: python3.11-venv makes the .venv; Pango is what WeasyPrint lays text out with;
-# HarfBuzz-subset makes its font subsetting several times faster; poppler-utils gives
-# pdftoppm/pdftotext for looking at PDFs; chromium is the browser the tests in tests/e2e drive
-# (Debian's build, never one Playwright downloads); Node.js and npm install axe-core for them.
-# Installed where we may (root with apt); otherwise the missing ones are named.
-# (npm is looked for as a command: Node.js from NodeSource carries its own.)
-DEBIAN_PACKAGES := python3.11-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils chromium nodejs
-system-packages:
+# Debian's packages the app runs with: python3.11-venv makes the .venv; Pango is what WeasyPrint
+# lays text out with; HarfBuzz-subset makes its font subsetting several times faster.
+# The tests' besides: poppler-utils gives pdftoppm/pdftotext for looking at PDFs; chromium is the
+# browser the tests in tests/e2e drive (Debian's build, never one Playwright downloads); Node.js
+# and npm install axe-core for them (npm is looked for as a command: Node.js from NodeSource
+# carries its own). Installed where we may (root with apt); otherwise the missing ones are named.
+DEBIAN_PACKAGES := python3.11-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+DEBIAN_TEST_PACKAGES := poppler-utils chromium nodejs
+define install_debian
 	@command -v dpkg >/dev/null || exit 0; \
-	missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
-	  command -v npm >/dev/null || echo npm); \
+	missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; $(2)); \
 	[ -n "$$missing" ] || exit 0; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
@@ -50,6 +62,13 @@ system-packages:
 	else \
 	  echo "warning: these Debian packages are missing (install them as root):" $$missing >&2; \
 	fi
+endef
+
+system-packages:
+	$(call install_debian,$(DEBIAN_PACKAGES),true)
+
+test-system-packages:
+	$(call install_debian,$(DEBIAN_TEST_PACKAGES),command -v npm >/dev/null || echo npm)
 
 demo: install
 	$(PY) manage.py migrate --noinput
@@ -61,18 +80,18 @@ run: demo
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install $(NODE_STAMP)
+test: install-test $(NODE_STAMP)
 	$(PY) -m pytest
 
 # The README's pictures: the pages, taken by the browser tests, and the demo PDF's pages.
-screenshots: install $(NODE_STAMP) pdf
+screenshots: install-test $(NODE_STAMP) pdf
 	SCREENSHOT_DIR=$(CURDIR)/docs $(PY) -m pytest tests/e2e -q
 	pdftoppm -png -r 60 out/SKHLM-2024-123-oppna-drogscener.pdf docs/tjansteutlatande-sida
 
 pdf: demo
 	$(PY) manage.py render_pdf --demo --out out/
 
-lint: install
+lint: install-test
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
@@ -85,7 +104,7 @@ MEDIA_DIR = $(shell $(PY) -c 'import skarholmen.settings as s; print(s.MEDIA_ROO
 need_postgres = case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
 	*) echo "DATABASE_URL must point at PostgreSQL"; exit 2;; esac
 
-backup: install
+backup: $(STAMP)
 	@$(need_postgres)
 	@set -e; media="$(MEDIA_DIR)"; [ -n "$$media" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
 	  mkdir -p $(BACKUP_DIR); name="$(BACKUP_DIR)/skarholmen-$$(date -u +%Y%m%dT%H%M%SZ)"; \
@@ -94,12 +113,18 @@ backup: install
 	    || { rm -f "$$name.dump" "$$name.media.tar.gz"; exit 1; }; fi; \
 	  echo "$$name.dump"
 
-# Replaces what the database DATABASE_URL points at (empty or not) with the backup, in one transaction.
-restore: install
+# Replaces what the database DATABASE_URL points at (empty or not) with the backup, in one
+# transaction, and MEDIA_ROOT's files with the backup's: they are unpacked inside it first (the
+# same file system, a mount point too), and only then is what was there removed, so a failed
+# unpacking leaves MEDIA_ROOT as it was and no file the backup does not hold stays.
+restore: $(STAMP)
 	@$(need_postgres)
 	@test -f "$(FILE)" || { echo "usage: make restore FILE=backups/skarholmen-<time>.dump"; exit 2; }
 	pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction \
 	  --dbname "$$DATABASE_URL" "$(FILE)"
 	@set -e; media="$(basename $(FILE)).media.tar.gz"; if [ -f "$$media" ]; then \
 	  dir="$(MEDIA_DIR)"; [ -n "$$dir" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
-	  mkdir -p "$$dir" && tar -xzf "$$media" -C "$$dir"; fi
+	  mkdir -p "$$dir"; new=$$(mktemp -d "$$dir/.restore.XXXXXX"); \
+	  tar -xzf "$$media" -C "$$new" || { rm -rf "$$new"; exit 1; }; \
+	  find "$$dir" -mindepth 1 -maxdepth 1 ! -path "$$new" -exec rm -rf {} +; \
+	  find "$$new" -mindepth 1 -maxdepth 1 -exec mv -t "$$dir" {} +; rmdir "$$new"; fi
