@@ -15,12 +15,14 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import ModelChange, ModelDelta
+from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import get_m2m_reverse_field_name
 
 from ..forms import ManyIdsField, PdfUploadField
@@ -202,6 +204,27 @@ class SafeInputAdminMixin(ListCheckboxMixin, ListMixin, SafeAutocompleteMixin):
         return super().get_search_results(request, queryset, search_term[:MAX_SOKTEXT])
 
 
+class SvenskaAndringar(HistoricalRecordContextHelper):
+    """A history row's changes as the page shows them: a choice by its Swedish label, yes/no,
+    dates as 2024-05-23 (times in Europe/Stockholm) and an empty value as "–"."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if field.many_to_many:
+            return super().prepare_delta_change_value(change, value)
+        if value is None or value == "":
+            return "–"
+        if field.choices:
+            return dict(field.flatchoices).get(value, value)
+        if isinstance(value, bool):
+            return "Ja" if value else "Nej"
+        if isinstance(field, models.DateTimeField):
+            return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime("%Y-%m-%d %H:%M")
+        if isinstance(field, models.DateField):
+            return value.isoformat()
+        return value
+
+
 class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
     """The history pages of every admin: 50 rows a page, newest first, in Swedish
     (templates/simple_history/object_history_list.html). A case at city scale gathers hundreds
@@ -211,6 +234,9 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
 
     def history_view_title(self, request, obj):
         return f"Historik: {obj}"
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return SvenskaAndringar(self.model, historical_record)
 
     def revert_disabled(self, request, obj=None):
         return True
@@ -230,6 +256,9 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
         records = list(historical_records)
         history_model = self.model.history.model
         m2m_fields = [f.name for f in getattr(history_model, "_history_m2m_fields", ())]
+        # simple_history compares the editable fields only; a status is set by the services alone
+        # (not editable in any form), and its change is what a reader of the history looks for.
+        lasta_val = [f.attname for f in history_model.tracked_fields if f.choices and not f.editable]
         m2m_rows = {}
         for field in m2m_fields:
             target = get_m2m_reverse_field_name(self.model._meta.get_field(field))
@@ -249,6 +278,9 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
                     record, excluded_fields=m2m_fields, foreign_keys_are_objs=foreign_keys_are_objs
                 )
                 changes = list(delta.changes)
+                for field in lasta_val:
+                    if getattr(record, field) != getattr(newer, field):
+                        changes.append(ModelChange(field, getattr(record, field), getattr(newer, field)))
                 for field in m2m_fields:
                     old, new = m2m_rows[field][record.history_id], m2m_rows[field][newer.history_id]
                     if old != new:

@@ -146,6 +146,25 @@ def test_drogscen_link_of_an_atgard_is_in_its_history(admin_client):
     assert "Sätra centrum" in page
 
 
+def test_the_history_page_tells_changes_in_swedish_words(admin_client):
+    from arenden import services
+    from arenden.constants import TjansteutlatandeStatus
+    from tests.arenden.world import build_world
+
+    world = build_world()
+    tu = world.dokument()
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.superuser, attestanter=[world.chef1])
+    mall = tu.mall
+    mall.aktiv = False
+    mall.save()
+    tu_page = admin_client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/history/").content.decode()
+    utkast, till_attest = TjansteutlatandeStatus.UTKAST, TjansteutlatandeStatus.TILL_ATTEST
+    assert f"{utkast.label}&nbsp;&rarr;&nbsp;&nbsp;{till_attest.label}" in tu_page
+    assert till_attest.value not in tu_page.replace(till_attest.label, "")
+    mall_page = admin_client.get(f"/admin/arenden/mall/{mall.pk}/history/").content.decode()
+    assert "Ja&nbsp;&rarr;&nbsp;&nbsp;Nej" in mall_page and "True" not in mall_page
+
+
 def test_section_cannot_be_saved_twice_for_one_heading(db):
     tu = TjansteutlatandeFactory()
     first = tu.sektioner.first()
@@ -308,6 +327,7 @@ def test_an_old_version_in_the_history_is_shown_and_never_saved_back(admin_clien
     page = admin_client.get(url)
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()  # nothing to save the old version with
+    assert "Tidigare version" in page.content.decode() and "View " not in page.content.decode()
 
     faltet = "arendemening" if model is Arende else "titel"
     before = getattr(obj, faltet)
