@@ -32,6 +32,19 @@ class SammantradeForm(forms.ModelForm):
     Django then skips the (nämnd, date, time) constraint, so a new time that clashes with another
     meeting of the day reached the database as an error page; it is checked here."""
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and {"namnd", "datum"} & set(self.changed_data):
+            # The meeting is locked here, as putting a document on its list locks it, and the
+            # lock is held until this save commits (the admin saves in one transaction): an item
+            # put on the list meanwhile would carry the old date in its document's header.
+            if Sammantrade.objects.select_for_update().get(pk=self.instance.pk).punkter.exists():
+                raise ValidationError(
+                    "Mötet har fått punkter på föredragningslistan medan du ändrade det, så nämnd och "
+                    "datum kan inte längre ändras. Ladda om sidan."
+                )
+        return cleaned
+
     def _post_clean(self):
         super()._post_clean()
         if "namnd" in self.fields or not self.instance.namnd_id:

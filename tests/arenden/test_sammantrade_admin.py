@@ -116,6 +116,33 @@ def test_a_new_time_that_clashes_with_another_meeting_of_the_day_is_refused(sekr
     assert em.tid == datetime.time(18, 0)
 
 
+def test_a_new_date_is_refused_when_an_item_came_on_the_list_meanwhile(db):
+    import datetime
+
+    from django.forms import modelform_factory
+
+    from arenden import services
+    from arenden.admin.sammantraden import SammantradeForm
+
+    mote = sammantrade()
+    ny_dag = mote.datum + datetime.timedelta(days=7)
+    # The form as the secretary sent it, made while the meeting had no items (date editable) ...
+    Form = modelform_factory(Sammantrade, form=SammantradeForm, fields=["namnd", "datum", "tid", "plats"])
+    form = Form(
+        {"namnd": mote.namnd_id, "datum": ny_dag.isoformat(), "tid": mote.tid.strftime("%H:%M"), "plats": "Rådhuset"},
+        instance=mote,
+    )
+    # ... and a colleague puts a document on the list before it is saved.
+    tu = attesterat_dokument()
+    services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekreterare())
+
+    assert not form.is_valid()
+    assert "Mötet har fått punkter på föredragningslistan medan du ändrade det" in str(form.errors)
+    mote.refresh_from_db()
+    tu.refresh_from_db()
+    assert tu.sammantradesdatum == mote.datum != ny_dag
+
+
 def test_meeting_pages_are_the_secretaries(client, db):
     mote = sammantrade()
     client.force_login(UserFactory(username="handl", is_staff=True))
