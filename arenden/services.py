@@ -17,6 +17,7 @@ from django.utils import timezone
 from .constants import ANDRINGSBARA, ArendeStatus, ExportStatus, ExportTyp, TjansteutlatandeStatus
 from .html import sanitize_html
 from .models import (
+    ANDRA_TJANSTEUTLATANDE,
     Arende,
     Attestering,
     Bilaga,
@@ -166,6 +167,17 @@ class ConflictError(WorkflowError):
         self.current_version = current_version
 
 
+class DokumentetFinns(WorkflowError):
+    """The case already has a document not yet decided: the work goes on in that one."""
+
+    def __init__(self, tjansteutlatande):
+        super().__init__(
+            f"Ärendet har redan tjänsteutlåtandet ”{tjansteutlatande.titel}” "
+            f"({tjansteutlatande.get_status_display().lower()}). Ett nytt kan skapas först när det är beslutat."
+        )
+        self.tjansteutlatande = tjansteutlatande
+
+
 def _overgang(tu, handelse):
     """The state `handelse` leads to from the document's current state, or a Swedish refusal."""
     fran, till = OVERGANGAR[handelse]
@@ -255,6 +267,13 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
             raise WorkflowError("Du har inte behörighet att skriva tjänsteutlåtanden i ärendet.")
         if arende.is_closed:
             raise WorkflowError("Ärendet är avslutat; inga nya dokument kan skrivas i det.")
+        # The case's page offers the form only to a case without a document, but the form sent
+        # again (the Back button) or by two colleagues at once still arrives here. Under the
+        # case's lock the second waits for the first and then sees its document. A second draft
+        # could not be deleted, and the case cannot close while a document is not decided.
+        befintligt = arende.tjansteutlatanden.exclude(status=S.BESLUTAD).only("pk", "titel", "status").first()
+        if befintligt is not None:
+            raise DokumentetFinns(befintligt)
         handlaggare = arende.handlaggare or user
         if handlaggare is None:
             raise WorkflowError("Ärendet har ingen handläggare.")
@@ -287,7 +306,7 @@ def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
     ren_avslutning = None if avslutning is None else sanitize_html(avslutning)
     with transaction.atomic():
         tu = _las(sektion.tjansteutlatande_id)
-        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         fresh = Sektion.objects.select_for_update().select_related("mall_sektion").get(pk=sektion.pk)
         rubrik = fresh.mall_sektion.rubrik
         if fresh.version != expected_version:
@@ -331,7 +350,7 @@ def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user
         raise WorkflowError(f"Fälten {', '.join(sorted(okanda))} kan inte ändras här.")
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
-        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         if tu.version != expected_version and (andrade := _andrade_sedan(tu, expected_version, data)):
             namn = ", ".join(str(Tjansteutlatande._meta.get_field(f).verbose_name) for f in andrade)
             raise ConflictError(
@@ -357,7 +376,7 @@ def lagg_till_atgard(*, tjansteutlatande, atgard, user):
     """Add an åtgärd last in the document's list."""
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
-        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         if tu.atgard_val.filter(atgard=atgard).exists():
             raise WorkflowError(f"Åtgärden ”{atgard}” finns redan i dokumentet.")
         sista = tu.atgard_val.order_by("-ordning").values_list("ordning", flat=True).first() or 0
@@ -370,7 +389,7 @@ def lagg_till_atgard(*, tjansteutlatande, atgard, user):
 def ta_bort_atgard(*, tjansteutlatande, atgard, user):
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
-        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         val = tu.atgard_val.filter(atgard=atgard).first()
         if val is None:
             raise WorkflowError(f"Åtgärden ”{atgard}” finns inte i dokumentet.")
@@ -385,7 +404,7 @@ def ordna_atgarder(*, tjansteutlatande, atgard_ids, user):
     """Put the document's åtgärder in the given order (a list of every chosen åtgärd's id)."""
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
-        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         val = {v.atgard_id: v for v in tu.atgard_val.select_for_update()}
         if sorted(val) != sorted(int(i) for i in atgard_ids):
             raise WorkflowError("Ordningen måste ta upp varje åtgärd i dokumentet exakt en gång. Ladda om sidan.")
@@ -407,7 +426,7 @@ def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False):
         raise TypeError(obj)
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
-        _kontrollera_behorighet(tu, user, "arenden.change_tjansteutlatande")
+        _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         slag = obj._meta.verbose_name.capitalize()
         if ta_bort:
             obj._history_user, obj._change_reason = user, "Borttagen"

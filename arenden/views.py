@@ -250,6 +250,12 @@ def skapa_tjansteutlatande(request, pk):
         return redirect("arenden:arende", pk=arende.pk)
     try:
         tu = services.skapa_tjansteutlatande(arende=arende, user=request.user, **form.cleaned_data)
+    except services.DokumentetFinns as exc:
+        # The form sent again, or a colleague was first: on to the document the case has.
+        messages.error(request, str(exc))
+        if exc.tjansteutlatande.kan_andras_av(request.user):
+            return redirect("arenden:redigera", pk=exc.tjansteutlatande.pk)
+        return redirect("arenden:arende", pk=arende.pk)
     except services.WorkflowError as exc:
         messages.error(request, str(exc))
         return redirect("arenden:arende", pk=arende.pk)

@@ -43,6 +43,7 @@ from .sammantraden import (
     namnder_for,
 )
 from .tjansteutlatanden import (
+    ANDRA_TJANSTEUTLATANDE,
     Attestering,
     AttestKo,
     Bilaga,
@@ -87,6 +88,7 @@ __all__ = [
     "ArendeQuerySet",
     "Arende",
     "Skrivelse",
+    "ANDRA_TJANSTEUTLATANDE",
     "Mall",
     "MallSektion",
     "TjansteutlatandeQuerySet",

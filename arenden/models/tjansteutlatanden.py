@@ -24,6 +24,10 @@ from .organisation import (
 
 User = settings.AUTH_USER_MODEL
 
+# The permission every edit of a document asks for (services._kontrollera_behorighet), with the
+# document in the user's scope and in a state that may still change.
+ANDRA_TJANSTEUTLATANDE = "arenden.change_tjansteutlatande"
+
 
 class Mall(models.Model):
     """A document template: the ordered section headings a tjänsteutlåtande is written under."""
@@ -218,6 +222,12 @@ class Tjansteutlatande(models.Model):
     def kan_andras(self):
         """Whether the text may still change: not once the document is on a meeting's list."""
         return self.status in ANDRINGSBARA
+
+    def kan_andras_av(self, user):
+        """Whether `user` may edit the document now, by the rule the services check each edit by:
+        it may still change and they hold the permission. The scope is the caller's to have
+        checked: the officers' pages read the document through `for_user`."""
+        return self.kan_andras and user.has_perm(ANDRA_TJANSTEUTLATANDE)
 
     @property
     def current_attesteringar(self):

@@ -8,7 +8,7 @@ from django.urls import reverse
 from arenden import services
 from arenden.constants import TjansteutlatandeStatus as S
 from tests.arenden.world import build_world
-from tests.factories import AtgardFactory
+from tests.factories import ArendeFactory, AtgardFactory, MallFactory
 
 ROLLER = "anonym outsider officer kollega chef1 chef2 sekreterare registrator superuser frammande".split()
 
@@ -116,11 +116,10 @@ def utfor(action, world, user, client):
         tu = world.dokument()
         return _tjanst(lambda: services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(), user=actor))
     if action == "skapa dokument (tjänst)":
-        arende = world.dokument().arende
+        # A case without a document: while it has one not yet decided, nobody starts another.
+        arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning)
         return _tjanst(
-            lambda: services.skapa_tjansteutlatande(
-                arende=arende, mall=arende.tjansteutlatanden.get().mall, user=actor, titel="Nytt"
-            )
+            lambda: services.skapa_tjansteutlatande(arende=arende, mall=MallFactory(), user=actor, titel="Nytt")
         )
 
     if user is not None:

@@ -22,6 +22,7 @@ from tests.factories import (
     AtgardFactory,
     AvdelningFactory,
     DrogscenFactory,
+    MallFactory,
     ProfilFactory,
     TjansteutlatandeFactory,
     UserFactory,
@@ -110,6 +111,32 @@ def test_a_document_on_a_meetings_list_is_shown_as_it_reads_not_opened_for_editi
     assert redigera in officer_client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
     start = officer_client.get(reverse("arenden:start")).content.decode()
     assert "Sätts på föredragningslista" in start and redigera not in start
+
+
+def test_the_form_sent_again_creates_no_second_document_and_leads_to_the_first(officer_client, handlaggare):
+    arende = ArendeFactory(handlaggare=handlaggare, avdelning=handlaggare.profil.avdelning)
+    url = reverse("arenden:skapa_tjansteutlatande", args=[arende.pk])
+    form = {"mall": MallFactory().pk, "titel": "Öppna drogscener", "undertitel": "Svar på skrivelse"}
+    officer_client.post(url, form)
+    tu = arende.tjansteutlatanden.get()
+    redigera = reverse("arenden:redigera", args=[tu.pk])
+    # The Back button, or a colleague's click on the same page: the draft there is the one to write.
+    response = officer_client.post(url, form, follow=True)
+    assert response.redirect_chain == [(redigera, 302)]
+    assert "Ärendet har redan tjänsteutlåtandet ”Öppna drogscener” (utkast)." in response.content.decode()
+    assert list(arende.tjansteutlatanden.all()) == [tu]
+    # A document that can no longer change is shown with its case.
+    tu.status = S.PA_FOREDRAGNINGSLISTA
+    tu.save()
+    response = officer_client.post(url, form, follow=True)
+    assert response.redirect_chain == [(reverse("arenden:arende", args=[arende.pk]), 302)]
+    assert "”Öppna drogscener” (på föredragningslista)" in response.content.decode()
+    assert arende.tjansteutlatanden.count() == 1
+    # Once it is decided, the case may get another.
+    tu.status = S.BESLUTAD
+    tu.save()
+    officer_client.post(url, {**form, "titel": "Uppföljning"})
+    assert arende.tjansteutlatanden.count() == 2
 
 
 def test_start_page_stops_counting_past_its_limit(officer_client, handlaggare, monkeypatch):
