@@ -1,6 +1,8 @@
 """Who may do what: every role against every transition and every admin URL of the workflow,
 in one table. Outside a user's scope is a 404."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
@@ -179,3 +181,38 @@ def test_refused_transitions_leave_the_document_as_it_was(db):
     tu.refresh_from_db()
     assert tu.status == S.TILL_ATTEST
     assert not tu.attesteringar.filter(attesterad__isnull=False).exists()
+
+
+def test_a_case_given_to_another_officer_takes_its_document_along(db, client):
+    """The registrator gives the case to a colleague in another avdelning (the admin saves the
+    case as it is). The former officer, who may no longer see the case, cannot open or change
+    its document either: a save would have voided the attest round the case is in."""
+    world = build_world()
+    tu = world.skickat()
+    arende = tu.arende
+    arende.handlaggare, arende.avdelning = world.kollega, world.kollega.profil.avdelning
+    arende._history_user = world.registrator
+    arende.save()
+    sektion = tu.sektioner.first()
+    redigera = reverse("arenden:redigera", args=[tu.pk])
+    spara = reverse("arenden:spara_sektion", args=[tu.pk, sektion.pk])
+
+    def save(text):
+        body = json.dumps({"text": text, "version": sektion.version})
+        return client.post(spara, body, content_type="application/json").status_code
+
+    client.force_login(world.officer)
+    assert client.get(reverse("arenden:arende", args=[arende.pk])).status_code == 404
+    assert client.get(redigera).status_code == 404
+    assert save("<p>Den tidigare handläggarens text.</p>") == 404
+    assert client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").status_code == 404
+    with pytest.raises(services.WorkflowError, match="behörighet"):
+        services.spara_sektion(sektion=sektion, text="<p>x</p>", expected_version=sektion.version, user=world.officer)
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST and not tu.attesteringar.filter(makulerad__isnull=False).exists()
+
+    client.force_login(world.kollega)
+    assert client.get(redigera).status_code == 200
+    assert save("<p>Den nya handläggarens text.</p>") == 200
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Den nya handläggarens text.</p>"

@@ -357,10 +357,11 @@ def test_a_document_carries_its_cases_forvaltning_and_is_scoped_by_it(db):
     assert set(parklekar.for_user(world.outsider)) == set()
     query = str(parklekar.for_user(world.chef1).query)
     assert '"arenden_tjansteutlatande"."forvaltning_id" =' in query and "arenden_arende" not in query
-    # The admin's lists: the documents of the cases each user may see, in a list's shape.
+    # The admin's lists and the officers' pages: the documents of the cases each user may see.
     for user in (world.chef1, world.frammande, world.outsider, world.officer, world.superuser):
         fran_arendet = parklekar.filter(arende__in=Arende.objects.for_user(user))
         assert set(parklekar.for_user_in_list(user)) == set(fran_arendet), user
+        assert set(parklekar.for_user(user)) == set(fran_arendet), user
     assert "arenden_arende" not in str(parklekar.for_user_in_list(world.chef1).query)
     assert '"arenden_tjansteutlatande"."arende_id" IN (SELECT' in str(parklekar.for_user_in_list(world.officer).query)
     if connection.vendor != "postgresql":
