@@ -512,6 +512,8 @@ def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
         tu.innehall, tu.innehall_hash = innehall, snapshot_hash(innehall)
         tu.attest_omgang += 1
         tu.status = till
+        # The comment was about the round it ended; its history row keeps it for the timeline.
+        tu.aterremiss_kommentar = ""
         _spara(tu, user, SKICKAT)
         for ordning, attestant in enumerate(kedja, start=1):
             _spara(

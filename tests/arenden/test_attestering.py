@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connections
+from django.urls import reverse
 from django.utils import timezone
 
 from arenden import services
@@ -465,6 +466,26 @@ def test_return_needs_a_comment_and_voids_the_round(world):
     tu.refresh_from_db()
     assert tu.status == S.UTKAST and tu.aterremiss_kommentar == "Förtydliga bakgrunden."
     assert all(a.makulerad for a in tu.attesteringar.all())
+
+
+def test_sending_again_clears_the_return_comment_which_the_history_keeps(world, client):
+    tu = world.skickat()
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga bakgrunden.")
+    client.force_login(world.officer)
+    attest = reverse("arenden:skicka_for_attest", args=[tu.pk])
+    assert "Återremitterat med kommentar" in client.get(attest).content.decode()
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    page = client.get(attest).content.decode()
+    assert "Återremitterat med kommentar" not in page and "Förtydliga bakgrunden." not in page
+    tu.refresh_from_db()
+    assert tu.aterremiss_kommentar == ""
+    sent = tu.history.latest()
+    assert (sent.history_change_reason, sent.aterremiss_kommentar) == (services.SKICKAT, "")
+    assert tu.history.filter(
+        history_change_reason=services.ATERREMITTERAT, aterremiss_kommentar="Förtydliga bakgrunden."
+    ).exists()
+    handelser = [(h["handelse"], h["detalj"]) for h in tidslinje(tu.arende)]
+    assert (services.ATERREMITTERAT, "Förtydliga bakgrunden.") in handelser
 
 
 def test_transitions_follow_the_table(world):
