@@ -24,6 +24,7 @@ from . import pdf, services
 from .constants import ArendeStatus, Roll, TjansteutlatandeStatus
 from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, UppgifterForm, person_label
 from .models import (
+    ANDRA_TJANSTEUTLATANDE,
     Arende,
     Attestering,
     Foredragningspunkt,
@@ -116,6 +117,9 @@ def start(request):
         ):
             senaste_tu.setdefault(tu["arende_id"], tu)
     arende_url, redigera_url = url_per_id("arenden:arende"), url_per_id("arenden:redigera")
+    # Every row's document is in the user's scope and a draft may change, so of the rule an edit
+    # is checked by (Tjansteutlatande.kan_andras_av) the permission is left: once for the page.
+    skriver = request.user.has_perm(ANDRA_TJANSTEUTLATANDE)
     statustext = dict(ArendeStatus.choices)
     rader = []
     for a in pa_sidan:
@@ -126,8 +130,11 @@ def start(request):
                 "arendemening": a["arendemening"],
                 "status": statustext.get(a["status"], a["status"]),
                 "url": arende_url(a["pk"]),
-                # The next step links to the editor only while it is the officer's: writing.
-                "redigera_url": redigera_url(tu["pk"]) if tu and tu["status"] == TjansteutlatandeStatus.UTKAST else "",
+                # The next step links to the editor only while it is the officer's: writing, for
+                # those who may write.
+                "redigera_url": (
+                    redigera_url(tu["pk"]) if skriver and tu and tu["status"] == TjansteutlatandeStatus.UTKAST else ""
+                ),
                 "sammantrade": tu["sammantradesdatum"].isoformat() if tu and tu["sammantradesdatum"] else "–",
                 "nasta_steg": nasta_steg(a["status"], tu["status"] if tu else None),
                 "handlaggare": display_name_from(
@@ -227,6 +234,7 @@ def arende(request, pk):
             "arende": arende,
             "skrivelser": arende.skrivelser.all(),
             "tjansteutlatanden": tjansteutlatanden,
+            "redigerbara": {tu.pk for tu in tjansteutlatanden if tu.kan_andras_av(request.user)},
             "form": form,
             "tidslinje": tidslinje(arende, dokument=tjansteutlatanden),
         },
@@ -315,6 +323,11 @@ def redigera(request, pk):
     tu = _tu_or_404(request, pk, EDITOR)
     if not tu.kan_andras:
         messages.info(request, f"Tjänsteutlåtandet är {tu.get_status_display().lower()} och kan inte längre ändras.")
+        return redirect("arenden:forhandsgranska", pk=tu.pk)
+    if not tu.kan_andras_av(request.user):
+        # Those who read the case's documents without writing them (attestants, secretaries,
+        # registrators) would otherwise learn it only when a save is refused.
+        messages.info(request, "Du har inte behörighet att ändra tjänsteutlåtandet. Här visas det som det ser ut.")
         return redirect("arenden:forhandsgranska", pk=tu.pk)
     return _redigera_sida(request, tu)
 
@@ -429,7 +442,7 @@ def atgarder(request, pk):
 @login_required
 def forhandsgranska(request, pk):
     tu = _tu_or_404(request, pk, ("arende",))
-    return render(request, "arenden/forhandsgranska.html", {"tu": tu})
+    return render(request, "arenden/forhandsgranska.html", {"tu": tu, "kan_redigera": tu.kan_andras_av(request.user)})
 
 
 # The preview frame gets the PDF's own stylesheet plus forhandsvisning.css for what a browser
@@ -491,6 +504,7 @@ def skicka_for_attest(request, pk):
             "saknade": services.saknade_sektioner(tu),
             "kedja": [{"steg": a, "namn": a.namn or person_label(a.attestant), "aktuell": a == nasta} for a in kedja],
             "kan_skickas": tu.status == TjansteutlatandeStatus.UTKAST,
+            "kan_redigera": tu.kan_andras_av(request.user),
         },
     )
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from arenden import services
+from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
 from arenden.models import Arende, Skrivelse
 from atgarder.models import Atgard
@@ -111,6 +112,47 @@ def test_a_document_on_a_meetings_list_is_shown_as_it_reads_not_opened_for_editi
     assert redigera in officer_client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
     start = officer_client.get(reverse("arenden:start")).content.decode()
     assert "Sätts på föredragningslista" in start and redigera not in start
+
+
+@pytest.fixture
+def registrator(handlaggare):
+    """Sees every case of the förvaltning of `handlaggare`'s draft "Utkastet" and writes none of
+    its documents."""
+    arende = ArendeFactory(handlaggare=handlaggare, avdelning=handlaggare.profil.avdelning, arendemening="Utkastet")
+    TjansteutlatandeFactory(arende=arende)
+    user = ProfilFactory(avdelning=AvdelningFactory(forvaltning=arende.forvaltning)).user
+    user.groups.add(Group.objects.get(name=Roll.REGISTRATOR))
+    return user
+
+
+def test_mina_arenden_links_a_draft_to_the_editor_only_for_who_may_write_it(client, handlaggare, registrator):
+    redigera = reverse(
+        "arenden:redigera", args=[Arende.objects.get(arendemening="Utkastet").tjansteutlatanden.get().pk]
+    )
+
+    def rad(user):
+        client.force_login(user)
+        html = client.get(reverse("arenden:start")).content.decode()
+        return html[html.index("Utkastet") : html.index("</tr>", html.index("Utkastet"))]
+
+    assert redigera in rad(handlaggare)
+    assert "Skriv färdigt och skicka för attest" in rad(registrator) and redigera not in rad(registrator)
+
+
+def test_the_editor_shows_who_may_not_write_the_document_as_it_reads(client, handlaggare, registrator):
+    arende = Arende.objects.get(arendemening="Utkastet")
+    tu = arende.tjansteutlatanden.get()
+    redigera = reverse("arenden:redigera", args=[tu.pk])
+    client.force_login(handlaggare)
+    assert client.get(redigera).status_code == 200
+    client.force_login(registrator)
+    response = client.get(redigera, follow=True)
+    assert response.redirect_chain == [(reverse("arenden:forhandsgranska", args=[tu.pk]), 302)]
+    html = response.content.decode()
+    assert "Du har inte behörighet att ändra tjänsteutlåtandet. Här visas det som det ser ut." in html
+    # The preview and the case's page lead to the case, not back to the editor.
+    assert redigera not in html and "Till ärendet" in html
+    assert redigera not in client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
 
 
 def test_the_form_sent_again_creates_no_second_document_and_leads_to_the_first(officer_client, handlaggare):
