@@ -252,6 +252,18 @@ def _uppdatera(obj, fresh):
         obj.refresh_from_db()
 
 
+def _kontrollera_namnd(arende, namnd):
+    """A tjänsteutlåtande is the förvaltning's statement to the nämnd it answers to: the one
+    nämnd of the case's förvaltning. Sent to another nämnd, that nämnd's secretary could put it
+    on their agenda, decide it and close a case that is not theirs."""
+    forvaltning = arende.forvaltning
+    if namnd.pk != forvaltning.namnd_id:
+        raise WorkflowError(
+            f"Ett tjänsteutlåtande i {arende.diarienummer} ställs till {forvaltning.namnd}, den nämnd som "
+            f"{forvaltning} svarar till, inte till {namnd}."
+        )
+
+
 def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=None, sammantradesdatum=None):
     """Start a document on a case: one section per heading of the mall; the case is now under beredning."""
     if not mall.aktiv:
@@ -277,6 +289,8 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
         handlaggare = arende.handlaggare or user
         if handlaggare is None:
             raise WorkflowError("Ärendet har ingen handläggare.")
+        namnd = namnd or arende.forvaltning.namnd
+        _kontrollera_namnd(arende, namnd)
         profil = Profil.objects.filter(user=handlaggare).first()
         tu = _spara(
             Tjansteutlatande(
@@ -284,7 +298,7 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
                 mall=mall,
                 handlaggare=handlaggare,
                 telefon=profil.telefon if profil else "",
-                namnd=namnd or arende.forvaltning.namnd,
+                namnd=namnd,
                 sammantradesdatum=sammantradesdatum,
                 titel=titel.strip(),
                 undertitel=(undertitel or "").strip(),
@@ -359,6 +373,8 @@ def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user
                 "ersätta den.",
                 current_version=tu.version,
             )
+        if data.get("namnd") is not None:
+            _kontrollera_namnd(tu.arende, data["namnd"])
         andrade = []
         for falt, varde in data.items():
             if getattr(tu, falt) != varde:
@@ -678,6 +694,7 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
                     f"Bara attesterade tjänsteutlåtanden kan sättas på en föredragningslista. "
                     f"”{tu.titel}” ({tu.arende.diarienummer}) är {tu.get_status_display().lower()}."
                 )
+            _kontrollera_namnd(tu.arende, tu.namnd)
             if tu.namnd_id != mote.namnd_id:
                 raise WorkflowError(f"”{tu.titel}” är ställt till {tu.namnd}, inte till {mote.namnd}.")
         senaste = mote.punkter.order_by("-nummer").values_list("nummer", flat=True).first() or 0

@@ -66,8 +66,13 @@ class NyPunktForm(forms.Form):
 
     def __init__(self, *args, sammantrade, **kwargs):
         super().__init__(*args, **kwargs)
+        # Addressed to the meeting's nämnd by a förvaltning that answers to it (as the service checks).
         self.fields["tjansteutlatande"].queryset = (
-            Tjansteutlatande.objects.filter(status=TjansteutlatandeStatus.ATTESTERAD, namnd=sammantrade.namnd)
+            Tjansteutlatande.objects.filter(
+                status=TjansteutlatandeStatus.ATTESTERAD,
+                namnd=sammantrade.namnd,
+                forvaltning__namnd=sammantrade.namnd,
+            )
             .select_related("arende")
             .order_by("arende__ar", "arende__lopnummer")
         )

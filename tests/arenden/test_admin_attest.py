@@ -267,6 +267,31 @@ def test_adding_a_document_in_the_admin_creates_its_sections_and_moves_the_case(
     assert tu.history.get().history_user == world.officer
 
 
+def test_the_admin_offers_a_document_only_its_forvaltnings_namnd(world, client):
+    from arenden.models import Namnd, Tjansteutlatande
+    from tests.factories import ArendeFactory, MallFactory
+
+    farsta = Namnd.objects.create(namn="Farsta stadsdelsnämnd")
+    tu = world.dokument()
+    client.force_login(world.officer)
+    for url in ("/admin/arenden/tjansteutlatande/add/", f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"):
+        form = client.get(url).context["adminform"].form
+        assert list(form.fields["namnd"].queryset) == [world.forvaltning.namnd]
+
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", _change_form_data(tu, namnd=farsta.pk))
+    assert response.status_code == 200 and "namnd" in response.context["adminform"].form.errors
+    tu.refresh_from_db()
+    assert tu.namnd == world.forvaltning.namnd
+
+    # A superuser is offered every nämnd; the service still refuses the wrong one.
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning)
+    client.force_login(world.superuser)
+    data = {"arende": arende.pk, "mall": MallFactory().pk, "titel": "Fel nämnd", "namnd": farsta.pk}
+    refused = _follow(client, client.post("/admin/arenden/tjansteutlatande/add/", data))
+    assert any("inte till Farsta stadsdelsnämnd" in m for m in _messages(refused))
+    assert not Tjansteutlatande.objects.filter(arende=arende).exists()
+
+
 def test_a_chef_never_attests_or_returns_content_sent_again_after_they_opened_it(world, client):
     tu = world.skickat()
     dokument_url = f"/admin/arenden/tjansteutlatande/{tu.pk}/"

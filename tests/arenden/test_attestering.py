@@ -530,6 +530,32 @@ def test_stale_header_edit_is_refused(world):
     assert tu.titel == "A"
 
 
+def test_a_document_goes_only_to_the_namnd_its_forvaltning_answers_to(world):
+    from arenden.models import Namnd
+    from tests.factories import ArendeFactory
+
+    farsta = Namnd.objects.create(namn="Farsta stadsdelsnämnd")
+    tu = world.dokument()
+    rader = tu.history.count()
+    with pytest.raises(services.WorkflowError, match="ställs till Skärholmens stadsdelsnämnd"):
+        services.uppdatera_tjansteutlatande(
+            tjansteutlatande=tu, data={"namnd": farsta}, expected_version=tu.version, user=world.officer
+        )
+    tu.refresh_from_db()
+    assert tu.namnd == world.forvaltning.namnd and tu.history.count() == rader
+
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning)
+    with pytest.raises(services.WorkflowError, match="inte till Farsta stadsdelsnämnd"):
+        services.skapa_tjansteutlatande(
+            arende=arende, mall=tu.mall, user=world.officer, titel="Till fel nämnd", namnd=farsta
+        )
+    assert not arende.tjansteutlatanden.exists()
+    ny = services.skapa_tjansteutlatande(
+        arende=arende, mall=tu.mall, user=world.officer, titel="Till rätt nämnd", namnd=world.forvaltning.namnd
+    )
+    assert ny.namnd == world.forvaltning.namnd
+
+
 def test_attested_pdf_text_and_hash_survive_later_edits_of_atgard_and_title(world):
     """Rendered afresh each time (the stored copy is removed), the attested PDF still prints the
     frozen text, the titles of the day of attest and the short hash."""

@@ -151,6 +151,21 @@ def test_a_secretary_of_another_namnd_changes_nothing_on_this_meeting(sekr):
     assert not mote.exporter.exists()
 
 
+def test_a_document_sent_to_another_namnd_than_its_forvaltnings_never_reaches_its_agenda(sekr):
+    from arenden.models import Namnd
+    from tests.factories import ForvaltningFactory
+
+    farsta = Namnd.objects.create(namn="Farsta stadsdelsnämnd")
+    farsta_sekr = sekreterare("farsta_sekr", forvaltning=ForvaltningFactory(diarieprefix="FARST", namnd=farsta))
+    mote = sammantrade(namnd=farsta)
+    tu = attesterat_dokument(namnd=farsta)  # a Skärholmen case's document addressed to Farsta
+    with pytest.raises(services.WorkflowError, match="den nämnd som .* svarar till, inte till Farsta"):
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=farsta_sekr)
+    tu.refresh_from_db()
+    assert tu.status == "attesterad" and tu.arende.status == "redo_for_namnd"
+    assert not mote.punkter.exists()
+
+
 def test_only_a_secretary_changes_the_list(db):
     mote = sammantrade()
     tu = attesterat_dokument()

@@ -178,3 +178,18 @@ def test_a_secretary_prepares_only_their_own_namnds_meetings(client, db):
     form = client.get("/admin/arenden/sammantrade/add/").context["adminform"].form
     assert list(form.fields["namnd"].queryset) == [egen.namnd]
     assert Sammantradesexport.objects.count() == 1
+
+
+def test_a_secretary_is_not_offered_another_forvaltnings_document_addressed_to_their_namnd(client, db):
+    from arenden.models import Namnd
+    from tests.factories import ForvaltningFactory
+
+    farsta = Namnd.objects.create(namn="Farsta stadsdelsnämnd")
+    egen = attesterat_dokument(arende__forvaltning=ForvaltningFactory(diarieprefix="FARST", namnd=farsta))
+    fel = attesterat_dokument(namnd=farsta)  # a Skärholmen case's document addressed to Farsta
+    mote = sammantrade(namnd=farsta)
+    client.force_login(sekreterare("farsta_sekr", forvaltning=egen.arende.forvaltning))
+    form = client.get(_url(mote, "change/")).context["ny_punkt_form"]
+    assert list(form.fields["tjansteutlatande"].queryset) == [egen]
+    client.post(_url(mote, "lagg-till/"), {"tjansteutlatande": fel.pk})
+    assert not mote.punkter.exists()
