@@ -91,15 +91,39 @@ class SafeAutocompleteSelectMultiple(OnlyRealIds, AutocompleteSelectMultiple):
 
 
 class SafeAutocompleteMixin:
+    """Fields that pick a row: an autocomplete shows only real ids, and a field that picks an
+    ärende takes only the cases the user may see (`Arende.objects.for_user`), as its autocomplete
+    lists them. The form's own choices were the whole diarium: a posted id of another
+    förvaltning's case was saved (a skrivelse written into it), and a refused form showed that
+    case's number and title."""
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
             kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        _scope_arenden(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
             kwargs["widget"] = SafeAutocompleteSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
+        _scope_arenden(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        # The cases outside the user's scope that a row already cites are neither shown in its
+        # field nor posted back: they are kept, where saving the field would drop them unseen.
+        if change and not request.user.is_superuser:
+            synliga = Arende.objects.for_user(request.user).values("pk")
+            for field in form.instance._meta.many_to_many:
+                if field.related_model is Arende and field.name in form.cleaned_data:
+                    dolda = getattr(form.instance, field.name).exclude(pk__in=synliga)
+                    form.cleaned_data[field.name] = [*form.cleaned_data[field.name], *dolda]
+        super().save_related(request, form, formsets, change)
+
+
+def _scope_arenden(db_field, request, kwargs):
+    if db_field.related_model is Arende and "queryset" not in kwargs:
+        kwargs["queryset"] = Arende.objects.for_user(request.user)
 
 
 class ListCheckboxMixin:

@@ -414,3 +414,88 @@ def test_no_one_deletes_a_user_whose_name_the_history_holds(admin_client):
     admin_client.post("/admin/auth/user/", {"action": "delete_selected", "_selected_action": [chef.pk], "post": "yes"})
     assert tu.history.first().history_user == chef  # still named as who changed the title
     assert "delete_selected" not in admin_client.get("/admin/auth/user/").content.decode()
+
+
+def _utanfor():
+    """A case of another förvaltning than the world's, outside every world user's scope but the superuser's."""
+    from tests.factories import ForvaltningFactory
+
+    return ArendeFactory(forvaltning=ForvaltningFactory(diarieprefix="HASO"), arendemening="Hässelbys hemliga ärende")
+
+
+@pytest.fixture
+def world(db):
+    from tests.arenden.world import build_world
+
+    return build_world()
+
+
+SKRIVELSE = {"titel": "Skrivelse", "forfattare": "A (M)", "beredning_datum": "2024-01-10", "text": "x"}
+
+
+def _namner(svar, arende):
+    page = svar.content.decode()
+    return arende.arendemening in page or arende.diarienummer in page
+
+
+def test_a_skrivelse_is_written_only_into_the_users_cases(client, world):
+    utanfor = _utanfor()
+    client.force_login(world.registrator)
+    svar = client.post("/admin/arenden/skrivelse/add/", {**SKRIVELSE, "arende": utanfor.pk})
+    assert svar.status_code == 200 and "arende" in svar.context["adminform"].form.errors
+    assert not Skrivelse.objects.filter(arende=utanfor).exists()
+    assert not _namner(svar, utanfor)
+
+    # A superuser picks from the whole diarium.
+    client.force_login(world.superuser)
+    svar = client.post("/admin/arenden/skrivelse/add/", {**SKRIVELSE, "arende": utanfor.pk})
+    assert svar.status_code == 302 and Skrivelse.objects.filter(arende=utanfor).exists()
+
+
+def test_a_case_cites_only_the_users_cases(client, world):
+    utanfor = _utanfor()
+    egen = ArendeFactory(forvaltning=world.forvaltning, arendemening="Eget ärende", avdelning=world.avdelning)
+    client.force_login(world.registrator)
+    sida = client.get(f"/admin/arenden/arende/{egen.pk}/change/")
+    data = {
+        "arendemening": egen.arendemening,
+        "avdelning": egen.avdelning_id,
+        "registrerad": egen.registrerad,
+        "citerade": [utanfor.pk],
+        **{k: v for f in sida.context["inline_admin_formsets"] for k, v in _management(f)},
+    }
+    svar = client.post(f"/admin/arenden/arende/{egen.pk}/change/", data)
+    assert svar.status_code == 200 and "citerade" in svar.context["adminform"].form.errors
+    assert not egen.citerade.exists()
+    assert not _namner(svar, utanfor)
+
+
+def test_a_document_is_started_only_in_the_users_cases_and_a_refused_form_names_no_other(client, world):
+    utanfor = _utanfor()
+    client.force_login(world.officer)
+    svar = client.post("/admin/arenden/tjansteutlatande/add/", {"arende": utanfor.pk, "titel": ""})
+    assert svar.status_code == 200 and "arende" in svar.context["adminform"].form.errors
+    assert not _namner(svar, utanfor)
+    assert not Tjansteutlatande.objects.filter(arende=utanfor).exists()
+
+
+def _management(inline_admin_formset):
+    form = inline_admin_formset.formset.management_form
+    return [(form[name].html_name, form[name].value()) for name in form.fields]
+
+
+def test_a_cited_case_outside_the_users_scope_stays_cited_and_unnamed(client, world):
+    utanfor = _utanfor()
+    egen = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, arendemening="Eget ärende")
+    atgard = AtgardFactory()
+    atgard.citerade_arenden.add(egen, utanfor)
+    client.force_login(world.officer)
+    sida = client.get(f"/admin/atgarder/atgard/{atgard.pk}/change/").content.decode()
+    assert egen.arendemening in sida and utanfor.arendemening not in sida
+
+    data = {"typ": atgard.typ, "titel": "Ny titel", "beskrivning": atgard.beskrivning, "citerade_arenden": [egen.pk]}
+    data.update(_inline_management("utfall", 0, 0))
+    assert client.post(f"/admin/atgarder/atgard/{atgard.pk}/change/", data).status_code == 302
+    atgard.refresh_from_db()
+    assert atgard.titel == "Ny titel"
+    assert set(atgard.citerade_arenden.all()) == {egen, utanfor}
