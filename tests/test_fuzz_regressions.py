@@ -78,6 +78,53 @@ def test_officer_search_with_a_nul_character_answers(anette, path):
     assert anette.get(path, {"q": "drog\x00scen"}).status_code == 200
 
 
+# An autocomplete's search, answered by the admin of the model it picks: the diarium's own
+# search (ArendeAdmin), Django's search (the users) and a HistoryAdmin's (the åtgärder).
+AUTOCOMPLETES = [
+    ("skrivelse", "arende", "drog\x00scener", "SKHLM 2024/123 Öppna drogscener – Svar på skrivelse"),
+    ("arende", "handlaggare", "ane\x00tte", "anette"),
+    ("tjansteutlatandeatgard", "atgard", "insats\x00grupper", "Sociala insatsgrupper för unga och unga vuxna"),
+]
+
+
+def _autocomplete(client, model_name, field_name, term):
+    return client.get(
+        "/admin/autocomplete/",
+        {"term": term, "app_label": "arenden", "model_name": model_name, "field_name": field_name},
+    )
+
+
+@pytest.mark.parametrize(("model_name", "field_name", "term", "hittad"), AUTOCOMPLETES)
+def test_admin_autocomplete_with_a_nul_character_searches_the_text_without_it(
+    admin_client, demo, model_name, field_name, term, hittad
+):
+    svar = _autocomplete(admin_client, model_name, field_name, term)
+    assert svar.status_code == 200
+    assert hittad in [rad["text"] for rad in svar.json()["results"]]
+
+
+@pytest.mark.postgresql  # SQLite takes a NUL in a LIKE pattern; PostgreSQL refuses any text parameter with one
+def test_no_admin_search_sends_a_nul_character_to_the_database(admin_client, admin_user, demo, rf):
+    from django.contrib import admin
+    from django.contrib.admin.views.main import SEARCH_VAR
+
+    from arenden.admin.common import SafeInputAdminMixin
+
+    for model_name, field_name, term, _ in AUTOCOMPLETES:
+        assert _autocomplete(admin_client, model_name, field_name, term).status_code == 200
+    for model, model_admin in admin.site._registry.items():
+        if not (isinstance(model_admin, SafeInputAdminMixin) and model_admin.search_fields):
+            continue  # Django's and the libraries' own admins are theirs
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        assert admin_client.get(url, {SEARCH_VAR: "2024\x00/123"}).status_code == 200, url
+        # Each admin's search itself, also those no autocomplete asks.
+        request = rf.get(url, {SEARCH_VAR: "2024\x00/123"})
+        request.user = admin_user
+        for term in ("2024\x00/123", "drog\x00scener", "SKHLM\x00"):
+            rader, _ = model_admin.get_search_results(request, model_admin.get_queryset(request), term)
+            list(rader[:1])
+
+
 def test_login_with_a_user_name_longer_than_its_column_is_a_refusal(client):
     response = client.post("/logga-in/", {"username": "<p>" * 6341, "password": "fel"})
     assert response.status_code == 200

@@ -216,16 +216,24 @@ class ListMixin:
         return min(sida * self.list_per_page, self.paginator.GRANS)
 
 
+def soktext(search_term):
+    """The text an admin search searches for, whichever admin and whichever page (a list or an
+    autocomplete) it comes from: cut to MAX_SOKTEXT (SQLite refuses LIKE patterns over 50 kB) and
+    without NUL, which PostgreSQL refuses in any text parameter (a server error) and no text of
+    the diarium holds. The list's own search form refuses a NUL, the autocomplete's does not."""
+    return search_term[:MAX_SOKTEXT].replace("\x00", "")
+
+
 class SafeInputAdminMixin(ListCheckboxMixin, ListMixin, SafeAutocompleteMixin):
     """What a hostile or broken request can send to any admin page without a server error: a
-    search text is cut to MAX_SOKTEXT (SQLite refuses LIKE patterns over 50 kB), ids in a
-    multiple choice beyond the 64-bit range are refused as unknown (SQLite cannot compare them),
-    and an autocomplete field shows a refused value without looking it up."""
+    search text is read through `soktext`, ids in a multiple choice beyond the 64-bit range are
+    refused as unknown (SQLite cannot compare them), and an autocomplete field shows a refused
+    value without looking it up."""
 
     formfield_overrides = {models.ManyToManyField: {"form_class": ManyIdsField}}
 
     def get_search_results(self, request, queryset, search_term):
-        return super().get_search_results(request, queryset, search_term[:MAX_SOKTEXT])
+        return super().get_search_results(request, queryset, soktext(search_term))
 
 
 class SvenskaAndringar(HistoricalRecordContextHelper):
@@ -341,7 +349,7 @@ BOKSTAVER = re.compile(r"[^\W\d_]+")
 def sokord(search_term):
     """The words of an admin search, each of which must match: quoted phrases as one word, as
     Django's own search reads them, and a diarienummer ("SKHLM 2024/12", "2024/12") whole."""
-    search_term = search_term[:MAX_SOKTEXT].strip()  # as SafeInputAdminMixin does for the others
+    search_term = soktext(search_term).strip()  # as SafeInputAdminMixin reads it for the others
     ord_ = []
     for bit in [*DIARIENUMMERDEL.findall(search_term), *smart_split(DIARIENUMMERDEL.sub(" ", search_term))]:
         if bit[0] in "\"'" and bit[-1] == bit[0]:
