@@ -237,6 +237,12 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             return False
         return super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        """Nobody deletes a document, superusers included (as no one deletes a case): a sent or
+        attested one took its attestations with it and left its case "Redo för nämnd" with no
+        document, and no service deletes even a draft."""
+        return False
+
     # --- saving: every change goes through a service -------------------------------------
 
     def save_model(self, request, obj, form, change):

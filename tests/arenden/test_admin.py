@@ -499,3 +499,22 @@ def test_a_cited_case_outside_the_users_scope_stays_cited_and_unnamed(client, wo
     atgard.refresh_from_db()
     assert atgard.titel == "Ny titel"
     assert set(atgard.citerade_arenden.all()) == {egen, utanfor}
+
+
+def test_no_one_deletes_a_document_not_even_a_superuser(client, world):
+    from arenden.constants import ArendeStatus
+
+    attesterat, utkast = world.attesterat(), world.dokument()
+    attesteringar = attesterat.attesteringar.count()
+    client.force_login(world.superuser)
+    for tu in (attesterat, utkast):
+        assert client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/delete/").status_code == 403
+    client.post(
+        "/admin/arenden/tjansteutlatande/",
+        {"action": "delete_selected", "_selected_action": [attesterat.pk, utkast.pk], "post": "yes"},
+    )
+    assert Tjansteutlatande.objects.filter(pk__in=[attesterat.pk, utkast.pk]).count() == 2
+    assert attesterat.attesteringar.count() == attesteringar
+    attesterat.arende.refresh_from_db()
+    assert attesterat.arende.status == ArendeStatus.REDO_FOR_NAMND
+    assert "delete_selected" not in client.get("/admin/arenden/tjansteutlatande/").content.decode()
