@@ -613,9 +613,9 @@ def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
         raise WorkflowError("Skriv en kommentar om vad som behöver ändras innan du återremitterar.")
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
-        hinder = tu.attest_hinder(user)
+        hinder = tu.aterremiss_hinder(user)
         if hinder:
-            raise WorkflowError(hinder.replace("attestera", "återremittera"))
+            raise WorkflowError(hinder)
         _samma_innehall(tu, innehall_hash)
         tu.status = _overgang(tu, "aterremittera")
         _makulera(tu, user, ATERREMITTERAT)

@@ -452,11 +452,10 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
 
     def aterremittera_view(self, request, object_id):
         obj = self._hamta_for_attest(request, object_id)
-        hinder = obj.attest_hinder(request.user)
+        hinder = obj.aterremiss_hinder(request.user)
         last = self._last_innehall(request, obj)
         if hinder or last is None:
-            fel = hinder.replace("attestera", "återremittera") if hinder else services.InnehalletAndrat.MEDDELANDE
-            self.message_user(request, fel, messages.ERROR)
+            self.message_user(request, hinder or services.InnehalletAndrat.MEDDELANDE, messages.ERROR)
             return redirect(self._change_url(obj))
         kommentar = request.POST.get("kommentar", "")
         if request.method == "POST":

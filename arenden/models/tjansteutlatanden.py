@@ -247,20 +247,34 @@ class Tjansteutlatande(models.Model):
 
     def attest_hinder(self, user):
         """Why `user` cannot attest the document now (Swedish, for the user), or None if they can."""
+        return self._stegets_hinder(user, aterremiss=False)
+
+    def aterremiss_hinder(self, user):
+        """Why `user` cannot send the document back to its handläggare now, or None if they can:
+        only the attestant whose step it is may, as for attesting, told in återremiss's words."""
+        return self._stegets_hinder(user, aterremiss=True)
+
+    def _stegets_hinder(self, user, *, aterremiss):
+        gora, goras = ("återremittera", "återremitteras") if aterremiss else ("attestera", "attesteras")
         if not may_attest(user):
-            return "Du har inte behörighet att attestera (rollen Attestant krävs)."
+            return f"Du har inte behörighet att {gora} (rollen Attestant krävs)."
         if self.status != TjansteutlatandeStatus.TILL_ATTEST:
-            return f"Dokumentet kan inte attesteras i status ”{self.get_status_display()}”."
+            return f"Dokumentet kan inte {goras} i status ”{self.get_status_display()}”."
         # Separation of duties: whoever wrote the text cannot approve it.
         if self.handlaggare_id == user.pk:
-            return "Du är handläggare för dokumentet och kan inte attestera det själv."
+            return f"Du är handläggare för dokumentet och kan inte {gora} det själv."
         steg = list(self.current_attesteringar)
         if any(a.attestant_id == user.pk and a.attesterad for a in steg):
+            if aterremiss:
+                return "Du har redan attesterat dokumentet i denna attestomgång och kan inte återremittera det."
             return "Du har redan attesterat dokumentet i denna attestomgång."
         nasta = next((a for a in steg if not a.attesterad), None)
         if nasta is None or nasta.attestant_id != user.pk:
             if any(a.attestant_id == user.pk for a in steg):
-                return f"Det är {nasta.namn_eller_anvandare if nasta else 'ingen'}s tur att attestera först."
+                namn = nasta.namn_eller_anvandare if nasta else "ingen"
+                if aterremiss:
+                    return f"Det är {namn}s tur att attestera eller återremittera dokumentet först."
+                return f"Det är {namn}s tur att attestera först."
             return "Du står inte i dokumentets attestkedja."
         return None
 

@@ -292,6 +292,19 @@ def test_the_admin_offers_a_document_only_its_forvaltnings_namnd(world, client):
     assert not Tjansteutlatande.objects.filter(arende=arende).exists()
 
 
+def test_a_chef_who_attested_is_told_so_when_returning_the_document(world, client):
+    tu = world.skickat()
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    client.force_login(world.chef1)
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/aterremittera/"
+    fel = "Du har redan attesterat dokumentet i denna attestomgång och kan inte återremittera det."
+    for data in (None, {"kommentar": "Förtydliga.", "innehall_hash": tu.innehall_hash}):
+        svar = client.post(url, data) if data else client.get(url)
+        assert _messages(_follow(client, svar)) == [fel]
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST
+
+
 def test_a_chef_never_attests_or_returns_content_sent_again_after_they_opened_it(world, client):
     tu = world.skickat()
     dokument_url = f"/admin/arenden/tjansteutlatande/{tu.pk}/"

@@ -488,6 +488,26 @@ def test_sending_again_clears_the_return_comment_which_the_history_keeps(world, 
     assert (services.ATERREMITTERAT, "Förtydliga bakgrunden.") in handelser
 
 
+def test_a_refused_return_says_why_in_its_own_words(world):
+    tu = world.skickat()
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    with pytest.raises(services.WorkflowError) as fel:
+        services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga.")
+    # Not "Du har redan återremitterat": the chef attested it, and nothing was returned.
+    assert str(fel.value) == "Du har redan attesterat dokumentet i denna attestomgång och kan inte återremittera det."
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST and tu.aterremiss_kommentar == ""
+
+    annat = world.skickat()
+    for user, varfor in (
+        (world.chef2, "Det är Chef1 Testssons tur att attestera eller återremittera dokumentet först."),
+        (world.officer, "Du har inte behörighet att återremittera (rollen Attestant krävs)."),
+    ):
+        with pytest.raises(services.WorkflowError) as fel:
+            services.aterremittera(tjansteutlatande=annat, user=user, kommentar="Förtydliga.")
+        assert str(fel.value) == varfor
+
+
 def test_transitions_follow_the_table(world):
     tu = world.attesterat()
     with pytest.raises(services.WorkflowError, match="kan inte skickas för attest"):
