@@ -518,3 +518,34 @@ def test_no_one_deletes_a_document_not_even_a_superuser(client, world):
     attesterat.arende.refresh_from_db()
     assert attesterat.arende.status == ArendeStatus.REDO_FOR_NAMND
     assert "delete_selected" not in client.get("/admin/arenden/tjansteutlatande/").content.decode()
+
+
+def test_saving_a_case_in_the_admin_keeps_the_status_a_service_gave_it_meanwhile(rf, world):
+    from django.contrib import admin
+
+    from arenden import services
+    from arenden.constants import ArendeStatus
+    from tests.factories import MallFactory
+
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning)
+    oppnad = Arende.objects.get(pk=arende.pk)  # as the registrator's page read it: "Registrerat"
+    services.skapa_tjansteutlatande(arende=arende, mall=MallFactory(), user=world.officer, titel="Svar")
+    request = rf.post(f"/admin/arenden/arende/{arende.pk}/change/")
+    request.user = world.registrator
+    model_admin = admin.site._registry[Arende]
+    data = {
+        "arendemening": "Ny ärendemening",
+        "handlaggare": world.officer.pk,
+        "avdelning": world.avdelning.pk,
+        "registrerad": oppnad.registrerad.isoformat(),
+        "citerade_utanfor_diariet": "",
+    }
+    form = model_admin.get_form(request, oppnad, change=True)(data, instance=oppnad)
+    assert form.is_valid(), form.errors
+    model_admin.save_model(request, oppnad, form, change=True)
+
+    arende.refresh_from_db()
+    assert (arende.status, arende.arendemening) == (ArendeStatus.UNDER_BEREDNING, "Ny ärendemening")
+    senaste = arende.history.first()
+    assert (senaste.status, senaste.arendemening) == (ArendeStatus.UNDER_BEREDNING, "Ny ärendemening")
+    assert senaste.history_user == world.registrator
