@@ -5,7 +5,9 @@ by hand.
 """
 
 import datetime
+import hashlib
 import html
+import json
 import logging
 import re
 
@@ -436,14 +438,32 @@ def ordna_atgarder(*, tjansteutlatande, atgard_ids, user):
     _uppdatera(tjansteutlatande, tu)
 
 
-def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False):
-    """Save or delete a bilaga or an undertecknare of the document: printed content, so an edit."""
+def radversion(obj):
+    """A checksum of what a row of a document (a bilaga, an undertecknare, an åtgärd's place)
+    holds. These rows have no version number: a page that shows a row names this instead, so
+    that a save from it after someone else changed the row is refused, not written over theirs."""
+    varden = [(f.attname, f.value_to_string(obj)) for f in obj._meta.concrete_fields]
+    return hashlib.sha256(json.dumps(varden, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+
+
+def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_version=None):
+    """Save or delete a bilaga or an undertecknare of the document: printed content, so an edit.
+    `expected_version` is the row's `radversion` on the user's page: if the row has changed (or
+    gone) since, nothing is written and ConflictError says so."""
     if not isinstance(obj, Bilaga | Undertecknare):
         raise TypeError(obj)
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
         _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         slag = obj._meta.verbose_name.capitalize()
+        if expected_version is not None and obj.pk is not None:
+            # The document's lock orders every write to its rows: what is read here stays so.
+            sparad = type(obj).objects.filter(pk=obj.pk, tjansteutlatande=tu).first()
+            if sparad is None or radversion(sparad) != expected_version:
+                raise ConflictError(
+                    f"Någon annan har ändrat eller tagit bort ”{sparad or obj}” medan du arbetade. Din ändring "
+                    "är inte sparad men står kvar här; jämför med det sparade och spara igen."
+                )
         if ta_bort:
             obj._history_user, obj._change_reason = user, "Borttagen"
             obj.delete()

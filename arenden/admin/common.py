@@ -25,6 +25,7 @@ from simple_history.models import ModelChange, ModelDelta
 from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import get_m2m_reverse_field_name
 
+from .. import services
 from ..forms import ManyIdsField, PdfUploadField
 from ..models import (
     Arende,
@@ -470,18 +471,52 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class NotAChangeMixin:
+    """A hidden version that says how old the page is: never itself a change the user made."""
+
+    widget = forms.HiddenInput
+
+    def has_changed(self, initial, data):
+        return False
+
+
+class VersionField(NotAChangeMixin, forms.IntegerField):
+    pass
+
+
+class ChecksumField(NotAChangeMixin, forms.CharField):
+    pass
+
+
 class VersionForm(forms.ModelForm):
     """Carries the version the user started from (a hidden field) and refuses a save made from
     an outdated one. The user's input stays in the form; the hidden version is moved up to the
-    saved one, so saving once more after reading the message replaces the other change on purpose."""
+    saved one, so saving once more after reading the message replaces the other change on purpose.
 
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    A field counts as changed when it differs from what the page showed (a hidden copy of each
+    field, Django's `show_hidden_initial`), not from what is stored when the form is posted:
+    compared with the database, whatever someone else saved after the page was opened would
+    count as the user's change and be written back over theirs, or be refused as a conflict the
+    user never made. After a refusal the fields the user left alone show what is stored now, and
+    the hidden copies hold it too, so saving again writes exactly the user's own changes."""
+
+    expected_version = VersionField(required=False)
     versioned_fields = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Read before the form is cleaned: cleaning copies the posted values onto the instance.
+        self.saved_version = self.current_version() if self.instance.pk else None
         if self.instance.pk:
-            self.fields["expected_version"].initial = self.instance.version
+            self.fields["expected_version"].initial = self.saved_version
+        for name in self.versioned_fields:
+            field = self.fields.get(name)
+            # A file field is changed only by a new upload (or clearing it), whatever was shown.
+            if field is not None and not isinstance(field, forms.FileField):
+                field.show_hidden_initial = True
+
+    def current_version(self):
+        return self.instance.version
 
     def content_changed(self):
         return any(f in self.versioned_fields for f in self.changed_data)
@@ -489,15 +524,78 @@ class VersionForm(forms.ModelForm):
     def stale_message(self):
         raise NotImplementedError
 
+    def show_stored(self):
+        """Move the hidden version, the hidden copies and the fields the user did not change to
+        what is stored now; the fields the user changed keep what they typed."""
+        andrade = self.changed_data
+        self.data = self.data.copy()
+        self.data[self.add_prefix("expected_version")] = self.saved_version
+        for name in self.versioned_fields:
+            field = self.fields.get(name)
+            if field is None or not field.show_hidden_initial:
+                continue
+            sparat = field.prepare_value(self[name].initial)
+            sparat = "" if sparat is None else str(sparat)
+            self.data[self[name].html_initial_name] = sparat
+            if name not in andrade:
+                self.data[self.add_prefix(name)] = sparat
+
+    def is_stale(self):
+        return self.instance.pk is not None and self.cleaned_data.get("expected_version") != self.saved_version
+
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk and self.content_changed():
-            expected = cleaned.get("expected_version")
-            if expected != self.instance.version:
-                self.data = self.data.copy()
-                self.data[self.add_prefix("expected_version")] = self.instance.version
-                raise ValidationError(self.stale_message(), code="stale")
+        if self.content_changed() and self.is_stale():
+            meddelande = self.stale_message()
+            self.show_stored()
+            raise ValidationError(meddelande, code="stale")
         return cleaned
+
+
+class RadForm(VersionForm):
+    """A row of a document's list on its page: a bilaga, an undertecknare, an åtgärd. The rows
+    have no version number; their version is a checksum of what the row holds
+    (`services.radversion`), named by the page that showed it. Every field of the row is compared
+    with what the page showed."""
+
+    expected_version = ChecksumField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        self.versioned_fields = tuple(f for f in self._meta.fields or () if f != "expected_version")
+        super().__init__(*args, **kwargs)
+
+    def current_version(self):
+        return services.radversion(self.instance)
+
+    def stale_message(self):
+        # The instance still holds what is stored: cleaning has not copied the user's values yet.
+        sparat = "; ".join(
+            f"{self.instance._meta.get_field(name).verbose_name} ”{getattr(self.instance, name) or ''}”"
+            for name in self.changed_data
+            if name in self.versioned_fields
+        )
+        return (
+            f"Någon annan har ändrat ”{self.instance}” efter att du öppnade sidan. Din ändring är inte sparad "
+            f"men står kvar i raden, som i övrigt visar det som är sparat nu (sparat: {sparat}). "
+            "Spara igen för att ersätta det sparade med din ändring."
+        )
+
+
+class RadFormSet(forms.BaseInlineFormSet):
+    """The rows of a document's list. A row deleted on an outdated page that someone changed
+    after the page was opened is refused like a changed one: the deletion would take their
+    change with it. (A deleted row's own form errors do not count in Django's formsets.)"""
+
+    def clean(self):
+        super().clean()
+        for form in self.initial_forms:
+            if self.can_delete and self._should_delete_form(form) and form.is_stale():
+                meddelande = (
+                    f"Någon annan har ändrat ”{form.instance}” efter att du öppnade sidan, så den är inte "
+                    "borttagen. Raden visar nu det som är sparat; spara igen för att ta bort den ändå."
+                )
+                form.show_stored()
+                raise ValidationError(meddelande, code="stale")
 
 
 # Every uploaded PDF, whichever admin page it comes through, is checked like the officers' uploads.

@@ -41,6 +41,8 @@ from .common import (
     DiarienummerSokMixin,
     HistoryAdmin,
     MinaFilter,
+    RadForm,
+    RadFormSet,
     ReadOnlyAdminMixin,
     SafeAutocompleteMixin,
     SafeInputAdminMixin,
@@ -83,22 +85,28 @@ class SektionInline(admin.StackedInline):
 
 class TjansteutlatandeAtgardInline(SafeAutocompleteMixin, admin.TabularInline):
     model = TjansteutlatandeAtgard
+    form = RadForm
+    formset = RadFormSet
     extra = 0
-    fields = ("ordning", "atgard")
+    fields = ("ordning", "atgard", "expected_version")
     autocomplete_fields = ("atgard",)
 
 
 class BilagaInline(admin.TabularInline):
     model = Bilaga
+    form = RadForm
+    formset = RadFormSet
     extra = 0
-    fields = ("ordning", "titel", "fil", "text")
+    fields = ("ordning", "titel", "fil", "text", "expected_version")
     formfield_overrides = PDF_UPLOAD
 
 
 class UndertecknareInline(admin.TabularInline):
     model = Undertecknare
+    form = RadForm
+    formset = RadFormSet
     extra = 0
-    fields = ("ordning", "anvandare", "namn", "befattning")
+    fields = ("ordning", "anvandare", "namn", "befattning", "expected_version")
 
 
 class AttesteringInline(admin.TabularInline):
@@ -288,14 +296,31 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         elif formset.model is TjansteutlatandeAtgard:
             self._save_atgarder(tu, formset, user)
         elif formset.model in (Bilaga, Undertecknare):
+            # A row counts as changed against what the page showed (RadForm); the version it showed
+            # goes along, so that a row someone changed meanwhile is refused, not written over.
             for f in formset.deleted_forms:
                 if f.instance.pk:
-                    services.spara_dokumentdel(tjansteutlatande=tu, obj=f.instance, user=user, ta_bort=True)
+                    services.spara_dokumentdel(
+                        tjansteutlatande=tu,
+                        obj=f.instance,
+                        user=user,
+                        ta_bort=True,
+                        expected_version=f.cleaned_data.get("expected_version") or "",
+                    )
             for f in formset.forms:
                 if f not in formset.deleted_forms and f.has_changed():
-                    services.spara_dokumentdel(tjansteutlatande=tu, obj=f.instance, user=user)
+                    services.spara_dokumentdel(
+                        tjansteutlatande=tu,
+                        obj=f.instance,
+                        user=user,
+                        expected_version=f.cleaned_data.get("expected_version") or "",
+                    )
 
     def _save_atgarder(self, tu, formset, user):
+        if not any(f.has_changed() for f in formset.forms):
+            # The åtgärder as the page showed them: the list and its order stay as they are
+            # stored, also when someone has reordered or added to them since.
+            return
         for f in formset.initial_forms:
             before = f.initial.get("atgard")
             if f in formset.deleted_forms or "atgard" in f.changed_data:

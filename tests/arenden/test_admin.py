@@ -3,6 +3,7 @@ from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
+from arenden import services
 from arenden.admin.common import DiarienummerSokMixin
 from arenden.models import Arende, Attestering, Sektion, Skrivelse, Tjansteutlatande, TjansteutlatandeAtgard
 from tests.arenden.plans import plan, planner_off
@@ -53,6 +54,14 @@ def _inline_management(prefix, total, initial):
     return {f"{prefix}-TOTAL_FORMS": str(total), f"{prefix}-INITIAL_FORMS": str(initial)}
 
 
+def _shown(data, *names):
+    """With the hidden copy of each field the page shows (Django's show_hidden_initial), which the
+    admin compares the posted values with to tell what the user changed."""
+    for name in names:
+        data[f"initial-{name}"] = data[name]
+    return data
+
+
 def _change_form_data(tu, **overrides):
     """The document's admin change form as the browser would post it, unchanged."""
     data = {
@@ -61,11 +70,12 @@ def _change_form_data(tu, **overrides):
         "handlaggare": tu.handlaggare_id,
         "telefon": tu.telefon,
         "namnd": tu.namnd_id,
-        "sammantradesdatum": "",
+        "sammantradesdatum": tu.sammantradesdatum.isoformat() if tu.sammantradesdatum else "",
         "titel": tu.titel,
         "undertitel": tu.undertitel,
         "expected_version": tu.version,
     }
+    _shown(data, "handlaggare", "telefon", "namnd", "sammantradesdatum", "titel", "undertitel")
     sektioner = list(tu.sektioner.all())
     data.update(_inline_management("sektioner", len(sektioner), len(sektioner)))
     for i, s in enumerate(sektioner):
@@ -79,19 +89,27 @@ def _change_form_data(tu, **overrides):
                 f"sektioner-{i}-expected_version": s.version,
             }
         )
-    val = list(tu.atgard_val.all())
-    data.update(_inline_management("atgard_val", len(val), len(val)))
-    for i, v in enumerate(val):
-        data.update(
-            {
-                f"atgard_val-{i}-id": v.pk,
-                f"atgard_val-{i}-tjansteutlatande": tu.pk,
-                f"atgard_val-{i}-ordning": v.ordning,
-                f"atgard_val-{i}-atgard": v.atgard_id,
-            }
-        )
-    data.update(_inline_management("bilagor", 0, 0))
-    data.update(_inline_management("undertecknare", 0, 0))
+        _shown(data, f"sektioner-{i}-text", f"sektioner-{i}-avslutning")
+    rader = {
+        "atgard_val": ("ordning", "atgard"),
+        "bilagor": ("ordning", "titel", "text"),
+        "undertecknare": ("ordning", "anvandare", "namn", "befattning"),
+    }
+    for relation, falt in rader.items():
+        objekt = list(getattr(tu, relation).all())
+        data.update(_inline_management(relation, len(objekt), len(objekt)))
+        for i, obj in enumerate(objekt):
+            data.update(
+                {
+                    f"{relation}-{i}-id": obj.pk,
+                    f"{relation}-{i}-tjansteutlatande": tu.pk,
+                    f"{relation}-{i}-expected_version": services.radversion(obj),
+                }
+            )
+            for namn in falt:
+                varde = getattr(obj, obj._meta.get_field(namn).attname)
+                data[f"{relation}-{i}-{namn}"] = "" if varde is None else varde
+            _shown(data, *(f"{relation}-{i}-{namn}" for namn in falt))
     data.update(_inline_management("attesteringar", 0, 0))
     data.update(overrides)
     return data

@@ -2,6 +2,7 @@
 
 import html
 import re
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -11,9 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from arenden import services
 from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
+from arenden.models import Bilaga, Undertecknare
 from arenden.tidslinje import tidslinje
 from tests.arenden.test_admin import _change_form_data
 from tests.arenden.world import build_world
+from tests.factories import AtgardFactory
 
 
 @pytest.fixture
@@ -176,6 +179,195 @@ def test_stale_admin_header_edit_is_refused_and_kept(world, client):
     assert "Någon annan har ändrat dokumentet" in page and 'value="Min rubrik"' in page
     tu.refresh_from_db()
     assert tu.titel == "Annans rubrik"
+
+
+class _Formular(HTMLParser):
+    """The fields of the page's main form as a browser sends them when nothing is touched."""
+
+    def __init__(self, form_id):
+        super().__init__()
+        self.form_id, self.inne, self.data = form_id, False, {}
+        self._textarea = self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inne = a.get("id") == self.form_id
+        if not self.inne:
+            return
+        typ = a.get("type", "text")
+        if tag == "input" and a.get("name") and typ not in ("submit", "button", "file"):
+            if typ not in ("checkbox", "radio"):
+                self.data[a["name"]] = a.get("value", "")
+            elif "checked" in a:
+                self.data[a["name"]] = a.get("value", "on")
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.data[self._textarea] = ""
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "option" and self._select and ("selected" in a or self._select not in self.data):
+            self.data[self._select] = a.get("value", "")
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inne = False
+        elif tag == "textarea" and self._textarea:
+            self.data[self._textarea] = self.data[self._textarea].removeprefix("\n")  # as browsers read it
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+
+def _formular(response):
+    formular = _Formular("tjansteutlatande_form")
+    formular.feed(response.content.decode())
+    return formular.data
+
+
+def _sidan(client, tu):
+    """What the document's admin page holds, to be posted back later as the browser would."""
+    response = client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/")
+    assert response.status_code == 200
+    return _formular(response)
+
+
+def _rad(data, relation, pk):
+    """The form prefix of the row `pk` of `relation` on the page."""
+    rader = (k.removesuffix("-id") for k, v in data.items() if re.fullmatch(rf"{relation}-\d+-id", k) and v == str(pk))
+    return next(rader)
+
+
+def _med_delar(world):
+    """A draft with two åtgärder, a bilaga and a signatory who is a user, named as typed."""
+    tu = world.dokument()
+    for titel in ("Trygghetsvandringar", "Platsaktiveringar"):
+        services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(titel=titel), user=world.officer)
+    services.spara_dokumentdel(
+        tjansteutlatande=tu, obj=Bilaga(ordning=1, titel="Skrivelse", text="Skrivelsens text."), user=world.officer
+    )
+    services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=1, anvandare=world.chef2, namn="Chef2 Gammaltnamn", befattning="Stadsdelsdirektör"),
+        user=world.officer,
+    )
+    tu.refresh_from_db()
+    return tu
+
+
+def test_a_save_from_an_older_page_keeps_what_others_changed_in_rows_it_did_not_touch(world, client):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+
+    # Meanwhile a colleague renames the bilaga and reorders the åtgärder.
+    bilaga = tu.bilagor.get()
+    bilaga.titel = "Skrivelse; Öppna drogscener"
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=bilaga, user=world.superuser)
+    ordning = list(tu.atgard_val.order_by("ordning").values_list("atgard_id", flat=True))
+    services.ordna_atgarder(tjansteutlatande=tu, atgard_ids=ordning[::-1], user=world.superuser)
+
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    forslag.refresh_from_db()
+    assert forslag.text == "<p>Min text.</p>"
+    assert tu.bilagor.get().titel == "Skrivelse; Öppna drogscener"
+    assert list(tu.atgard_val.order_by("ordning").values_list("atgard_id", flat=True)) == ordning[::-1]
+
+
+def test_a_section_someone_else_saved_after_the_page_was_opened_is_not_the_users_change(world, client):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+    arendet = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    services.spara_sektion(
+        sektion=arendet, text="<p>Kollegans text.</p>", expected_version=arendet.version, user=world.superuser
+    )
+
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    # Not a conflict whose "save again" would put the old text back: the user left it alone.
+    assert response.status_code == 302, response.content.decode()[:3000]
+    forslag.refresh_from_db()
+    arendet.refresh_from_db()
+    assert (forslag.text, arendet.text) == ("<p>Min text.</p>", "<p>Kollegans text.</p>")
+
+
+def test_saving_an_older_page_unchanged_keeps_the_attest(world, client):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+
+    # Sending writes the signatory's name as the user holds it; then both chefs attest.
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    services.attestera(tjansteutlatande=tu, user=world.chef2)
+    assert tu.undertecknare.get().namn == "Chef2 Testsson"
+
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    tu.refresh_from_db()
+    assert tu.status == S.ATTESTERAD
+    assert not tu.attesteringar.filter(makulerad__isnull=False).exists()
+    assert tu.undertecknare.get().namn == "Chef2 Testsson"
+
+
+def test_a_row_changed_on_an_older_page_and_meanwhile_is_refused_and_kept(world, client):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+    sidan = _sidan(client, tu)
+    bilaga = tu.bilagor.get()
+    bilaga.text = "Kollegans lydelse."
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=bilaga, user=world.superuser)
+    fore = tu.history.count()
+
+    sidan[f"{_rad(sidan, 'bilagor', bilaga.pk)}-titel"] = "Min titel"
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(url, sidan)
+
+    assert response.status_code == 200
+    assert tu.history.count() == fore  # nothing saved
+    assert tu.bilagor.get().titel == "Skrivelse"
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat ”1. Skrivelse” efter att du öppnade sidan" in page
+    assert 'value="Min titel"' in page and "<p>Min text.</p>" in page  # what the user typed
+    assert "Kollegans lydelse." in page  # the row shows what is stored besides
+
+    # Saved again from the page as shown now, the user's title replaces the stored one, and the
+    # colleague's wording stays.
+    assert client.post(url, _formular(response)).status_code == 302
+    bilaga.refresh_from_db()
+    assert (bilaga.titel, bilaga.text) == ("Min titel", "Kollegans lydelse.")
+    forslag.refresh_from_db()
+    assert forslag.text == "<p>Min text.</p>"
+
+
+def test_a_row_deleted_on_an_older_page_after_someone_changed_it_is_refused(world, client):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+    undertecknare = tu.undertecknare.get()
+    undertecknare.befattning = "Tf. stadsdelsdirektör"
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=undertecknare, user=world.superuser)
+
+    sidan[f"{_rad(sidan, 'undertecknare', undertecknare.pk)}-DELETE"] = "on"
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 200
+    assert "så den är inte borttagen" in html.unescape(response.content.decode())
+    assert tu.undertecknare.filter(pk=undertecknare.pk).exists()
 
 
 def test_admin_edit_after_attest_voids_it_and_names_the_user(world, client):
