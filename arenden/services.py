@@ -425,7 +425,8 @@ def ordna_atgarder(*, tjansteutlatande, atgard_ids, user):
         _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         val = {v.atgard_id: v for v in tu.atgard_val.select_for_update()}
         if sorted(val) != sorted(int(i) for i in atgard_ids):
-            raise WorkflowError("Ordningen måste ta upp varje åtgärd i dokumentet exakt en gång. Ladda om sidan.")
+            # Most often someone added or removed one after the user's page was made: a conflict.
+            raise ConflictError("Ordningen måste ta upp varje åtgärd i dokumentet exakt en gång. Ladda om sidan.")
         andrade = False
         for ordning, atgard_id in enumerate(atgard_ids, start=1):
             v = val[int(atgard_id)]

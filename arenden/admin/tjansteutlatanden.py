@@ -3,7 +3,7 @@
 import difflib
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -83,10 +83,43 @@ class SektionInline(admin.StackedInline):
         return False  # a document's sections come from its mall
 
 
+class AtgardFormSet(RadFormSet):
+    """The document's åtgärder, whose order is one list: adding, removing, replacing or moving
+    one on the page makes the order of the rows the page showed. If someone has added or moved
+    an åtgärd since, that order would leave theirs out or put it back, so the change is refused
+    with the form kept, before anything is saved. A page whose åtgärder the user left alone saves
+    the rest whatever happened to them (the admin then leaves them as stored)."""
+
+    def clean(self):
+        super().clean()
+        if not any(form.has_changed() for form in self.forms):
+            return
+        visade = {
+            f.instance.pk: f.cleaned_data.get("expected_version")
+            for f in self.initial_forms
+            if f.instance.pk and not f.has_changed() and hasattr(f, "cleaned_data")
+        }
+        andrade = {f.instance.pk for f in self.initial_forms if f.has_changed()}
+        nu = []
+        for val in self.instance.atgard_val.select_related("atgard").order_by("ordning", "pk"):
+            if val.pk not in visade and val.pk not in andrade:
+                nu.append(f"lagt till ”{val.atgard}”")
+            elif val.pk in visade and visade[val.pk] != services.radversion(val):
+                nu.append(f"flyttat eller bytt ”{val.atgard}”")
+        if nu:
+            raise ValidationError(
+                f"Någon annan har ändrat åtgärderna efter att du öppnade sidan ({', '.join(nu)}). Dina ändringar "
+                "av åtgärderna utgår från listan som den var och är inte sparade, och inte heller något annat "
+                "på sidan: allt du skrev står kvar. Ångra ändringarna av åtgärderna här för att spara resten, "
+                "och gör om dem när du har laddat om sidan.",
+                code="stale",
+            )
+
+
 class TjansteutlatandeAtgardInline(SafeAutocompleteMixin, admin.TabularInline):
     model = TjansteutlatandeAtgard
     form = RadForm
-    formset = RadFormSet
+    formset = AtgardFormSet
     extra = 0
     fields = ("ordning", "atgard", "expected_version")
     autocomplete_fields = ("atgard",)
@@ -344,10 +377,29 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         except services.ConflictError:
             # Someone saved between our form check and the locked write; everything rolled back.
             # Render again: the form check now sees the newer version and keeps the user's input.
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except services.WorkflowError as exc:
+                vagran = str(exc)
         except services.WorkflowError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return redirect(request.get_full_path())
+            vagran = str(exc)
+        # A service refused the save and everything rolled back. The form comes back as it was
+        # posted, with the refusal on it: a redirect would drop all the user typed.
+        request._sparande_vagrat = vagran
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        vagran = getattr(request, "_sparande_vagrat", None)
+        if vagran is None:
+            return form
+
+        class Vagrad(form):
+            def clean(self):
+                self.add_error(None, vagran)
+                return super().clean()
+
+        return Vagrad
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -370,6 +370,85 @@ def test_a_row_deleted_on_an_older_page_after_someone_changed_it_is_refused(worl
     assert tu.undertecknare.filter(pk=undertecknare.pk).exists()
 
 
+def _atgarder(tu):
+    return list(tu.atgard_val.order_by("ordning", "pk").values_list("atgard_id", flat=True))
+
+
+def test_an_atgard_added_elsewhere_does_not_stop_saving_the_rest_of_an_older_page(world, client):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(titel="Trygga trappan"), user=world.superuser)
+    fore = _atgarder(tu)
+
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 302
+    forslag.refresh_from_db()
+    assert forslag.text == "<p>Min text.</p>"
+    assert _atgarder(tu) == fore
+
+
+def test_reordering_on_a_page_whose_atgarder_changed_since_is_refused_and_kept(world, client):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(titel="Trygga trappan"), user=world.superuser)
+    fore, historik = _atgarder(tu), tu.history.count()
+
+    forsta, andra = (
+        _rad(sidan, "atgard_val", pk) for pk in tu.atgard_val.order_by("ordning").values_list("pk", flat=True)[:2]
+    )
+    sidan[f"{forsta}-ordning"], sidan[f"{andra}-ordning"] = sidan[f"{andra}-ordning"], sidan[f"{forsta}-ordning"]
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat åtgärderna efter att du öppnade sidan (lagt till ”Trygga trappan”)" in page
+    assert "<p>Min text.</p>" in page
+    assert _atgarder(tu) == fore and tu.history.count() == historik
+    forslag.refresh_from_db()
+    assert forslag.text != "<p>Min text.</p>"
+
+
+def test_a_save_a_service_refuses_shows_the_form_again_with_what_was_typed(world, client, monkeypatch):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+    ny = AtgardFactory(titel="Trygga trappan")
+    # A colleague adds the same åtgärd just after the page's check and before its save.
+    lagg_till, gjort = services.lagg_till_atgard, []
+
+    def samtidigt(*, tjansteutlatande, atgard, user):
+        if not gjort:
+            gjort.append(lagg_till(tjansteutlatande=tjansteutlatande, atgard=atgard, user=world.superuser))
+        return lagg_till(tjansteutlatande=tjansteutlatande, atgard=atgard, user=user)
+
+    monkeypatch.setattr(services, "lagg_till_atgard", samtidigt)
+    sidan.update(
+        {
+            "atgard_val-TOTAL_FORMS": "3",
+            "atgard_val-2-tjansteutlatande": str(tu.pk),
+            "atgard_val-2-ordning": "3",
+            "atgard_val-2-atgard": str(ny.pk),
+        }
+    )
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "Åtgärden ”Trygga trappan” finns redan i dokumentet." in page
+    assert "<p>Min text.</p>" in page
+    forslag.refresh_from_db()
+    assert forslag.text != "<p>Min text.</p>"  # nothing of the refused save is kept
+
+
 def test_admin_edit_after_attest_voids_it_and_names_the_user(world, client):
     tu = world.attesterat()
     client.force_login(world.officer)
