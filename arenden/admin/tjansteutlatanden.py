@@ -184,9 +184,39 @@ def _deleted(form):
     return form.cleaned_data.get("DELETE", False) if hasattr(form, "cleaned_data") else False
 
 
+# What the PDF prints around the text (the header block and each page's running header) and the
+# frozen content holds: (label, key, key within it). A resend that only moves the document to
+# another nämnd or meeting is a change the chef must see.
+HUVUDRADER = (
+    ("Diarienummer", "diarienummer", None),
+    ("Ärendemening", "arendemening", None),
+    ("Förvaltning", "forvaltning", None),
+    ("Avdelning", "avdelning", None),
+    ("Handläggare", "handlaggare", "namn"),
+    ("Telefon", "handlaggare", "telefon"),
+    ("Nämnd", "namnd", None),
+    ("Sammanträdesdatum", "sammantradesdatum", None),
+)
+_SAKNAS = object()
+
+
+def _huvud(snapshot):
+    """The header fields the snapshot holds, as "label: value" lines."""
+    rader = []
+    for etikett, nyckel, inre in HUVUDRADER:
+        varde = snapshot.get(nyckel, _SAKNAS)
+        if inre is not None:
+            varde = varde.get(inre, _SAKNAS) if isinstance(varde, dict) else _SAKNAS
+        if varde is not _SAKNAS:
+            rader.append(f"{etikett}: {varde or '–'}")
+    return rader
+
+
 def _rader(snapshot):
     """The document as lines of plain text, for comparing two versions."""
-    rader = [snapshot["titel"], snapshot["undertitel"]]
+    huvud = _huvud(snapshot)
+    rader = [*huvud, ""] if huvud else []
+    rader += [snapshot["titel"], snapshot["undertitel"]]
     for sektion in snapshot["sektioner"]:
         rader += ["", f"## {sektion['rubrik']}"]
         rader += [r for r in html_to_text(sektion["text"]).splitlines() if r.strip()]

@@ -16,7 +16,7 @@ from arenden.models import Bilaga, Undertecknare
 from arenden.tidslinje import tidslinje
 from tests.arenden.test_admin import _change_form_data
 from tests.arenden.world import build_world
-from tests.factories import AtgardFactory
+from tests.factories import AtgardFactory, NamndFactory
 
 
 @pytest.fixture
@@ -653,3 +653,54 @@ def test_the_chefs_comparison_shows_a_bilagas_new_text_or_file():
     andra = _rader(version(fil="bilagor/2024/karta.pdf", sha256="b" * 64))
     assert forsta != andra
     assert "(uppladdad PDF, kontrollsumma aaaaaaaaaaaa)" in forsta
+
+
+@pytest.mark.parametrize(
+    ("andring", "rad"),
+    [
+        ({"namnd": "Kungsholmens stadsdelsnämnd"}, "Nämnd: Kungsholmens stadsdelsnämnd"),
+        ({"sammantradesdatum": "2024-06-13"}, "Sammanträdesdatum: 2024-06-13"),
+        ({"handlaggare": {"namn": "Eva Svensson", "telefon": "08-508 250 00"}}, "Handläggare: Eva Svensson"),
+        ({"handlaggare": {"namn": "Anna Andersson", "telefon": "08-508 250 99"}}, "Telefon: 08-508 250 99"),
+        ({"arendemening": "Öppna drogscener i Sätra"}, "Ärendemening: Öppna drogscener i Sätra"),
+        ({"avdelning": "Individ och familj inklusive fritid"}, "Avdelning: Individ och familj inklusive fritid"),
+    ],
+)
+def test_the_chefs_comparison_shows_a_changed_header_field(andring, rad):
+    from arenden.admin.tjansteutlatanden import _rader
+
+    forsta = {
+        "diarienummer": "SKHLM 2024/123",
+        "arendemening": "Öppna drogscener",
+        "forvaltning": "Skärholmens stadsdelsförvaltning",
+        "avdelning": "Medborgarservice och stadsmiljö",
+        "handlaggare": {"namn": "Anna Andersson", "telefon": "08-508 250 00"},
+        "namnd": "Skärholmens stadsdelsnämnd",
+        "sammantradesdatum": "2024-05-23",
+        "titel": "Öppna drogscener",
+        "undertitel": "Svar på skrivelse",
+        "sektioner": [],
+        "atgardsgrupper": [],
+        "undertecknare": [],
+        "bilagor": [],
+    }
+    andra = {**forsta, **andring}
+
+    assert rad not in _rader(forsta) and rad in _rader(andra)
+
+
+def test_a_resend_that_only_moves_the_document_to_another_namnd_is_a_change_for_the_chef(world, client):
+    tu = world.skickat()
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Fel nämnd.")
+    tu.refresh_from_db()
+    kungsholmen = NamndFactory(namn="Kungsholmens stadsdelsnämnd")
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu, data={"namnd": kungsholmen}, expected_version=tu.version, user=world.officer
+    )
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+
+    client.force_login(world.chef1)
+    page = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode())
+
+    assert "Inga ändringar" not in page
+    assert 'class="diff"' in page and "Kungsholmens stadsdelsnämnd" in page
