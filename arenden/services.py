@@ -480,19 +480,21 @@ def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_ve
 
 
 def saknade_sektioner(tjansteutlatande):
-    """Headings of the mall's required sections that the document leaves empty, in order. A
-    section that lists åtgärder counts as written when the document has åtgärder."""
+    """Headings of the document's required sections that it leaves empty, in order. A section
+    that lists åtgärder counts as written when the document has åtgärder.
+
+    Only the document's own sections count, those its mall had when it was created. A heading
+    added to the mall later has no section in a document already begun, and neither the editor
+    nor the admin can add one (they write the sections a document has), so requiring it blocked
+    every draft on the mall from being sent. A mall change reaches the documents created after
+    it, as a later edit of a mall never changes a document's content."""
     tu = tjansteutlatande
     har_atgarder = tu.atgard_val.exists()
-    skrivna = {
-        s.mall_sektion_id
-        for s in tu.sektioner.select_related("mall_sektion")
-        if not s.is_empty or (s.mall_sektion.visar_atgarder and har_atgarder)
-    }
+    sektioner = tu.sektioner.select_related("mall_sektion").order_by("mall_sektion__ordning", "mall_sektion_id")
     return [
-        ms.rubrik
-        for ms in tu.mall.sektioner.filter(obligatorisk=True).order_by("ordning", "pk")
-        if ms.pk not in skrivna
+        s.mall_sektion.rubrik
+        for s in sektioner
+        if s.mall_sektion.obligatorisk and s.is_empty and not (s.mall_sektion.visar_atgarder and har_atgarder)
     ]
 
 

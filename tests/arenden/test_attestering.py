@@ -13,7 +13,7 @@ from django.utils import timezone
 from arenden import services
 from arenden.constants import ArendeStatus, Roll
 from arenden.constants import TjansteutlatandeStatus as S
-from arenden.models import Arende, Attestering, Bilaga, Profil, Tjansteutlatande, Undertecknare
+from arenden.models import Arende, Attestering, Bilaga, MallSektion, Profil, Tjansteutlatande, Undertecknare
 from arenden.snapshot import build_snapshot, snapshot_hash
 from arenden.tidslinje import tidslinje
 from atgarder.models import Atgard
@@ -456,6 +456,20 @@ def test_sending_with_an_empty_required_section_fails_and_names_it(world):
         services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
     tu.refresh_from_db()
     assert tu.status == S.UTKAST and not tu.attesteringar.exists() and tu.innehall is None
+
+
+def test_a_required_heading_added_to_the_mall_later_does_not_block_drafts_begun_before(world):
+    tu = world.dokument()
+    MallSektion.objects.create(mall=tu.mall, ordning=4, rubrik="Barnkonsekvensanalys", obligatorisk=True)
+
+    assert services.saknade_sektioner(tu) == []
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST and not tu.sektioner.filter(mall_sektion__rubrik="Barnkonsekvensanalys")
+
+    # A document begun after the change has the heading, and must write it.
+    ny = services.skapa_tjansteutlatande(arende=tu.arende, mall=tu.mall, user=world.officer, titel="Nästa svar")
+    assert services.saknade_sektioner(ny) == ["Förslag till beslut", "Ärendet", "Barnkonsekvensanalys"]
 
 
 def test_return_needs_a_comment_and_voids_the_round(world):
