@@ -285,20 +285,6 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         # The ärende and the mall are the document's identity once it exists.
         return (*self.readonly_fields, "arende", "mall")
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        if "namnd" in form.base_fields:
-            # A document goes to the nämnd its case's förvaltning answers to (the services check it).
-            if obj is not None:
-                namnder = Namnd.objects.filter(forvaltningar=obj.forvaltning_id)
-            elif request.user.is_superuser:
-                namnder = Namnd.objects.all()
-            else:
-                egna = Arende.objects.for_user(request.user).values("forvaltning")
-                namnder = Namnd.objects.filter(forvaltningar__in=egna).distinct()
-            form.base_fields["namnd"].queryset = namnder
-        return form
-
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj else []
 
@@ -420,6 +406,16 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
+        if "namnd" in form.base_fields:
+            # A document goes to the nämnd its case's förvaltning answers to (the services check it).
+            if obj is not None:
+                namnder = Namnd.objects.filter(forvaltningar=obj.forvaltning_id)
+            elif request.user.is_superuser:
+                namnder = Namnd.objects.all()
+            else:
+                egna = Arende.objects.for_user(request.user).values("forvaltning")
+                namnder = Namnd.objects.filter(forvaltningar__in=egna).distinct()
+            form.base_fields["namnd"].queryset = namnder
         vagran = getattr(request, "_sparande_vagrat", None)
         if vagran is None:
             return form

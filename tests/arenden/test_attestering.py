@@ -18,7 +18,7 @@ from arenden.snapshot import build_snapshot, snapshot_hash
 from arenden.tidslinje import tidslinje
 from atgarder.models import Atgard
 from tests.arenden.world import build_world, person
-from tests.factories import AtgardFactory
+from tests.factories import ArendeFactory, AtgardFactory
 
 
 @pytest.fixture
@@ -468,7 +468,8 @@ def test_a_required_heading_added_to_the_mall_later_does_not_block_drafts_begun_
     assert tu.status == S.TILL_ATTEST and not tu.sektioner.filter(mall_sektion__rubrik="Barnkonsekvensanalys")
 
     # A document begun after the change has the heading, and must write it.
-    ny = services.skapa_tjansteutlatande(arende=tu.arende, mall=tu.mall, user=world.officer, titel="Nästa svar")
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning)
+    ny = services.skapa_tjansteutlatande(arende=arende, mall=tu.mall, user=world.officer, titel="Nästa svar")
     assert services.saknade_sektioner(ny) == ["Förslag till beslut", "Ärendet", "Barnkonsekvensanalys"]
 
 
