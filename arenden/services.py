@@ -317,7 +317,10 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
 
 def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
     """Save a section's text (sanitised). `expected_version` is the version the user started
-    from: if someone saved in between, nothing is written and ConflictError carries both texts."""
+    from: if someone saved other text in between, nothing is written and ConflictError carries
+    both texts. Text equal to the stored one is answered with the current version whatever
+    version it came with: it overwrites nothing (a save sent twice, or a colleague's identical
+    edit), so refusing it would only offer to throw away what was typed since."""
     ren_text = sanitize_html(text)
     ren_avslutning = None if avslutning is None else sanitize_html(avslutning)
     with transaction.atomic():
@@ -325,6 +328,8 @@ def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
         _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         fresh = Sektion.objects.select_for_update().select_related("mall_sektion").get(pk=sektion.pk)
         rubrik = fresh.mall_sektion.rubrik
+        if fresh.text == ren_text and (ren_avslutning is None or fresh.avslutning == ren_avslutning):
+            return fresh  # nothing changed: no new version, and an attest stays valid
         if fresh.version != expected_version:
             raise ConflictError(
                 f"Någon annan har sparat ”{rubrik}” medan du skrev. Din text är inte sparad men finns kvar "
@@ -335,8 +340,6 @@ def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
                 your_avslutning=avslutning or "",
                 current_version=fresh.version,
             )
-        if fresh.text == ren_text and (ren_avslutning is None or fresh.avslutning == ren_avslutning):
-            return fresh  # nothing changed: no new version, and an attest stays valid
         fresh.text = ren_text
         if ren_avslutning is not None:
             fresh.avslutning = ren_avslutning

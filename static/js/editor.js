@@ -147,12 +147,19 @@
     }
   };
 
+  // One save of a section at a time: a second one sent before the first answered would carry
+  // the same version and be refused as someone else's save. One asked for meanwhile goes when
+  // the first has answered, with the version that answer gave.
   Section.prototype.save = function (overwrite) {
     var self = this;
+    if (this.saving) {
+      this.again = {overwrite: overwrite || (this.again && this.again.overwrite)};
+      return this.saving;
+    }
     if (overwrite && this.pendingVersion) this.version = this.pendingVersion;
     this.status.textContent = "Sparar …";
     var sent = this.payload();
-    return postJSON(this.url, sent).then(function (result) {
+    this.saving = postJSON(this.url, sent).then(function (result) {
       if (result.status === 200) {
         self.version = result.data.version;
         self.pendingVersion = null;
@@ -179,7 +186,14 @@
       }
     }).catch(function () {
       self.status.textContent = "Inte sparat: ingen kontakt med servern. Din text finns kvar; försök igen.";
+    }).then(function () {
+      self.saving = null;
+      var again = self.again;
+      self.again = null;
+      // Not after a conflict: then the officer chooses which text to keep.
+      if (again && self.dirty && (again.overwrite || self.conflict.hidden)) return self.save(again.overwrite);
     });
+    return this.saving;
   };
 
   Section.prototype.showConflict = function (data) {

@@ -313,6 +313,27 @@ def test_saving_a_section_sanitises_and_reports_conflicts(officer_client, handla
     assert sektion.text == "<p>Hej <strong>du</strong></p>"
 
 
+def test_a_save_of_the_stored_text_with_an_old_version_is_answered_with_the_current_version(
+    officer_client, handlaggare
+):
+    # The same save sent twice: the second carries the version the first started from.
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    sektion = tu.sektioner.first()
+    start = sektion.version
+    assert _save(officer_client, tu, sektion, "<p>Min text</p>", start).status_code == 200
+    again = _save(officer_client, tu, sektion, "<p>Min text</p>", start)
+    assert again.status_code == 200
+    assert again.json()["version"] == start + 1
+    sektion.refresh_from_db()
+    assert (sektion.text, sektion.version) == ("<p>Min text</p>", start + 1)
+    # Different text from the old version would overwrite the stored one: still a conflict.
+    stale = _save(officer_client, tu, sektion, "<p>Annan text</p>", start)
+    assert stale.status_code == 409
+    assert stale.json()["your_text"] == "<p>Annan text</p>" and stale.json()["current_version"] == start + 1
+    sektion.refresh_from_db()
+    assert (sektion.text, sektion.version) == ("<p>Min text</p>", start + 1)
+
+
 def test_measure_register_add_reorder_remove_and_create(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
     a, b = AtgardFactory(titel="Första"), AtgardFactory(titel="Andra", typ="situationell")

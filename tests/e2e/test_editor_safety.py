@@ -1,6 +1,7 @@
 """Issue 5, done-means 3 and 4: nothing harmful is stored or rendered, and nothing typed is lost."""
 
 import json
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -231,3 +232,39 @@ def test_the_editors_keyboard_shortcuts_format_and_save(demo_site, utkast, page)
     assert ("span", "class", "fotnot") in lagrat.attributes
     assert "Enligt polisens lägesbild." in sektion.text
     assert "<ul><li>En punkt</li></ul>" in sektion.text
+
+
+def test_a_second_save_while_the_first_is_on_its_way_is_sent_after_it_with_the_new_version(demo_site, utkast, page):
+    sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    # The server is slow: the first save is held until the test lets it through.
+    sent, held = [], []
+
+    def slow_first(route):
+        sent.append(route.request.post_data_json)
+        if len(held) == 0:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(f"**/sektioner/{sektion.pk}/", slow_first)
+    falt = region(page, "Sammanfattning")
+    falt.get_by_role("textbox").click()
+    page.keyboard.type("Först.")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith(f"/sektioner/{sektion.pk}/")):
+        falt.get_by_role("button", name="Spara sammanfattning").click()
+    falt.get_by_role("textbox").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" Sedan.")
+    page.keyboard.press("Control+S")
+
+    with page.expect_response(lambda r: r.request.post_data_json == sent[0]):
+        held[0].continue_()
+    status = falt.locator(".sektion-fot .sparstatus")
+    expect(status).to_have_text(re.compile(r"^Sparat \d"))
+    assert [body["version"] for body in sent] == [sektion.version, sektion.version + 1]
+    assert [body["text"] for body in sent] == ["<p>Först.</p>", "<p>Först. Sedan.</p>"]
+    expect(falt.locator(".konflikt")).to_be_hidden()
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Först. Sedan.</p>"
