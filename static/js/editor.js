@@ -29,24 +29,28 @@
 
   var LOGGA_IN = "Logga in igen i en ny flik och spara sedan här.";
 
+  // The server's answer as {status, data}; an answer that is not the JSON asked for carries a
+  // Swedish message in data.fel instead.
+  function answer(response) {
+    // An ended session answers with the login page (a redirect the browser followed).
+    if (response.redirected && new URL(response.url).pathname.indexOf("/logga-in/") === 0) {
+      return {status: 401, data: {fel: "Du är utloggad. " + LOGGA_IN}};
+    }
+    return response.json().catch(function () {
+      var fel = response.status === 403
+        ? "Servern tog inte emot sparningen (403). " + LOGGA_IN
+        : "Oväntat svar från servern (" + response.status + ").";
+      return {fel: fel};
+    }).then(function (data) { return {status: response.status, data: data}; });
+  }
+
   function postJSON(url, body) {
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken(), "Accept": "application/json"},
       body: JSON.stringify(body),
-    }).then(function (response) {
-      // An ended session answers with the login page (a redirect the browser followed).
-      if (response.redirected && new URL(response.url).pathname.indexOf("/logga-in/") === 0) {
-        return {status: 401, data: {fel: "Du är utloggad. " + LOGGA_IN}};
-      }
-      return response.json().catch(function () {
-        var fel = response.status === 403
-          ? "Servern tog inte emot sparningen (403). " + LOGGA_IN
-          : "Oväntat svar från servern (" + response.status + ").";
-        return {fel: fel};
-      }).then(function (data) { return {status: response.status, data: data}; });
-    });
+    }).then(answer);
   }
 
   function insertFootnote(quill) {
@@ -334,9 +338,10 @@
     var status = document.getElementById("sok-status");
     status.textContent = "Söker …";
     fetch(register.dataset.sokUrl + "?" + params.toString(), {credentials: "same-origin"})
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        if (!data.traffar) {
+      .then(answer)
+      .then(function (result) {
+        var data = result.data;
+        if (result.status !== 200 || !data.traffar) {
           status.textContent = data.fel || "Sökningen misslyckades; försök igen.";
           return;
         }
@@ -368,8 +373,9 @@
     box.querySelectorAll(".faltfel-js").forEach(function (p) { p.remove(); });
     status.textContent = "Skapar …";
     fetch(register.dataset.nyUrl, {
-      method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrf}, body: data,
-    }).then(function (r) { return r.json().then(function (d) { return {status: r.status, data: d}; }); })
+      method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"},
+      body: data,
+    }).then(answer)
       .then(function (result) {
         if (result.status === 201) {
           var atgard = result.data.atgard;
@@ -377,6 +383,11 @@
           box.querySelectorAll("select[multiple] option").forEach(function (o) { o.selected = false; });
           status.textContent = atgard.titel + " är skapad.";
           return change({lagg_till: atgard.id}, atgard.titel + " är skapad och tillagd i dokumentet.");
+        }
+        // What was typed stays in the form, to be sent again.
+        if (typeof result.data.fel === "string") {
+          status.textContent = "Åtgärden skapades inte: " + result.data.fel;
+          return;
         }
         var errors = result.data.fel || {};
         Object.keys(errors).forEach(function (name) {

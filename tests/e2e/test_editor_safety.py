@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from arenden import services
 from arenden.models import Arende, Mall, Profil, Sektion
+from atgarder.models import Atgard
 from tests.factories import ArendeFactory
 
 from .conftest import PASSWORD, login
@@ -268,3 +269,35 @@ def test_a_second_save_while_the_first_is_on_its_way_is_sent_after_it_with_the_n
     expect(falt.locator(".konflikt")).to_be_hidden()
     sektion.refresh_from_db()
     assert sektion.text == "<p>Först. Sedan.</p>"
+
+
+def test_a_new_atgard_after_the_session_ended_says_so_keeps_the_form_and_is_created_once_logged_in_again(
+    demo_site, utkast, page
+):
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    page.get_by_text("Ny åtgärd", exact=True).click()
+    nyform = page.locator("#nyform")
+    nyform.get_by_label("Typ").select_option(label="Social prevention")
+    nyform.get_by_label("Titel").fill("Läxhjälp i Sätra")
+    nyform.get_by_label("Beskrivning").fill("Fritidsgården håller öppet för läxläsning.")
+
+    # Logged out in another tab of the same browser.
+    annan = page.context.new_page()
+    annan.goto(f"{demo_site}/")
+    annan.get_by_role("button", name="Logga ut").click()
+    nyform.get_by_role("button", name="Skapa och lägg till").click()
+    status = page.locator("#ny-status")
+    expect(status).to_have_text(
+        "Åtgärden skapades inte: Du är utloggad. Logga in igen i en ny flik och spara sedan här."
+    )
+    expect(nyform.get_by_label("Titel")).to_have_value("Läxhjälp i Sätra")
+    expect(nyform.get_by_label("Beskrivning")).to_have_value("Fritidsgården håller öppet för läxläsning.")
+    assert not Atgard.objects.filter(titel="Läxhjälp i Sätra").exists()
+
+    # Logged in again there: a new session and a new CSRF token, which the page sends.
+    login(annan, demo_site, "anette")
+    nyform.get_by_role("button", name="Skapa och lägg till").click()
+    expect(page.locator("#register-status")).to_have_text("Läxhjälp i Sätra är skapad och tillagd i dokumentet.")
+    expect(page.locator("#valda-atgarder li")).to_have_count(1)
+    assert [v.atgard.titel for v in utkast.atgard_val.all()] == ["Läxhjälp i Sätra"]
