@@ -421,13 +421,27 @@ def ta_bort_atgard(*, tjansteutlatande, atgard, user):
     _uppdatera(tjansteutlatande, tu)
 
 
-def ordna_atgarder(*, tjansteutlatande, atgard_ids, user):
-    """Put the document's åtgärder in the given order (a list of every chosen åtgärd's id)."""
+def ordna_atgarder(*, tjansteutlatande, atgard_ids, user, sedd_ordning=None):
+    """Put the document's åtgärder in the given order (a list of every chosen åtgärd's id).
+
+    `sedd_ordning` is the order the user saw and moved from. When the stored order is another
+    (a colleague reordered, added or removed one meanwhile), writing would silently undo their
+    change: nothing is written and ConflictError says so, unless the stored order already is
+    the one asked for. Without it (the admin's inline of the document's åtgärder) the order is
+    written as given."""
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
         _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
         val = {v.atgard_id: v for v in tu.atgard_val.select_for_update()}
-        if sorted(val) != sorted(int(i) for i in atgard_ids):
+        sparad = [v.atgard_id for v in sorted(val.values(), key=lambda v: (v.ordning, v.pk))]
+        onskad = [int(i) for i in atgard_ids]
+        if sedd_ordning is not None and sparad not in ([int(i) for i in sedd_ordning], onskad):
+            raise ConflictError(
+                "Någon annan har ändrat åtgärderna i dokumentet medan du arbetade. Din ändring av ordningen "
+                "är inte sparad; listan visar nu den sparade ordningen.",
+                current_version=tu.version,
+            )
+        if sorted(val) != sorted(onskad):
             # Most often someone added or removed one after the user's page was made: a conflict.
             raise ConflictError("Ordningen måste ta upp varje åtgärd i dokumentet exakt en gång. Ladda om sidan.")
         andrade = False

@@ -413,10 +413,16 @@ def spara_sektion(request, pk, sektion_pk):
     )
 
 
+def _idlista(value):
+    return isinstance(value, list) and all(isinstance(i, int) for i in value)
+
+
 @require_POST
 @login_required
 def atgarder(request, pk):
-    """Add, remove or reorder the document's åtgärder: {"lagg_till": id} | {"ta_bort": id} | {"ordning": [ids]}."""
+    """Add, remove or reorder the document's åtgärder: {"lagg_till": id} | {"ta_bort": id} |
+    {"ordning": [ids], "sedd_ordning": [ids]}, the new order and the one the user moved from.
+    Answers with the list as stored, also when a reordering is refused as a conflict (409)."""
     tu = _tu_or_404(request, pk)
     data = _json_body(request)
     if data is None:
@@ -428,10 +434,17 @@ def atgarder(request, pk):
         elif isinstance(data.get("ta_bort"), int):
             atgard = get_object_or_404(Atgard, pk=data["ta_bort"])
             services.ta_bort_atgard(tjansteutlatande=tu, atgard=atgard, user=request.user)
-        elif isinstance(data.get("ordning"), list) and all(isinstance(i, int) for i in data["ordning"]):
-            services.ordna_atgarder(tjansteutlatande=tu, atgard_ids=data["ordning"], user=request.user)
+        elif _idlista(data.get("ordning")) and _idlista(data.get("sedd_ordning")):
+            services.ordna_atgarder(
+                tjansteutlatande=tu, atgard_ids=data["ordning"], sedd_ordning=data["sedd_ordning"], user=request.user
+            )
         else:
             return JsonResponse({"fel": "Felaktig begäran."}, status=400)
+    except services.ConflictError as exc:
+        return JsonResponse(
+            {"fel": str(exc), "konflikt": True, "valda": [atgard_json(v.atgard) for v in _valda_atgarder(tu)]},
+            status=409,
+        )
     except services.WorkflowError as exc:
         return JsonResponse({"fel": str(exc)}, status=400)
     tu.refresh_from_db(fields=["version"])

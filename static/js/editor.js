@@ -251,8 +251,17 @@
     return Array.prototype.map.call(list.children, function (li) { return parseInt(li.dataset.id, 10); });
   }
 
+  // A new list with the id at `from` moved to `to`: what is shown, and what the buttons send as
+  // the order moved from, stays as the server last answered until it takes the change.
+  function moved(ids, from, to) {
+    var order = ids.slice();
+    order.splice(to, 0, order.splice(from, 1)[0]);
+    return order;
+  }
+
   function renderChosen(items) {
     list.innerHTML = "";
+    var ids = items.map(function (x) { return x.id; });
     items.forEach(function (item, i) {
       var li = document.createElement("li");
       li.dataset.id = item.id;
@@ -263,12 +272,11 @@
       meta.className = "meta";
       meta.textContent = " " + item.typ_namn;
       li.append(title, meta, " ");
-      var ids = items.map(function (x) { return x.id; });
       if (i > 0) li.append(button("Flytta upp " + item.titel, "Upp", function () {
-        ids.splice(i, 1); ids.splice(i - 1, 0, item.id); change({ordning: ids}, "Ordningen är ändrad.");
+        change({ordning: moved(ids, i, i - 1), sedd_ordning: ids}, "Ordningen är ändrad.");
       }));
       if (i < items.length - 1) li.append(button("Flytta ner " + item.titel, "Ner", function () {
-        ids.splice(i, 1); ids.splice(i + 1, 0, item.id); change({ordning: ids}, "Ordningen är ändrad.");
+        change({ordning: moved(ids, i, i + 1), sedd_ordning: ids}, "Ordningen är ändrad.");
       }));
       li.append(button("Ta bort " + item.titel + " ur dokumentet", "Ta bort", function () {
         change({ta_bort: item.id}, item.titel + " är borttagen.");
@@ -284,6 +292,11 @@
       if (result.status === 200) {
         renderChosen(result.data.valda);
         registerStatus.textContent = done;
+        markResults();
+      } else if (result.status === 409 && result.data.valda) {
+        // Someone else changed the list: show it as stored, with what was refused and why.
+        renderChosen(result.data.valda);
+        registerStatus.textContent = "Inte ändrat: " + result.data.fel;
         markResults();
       } else {
         registerStatus.textContent = "Inte ändrat: " + (result.data.fel || "okänt fel");

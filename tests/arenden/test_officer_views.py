@@ -16,7 +16,7 @@ from django.utils import timezone
 from arenden import services
 from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
-from arenden.models import Arende, Skrivelse
+from arenden.models import Arende, Skrivelse, TjansteutlatandeAtgard
 from atgarder.models import Atgard
 from tests.factories import (
     ArendeFactory,
@@ -340,7 +340,9 @@ def test_measure_register_add_reorder_remove_and_create(officer_client, handlagg
     url = reverse("arenden:atgarder", args=[tu.pk])
     for atgard in (a, b):
         officer_client.post(url, json.dumps({"lagg_till": atgard.pk}), content_type="application/json")
-    response = officer_client.post(url, json.dumps({"ordning": [b.pk, a.pk]}), content_type="application/json")
+    response = officer_client.post(
+        url, json.dumps({"ordning": [b.pk, a.pk], "sedd_ordning": [a.pk, b.pk]}), content_type="application/json"
+    )
     assert [v["id"] for v in response.json()["valda"]] == [b.pk, a.pk]
     response = officer_client.post(url, json.dumps({"ta_bort": b.pk}), content_type="application/json")
     assert [v["id"] for v in response.json()["valda"]] == [a.pk]
@@ -355,6 +357,42 @@ def test_measure_register_add_reorder_remove_and_create(officer_client, handlagg
     assert ny.history.first().history_user == handlaggare
     hits = officer_client.get(reverse("atgarder:sok"), {"drogscen": scen.pk}).json()["traffar"]
     assert [h["titel"] for h in hits] == ["Nattvandring"]
+
+
+def test_a_reordering_from_an_order_no_longer_stored_is_refused_with_the_stored_list(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    a, b, c = (AtgardFactory(titel=t) for t in ("A", "B", "C"))
+    for atgard in (a, b, c):
+        services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=handlaggare)
+    # A colleague puts C first after the officer's page showed A, B, C.
+    services.ordna_atgarder(tjansteutlatande=tu, atgard_ids=[c.pk, a.pk, b.pk], user=handlaggare)
+    tu.refresh_from_db()
+    version, rader = tu.version, TjansteutlatandeAtgard.history.count()
+    url = reverse("arenden:atgarder", args=[tu.pk])
+
+    def ordna(ordning, sedd):
+        body = {"ordning": [x.pk for x in ordning], "sedd_ordning": [x.pk for x in sedd]}
+        return officer_client.post(url, json.dumps(body), content_type="application/json")
+
+    svar = ordna([b, a, c], [a, b, c])
+    assert svar.status_code == 409
+    assert svar.json()["fel"].startswith("Någon annan har ändrat åtgärderna i dokumentet medan du arbetade.")
+    assert [v["id"] for v in svar.json()["valda"]] == [c.pk, a.pk, b.pk]
+    tu.refresh_from_db()
+    assert list(tu.atgard_val.order_by("ordning", "pk").values_list("atgard_id", flat=True)) == [c.pk, a.pk, b.pk]
+    assert (tu.version, TjansteutlatandeAtgard.history.count()) == (version, rader)
+    # The colleague's order is the one asked for: nothing is undone, so nothing is refused.
+    assert ordna([c, a, b], [a, b, c]).status_code == 200
+    # From the stored order, the move is made.
+    svar = ordna([a, c, b], [c, a, b])
+    assert svar.status_code == 200 and [v["id"] for v in svar.json()["valda"]] == [a.pk, c.pk, b.pk]
+    # A reordering that does not say what it moved from is not taken.
+    assert (
+        officer_client.post(
+            url, json.dumps({"ordning": [c.pk, a.pk, b.pk]}), content_type="application/json"
+        ).status_code
+        == 400
+    )
 
 
 def test_the_register_search_says_when_it_shows_only_the_first_hits(officer_client, monkeypatch):

@@ -42,6 +42,19 @@ def utkast(demo_site):
     )
 
 
+@pytest.fixture
+def med_atgarder(utkast):
+    """The draft with three of the register's åtgärder, in the order of their titles."""
+    anette = get_user_model().objects.get(username="anette")
+    for atgard in Atgard.objects.order_by("titel")[:3]:
+        services.lagg_till_atgard(tjansteutlatande=utkast, atgard=atgard, user=anette)
+    return utkast
+
+
+def stored_order(tu):
+    return list(tu.atgard_val.order_by("ordning", "pk").values_list("atgard__titel", flat=True))
+
+
 def region(page, rubrik):
     return page.get_by_role("region", name=f"{rubrik} (obligatorisk)")
 
@@ -301,3 +314,47 @@ def test_a_new_atgard_after_the_session_ended_says_so_keeps_the_form_and_is_crea
     expect(page.locator("#register-status")).to_have_text("Läxhjälp i Sätra är skapad och tillagd i dokumentet.")
     expect(page.locator("#valda-atgarder li")).to_have_count(1)
     assert [v.atgard.titel for v in utkast.atgard_val.all()] == ["Läxhjälp i Sätra"]
+
+
+def test_a_reordering_from_a_list_a_colleague_changed_is_refused_and_shows_the_stored_order(
+    demo_site, med_atgarder, page
+):
+    a, b, c = stored_order(med_atgarder)
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{med_atgarder.pk}/redigera/")
+    valda = page.locator("#valda-atgarder li .titel")
+    expect(valda).to_have_text([a, b, c])
+    # A colleague puts the last one first while the page still shows the old order.
+    ids = list(med_atgarder.atgard_val.order_by("ordning", "pk").values_list("atgard_id", flat=True))
+    services.ordna_atgarder(tjansteutlatande=med_atgarder, atgard_ids=[ids[2], ids[0], ids[1]], user=None)
+
+    page.get_by_role("button", name=f"Flytta ner {a}").click()
+    expect(page.locator("#register-status")).to_have_text(
+        "Inte ändrat: Någon annan har ändrat åtgärderna i dokumentet medan du arbetade. Din ändring av ordningen "
+        "är inte sparad; listan visar nu den sparade ordningen."
+    )
+    expect(valda).to_have_text([c, a, b])
+    assert stored_order(med_atgarder) == [c, a, b]
+
+    # From the order now shown, the move is made.
+    page.get_by_role("button", name=f"Flytta ner {a}").click()
+    expect(page.locator("#register-status")).to_have_text("Ordningen är ändrad.")
+    expect(valda).to_have_text([c, b, a])
+    assert stored_order(med_atgarder) == [c, b, a]
+
+
+def test_a_move_that_did_not_reach_the_server_leaves_the_list_as_it_was(demo_site, med_atgarder, page):
+    a, b, c = stored_order(med_atgarder)
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{med_atgarder.pk}/redigera/")
+    register = f"**/tjansteutlatanden/{med_atgarder.pk}/atgarder/"
+    page.route(register, lambda route: route.abort())
+    page.get_by_role("button", name=f"Flytta ner {a}").click()
+    status = page.locator("#register-status")
+    expect(status).to_have_text("Inte ändrat: ingen kontakt med servern. Försök igen.")
+
+    page.unroute(register)
+    page.get_by_role("button", name=f"Flytta ner {a}").click()
+    expect(status).to_have_text("Ordningen är ändrad.")
+    expect(page.locator("#valda-atgarder li .titel")).to_have_text([b, a, c])
+    assert stored_order(med_atgarder) == [b, a, c]
