@@ -441,14 +441,18 @@ def atgarder(request, pk):
         else:
             return JsonResponse({"fel": "Felaktig begäran."}, status=400)
     except services.ConflictError as exc:
-        return JsonResponse(
-            {"fel": str(exc), "konflikt": True, "valda": [atgard_json(v.atgard) for v in _valda_atgarder(tu)]},
-            status=409,
-        )
+        return _register_svar(tu, {"fel": str(exc), "konflikt": True}, status=409)
     except services.WorkflowError as exc:
         return JsonResponse({"fel": str(exc)}, status=400)
-    tu.refresh_from_db(fields=["version"])
-    return JsonResponse({"valda": [atgard_json(v.atgard) for v in _valda_atgarder(tu)]})
+    return _register_svar(tu)
+
+
+def _register_svar(tu, data=None, status=200):
+    """The document's åtgärder as stored, and its status: a change voids an attest, which the
+    editor's page then says."""
+    tu.refresh_from_db(fields=["status"])
+    valda = [atgard_json(v.atgard) for v in _valda_atgarder(tu)]
+    return JsonResponse({**(data or {}), "valda": valda, "status": tu.get_status_display()}, status=status)
 
 
 @require_GET

@@ -75,6 +75,13 @@
     return quill.getSemanticHTML().replace(/&nbsp;/g, " ").replace(/\u00a0/g, " ");
   }
 
+  // The document's status as the server answered it: an edit of a document sent for attest, or
+  // attested, voids the attest and makes it a draft again.
+  function showDocumentStatus(data) {
+    var status = document.getElementById("dokumentstatus");
+    if (status && data.status) status.textContent = data.status;
+  }
+
   var sections = [];
 
   function makeEditor(field, section) {
@@ -181,8 +188,7 @@
           self.setContent(result.data.text, result.data.avslutning);
         }
         self.status.textContent = "Sparat " + new Date().toLocaleTimeString("sv-SE");
-        var status = document.getElementById("dokumentstatus");
-        if (status && result.data.status) status.textContent = result.data.status;
+        showDocumentStatus(result.data);
       } else if (result.status === 409) {
         self.showConflict(result.data);
       } else {
@@ -293,11 +299,13 @@
         renderChosen(result.data.valda);
         registerStatus.textContent = done;
         markResults();
+        showDocumentStatus(result.data);
       } else if (result.status === 409 && result.data.valda) {
         // Someone else changed the list: show it as stored, with what was refused and why.
         renderChosen(result.data.valda);
         registerStatus.textContent = "Inte ändrat: " + result.data.fel;
         markResults();
+        showDocumentStatus(result.data);
       } else {
         registerStatus.textContent = "Inte ändrat: " + (result.data.fel || "okänt fel");
       }

@@ -395,6 +395,31 @@ def test_a_reordering_from_an_order_no_longer_stored_is_refused_with_the_stored_
     )
 
 
+@pytest.mark.parametrize("andring", ["lagg_till", "ta_bort", "ordning"])
+@pytest.mark.parametrize("fran", [S.TILL_ATTEST, S.ATTESTERAD])
+def test_the_register_answers_with_the_documents_status_a_change_voiding_the_attest(
+    officer_client, handlaggare, fran, andring
+):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    a, b = AtgardFactory(), AtgardFactory()
+    for atgard in (a, b):
+        services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=handlaggare)
+    tu.status = fran
+    tu.save()
+    body = {
+        "lagg_till": {"lagg_till": AtgardFactory().pk},
+        "ta_bort": {"ta_bort": a.pk},
+        "ordning": {"ordning": [b.pk, a.pk], "sedd_ordning": [a.pk, b.pk]},
+    }[andring]
+    svar = officer_client.post(
+        reverse("arenden:atgarder", args=[tu.pk]), json.dumps(body), content_type="application/json"
+    )
+    assert svar.status_code == 200
+    assert svar.json()["status"] == "Utkast"
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+
+
 def test_the_register_search_says_when_it_shows_only_the_first_hits(officer_client, monkeypatch):
     from atgarder import views
 

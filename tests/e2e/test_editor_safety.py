@@ -10,7 +10,8 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from arenden import services
-from arenden.models import Arende, Mall, Profil, Sektion
+from arenden.constants import TjansteutlatandeStatus
+from arenden.models import Arende, Mall, Profil, Sektion, Tjansteutlatande
 from atgarder.models import Atgard
 from tests.factories import ArendeFactory
 
@@ -358,3 +359,19 @@ def test_a_move_that_did_not_reach_the_server_leaves_the_list_as_it_was(demo_sit
     expect(status).to_have_text("Ordningen är ändrad.")
     expect(page.locator("#valda-atgarder li .titel")).to_have_text([b, a, c])
     assert stored_order(med_atgarder) == [b, a, c]
+
+
+def test_the_page_says_the_document_is_a_draft_again_when_an_atgard_change_voided_its_attest(
+    demo_site, med_atgarder, page
+):
+    b = stored_order(med_atgarder)[1]
+    Tjansteutlatande.objects.filter(pk=med_atgarder.pk).update(status=TjansteutlatandeStatus.TILL_ATTEST)
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{med_atgarder.pk}/redigera/")
+    status = page.locator("#dokumentstatus")
+    expect(status).to_have_text("Till attest")
+    page.get_by_role("button", name=f"Ta bort {b} ur dokumentet").click()
+    expect(page.locator("#register-status")).to_have_text(f"{b} är borttagen.")
+    expect(status).to_have_text("Utkast")
+    med_atgarder.refresh_from_db()
+    assert med_atgarder.status == TjansteutlatandeStatus.UTKAST
