@@ -791,6 +791,32 @@ def test_only_a_role_that_adds_to_the_register_creates_an_atgard(client, roll):
     assert not Atgard.objects.filter(titel="Obehörig").exists()
 
 
+def test_history_rows_without_a_reason_are_named_in_swedish_on_the_atgard_page_and_in_the_admin(
+    officer_client, admin_client
+):
+    atgard = AtgardFactory(titel="Nattvandring")
+    atgard.beskrivning = "Ny beskrivning."
+    atgard.save()
+    scen = DrogscenFactory()
+    scen_pk = scen.pk
+    scen.delete()
+    assert [h.history_change_reason for h in atgard.history.all()] == [None, None]
+    sidor = {
+        "åtgärdens sida": officer_client.get(reverse("atgarder:atgard", args=[atgard.pk])).content.decode(),
+        "admin": admin_client.get(f"/admin/atgarder/atgard/{atgard.pk}/history/").content.decode(),
+        "admin, borttagen": admin_client.get(f"/admin/atgarder/drogscen/{scen_pk}/history/").content.decode(),
+    }
+    handelser = {
+        namn: re.findall(r"<td>(Skapad|Ändrad|Borttagen|Created|Changed|Deleted)</td>", sida)
+        for namn, sida in sidor.items()
+    }
+    assert handelser == {
+        "åtgärdens sida": ["Ändrad", "Skapad"],
+        "admin": ["Ändrad", "Skapad"],
+        "admin, borttagen": ["Borttagen", "Skapad"],
+    }
+
+
 def test_the_atgard_page_names_only_the_cited_cases_the_officer_may_see(officer_client, handlaggare):
     atgard = AtgardFactory()
     egen = ArendeFactory(handlaggare=handlaggare, arendemening="Eget citerat ärende")
