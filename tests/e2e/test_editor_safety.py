@@ -375,3 +375,29 @@ def test_the_page_says_the_document_is_a_draft_again_when_an_atgard_change_voide
     expect(status).to_have_text("Utkast")
     med_atgarder.refresh_from_db()
     assert med_atgarder.status == TjansteutlatandeStatus.UTKAST
+
+
+def test_a_form_whose_sending_the_officer_called_off_to_save_first_can_be_sent_later(demo_site, utkast, page):
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    falt = region(page, "Sammanfattning")
+    falt.get_by_role("textbox").click()
+    page.keyboard.type("Osparad sammanfattning.")
+    page.get_by_text("Ändra titel, undertitel och sammanträde").click()
+    uppgifter = page.locator("form.uppgifter")
+    uppgifter.get_by_role("textbox", name="Titel (obligatoriskt)").fill("Trygghetsvandringar i Sätra")
+
+    # The page asks before the unsaved text is left behind; the officer stays, to save it first.
+    page.on("dialog", lambda d: d.dismiss())
+    with page.expect_event("dialog") as dialog:
+        uppgifter.get_by_role("button", name="Spara uppgifterna").click(no_wait_after=True)
+    assert dialog.value.type == "beforeunload"
+    expect(uppgifter).not_to_have_attribute("aria-busy", "true")
+    falt.get_by_role("button", name="Spara sammanfattning").click()
+    expect(falt.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+
+    with page.expect_navigation():
+        uppgifter.get_by_role("button", name="Spara uppgifterna").click()
+    expect(page.get_by_role("status").first).to_contain_text("Dokumentets uppgifter är sparade.")
+    utkast.refresh_from_db()
+    assert utkast.titel == "Trygghetsvandringar i Sätra"
