@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from arenden import services
 from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
-from arenden.models import Bilaga, Undertecknare
 from arenden.tidslinje import tidslinje
 from tests.arenden.test_admin import _change_form_data
 from tests.arenden.world import build_world
@@ -245,19 +244,10 @@ def _rad(data, relation, pk):
 
 def _med_delar(world):
     """A draft with two åtgärder, a bilaga and a signatory who is a user, named as typed."""
-    tu = world.dokument()
-    for titel in ("Trygghetsvandringar", "Platsaktiveringar"):
-        services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(titel=titel), user=world.officer)
-    services.spara_dokumentdel(
-        tjansteutlatande=tu, obj=Bilaga(ordning=1, titel="Skrivelse", text="Skrivelsens text."), user=world.officer
+    return world.med_delar(
+        bilaga={"titel": "Skrivelse", "text": "Skrivelsens text."},
+        undertecknare={"anvandare": world.chef2, "namn": "Chef2 Gammaltnamn", "befattning": "Stadsdelsdirektör"},
     )
-    services.spara_dokumentdel(
-        tjansteutlatande=tu,
-        obj=Undertecknare(ordning=1, anvandare=world.chef2, namn="Chef2 Gammaltnamn", befattning="Stadsdelsdirektör"),
-        user=world.officer,
-    )
-    tu.refresh_from_db()
-    return tu
 
 
 def test_a_save_from_an_older_page_keeps_what_others_changed_in_rows_it_did_not_touch(world, client):

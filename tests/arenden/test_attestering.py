@@ -327,16 +327,9 @@ def test_adding_an_atgard_or_a_header_change_after_attest_voids_it_too(world):
 def _attesterat_med_delar(world):
     """An attested document with two åtgärder, a bilaga and a signatory: every printed part an
     edit after attest can touch."""
-    tu = world.dokument()
-    for titel in ("Trygghetsvandringar", "Platsaktiveringar"):
-        services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(titel=titel), user=world.officer)
-    services.spara_dokumentdel(
-        tjansteutlatande=tu, obj=Bilaga(ordning=1, titel="Skrivelse", text="Text."), user=world.officer
-    )
-    services.spara_dokumentdel(
-        tjansteutlatande=tu,
-        obj=Undertecknare(ordning=1, namn="Eva Chef", befattning="Stadsdelsdirektör"),
-        user=world.officer,
+    tu = world.med_delar(
+        bilaga={"titel": "Skrivelse", "text": "Text."},
+        undertecknare={"namn": "Eva Chef", "befattning": "Stadsdelsdirektör"},
     )
     services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
     services.attestera(tjansteutlatande=tu, user=world.chef1)

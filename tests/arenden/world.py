@@ -51,6 +51,20 @@ class World:
         arende = ArendeFactory(forvaltning=self.forvaltning, handlaggare=self.officer, avdelning=self.avdelning)
         return TjansteutlatandeFactory(arende=arende, mall=MallFactory(), **kwargs)
 
+    def med_delar(self, *, bilaga, undertecknare):
+        """A draft with two åtgärder, one bilaga and one signatory (Bilaga and Undertecknare
+        fields): every printed part besides the sections."""
+        from arenden.models import Bilaga, Undertecknare
+        from tests.factories import AtgardFactory
+
+        tu = self.dokument()
+        for titel in ("Trygghetsvandringar", "Platsaktiveringar"):
+            services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(titel=titel), user=self.officer)
+        for obj in (Bilaga(ordning=1, **bilaga), Undertecknare(ordning=1, **undertecknare)):
+            services.spara_dokumentdel(tjansteutlatande=tu, obj=obj, user=self.officer)
+        tu.refresh_from_db()
+        return tu
+
     def skickat(self, **kwargs):
         tu = self.dokument(**kwargs)
         services.skicka_for_attest(tjansteutlatande=tu, user=self.officer)
