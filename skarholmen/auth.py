@@ -20,6 +20,19 @@ class ProfilBackend(ModelBackend):
     built by the ORM on every request: building and compiling it cost the app more than
     twice what the database takes to answer it, some 0.8 ms of every request."""
 
+    def get_all_permissions(self, user_obj, obj=None):
+        """The user's permissions, their own and their roles', in one query written once per
+        process (`_behorighetsfraga`). ModelBackend builds two ORM queries for them, and the
+        officers' pages and every admin page ask: building them cost the app more than the
+        database takes to answer. A superuser has every permission, as ModelBackend says."""
+        if obj is not None or not user_obj.is_active or user_obj.is_anonymous or user_obj.is_superuser:
+            return super().get_all_permissions(user_obj, obj)
+        if not hasattr(user_obj, "_perm_cache"):
+            with connection.cursor() as cursor:
+                cursor.execute(_behorighetsfraga(), [user_obj.pk, user_obj.pk])
+                user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in cursor.fetchall()}
+        return user_obj._perm_cache
+
     def get_user(self, user_id):
         if connection.vendor == "postgresql":
             user = _las_anvandare(user_id)
@@ -50,6 +63,32 @@ def _anvandarfraga():
         f"WHERE u.{quote(User._meta.pk.column)} = %s"
     )
     return sql, [f.attname for f in user_fields], [f.attname for f in profil_fields]
+
+
+@functools.cache
+def _behorighetsfraga():
+    """The (app label, codename) of every permission a user holds, by name or through a role,
+    from the models' metadata; the user's id is its two parameters."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    User = get_user_model()
+    quote = connection.ops.quote_name
+    perm, ct = Permission._meta, ContentType._meta
+    egna = User._meta.get_field("user_permissions").remote_field.through._meta
+    grupper = User._meta.get_field("groups").remote_field.through._meta
+    gruppens = Group._meta.get_field("permissions").remote_field.through._meta
+    return (
+        f"SELECT ct.{quote(ct.get_field('app_label').column)}, p.{quote(perm.get_field('codename').column)} "
+        f"FROM {quote(perm.db_table)} p JOIN {quote(ct.db_table)} ct "
+        f"ON ct.{quote(ct.pk.column)} = p.{quote(perm.get_field('content_type').column)} "
+        f"WHERE p.{quote(perm.pk.column)} IN ("
+        f"SELECT e.{quote(egna.get_field('permission').column)} FROM {quote(egna.db_table)} e "
+        f"WHERE e.{quote(egna.get_field('user').column)} = %s "
+        f"UNION SELECT gp.{quote(gruppens.get_field('permission').column)} FROM {quote(gruppens.db_table)} gp "
+        f"JOIN {quote(grupper.db_table)} ug ON ug.{quote(grupper.get_field('group').column)} = "
+        f"gp.{quote(gruppens.get_field('group').column)} WHERE ug.{quote(grupper.get_field('user').column)} = %s)"
+    )
 
 
 def _las_anvandare(user_id):

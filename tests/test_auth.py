@@ -62,3 +62,24 @@ def test_a_user_without_profile_or_id_in_the_database(db, django_assert_num_quer
     with django_assert_num_queries(0):
         assert getattr(loaded, "profil", None) is None
     assert ProfilBackend().get_user(user.pk + 1000) is None
+
+
+def test_a_users_permissions_are_read_in_one_query_as_modelbackend_gives_them(db, django_assert_num_queries):
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Permission
+
+    attest = Permission.objects.get(codename="attestera_tjansteutlatande")
+    officer = UserFactory(username="handlaggare", roller=[Roll.HANDLAGGARE])
+    personlig = UserFactory(username="personlig")
+    personlig.user_permissions.add(attest)
+    bada = UserFactory(username="bada", roller=[Roll.REGISTRATOR])
+    bada.user_permissions.add(attest)
+    inaktiv = UserFactory(username="inaktiv", roller=[Roll.HANDLAGGARE], is_active=False)
+    for user in (officer, personlig, bada, UserFactory(username="ingen"), inaktiv):
+        forvantat = ModelBackend().get_all_permissions(get_user_model().objects.get(pk=user.pk))
+        loaded = get_user_model().objects.get(pk=user.pk)
+        with django_assert_num_queries(0 if user is inaktiv else 1):
+            assert ProfilBackend().get_all_permissions(loaded) == forvantat
+            assert loaded.has_perm("arenden.change_tjansteutlatande") == (user is officer)
+            assert loaded.has_perm("arenden.attestera_tjansteutlatande") == (user in (personlig, bada))
+    assert ProfilBackend().get_all_permissions(officer) >= {"arenden.change_tjansteutlatande"}
