@@ -84,8 +84,9 @@ def _behorighetsfraga():
         f"ON ct.{quote(ct.pk.column)} = p.{quote(perm.get_field('content_type').column)} "
         f"WHERE p.{quote(perm.pk.column)} IN ("
         f"SELECT e.{quote(egna.get_field('permission').column)} FROM {quote(egna.db_table)} e "
-        f"WHERE e.{quote(egna.get_field('user').column)} = %s "
-        f"UNION SELECT gp.{quote(gruppens.get_field('permission').column)} FROM {quote(gruppens.db_table)} gp "
+        f"WHERE e.{quote(egna.get_field('user').column)} = %s) "
+        f"OR p.{quote(perm.pk.column)} IN ("
+        f"SELECT gp.{quote(gruppens.get_field('permission').column)} FROM {quote(gruppens.db_table)} gp "
         f"JOIN {quote(grupper.db_table)} ug ON ug.{quote(grupper.get_field('group').column)} = "
         f"gp.{quote(gruppens.get_field('group').column)} WHERE ug.{quote(grupper.get_field('user').column)} = %s)"
     )
