@@ -240,6 +240,9 @@ if PRODUCTION:
         "staticfiles": {"BACKEND": "skarholmen.storage.StaticFilesStorage"},
     }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# Outside production the files are found as they are asked for: `make run` and the tests have no
+# collected STATIC_ROOT for WhiteNoise to index at start (it warned "No directory at" for it).
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 # X-Forwarded-Proto says a request came over https only when a proxy of ours wrote it; with no
 # proxy in front (TRUSTED_PROXY_COUNT 0) a client could send it itself.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

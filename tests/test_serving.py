@@ -16,6 +16,17 @@ def test_static_files_are_served_by_the_app_without_collectstatic(client):
     assert b"".join(response.streaming_content).strip()
 
 
+def test_the_app_starts_without_a_warning_where_nothing_was_collected(settings, tmp_path):
+    import warnings
+
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    settings.STATIC_ROOT = tmp_path / "aldrig-insamlat"  # as on a fresh clone: `make run`
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        WhiteNoiseMiddleware(lambda request: None)
+
+
 def test_production_collects_hashed_compressed_static_files_and_serves_them(tmp_path):
     env = {
         **os.environ,
