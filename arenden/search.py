@@ -50,10 +50,11 @@ class Sokvektor(ArendeKolumn):
         return self.kolumn_sql(compiler), []
 
 
-def _fraga(fraga):
-    """The query text as PostgreSQL takes it: it refuses NUL in any text parameter, and no
-    diarium text holds one."""
-    return fraga.replace("\x00", "")
+def soktext(text):
+    """A search text as every search reads it (the officers' pages, the admin's lists and
+    autocompletes): cut to MAX_SOKTEXT, and without NUL, which PostgreSQL refuses in any text
+    parameter (a server error) and no diarium text holds."""
+    return (text or "")[:MAX_SOKTEXT].replace("\x00", "")
 
 
 def _tsquery(fraga):
@@ -65,7 +66,7 @@ def _tsquery(fraga):
 def _villkor(fraga):
     """The condition an ärende matches `fraga` by: its number (contains, served by a trigram
     index on PostgreSQL), or a word of its ärendemening, skrivelser, sections or åtgärder."""
-    fraga = _fraga(fraga)
+    fraga = soktext(fraga)
     if _is_postgres():
         from django.contrib.postgres.search import SearchVectorExact
 
@@ -92,7 +93,7 @@ def sok_arenden(user, fraga, sida=1):
     hits, PER_SIDA a page (a Django Page; an invalid page number gives the nearest page). Each
     hit on the page has `traff` (a short HTML-safe text with the matching words in <mark>) and
     `trafford` (those words)."""
-    fraga = _fraga((fraga or "").strip())
+    fraga = soktext((fraga or "").strip())
     if not fraga:
         return Paginator([], PER_SIDA).get_page(1)
     qs = filtrera(Arende.objects.for_user(user), fraga)

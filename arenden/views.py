@@ -36,7 +36,7 @@ from .models import (
     is_namndsekreterare,
     roller,
 )
-from .search import MAX_SOKTEXT, RANKADE, filtrera, sok_arenden
+from .search import RANKADE, filtrera, sok_arenden, soktext
 from .snapshot import SNAPSHOT_SELECT
 from .tidslinje import tidslinje
 from .urls_per_id import url_per_id
@@ -84,7 +84,7 @@ def start(request):
         arenden = arenden.filter(status=status)
     else:
         status = ""
-    q = request.GET.get("q", "").strip()[:MAX_SOKTEXT]
+    q = soktext(request.GET.get("q", "").strip())
     if q:
         # The diarium search's match (full text over indexes on PostgreSQL), newest first here.
         arenden = filtrera(arenden, q)
@@ -529,7 +529,7 @@ def skicka_for_attest(request, pk):
 @login_required
 def sok(request):
     """The diarium search: every logged-in user, within the cases they may see."""
-    fraga = request.GET.get("q", "").strip()[:MAX_SOKTEXT]
+    fraga = soktext(request.GET.get("q", "").strip())
     sida = sok_arenden(request.user, fraga, request.GET.get("sida")) if fraga else None
     return render(
         request,

@@ -34,7 +34,7 @@ from ..models import (
     diarienummer_haller,
     display_name,
 )
-from ..search import MAX_SOKTEXT
+from ..search import soktext
 from ..urls_per_id import url_per_id
 
 
@@ -215,14 +215,6 @@ class ListMixin:
         except ValueError:
             sida = 1  # as the ChangeList reads it
         return min(sida * self.list_per_page, self.paginator.GRANS)
-
-
-def soktext(search_term):
-    """The text an admin search searches for, whichever admin and whichever page (a list or an
-    autocomplete) it comes from: cut to MAX_SOKTEXT (SQLite refuses LIKE patterns over 50 kB) and
-    without NUL, which PostgreSQL refuses in any text parameter (a server error) and no text of
-    the diarium holds. The list's own search form refuses a NUL, the autocomplete's does not."""
-    return search_term[:MAX_SOKTEXT].replace("\x00", "")
 
 
 class SafeInputAdminMixin(ListCheckboxMixin, ListMixin, SafeAutocompleteMixin):
