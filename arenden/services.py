@@ -515,10 +515,13 @@ def saknade_sektioner(tjansteutlatande):
     ]
 
 
-def standard_attestanter(tjansteutlatande):
+def standard_attestanter(tjansteutlatande, forfattare=None):
     """The usual chain: the avdelningschef, then the förvaltningschef (stadsdelsdirektör).
-    The handläggare is left out: nobody attests their own document."""
+    Those who wrote the text are left out (`forfattare`, the document's `forfattar_ids()` when
+    not given): nobody attests their own document."""
     tu = tjansteutlatande
+    if forfattare is None:
+        forfattare = tu.forfattar_ids()
     arende = tu.arende
     avdelning = arende.avdelning
     if avdelning is None:
@@ -526,12 +529,12 @@ def standard_attestanter(tjansteutlatande):
         avdelning = profil.avdelning if profil else None
     kedja = []
     for chef in (avdelning.chef if avdelning else None, arende.forvaltning.chef):
-        if chef is not None and chef.pk != tu.handlaggare_id and chef not in kedja:
+        if chef is not None and chef.pk not in forfattare and chef not in kedja:
             kedja.append(chef)
     return kedja
 
 
-def _kontrollera_kedja(tu, user, kedja):
+def _kontrollera_kedja(tu, user, kedja, forfattare):
     if not kedja:
         raise WorkflowError("Ange minst en attestant. Avdelningen eller förvaltningen saknar chef i registret.")
     if len({a.pk for a in kedja}) != len(kedja):
@@ -540,6 +543,8 @@ def _kontrollera_kedja(tu, user, kedja):
         namn = display_name(attestant)
         if attestant.pk == tu.handlaggare_id:
             raise WorkflowError(f"{namn} är handläggare för dokumentet och kan inte attestera det.")
+        if attestant.pk in forfattare:
+            raise WorkflowError(f"{namn} har skrivit text i dokumentet och kan inte attestera det.")
         if user is not None and attestant.pk == user.pk:
             raise WorkflowError("Du kan inte själv stå i attestkedjan för ett dokument du skickar.")
         if not may_attest(attestant):
@@ -561,8 +566,11 @@ def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
                 "Dokumentet kan inte skickas för attest förrän de obligatoriska sektionerna är ifyllda. "
                 f"Tomma: {', '.join(f'”{r}”' for r in saknade)}."
             )
-        kedja = list(attestanter) if attestanter else standard_attestanter(tu)
-        _kontrollera_kedja(tu, user, kedja)
+        # Read under the document's lock, which every section save takes too: nobody can write
+        # in the document between this and the chain being stored.
+        forfattare = tu.forfattar_ids()
+        kedja = list(attestanter) if attestanter else standard_attestanter(tu, forfattare)
+        _kontrollera_kedja(tu, user, kedja, forfattare)
         _undertecknarnas_namn(tu, user)
         innehall = build_snapshot(tu)
         tu.innehall, tu.innehall_hash = innehall, snapshot_hash(innehall)

@@ -245,6 +245,19 @@ class Tjansteutlatande(models.Model):
             return None
         return self.current_attesteringar.filter(attesterad__isnull=True).first()
 
+    def forfattar_ids(self):
+        """The ids of everyone who wrote the document's text, in one query: the handläggare and
+        each user who saved a section of it (the sections' history). A section created empty
+        from the mall is not writing, nor is a row saved by the system (no user)."""
+        sparat = (
+            Sektion.history.filter(tjansteutlatande_id=self.pk, history_user__isnull=False)
+            .exclude(history_type="-")
+            .exclude(history_type="+", text="", avslutning="")
+            .values_list("history_user_id", flat=True)
+            .distinct()
+        )
+        return {self.handlaggare_id, *sparat}
+
     def attest_hinder(self, user):
         """Why `user` cannot attest the document now (Swedish, for the user), or None if they can."""
         return self._stegets_hinder(user, aterremiss=False)

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from arenden.snapshot import build_snapshot, snapshot_hash
 from arenden.tidslinje import tidslinje
 from atgarder.models import Atgard
 from tests.arenden.world import build_world, person
-from tests.factories import ArendeFactory, AtgardFactory
+from tests.factories import ArendeFactory, AtgardFactory, MallFactory
 
 
 @pytest.fixture
@@ -104,6 +105,49 @@ def test_handlaggare_cannot_attest_own_document_even_as_a_chef(world):
         services.attestera(tjansteutlatande=tu, user=world.officer)
     assert not tu.can_be_attested_by(world.officer)
     assert not Attestering.objects.filter(attesterad__isnull=False).exists()
+
+
+def _skriver_ocksa(chef):
+    """A chef who also writes: the admin and the officers' editor let them save sections."""
+    chef.groups.add(Group.objects.get(name=Roll.HANDLAGGARE))
+
+
+def _spara(sektion, user, text):
+    sektion.refresh_from_db()
+    services.spara_sektion(sektion=sektion, text=text, expected_version=sektion.version, user=user)
+
+
+def test_a_chef_who_wrote_a_section_is_left_out_of_the_default_chain(world):
+    _skriver_ocksa(world.chef1)
+    _skriver_ocksa(world.chef2)
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, avdelning=world.avdelning)
+    # The förvaltningschef starts the document from the mall: empty sections are not writing.
+    tu = services.skapa_tjansteutlatande(arende=arende, mall=MallFactory(), user=world.chef2, titel="Parklekar")
+    sektioner = list(tu.sektioner.order_by("mall_sektion__ordning"))
+    for sektion in sektioner:
+        _spara(sektion, world.officer, "<p>Handläggarens text.</p>")
+    _spara(sektioner[1], world.chef1, "<p>Avdelningschefens stycke.</p>")
+    assert services.standard_attestanter(tu) == [world.chef2]
+    with CaptureQueriesContext(connection) as fragor:
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    assert [a.attestant for a in tu.current_attesteringar] == [world.chef2]
+    # Who wrote is read once for the whole send, however many wrote.
+    assert len([f for f in fragor if '"arenden_historicalsektion"' in f["sql"]]) == 1
+
+
+def test_a_chef_who_wrote_a_section_in_the_editor_cannot_be_named_in_the_chain(world, client):
+    _skriver_ocksa(world.chef1)
+    tu = world.dokument()
+    sektion = tu.sektioner.first()
+    client.force_login(world.chef1)
+    url = reverse("arenden:spara_sektion", args=[tu.pk, sektion.pk])
+    body = {"text": "<p>Avdelningschefens stycke.</p>", "version": sektion.version}
+    assert client.post(url, body, content_type="application/json").status_code == 200
+    with pytest.raises(services.WorkflowError) as fel:
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1, world.chef2])
+    assert str(fel.value) == "Chef1 Testsson har skrivit text i dokumentet och kan inte attestera det."
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST and not tu.attesteringar.exists()
 
 
 def test_second_attestant_cannot_attest_before_the_first(world):
