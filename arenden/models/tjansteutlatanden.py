@@ -277,6 +277,10 @@ class Tjansteutlatande(models.Model):
         if self.handlaggare_id == user.pk:
             return f"Du är handläggare för dokumentet och kan inte {gora} det själv."
         steg = list(self.current_attesteringar)
+        # Sending keeps the other authors out of the chain; this refuses one in a chain sent
+        # before they counted. Asked only of someone in the chain, so nobody else pays the query.
+        if any(a.attestant_id == user.pk for a in steg) and user.pk in self.forfattar_ids():
+            return f"Du har skrivit text i dokumentet och kan inte {gora} det själv."
         if any(a.attestant_id == user.pk and a.attesterad for a in steg):
             if aterremiss:
                 return "Du har redan attesterat dokumentet i denna attestomgång och kan inte återremittera det."

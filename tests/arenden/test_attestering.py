@@ -150,6 +150,25 @@ def test_a_chef_who_wrote_a_section_in_the_editor_cannot_be_named_in_the_chain(w
     assert tu.status == S.UTKAST and not tu.attesteringar.exists()
 
 
+def test_a_section_author_left_in_a_chain_can_neither_attest_nor_return_it(world, monkeypatch):
+    _skriver_ocksa(world.chef1)
+    tu = world.dokument()
+    _spara(tu.sektioner.first(), world.chef1, "<p>Avdelningschefens stycke.</p>")
+    # A chain stored without the sending's check, as one sent before it covered every author.
+    monkeypatch.setattr(services, "_kontrollera_kedja", lambda *args, **kwargs: None)
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1, world.chef2])
+    assert not tu.can_be_attested_by(world.chef1)
+    with pytest.raises(services.WorkflowError) as fel:
+        services.attestera(tjansteutlatande=tu, user=world.chef1)
+    assert str(fel.value) == "Du har skrivit text i dokumentet och kan inte attestera det själv."
+    with pytest.raises(services.WorkflowError) as fel:
+        services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga.")
+    assert str(fel.value) == "Du har skrivit text i dokumentet och kan inte återremittera det själv."
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST and tu.aterremiss_kommentar == ""
+    assert not tu.attesteringar.filter(attesterad__isnull=False).exists()
+
+
 def test_second_attestant_cannot_attest_before_the_first(world):
     tu = world.skickat()
     assert tu.next_attestering.attestant == world.chef1
