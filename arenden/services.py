@@ -393,6 +393,25 @@ def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user
     return tu
 
 
+def andra_arende(*, arende, falt, user):
+    """Save a registered case's fields named in `falt` as `arende` holds them (the admin's change
+    form), never its status."""
+    with transaction.atomic():
+        lagrad = Arende.objects.select_for_update().get(pk=arende.pk)
+        i_scope = user is None or Arende.objects.for_user(user).filter(pk=arende.pk).exists()
+        if not i_scope or (user is not None and not user.has_perm("arenden.change_arende")):
+            raise WorkflowError("Du har inte behörighet att ändra ärendet.")
+        # The request read the case when it began, and a service may have moved its status
+        # since (a document sent, attested, put on a list), which a full save undid. The status
+        # read under the lock goes into the history row, so that it records the case as it stands.
+        kolumner = {f.name for f in Arende._meta.concrete_fields} - {"status"}
+        falt = [f for f in falt if f in kolumner]
+        arende.status = lagrad.status
+        if falt:
+            arende._history_user = user
+            arende.save(update_fields=falt)
+
+
 def lagg_till_atgard(*, tjansteutlatande, atgard, user):
     """Add an åtgärd last in the document's list."""
     with transaction.atomic():

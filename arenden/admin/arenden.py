@@ -172,18 +172,8 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            # Only the fields the form changed are written, never the status: the request read
-            # the case when it began, and a service may have moved it since (a document sent,
-            # attested, put on a list), which a full save undid. The status is read again under
-            # the row's lock, which the services take to change it, so that the history row
-            # records the case as it now stands.
-            kolumner = {field.name for field in obj._meta.concrete_fields} - {"status"}
-            falt = [f for f in form.changed_data if f in kolumner]
-            with transaction.atomic():
-                obj.status = Arende.objects.select_for_update().values_list("status", flat=True).get(pk=obj.pk)
-                if falt:
-                    obj._history_user = request.user
-                    obj.save(update_fields=falt)
+            # Only the fields the form changed are written, never the status.
+            services.andra_arende(arende=obj, falt=form.changed_data, user=request.user)
             return
         services.registrera_arende(arende=obj, user=request.user)
         # Told once the case, its skrivelser included, is stored: a failure after this point

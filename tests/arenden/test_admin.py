@@ -567,3 +567,22 @@ def test_saving_a_case_in_the_admin_keeps_the_status_a_service_gave_it_meanwhile
     senaste = arende.history.first()
     assert (senaste.status, senaste.arendemening) == (ArendeStatus.UNDER_BEREDNING, "Ny ärendemening")
     assert senaste.history_user == world.registrator
+
+
+def test_the_service_behind_the_cases_admin_page_refuses_who_may_not_change_the_case(world):
+    from arenden import services
+
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, arendemening="Som förut")
+    # The case's own handläggare reads it without the right to change it; a chef of another
+    # förvaltning has neither it in scope nor that right.
+    for user in (world.officer, world.frammande):
+        andrat = Arende.objects.get(pk=arende.pk)
+        andrat.arendemening = "Ändrad"
+        with pytest.raises(services.WorkflowError, match="behörighet att ändra ärendet"):
+            services.andra_arende(arende=andrat, falt=["arendemening"], user=user)
+    arende.refresh_from_db()
+    assert arende.arendemening == "Som förut" and arende.history.count() == 1
+
+    services.andra_arende(arende=andrat, falt=["arendemening"], user=world.registrator)
+    arende.refresh_from_db()
+    assert arende.arendemening == "Ändrad" and arende.history.first().history_user == world.registrator
