@@ -93,6 +93,7 @@ SATT_PA_LISTAN = "Satt på föredragningslistan"
 BORTTAGEN_FRAN_LISTAN = "Borttagen från föredragningslistan"
 BORTTAGEN_PUNKT = "Punkten har tagits bort från föredragningslistan. Ladda om sidan."
 HUVUDFALT = ("titel", "undertitel", "namnd", "sammantradesdatum", "telefon", "handlaggare")
+NY_HANDLAGGARE = "Ny handläggare för ärendet"
 
 # MallSektion.nyckel of the section the nämnd decides on.
 FORSLAG_TILL_BESLUT = "forslag_till_beslut"
@@ -395,8 +396,16 @@ def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user
 
 def andra_arende(*, arende, falt, user):
     """Save a registered case's fields named in `falt` as `arende` holds them (the admin's change
-    form), never its status."""
+    form), never its status, and give the case's draft the new handläggare when that changed.
+
+    Returns the case's documents that keep naming another handläggare because they are past
+    drafting (sent for attest, attested, on a list or decided): nothing attested changes
+    silently, so the caller tells the user instead."""
     with transaction.atomic():
+        # The documents first, then the case: the order every document service locks them in
+        # (`_las` locks the document with its case, `_folj_arende` the case after). Taking the
+        # case first could deadlock with an officer's save of the draft.
+        list(Tjansteutlatande.objects.select_for_update().filter(arende_id=arende.pk).order_by("pk").values("pk"))
         lagrad = Arende.objects.select_for_update().get(pk=arende.pk)
         i_scope = user is None or Arende.objects.for_user(user).filter(pk=arende.pk).exists()
         if not i_scope or (user is not None and not user.has_perm("arenden.change_arende")):
@@ -410,6 +419,25 @@ def andra_arende(*, arende, falt, user):
         if falt:
             arende._history_user = user
             arende.save(update_fields=falt)
+        if "handlaggare" not in falt or arende.handlaggare_id is None:
+            return []
+        # Read again: a document created while this waited for the case (skapa_tjansteutlatande
+        # holds the case while it creates one) names the handläggare the case had then.
+        dokument = Tjansteutlatande.objects.select_for_update().select_related("arende")
+        behallna = []
+        for tu in dokument.filter(arende_id=arende.pk).exclude(handlaggare_id=arende.handlaggare_id).order_by("pk"):
+            if tu.status != S.UTKAST:
+                behallna.append(tu)
+                continue
+            tu.handlaggare = arende.handlaggare
+            # The number printed beside the name is the one the nämnd calls with questions. A
+            # new handläggare without one in their profile leaves it empty, as a new document
+            # of theirs would be: the former handläggare's number beside their name would send
+            # the calls to someone no longer on the case. They can write it in the header.
+            profil = Profil.objects.filter(user_id=arende.handlaggare_id).first()
+            tu.telefon = profil.telefon if profil else ""
+            _registrera_andring(tu, user, f"{NY_HANDLAGGARE}: {display_name(arende.handlaggare)}")
+    return behallna
 
 
 def lagg_till_atgard(*, tjansteutlatande, atgard, user):
