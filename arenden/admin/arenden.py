@@ -1,5 +1,7 @@
 """Ärenden and their skrivelser."""
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ALL_VAR, ORDER_VAR
 from django.db import connection, transaction
@@ -19,6 +21,7 @@ from ..models import (
     Tjansteutlatande,
     ar_som_haller,
     diarienummer_haller,
+    display_name,
     forvaltningar_for,
 )
 from ..tidslinje import tidslinje
@@ -172,8 +175,17 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            # Only the fields the form changed are written, never the status.
-            services.andra_arende(arende=obj, falt=form.changed_data, user=request.user)
+            # Only the fields the form changed are written, never the status; a new handläggare
+            # takes the case's draft along.
+            behallna = services.andra_arende(arende=obj, falt=form.changed_data, user=request.user)
+            for tu in behallna:
+                varning = (
+                    f"Tjänsteutlåtandet ”{tu.titel}” har status ”{tu.get_status_display()}” och behåller "
+                    f"handläggaren {display_name(tu.handlaggare)}: ett dokument som har skickats för attest "
+                    "ändras inte."
+                )
+                # Told once the save is stored, as the diarienummer below.
+                transaction.on_commit(partial(messages.warning, request, varning))
             return
         services.registrera_arende(arende=obj, user=request.user)
         # Told once the case, its skrivelser included, is stored: a failure after this point

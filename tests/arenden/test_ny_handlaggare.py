@@ -25,6 +25,12 @@ def world(db):
     return _bygg()
 
 
+@pytest.fixture
+def world_sparad(transactional_db):
+    """The world on committed data: the admin's messages about a save are given once it commits."""
+    return _bygg()
+
+
 def _ge_till(arende, handlaggare, user):
     arende.handlaggare = handlaggare
     return services.andra_arende(arende=arende, falt=["handlaggare"], user=user)
@@ -123,3 +129,57 @@ def test_a_document_sent_for_attest_or_past_it_keeps_its_handlaggare(world, steg
     assert (tu.status, tu.handlaggare, tu.telefon, tu.version, tu.innehall_hash, tu.history.count()) == fore
     assert fore[0] == status
     assert list(tu.attesteringar.values_list("pk", "attesterad", "makulerad")) == attesteringar
+
+
+# --- the admin's ärende page ---------------------------------------------------------------
+
+
+def _som_sidan_visar(sida, **andrat):
+    """The case's change form and its inlines as the browser posts them back, with `andrat`."""
+    formular = [sida.context["adminform"].form]
+    for inline in sida.context["inline_admin_formsets"]:
+        formular += [inline.formset.management_form, *inline.formset.forms]
+    data = {}
+    for form in formular:
+        for namn in form.fields:
+            varde = form[namn].value()
+            if varde not in (None, "") and not hasattr(varde, "storage"):  # no file is posted again
+                data[form[namn].html_name] = varde
+    data.update(andrat)
+    return data
+
+
+def _spara_med_ny_handlaggare(client, world, tu):
+    url = f"/admin/arenden/arende/{tu.arende_id}/change/"
+    client.force_login(world.registrator)
+    svar = client.post(url, _som_sidan_visar(client.get(url), handlaggare=world.kollega.pk))
+    assert svar.status_code == 302, svar.context["adminform"].form.errors if svar.context else svar
+    return [(m.level_tag, str(m)) for m in client.get(svar.url).context["messages"]]
+
+
+def test_giving_a_case_to_another_handlaggare_in_the_admin_takes_its_draft_along(client, world_sparad):
+    world = world_sparad
+    tu = _utkast(world)
+
+    meddelanden = _spara_med_ny_handlaggare(client, world, tu)
+
+    tu.refresh_from_db()
+    assert (tu.handlaggare, tu.telefon) == (world.kollega, "08-508 222 22")
+    assert tu.history.first().history_user == world.registrator
+    assert not [m for m in meddelanden if m[0] == "warning"]
+
+
+def test_the_admin_warns_that_a_document_sent_for_attest_keeps_its_handlaggare(client, world_sparad):
+    world = world_sparad
+    tu = world.skickat()
+
+    meddelanden = _spara_med_ny_handlaggare(client, world, tu)
+
+    tu.refresh_from_db()
+    tu.arende.refresh_from_db()
+    assert (tu.arende.handlaggare, tu.handlaggare, tu.status) == (world.kollega, world.officer, S.TILL_ATTEST)
+    assert (
+        "warning",
+        f"Tjänsteutlåtandet ”{tu.titel}” har status ”Till attest” och behåller handläggaren Officer Testsson: "
+        "ett dokument som har skickats för attest ändras inte.",
+    ) in meddelanden
