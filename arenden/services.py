@@ -429,15 +429,20 @@ def andra_arende(*, arende, falt, user):
             if tu.status != S.UTKAST:
                 behallna.append(tu)
                 continue
-            tu.handlaggare = arende.handlaggare
-            # The number printed beside the name is the one the nämnd calls with questions. A
-            # new handläggare without one in their profile leaves it empty, as a new document
-            # of theirs would be: the former handläggare's number beside their name would send
-            # the calls to someone no longer on the case. They can write it in the header.
-            profil = Profil.objects.filter(user_id=arende.handlaggare_id).first()
-            tu.telefon = profil.telefon if profil else ""
-            _registrera_andring(tu, user, f"{NY_HANDLAGGARE}: {display_name(arende.handlaggare)}")
+            _folj_handlaggaren(tu, arende.handlaggare, user)
     return behallna
+
+
+def _folj_handlaggaren(tu, handlaggare, user):
+    """A draft, under its lock, takes the case's handläggare and the telephone of their profile."""
+    tu.handlaggare = handlaggare
+    # The number printed beside the name is the one the nämnd calls with questions. A new
+    # handläggare without one in their profile leaves it empty, as a new document of theirs
+    # would be: the former handläggare's number beside their name would send the calls to
+    # someone no longer on the case. They can write it in the header.
+    profil = Profil.objects.filter(user_id=handlaggare.pk).first()
+    tu.telefon = profil.telefon if profil else ""
+    _registrera_andring(tu, user, f"{NY_HANDLAGGARE}: {display_name(handlaggare)}")
 
 
 def lagg_till_atgard(*, tjansteutlatande, atgard, user):
@@ -719,6 +724,11 @@ def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
         tu.version += 1
         _spara(tu, user, ATERREMITTERAT)
         _folj_arende(tu, user)
+        # A case given to another handläggare while its document waited for attest: the draft
+        # comes back to them, and names them from now on (as `andra_arende` does for a draft).
+        ny = tu.arende.handlaggare
+        if ny is not None and ny.pk != tu.handlaggare_id:
+            _folj_handlaggaren(tu, ny, user)
     _uppdatera(tjansteutlatande, tu)
     return tu
 

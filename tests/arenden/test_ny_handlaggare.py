@@ -131,6 +131,18 @@ def test_a_document_sent_for_attest_or_past_it_keeps_its_handlaggare(world, steg
     assert list(tu.attesteringar.values_list("pk", "attesterad", "makulerad")) == attesteringar
 
 
+def test_a_document_returned_after_its_case_changed_hands_comes_back_naming_the_new_one(world):
+    tu = World.skickat(world)
+    _ge_till(tu.arende, world.kollega, world.registrator)
+
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga bakgrunden.")
+
+    tu.refresh_from_db()
+    assert (tu.status, tu.handlaggare, tu.telefon) == (S.UTKAST, world.kollega, "08-508 222 22")
+    assert tu.aterremiss_kommentar == "Förtydliga bakgrunden."
+    assert tu.history.first().history_change_reason == "Ny handläggare för ärendet: Kollega Testsson"
+
+
 # --- the admin's ärende page ---------------------------------------------------------------
 
 
