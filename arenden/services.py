@@ -708,7 +708,9 @@ def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
     """The next attestant sends the document back to the handläggare with a comment. The round
     ends: its attestations are void and the document is a draft again. `innehall_hash` as for
     `attestera`: the comment is about the content the attestant read."""
-    kommentar = (kommentar or "").strip()
+    # PostgreSQL refuses a NUL in any text, and no one types one: a form posted with it is
+    # saved without it, as a search text is read (`search.soktext`).
+    kommentar = (kommentar or "").replace("\x00", "").strip()
     if not kommentar:
         raise WorkflowError("Skriv en kommentar om vad som behöver ändras innan du återremitterar.")
     with transaction.atomic():

@@ -539,6 +539,14 @@ def test_return_needs_a_comment_and_voids_the_round(world):
     assert all(a.makulerad for a in tu.attesteringar.all())
 
 
+def test_a_return_comment_is_saved_without_a_nul_character(world):
+    # PostgreSQL refuses a NUL in a text: the admin's return form answered 500 with one in it.
+    tu = world.skickat()
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga\x00 bakgrunden.")
+    tu.refresh_from_db()
+    assert tu.aterremiss_kommentar == "Förtydliga bakgrunden."
+
+
 def test_sending_again_clears_the_return_comment_which_the_history_keeps(world, client):
     tu = world.skickat()
     services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga bakgrunden.")
