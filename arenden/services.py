@@ -59,6 +59,8 @@ OVERGANGAR = {
     "satt_pa_foredragningslista": ({S.ATTESTERAD}, S.PA_FOREDRAGNINGSLISTA),
     "ta_bort_fran_foredragningslista": ({S.PA_FOREDRAGNINGSLISTA}, S.ATTESTERAD),
     "besluta": ({S.PA_FOREDRAGNINGSLISTA}, S.BESLUTAD),
+    # The nämnd postponed the item: the attested document waits for a later meeting's list.
+    "bordlagg": ({S.PA_FOREDRAGNINGSLISTA}, S.ATTESTERAD),
 }
 
 # Where the ärende stands once its document reaches a state; the ärende is never edited by hand.
@@ -79,6 +81,7 @@ VERB = {
     "satt_pa_foredragningslista": "sättas på föredragningslistan",
     "ta_bort_fran_foredragningslista": "tas bort från föredragningslistan",
     "besluta": "beslutas",
+    "bordlagg": "bordläggas",
 }
 
 # History change reasons the timeline reads back.
@@ -92,6 +95,9 @@ STATUS = "Status"  # the case following its document (`_folj_arende`)
 SATT_PA_LISTAN = "Satt på föredragningslistan"
 BORTTAGEN_FRAN_LISTAN = "Borttagen från föredragningslistan"
 BORTTAGEN_PUNKT = "Punkten har tagits bort från föredragningslistan. Ladda om sidan."
+BORDLAGT = "Bordlagt"
+# What the protocol, the extract and the case's decisions say of a postponed item.
+BORDLAGGS = "Ärendet bordläggs."
 HUVUDFALT = ("titel", "undertitel", "namnd", "sammantradesdatum", "telefon", "handlaggare")
 NY_HANDLAGGARE = "Ny handläggare för ärendet"
 
@@ -804,6 +810,19 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
             _kontrollera_namnd(tu.arende, tu.namnd)
             if tu.namnd_id != mote.namnd_id:
                 raise WorkflowError(f"”{tu.titel}” är ställt till {tu.namnd}, inte till {mote.namnd}.")
+            # A postponed document goes to a later meeting: the one that postponed it keeps its
+            # item (and its number) in the record, and one document is an item of a meeting once.
+            bordlagd = (
+                tu.foredragningspunkter.filter(bordlagd=True)
+                .select_related("sammantrade")
+                .order_by("-sammantrade__datum", "-sammantrade__tid")
+                .first()
+            )
+            if bordlagd and (mote.datum, mote.tid) <= (bordlagd.sammantrade.datum, bordlagd.sammantrade.tid):
+                raise WorkflowError(
+                    f"”{tu.titel}” bordlades på sammanträdet {bordlagd.sammantrade} och kan bara sättas på "
+                    "ett senare sammanträdes föredragningslista."
+                )
         senaste = mote.punkter.order_by("-nummer").values_list("nummer", flat=True).first() or 0
         punkt = Foredragningspunkt(
             sammantrade=mote,
@@ -833,24 +852,53 @@ def _punkt_kvar(punkter, pk):
     return punkt
 
 
+def _avgjord(punkt):
+    return "bordlagd" if punkt.bordlagd else "beslutad"
+
+
+def _attesterat_datum(tu):
+    """The meeting date the chefs attested the document with: its header's date once the
+    document no longer goes to the meeting whose list it was on."""
+    attesterat = (tu.innehall or {}).get("sammantradesdatum")
+    return datetime.date.fromisoformat(attesterat) if attesterat else None
+
+
 def ta_bort_fran_foredragningslista(*, punkt, user):
     """Take an undecided item off the list; its document is attested again and may go to another
     meeting. The remaining items are renumbered. As when it was put there, the case's history
-    tells it naming the document, also when another of its documents stays on a list."""
+    tells it naming the document, also when another of its documents stays on a list.
+
+    Once an item after it is decided (or postponed), the removal is refused, with a pointer to
+    Bordlägg. The decided item's number is printed in its protokollsutdrag, so it cannot move
+    up; and leaving its place empty would give the meeting's record an item number that nothing
+    accounts for. An item the nämnd did not decide was either postponed, which Bordlägg records
+    (the item keeps its number, the document goes on to a later meeting), or dealt with in some
+    other way, which Registrera beslut records. Items after the last decided one are renumbered
+    as before."""
     _require_namndsekreterare(user, punkt.sammantrade_id)
     with transaction.atomic():
         mote = Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
         punkt = _punkt_kvar(Foredragningspunkt.objects.select_for_update(), punkt.pk)  # a second click
         if punkt.is_decided:
-            raise WorkflowError(f"Punkt {punkt.nummer} är redan beslutad och kan inte tas bort från listan.")
+            raise WorkflowError(f"Punkt {punkt.nummer} är redan {_avgjord(punkt)} och kan inte tas bort från listan.")
+        senare = mote.punkter.filter(nummer__gt=punkt.nummer, beslutad__isnull=False).order_by("nummer").first()
+        if senare is not None:
+            if punkt.tjansteutlatande_id:
+                utvag = (
+                    "Om nämnden bordlade ärendet, välj Bordlägg: punkten står kvar i protokollet med sitt nummer "
+                    "och tjänsteutlåtandet kan sättas på ett senare sammanträdes föredragningslista."
+                )
+            else:
+                utvag = "Registrera i stället vad som hände med punkten med Registrera beslut."
+            raise WorkflowError(
+                f"Punkt {senare.nummer} är {_avgjord(senare)} och dess nummer står i protokollsutdraget, så "
+                f"punkt {punkt.nummer} kan inte tas bort utan att listan numreras om. {utvag}"
+            )
         skal = f"{BORTTAGEN_FRAN_LISTAN}: {mote}"
         if punkt.tjansteutlatande_id:
             tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
             tu.status = _overgang(tu, "ta_bort_fran_foredragningslista")
-            # The header's date goes back to the one the chefs attested: the document no longer
-            # goes to this meeting.
-            attesterat = (tu.innehall or {}).get("sammantradesdatum")
-            tu.sammantradesdatum = datetime.date.fromisoformat(attesterat) if attesterat else None
+            tu.sammantradesdatum = _attesterat_datum(tu)
             _spara(tu, user=user, reason=skal)
             arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
             if not arende.tjansteutlatanden.filter(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA).exists():
@@ -894,25 +942,78 @@ def forslag_till_beslut(tjansteutlatande):
     return "\n\n".join(line.strip() for line in text.split("\n\n") if line.strip())
 
 
-def registrera_beslut(*, punkt, beslut, user, now=None):
-    """Record what the nämnd decided on an item. Produces the protokollsutdrag (a PDF kept on the
-    item and listed on its ärende), moves the document to `beslutad` and closes the ärende when
-    none of its documents still waits for a decision."""
+def kontrollera_motesdagen(sammantrade, now=None):
+    """Refuse a decision or a postponement at a meeting whose day has not come: the nämnd has
+    not met, and a decision registered by a misclick would close the case."""
+    if sammantrade.is_future(now):
+        raise WorkflowError(
+            f"Sammanträdet {sammantrade} har inte hållits än. Beslut registreras, och ärenden bordläggs, "
+            "först på sammanträdesdagen."
+        )
+
+
+def _kontrollera_oavgjord(punkt):
+    """An item gets one outcome at its meeting: a beslut, or a postponement."""
+    if punkt.bordlagd:
+        raise WorkflowError(
+            f"Punkt {punkt.nummer} är bordlagd och kan inte få något beslut på det här sammanträdet. "
+            "Beslutet registreras på det sammanträde där ärendet tas upp igen."
+        )
+    if punkt.is_decided:
+        raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
+
+
+def _besluta_dokument(punkt, tu, user):
+    """A beslut: the document is decided, and the ärende closed when none of its documents still
+    waits for a decision."""
+    mote = punkt.sammantrade
+    if tu is not None:
+        tu.status = _overgang(tu, "besluta")
+        _spara(tu, user=user, reason=f"Beslutad: {mote}, punkt {punkt.nummer}")
+    if punkt.arende_id:
+        arende = Arende.objects.select_for_update().get(pk=punkt.arende_id)
+        kvar = arende.tjansteutlatanden.exclude(status=TjansteutlatandeStatus.BESLUTAD).exists()
+        # The reason column holds 100 characters: the beslut text itself is on the item.
+        reason = f"Beslut och protokollsutdrag: {mote}, punkt {punkt.nummer}"
+        if not kvar:
+            arende.status = ArendeStatus.AVSLUTAT
+            reason = f"Avslutat efter beslut: {mote}, punkt {punkt.nummer}; protokollsutdrag bifogat"
+        _spara(arende, user=user, reason=reason)
+
+
+def _bordlagg_dokument(punkt, tu, user):
+    """A postponement: the document is attested again, with the meeting date the chefs attested,
+    and may go on a later meeting's list; the ärende waits for the nämnd again, never closed."""
+    mote = punkt.sammantrade
+    tu.status = _overgang(tu, "bordlagg")
+    tu.sammantradesdatum = _attesterat_datum(tu)
+    _spara(tu, user=user, reason=f"{BORDLAGT}: {mote}, punkt {punkt.nummer}")
+    arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
+    if not arende.tjansteutlatanden.filter(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA).exists():
+        arende.status = ArendeStatus.REDO_FOR_NAMND
+    # The title last, as when it was put on the list: the meeting and the number come first.
+    _spara(arende, user=user, reason=f"{BORDLAGT}: {mote}, punkt {punkt.nummer}: ”{tu.titel}”")
+
+
+def _avgor(*, punkt, beslut, user, now, bordlagd):
+    """What a beslut and a postponement share: the checks, the protokollsutdrag (a PDF kept on
+    the item and listed on its ärende), and the item's record of the outcome."""
     from . import pdf  # PDF rendering pulls in WeasyPrint; only this path needs it
 
-    _require_namndsekreterare(user, punkt.sammantrade_id)
-    beslut = (beslut or "").strip()
-    if not beslut:
-        raise WorkflowError("Skriv nämndens beslut innan det registreras.")
     now = now or timezone.now()
     punkt = _punkt_kvar(
         Foredragningspunkt.objects.select_related("sammantrade__namnd", "arende", "tjansteutlatande"), punkt.pk
     )
-    if punkt.is_decided:
-        raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
+    _kontrollera_oavgjord(punkt)
+    kontrollera_motesdagen(punkt.sammantrade, now)
+    if bordlagd and not punkt.tjansteutlatande_id:
+        raise WorkflowError(
+            f"Punkt {punkt.nummer} är en informationspunkt utan ärende och kan inte bordläggas. "
+            "Registrera i stället vad som hände med den med Registrera beslut."
+        )
     # The extract is rendered before the transaction, so no row stays locked while WeasyPrint
     # works; the state is checked again under the lock before anything is saved.
-    punkt.beslut, punkt.beslutad = beslut, now
+    punkt.beslut, punkt.beslutad, punkt.bordlagd = beslut, now, bordlagd
     utdrag = pdf.render_protokollsutdrag(punkt, sekreterare=display_name(user))
     tryckt_nummer = punkt.nummer
     with transaction.atomic():
@@ -921,8 +1022,7 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
         # the items it renumbers; the decision then reads the list they committed.
         Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
         punkt = _punkt_kvar(Foredragningspunkt.objects.select_for_update().select_related("sammantrade"), punkt.pk)
-        if punkt.is_decided:
-            raise WorkflowError(f"Beslut är redan registrerat för punkt {punkt.nummer}.")
+        _kontrollera_oavgjord(punkt)
         if punkt.nummer != tryckt_nummer:  # the list was reordered while the extract was made
             raise WorkflowError(
                 f"Föredragningslistan ändrades medan beslutet registrerades: punkten är nu nummer {punkt.nummer}. "
@@ -931,30 +1031,45 @@ def registrera_beslut(*, punkt, beslut, user, now=None):
         tu = None
         if punkt.tjansteutlatande_id:
             tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
-            status = _overgang(tu, "besluta")
-        mote = punkt.sammantrade
-        punkt.beslut, punkt.beslutad = beslut, now
+            _overgang(tu, "bordlagg" if bordlagd else "besluta")  # refused before the extract is stored
+        punkt.beslut, punkt.beslutad, punkt.bordlagd = beslut, now, bordlagd
         punkt.protokollsutdrag.save(pdf.protokollsutdrag_filename(punkt), ContentFile(utdrag), save=False)
         # A failure from here on rolls the decision back: its extract goes too. (A failure of the
         # commit itself leaves the file, since the decision may have been stored.)
         try:
-            _spara(punkt, user=user, reason=f"Beslut registrerat: {beslut}")
-            if tu is not None:
-                tu.status = status
-                _spara(tu, user=user, reason=f"Beslutad: {mote}, punkt {punkt.nummer}")
-            if punkt.arende_id:
-                arende = Arende.objects.select_for_update().get(pk=punkt.arende_id)
-                kvar = arende.tjansteutlatanden.exclude(status=TjansteutlatandeStatus.BESLUTAD).exists()
-                # The reason column holds 100 characters: the beslut text itself is on the item.
-                reason = f"Beslut och protokollsutdrag: {mote}, punkt {punkt.nummer}"
-                if not kvar:
-                    arende.status = ArendeStatus.AVSLUTAT
-                    reason = f"Avslutat efter beslut: {mote}, punkt {punkt.nummer}; protokollsutdrag bifogat"
-                _spara(arende, user=user, reason=reason)
+            if bordlagd:
+                _spara(punkt, user=user, reason=f"{BORDLAGT}: {punkt.sammantrade}")
+                _bordlagg_dokument(punkt, tu, user)
+            else:
+                _spara(punkt, user=user, reason=f"Beslut registrerat: {beslut}")
+                _besluta_dokument(punkt, tu, user)
         except BaseException:
             punkt.protokollsutdrag.storage.delete(punkt.protokollsutdrag.name)
             raise
     return punkt
+
+
+def registrera_beslut(*, punkt, beslut, user, now=None):
+    """Record what the nämnd decided on an item. Produces the protokollsutdrag (a PDF kept on the
+    item and listed on its ärende), moves the document to `beslutad` and closes the ärende when
+    none of its documents still waits for a decision. Refused before the meeting's day and on an
+    item the nämnd postponed."""
+    _require_namndsekreterare(user, punkt.sammantrade_id)
+    beslut = (beslut or "").strip()
+    if not beslut:
+        raise WorkflowError("Skriv nämndens beslut innan det registreras.")
+    return _avgor(punkt=punkt, beslut=beslut, user=user, now=now, bordlagd=False)
+
+
+def bordlagg(*, punkt, user, now=None):
+    """Record that the nämnd postponed (bordlade) an ärende at the meeting. The item stays in the
+    meeting's record with its number, marked `bordlagd`, with the beslut "Ärendet bordläggs." and
+    its protokollsutdrag; it gets no other beslut at this meeting. The document goes back to
+    `attesterad` (its attest stands: the text is unchanged) so it can be put on a later meeting's
+    list, and the ärende is ready for the nämnd again, not closed. Refused before the meeting's
+    day, as a beslut is."""
+    _require_namndsekreterare(user, punkt.sammantrade_id)
+    return _avgor(punkt=punkt, beslut=BORDLAGGS, user=user, now=now, bordlagd=True)
 
 
 def bestall_export(*, sammantrade, typ, user):

@@ -10,6 +10,7 @@ from .models import Arende, Attestering, Tjansteutlatande
 from .services import (
     ATERREMITTERAT,
     ATTESTERAT,
+    BORDLAGT,
     BORTTAGEN_FRAN_LISTAN,
     MAKULERAD,
     SATT_PA_LISTAN,
@@ -107,7 +108,7 @@ def tidslinje(arende, dokument=None):
             add(rad["history_date"], vem, ATERREMITTERAT, rad["aterremiss_kommentar"])
         elif reason.startswith(ATTESTERAT):
             continue  # told by the attestation itself below, at the moment it was given
-        elif reason.startswith((SATT_PA_LISTAN, BORTTAGEN_FRAN_LISTAN)):
+        elif reason.startswith((SATT_PA_LISTAN, BORTTAGEN_FRAN_LISTAN, BORDLAGT)):
             continue  # told by the case's own row of the same moment, which names the document
         else:
             add(rad["history_date"], vem, *_handelse(reason, "Dokumentet ändrat"))

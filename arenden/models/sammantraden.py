@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from skarholmen.historik import Historik
 
@@ -71,11 +72,20 @@ class Sammantrade(models.Model):
     def __str__(self):
         return f"{self.namnd} {self.datum:%Y-%m-%d}"
 
+    def is_future(self, now=None):
+        """Whether the meeting's day is still to come, by the date in Stockholm (TIME_ZONE): the
+        nämnd has not met, so nothing can be decided or postponed at it yet, and a decision
+        registered by a misclick would close the case. The day itself counts, since the
+        secretary records the decisions during or after the evening's meeting."""
+        return self.datum > timezone.localdate(now)
+
 
 class Foredragningspunkt(models.Model):
     """One numbered item of a meeting's föredragningslista: an attested tjänsteutlåtande, or a
     plain information item with only a title. After the meeting it holds the nämnd's beslut and
-    the protokollsutdrag that records it."""
+    the protokollsutdrag that records it. An ärende the nämnd postponed (bordlade) holds that
+    decision ("Ärendet bordläggs.") the same way, marked `bordlagd`: the item stays in the
+    meeting's record with its number, and the document goes on to a later meeting's list."""
 
     sammantrade = models.ForeignKey(
         Sammantrade, on_delete=models.CASCADE, related_name="punkter", verbose_name="sammanträde"
@@ -107,6 +117,12 @@ class Foredragningspunkt(models.Model):
     )
     beslut = models.TextField("beslut", blank=True, editable=False)
     beslutad = models.DateTimeField("beslut registrerat", null=True, blank=True, editable=False)
+    bordlagd = models.BooleanField(
+        "bordlagd",
+        default=False,
+        editable=False,
+        help_text="Nämnden bordlade ärendet på sammanträdet; det tas upp på ett senare sammanträde.",
+    )
     protokollsutdrag = models.FileField(
         "protokollsutdrag", upload_to="protokollsutdrag/%Y/", blank=True, editable=False
     )
@@ -144,6 +160,8 @@ class Foredragningspunkt(models.Model):
 
     @property
     def is_decided(self):
+        """Whether the nämnd has dealt with the item at the meeting: decided it, or postponed
+        it (`bordlagd`). Either way its number is in the protokollsutdrag."""
         return self.beslutad is not None
 
 

@@ -1,7 +1,10 @@
+import datetime
 import io
+import zoneinfo
 
 import pytest
 from django.db import DatabaseError
+from django.utils import timezone
 from pypdf import PdfReader
 
 from arenden import services
@@ -205,3 +208,146 @@ def test_a_decision_that_fails_to_save_removes_its_extract_file(db, settings, mo
     monkeypatch.setattr(services, "_spara", spara)
     services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
     assert len(_utdrag_filer(settings.MEDIA_ROOT)) == 1
+
+
+def _stockholm(text):
+    return datetime.datetime.fromisoformat(text).replace(tzinfo=zoneinfo.ZoneInfo("Europe/Stockholm"))
+
+
+def test_a_postponed_item_keeps_its_number_and_its_document_goes_to_a_later_meeting(db):
+    sekr = sekreterare()
+    mote = sammantrade()
+    bordlagd_tu, beslutad_tu = attesterat_dokument(titel="Bordlagd"), attesterat_dokument(titel="Beslutad")
+    a = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=bordlagd_tu, user=sekr)
+    b = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=beslutad_tu, user=sekr)
+    services.registrera_beslut(punkt=b, beslut="Nämnden godkänner.", user=sekr)
+
+    services.bordlagg(punkt=a, user=sekr)
+
+    a.refresh_from_db()
+    bordlagd_tu.refresh_from_db()
+    arende = bordlagd_tu.arende
+    arende.refresh_from_db()
+    assert (a.nummer, a.bordlagd, a.beslut) == (1, True, "Ärendet bordläggs.")
+    assert list(mote.punkter.order_by("nummer").values_list("pk", "nummer")) == [(a.pk, 1), (b.pk, 2)]
+    assert "Ärendet bordläggs." in _pdf_text(a.protokollsutdrag.read())
+    assert bordlagd_tu.status == "attesterad"
+    assert bordlagd_tu.innehall_hash  # the attest stands: the text is the one the chefs approved
+    assert arende.status == "redo_for_namnd"
+    for obj in (a, bordlagd_tu, arende):
+        senaste = obj.history.first()
+        assert senaste.history_user == sekr
+        assert senaste.history_change_reason.startswith("Bordlagt: Skärholmens stadsdelsnämnd 2024-05-23")
+
+    # The nämnd takes it up at the next meeting and decides it there.
+    nasta = sammantrade(datum=datetime.date(2024, 6, 13))
+    ny = services.satt_pa_foredragningslista(sammantrade=nasta, tjansteutlatande=bordlagd_tu, user=sekr)
+    services.registrera_beslut(punkt=ny, beslut="Nämnden godkänner.", user=sekr)
+    bordlagd_tu.refresh_from_db()
+    arende.refresh_from_db()
+    assert (ny.nummer, bordlagd_tu.status, arende.status) == (1, "beslutad", "avslutat")
+    assert Foredragningspunkt.objects.get(pk=a.pk).bordlagd  # the first meeting's record is unchanged
+
+
+def test_a_postponed_item_gets_no_beslut_at_that_meeting(db):
+    sekr = sekreterare()
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    services.bordlagg(punkt=punkt, user=sekr)
+
+    with pytest.raises(services.WorkflowError, match="Punkt 1 är bordlagd och kan inte få något beslut"):
+        services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
+    with pytest.raises(services.WorkflowError, match="Punkt 1 är bordlagd"):
+        services.bordlagg(punkt=punkt, user=sekr)
+    with pytest.raises(services.WorkflowError, match="Punkt 1 är redan bordlagd"):
+        services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr)
+    punkt.refresh_from_db()
+    tu.refresh_from_db()
+    assert (punkt.beslut, tu.status, tu.arende.status) == ("Ärendet bordläggs.", "attesterad", "redo_for_namnd")
+
+
+def test_a_postponed_document_goes_only_to_a_later_meeting(db):
+    sekr = sekreterare()
+    mote = sammantrade()
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    services.bordlagg(punkt=punkt, user=sekr)
+
+    for datum in (mote.datum, datetime.date(2024, 4, 25)):
+        with pytest.raises(services.WorkflowError, match="bordlades på sammanträdet .* senare sammanträdes"):
+            services.satt_pa_foredragningslista(sammantrade=sammantrade(datum=datum), tjansteutlatande=tu, user=sekr)
+    tu.refresh_from_db()
+    assert tu.status == "attesterad"
+    assert list(Foredragningspunkt.objects.values_list("pk", flat=True)) == [punkt.pk]
+
+
+def test_an_information_item_is_not_postponed(db):
+    sekr = sekreterare()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), titel="Information", user=sekr)
+    with pytest.raises(services.WorkflowError, match="informationspunkt utan ärende och kan inte bordläggas"):
+        services.bordlagg(punkt=punkt, user=sekr)
+    assert not Foredragningspunkt.objects.get().is_decided
+
+
+def test_only_a_secretary_of_the_meetings_namnd_postpones(db):
+    from arenden.models import Namnd
+    from tests.factories import ForvaltningFactory, UserFactory
+
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekreterare())
+    farsta = ForvaltningFactory(diarieprefix="FARST", namnd=Namnd.objects.create(namn="Farsta stadsdelsnämnd"))
+    for user, fel in (
+        (sekreterare("farsta_sekr", forvaltning=farsta), "annan nämnd"),
+        (UserFactory(is_staff=True), "nämndsekreterare"),
+    ):
+        with pytest.raises(services.WorkflowError, match=fel):
+            services.bordlagg(punkt=punkt, user=user)
+    tu.refresh_from_db()
+    assert tu.status == "pa_foredragningslista"
+    assert not Foredragningspunkt.objects.get().is_decided
+
+
+def test_the_timeline_tells_the_postponement_once(db):
+    sekr = sekreterare()
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    services.bordlagg(punkt=punkt, user=sekr)
+
+    handelser = [(h["handelse"], h["detalj"], h["anvandare"]) for h in tidslinje(tu.arende)]
+    assert [h for h in handelser if h[0] == services.BORDLAGT] == [
+        (services.BORDLAGT, f"Skärholmens stadsdelsnämnd 2024-05-23, punkt 1: ”{tu.titel}”", sekr)
+    ]
+
+
+def test_nothing_is_decided_or_postponed_before_the_meetings_day_in_stockholm(db, settings):
+    sekr = sekreterare()
+    mote = sammantrade()  # 2024-05-23
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    kvallen_fore = _stockholm("2024-05-22T23:30")
+    for handling in (
+        lambda: services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr, now=kvallen_fore),
+        lambda: services.bordlagg(punkt=punkt, user=sekr, now=kvallen_fore),
+    ):
+        with pytest.raises(services.WorkflowError, match="2024-05-23 har inte hållits än"):
+            handling()
+    tu.refresh_from_db()
+    assert (tu.status, tu.arende.status) == ("pa_foredragningslista", "pa_foredragningslista")
+    assert not Foredragningspunkt.objects.get().is_decided
+    assert _utdrag_filer(settings.MEDIA_ROOT) == []
+
+    # Half past midnight in Stockholm is the meeting's day, though UTC still says the 22nd.
+    services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr, now=_stockholm("2024-05-23T00:30"))
+    tu.refresh_from_db()
+    assert tu.status == "beslutad"
+
+
+def test_a_meeting_later_than_today_takes_no_decision(db):
+    sekr = sekreterare()
+    mote = sammantrade(datum=timezone.localdate() + datetime.timedelta(days=60))
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    with pytest.raises(services.WorkflowError, match="har inte hållits än"):
+        services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
+    tu.refresh_from_db()
+    assert tu.arende.status != "avslutat"

@@ -287,3 +287,26 @@ def test_an_item_removed_twice_is_told_in_swedish(sekr):
     services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr)
     with pytest.raises(services.WorkflowError, match="Punkten har tagits bort från föredragningslistan"):
         services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr)  # the second click
+
+
+def test_removing_an_item_before_a_decided_one_points_to_bordlagg(sekr):
+    mote = sammantrade()
+    tu = attesterat_dokument()
+    a = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    b = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+    c = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+    services.registrera_beslut(punkt=b, beslut="Nämnden godkänner.", user=sekr)
+
+    with pytest.raises(services.WorkflowError, match="punkt 1 kan inte tas bort .* välj Bordlägg"):
+        services.ta_bort_fran_foredragningslista(punkt=a, user=sekr)
+    tu.refresh_from_db()
+    assert tu.status == "pa_foredragningslista"
+    assert list(mote.punkter.order_by("nummer").values_list("pk", "nummer")) == [(a.pk, 1), (b.pk, 2), (c.pk, 3)]
+
+    # Postponed, it keeps its number like the decided item; an item after both still comes off.
+    services.bordlagg(punkt=a, user=sekr)
+    services.ta_bort_fran_foredragningslista(punkt=c, user=sekr)
+    assert list(mote.punkter.order_by("nummer").values_list("pk", "nummer", "bordlagd")) == [
+        (a.pk, 1, True),
+        (b.pk, 2, False),
+    ]
