@@ -67,12 +67,14 @@ class NyPunktForm(forms.Form):
     def __init__(self, *args, sammantrade, **kwargs):
         super().__init__(*args, **kwargs)
         # Addressed to the meeting's nämnd by a förvaltning that answers to it (as the service checks).
+        # One postponed at this meeting stays its item there and goes to a later meeting.
         self.fields["tjansteutlatande"].queryset = (
             Tjansteutlatande.objects.filter(
                 status=TjansteutlatandeStatus.ATTESTERAD,
                 namnd=sammantrade.namnd,
                 forvaltning__namnd=sammantrade.namnd,
             )
+            .exclude(foredragningspunkter__sammantrade=sammantrade)
             .select_related("arende")
             .order_by("arende__ar", "arende__lopnummer")
         )
@@ -107,7 +109,7 @@ class ForedragningspunktInline(admin.TabularInline):
         return is_namndsekreterare(request.user)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("tjansteutlatande__arende", "arende")
+        return super().get_queryset(request).select_related("sammantrade", "tjansteutlatande__arende", "arende")
 
     @admin.display(description="ärende")
     def arendet(self, obj):
@@ -118,6 +120,8 @@ class ForedragningspunktInline(admin.TabularInline):
 
     @admin.display(description="dokumentets status")
     def status(self, obj):
+        if obj.bordlagd:  # the document itself has gone on, to a later meeting
+            return "Bordlagd"
         return obj.tjansteutlatande.get_status_display() if obj.tjansteutlatande_id else "–"
 
     @admin.display(description="åtgärder")
@@ -139,8 +143,21 @@ class ForedragningspunktInline(admin.TabularInline):
             '<button type="submit" class="button" formaction="{}" formmethod="post" formnovalidate>{}</button>',
             knappar,
         )
-        beslut_url = reverse("admin:arenden_sammantrade_beslut", args=[obj.sammantrade_id, obj.pk])
-        return format_html('{} <a class="button" href="{}">Registrera beslut</a>', html, beslut_url)
+        if obj.sammantrade.is_future():  # the services refuse it too: the nämnd has not met
+            return format_html("{} <br><em>Beslut registreras från sammanträdesdagen.</em>", html)
+        # Each opens a page of its own to confirm on: a decision closes the case.
+        sidor = [("beslut", "Registrera beslut")]
+        if obj.tjansteutlatande_id:
+            sidor.append(("bordlagg", "Bordlägg"))
+        lankar = format_html_join(
+            " ",
+            '<a class="button" href="{}">{}</a>',
+            (
+                (reverse(f"admin:arenden_sammantrade_{namn}", args=[obj.sammantrade_id, obj.pk]), text)
+                for namn, text in sidor
+            ),
+        )
+        return format_html("{} {}", html, lankar)
 
 
 @admin.register(Sammantrade)
@@ -197,6 +214,7 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
             path(f"{punkt}/flytta/<str:riktning>/", view(self.flytta_view, True), name="arenden_sammantrade_flytta"),
             path(f"{punkt}/ta-bort/", view(self.ta_bort_view, True), name="arenden_sammantrade_ta_bort"),
             path(f"{punkt}/beslut/", view(self.beslut_view), name="arenden_sammantrade_beslut"),
+            path(f"{punkt}/bordlagg/", view(self.bordlagg_view), name="arenden_sammantrade_bordlagg"),
             path("<int:pk>/ordna/", view(self.ordna_view, True), name="arenden_sammantrade_ordna"),
             path(
                 "<int:pk>/foredragningslista.pdf",
@@ -308,9 +326,20 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         )
         return self._tillbaka(mote)
 
+    def _kan_avgoras(self, request, mote):
+        """Whether the meeting's day has come; if not, the secretary is told so on the meeting's page."""
+        try:
+            services.kontrollera_motesdagen(mote)
+        except services.WorkflowError as exc:
+            messages.error(request, str(exc))
+            return False
+        return True
+
     def beslut_view(self, request, pk, punkt_pk):
         mote = self._mote(request, pk)
         punkt = self._punkt(mote, punkt_pk)
+        if request.method == "GET" and not self._kan_avgoras(request, mote):
+            return self._tillbaka(mote)
         if request.method == "POST":
             form = BeslutForm(request.POST)
             if form.is_valid() and self._utfor(
@@ -331,6 +360,30 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
             "title": f"Registrera beslut – punkt {punkt.nummer}",
         }
         return TemplateResponse(request, "admin/arenden/sammantrade/beslut.html", context)
+
+    def bordlagg_view(self, request, pk, punkt_pk):
+        """Asks first, as a decision does: the item keeps its number and gets no beslut at this meeting."""
+        mote = self._mote(request, pk)
+        punkt = self._punkt(mote, punkt_pk)
+        if request.method == "POST":
+            self._utfor(
+                request,
+                lambda: services.bordlagg(punkt=punkt, user=request.user),
+                f"Punkt {punkt.nummer} är bordlagd. Tjänsteutlåtandet kan sättas på ett senare sammanträdes "
+                "föredragningslista.",
+            )
+            return self._tillbaka(mote)
+        if not self._kan_avgoras(request, mote):
+            return self._tillbaka(mote)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": mote,
+            "punkt": punkt,
+            "beslut": services.BORDLAGGS,
+            "title": f"Bordlägg – punkt {punkt.nummer}",
+        }
+        return TemplateResponse(request, "admin/arenden/sammantrade/bordlagg.html", context)
 
     def foredragningslista_view(self, request, pk):
         mote = self._mote(request, pk)

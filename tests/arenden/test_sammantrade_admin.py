@@ -193,3 +193,54 @@ def test_a_secretary_is_not_offered_another_forvaltnings_document_addressed_to_t
     assert list(form.fields["tjansteutlatande"].queryset) == [egen]
     client.post(_url(mote, "lagg-till/"), {"tjansteutlatande": fel.pk})
     assert not mote.punkter.exists()
+
+
+def test_secretary_postpones_an_item_in_the_admin_after_confirming(sekr_client):
+    from arenden import services
+
+    mote = sammantrade()
+    tu = attesterat_dokument(titel="Bordläggs")
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekreterare("sekr2"))
+    url = _url(mote, f"punkt/{punkt.pk}/bordlagg/")
+    assert f'href="{url}">Bordlägg</a>' in sekr_client.get(_url(mote, "change/")).content.decode()
+
+    bekrafta = sekr_client.get(url)
+    assert bekrafta.status_code == 200
+    assert "Ärendet bordläggs." in bekrafta.content.decode()
+    punkt.refresh_from_db()
+    assert not punkt.bordlagd  # asking changes nothing
+
+    response = sekr_client.post(url, follow=True)
+    page = response.content.decode()
+    assert "Punkt 1 är bordlagd." in page
+    punkt.refresh_from_db()
+    tu.refresh_from_db()
+    assert punkt.bordlagd and tu.status == "attesterad"
+    assert f"/protokollsutdrag/{punkt.pk}/" in page and url not in page
+    assert "Bordlagd" in page and "Ärendet bordläggs." in page
+
+
+def test_a_meeting_later_than_today_offers_no_decision(sekr_client):
+    import datetime
+
+    from django.utils import timezone
+
+    from arenden import services
+
+    mote = sammantrade(datum=timezone.localdate() + datetime.timedelta(days=1))
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekreterare("sekr2"))
+    beslut_url, bordlagg_url = (_url(mote, f"punkt/{punkt.pk}/{vad}/") for vad in ("beslut", "bordlagg"))
+
+    page = sekr_client.get(_url(mote, "change/")).content.decode()
+    assert beslut_url not in page and bordlagg_url not in page
+    assert "Beslut registreras från sammanträdesdagen." in page
+    response = sekr_client.get(beslut_url, follow=True)
+    assert response.redirect_chain[-1][0].endswith(_url(mote, "change/"))
+    assert "har inte hållits än" in response.content.decode()
+    sekr_client.post(beslut_url, {"beslut": "Nämnden godkänner."})
+    sekr_client.post(bordlagg_url)
+    punkt.refresh_from_db()
+    tu.refresh_from_db()
+    assert not punkt.is_decided
+    assert (tu.status, tu.arende.status) == ("pa_foredragningslista", "pa_foredragningslista")
