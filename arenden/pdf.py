@@ -556,10 +556,41 @@ def _kopiera_bokmarken(kalla, forsta_sida):
         return kopiera(outline.root)
 
 
+def _utan_taggar(paket):
+    """Take the structure tree and the PDF/A claim off a joined packet.
+
+    Pages copied from another PDF keep their /StructParents keys into that file's parent tree,
+    while the packet's tree is the agenda's alone: the tags would point a screen reader at the
+    wrong elements, and a PDF/A-2a claim over them would be false. An untagged PDF that says
+    nothing of PDF/A is honest; each document keeps its own tags in its own download and zip."""
+    for key in ("/StructTreeRoot", "/MarkInfo"):
+        if key in paket.Root:
+            del paket.Root[key]
+    for page in paket.pages:
+        if "/StructParents" in page.obj:
+            del page.obj.StructParents
+        for annot in page.obj.get("/Annots", []):
+            if "/StructParent" in annot:
+                del annot.StructParent
+    with paket.open_metadata(set_pikepdf_as_editor=False) as meta:
+        for key in ("pdfaid:part", "pdfaid:conformance"):
+            if key in meta:
+                del meta[key]
+
+
 def render_motespaket(sammantrade, *, punkter=None, on_progress=None, samtidiga=None):
     """The whole meeting as one PDF: the agenda and its table of contents, then every item's
     tjänsteutlåtande with its bilagor, with a bookmark per item (the document's own bookmarks
-    beneath it), all from one read of the list (`las_punkter`)."""
+    beneath it), all from one read of the list (`las_punkter`).
+
+    The packet is an untagged PDF that does not claim PDF/A (`_utan_taggar`). It is joined from
+    the documents' own PDFs rather than laid out as one WeasyPrint job: each document prints
+    "Sida N (M)" of its own pages, which one layout (one page counter) cannot give; uploaded
+    PDF bilagor are joined after layout and carry no tags of ours; attested documents come from
+    their stored bytes, so the packet prints what was attested; and one job for a whole meeting
+    would outrun the render time limit. Rebuilding a structure tree across joined files is not
+    something qpdf does, so the packet makes no claim it cannot keep; the archival, tagged
+    PDF/A-2a copy of each document is its own download (and the zip)."""
     mote = sammantrade
     punkter = las_punkter(mote) if punkter is None else punkter
     delar = render_punkter(mote, punkter=punkter, on_progress=on_progress, samtidiga=samtidiga)
@@ -607,6 +638,7 @@ def render_motespaket(sammantrade, *, punkter=None, on_progress=None, samtidiga=
                     item = pikepdf.OutlineItem(namn, rad["sida"] - 1)
                     item.children.extend(underordnade)
                     outline.root.append(item)
+            _utan_taggar(paket)
             with paket.open_metadata(set_pikepdf_as_editor=False) as meta:
                 meta["dc:title"] = titel
             paket.docinfo["/Title"] = titel

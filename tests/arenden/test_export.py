@@ -3,6 +3,7 @@ import os
 import re
 import zipfile
 
+import pikepdf
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
@@ -258,3 +259,33 @@ def test_an_export_whose_list_cannot_be_read_ends_as_failed(demo, monkeypatch):
     export.refresh_from_db()
     assert export.status == "misslyckad"  # not "pågår" for ever, polled by the page
     assert export.fel == f"Exporten kunde inte skapas: {pdf.SYSTEMFEL}"
+
+
+def test_the_packet_claims_no_pdfa_and_carries_no_tags_that_point_into_other_files(db):
+    """Pages copied from the documents' PDFs keep structure references into those files, so a
+    packet tagged and labelled PDF/A-2a would be false: it says neither, and each document's own
+    PDF stays tagged PDF/A-2a."""
+    sekr = sekreterare()
+    mote = sammantrade()
+    dokument = [attesterat_dokument(titel="Trygghetsvandringar"), attesterat_dokument(titel="Parklekar")]
+    for tu in dokument:
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+
+    data = pdf.render_motespaket(mote, samtidiga=1)
+
+    with pikepdf.open(io.BytesIO(data)) as paket:
+        meta = paket.open_metadata()
+        assert "pdfaid:part" not in meta and "pdfaid:conformance" not in meta
+        assert meta.pdfa_status == ""
+        assert meta["dc:title"].startswith("Handlingar till")
+        assert "/StructTreeRoot" not in paket.Root and "/MarkInfo" not in paket.Root
+        assert [p for p, page in enumerate(paket.pages) if "/StructParents" in page.obj] == []
+        assert not [a for page in paket.pages for a in page.obj.get("/Annots", []) if "/StructParent" in a]
+    # What the packet still is: the agenda first, then the documents, with their bookmarks.
+    reader = PdfReader(io.BytesIO(data))
+    assert "Föredragningslista" in _text(reader.pages[0])
+    bokmarken = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert bokmarken[:2] == ["Föredragningslista", "Innehåll"]
+    for tu in dokument:
+        with pikepdf.open(io.BytesIO(pdf.render_tjansteutlatande(tu))) as eget:
+            assert eget.open_metadata()["pdfaid:conformance"] == "A" and "/StructTreeRoot" in eget.Root
