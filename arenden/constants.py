@@ -1,3 +1,5 @@
+import datetime
+
 from django.db import models
 
 
@@ -53,3 +55,14 @@ class ExportStatus(models.TextChoices):
     PAGAR = "pagar", "Pågår"
     KLAR = "klar", "Klar"
     MISSLYCKAD = "misslyckad", "Misslyckades"
+
+
+# An export that has waited for the job queue, or made no progress, for this long is taken as
+# dead: the worker (`manage.py db_worker`) is not running or stopped mid-job. A packet of 30
+# documents takes some 20 s and each item reports progress within the render time limit (30 s),
+# so a live job never comes near it.
+EXPORT_TIDSGRANS = datetime.timedelta(minutes=10)
+EXPORT_AVBRUTEN = (
+    f"Exporten har inte kommit vidare på {EXPORT_TIDSGRANS.seconds // 60} minuter och har troligen "
+    "avbrutits. Beställ den igen, och kontakta systemförvaltningen om det upprepas."
+)

@@ -16,7 +16,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .constants import ANDRINGSBARA, ArendeStatus, ExportStatus, ExportTyp, TjansteutlatandeStatus
+from .constants import (
+    ANDRINGSBARA,
+    EXPORT_AVBRUTEN,
+    ArendeStatus,
+    ExportStatus,
+    ExportTyp,
+    TjansteutlatandeStatus,
+)
 from .html import sanitize_html
 from .models import (
     ANDRA_TJANSTEUTLATANDE,
@@ -1074,7 +1081,13 @@ def bordlagg(*, punkt, user, now=None):
 
 def bestall_export(*, sammantrade, typ, user):
     """Order a packet or a zip of a meeting's documents. The job queue builds it; the returned
-    row shows its progress and, when done, its file."""
+    row shows its progress and, when done, its file.
+
+    One order of a kind per meeting at a time: a second click or a colleague's order while the
+    first is unfinished is refused (the meeting's lock makes two at once wait for each other).
+    An unfinished order that has gone silent (`is_stale`: no worker is running it) does not
+    block: it is marked failed here, so that its job, should a worker reach it later, does
+    nothing."""
     from .tasks import bygg_export
 
     _require_namndsekreterare(user, sammantrade.pk)
@@ -1084,6 +1097,17 @@ def bestall_export(*, sammantrade, typ, user):
         mote = Sammantrade.objects.select_for_update().get(pk=sammantrade.pk)
         if not mote.punkter.exists():
             raise WorkflowError("Föredragningslistan är tom; det finns inget att exportera.")
+        now = timezone.now()
+        oklara = mote.exporter.select_for_update().filter(typ=typ, status__in=[ExportStatus.VANTAR, ExportStatus.PAGAR])
+        for tidigare in oklara:
+            if not tidigare.is_stale:
+                raise WorkflowError(
+                    f"{ExportTyp(typ).label} beställdes {timezone.localtime(tidigare.skapad):%H.%M} och är inte "
+                    "klar än. Vänta på den; den visas under Exportera handlingarna."
+                )
+            Sammantradesexport.objects.filter(pk=tidigare.pk).update(
+                status=ExportStatus.MISSLYCKAD, fel=EXPORT_AVBRUTEN, klar=now
+            )
         export = Sammantradesexport.objects.create(
             sammantrade=mote,
             typ=typ,
@@ -1097,22 +1121,36 @@ def bestall_export(*, sammantrade, typ, user):
 def kor_export(*, export_id):
     """Build an ordered export: the job queue runs this outside any request. Progress is written
     after every item in its own statement, so the secretary's page sees it while the job runs.
-    A failed item is named in the export's `fel` and the job fails with it."""
+    A failed item is named in the export's `fel` and the job fails with it.
+
+    The job takes its row from waiting to running in one statement; a row that is no longer
+    waiting (given up as stale and ordered again, or taken by another worker) is left alone.
+    Progress and the finished file are written only while the row is still running, so a job
+    given up on cannot come back as done beside the new order."""
     from . import pdf
 
     export = Sammantradesexport.objects.select_related("sammantrade__namnd").get(pk=export_id)
     rows = Sammantradesexport.objects.filter(pk=export.pk)
-    rows.update(status=ExportStatus.PAGAR, klara=0, fel="")
+    if not rows.filter(status=ExportStatus.VANTAR).update(
+        status=ExportStatus.PAGAR, klara=0, fel="", aktiv=timezone.now()
+    ):
+        logger.warning("Export %s körs inte: den väntar inte längre (%s).", export.pk, export.status)
+        return None
+    running = rows.filter(status=ExportStatus.PAGAR)
     mote = export.sammantrade
+
+    def progress(klara):
+        running.update(klara=klara, aktiv=timezone.now())
+
     try:
         # The list as it stands when the job starts: its documents are the total the page counts to.
         punkter = pdf.las_punkter(mote)
         rows.update(totalt=sum(1 for p in punkter if p.tjansteutlatande_id))
         if export.typ == ExportTyp.PAKET:
-            data = pdf.render_motespaket(mote, punkter=punkter, on_progress=lambda klara: rows.update(klara=klara))
+            data = pdf.render_motespaket(mote, punkter=punkter, on_progress=progress)
             namn = pdf.motespaket_filename(mote)
         else:
-            data = pdf.render_motes_zip(mote, punkter=punkter, on_progress=lambda klara: rows.update(klara=klara))
+            data = pdf.render_motes_zip(mote, punkter=punkter, on_progress=progress)
             namn = pdf.motes_zip_filename(mote)
     except pdf.PunktFel as exc:
         rows.update(status=ExportStatus.MISSLYCKAD, fel=str(exc), klar=timezone.now())
@@ -1124,6 +1162,8 @@ def kor_export(*, export_id):
         logger.warning("Export %s misslyckades: %s", export.pk, fel)
         raise
     export.fil.save(namn, ContentFile(data), save=False)
-    rows.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now())
+    if not running.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now()):
+        export.fil.storage.delete(export.fil.name)
+        logger.warning("Export %s blev klar efter att ha getts upp; filen kastades.", export.pk)
     export.refresh_from_db()
     return export

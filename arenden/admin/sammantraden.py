@@ -418,11 +418,12 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         fil = reverse("admin:arenden_sammantrade_export_ladda_ner", args=[export.pk]) if export.fil else ""
         return JsonResponse(
             {
-                "status": export.status,
-                "status_text": export.get_status_display(),
+                # A job no worker is running shows as failed, with what to do (EXPORT_AVBRUTEN).
+                "status": export.visad_status,
+                "status_text": export.status_text,
                 "klara": export.klara,
                 "totalt": export.totalt,
-                "fel": export.fel,
+                "fel": export.fel_text,
                 "fil": fil,
             }
         )

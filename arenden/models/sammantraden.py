@@ -7,6 +7,8 @@ from django.utils import timezone
 from skarholmen.historik import Historik
 
 from ..constants import (
+    EXPORT_AVBRUTEN,
+    EXPORT_TIDSGRANS,
     ExportStatus,
     ExportTyp,
     Roll,
@@ -182,6 +184,12 @@ class Sammantradesexport(models.Model):
         User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name="beställd av"
     )
     skapad = models.DateTimeField("beställd", auto_now_add=True)
+    aktiv = models.DateTimeField(
+        "senast aktiv",
+        null=True,
+        blank=True,
+        help_text="När jobbet startade eller senast gjorde en punkt klar; tomt så länge det väntar.",
+    )
     klar = models.DateTimeField("klar", null=True, blank=True)
 
     class Meta:
@@ -199,5 +207,25 @@ class Sammantradesexport(models.Model):
         return round(100 * self.klara / self.totalt)
 
     @property
+    def is_stale(self):
+        """Waiting or running, but silent for longer than EXPORT_TIDSGRANS: no worker will finish it."""
+        if self.status not in (ExportStatus.VANTAR, ExportStatus.PAGAR):
+            return False
+        return (self.aktiv or self.skapad) < timezone.now() - EXPORT_TIDSGRANS
+
+    @property
     def is_finished(self):
-        return self.status in (ExportStatus.KLAR, ExportStatus.MISSLYCKAD)
+        return self.status in (ExportStatus.KLAR, ExportStatus.MISSLYCKAD) or self.is_stale
+
+    @property
+    def visad_status(self):
+        """The status as the secretary sees it: a stale job shows as failed."""
+        return ExportStatus.MISSLYCKAD if self.is_stale else self.status
+
+    @property
+    def status_text(self):
+        return ExportStatus(self.visad_status).label
+
+    @property
+    def fel_text(self):
+        return EXPORT_AVBRUTEN if self.is_stale else self.fel

@@ -1,3 +1,4 @@
+import datetime
 import io
 import os
 import re
@@ -8,6 +9,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import DatabaseError
+from django.utils import timezone
 from pypdf import PdfReader
 
 from arenden import pdf, services
@@ -289,3 +291,70 @@ def test_the_packet_claims_no_pdfa_and_carries_no_tags_that_point_into_other_fil
     for tu in dokument:
         with pikepdf.open(io.BytesIO(pdf.render_tjansteutlatande(tu))) as eget:
             assert eget.open_metadata()["pdfaid:conformance"] == "A" and "/StructTreeRoot" in eget.Root
+
+
+def test_a_second_order_of_the_same_kind_is_refused_while_the_first_is_unfinished(client, demo):
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = _mote_med_tre_punkter(demo, sekr)
+    forsta = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+
+    with pytest.raises(services.WorkflowError, match="är inte klar än. Vänta på den"):
+        services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    # The page's button says so too, and orders nothing.
+    response = client.post(f"/admin/arenden/sammantrade/{mote.pk}/export/", {"typ": "paket"}, follow=True)
+    assert "är inte klar än" in response.content.decode()
+    assert list(Sammantradesexport.objects.filter(typ="paket")) == [forsta]
+    # Another kind is another order; and once the first is done, the same kind may be ordered again.
+    services.bestall_export(sammantrade=mote, typ="zip", user=sekr)
+    services.kor_export(export_id=forsta.pk)
+    services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    assert Sammantradesexport.objects.filter(typ="paket").count() == 2
+
+
+@pytest.mark.parametrize("status", ["vantar", "pagar"])
+def test_a_job_silent_past_the_limit_shows_as_failed_and_may_be_ordered_again(client, demo, status):
+    """No worker runs the job (db_worker stopped, or died mid-job): after ten minutes without
+    progress the page shows it as failed with what to do, stops polling it, and a new order is taken."""
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = _mote_med_tre_punkter(demo, sekr)
+    gammal = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    for_lange_sedan = timezone.now() - datetime.timedelta(minutes=11)
+    Sammantradesexport.objects.filter(pk=gammal.pk).update(skapad=for_lange_sedan)
+    if status == "pagar":
+        # Started a while after the order and made progress, then went silent.
+        Sammantradesexport.objects.filter(pk=gammal.pk).update(
+            status="pagar", klara=1, aktiv=for_lange_sedan + datetime.timedelta(seconds=30)
+        )
+
+    svar = _status(client, gammal)
+    assert (svar["status"], svar["status_text"]) == ("misslyckad", "Misslyckades")
+    assert "har inte kommit vidare på 10 minuter" in svar["fel"] and "Beställ den igen" in svar["fel"]
+    sida = client.get(f"/admin/arenden/sammantrade/{mote.pk}/change/").content.decode()
+    assert 'data-klar="1"' in sida and 'data-klar="0"' not in sida
+    assert "Beställ den igen" in sida
+
+    ny = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+
+    gammal.refresh_from_db()
+    assert gammal.status == "misslyckad" and "Beställ den igen" in gammal.fel
+    # The old job, should a worker reach it after all, leaves the given-up row as it is.
+    if status == "vantar":
+        assert services.kor_export(export_id=gammal.pk) is None
+        gammal.refresh_from_db()
+        assert gammal.status == "misslyckad" and not gammal.fil
+    assert _status(client, ny)["status"] == "vantar"
+
+
+def test_a_running_job_that_makes_progress_is_not_stale(demo):
+    sekr = sekreterare()
+    mote = _mote_med_tre_punkter(demo, sekr)
+    export = services.bestall_export(sammantrade=mote, typ="zip", user=sekr)
+    Sammantradesexport.objects.filter(pk=export.pk).update(
+        skapad=timezone.now() - datetime.timedelta(minutes=30), status="pagar", aktiv=timezone.now()
+    )
+    export.refresh_from_db()
+    assert not export.is_stale and not export.is_finished
+    with pytest.raises(services.WorkflowError):
+        services.bestall_export(sammantrade=mote, typ="zip", user=sekr)
