@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 STYLESHEET = Path(settings.BASE_DIR) / "static" / "pdf" / "dokument.css"
 CACHE_DIR = "pdf/attesterade"
 # Bump when the layout changes in a way that must reach already stored attested PDFs.
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"
 
 # States in which the document's content is frozen and fully attested.
 ATTESTED = {
@@ -220,7 +220,8 @@ def snapshot_of(tu):
 
     The header date is the sammanträde the document goes to. The nämnd secretary sets it when
     putting the attested document on a föredragningslista, after its content was frozen, so a
-    frozen document prints the date it carries now (the change is in its history)."""
+    frozen document prints the date it carries now (the change is in its history), and its
+    "Attesterat innehåll, SHA-256" line says that this date is not part of the attested content."""
     if not tu.innehall:
         return build_snapshot(tu)
     datum = tu.sammantradesdatum.isoformat() if tu.sammantradesdatum else tu.innehall.get("sammantradesdatum")
@@ -246,7 +247,13 @@ def attestation_rows(tu):
 
 
 def _document_context(tu, snapshot):
+    # The hash covers the frozen content. A sammanträdesdatum the secretary set afterwards
+    # (`snapshot_of`) prints in the header but is not part of it, and the line says so.
+    frozen = tu.innehall.get("sammantradesdatum") if tu.innehall else None
     return {
+        "datum_efter_attest": snapshot["sammantradesdatum"]
+        if tu.innehall and snapshot["sammantradesdatum"] != frozen
+        else "",
         "dok": snapshot,
         "sektioner": [
             {**s, "text": _safe_html(s["text"]), "avslutning": _safe_html(s["avslutning"])}

@@ -358,3 +358,26 @@ def test_a_running_job_that_makes_progress_is_not_stale(demo):
     assert not export.is_stale and not export.is_finished
     with pytest.raises(services.WorkflowError):
         services.bestall_export(sammantrade=mote, typ="zip", user=sekr)
+
+
+def _kontrollsumma_rad(data):
+    text = re.sub(r"\s+", " ", " ".join(_text(page) for page in PdfReader(io.BytesIO(data)).pages))
+    return re.search(r"Attesterat innehåll, SHA-256: [0-9a-f]{16}(?:\. Sammanträdesdatumet .*? ingår inte\.)?", text)[0]
+
+
+def test_the_printed_hash_says_the_meeting_date_set_after_attest_is_not_part_of_it(db):
+    """The chefs attested a document without a meeting date; putting it on a list prints the
+    meeting's date in its header, so the printed hash no longer covers everything printed."""
+    sekr = sekreterare()
+    tu = attesterat_dokument(titel="Trygghetsvandringar")
+    assert tu.innehall["sammantradesdatum"] is None
+    fore = _kontrollsumma_rad(pdf.render_tjansteutlatande(tu))
+    assert fore == f"Attesterat innehåll, SHA-256: {tu.innehall_hash[:16]}"
+
+    services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    tu.refresh_from_db()
+
+    assert _kontrollsumma_rad(pdf.render_tjansteutlatande(tu)) == (
+        f"Attesterat innehåll, SHA-256: {tu.innehall_hash[:16]}. Sammanträdesdatumet 2024-05-23 är satt av "
+        "nämndsekreteraren efter attesten och ingår inte."
+    )
