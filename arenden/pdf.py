@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import re
 import threading
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -137,8 +138,9 @@ _idle_lock = threading.Lock()
 _logged_subsetter = False
 
 
-def _run_job(job):
-    """Run one job on an idle worker (or a new one); a worker that overran is not reused."""
+def _run_job(job, timeout=None):
+    """Run one job on an idle worker (or a new one); a worker that overran is not reused.
+    `timeout` may shorten the render time limit (never lengthen it)."""
     global _logged_subsetter
     with _idle_lock:
         worker = _idle.pop() if _idle else None
@@ -149,7 +151,7 @@ def _run_job(job):
         _logged_subsetter = True
         logger.info("PDF-typsnitt delas upp (subsetting) med %s.", worker.subsetter)
     try:
-        return worker.run(job, render_timeout())
+        return worker.run(job, render_timeout() if timeout is None else min(timeout, render_timeout()))
     finally:
         # A worker that reported an error is still good; one that was killed (time or memory)
         # is not put back, so it is neither reused nor left running.
@@ -286,8 +288,8 @@ def document_html(tu, snapshot=None):
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _render(parts, inserts=()):
-    pdf, counts, refused = _run_job({"parts": parts, "inserts": list(inserts)})
+def _render(parts, inserts=(), timeout=None):
+    pdf, counts, refused = _run_job({"parts": parts, "inserts": list(inserts)}, timeout)
     for url in refused:
         logger.warning("PDF-renderingen vägrade hämta %s", url[:300])
     return pdf
@@ -340,9 +342,10 @@ def document_parts(tu):
     return parts, inserts
 
 
-def render_tjansteutlatande(tu):
+def render_tjansteutlatande(tu, *, timeout=None):
     """The whole PDF: the document's pages, then each bilaga in number order (a text bilaga
-    as its own pages, an uploaded PDF as it is). Attested documents are rendered once."""
+    as its own pages, an uploaded PDF as it is). Attested documents are rendered once.
+    `timeout` shortens the render time limit (the zip's overall deadline)."""
     cacheable = tu.status in ATTESTED and bool(tu.innehall) and bool(tu.innehall_hash)
     if cacheable:
         path = _cache_path(tu)
@@ -352,7 +355,7 @@ def render_tjansteutlatande(tu):
         except FileNotFoundError:
             pass
     parts, inserts = document_parts(tu)
-    pdf = _render(parts, inserts)
+    pdf = _render(parts, inserts, timeout)
     if cacheable and not default_storage.exists(path):
         default_storage.save(path, ContentFile(pdf))
     return pdf
@@ -365,21 +368,49 @@ def pdf_filename(tu):
 
 
 # The most documents one zip holds: drafts are rendered while the request waits (some 0.2–1 s
-# each), within gunicorn's timeout.
+# each; attested ones are read from their stored copy).
 ZIP_HOGST = 20
+
+# The whole zip must be made within this many seconds. The request is served by a gunicorn
+# worker that is killed after GUNICORN_TIMEOUT (60 s) without an answer, and each render may
+# take PDF_RENDER_TIMEOUT (30 s): twenty slow drafts would outrun it and the secretary would get
+# a broken connection instead of a reason. 45 s leaves room for the zip and the answer; a render
+# still running at the deadline is stopped, and no zip is made.
+ZIP_TIDSGRANS = 45
+
+ZIP_FOR_LANGSAM = (
+    "Nedladdningen hann inte bli klar inom {sekunder:g} sekunder och avbröts; ingen zip-fil skapades. "
+    "Välj färre dokument åt gången. Ett sammanträdes alla dokument finns i dess mötespaket, som "
+    "skapas i bakgrunden."
+)
 
 
 def zip_of(documents):
-    """A zip with one PDF per document, for the admin's bulk download."""
+    """A zip with one PDF per document, for the admin's bulk download. Either every document is
+    in it, or PdfError says why not: a zip that runs past ZIP_TIDSGRANS is given up as a whole,
+    never handed out with documents missing."""
+    frist = time.monotonic() + ZIP_TIDSGRANS
+    tidsslut = PdfError(ZIP_FOR_LANGSAM.format(sekunder=ZIP_TIDSGRANS))
     buffer = io.BytesIO()
     names = set()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for tu in documents:
+            kvar = frist - time.monotonic()
+            if kvar <= 0:
+                raise tidsslut
             name = pdf_filename(tu)
             if name in names:
                 name = name.replace(".pdf", f"-{tu.pk}.pdf")
             names.add(name)
-            archive.writestr(name, render_tjansteutlatande(tu))
+            try:
+                data = render_tjansteutlatande(tu, timeout=kvar)
+            except PdfError:
+                if time.monotonic() >= frist:
+                    raise tidsslut from None
+                raise
+            archive.writestr(name, data)
+    if time.monotonic() > frist:
+        raise tidsslut
     return buffer.getvalue()
 
 

@@ -631,7 +631,8 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
     @admin.action(description="Ladda ned valda tjänsteutlåtanden som PDF (zip)")
     def ladda_ned_pdf(self, request, queryset):
         documents = queryset.filter(pk__in=Tjansteutlatande.objects.for_user(request.user)).select_related("arende")
-        # Each draft is rendered while the request waits: a bound keeps it within the server's time.
+        # Each draft is rendered while the request waits: a bound on the number, and an overall
+        # deadline (pdf.ZIP_TIDSGRANS) below gunicorn's timeout, keep it within the server's time.
         antal = documents.count()
         if antal > pdf.ZIP_HOGST:
             self.message_user(

@@ -2,8 +2,11 @@
 buttons, the admin's zip action and `manage.py render_pdf`."""
 
 import io
+import runpy
 import zipfile
+from pathlib import Path
 
+import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from pypdf import PdfReader
@@ -88,3 +91,31 @@ def test_make_pdf_writes_the_demo_document(demo, tmp_path):
     written = out / "SKHLM-2024-123-oppna-drogscener.pdf"
     assert written.read_bytes().startswith(b"%PDF-1.7")
     assert "Öppna drogscener" in pages(written.read_bytes())[0]
+
+
+@pytest.mark.parametrize(
+    "tidsgrans",
+    [0, 0.05],
+    ids=["deadline-before-the-first-render", "deadline-in-the-middle-of-a-render"],
+)
+def test_zip_action_that_would_outrun_the_server_gives_a_reason_and_no_zip(admin_client, db, monkeypatch, tidsgrans):
+    """gunicorn kills a request after 60 s; twenty drafts of up to 30 s each could outrun it. The
+    action stops at its own deadline and says so in Swedish, without a zip that lacks documents."""
+    monkeypatch.setattr(pdf, "ZIP_TIDSGRANS", tidsgrans, raising=False)
+    valda = [TjansteutlatandeFactory().pk for _ in range(2)]
+    response = admin_client.post(
+        reverse("admin:arenden_tjansteutlatande_changelist"),
+        {"action": "ladda_ned_pdf", "_selected_action": valda},
+        follow=True,
+    )
+    assert response["Content-Type"].startswith("text/html")
+    meddelanden = [str(m) for m in response.context["messages"]]
+    assert any(
+        f"Nedladdningen hann inte bli klar inom {tidsgrans:g} sekunder och avbröts; ingen zip-fil skapades." in m
+        for m in meddelanden
+    ), meddelanden
+
+
+def test_the_zip_deadline_stays_below_the_servers_timeout(settings):
+    conf = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
+    assert pdf.ZIP_TIDSGRANS < conf["timeout"]
