@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('arenden', '0016_lopnummer_trgm'),
+        ('arenden', '0017_foredragningspunkt_bordlagd'),
     ]
 
     operations = [
