@@ -371,6 +371,8 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             # stored, also when someone has reordered or added to them since.
             return
         for f in formset.initial_forms:
+            if f.instance.pk is None:
+                continue  # removed by someone else after the page was made: nothing to remove
             before = f.initial.get("atgard")
             if f in formset.deleted_forms or "atgard" in f.changed_data:
                 services.ta_bort_atgard(tjansteutlatande=tu, atgard=Atgard.objects.get(pk=before), user=user)

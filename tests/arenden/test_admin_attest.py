@@ -361,6 +361,24 @@ def test_a_row_deleted_on_an_older_page_after_someone_changed_it_is_refused(worl
     assert tu.undertecknare.filter(pk=undertecknare.pk).exists()
 
 
+def test_removing_an_atgard_that_someone_removed_meanwhile_saves_the_rest_of_the_page(world, client):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+    forsta, andra = tu.atgard_val.order_by("ordning").select_related("atgard")
+    services.ta_bort_atgard(tjansteutlatande=tu, atgard=forsta.atgard, user=world.superuser)
+
+    sidan[f"{_rad(sidan, 'atgard_val', forsta.pk)}-DELETE"] = "on"
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert _atgarder(tu) == [andra.atgard_id]
+    forslag.refresh_from_db()
+    assert forslag.text == "<p>Min text.</p>"
+
+
 def _atgarder(tu):
     return list(tu.atgard_val.order_by("ordning", "pk").values_list("atgard_id", flat=True))
 
