@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -544,17 +545,59 @@ class VersionForm(forms.ModelForm):
         return cleaned
 
 
+# The hidden version of a row that was deleted after the page showed it, once the user was told.
+BORTTAGEN = "borttagen"
+
+
 class RadForm(VersionForm):
     """A row of a document's list on its page: a bilaga, an undertecknare, an åtgärd. The rows
     have no version number; their version is a checksum of what the row holds
     (`services.radversion`), named by the page that showed it. Every field of the row is compared
-    with what the page showed."""
+    with what the page showed.
+
+    A row that someone deleted after the page was opened (`borttagen`, set by RadFormSet) is
+    refused, whatever the user did with it, and stays on the page as they left it. Its hidden
+    version becomes BORTTAGEN, so that saving again after reading the message saves the rest of
+    the page without it (RadFormSet counts it as deleted); a user who may not delete rows can
+    only reload the page."""
 
     expected_version = ChecksumField(required=False)
+    borttagen = False
+    borttagen_namn = None  # the row as the document held it last, when it was the document's
 
     def __init__(self, *args, **kwargs):
         self.versioned_fields = tuple(f for f in self._meta.fields or () if f != "expected_version")
         super().__init__(*args, **kwargs)
+
+    @property
+    def utgar(self):
+        """A deleted row that the user was told of and saved again: left out of the save."""
+        return (
+            self.borttagen
+            and DELETION_FIELD_NAME in self.fields
+            and getattr(self, "cleaned_data", {}).get("expected_version") == BORTTAGEN
+        )
+
+    def clean(self):
+        if not self.borttagen:
+            return super().clean()
+        if self.utgar:
+            return self.cleaned_data
+        raden = f"”{self.borttagen_namn}”" if self.borttagen_namn else "raden"
+        meddelande = (
+            f"Någon annan har tagit bort {raden} efter att du öppnade sidan. Inget av det du skrev är sparat, "
+            "men allt står kvar."
+        )
+        if DELETION_FIELD_NAME in self.fields:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("expected_version")] = BORTTAGEN
+            meddelande += (
+                " Spara igen för att spara resten av sidan utan raden, eller ladda om sidan för att se "
+                "dokumentet som det är nu."
+            )
+        else:
+            meddelande += " Kopiera det du vill behålla och ladda om sidan för att se dokumentet som det är nu."
+        raise ValidationError(meddelande, code="borttagen")
 
     def current_version(self):
         return services.radversion(self.instance)
@@ -576,9 +619,51 @@ class RadForm(VersionForm):
 class RadFormSet(forms.BaseInlineFormSet):
     """The rows of a document's list. A row deleted on an outdated page that someone changed
     after the page was opened is refused like a changed one: the deletion would take their
-    change with it. (A deleted row's own form errors do not count in Django's formsets.)"""
+    change with it. (A deleted row's own form errors do not count in Django's formsets.)
+
+    A row the page showed that someone has deleted since is found here and refused by its form
+    (RadForm): Django's formset refused it with "Välj ett giltigt alternativ" on the row's
+    hidden id, which the page does not show."""
+
+    sidans_rader = None  # the page's rows, each with its own object (`get_queryset`)
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if self.is_bound and i < self.initial_form_count() and form.instance.pk is None:
+            form.borttagen = True
+            form.borttagen_namn = self._senast_sparad(form)
+            # Its id is only carried on: no longer a choice of a stored row.
+            form.fields[self.model._meta.pk.name] = forms.CharField(required=False, widget=forms.HiddenInput)
+        return form
+
+    def _senast_sparad(self, form):
+        """The deleted row as this document held it last, from its history; None for an id that
+        was never one of the document's rows (a row of another document is not named to the user)."""
+        historik = getattr(self.model, "history", None)
+        try:
+            pk = self.model._meta.pk.to_python(form.data.get(form.add_prefix(self.model._meta.pk.name)))
+        except ValidationError:
+            return None
+        if historik is None or not isinstance(pk, int) or not -(2**63) <= pk < 2**63:  # as OnlyRealIds
+            return None
+        senaste = historik.filter(**{self.model._meta.pk.attname: pk, self.fk.attname: self.instance.pk}).first()
+        return str(senaste.instance) if senaste else None
+
+    def _should_delete_form(self, form):
+        return super()._should_delete_form(form) or getattr(form, "utgar", False)
+
+    def get_queryset(self):
+        # Django's admin draws each row of a posted page beside the object at its place in this
+        # list (InlineAdminFormSet zips them with `initial_forms`): with a row deleted since the
+        # page was made, each row after it came with its neighbour's object and the last one was
+        # not drawn at all, with what the user typed in it. Once the page is checked (`clean`),
+        # each row comes with its own object, and a deleted one with none.
+        if self.sidans_rader is not None:
+            return self.sidans_rader
+        return super().get_queryset()
 
     def clean(self):
+        self.sidans_rader = [f.instance if f.instance.pk is not None else None for f in self.initial_forms]
         super().clean()
         for form in self.initial_forms:
             if self.can_delete and self._should_delete_form(form) and form.is_stale():

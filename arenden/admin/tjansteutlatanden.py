@@ -180,10 +180,6 @@ class SkickaForm(SkickaForAttestForm):
         self.fields["andra"].label = "Andra attestant (förvaltningschef)"
 
 
-def _deleted(form):
-    return form.cleaned_data.get("DELETE", False) if hasattr(form, "cleaned_data") else False
-
-
 # What the PDF prints around the text (the header block and each page's running header) and the
 # frozen content holds: (label, key, key within it). A resend that only moves the document to
 # another nämnd or meeting is a change the chef must see.
@@ -327,11 +323,13 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
     def save_formset(self, request, form, formset, change):
         tu, user = form.instance, request.user
         # What the admin's change message reads; the services did the saving.
-        formset.new_objects = [f.instance for f in formset.extra_forms if f.has_changed() and not _deleted(f)]
+        # A row someone else deleted meanwhile is among the deleted forms (RadFormSet), not deleted by this user.
+        deleted = formset.deleted_forms
+        formset.new_objects = [f.instance for f in formset.extra_forms if f.has_changed() and f not in deleted]
         formset.changed_objects = [
-            (f.instance, f.changed_data) for f in formset.initial_forms if f.has_changed() and not _deleted(f)
+            (f.instance, f.changed_data) for f in formset.initial_forms if f.has_changed() and f not in deleted
         ]
-        formset.deleted_objects = [f.instance for f in formset.initial_forms if _deleted(f)]
+        formset.deleted_objects = [f.instance for f in formset.initial_forms if f in deleted and f.instance.pk]
         if formset.model is Sektion:
             for f in formset.forms:
                 if f.instance.pk and f.content_changed():

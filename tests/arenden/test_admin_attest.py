@@ -379,6 +379,118 @@ def test_removing_an_atgard_that_someone_removed_meanwhile_saves_the_rest_of_the
     assert forslag.text == "<p>Min text.</p>"
 
 
+@pytest.mark.parametrize(
+    ("relation", "andra", "falt", "namn"),
+    [
+        pytest.param("bilagor", {"titel": "Karta", "text": "Kartans text."}, "titel", "1. Skrivelse", id="bilaga"),
+        pytest.param(
+            "undertecknare",
+            {"namn": "Chef1 Testsson", "befattning": "Avdelningschef"},
+            "befattning",
+            "Chef2 Gammaltnamn, Stadsdelsdirektör",
+            id="undertecknare",
+        ),
+    ],
+)
+def test_a_row_someone_deleted_after_the_page_was_opened_is_named_and_saving_again_keeps_the_rest(
+    world, client, relation, andra, falt, namn
+):
+    tu = _med_delar(world)
+    andra = getattr(tu, relation).model(ordning=2, **andra)
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=andra, user=world.officer)
+    client.force_login(world.officer)
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+    sidan = _sidan(client, tu)
+    forsta = getattr(tu, relation).get(ordning=1)
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=forsta, user=world.superuser, ta_bort=True)
+    historik = tu.history.count()
+
+    sidan[f"{_rad(sidan, relation, andra.pk)}-{falt}"] = "Mitt tillägg"
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(url, sidan)
+
+    assert response.status_code == 200
+    assert tu.history.count() == historik  # nothing saved
+    page = html.unescape(response.content.decode())
+    assert f"Någon annan har tagit bort ”{namn}” efter att du öppnade sidan." in page
+    # What the user typed stays, in the row after the deleted one too.
+    assert 'value="Mitt tillägg"' in page and "<p>Min text.</p>" in page
+
+    # Saved again from the page as shown now, the rest is saved and the deleted row stays gone.
+    assert client.post(url, _formular(response)).status_code == 302
+    andra.refresh_from_db()
+    assert getattr(andra, falt) == "Mitt tillägg"
+    assert list(getattr(tu, relation).values_list("pk", flat=True)) == [andra.pk]
+    forslag.refresh_from_db()
+    assert forslag.text == "<p>Min text.</p>"
+
+
+def test_a_row_id_of_another_document_is_refused_as_deleted_without_naming_that_row(world, client):
+    tu = _med_delar(world)
+    annat = world.med_delar(
+        bilaga={"titel": "Annans bilaga", "text": "Text."},
+        undertecknare={"namn": "Chef1 Testsson", "befattning": "Avdelningschef"},
+    )
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+    sidan[f"{_rad(sidan, 'bilagor', tu.bilagor.get().pk)}-id"] = str(annat.bilagor.get().pk)
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har tagit bort raden efter att du öppnade sidan." in page
+    assert "Annans bilaga" not in page
+    assert annat.bilagor.get().titel == "Annans bilaga"
+
+
+def test_an_atgard_someone_removed_after_the_page_was_opened_is_named_and_saving_again_keeps_the_rest(world, client):
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+    sidan = _sidan(client, tu)
+    forsta, andra = tu.atgard_val.order_by("ordning").select_related("atgard")
+    services.ta_bort_atgard(tjansteutlatande=tu, atgard=forsta.atgard, user=world.superuser)
+    historik = tu.history.count()
+
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(url, sidan)
+
+    assert response.status_code == 200
+    assert tu.history.count() == historik
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har tagit bort ”Trygghetsvandringar” efter att du öppnade sidan." in page
+    assert "<p>Min text.</p>" in page
+
+    assert client.post(url, _formular(response)).status_code == 302
+    assert _atgarder(tu) == [andra.atgard_id]
+    forslag.refresh_from_db()
+    assert forslag.text == "<p>Min text.</p>"
+
+
+def test_a_user_who_may_not_delete_rows_is_asked_to_reload_for_a_row_deleted_meanwhile(world, client):
+    Group.objects.get(name=Roll.HANDLAGGARE).permissions.remove(Permission.objects.get(codename="delete_bilaga"))
+    tu = _med_delar(world)
+    client.force_login(world.officer)
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+    sidan = _sidan(client, tu)
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=tu.bilagor.get(), user=world.superuser, ta_bort=True)
+    historik = tu.history.count()
+
+    forslag = tu.sektioner.get(mall_sektion__rubrik="Förslag till beslut")
+    sidan[f"{_rad(sidan, 'sektioner', forslag.pk)}-text"] = "<p>Min text.</p>"
+    response = client.post(url, sidan)
+
+    # Saving without the row would be deleting it, which the user may not: only a reload helps.
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har tagit bort ”1. Skrivelse” efter att du öppnade sidan." in page
+    assert "ladda om sidan" in page and "Spara igen" not in page
+    assert "<p>Min text.</p>" in page
+    assert client.post(url, _formular(response)).status_code == 200
+    assert tu.history.count() == historik
+
+
 def _atgarder(tu):
     return list(tu.atgard_val.order_by("ordning", "pk").values_list("atgard_id", flat=True))
 
