@@ -11,6 +11,7 @@ import json
 import logging
 import re
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -43,6 +44,7 @@ from .models import (
     display_name_from,
     is_namndsekreterare,
     may_attest,
+    namnder_for,
     parse_diarienummer,
 )
 from .snapshot import build_snapshot, snapshot_hash
@@ -794,6 +796,61 @@ def _numrera_om(mote, punkter, *, user, reason):
             punkt.save(update_fields=["nummer"])
             del punkt.skip_history_when_saving
     return punkter
+
+
+# A meeting's nämnd and date once documents on its list carry the date in their header.
+MOTET_HAR_PUNKTER = (
+    "Mötet har fått punkter på föredragningslistan medan du ändrade det, så nämnd och "
+    "datum kan inte längre ändras. Ladda om sidan."
+)
+SAMMANTRADESFALT = ("namnd", "datum", "tid", "plats")
+
+
+def andrat_av_andra(sparad, data, visat):
+    """The fields of `data` (the user's new values) that someone else changed after the user's
+    page showed `visat`: the stored value is neither what the page showed nor what the user
+    asks for. A field stored as the user asks is no conflict: there is nothing to write."""
+    return [f for f in data if getattr(sparad, f) not in (visat.get(f), data[f])]
+
+
+def uppdatera_sammantrade(*, sammantrade, data, visat, user):
+    """Change a meeting's nämnd, date, time or place: only the fields in `data`, those the
+    secretary changed on the page, which showed `visat` for them. Two secretaries on the same
+    meeting each write only their own change. A field someone else changed after the page was
+    shown is refused (ConflictError naming it), as is a new nämnd or date once the meeting has
+    items; nothing is written then."""
+    okanda = set(data) - set(SAMMANTRADESFALT)
+    if okanda:
+        raise WorkflowError(f"Fälten {', '.join(sorted(okanda))} kan inte ändras här.")
+    _require_namndsekreterare(user, sammantrade.pk)
+    with transaction.atomic():
+        # The lock that putting a document on the list takes: an item added meanwhile would
+        # carry the old date in its document's header.
+        mote = Sammantrade.objects.select_for_update().get(pk=sammantrade.pk)
+        if andrade := andrat_av_andra(mote, data, visat):
+            namn = ", ".join(str(Sammantrade._meta.get_field(f).verbose_name) for f in andrade)
+            raise ConflictError(
+                f"Någon annan har ändrat {namn} medan du arbetade. Din ändring är inte sparad men står kvar "
+                "här; jämför med det sparade och spara igen för att ersätta det."
+            )
+        andrade = [f for f in data if getattr(mote, f) != data[f]]
+        if {"namnd", "datum"} & set(andrade) and mote.punkter.exists():
+            raise WorkflowError(MOTET_HAR_PUNKTER)
+        if not andrade:
+            return mote
+        for falt in andrade:
+            setattr(mote, falt, data[falt])
+        if not user.is_superuser and "namnd" in andrade and not namnder_for(user).filter(pk=mote.namnd_id).exists():
+            raise WorkflowError("Sammanträdet kan bara flyttas till en nämnd som din förvaltning svarar till.")
+        try:
+            mote.validate_constraints()
+        except ValidationError as error:
+            raise WorkflowError(" ".join(error.messages)) from error
+        mote._history_user = user
+        mote._change_reason = f"Ändrat: {', '.join(str(Sammantrade._meta.get_field(f).verbose_name) for f in andrade)}"
+        mote.save(update_fields=andrade)
+    _uppdatera(sammantrade, mote)
+    return mote
 
 
 def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, titel=""):

@@ -1,5 +1,7 @@
 """Sammanträden: the nämnd secretary's pages."""
 
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,22 +29,90 @@ class SammantradeExportForm(forms.Form):
     typ = forms.ChoiceField(choices=ExportTyp.choices)
 
 
+def _visa(varde):
+    """A meeting's field value as the page shows it."""
+    if isinstance(varde, datetime.time):
+        return f"{varde:%H:%M}"
+    return "–" if varde in (None, "") else str(varde)
+
+
 class SammantradeForm(forms.ModelForm):
     """The meeting's own form. Once a meeting has items its nämnd and date are read-only, and
     Django then skips the (nämnd, date, time) constraint, so a new time that clashes with another
-    meeting of the day reached the database as an error page; it is checked here."""
+    meeting of the day reached the database as an error page; it is checked here.
+
+    Two secretaries may have the meeting open at once. A field counts as changed when it differs
+    from what the page showed (a hidden copy of each field, Django's `show_hidden_initial`, as in
+    `VersionForm`), and only changed fields are saved: compared with the database, or saved as a
+    whole row, a colleague's change made after the page was opened went back to the old value.
+    A field the user changed that someone else changed too is refused with the user's input kept;
+    the other fields then show what is stored, so saving again writes exactly the user's change."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in services.SAMMANTRADESFALT:
+                if name in self.fields:
+                    self.fields[name].show_hidden_initial = True
+
+    def visat(self):
+        """What the page showed for each of the meeting's fields (its hidden copy), as values."""
+        visat = {}
+        for name in services.SAMMANTRADESFALT:
+            field = self.fields.get(name)
+            if field is None or not field.show_hidden_initial:
+                continue
+            posted = self._widget_data_value(field.hidden_widget(), self[name].html_initial_name)
+            try:
+                visat[name] = field.to_python(posted)
+            except ValidationError:
+                visat[name] = None  # not a value the page can have shown: counts as changed by others
+        return visat
+
+    def show_stored(self, sparad):
+        """Move the hidden copies, and the fields the user did not change, to what is stored now;
+        the fields the user changed keep what they typed."""
+        andrade = self.changed_data
+        self.data = self.data.copy()
+        for name in services.SAMMANTRADESFALT:
+            field = self.fields.get(name)
+            if field is None or not field.show_hidden_initial:
+                continue
+            varde = field.prepare_value(getattr(sparad, Sammantrade._meta.get_field(name).attname))
+            varde = "" if varde is None else str(varde)
+            self.data[self[name].html_initial_name] = varde
+            if name not in andrade:
+                self.data[self.add_prefix(name)] = varde
 
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk and {"namnd", "datum"} & set(self.changed_data):
-            # The meeting is locked here, as putting a document on its list locks it, and the
-            # lock is held until this save commits (the admin saves in one transaction): an item
-            # put on the list meanwhile would carry the old date in its document's header.
-            if Sammantrade.objects.select_for_update().get(pk=self.instance.pk).punkter.exists():
-                raise ValidationError(
-                    "Mötet har fått punkter på föredragningslistan medan du ändrade det, så nämnd och "
-                    "datum kan inte längre ändras. Ladda om sidan."
+        data = {f: cleaned[f] for f in self.changed_data if f in services.SAMMANTRADESFALT and f in cleaned}
+        if not self.instance.pk or not data:
+            return cleaned
+        # The meeting is locked here, as putting a document on its list locks it, and the lock is
+        # held until this save commits (the admin saves in one transaction): what is compared
+        # here is what the save finds, and an item put on the list meanwhile would carry the old
+        # date in its document's header.
+        sparad = Sammantrade.objects.select_for_update().get(pk=self.instance.pk)
+        fel = []
+        nytt = {f for f in data if getattr(sparad, f) != data[f]}
+        if {"namnd", "datum"} & nytt and sparad.punkter.exists():
+            fel.append(ValidationError(services.MOTET_HAR_PUNKTER, code="punkter"))
+        if andrade := services.andrat_av_andra(sparad, data, self.visat()):
+            sparat = "; ".join(
+                f"{Sammantrade._meta.get_field(f).verbose_name} ”{_visa(getattr(sparad, f))}”" for f in andrade
+            )
+            fel.append(
+                ValidationError(
+                    f"Någon annan har ändrat mötet efter att du öppnade sidan (sparat nu: {sparat}). Din ändring "
+                    "är inte sparad men står kvar i formuläret, som i övrigt visar det som är sparat nu. Spara "
+                    "igen för att ersätta det sparade med din ändring.",
+                    code="stale",
                 )
+            )
+            self.show_stored(sparad)
+        if fel:
+            raise ValidationError(fel)
         return cleaned
 
     def _post_clean(self):
@@ -203,6 +273,16 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         if obj and obj.punkter.exists():
             return ("namnd", "datum")
         return ()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only what the secretary changed, never the whole row: the row was read when the request
+        # began, and a colleague may have saved another field since.
+        data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.SAMMANTRADESFALT}
+        if data:
+            services.uppdatera_sammantrade(sammantrade=obj, data=data, visat=form.visat(), user=request.user)
 
     def get_urls(self):
         def view(fn, post_only=False):

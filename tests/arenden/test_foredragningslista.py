@@ -83,6 +83,29 @@ def test_reordering_with_a_stale_list_is_refused(sekr):
     assert list(mote.punkter.order_by("nummer").values_list("nummer", flat=True)) == [1, 2]
 
 
+def test_a_meeting_change_writes_only_the_changed_fields_and_refuses_what_others_changed(sekr):
+    mote = sammantrade()
+    skarholmen = mote.namnd
+    visat = {"tid": mote.tid, "plats": mote.plats, "datum": mote.datum, "namnd": skarholmen}
+    services.uppdatera_sammantrade(sammantrade=mote, data={"plats": "Rådhuset"}, visat=visat, user=sekr)
+    services.uppdatera_sammantrade(
+        sammantrade=mote, data={"tid": datetime.time(19, 0)}, visat=visat, user=sekreterare("sekr2")
+    )
+    mote.refresh_from_db()
+    assert (mote.plats, mote.tid) == ("Rådhuset", datetime.time(19, 0))
+
+    with pytest.raises(services.ConflictError, match="Någon annan har ändrat plats medan du arbetade"):
+        services.uppdatera_sammantrade(sammantrade=mote, data={"plats": "Sätra"}, visat=visat, user=sekr)
+    services.satt_pa_foredragningslista(sammantrade=mote, titel="Information", user=sekr)
+    with pytest.raises(services.WorkflowError, match="Mötet har fått punkter"):
+        services.uppdatera_sammantrade(
+            sammantrade=mote, data={"datum": datetime.date(2024, 6, 13)}, visat=visat, user=sekr
+        )
+    mote.refresh_from_db()
+    assert (mote.datum, mote.plats) == (datetime.date(2024, 5, 23), "Rådhuset")
+    assert mote.history.first().history_change_reason == "Ändrat: tid"
+
+
 def test_removing_an_item_returns_the_document_and_renumbers(sekr):
     mote = sammantrade()
     tu = attesterat_dokument()

@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 
 from arenden.models import Foredragningspunkt, Sammantrade
@@ -13,6 +15,27 @@ def sekr_client(client, db):
 
 def _url(mote, rest=""):
     return f"/admin/arenden/sammantrade/{mote.pk}/{rest}"
+
+
+def _sida(client, mote):
+    """The meeting's change form as the browser posts it, unchanged: each field the page shows
+    with its hidden copy (Django's show_hidden_initial), which tells what the user changed."""
+    form = client.get(_url(mote, "change/")).context["adminform"].form
+    data = {}
+    for namn in ("namnd", "datum", "tid", "plats"):
+        if namn in form.fields:
+            varde = form[namn].value()
+            varde = "" if varde is None else f"{varde:%H:%M}" if namn == "tid" else str(varde)
+            data[namn] = data[f"initial-{namn}"] = varde
+    punkter = list(mote.punkter.order_by("nummer"))
+    data.update({"punkter-TOTAL_FORMS": str(len(punkter)), "punkter-INITIAL_FORMS": str(len(punkter))})
+    for i, punkt in enumerate(punkter):
+        data.update({f"punkter-{i}-id": punkt.pk, f"punkter-{i}-sammantrade": mote.pk})
+    return data
+
+
+def _fel(response):
+    return str(response.context["adminform"].form.non_field_errors())
 
 
 def test_secretary_builds_the_list_in_the_admin(sekr_client):
@@ -244,3 +267,50 @@ def test_a_meeting_later_than_today_offers_no_decision(sekr_client):
     tu.refresh_from_db()
     assert not punkt.is_decided
     assert (tu.status, tu.arende.status) == ("pa_foredragningslista", "pa_foredragningslista")
+
+
+def test_two_secretaries_on_one_meeting_each_save_only_their_own_change(client, db):
+    mote = sammantrade()
+    a = sekreterare("a")
+    b = sekreterare("b", forvaltning=a.profil.avdelning.forvaltning)
+    client.force_login(a)
+    a_sida = _sida(client, mote)
+    client.force_login(b)
+    b_sida = _sida(client, mote)  # opened before A saves
+
+    client.force_login(a)
+    assert client.post(_url(mote, "change/"), {**a_sida, "plats": "Rådhuset, sal 3"}).status_code == 302
+    client.force_login(b)
+    assert client.post(_url(mote, "change/"), {**b_sida, "tid": "19:00"}).status_code == 302
+
+    mote.refresh_from_db()
+    assert (mote.plats, mote.tid) == ("Rådhuset, sal 3", datetime.time(19, 0))
+    senaste = mote.history.first()
+    assert (senaste.history_user, senaste.plats, senaste.tid) == (b, "Rådhuset, sal 3", datetime.time(19, 0))
+
+
+def test_a_field_a_colleague_changed_after_the_page_was_opened_is_refused_with_the_input_kept(client, db):
+    mote = sammantrade()
+    a = sekreterare("a")
+    b = sekreterare("b", forvaltning=a.profil.avdelning.forvaltning)
+    client.force_login(b)
+    b_sida = _sida(client, mote)
+    client.force_login(a)
+    client.post(_url(mote, "change/"), {**_sida(client, mote), "plats": "Rådhuset, sal 3", "tid": "17:30"})
+
+    client.force_login(b)
+    response = client.post(_url(mote, "change/"), {**b_sida, "plats": "Sätra bibliotek"})
+
+    assert response.status_code == 200
+    assert "Någon annan har ändrat mötet efter att du öppnade sidan (sparat nu: plats ”Rådhuset, sal 3”)" in _fel(
+        response
+    )
+    form = response.context["adminform"].form
+    assert form["plats"].value() == "Sätra bibliotek"  # what B typed stays
+    assert form["tid"].value() == "17:30:00"  # the field B left alone shows what is stored
+    mote.refresh_from_db()
+    assert (mote.plats, mote.tid) == ("Rådhuset, sal 3", datetime.time(17, 30))
+    # Saving the form again after reading the message replaces A's place, and only that, on purpose.
+    assert client.post(_url(mote, "change/"), form.data).status_code == 302
+    mote.refresh_from_db()
+    assert (mote.plats, mote.tid) == ("Sätra bibliotek", datetime.time(17, 30))
