@@ -271,6 +271,10 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The documents on the list carry the meeting's date in their header.
         if obj and obj.punkter.exists():
+            if request.method == "POST":
+                # Posted from a page shown while the meeting had no items: the fields stay in the
+                # form, which refuses a change of them instead of ignoring it under "Ändrade".
+                return tuple(f for f in ("namnd", "datum") if f not in request.POST)
             return ("namnd", "datum")
         return ()
 

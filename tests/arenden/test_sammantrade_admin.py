@@ -314,3 +314,28 @@ def test_a_field_a_colleague_changed_after_the_page_was_opened_is_refused_with_t
     assert client.post(_url(mote, "change/"), form.data).status_code == 302
     mote.refresh_from_db()
     assert (mote.plats, mote.tid) == ("Sätra bibliotek", datetime.time(17, 30))
+
+
+def test_a_new_date_from_a_page_shown_before_the_list_had_items_is_refused_not_dropped(client, db):
+    mote = sammantrade()
+    sekr = sekreterare()
+    client.force_login(sekr)
+    sida = _sida(client, mote)  # no items yet: nämnd and date are in the form
+    assert "datum" in sida
+    from arenden import services
+
+    services.satt_pa_foredragningslista(sammantrade=mote, titel="Information", user=sekreterare("kollega"))
+    sida = {**sida, "punkter-TOTAL_FORMS": "1", "punkter-INITIAL_FORMS": "1"}
+    sida.update({"punkter-0-id": mote.punkter.get().pk, "punkter-0-sammantrade": mote.pk})
+
+    response = client.post(_url(mote, "change/"), {**sida, "datum": "2024-06-13"})
+
+    assert response.status_code == 200
+    assert "Mötet har fått punkter på föredragningslistan medan du ändrade det" in _fel(response)
+    assert response.context["adminform"].form["datum"].value() == "2024-06-13"
+    mote.refresh_from_db()
+    assert mote.datum == datetime.date(2024, 5, 23)
+    # From the same page, a new place with the date left as shown is saved.
+    assert client.post(_url(mote, "change/"), {**sida, "plats": "Rådhuset"}).status_code == 302
+    mote.refresh_from_db()
+    assert (mote.datum, mote.plats) == (datetime.date(2024, 5, 23), "Rådhuset")
