@@ -804,6 +804,10 @@ MOTET_HAR_PUNKTER = (
     "datum kan inte längre ändras. Ladda om sidan."
 )
 SAMMANTRADESFALT = ("namnd", "datum", "tid", "plats")
+LISTAN_ANDRAD = (
+    "Någon annan har ändrat föredragningslistan medan du arbetade. Din ändring av ordningen är "
+    "inte sparad; listan visar nu den sparade ordningen."
+)
 
 
 def andrat_av_andra(sparad, data, visat):
@@ -975,14 +979,21 @@ def ta_bort_fran_foredragningslista(*, punkt, user):
         _numrera_om(mote, punkter, user=user, reason="Numrerad om efter borttagning")
 
 
-def ordna_foredragningslista(*, sammantrade, punkt_ids, user):
-    """Put the items in the given order and number them 1..n."""
+def ordna_foredragningslista(*, sammantrade, punkt_ids, user, sedd_ordning=None):
+    """Put the items in the given order and number them 1..n.
+
+    `sedd_ordning` is the order the secretary's page showed and the move was made from. When
+    the stored order is another (a colleague moved, added or removed an item meanwhile), writing
+    would silently undo their change: nothing is written and ConflictError says so, unless the
+    stored order already is the one asked for. Without it the order is written as given."""
     _require_namndsekreterare(user, sammantrade.pk)
     with transaction.atomic():
         mote = Sammantrade.objects.select_for_update().get(pk=sammantrade.pk)
         # Compared as the text the page sent: anything but the items' ids is a changed list.
-        punkter = {str(p.pk): p for p in mote.punkter.select_for_update()}
+        punkter = {str(p.pk): p for p in mote.punkter.select_for_update().order_by("nummer")}
         ids = [str(i) for i in punkt_ids]
+        if sedd_ordning is not None and list(punkter) not in ([str(i) for i in sedd_ordning], ids):
+            raise ConflictError(LISTAN_ANDRAD)
         if sorted(ids) != sorted(punkter):
             raise WorkflowError(
                 "Föredragningslistan har ändrats sedan sidan laddades. Ladda om och ordna punkterna igen."

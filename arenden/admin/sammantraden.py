@@ -320,6 +320,9 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         mote = self.get_object(request, object_id)
         if mote is not None and is_namndsekreterare(request.user):
             extra_context["ny_punkt_form"] = NyPunktForm(sammantrade=mote)
+            # The order the page shows: the ▲/▼ buttons send it with the move, so that a move made
+            # from a list a colleague has changed since is refused instead of undoing theirs.
+            extra_context["sedd_ordning"] = list(mote.punkter.order_by("nummer").values_list("pk", flat=True))
             extra_context["exporter"] = list(mote.exporter.select_related("bestalld_av")[:5])
             extra_context["export_typer"] = ExportTyp.choices
         return super().change_view(request, object_id, form_url, extra_context)
@@ -375,29 +378,35 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         )
         return self._tillbaka(mote)
 
+    def _ordna(self, request, mote, ids, sedd):
+        # The order the page showed goes along: the service compares it under the meeting's lock.
+        self._utfor(
+            request,
+            lambda: services.ordna_foredragningslista(
+                sammantrade=mote, punkt_ids=ids, sedd_ordning=sedd, user=request.user
+            ),
+            "Föredragningslistan är omnumrerad.",
+        )
+
     def flytta_view(self, request, pk, punkt_pk, riktning):
         mote = self._mote(request, pk)
         punkt = self._punkt(mote, punkt_pk)
-        ids = list(mote.punkter.order_by("nummer").values_list("pk", flat=True))
-        i = ids.index(punkt.pk)
+        # The move is made in the order the page showed, not the one stored now: read here, before
+        # any lock, two secretaries' moves from the same page each undid the other's.
+        sedd = request.POST.getlist("sedd_ordning")
+        ids = list(sedd)
+        i = ids.index(str(punkt.pk)) if str(punkt.pk) in ids else -1
         j = i - 1 if riktning == "upp" else i + 1
-        if 0 <= j < len(ids):
+        if i >= 0 and 0 <= j < len(ids):
             ids[i], ids[j] = ids[j], ids[i]
-            self._utfor(
-                request,
-                lambda: services.ordna_foredragningslista(sammantrade=mote, punkt_ids=ids, user=request.user),
-                "Föredragningslistan är omnumrerad.",
-            )
+            self._ordna(request, mote, ids, sedd)
+        elif i < 0:  # a page without the item: the list has changed since it was made
+            messages.error(request, services.LISTAN_ANDRAD)
         return self._tillbaka(mote)
 
     def ordna_view(self, request, pk):
         mote = self._mote(request, pk)
-        ids = request.POST.getlist("punkt")
-        self._utfor(
-            request,
-            lambda: services.ordna_foredragningslista(sammantrade=mote, punkt_ids=ids, user=request.user),
-            "Föredragningslistan är omnumrerad.",
-        )
+        self._ordna(request, mote, request.POST.getlist("punkt"), request.POST.getlist("sedd_ordning"))
         return self._tillbaka(mote)
 
     def ta_bort_view(self, request, pk, punkt_pk):

@@ -83,6 +83,36 @@ def test_reordering_with_a_stale_list_is_refused(sekr):
     assert list(mote.punkter.order_by("nummer").values_list("nummer", flat=True)) == [1, 2]
 
 
+def test_a_move_made_from_an_order_a_colleague_changed_meanwhile_is_refused(sekr):
+    mote = sammantrade()
+    a, b, c = (services.satt_pa_foredragningslista(sammantrade=mote, titel=t, user=sekr) for t in "ABC")
+    sedd = [a.pk, b.pk, c.pk]  # the order both secretaries' pages showed
+    services.ordna_foredragningslista(sammantrade=mote, punkt_ids=[a.pk, c.pk, b.pk], sedd_ordning=sedd, user=sekr)
+    rader = b.history.count()
+
+    with pytest.raises(services.ConflictError, match="Någon annan har ändrat föredragningslistan medan du arbetade"):
+        services.ordna_foredragningslista(
+            sammantrade=mote, punkt_ids=[b.pk, a.pk, c.pk], sedd_ordning=sedd, user=sekreterare("sekr2")
+        )
+
+    assert list(mote.punkter.order_by("nummer").values_list("titel", flat=True)) == ["A", "C", "B"]
+    assert b.history.count() == rader
+    # The same move sent twice (a second click) finds the order it asks for: no conflict.
+    services.ordna_foredragningslista(sammantrade=mote, punkt_ids=[a.pk, c.pk, b.pk], sedd_ordning=sedd, user=sekr)
+    assert list(mote.punkter.order_by("nummer").values_list("titel", flat=True)) == ["A", "C", "B"]
+
+
+def test_a_move_made_from_a_list_that_lost_or_gained_an_item_is_refused(sekr):
+    mote = sammantrade()
+    a, b = (services.satt_pa_foredragningslista(sammantrade=mote, titel=t, user=sekr) for t in "AB")
+    services.satt_pa_foredragningslista(sammantrade=mote, titel="C", user=sekr)  # after the page was made
+    with pytest.raises(services.ConflictError, match="listan visar nu den sparade ordningen"):
+        services.ordna_foredragningslista(
+            sammantrade=mote, punkt_ids=[b.pk, a.pk], sedd_ordning=[a.pk, b.pk], user=sekr
+        )
+    assert list(mote.punkter.order_by("nummer").values_list("titel", flat=True)) == ["A", "B", "C"]
+
+
 def test_a_meeting_change_writes_only_the_changed_fields_and_refuses_what_others_changed(sekr):
     mote = sammantrade()
     skarholmen = mote.namnd
@@ -333,3 +363,36 @@ def test_removing_an_item_before_a_decided_one_points_to_bordlagg(sekr):
         (a.pk, 1, True),
         (b.pk, 2, False),
     ]
+
+
+@pytest.mark.postgresql  # row locks: SQLite's one writer at a time leaves nothing to see
+@pytest.mark.django_db(transaction=True)
+def test_a_move_compares_the_order_it_was_made_from_under_the_meetings_lock():
+    """Two secretaries' moves from the same page: the second waits for the meeting while the
+    first renumbers, then finds another order than its page showed and writes nothing."""
+    sekr = sekreterare()
+    mote = sammantrade()
+    a, b, c = (services.satt_pa_foredragningslista(sammantrade=mote, titel=t, user=sekr) for t in "ABC")
+    sedd = [a.pk, b.pk, c.pk]
+    utfall = []
+
+    def flytta_upp_b():
+        try:
+            services.ordna_foredragningslista(
+                sammantrade=mote, punkt_ids=[b.pk, a.pk, c.pk], sedd_ordning=sedd, user=sekr
+            )
+            utfall.append("ordnad")
+        except Exception as exc:  # collected and asserted below
+            utfall.append(exc)
+        finally:
+            connection.close()
+
+    trad = threading.Thread(target=flytta_upp_b)
+    with transaction.atomic():
+        Sammantrade.objects.select_for_update().get(pk=mote.pk)  # the first move holds the meeting
+        trad.start()
+        assert _vantar_pa_las(trad), f"the move did not wait for the meeting: {utfall}"
+        services.ordna_foredragningslista(sammantrade=mote, punkt_ids=[a.pk, c.pk, b.pk], sedd_ordning=sedd, user=sekr)
+    trad.join()
+    assert len(utfall) == 1 and isinstance(utfall[0], services.ConflictError), utfall
+    assert list(mote.punkter.order_by("nummer").values_list("titel", flat=True)) == ["A", "C", "B"]

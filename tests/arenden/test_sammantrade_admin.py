@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 
@@ -15,6 +16,13 @@ def sekr_client(client, db):
 
 def _url(mote, rest=""):
     return f"/admin/arenden/sammantrade/{mote.pk}/{rest}"
+
+
+def _sedd_ordning(page):
+    """The order of the items the meeting's page shows, which its ▲/▼ buttons send along: it is
+    in the change form that holds the buttons."""
+    formular = page[page.index('id="sammantrade_form"') :]
+    return re.findall(r'name="sedd_ordning" value="(\d+)"', formular[: formular.index("</form>")])
 
 
 def _sida(client, mote):
@@ -50,7 +58,7 @@ def test_secretary_builds_the_list_in_the_admin(sekr_client):
     page = sekr_client.get(_url(mote, "change/")).content.decode()
     assert "Första" in page and "Registrera beslut" in page and "Skapa mötespaket" in page
 
-    sekr_client.post(_url(mote, f"punkt/{punkter[1].pk}/flytta/upp/"))
+    sekr_client.post(_url(mote, f"punkt/{punkter[1].pk}/flytta/upp/"), {"sedd_ordning": _sedd_ordning(page)})
     assert [p.rubrik for p in mote.punkter.order_by("nummer")] == ["Andra", "Första", "Information från förvaltningen"]
 
     sekr_client.post(_url(mote, f"punkt/{punkter[0].pk}/ta-bort/"))
@@ -339,3 +347,24 @@ def test_a_new_date_from_a_page_shown_before_the_list_had_items_is_refused_not_d
     assert client.post(_url(mote, "change/"), {**sida, "plats": "Rådhuset"}).status_code == 302
     mote.refresh_from_db()
     assert (mote.datum, mote.plats) == (datetime.date(2024, 5, 23), "Rådhuset")
+
+
+def test_two_secretaries_moving_items_from_the_same_page_do_not_undo_each_other(client, db):
+    mote = sammantrade()
+    a = sekreterare("a")
+    b = sekreterare("b", forvaltning=a.profil.avdelning.forvaltning)
+    from arenden import services
+
+    x, y, z = (services.satt_pa_foredragningslista(sammantrade=mote, titel=t, user=a) for t in "XYZ")
+    client.force_login(a)
+    sedd = _sedd_ordning(client.get(_url(mote, "change/")).content.decode())
+    assert sedd == [str(x.pk), str(y.pk), str(z.pk)]  # both pages show X, Y, Z
+
+    client.post(_url(mote, f"punkt/{z.pk}/flytta/upp/"), {"sedd_ordning": sedd})
+    client.force_login(b)
+    response = client.post(_url(mote, f"punkt/{y.pk}/flytta/upp/"), {"sedd_ordning": sedd}, follow=True)
+
+    page = response.content.decode()
+    assert "Någon annan har ändrat föredragningslistan medan du arbetade." in page
+    assert list(mote.punkter.order_by("nummer").values_list("titel", flat=True)) == ["X", "Z", "Y"]
+    assert _sedd_ordning(page) == [str(x.pk), str(z.pk), str(y.pk)]  # B sees the current order
