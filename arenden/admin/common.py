@@ -481,6 +481,23 @@ class ChecksumField(NotAChangeMixin, forms.CharField):
     pass
 
 
+def visa_sparat(form, falt, sparat):
+    """A refused form shown again over what is stored now: the hidden copies of `falt` (the
+    values the page showed, `show_hidden_initial`) and the fields the user did not change take
+    `sparat(name)`, the stored value; the fields the user changed keep what they typed."""
+    andrade = form.changed_data
+    form.data = form.data.copy()
+    for name in falt:
+        field = form.fields.get(name)
+        if field is None or not field.show_hidden_initial:
+            continue
+        varde = field.prepare_value(sparat(name))
+        varde = "" if varde is None else str(varde)
+        form.data[form[name].html_initial_name] = varde
+        if name not in andrade:
+            form.data[form.add_prefix(name)] = varde
+
+
 class VersionForm(forms.ModelForm):
     """Carries the version the user started from (a hidden field) and refuses a save made from
     an outdated one. The user's input stays in the form; the hidden version is moved up to the
@@ -520,18 +537,8 @@ class VersionForm(forms.ModelForm):
     def show_stored(self):
         """Move the hidden version, the hidden copies and the fields the user did not change to
         what is stored now; the fields the user changed keep what they typed."""
-        andrade = self.changed_data
-        self.data = self.data.copy()
+        visa_sparat(self, self.versioned_fields, lambda name: self[name].initial)
         self.data[self.add_prefix("expected_version")] = self.saved_version
-        for name in self.versioned_fields:
-            field = self.fields.get(name)
-            if field is None or not field.show_hidden_initial:
-                continue
-            sparat = field.prepare_value(self[name].initial)
-            sparat = "" if sparat is None else str(sparat)
-            self.data[self[name].html_initial_name] = sparat
-            if name not in andrade:
-                self.data[self.add_prefix(name)] = sparat
 
     def is_stale(self):
         return self.instance.pk is not None and self.cleaned_data.get("expected_version") != self.saved_version

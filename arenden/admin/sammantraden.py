@@ -22,7 +22,7 @@ from ..models import (
     is_namndsekreterare,
     namnder_for,
 )
-from .common import HistoryAdmin, ScopedAdminMixin
+from .common import HistoryAdmin, ScopedAdminMixin, visa_sparat
 
 
 class SammantradeExportForm(forms.Form):
@@ -69,21 +69,6 @@ class SammantradeForm(forms.ModelForm):
                 visat[name] = None  # not a value the page can have shown: counts as changed by others
         return visat
 
-    def show_stored(self, sparad):
-        """Move the hidden copies, and the fields the user did not change, to what is stored now;
-        the fields the user changed keep what they typed."""
-        andrade = self.changed_data
-        self.data = self.data.copy()
-        for name in services.SAMMANTRADESFALT:
-            field = self.fields.get(name)
-            if field is None or not field.show_hidden_initial:
-                continue
-            varde = field.prepare_value(getattr(sparad, Sammantrade._meta.get_field(name).attname))
-            varde = "" if varde is None else str(varde)
-            self.data[self[name].html_initial_name] = varde
-            if name not in andrade:
-                self.data[self.add_prefix(name)] = varde
-
     def clean(self):
         cleaned = super().clean()
         data = {f: cleaned[f] for f in self.changed_data if f in services.SAMMANTRADESFALT and f in cleaned}
@@ -110,7 +95,9 @@ class SammantradeForm(forms.ModelForm):
                     code="stale",
                 )
             )
-            self.show_stored(sparad)
+            visa_sparat(
+                self, services.SAMMANTRADESFALT, lambda f: getattr(sparad, Sammantrade._meta.get_field(f).attname)
+            )
         if fel:
             raise ValidationError(fel)
         return cleaned
