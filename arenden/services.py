@@ -409,9 +409,23 @@ def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user
     return tu
 
 
-def andra_arende(*, arende, falt, user):
+# A case's fields that its admin page shows and changes, whose checksum is the page's version
+# (`objektversion`): the status is moved by the services alone and is not among them.
+ARENDE_FALT = (
+    "arendemening",
+    "handlaggare",
+    "avdelning",
+    "registrerad",
+    "citerade",
+    "citerade_utanfor_diariet",
+)
+
+
+def andra_arende(*, arende, falt, user, expected_version=None):
     """Save a registered case's fields named in `falt` as `arende` holds them (the admin's change
     form), never its status, and give the case's draft the new handläggare when that changed.
+    `expected_version` is the case's `objektversion` of ARENDE_FALT on the user's page: if
+    someone changed one of those since, nothing is written and ConflictError says so.
 
     Returns the case's documents that keep naming another handläggare because they are past
     drafting (sent for attest, attested, on a list or decided): nothing attested changes
@@ -428,9 +442,15 @@ def andra_arende(*, arende, falt, user):
         # The request read the case when it began, and a service may have moved its status
         # since (a document sent, attested, put on a list), which a full save undid. The status
         # read under the lock goes into the history row, so that it records the case as it stands.
+        if set(falt) & set(ARENDE_FALT):  # a page saved unchanged writes nothing over anyone
+            kontrollera_objektversion(lagrad, ARENDE_FALT, expected_version, "ärendet")
         kolumner = {f.name for f in Arende._meta.concrete_fields} - {"status"}
         falt = [f for f in falt if f in kolumner]
-        arende.status = lagrad.status
+        # The fields the user left alone as they are stored now, the status among them: the form
+        # may hold older values of them, which the history row would record as the case's.
+        for field in Arende._meta.concrete_fields:
+            if field.name not in falt:
+                setattr(arende, field.attname, getattr(lagrad, field.attname))
         if falt:
             arende._history_user = user
             arende.save(update_fields=falt)
@@ -529,6 +549,33 @@ def radversion(obj):
     that a save from it after someone else changed the row is refused, not written over theirs."""
     varden = [(f.attname, f.value_to_string(obj)) for f in obj._meta.concrete_fields]
     return hashlib.sha256(json.dumps(varden, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+
+
+def objektversion(obj, falt):
+    """A checksum of the fields `falt` of an object that has no version number (an åtgärd, an
+    ärende), many-to-many fields as their ids. An admin page names it for the object it shows, so
+    that a save from it after someone else changed one of those fields is refused, not written
+    over theirs; a field the page does not show (a case's status) is left out, so that a service
+    moving it does not stop the user's save."""
+    varden = []
+    for namn in falt:
+        field = obj._meta.get_field(namn)
+        if field.many_to_many:
+            # `all()`: a page that prefetched the relation reads it from there.
+            varden.append((namn, sorted(rad.pk for rad in getattr(obj, namn).all())))
+        else:
+            varden.append((namn, field.value_to_string(obj)))
+    return hashlib.sha256(json.dumps(varden, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+
+
+def kontrollera_objektversion(lagrad, falt, expected_version, benamning):
+    """Refuse, with ConflictError, a save made from a page that showed `lagrad` (read under its
+    lock) at another version: the checks of the page's form ran before the lock was taken."""
+    if expected_version is not None and objektversion(lagrad, falt) != expected_version:
+        raise ConflictError(
+            f"Någon annan har ändrat {benamning} medan du arbetade. Det du skrev är inte sparat men står kvar "
+            "här; spara igen för att ersätta det sparade."
+        )
 
 
 def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_version=None):

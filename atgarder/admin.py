@@ -1,17 +1,31 @@
 from django.contrib import admin
 
-from arenden.admin.common import HistoryAdmin
+from arenden.admin.common import HistoryAdmin, ObjektForm, RadForm, RadFormSet, VersioneradAdminMixin
 
+from . import services
 from .models import Aktor, Atgard, Drogscen, Utfall
+
+
+class AtgardForm(ObjektForm):
+    versioned_fields = services.ATGARD_FALT
+    benamning = "åtgärden"
 
 
 class UtfallInline(admin.TabularInline):
     model = Utfall
+    form = RadForm
+    formset = RadFormSet
     extra = 0
+    fields = ("antal", "enhet", "ar", "expected_version")
 
 
 @admin.register(Atgard)
-class AtgardAdmin(HistoryAdmin):
+class AtgardAdmin(VersioneradAdminMixin, HistoryAdmin):
+    """Officers and chefs edit the register here. Documents print an åtgärd as it stands until
+    they are sent for attest: a save from a page opened before someone else's is refused, not
+    written over theirs (AtgardForm, the rows' RadForm)."""
+
+    form = AtgardForm
     list_display = ("titel", "typ", "period_start", "period_slut", "drogscener_text", "andrad")
     list_filter = ("typ", "drogscener", "aktorer")
     search_fields = ("titel", "beskrivning")
@@ -22,6 +36,19 @@ class AtgardAdmin(HistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("drogscener")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the fields the user changed; the many-to-many ones follow in `save_related`,
+        # under the row's lock that the service took.
+        services.andra_atgard(
+            atgard=obj,
+            falt=form.changed_data,
+            expected_version=form.cleaned_data["expected_version"],
+            user=request.user,
+        )
 
     @admin.display(description="drogscener")
     def drogscener_text(self, obj):

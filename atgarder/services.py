@@ -1,11 +1,26 @@
-"""State changes of the measure register. The admin edits åtgärder through its forms; the
-officers' editor creates them through `skapa_atgard`, so that a new åtgärd has its history
-(who, when, why) from its first row."""
+"""State changes of the measure register. The officers' editor creates åtgärder through
+`skapa_atgard`, so that a new åtgärd has its history (who, when, why) from its first row; the
+admin's change page saves one through `andra_atgard`."""
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from arenden.services import kontrollera_objektversion
+
 from .models import Atgard
+
+# An åtgärd's fields that its admin page shows and changes, whose checksum is the page's version
+# (`arenden.services.objektversion`): what a tjänsteutlåtande prints of it.
+ATGARD_FALT = (
+    "typ",
+    "titel",
+    "beskrivning",
+    "aktorer",
+    "drogscener",
+    "period_start",
+    "period_slut",
+    "citerade_arenden",
+)
 
 
 def skapa_atgard(*, user, typ, titel, beskrivning, aktorer=(), drogscener=(), period_start=None, period_slut=None):
@@ -23,4 +38,27 @@ def skapa_atgard(*, user, typ, titel, beskrivning, aktorer=(), drogscener=(), pe
         # The m2m history rows (m2m_fields) are written by these set() calls.
         atgard.aktorer.set(aktorer)
         atgard.drogscener.set(drogscener)
+    return atgard
+
+
+def andra_atgard(*, atgard, falt, user, expected_version=None):
+    """Save the fields named in `falt` as `atgard` holds them (the admin's change form); the
+    caller sets the many-to-many fields among them while the row is still locked (the admin's
+    request is one transaction). `expected_version` is the åtgärd's `objektversion` of
+    ATGARD_FALT on the user's page: if someone changed one of those since, nothing is written and
+    ConflictError says so. Documents print the åtgärd until they are sent for attest, so a change
+    written over someone else's would be printed without either of them knowing."""
+    if not user.has_perm("atgarder.change_atgard"):
+        raise PermissionDenied("Du har inte behörighet att ändra åtgärder i registret.")
+    with transaction.atomic():
+        lagrad = Atgard.objects.select_for_update().get(pk=atgard.pk)
+        if set(falt) & set(ATGARD_FALT):  # a page saved unchanged writes nothing over anyone
+            kontrollera_objektversion(lagrad, ATGARD_FALT, expected_version, "åtgärden")
+        kolumner = [f.name for f in Atgard._meta.concrete_fields if f.name in falt]
+        for field in Atgard._meta.concrete_fields:
+            if field.name not in kolumner:
+                setattr(atgard, field.attname, getattr(lagrad, field.attname))
+        if kolumner:
+            atgard._history_user = user
+            atgard.save(update_fields=[*kolumner, "andrad"])
     return atgard

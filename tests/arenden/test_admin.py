@@ -62,6 +62,16 @@ def _shown(data, *names):
     return data
 
 
+def _atgard_form_data(atgard):
+    """An åtgärd's admin change form as the browser would post it, unchanged (without its rows)."""
+    from arenden.services import objektversion
+    from atgarder.services import ATGARD_FALT
+
+    data = {"typ": atgard.typ, "titel": atgard.titel, "beskrivning": atgard.beskrivning}
+    data["expected_version"] = objektversion(atgard, ATGARD_FALT)
+    return _shown(data, "typ", "titel", "beskrivning")
+
+
 def _change_form_data(tu, **overrides):
     """The document's admin change form as the browser would post it, unchanged."""
     data = {
@@ -148,9 +158,7 @@ def test_drogscen_link_of_an_atgard_is_in_its_history(admin_client):
     response = admin_client.post(
         f"/admin/atgarder/atgard/{atgard.pk}/change/",
         {
-            "typ": atgard.typ,
-            "titel": atgard.titel,
-            "beskrivning": atgard.beskrivning,
+            **_atgard_form_data(atgard),
             "drogscener": [scen.pk],
             "utfall-TOTAL_FORMS": "0",
             "utfall-INITIAL_FORMS": "0",
@@ -511,7 +519,9 @@ def test_a_cited_case_outside_the_users_scope_stays_cited_and_unnamed(client, wo
     sida = client.get(f"/admin/atgarder/atgard/{atgard.pk}/change/").content.decode()
     assert egen.arendemening in sida and utanfor.arendemening not in sida
 
-    data = {"typ": atgard.typ, "titel": "Ny titel", "beskrivning": atgard.beskrivning, "citerade_arenden": [egen.pk]}
+    data = {**_atgard_form_data(atgard), "titel": "Ny titel", "citerade_arenden": [egen.pk]}
+    data["initial-citerade_arenden"] = [egen.pk]  # the page shows only the case in the user's scope
+    assert f'name="initial-citerade_arenden" value="{utanfor.pk}"' not in sida
     data.update(_inline_management("utfall", 0, 0))
     assert client.post(f"/admin/atgarder/atgard/{atgard.pk}/change/", data).status_code == 302
     atgard.refresh_from_db()

@@ -1,0 +1,133 @@
+"""Two people on the same åtgärd's admin page: what one saved after the other opened the page is
+refused, not written over, and what the other typed stays in the form."""
+
+import datetime
+import html
+
+import pytest
+
+from atgarder.models import Utfall
+from tests.arenden.test_admin_attest import _Formular
+from tests.factories import AtgardFactory
+
+
+def _sidan(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    return _formular(response)
+
+
+def _formular(response):
+    formular = _Formular("atgard_form")
+    formular.feed(response.content.decode())
+    return formular.data
+
+
+@pytest.fixture
+def atgard(db):
+    atgard = AtgardFactory(titel="Platsaktiveringar", beskrivning="Förvaltningens text.")
+    Utfall.objects.create(atgard=atgard, antal=70, enhet="platsaktiveringar", ar=2023)
+    return atgard
+
+
+def _url(atgard):
+    return f"/admin/atgarder/atgard/{atgard.pk}/change/"
+
+
+def test_an_atgard_someone_changed_after_the_page_was_opened_is_refused_and_kept(admin_client, atgard):
+    sidan = _sidan(admin_client, _url(atgard))
+    atgard.beskrivning = "Kollegans text."
+    atgard.save()
+
+    sidan["beskrivning"] = "Min text."
+    response = admin_client.post(_url(atgard), sidan)
+
+    assert response.status_code == 200
+    atgard.refresh_from_db()
+    assert atgard.beskrivning == "Kollegans text."
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat åtgärden efter att du öppnade sidan" in page
+    assert "Min text." in page
+
+    # Saved again from the page as shown now, the user's change replaces the other one on purpose.
+    assert admin_client.post(_url(atgard), _formular(response)).status_code == 302
+    atgard.refresh_from_db()
+    assert atgard.beskrivning == "Min text."
+
+
+def test_saving_an_older_atgard_page_keeps_what_others_changed_in_fields_it_left_alone(admin_client, atgard):
+    sidan = _sidan(admin_client, _url(atgard))
+    atgard.titel = "Kollegans titel"
+    atgard.period_start = datetime.date(2023, 1, 1)
+    atgard.save()
+    aktor = atgard.aktorer.create(namn="Polisen")
+
+    response = admin_client.post(_url(atgard), sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    atgard.refresh_from_db()
+    assert atgard.titel == "Kollegans titel"
+    assert atgard.period_start == datetime.date(2023, 1, 1)
+    assert list(atgard.aktorer.all()) == [aktor]
+
+
+def test_an_aktor_someone_added_after_the_page_was_opened_refuses_the_users_change(admin_client, atgard):
+    sidan = _sidan(admin_client, _url(atgard))
+    atgard.aktorer.create(namn="Polisen")
+
+    sidan["titel"] = "Min titel"
+    response = admin_client.post(_url(atgard), sidan)
+
+    assert response.status_code == 200
+    atgard.refresh_from_db()
+    assert atgard.titel == "Platsaktiveringar"
+    assert [a.namn for a in atgard.aktorer.all()] == ["Polisen"]
+
+
+def test_an_utfall_someone_changed_after_the_page_was_opened_is_refused_and_kept(admin_client, atgard):
+    sidan = _sidan(admin_client, _url(atgard))
+    utfall = atgard.utfall.get()
+    utfall.antal = 75
+    utfall.save()
+
+    sidan["utfall-0-antal"] = "80"
+    response = admin_client.post(_url(atgard), sidan)
+
+    assert response.status_code == 200
+    utfall.refresh_from_db()
+    assert utfall.antal == 75
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat ”75 platsaktiveringar 2023” efter att du öppnade sidan" in page
+    assert 'value="80"' in page
+
+    assert admin_client.post(_url(atgard), _formular(response)).status_code == 302
+    utfall.refresh_from_db()
+    assert utfall.antal == 80
+
+
+def test_an_utfall_someone_deleted_after_the_page_was_opened_is_named(admin_client, atgard):
+    sidan = _sidan(admin_client, _url(atgard))
+    atgard.utfall.get().delete()
+
+    sidan["utfall-0-antal"] = "80"
+    response = admin_client.post(_url(atgard), sidan)
+
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har tagit bort ”70 platsaktiveringar 2023” efter att du öppnade sidan" in page
+    assert not atgard.utfall.exists()
+
+
+def test_a_save_from_an_older_version_is_refused_by_the_service_under_the_lock(admin_user, atgard):
+    from arenden.services import ConflictError, objektversion
+    from atgarder import services
+
+    sedd = objektversion(atgard, services.ATGARD_FALT)
+    atgard.aktorer.create(namn="Polisen")
+    atgard.titel = "Min titel"
+
+    with pytest.raises(ConflictError):
+        services.andra_atgard(atgard=atgard, falt=["titel"], expected_version=sedd, user=admin_user)
+
+    atgard.refresh_from_db()
+    assert atgard.titel == "Platsaktiveringar"
