@@ -31,15 +31,27 @@ from .common import (
     DiarienummerSokMixin,
     HistoryAdmin,
     MinaFilter,
+    ObjektForm,
+    RadForm,
+    RadFormSet,
     ScopedAdminMixin,
+    VersioneradAdminMixin,
     person_column,
     sokord,
 )
 
 
+class ArendeForm(ObjektForm):
+    versioned_fields = services.ARENDE_FALT
+    benamning = "ärendet"
+
+
 class SkrivelseInline(admin.StackedInline):
     model = Skrivelse
+    form = RadForm
+    formset = RadFormSet
     extra = 0
+    fields = ("titel", "forfattare", "beredning_datum", "text", "fil", "expected_version")
     formfield_overrides = PDF_UPLOAD
 
 
@@ -81,7 +93,8 @@ class BeslutInline(admin.TabularInline):
 
 
 @admin.register(Arende)
-class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
+class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
+    form = ArendeForm
     ordering = ("-ar", "-lopnummer", "-pk")  # the diarium's order, which the search reads in
     list_display = ("diarienummer", "arendemening", "status", "handlaggare_namn", "avdelning", "registrerad")
     list_select_related = ("handlaggare", "avdelning")
@@ -94,7 +107,7 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
     handlaggare_namn = person_column("handlaggare", "handläggare")
     inlines = [SkrivelseInline, TjansteutlatandeLinkInline]
     fieldsets = (
-        (None, {"fields": ("diarienummer", "forvaltning", "arendemening", "status")}),
+        (None, {"fields": ("diarienummer", "forvaltning", "arendemening", "status", "expected_version")}),
         ("Ansvar", {"fields": ("handlaggare", "avdelning", "registrerad")}),
         ("Hänvisningar", {"fields": ("citerade", "citerade_utanfor_diariet")}),
     )
@@ -177,7 +190,12 @@ class ArendeAdmin(ScopedAdminMixin, HistoryAdmin):
         if change:
             # Only the fields the form changed are written, never the status; a new handläggare
             # takes the case's draft along.
-            behallna = services.andra_arende(arende=obj, falt=form.changed_data, user=request.user)
+            behallna = services.andra_arende(
+                arende=obj,
+                falt=form.changed_data,
+                user=request.user,
+                expected_version=form.cleaned_data["expected_version"],
+            )
             for tu in behallna:
                 varning = (
                     f"Tjänsteutlåtandet ”{tu.titel}” har status ”{tu.get_status_display()}” och behåller "

@@ -493,12 +493,14 @@ def visa_sparat(form, falt, sparat):
             continue
         varde = field.prepare_value(sparat(name))
         if isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField):
-            varden = [str(v) for v in varde or ()]
+            varde = [str(v) for v in varde or ()]
         else:
-            varden = ["" if varde is None else str(varde)]
-        form.data.setlist(form[name].html_initial_name, varden)
-        if name not in andrade:
-            form.data.setlist(form.add_prefix(name), varden)
+            varde = "" if varde is None else str(varde)
+        for nyckel in (form[name].html_initial_name, *(() if name in andrade else (form.add_prefix(name),))):
+            if isinstance(varde, list) and hasattr(form.data, "setlist"):
+                form.data.setlist(nyckel, varde)  # a QueryDict: one value a choice
+            else:
+                form.data[nyckel] = varde
 
 
 class VersionForm(forms.ModelForm):
