@@ -14,6 +14,8 @@ from ..models import (
 )
 from .common import (
     HistoryAdmin,
+    RadForm,
+    RadFormSet,
     SafeInputAdminMixin,
     person_column,
 )
@@ -79,8 +81,10 @@ class AvdelningAdmin(HistoryAdmin):
 
 class MallSektionInline(admin.TabularInline):
     model = MallSektion
+    form = RadForm
+    formset = RadFormSet
     extra = 0
-    fields = ("ordning", "rubrik", "obligatorisk", "visar_atgarder", "nyckel", "vagledning")
+    fields = ("ordning", "rubrik", "obligatorisk", "visar_atgarder", "nyckel", "vagledning", "expected_version")
 
 
 @admin.register(Mall)

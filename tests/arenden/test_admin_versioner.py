@@ -6,9 +6,9 @@ import html
 
 import pytest
 
-from arenden.models import Skrivelse
+from arenden.models import MallSektion, Skrivelse
 from tests.arenden.test_admin_attest import _Formular
-from tests.factories import ArendeFactory
+from tests.factories import ArendeFactory, MallFactory
 
 
 def _formular(response, form_id):
@@ -92,3 +92,24 @@ def test_a_skrivelse_someone_changed_after_the_page_was_opened_is_refused_and_ke
     skrivelse.refresh_from_db()
     assert skrivelse.text == "Min text."
 
+
+def test_a_mallsektion_someone_changed_after_the_page_was_opened_is_refused_and_kept(admin_client, db):
+    mall = MallFactory()
+    url = f"/admin/arenden/mall/{mall.pk}/change/"
+    sidan = _sidan(admin_client, url, "mall_form")
+    sektion = mall.sektioner.get(rubrik="Ärendet")
+    sektion.vagledning = "Kollegans vägledning."
+    sektion.save()
+
+    prefix = next(k.removesuffix("-id") for k, v in sidan.items() if k.endswith("-id") and v == str(sektion.pk))
+    sidan[f"{prefix}-vagledning"] = "Min vägledning."
+    response = admin_client.post(url, sidan)
+
+    assert response.status_code == 200
+    assert MallSektion.objects.get(pk=sektion.pk).vagledning == "Kollegans vägledning."
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat ”Ärendet” efter att du öppnade sidan" in page
+    assert "Min vägledning." in page
+
+    assert admin_client.post(url, _formular(response, "mall_form")).status_code == 302
+    assert MallSektion.objects.get(pk=sektion.pk).vagledning == "Min vägledning."
