@@ -978,6 +978,20 @@ def _attesterat_datum(tu):
     return datetime.date.fromisoformat(attesterat) if attesterat else None
 
 
+def _lamnar_listan(tu, user, overgang, skal):
+    """The document, locked, leaves a meeting's list without a decision (taken off, or
+    postponed): attested again, with the meeting date the chefs attested, and its ärende waits
+    for the nämnd again unless another of its documents is still on a list. Both history rows
+    give `skal`, the case's with the document's title last."""
+    tu.status = _overgang(tu, overgang)
+    tu.sammantradesdatum = _attesterat_datum(tu)
+    _spara(tu, user=user, reason=skal)
+    arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
+    if not arende.tjansteutlatanden.filter(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA).exists():
+        arende.status = ArendeStatus.REDO_FOR_NAMND
+    _spara(arende, user=user, reason=f"{skal}: ”{tu.titel}”")
+
+
 def ta_bort_fran_foredragningslista(*, punkt, user):
     """Take an undecided item off the list; its document is attested again and may go to another
     meeting. The remaining items are renumbered. As when it was put there, the case's history
@@ -1012,13 +1026,7 @@ def ta_bort_fran_foredragningslista(*, punkt, user):
         skal = f"{BORTTAGEN_FRAN_LISTAN}: {mote}"
         if punkt.tjansteutlatande_id:
             tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
-            tu.status = _overgang(tu, "ta_bort_fran_foredragningslista")
-            tu.sammantradesdatum = _attesterat_datum(tu)
-            _spara(tu, user=user, reason=skal)
-            arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
-            if not arende.tjansteutlatanden.filter(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA).exists():
-                arende.status = ArendeStatus.REDO_FOR_NAMND
-            _spara(arende, user=user, reason=f"{BORTTAGEN_FRAN_LISTAN}: {mote}: ”{tu.titel}”")
+            _lamnar_listan(tu, user, "ta_bort_fran_foredragningslista", skal)
         punkt._history_user = user
         punkt._change_reason = skal[:100]
         punkt.delete()
@@ -1106,15 +1114,7 @@ def _besluta_dokument(punkt, tu, user):
 def _bordlagg_dokument(punkt, tu, user):
     """A postponement: the document is attested again, with the meeting date the chefs attested,
     and may go on a later meeting's list; the ärende waits for the nämnd again, never closed."""
-    mote = punkt.sammantrade
-    tu.status = _overgang(tu, "bordlagg")
-    tu.sammantradesdatum = _attesterat_datum(tu)
-    _spara(tu, user=user, reason=f"{BORDLAGT}: {mote}, punkt {punkt.nummer}")
-    arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
-    if not arende.tjansteutlatanden.filter(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA).exists():
-        arende.status = ArendeStatus.REDO_FOR_NAMND
-    # The title last, as when it was put on the list: the meeting and the number come first.
-    _spara(arende, user=user, reason=f"{BORDLAGT}: {mote}, punkt {punkt.nummer}: ”{tu.titel}”")
+    _lamnar_listan(tu, user, "bordlagg", f"{BORDLAGT}: {punkt.sammantrade}, punkt {punkt.nummer}")
 
 
 def _avgor(*, punkt, beslut, user, now, bordlagd):
