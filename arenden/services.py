@@ -444,16 +444,7 @@ def andra_arende(*, arende, falt, user, expected_version=None):
         # read under the lock goes into the history row, so that it records the case as it stands.
         if set(falt) & set(ARENDE_FALT):  # a page saved unchanged writes nothing over anyone
             kontrollera_objektversion(lagrad, ARENDE_FALT, expected_version, "ärendet")
-        kolumner = {f.name for f in Arende._meta.concrete_fields} - {"status"}
-        falt = [f for f in falt if f in kolumner]
-        # The fields the user left alone as they are stored now, the status among them: the form
-        # may hold older values of them, which the history row would record as the case's.
-        for field in Arende._meta.concrete_fields:
-            if field.name not in falt:
-                setattr(arende, field.attname, getattr(lagrad, field.attname))
-        if falt:
-            arende._history_user = user
-            arende.save(update_fields=falt)
+        falt = spara_andrade_falt(arende, lagrad, [f for f in falt if f != "status"], user)
         if "handlaggare" not in falt or arende.handlaggare_id is None:
             return []
         # Read again: a document created while this waited for the case (skapa_tjansteutlatande
@@ -566,6 +557,21 @@ def objektversion(obj, falt):
         else:
             varden.append((namn, field.value_to_string(obj)))
     return hashlib.sha256(json.dumps(varden, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+
+
+def spara_andrade_falt(obj, lagrad, falt, user, *, alltid=()):
+    """Save only the columns among `falt` that the user changed on `obj`; every other column
+    takes the value stored now (`lagrad`, read under the row's lock), since the form may hold
+    older ones, which the history row would record as the object's. `alltid` are columns saved
+    with any change (an `auto_now` stamp). Returns the columns saved."""
+    kolumner = [f.name for f in obj._meta.concrete_fields if f.name in falt]
+    for field in obj._meta.concrete_fields:
+        if field.name not in kolumner:
+            setattr(obj, field.attname, getattr(lagrad, field.attname))
+    if kolumner:
+        obj._history_user = user
+        obj.save(update_fields=[*kolumner, *alltid])
+    return kolumner
 
 
 def kontrollera_objektversion(lagrad, falt, expected_version, benamning):

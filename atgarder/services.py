@@ -5,7 +5,7 @@ admin's change page saves one through `andra_atgard`."""
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from arenden.services import kontrollera_objektversion
+from arenden.services import kontrollera_objektversion, spara_andrade_falt
 
 from .models import Atgard
 
@@ -54,11 +54,5 @@ def andra_atgard(*, atgard, falt, user, expected_version=None):
         lagrad = Atgard.objects.select_for_update().get(pk=atgard.pk)
         if set(falt) & set(ATGARD_FALT):  # a page saved unchanged writes nothing over anyone
             kontrollera_objektversion(lagrad, ATGARD_FALT, expected_version, "åtgärden")
-        kolumner = [f.name for f in Atgard._meta.concrete_fields if f.name in falt]
-        for field in Atgard._meta.concrete_fields:
-            if field.name not in kolumner:
-                setattr(atgard, field.attname, getattr(lagrad, field.attname))
-        if kolumner:
-            atgard._history_user = user
-            atgard.save(update_fields=[*kolumner, "andrad"])
+        spara_andrade_falt(atgard, lagrad, falt, user, alltid=("andrad",))
     return atgard
