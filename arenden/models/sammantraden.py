@@ -87,7 +87,14 @@ class Foredragningspunkt(models.Model):
     plain information item with only a title. After the meeting it holds the nämnd's beslut and
     the protokollsutdrag that records it. An ärende the nämnd postponed (bordlade) holds that
     decision ("Ärendet bordläggs.") the same way, marked `bordlagd`: the item stays in the
-    meeting's record with its number, and the document goes on to a later meeting's list."""
+    meeting's record with its number, and the document goes on to a later meeting's list.
+
+    The document may then be edited, attested again and dated for that later meeting, so a
+    postponed item keeps what this meeting had before it: the document's PDF (`handling`) and
+    the words its agenda printed (`handling_titel`, `handling_undertitel`, `handling_forslag`).
+    The meeting's exports read those, not the document (`pdf.punktens_pdf`,
+    `pdf.punktens_uppgifter`). Items postponed before migration 0019 kept nothing and are
+    read from the document as it is now."""
 
     sammantrade = models.ForeignKey(
         Sammantrade, on_delete=models.CASCADE, related_name="punkter", verbose_name="sammanträde"
@@ -128,6 +135,18 @@ class Foredragningspunkt(models.Model):
     protokollsutdrag = models.FileField(
         "protokollsutdrag", upload_to="protokollsutdrag/%Y/", blank=True, editable=False
     )
+    # Kept when the nämnd postpones the item (`services.bordlagg`); empty on every other item.
+    # Not a cache as pdf/attesterade is: nothing renders it again, so it is backed up with the rest.
+    handling = models.FileField(
+        "bordlagd handling",
+        upload_to="pdf/bordlagda/%Y/",
+        blank=True,
+        editable=False,
+        help_text="Tjänsteutlåtandet som PDF så som det stod på föredragningslistan när nämnden bordlade ärendet.",
+    )
+    handling_titel = models.CharField("bordlagd handlings titel", max_length=300, blank=True, editable=False)
+    handling_undertitel = models.CharField("bordlagd handlings undertitel", max_length=300, blank=True, editable=False)
+    handling_forslag = models.TextField("bordlagd handlings förslag till beslut", blank=True, editable=False)
 
     history = Historik()
 
@@ -154,6 +173,8 @@ class Foredragningspunkt(models.Model):
 
     @property
     def rubrik(self):
+        if self.handling:  # postponed: the title this meeting had, not the document's today
+            return self.handling_titel
         return self.tjansteutlatande.titel if self.tjansteutlatande_id else self.titel
 
     @property
