@@ -363,8 +363,12 @@ def render_tjansteutlatande(tu, *, timeout=None):
 
 def pdf_filename(tu):
     """ "SKHLM-2024-123-oppna-drogscener.pdf": the diarienummer, then the title."""
-    number = re.sub(r"[^A-Za-z0-9]+", "-", tu.arende.diarienummer).strip("-")
-    return f"{number}-{slugify(tu.titel)}.pdf"
+    return _filnamn(tu.arende.diarienummer, tu.titel)
+
+
+def _filnamn(diarienummer, titel):
+    number = re.sub(r"[^A-Za-z0-9]+", "-", diarienummer).strip("-")
+    return f"{number}-{slugify(titel)}.pdf"
 
 
 # The most documents one zip holds: drafts are rendered while the request waits (some 0.2–1 s
@@ -417,9 +421,10 @@ def zip_of(documents):
 # --- Sammanträden: agenda, protokollsutdrag, the meeting packet and the zip --------------------
 #
 # Everything a nämnd secretary exports is built from the renderer above: the agenda and the
-# extract are templates of their own, each item's document is `render_tjansteutlatande` (attested
-# documents from their frozen snapshot), and the packet only joins those PDFs and adds the
-# bookmarks and the page numbers of its table of contents.
+# extract are templates of their own, each item's document is `punktens_pdf` (a postponed item's
+# kept copy, else `render_tjansteutlatande`: attested documents from their frozen snapshot), and
+# the packet only joins those PDFs and adds the bookmarks and the page numbers of its table of
+# contents.
 
 
 # Why something could not be made, when the cause is the server's, not the document's.
@@ -451,6 +456,44 @@ def _stycken(text):
     return [s.strip() for s in re.split(r"\n\s*\n", text or "") if s.strip()]
 
 
+# --- What the nämnd had before it ----------------------------------------------------------------
+#
+# An item's document is read from the document itself, except on an item the nämnd postponed:
+# the document has moved on (back to attesterad, perhaps edited and attested again, dated for a
+# later meeting), and this meeting's record must not follow it. `services.bordlagg` keeps the PDF
+# and the agenda's words on the item; these two functions are the only place that chooses.
+
+
+def punktens_uppgifter(punkt):
+    """An item's words on the agenda: rubrik, undertitel and förslag till beslut (plain text).
+    A postponed item gives those kept when it was postponed (its `rubrik` is the kept title).
+    An item postponed before they were kept (migration 0019) has none, and is read from its
+    document as it is now, like every item not postponed. An information item has only its title."""
+    from .services import forslag_till_beslut
+
+    if punkt.handling:
+        return {"rubrik": punkt.rubrik, "undertitel": punkt.handling_undertitel, "forslag": punkt.handling_forslag}
+    if not punkt.tjansteutlatande_id:
+        return {"rubrik": punkt.rubrik, "undertitel": "", "forslag": ""}
+    tu = punkt.tjansteutlatande
+    return {"rubrik": punkt.rubrik, "undertitel": tu.undertitel, "forslag": forslag_till_beslut(tu)}
+
+
+def punktens_pdf(punkt, *, timeout=None):
+    """A document item's PDF: for a postponed item the one kept when it was postponed, else (and
+    for an item postponed before migration 0019, which kept none) the document as it is now."""
+    if punkt.handling:
+        try:
+            with punkt.handling.storage.open(punkt.handling.name, "rb") as stored:
+                return stored.read()
+        except FileNotFoundError:
+            raise PdfError(
+                "Tjänsteutlåtandet så som nämnden hade det när ärendet bordlades saknas i arkivet. "
+                "Kontakta systemförvaltningen."
+            ) from None
+    return render_tjansteutlatande(punkt.tjansteutlatande, timeout=timeout)
+
+
 def las_punkter(sammantrade):
     """The meeting's items in agenda order, read once. A packet or a zip builds its agenda, its
     contents and its documents from one such read: a change of the list while it is built (it
@@ -459,20 +502,21 @@ def las_punkter(sammantrade):
 
 
 def _agendapunkter(sammantrade, punkter=None):
-    from .services import forslag_till_beslut
-
     punkter = las_punkter(sammantrade) if punkter is None else punkter
-    return [
-        {
-            "punkt": p,
-            "nummer": p.nummer,
-            "rubrik": p.rubrik,
-            "undertitel": p.tjansteutlatande.undertitel if p.tjansteutlatande_id else "",
-            "diarienummer": p.diarienummer,
-            "forslag": _stycken(forslag_till_beslut(p.tjansteutlatande)) if p.tjansteutlatande_id else [],
-        }
-        for p in punkter
-    ]
+    rader = []
+    for p in punkter:
+        uppgifter = punktens_uppgifter(p)
+        rader.append(
+            {
+                "punkt": p,
+                "nummer": p.nummer,
+                "rubrik": uppgifter["rubrik"],
+                "undertitel": uppgifter["undertitel"],
+                "diarienummer": p.diarienummer,
+                "forslag": _stycken(uppgifter["forslag"]),
+            }
+        )
+    return rader
 
 
 def render_foredragningslista(sammantrade, *, innehall=None, punkter=None):
@@ -493,9 +537,18 @@ def foredragningslista_filename(sammantrade):
     return f"foredragningslista-{sammantrade.datum:%Y-%m-%d}.pdf"
 
 
-def protokollsutdrag_filename(punkt):
+def _punktnamn(punkt):
     nr = punkt.diarienummer.replace(" ", "-").replace("/", "-") if punkt.diarienummer else "information"
-    return f"protokollsutdrag-{punkt.sammantrade.datum:%Y-%m-%d}-punkt-{punkt.nummer}-{nr}.pdf"
+    return f"{punkt.sammantrade.datum:%Y-%m-%d}-punkt-{punkt.nummer}-{nr}"
+
+
+def protokollsutdrag_filename(punkt):
+    return f"protokollsutdrag-{_punktnamn(punkt)}.pdf"
+
+
+def handling_filename(punkt):
+    """The name of a postponed item's kept document (`Foredragningspunkt.handling`)."""
+    return f"tjansteutlatande-{_punktnamn(punkt)}.pdf"
 
 
 def render_protokollsutdrag(punkt, *, sekreterare=""):
@@ -506,7 +559,7 @@ def render_protokollsutdrag(punkt, *, sekreterare=""):
         {
             "sammantrade": mote,
             "punkt": punkt,
-            "undertitel": punkt.tjansteutlatande.undertitel if punkt.tjansteutlatande_id else "",
+            "undertitel": punktens_uppgifter(punkt)["undertitel"],
             "beslut": _stycken(punkt.beslut),
             "beslutad": punkt.beslutad,
             "sekreterare": sekreterare,
@@ -518,22 +571,23 @@ def render_protokollsutdrag(punkt, *, sekreterare=""):
 
 
 def punkt_filename(punkt):
-    """ "03-SKHLM-2024-123-oppna-drogscener.pdf": the item number first, so files sort as the agenda."""
-    return f"{punkt.nummer:02d}-{pdf_filename(punkt.tjansteutlatande)}"
+    """ "03-SKHLM-2024-123-oppna-drogscener.pdf": the item number first, so files sort as the agenda.
+    The title is the item's (`rubrik`): a postponed item's as the meeting had it."""
+    return f"{punkt.nummer:02d}-{_filnamn(punkt.diarienummer, punkt.rubrik)}"
 
 
-def _render_dokument(tu):
-    """Render one document as the list's read found it, in a thread of the pool with its own
-    connection (for what the render still reads: stored PDFs, a draft's rows)."""
+def _render_punkt(punkt):
+    """Render one item's document as the list's read found it, in a thread of the pool with its
+    own connection (for what the render still reads: stored PDFs, a draft's rows)."""
     try:
-        return render_tjansteutlatande(tu)
+        return punktens_pdf(punkt)
     finally:
         connection.close()
 
 
 def render_punkter(sammantrade, *, punkter=None, on_progress=None, samtidiga=None):
-    """Each document item's PDF, in agenda order, as (punkt, bytes). `on_progress(done)` is
-    called as each finishes; a failure raises PunktFel naming the item.
+    """Each document item's PDF (`punktens_pdf`), in agenda order, as (punkt, bytes).
+    `on_progress(done)` is called as each finishes; a failure raises PunktFel naming the item.
 
     WeasyPrint uses one core per render, in its own worker process, so `samtidiga` (setting
     PDF_SAMTIDIGA) documents are handed to workers at once from as many threads. Only outside
@@ -545,7 +599,7 @@ def render_punkter(sammantrade, *, punkter=None, on_progress=None, samtidiga=Non
         delar = []
         for klara, punkt in enumerate(punkter, start=1):
             try:
-                delar.append((punkt, render_tjansteutlatande(punkt.tjansteutlatande)))
+                delar.append((punkt, punktens_pdf(punkt)))
             except Exception as exc:
                 raise PunktFel(punkt, exc) from exc
             if on_progress:
@@ -554,7 +608,7 @@ def render_punkter(sammantrade, *, punkter=None, on_progress=None, samtidiga=Non
 
     resultat = {}
     with ThreadPoolExecutor(max_workers=samtidiga, thread_name_prefix="motespaket") as pool:
-        futures = {pool.submit(_render_dokument, p.tjansteutlatande): p for p in punkter}
+        futures = {pool.submit(_render_punkt, p): p for p in punkter}
         try:
             for klara, future in enumerate(as_completed(futures), start=1):
                 punkt = futures[future]
@@ -625,10 +679,11 @@ def render_motespaket(sammantrade, *, punkter=None, on_progress=None, samtidiga=
     the documents' own PDFs rather than laid out as one WeasyPrint job: each document prints
     "Sida N (M)" of its own pages, which one layout (one page counter) cannot give; uploaded
     PDF bilagor are joined after layout and carry no tags of ours; attested documents come from
-    their stored bytes, so the packet prints what was attested; and one job for a whole meeting
-    would outrun the render time limit. Rebuilding a structure tree across joined files is not
-    something qpdf does, so the packet makes no claim it cannot keep; the archival, tagged
-    PDF/A-2a copy of each document is its own download (and the zip)."""
+    their stored bytes, so the packet prints what was attested (a postponed item the copy kept
+    when the nämnd postponed it, `punktens_pdf`); and one job for a whole meeting would outrun
+    the render time limit. Rebuilding a structure tree across joined files is not something
+    qpdf does, so the packet makes no claim it cannot keep; the archival, tagged PDF/A-2a copy
+    of each document is its own download (and the zip)."""
     mote = sammantrade
     punkter = las_punkter(mote) if punkter is None else punkter
     delar = render_punkter(mote, punkter=punkter, on_progress=on_progress, samtidiga=samtidiga)
