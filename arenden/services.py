@@ -1123,9 +1123,34 @@ def _bordlagg_dokument(punkt, tu, user):
     _lamnar_listan(tu, user, "bordlagg", f"{BORDLAGT}: {punkt.sammantrade}, punkt {punkt.nummer}")
 
 
+def _handlingens_lage(tu):
+    """What a postponed item's kept copy of its document depends on. The document on a list
+    cannot be edited, so this changes only if it left the list or was changed some other way."""
+    return (tu.status, tu.version, tu.innehall_hash, tu.sammantradesdatum, tu.titel, tu.undertitel)
+
+
+def _behall_handling(punkt):
+    """The document of an item about to be postponed, as the nämnd had it before it: its PDF and
+    the agenda's words, read while it is still on the list with this meeting's date. A document
+    that cannot be rendered cannot be kept, and the postponement is refused: the record would
+    otherwise show the document as it is some later day."""
+    from . import pdf
+
+    tu = punkt.tjansteutlatande
+    try:
+        data = pdf.render_tjansteutlatande(tu)
+    except Exception as exc:
+        raise WorkflowError(
+            f"Punkt {punkt.nummer} kunde inte bordläggas: tjänsteutlåtandet sparas med punkten så som nämnden "
+            f"hade det, men dess PDF kunde inte skapas: {pdf.orsak(exc)} Punkten är inte bordlagd."
+        ) from exc
+    return data, pdf.punktens_uppgifter(punkt), _handlingens_lage(tu)
+
+
 def _avgor(*, punkt, beslut, user, now, bordlagd):
     """What a beslut and a postponement share: the checks, the protokollsutdrag (a PDF kept on
-    the item and listed on its ärende), and the item's record of the outcome."""
+    the item and listed on its ärende), and the item's record of the outcome. A postponed item
+    also keeps its document as the meeting had it (`_behall_handling`)."""
     from . import pdf  # PDF rendering pulls in WeasyPrint; only this path needs it
 
     now = now or timezone.now()
@@ -1139,8 +1164,13 @@ def _avgor(*, punkt, beslut, user, now, bordlagd):
             f"Punkt {punkt.nummer} är en informationspunkt utan ärende och kan inte bordläggas. "
             "Registrera i stället vad som hände med den med Registrera beslut."
         )
-    # The extract is rendered before the transaction, so no row stays locked while WeasyPrint
-    # works; the state is checked again under the lock before anything is saved.
+    # The extract, and a postponed item's document, are rendered before the transaction, so no
+    # row stays locked while WeasyPrint works: the document is usually read from its stored
+    # attested copy, but one not yet stored may take up to PDF_RENDER_TIMEOUT, and under the
+    # meeting's lock (on SQLite the whole database's write lock) every change of the list and
+    # every decision would wait for it. The state is checked again under the lock before
+    # anything is saved, the document's included: what was rendered is what is kept.
+    handling = _behall_handling(punkt) if bordlagd else None
     punkt.beslut, punkt.beslutad, punkt.bordlagd = beslut, now, bordlagd
     utdrag = pdf.render_protokollsutdrag(punkt, sekreterare=display_name(user))
     tryckt_nummer = punkt.nummer
@@ -1160,11 +1190,22 @@ def _avgor(*, punkt, beslut, user, now, bordlagd):
         if punkt.tjansteutlatande_id:
             tu = Tjansteutlatande.objects.select_for_update().get(pk=punkt.tjansteutlatande_id)
             _overgang(tu, "bordlagg" if bordlagd else "besluta")  # refused before the extract is stored
+        if handling is not None:
+            data, uppgifter, lage = handling
+            if _handlingens_lage(tu) != lage:
+                raise WorkflowError(
+                    "Tjänsteutlåtandet ändrades medan ärendet bordlades. Punkten är inte bordlagd; ladda om "
+                    "sidan och bordlägg igen."
+                )
+            punkt.handling_titel, punkt.handling_undertitel = uppgifter["rubrik"], uppgifter["undertitel"]
+            punkt.handling_forslag = uppgifter["forslag"]
         punkt.beslut, punkt.beslutad, punkt.bordlagd = beslut, now, bordlagd
         punkt.protokollsutdrag.save(pdf.protokollsutdrag_filename(punkt), ContentFile(utdrag), save=False)
-        # A failure from here on rolls the decision back: its extract goes too. (A failure of the
-        # commit itself leaves the file, since the decision may have been stored.)
+        # A failure from here on rolls the decision back: its files go too. (A failure of the
+        # commit itself leaves them, since the decision may have been stored.)
         try:
+            if handling is not None:
+                punkt.handling.save(pdf.handling_filename(punkt), ContentFile(data), save=False)
             if bordlagd:
                 _spara(punkt, user=user, reason=f"{BORDLAGT}: {punkt.sammantrade}")
                 _bordlagg_dokument(punkt, tu, user)
@@ -1172,7 +1213,9 @@ def _avgor(*, punkt, beslut, user, now, bordlagd):
                 _spara(punkt, user=user, reason=f"Beslut registrerat: {beslut}")
                 _besluta_dokument(punkt, tu, user)
         except BaseException:
-            punkt.protokollsutdrag.storage.delete(punkt.protokollsutdrag.name)
+            for fil in (punkt.protokollsutdrag, punkt.handling):
+                if fil:
+                    fil.storage.delete(fil.name)
             raise
     return punkt
 
@@ -1195,7 +1238,14 @@ def bordlagg(*, punkt, user, now=None):
     its protokollsutdrag; it gets no other beslut at this meeting. The document goes back to
     `attesterad` (its attest stands: the text is unchanged) so it can be put on a later meeting's
     list, and the ärende is ready for the nämnd again, not closed. Refused before the meeting's
-    day, as a beslut is."""
+    day, as a beslut is.
+
+    The item keeps the document as the nämnd had it: its PDF, rendered while it is still on this
+    list with this meeting's date, and the agenda's title, subtitle and förslag till beslut. This
+    meeting's agenda, packet and zip print those, whatever becomes of the document
+    (`pdf.punktens_pdf`, `pdf.punktens_uppgifter`). A document that cannot be rendered (a
+    bilaga missing from the archive) is refused with the reason, and nothing changes. Items
+    postponed before migration 0019 kept no copy; their exports read the document as it is now."""
     _require_namndsekreterare(user, punkt.sammantrade_id)
     return _avgor(punkt=punkt, beslut=BORDLAGGS, user=user, now=now, bordlagd=True)
 

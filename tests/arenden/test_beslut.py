@@ -3,15 +3,17 @@ import io
 import zoneinfo
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import DatabaseError
+from django.db.models import F
 from django.utils import timezone
 from pypdf import PdfReader
 
-from arenden import services
-from arenden.models import Arende, Foredragningspunkt, Tjansteutlatande
+from arenden import pdf, services
+from arenden.models import Arende, Bilaga, Foredragningspunkt, Tjansteutlatande
 from arenden.tidslinje import tidslinje
-from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
-from tests.factories import TjansteutlatandeFactory
+from tests.arenden.meeting import attestera, attesterat_dokument, sammantrade, sekreterare
+from tests.factories import TjansteutlatandeFactory, pdf_bytes
 
 
 def _pdf_text(data):
@@ -165,12 +167,12 @@ def test_a_long_title_does_not_cut_the_meeting_and_number_from_the_timeline(db):
     assert detaljer[services.BORTTAGEN_FRAN_LISTAN].startswith("Skärholmens stadsdelsnämnd 2024-05-23: ”Platssamverkan")
 
 
+def _filer(media, mapp):
+    return [p for p in (media / mapp).rglob("*") if p.is_file()] if (media / mapp).exists() else []
+
+
 def _utdrag_filer(media):
-    return (
-        [p for p in (media / "protokollsutdrag").rglob("*") if p.is_file()]
-        if (media / "protokollsutdrag").exists()
-        else []
-    )
+    return _filer(media, "protokollsutdrag")
 
 
 def test_a_refused_decision_leaves_no_extract_file_behind(db, settings):
@@ -351,3 +353,114 @@ def test_a_meeting_later_than_today_takes_no_decision(db):
         services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
     tu.refresh_from_db()
     assert tu.arende.status != "avslutat"
+
+
+def test_a_postponed_item_keeps_the_document_as_it_stood_on_the_list(db, settings):
+    sekr = sekreterare()
+    tu = attesterat_dokument(titel="Trygghetsvandringar")
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    tu.refresh_from_db()
+    pa_listan = pdf.render_tjansteutlatande(tu)
+
+    services.bordlagg(punkt=punkt, user=sekr)
+
+    punkt.refresh_from_db()
+    assert punkt.handling.name.startswith("pdf/bordlagda/")
+    assert [p.name for p in _filer(settings.MEDIA_ROOT, "pdf/bordlagda")] == [punkt.handling.name.rsplit("/", 1)[1]]
+    assert punkt.handling.read() == pa_listan
+    assert (punkt.handling_titel, punkt.handling_undertitel, punkt.handling_forslag) == (
+        "Trygghetsvandringar",
+        "Svar på skrivelse",
+        "Stadsdelsnämnden godkänner förvaltningens tjänsteutlåtande om trygghetsvandringar.",
+    )
+
+
+def test_a_postponement_whose_document_cannot_be_rendered_is_refused_and_changes_nothing(db, settings):
+    sekr = sekreterare()
+    mote = sammantrade()
+    tu = TjansteutlatandeFactory(titel="Karta över Sätra")
+    innehall = pdf_bytes()
+    bilaga = Bilaga(tjansteutlatande=tu, ordning=1, titel="Karta")
+    bilaga.fil.save("karta.pdf", ContentFile(innehall), save=True)
+    attestera(tu)
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    # The uploaded bilaga is no longer in the archive: the document cannot be kept as it was.
+    bilaga.fil.storage.delete(bilaga.fil.name)
+    rader = [model.history.count() for model in (Foredragningspunkt, Tjansteutlatande, Arende)]
+
+    with pytest.raises(services.WorkflowError) as fel:
+        services.bordlagg(punkt=punkt, user=sekr)
+
+    assert str(fel.value) == (
+        "Punkt 1 kunde inte bordläggas: tjänsteutlåtandet sparas med punkten så som nämnden hade det, men dess "
+        "PDF kunde inte skapas: Bilaga 1 (Karta) saknas i arkivet. Punkten är inte bordlagd."
+    )
+    punkt.refresh_from_db()
+    tu.refresh_from_db()
+    assert (punkt.bordlagd, punkt.beslut, punkt.beslutad, punkt.handling.name, punkt.protokollsutdrag.name) == (
+        False,
+        "",
+        None,
+        "",
+        "",
+    )
+    assert (tu.status, tu.sammantradesdatum, tu.arende.status) == (
+        "pa_foredragningslista",
+        mote.datum,
+        "pa_foredragningslista",
+    )
+    assert [model.history.count() for model in (Foredragningspunkt, Tjansteutlatande, Arende)] == rader
+    assert _filer(settings.MEDIA_ROOT, "protokollsutdrag") == _filer(settings.MEDIA_ROOT, "pdf/bordlagda") == []
+
+    # With the file back in the archive, the postponement goes through.
+    bilaga.fil.storage.save(bilaga.fil.name, ContentFile(innehall))
+    services.bordlagg(punkt=punkt, user=sekr)
+    punkt.refresh_from_db()
+    assert punkt.bordlagd and punkt.handling
+
+
+def test_a_document_changed_while_its_copy_is_made_is_not_postponed(db, settings, monkeypatch):
+    """Under the meeting's lock the document must be the one rendered: a change made meanwhile
+    (here one outside the services) would keep a copy the nämnd never had."""
+    sekr = sekreterare()
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    render = pdf.render_tjansteutlatande
+
+    def andras_under_tiden(dokument, **kwargs):
+        data = render(dokument, **kwargs)
+        Tjansteutlatande.objects.filter(pk=dokument.pk).update(undertitel="Ändrad", version=F("version") + 1)
+        return data
+
+    monkeypatch.setattr(pdf, "render_tjansteutlatande", andras_under_tiden)
+    with pytest.raises(services.WorkflowError, match="ändrades medan ärendet bordlades. Punkten är inte bordlagd"):
+        services.bordlagg(punkt=punkt, user=sekr)
+
+    punkt.refresh_from_db()
+    assert not punkt.is_decided and not punkt.handling
+    assert _filer(settings.MEDIA_ROOT, "protokollsutdrag") == _filer(settings.MEDIA_ROOT, "pdf/bordlagda") == []
+
+
+def test_a_postponement_that_fails_to_save_removes_its_files(db, settings, monkeypatch):
+    sekr = sekreterare()
+    punkt = services.satt_pa_foredragningslista(
+        sammantrade=sammantrade(), tjansteutlatande=attesterat_dokument(), user=sekr
+    )
+    spara = services._spara
+
+    def database_fails_on_the_case(obj, **kwargs):
+        if isinstance(obj, Arende):
+            raise DatabaseError("anslutningen bröts")
+        return spara(obj, **kwargs)
+
+    monkeypatch.setattr(services, "_spara", database_fails_on_the_case)
+    with pytest.raises(DatabaseError):
+        services.bordlagg(punkt=punkt, user=sekr)
+
+    assert _filer(settings.MEDIA_ROOT, "protokollsutdrag") == _filer(settings.MEDIA_ROOT, "pdf/bordlagda") == []
+    assert not Foredragningspunkt.objects.get().is_decided
+    monkeypatch.setattr(services, "_spara", spara)
+    services.bordlagg(punkt=punkt, user=sekr)
+    assert (
+        len(_filer(settings.MEDIA_ROOT, "protokollsutdrag")) == len(_filer(settings.MEDIA_ROOT, "pdf/bordlagda")) == 1
+    )
