@@ -16,6 +16,8 @@ from arenden import pdf, services
 from arenden.models import Bilaga, Sammantradesexport
 from arenden.snapshot import build_snapshot, snapshot_hash
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
+from tests.arenden.pdftext import pages, squash
+from tests.arenden.world import build_world
 from tests.factories import UserFactory, pdf_bytes
 
 
@@ -381,3 +383,94 @@ def test_the_printed_hash_says_the_meeting_date_set_after_attest_is_not_part_of_
         f"Attesterat innehåll, SHA-256: {tu.innehall_hash[:16]}. Sammanträdesdatumet 2024-05-23 är satt av "
         "nämndsekreteraren efter attesten och ingår inte."
     )
+
+
+def _skicka_och_attestera(world, tu):
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    for chef in (world.chef1, world.chef2):
+        services.attestera(tjansteutlatande=tu, user=chef)
+    tu.refresh_from_db()
+
+
+def _skriv_forslag(world, tu, text):
+    sektion = tu.sektioner.get(mall_sektion__nyckel=services.FORSLAG_TILL_BESLUT)
+    services.spara_sektion(sektion=sektion, text=f"<p>{text}</p>", expected_version=sektion.version, user=world.officer)
+    tu.refresh_from_db()
+
+
+def _exportera(mote, typ, user):
+    export = services.bestall_export(sammantrade=mote, typ=typ, user=user)
+    services.kor_export(export_id=export.pk)
+    export.refresh_from_db()
+    assert export.status == "klar", export.fel
+    with export.fil.open("rb") as fil:
+        return fil.read()
+
+
+def _har(data, *texter):
+    text = squash(" ".join(pages(data)))
+    return [t for t in texter if squash(t) in text]
+
+
+def test_a_postponed_items_exports_keep_the_document_the_namnd_had_before_it(db):
+    """The nämnd postpones an item. The förvaltning then rewrites the document: a new title and
+    proposal, returned once by a chef, rewritten, attested again and put on a later meeting. The
+    first meeting's agenda, packet and zip still print what the nämnd had before it that day,
+    with that day's date in the document's header; the later meeting's print the new document."""
+    world = build_world()
+    sekr = world.sekreterare
+    tu = world.dokument(titel="Öppna drogscener", undertitel="Svar på skrivelse")
+    forslag = tu.sektioner.get(mall_sektion__ordning=1).mall_sektion
+    forslag.nyckel = services.FORSLAG_TILL_BESLUT
+    forslag.save()
+    _skriv_forslag(world, tu, "Nämnden godkänner svaret om Vårbergs centrum.")
+    _skicka_och_attestera(world, tu)
+    forsta = sammantrade()
+    punkt = services.satt_pa_foredragningslista(sammantrade=forsta, tjansteutlatande=tu, user=sekr)
+    tu.refresh_from_db()
+    pa_listan = pdf.render_tjansteutlatande(tu)  # what the nämnd had before it on 2024-05-23
+    services.bordlagg(punkt=punkt, user=sekr)
+
+    tu.refresh_from_db()
+    ny = {"titel": "Trygghet i centrum", "undertitel": "Reviderat svar"}
+    services.uppdatera_tjansteutlatande(tjansteutlatande=tu, data=ny, expected_version=tu.version, user=world.officer)
+    _skriv_forslag(world, tu, "Nämnden godkänner svaret om Sätra centrum.")
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Nämn polisens del.")
+    _skriv_forslag(world, tu, "Nämnden godkänner svaret om Sätra centrum och polisens del.")
+    # Even while the document is a draft again, the first meeting's record is the nämnd's.
+    gamla = ["Öppna drogscener", "Svar på skrivelse", "Vårbergs centrum"]
+    nya = ["Trygghet i centrum", "Reviderat svar", "Sätra centrum"]
+    with zipfile.ZipFile(io.BytesIO(_exportera(forsta, "zip", sekr))) as arkiv:
+        assert arkiv.read(arkiv.namelist()[1]) == pa_listan
+    _skicka_och_attestera(world, tu)
+    andra = sammantrade(datum=datetime.date(2024, 6, 13))
+    services.satt_pa_foredragningslista(sammantrade=andra, tjansteutlatande=tu, user=sekr)
+
+    paket = _exportera(forsta, "paket", sekr)
+    reader = PdfReader(io.BytesIO(paket))
+    bokmarke = [item for item in reader.outline if not isinstance(item, list)][2]
+    assert bokmarke.title == f"1. Öppna drogscener ({tu.arende.diarienummer})"
+    agenda = squash(_text(reader.pages[0]))
+    assert squash("Öppna drogscener – Svar på skrivelse") in agenda
+    assert squash("Nämnden godkänner svaret om Vårbergs centrum.") in agenda
+    dokumentet = squash(" ".join(_text(page) for page in reader.pages[reader.get_destination_page_number(bokmarke) :]))
+    assert squash("Sammanträdesdatumet 2024-05-23 är satt av nämndsekreteraren") in dokumentet
+    assert _har(paket, *gamla) == gamla
+    assert _har(paket, *nya, "2024-06-13") == []
+
+    with zipfile.ZipFile(io.BytesIO(_exportera(forsta, "zip", sekr))) as arkiv:
+        namn = arkiv.namelist()
+        assert namn[1] == f"01-{tu.arende.diarienummer.replace(' ', '-').replace('/', '-')}-oppna-drogscener.pdf"
+        assert arkiv.read(namn[1]) == pa_listan
+        agenda = arkiv.read(namn[0])
+        assert _har(agenda, *gamla) == gamla and _har(agenda, *nya) == []
+
+    # The later meeting prints the document as it is now, with its own date.
+    paket = _exportera(andra, "paket", sekr)
+    assert _har(paket, *nya, "Nämnden godkänner svaret om Sätra centrum och polisens del.", "2024-06-13") == [
+        *nya,
+        "Nämnden godkänner svaret om Sätra centrum och polisens del.",
+        "2024-06-13",
+    ]
+    assert _har(paket, "Vårbergs centrum", "Öppna drogscener", "2024-05-23") == []
