@@ -11,7 +11,7 @@ import json
 import logging
 import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -33,6 +33,7 @@ from .models import (
     Bilaga,
     DiarieSekvens,
     Foredragningspunkt,
+    Mall,
     Profil,
     Sammantrade,
     Sammantradesexport,
@@ -544,7 +545,7 @@ def radversion(obj):
 
 def objektversion(obj, falt):
     """A checksum of the fields `falt` of an object that has no version number (an åtgärd, an
-    ärende), many-to-many fields as their ids. An admin page names it for the object it shows, so
+    ärende, a mall), many-to-many fields as their ids. An admin page names it for the object it shows, so
     that a save from it after someone else changed one of those fields is refused, not written
     over theirs; a field the page does not show (a case's status) is left out, so that a service
     moving it does not stop the user's save."""
@@ -582,6 +583,27 @@ def kontrollera_objektversion(lagrad, falt, expected_version, benamning):
             f"Någon annan har ändrat {benamning} medan du arbetade. Det du skrev är inte sparat men står kvar "
             "här; spara igen för att ersätta det sparade."
         )
+
+
+# A mall's own fields that its admin page shows and changes, whose checksum is the page's version
+# (`objektversion`); its headings are rows of their own, each with its checksum (`radversion`).
+MALL_FALT = ("namn", "beskrivning", "aktiv")
+
+
+def andra_mall(*, mall, falt, user, expected_version=None):
+    """Save the mall's fields named in `falt` as `mall` holds them (the admin's change form).
+    `expected_version` is the mall's `objektversion` of MALL_FALT on the user's page: if someone
+    changed one of those since, nothing is written and ConflictError says so. Whether a mall is
+    active decides whether officers can start documents from it, and its name is how they choose
+    it: a change saved unseen over someone else's would leave neither of them knowing."""
+    if user is not None and not user.has_perm("arenden.change_mall"):
+        raise PermissionDenied("Du har inte behörighet att ändra dokumentmallar.")
+    with transaction.atomic():
+        lagrad = Mall.objects.select_for_update().get(pk=mall.pk)
+        if set(falt) & set(MALL_FALT):  # a page saved unchanged writes nothing over anyone
+            kontrollera_objektversion(lagrad, MALL_FALT, expected_version, "mallen")
+        spara_andrade_falt(mall, lagrad, falt, user)
+    return mall
 
 
 def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_version=None):

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from .. import services
 from ..models import (
     Avdelning,
     Forvaltning,
@@ -14,9 +15,11 @@ from ..models import (
 )
 from .common import (
     HistoryAdmin,
+    ObjektForm,
     RadForm,
     RadFormSet,
     SafeInputAdminMixin,
+    VersioneradAdminMixin,
     person_column,
 )
 
@@ -87,7 +90,28 @@ class MallSektionInline(admin.TabularInline):
     fields = ("ordning", "rubrik", "obligatorisk", "visar_atgarder", "nyckel", "vagledning", "expected_version")
 
 
+class MallForm(ObjektForm):
+    versioned_fields = services.MALL_FALT
+    benamning = "mallen"
+
+
 @admin.register(Mall)
-class MallAdmin(HistoryAdmin):
+class MallAdmin(VersioneradAdminMixin, HistoryAdmin):
+    """The mall's own fields carry the checksum of what the page showed (MallForm), as its
+    headings do theirs (the rows' RadForm): a save from a page opened before someone else's is
+    refused with the user's input kept, and only the fields the user changed are written."""
+
+    form = MallForm
     list_display = ("namn", "aktiv")
     inlines = [MallSektionInline]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        services.andra_mall(
+            mall=obj,
+            falt=form.changed_data,
+            expected_version=form.cleaned_data["expected_version"],
+            user=request.user,
+        )

@@ -6,7 +6,7 @@ import html
 
 import pytest
 
-from arenden.models import MallSektion, Skrivelse
+from arenden.models import Mall, MallSektion, Skrivelse
 from tests.arenden.test_admin_attest import _Formular
 from tests.factories import ArendeFactory, MallFactory
 
@@ -113,3 +113,75 @@ def test_a_mallsektion_someone_changed_after_the_page_was_opened_is_refused_and_
 
     assert admin_client.post(url, _formular(response, "mall_form")).status_code == 302
     assert MallSektion.objects.get(pk=sektion.pk).vagledning == "Min vägledning."
+
+
+def _mall_url(mall):
+    return f"/admin/arenden/mall/{mall.pk}/change/"
+
+
+@pytest.fixture
+def mall(db):
+    mall = MallFactory(namn="Tjänsteutlåtande till nämnd")
+    mall.beskrivning = "Mallens beskrivning."
+    mall.save()
+    return mall
+
+
+def test_a_mall_field_someone_changed_after_the_page_was_opened_is_refused_and_kept(admin_client, mall):
+    sidan = _sidan(admin_client, _mall_url(mall), "mall_form")
+    mall.beskrivning = "Kollegans beskrivning."
+    mall.save()
+
+    sidan["namn"] = "Min mall"
+    sidan.pop("aktiv")  # the box unticked, as a browser sends it
+    response = admin_client.post(_mall_url(mall), sidan)
+
+    assert response.status_code == 200
+    mall.refresh_from_db()
+    assert (mall.namn, mall.beskrivning, mall.aktiv) == ("Tjänsteutlåtande till nämnd", "Kollegans beskrivning.", True)
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat mallen efter att du öppnade sidan" in page
+    igen = _formular(response, "mall_form")
+    # The user's changes stay; the field they left alone shows what is stored now.
+    assert igen["namn"] == "Min mall" and "aktiv" not in igen
+    assert igen["beskrivning"] == "Kollegans beskrivning."
+
+    # Saved again from the page as shown now, the user's changes replace the stored ones on purpose.
+    assert admin_client.post(_mall_url(mall), igen).status_code == 302
+    mall.refresh_from_db()
+    assert (mall.namn, mall.beskrivning, mall.aktiv) == ("Min mall", "Kollegans beskrivning.", False)
+    senaste = mall.history.first()
+    assert senaste.history_user.is_superuser and senaste.namn == "Min mall"
+
+
+def test_saving_an_older_mall_page_keeps_what_others_changed_in_fields_it_left_alone(admin_client, mall):
+    sidan = _sidan(admin_client, _mall_url(mall), "mall_form")
+    mall.aktiv = False
+    mall.beskrivning = "Ersatt av den nya mallen."
+    mall.save()
+    sektion = mall.sektioner.get(rubrik="Ärendet")
+    rader = mall.history.count()
+
+    prefix = next(k.removesuffix("-id") for k, v in sidan.items() if k.endswith("-id") and v == str(sektion.pk))
+    sidan[f"{prefix}-vagledning"] = "Min vägledning."
+    response = admin_client.post(_mall_url(mall), sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    mall.refresh_from_db()
+    assert (mall.aktiv, mall.beskrivning) == (False, "Ersatt av den nya mallen.")
+    assert MallSektion.objects.get(pk=sektion.pk).vagledning == "Min vägledning."
+    assert mall.history.count() == rader  # the mall itself is not saved over the colleague's change
+
+
+def test_a_mall_save_from_an_older_version_is_refused_by_the_service_under_the_lock(admin_user, mall):
+    from arenden import services
+
+    sedd = services.objektversion(mall, services.MALL_FALT)
+    Mall.objects.filter(pk=mall.pk).update(aktiv=False)
+    mall.namn = "Min mall"
+
+    with pytest.raises(services.ConflictError):
+        services.andra_mall(mall=mall, falt=["namn"], expected_version=sedd, user=admin_user)
+
+    mall.refresh_from_db()
+    assert (mall.namn, mall.aktiv) == ("Tjänsteutlåtande till nämnd", False)
