@@ -25,6 +25,7 @@ from .constants import ArendeStatus, Roll, TjansteutlatandeStatus
 from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, UppgifterForm, person_label
 from .models import (
     ANDRA_TJANSTEUTLATANDE,
+    BYT_ATTESTANT,
     Arende,
     Attestering,
     Foredragningspunkt,
@@ -512,6 +513,11 @@ def skicka_for_attest(request, pk):
         else []
     )
     nasta = next((a for a in kedja if not a.attesterad), None)
+    # A chain stored before the sending kept every author out of it can wait at someone who
+    # wrote the text, who can neither attest nor return it: the step says so, and what to do.
+    fast_hos = None
+    if nasta is not None and nasta.attestant_id in tu.forfattar_ids():
+        fast_hos = nasta.namn or person_label(nasta.attestant)
     return render(
         request,
         "arenden/skicka_for_attest.html",
@@ -520,6 +526,8 @@ def skicka_for_attest(request, pk):
             "form": form,
             "saknade": services.saknade_sektioner(tu),
             "kedja": [{"steg": a, "namn": a.namn or person_label(a.attestant), "aktuell": a == nasta} for a in kedja],
+            "fast_hos": fast_hos,
+            "byt_attestant": BYT_ATTESTANT,
             "kan_skickas": tu.status == TjansteutlatandeStatus.UTKAST,
             "kan_redigera": tu.kan_andras_av(request.user),
         },

@@ -32,6 +32,7 @@ from ..models import (
     TjansteutlatandeAtgard,
     Undertecknare,
     display_name,
+    forfattar_hinder,
     may_attest,
 )
 from ..snapshot import build_snapshot
@@ -429,11 +430,26 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
+            hinder = obj.attest_hinder(request.user)
             context.update(
-                kan_attestera=obj.can_be_attested_by(request.user),
+                kan_attestera=hinder is None,
                 kan_skicka=self._kan_skicka(request, obj),
+                forfattar_hinder=self._forfattar_hinder(request.user, obj) if hinder else None,
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _forfattar_hinder(self, user, obj):
+        """What the chef whose step it is, having written the text, is told on the page their
+        queue links to (as the queue tells it: `AttestKoAdmin.din_attest`); None for anyone else."""
+        if obj.status != TjansteutlatandeStatus.TILL_ATTEST or not may_attest(user):
+            return None
+        nasta = obj.next_attestering
+        if nasta is None or nasta.attestant_id != user.pk:
+            return None
+        ar_handlaggare = obj.handlaggare_id == user.pk
+        if not ar_handlaggare and user.pk not in obj.forfattar_ids():
+            return None
+        return forfattar_hinder(ar_handlaggare=ar_handlaggare, handlaggare_namn=display_name(obj.handlaggare))
 
     # --- review: preview and difference ---------------------------------------------------
 
@@ -667,9 +683,14 @@ def _may_attest(request):
 
 @admin.register(AttestKo)
 class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    """A chef's queue: the documents whose next step in the attest chain is theirs."""
+    """A chef's queue: the documents whose next step in the attest chain is theirs.
 
-    list_display = ("dokument", "status", "handlaggare_namn", "sammantradesdatum", "andrad")
+    A document the chef wrote in (or is the handläggare of) stays in the list, with why they
+    cannot attest it and what unblocks it (`forfattar_hinder`), rather than being left out: its
+    chain waits at their step, they cannot return it, and left out it would wait there with
+    nobody told. The chef learns it from the list, not by being refused on the document's page."""
+
+    list_display = ("dokument", "din_attest", "status", "handlaggare_namn", "sammantradesdatum", "andrad")
     list_display_links = None
     list_select_related = ("arende", "handlaggare")
     list_defer = ("innehall",)
@@ -681,11 +702,22 @@ class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         # (its test is a subquery per document) and joined every user to each of the 600 it had
         # at 200,000 ärenden, work that grows with the city's users.
         ko = Tjansteutlatande.objects.for_user(request.user).awaiting_attest_by(request.user)
-        return super().get_queryset(request).filter(pk__in=list(ko.values_list("pk", flat=True)))
+        ids = list(ko.values_list("pk", flat=True))
+        # Who wrote what is asked of the list's rows only, in the list's own query.
+        return super().get_queryset(request).filter(pk__in=ids).with_forfattare_flags(request.user)
 
     @admin.display(description="tjänsteutlåtande")
     def dokument(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("admin:arenden_tjansteutlatande_change", args=[obj.pk]), obj)
+
+    @admin.display(description="din attest")
+    def din_attest(self, obj):
+        if obj.user_is_handlaggare or obj.user_wrote_section:
+            hinder = forfattar_hinder(
+                ar_handlaggare=obj.user_is_handlaggare, handlaggare_namn=display_name(obj.handlaggare)
+            )
+            return format_html("<strong>{}</strong>", hinder)
+        return "Väntar på dig"
 
     def has_module_permission(self, request):
         return _may_attest(request)

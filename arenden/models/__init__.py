@@ -44,6 +44,7 @@ from .sammantraden import (
 )
 from .tjansteutlatanden import (
     ANDRA_TJANSTEUTLATANDE,
+    BYT_ATTESTANT,
     Attestering,
     AttestKo,
     Bilaga,
@@ -54,6 +55,7 @@ from .tjansteutlatanden import (
     TjansteutlatandeAtgard,
     TjansteutlatandeQuerySet,
     Undertecknare,
+    forfattar_hinder,
 )
 
 __all__ = [
@@ -99,6 +101,8 @@ __all__ = [
     "Undertecknare",
     "Attestering",
     "AttestKo",
+    "BYT_ATTESTANT",
+    "forfattar_hinder",
     "is_namndsekreterare",
     "namnder_for",
     "Sammantrade",

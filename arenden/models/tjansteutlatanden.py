@@ -112,7 +112,12 @@ class TjansteutlatandeQuerySet(models.QuerySet):
         return self.filter(condition)
 
     def awaiting_attest_by(self, user):
-        """Documents sent for attest whose next step in the chain is this user's."""
+        """Documents sent for attest whose next step in the chain is this user's: every one of
+        them, those the user wrote (`with_forfattare_flags`) included. The sending keeps the
+        authors out of the chain, but a chain stored before it counted every author can name
+        one, whom attesting refuses (`_stegets_hinder`), and who cannot return it either. Left
+        out of the list, such a document would wait at their step with nobody told; listed, it
+        says why they cannot attest it and what unblocks it (`forfattar_hinder`)."""
         if not may_attest(user):
             return self.none()
         pending = Attestering.objects.filter(
@@ -125,8 +130,49 @@ class TjansteutlatandeQuerySet(models.QuerySet):
             self.filter(status=TjansteutlatandeStatus.TILL_ATTEST)
             .annotate(nasta_attestant_id=models.Subquery(pending.values("attestant_id")[:1]))
             .filter(nasta_attestant_id=user.pk)
-            .exclude(handlaggare=user)
         )
+
+    def with_forfattare_flags(self, user):
+        """Each document with whether `user` wrote its text, by the rule of `forfattar_ids`:
+        `user_is_handlaggare`, and `user_wrote_section` (a section of it saved by them, asked of
+        the sections' history by its document and user indexes). Part of the list's one query,
+        whatever its length."""
+        return self.annotate(
+            user_is_handlaggare=models.ExpressionWrapper(
+                models.Q(handlaggare_id=user.pk), output_field=models.BooleanField()
+            ),
+            user_wrote_section=models.Exists(
+                _skrivande(Sektion.history.filter(tjansteutlatande_id=models.OuterRef("pk"), history_user_id=user.pk))
+            ),
+        )
+
+
+def _skrivande(sparningar):
+    """Of the sections' history rows, those that wrote text: a section created empty from the
+    mall is not writing, nor is a row saved by the system (no user), nor a deletion."""
+    return (
+        sparningar.filter(history_user__isnull=False)
+        .exclude(history_type="-")
+        .exclude(history_type="+", text="", avslutning="")
+    )
+
+
+# What unblocks a chain that names someone who wrote the text. Only sending chooses a chain, and
+# only a draft is sent; the attestant whose step it is cannot return it, having written it, so
+# the document becomes a draft again by an edit (which voids the round) and is sent anew, with a
+# proposed chain that leaves its authors out (`services.standard_attestanter`).
+BYT_ATTESTANT = "ändra dokumentet, så att det blir ett utkast igen, och skicka det för attest till en annan attestant"
+
+
+def forfattar_hinder(*, ar_handlaggare, handlaggare_namn):
+    """Why the attestant whose step it is cannot attest a document they wrote, and what to do,
+    in Swedish: the handläggare does it themselves, anyone else asks the handläggare."""
+    if ar_handlaggare:
+        return f"Du är handläggare för dokumentet och kan inte attestera det. {BYT_ATTESTANT.capitalize()}."
+    return (
+        f"Du har skrivit text i dokumentet och kan inte attestera det. Be handläggaren, {handlaggare_namn}, "
+        f"{BYT_ATTESTANT}."
+    )
 
 
 class Tjansteutlatande(models.Model):
@@ -247,12 +293,9 @@ class Tjansteutlatande(models.Model):
 
     def forfattar_ids(self):
         """The ids of everyone who wrote the document's text, in one query: the handläggare and
-        each user who saved a section of it (the sections' history). A section created empty
-        from the mall is not writing, nor is a row saved by the system (no user)."""
+        each user who saved text in a section of it (the sections' history, `_skrivande`)."""
         sparat = (
-            Sektion.history.filter(tjansteutlatande_id=self.pk, history_user__isnull=False)
-            .exclude(history_type="-")
-            .exclude(history_type="+", text="", avslutning="")
+            _skrivande(Sektion.history.filter(tjansteutlatande_id=self.pk))
             .values_list("history_user_id", flat=True)
             .distinct()
         )

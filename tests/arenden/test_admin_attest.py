@@ -828,3 +828,104 @@ def test_a_resend_that_only_moves_the_meeting_date_is_a_change_for_the_chef(worl
 
     assert "Inga ändringar" not in page
     assert 'class="diff"' in page and "2031-03-04" in page
+
+
+def _kedja_utan_kontroll(monkeypatch, tu, kedja):
+    """Send `tu` to `kedja` as a chain stored before the sending kept every author out of it."""
+    with monkeypatch.context() as m:
+        m.setattr(services, "_kontrollera_kedja", lambda *args, **kwargs: None)
+        services.skicka_for_attest(tjansteutlatande=tu, user=tu.handlaggare, attestanter=kedja)
+    tu.refresh_from_db()
+
+
+def _skriv(sektion, user, text):
+    sektion.refresh_from_db()
+    services.spara_sektion(sektion=sektion, text=text, expected_version=sektion.version, user=user)
+
+
+def _ko(client):
+    response = client.get("/admin/arenden/attestko/")
+    assert response.status_code == 200
+    return {tu.pk: tu for tu in response.context["cl"].result_list}, html.unescape(response.content.decode())
+
+
+def _koraden(page, titel):
+    """The queue's row of the document titled `titel`."""
+    return next(rad for rad in re.findall(r"<tr[^>]*>.*?</tr>", page, re.S) if titel in rad)
+
+
+FORFATTAR_HINDER = (
+    "Du har skrivit text i dokumentet och kan inte attestera det. Be handläggaren, Officer Testsson, ändra "
+    "dokumentet, så att det blir ett utkast igen, och skicka det för attest till en annan attestant."
+)
+
+
+def test_a_chef_who_wrote_in_a_document_waiting_at_their_step_is_told_why_and_what_to_do(world, client, monkeypatch):
+    world.chef1.groups.add(Group.objects.get(name=Roll.HANDLAGGARE))
+    skrivet = world.dokument(titel="Parklekar i Sätra")
+    _skriv(skrivet.sektioner.first(), world.chef1, "<p>Avdelningschefens stycke.</p>")
+    _kedja_utan_kontroll(monkeypatch, skrivet, [world.chef1, world.chef2])
+    annat = world.skickat(titel="Belysning i Bredäng")
+
+    client.force_login(world.chef1)
+    ko, page = _ko(client)
+    # Listed, not left out: its chain waits at this chef, who can neither attest nor return it.
+    assert set(ko) == {skrivet.pk, annat.pk}
+    assert FORFATTAR_HINDER in _koraden(page, "Parklekar i Sätra")
+    assert "Väntar på dig" in _koraden(page, "Belysning i Bredäng")
+    assert "Väntar på dig" not in _koraden(page, "Parklekar i Sätra")
+    assert "kan inte attestera" not in _koraden(page, "Belysning i Bredäng")
+
+    # The document's page the queue links to says the same, and offers no button that would be refused.
+    dokument = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{skrivet.pk}/change/").content.decode())
+    assert FORFATTAR_HINDER in dokument and f"{skrivet.pk}/attestera/" not in dokument
+    dokument = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{annat.pk}/change/").content.decode())
+    assert "kan inte attestera det" not in dokument and f"{annat.pk}/attestera/" in dokument
+
+    # The handläggare's page of the chain tells them too.
+    client.force_login(world.officer)
+    kedjan = html.unescape(client.get(f"/tjansteutlatanden/{skrivet.pk}/attest/").content.decode())
+    assert (
+        "Chef1 Testsson har skrivit text i dokumentet och kan inte attestera det eller återremittera det. För att "
+        "byta attestant: ändra dokumentet, så att det blir ett utkast igen, och skicka det för attest till en annan "
+        "attestant."
+    ) in kedjan
+    kedjan = html.unescape(client.get(f"/tjansteutlatanden/{annat.pk}/attest/").content.decode())
+    assert "har skrivit text i dokumentet" not in kedjan
+
+
+def test_doing_what_the_queue_says_moves_the_document_to_another_attestant(world, client, monkeypatch):
+    world.chef1.groups.add(Group.objects.get(name=Roll.HANDLAGGARE))
+    tu = world.dokument()
+    sektioner = list(tu.sektioner.order_by("mall_sektion__ordning"))
+    _skriv(sektioner[0], world.chef1, "<p>Avdelningschefens stycke.</p>")
+    _kedja_utan_kontroll(monkeypatch, tu, [world.chef1, world.chef2])
+
+    # The handläggare changes the document, which makes it a draft again, and sends it anew.
+    client.force_login(world.officer)
+    _skriv(sektioner[1], world.officer, "<p>Handläggarens förtydligande.</p>")
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+    form = client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/skicka/")
+    assert form.context["form"]["forsta"].value() == world.chef2.pk  # the chef who wrote is not proposed
+    _follow(client, client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/skicka/", {"forsta": world.chef2.pk}))
+
+    client.force_login(world.chef1)
+    assert tu.pk not in _ko(client)[0]
+    client.force_login(world.chef2)
+    ko, page = _ko(client)
+    assert tu.pk in ko and "Väntar på dig" in page and "kan inte attestera det" not in page
+
+
+def test_a_handlaggare_left_in_their_own_chain_finds_it_in_their_queue_with_what_to_do(world, client, monkeypatch):
+    world.officer.groups.add(Group.objects.get(name=Roll.ATTESTANT))
+    tu = world.dokument(titel="Parklekar i Sätra")
+    _kedja_utan_kontroll(monkeypatch, tu, [world.officer])
+
+    client.force_login(world.officer)
+    ko, page = _ko(client)
+    assert set(ko) == {tu.pk}
+    assert (
+        "Du är handläggare för dokumentet och kan inte attestera det. Ändra dokumentet, så att det blir ett "
+        "utkast igen, och skicka det för attest till en annan attestant."
+    ) in page

@@ -79,6 +79,7 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
         "admin tjänsteutlåtanden": ("chef", "/admin/arenden/tjansteutlatande/"),
         "admin tjänsteutlåtanden, sök": ("chef", "/admin/arenden/tjansteutlatande/?q=parklekar"),
         "admin tjänsteutlåtande, historik": ("chef", f"/admin/arenden/tjansteutlatande/{tu.pk}/history/"),
+        "admin väntar på min attest": ("chef", "/admin/arenden/attestko/"),
         "admin åtgärder": ("chef", "/admin/atgarder/atgard/"),
         "admin åtgärder, sök": ("chef", "/admin/atgarder/atgard/?q=parklekar"),
         "admin åtgärd, historik": ("chef", f"/admin/atgarder/atgard/{atgard.pk}/history/"),
@@ -96,6 +97,45 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
     assert Arende.objects.filter(arendemening__icontains="parklekar").count() > 2
     many = _counts(client, users, pages)
     assert many == few
+
+
+def test_the_attest_queue_asks_who_wrote_each_document_in_its_one_list_query(client, monkeypatch):
+    """Whether the chef wrote in a document (and so cannot attest it) is part of the list's
+    query, not a query a row: the queue costs the same with one document as with many, written
+    in by the chef or not."""
+    from django.contrib.auth.models import Group
+
+    from arenden import services
+    from arenden.constants import Roll
+
+    world = build_world()
+    world.chef1.groups.add(Group.objects.get(name=Roll.HANDLAGGARE))
+    hinder = "Du har skrivit text i dokumentet och kan inte attestera det."
+
+    def skrivet_av_chefen():
+        tu = world.dokument()
+        for sektion in tu.sektioner.all():
+            services.spara_sektion(sektion=sektion, text="<p>Chefens text.</p>", expected_version=1, user=world.chef1)
+        tu.refresh_from_db()
+        # A chain stored before the sending kept every author out of it.
+        with monkeypatch.context() as m:
+            m.setattr(services, "_kontrollera_kedja", lambda *args, **kwargs: None)
+            services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1])
+
+    world.skickat()
+    skrivet_av_chefen()
+    client.force_login(world.chef1)
+    client.get("/admin/arenden/attestko/")  # warm
+    with CaptureQueriesContext(connection) as fa:
+        page = client.get("/admin/arenden/attestko/").content.decode()
+    assert page.count(hinder) == 1 and page.count("Väntar på dig") == 1
+    for _ in range(4):
+        world.skickat()
+        skrivet_av_chefen()
+    with CaptureQueriesContext(connection) as manga:
+        page = client.get("/admin/arenden/attestko/").content.decode()
+    assert page.count(hinder) == 5 and page.count("Väntar på dig") == 5
+    assert len(manga) == len(fa)
 
 
 def _history_rows(html):
