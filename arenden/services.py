@@ -606,6 +606,17 @@ def andra_mall(*, mall, falt, user, expected_version=None):
     return mall
 
 
+def kontrollera_radversion(sparad, obj, expected_version):
+    """Refuse, with ConflictError, a save or deletion of the row `obj` made from a page that
+    showed it at another `radversion`: `sparad` is the row as stored now (None once deleted),
+    read under a lock that the caller's transaction holds until it writes."""
+    if sparad is None or radversion(sparad) != expected_version:
+        raise ConflictError(
+            f"Någon annan har ändrat eller tagit bort ”{sparad or obj}” medan du arbetade. Din ändring "
+            "är inte sparad men står kvar här; jämför med det sparade och spara igen."
+        )
+
+
 def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_version=None):
     """Save or delete a bilaga or an undertecknare of the document: printed content, so an edit.
     `expected_version` is the row's `radversion` on the user's page: if the row has changed (or
@@ -618,12 +629,9 @@ def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_ve
         slag = obj._meta.verbose_name.capitalize()
         if expected_version is not None and obj.pk is not None:
             # The document's lock orders every write to its rows: what is read here stays so.
-            sparad = type(obj).objects.filter(pk=obj.pk, tjansteutlatande=tu).first()
-            if sparad is None or radversion(sparad) != expected_version:
-                raise ConflictError(
-                    f"Någon annan har ändrat eller tagit bort ”{sparad or obj}” medan du arbetade. Din ändring "
-                    "är inte sparad men står kvar här; jämför med det sparade och spara igen."
-                )
+            kontrollera_radversion(
+                type(obj).objects.filter(pk=obj.pk, tjansteutlatande=tu).first(), obj, expected_version
+            )
         if ta_bort:
             obj._history_user, obj._change_reason = user, "Borttagen"
             obj.delete()
