@@ -589,10 +589,11 @@ class ObjektForm(VersionForm):
 
 
 class VersioneradAdminMixin:
-    """A change page whose main form is an ObjektForm and whose rows are RadForms: the many-to-many
-    fields the user left alone are not written back (the page may show older ones than are stored
-    now), and a save that its service refuses as a conflict, someone having saved between the
-    form's check and the locked write, shows the page again with the form's own refusal."""
+    """A change page whose main form is an ObjektForm (or a mall's, which has none) and whose rows
+    are RadForms: the many-to-many fields the user left alone are not written back (the page may
+    show older ones than are stored now), and a save that its service or its rows' save
+    (RadFormSet.save) refuses as a conflict, someone having saved between the form's check and
+    the locked write, shows the page again with the form's own refusal."""
 
     def save_related(self, request, form, formsets, change):
         if change:
@@ -725,6 +726,27 @@ class RadFormSet(forms.BaseInlineFormSet):
         if self.sidans_rader is not None:
             return self.sidans_rader
         return super().get_queryset()
+
+    def save(self, commit=True):
+        """Django's save of the rows, on the pages that let it write them (an åtgärd's utfall, an
+        ärende's skrivelser, a mall's sections). Each row's form was checked before the page's
+        object was locked, so a row someone saved in between would be written over: each row to
+        be changed or deleted is read again here under its own lock, in the transaction that
+        writes it, after the page's save locked the object (its service, or a mall's own update).
+        A conflict rolls the page back and shows it again with the row's refusal
+        (VersioneradAdminMixin)."""
+        skrivs = [
+            f for f in self.initial_forms if f.instance.pk is not None and (f.has_changed() or f in self.deleted_forms)
+        ]
+        if skrivs:
+            lagrade = (
+                self.model._default_manager.select_for_update().order_by("pk").in_bulk([f.instance.pk for f in skrivs])
+            )
+            for f in skrivs:
+                services.kontrollera_radversion(
+                    lagrade.get(f.instance.pk), f.instance, f.cleaned_data.get("expected_version")
+                )
+        return super().save(commit)
 
     def clean(self):
         self.sidans_rader = [f.instance if f.instance.pk is not None else None for f in self.initial_forms]

@@ -3,9 +3,13 @@ the page is refused, not written over, and what the other typed stays in the for
 
 import datetime
 import html
+import threading
 
 import pytest
+from django.db import connection
 
+from arenden import services
+from arenden.admin.organisation import MallAdmin
 from arenden.models import Mall, MallSektion, Skrivelse
 from tests.arenden.test_admin_attest import _Formular
 from tests.factories import ArendeFactory, MallFactory
@@ -38,6 +42,37 @@ def arende(db):
 
 def _url(arende):
     return f"/admin/arenden/arende/{arende.pk}/change/"
+
+
+def en_annan_sparar(andring):
+    """Someone else's save, on a connection of its own, committed before the caller goes on."""
+    fel = []
+
+    def spara():
+        try:
+            andring()
+        except Exception as exc:  # asserted below, in the caller's thread
+            fel.append(exc)
+        finally:
+            connection.close()
+
+    trad = threading.Thread(target=spara)
+    trad.start()
+    trad.join()
+    assert not fel, fel
+
+
+def forst(gora, funktion):
+    """`funktion`, which does `gora` on its first call, before it goes on."""
+    gjort = []
+
+    def med_andring(*args, **kwargs):
+        if not gjort:
+            gjort.append(True)
+            gora()
+        return funktion(*args, **kwargs)
+
+    return med_andring
 
 
 def test_an_arende_field_someone_changed_after_the_page_was_opened_is_refused_and_kept(admin_client, arende):
@@ -174,8 +209,6 @@ def test_saving_an_older_mall_page_keeps_what_others_changed_in_fields_it_left_a
 
 
 def test_a_mall_save_from_an_older_version_is_refused_by_the_service_under_the_lock(admin_user, mall):
-    from arenden import services
-
     sedd = services.objektversion(mall, services.MALL_FALT)
     Mall.objects.filter(pk=mall.pk).update(aktiv=False)
     mall.namn = "Min mall"
@@ -185,3 +218,69 @@ def test_a_mall_save_from_an_older_version_is_refused_by_the_service_under_the_l
 
     mall.refresh_from_db()
     assert (mall.namn, mall.aktiv) == ("Tjänsteutlåtande till nämnd", False)
+
+
+# Between the check of the page's form and the write, the rows are read again under the lock that
+# the save holds (RadFormSet.save). Someone else's save that lands in between, committed on a
+# connection of its own, is the race: SQLite lets one writer at a time in, from the request's
+# first read, so there it cannot happen.
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_skrivelse_someone_changed_between_the_check_and_the_save_is_refused_and_kept(
+    admin_client, arende, monkeypatch
+):
+    sidan = _sidan(admin_client, _url(arende), "arende_form")
+    skrivelse = arende.skrivelser.get()
+
+    def kollegan():
+        sparad = Skrivelse.objects.get(pk=skrivelse.pk)
+        sparad.forfattare = "Kollegans författare"
+        sparad.save()
+
+    # After the form's check, before the case is locked: as a save that came just before.
+    monkeypatch.setattr(services, "andra_arende", forst(lambda: en_annan_sparar(kollegan), services.andra_arende))
+    sidan["skrivelser-0-text"] = "Min text."
+    response = admin_client.post(_url(arende), sidan)
+
+    assert response.status_code == 200
+    skrivelse.refresh_from_db()
+    assert (skrivelse.forfattare, skrivelse.text) == ("Kollegans författare", "Skrivelsens text.")
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat ”Öppna drogscener” efter att du öppnade sidan" in page
+    assert "Min text." in page
+
+    assert admin_client.post(_url(arende), _formular(response, "arende_form")).status_code == 302
+    skrivelse.refresh_from_db()
+    assert (skrivelse.forfattare, skrivelse.text) == ("Kollegans författare", "Min text.")
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_mallsektion_someone_changed_between_the_check_and_the_save_is_refused_and_kept(admin_client, monkeypatch):
+    mall = MallFactory()
+    url = f"/admin/arenden/mall/{mall.pk}/change/"
+    sidan = _sidan(admin_client, url, "mall_form")
+    sektion = mall.sektioner.get(rubrik="Ärendet")
+
+    def kollegan():
+        sparad = MallSektion.objects.get(pk=sektion.pk)
+        sparad.obligatorisk = False
+        sparad.save()
+
+    monkeypatch.setattr(MallAdmin, "save_model", forst(lambda: en_annan_sparar(kollegan), MallAdmin.save_model))
+    prefix = next(k.removesuffix("-id") for k, v in sidan.items() if k.endswith("-id") and v == str(sektion.pk))
+    sidan[f"{prefix}-vagledning"] = "Min vägledning."
+    response = admin_client.post(url, sidan)
+
+    assert response.status_code == 200
+    sektion.refresh_from_db()
+    assert (sektion.obligatorisk, sektion.vagledning) == (False, "")
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat ”Ärendet” efter att du öppnade sidan" in page
+    assert "Min vägledning." in page
+
+    assert admin_client.post(url, _formular(response, "mall_form")).status_code == 302
+    sektion.refresh_from_db()
+    assert (sektion.obligatorisk, sektion.vagledning) == (False, "Min vägledning.")

@@ -6,8 +6,10 @@ import html
 
 import pytest
 
+from atgarder import services
 from atgarder.models import Utfall
 from tests.arenden.test_admin_attest import _Formular
+from tests.arenden.test_admin_versioner import en_annan_sparar, forst
 from tests.factories import AtgardFactory
 
 
@@ -131,3 +133,65 @@ def test_a_save_from_an_older_version_is_refused_by_the_service_under_the_lock(a
 
     atgard.refresh_from_db()
     assert atgard.titel == "Platsaktiveringar"
+
+
+# Someone else's save that lands after the page's form was checked and before the åtgärd is
+# locked (`andra_atgard`), committed on a connection of its own: the race that the locked check
+# stops. SQLite lets one writer at a time in, from the request's first read, so there it cannot
+# happen.
+
+
+def _medan_sidan_sparas(monkeypatch, kollegan):
+    monkeypatch.setattr(services, "andra_atgard", forst(lambda: en_annan_sparar(kollegan), services.andra_atgard))
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_utfall_someone_changed_between_the_check_and_the_save_is_refused_and_kept(
+    admin_client, atgard, monkeypatch
+):
+    sidan = _sidan(admin_client, _url(atgard))
+    utfall = atgard.utfall.get()
+
+    def kollegan():
+        sparat = Utfall.objects.get(pk=utfall.pk)
+        sparat.enhet = "aktiviteter"
+        sparat.save()
+
+    _medan_sidan_sparas(monkeypatch, kollegan)
+    sidan["utfall-0-antal"] = "80"
+    response = admin_client.post(_url(atgard), sidan)
+
+    assert response.status_code == 200
+    utfall.refresh_from_db()
+    assert (utfall.antal, utfall.enhet) == (70, "aktiviteter")
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat ”70 aktiviteter 2023” efter att du öppnade sidan" in page
+    assert 'value="80"' in page
+
+    assert admin_client.post(_url(atgard), _formular(response)).status_code == 302
+    utfall.refresh_from_db()
+    assert (utfall.antal, utfall.enhet) == (80, "aktiviteter")
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_utfall_someone_changed_between_the_check_and_its_deletion_is_kept(admin_client, atgard, monkeypatch):
+    sidan = _sidan(admin_client, _url(atgard))
+    utfall = atgard.utfall.get()
+
+    def kollegan():
+        sparat = Utfall.objects.get(pk=utfall.pk)
+        sparat.antal = 75
+        sparat.save()
+
+    _medan_sidan_sparas(monkeypatch, kollegan)
+    sidan["utfall-0-DELETE"] = "on"
+    response = admin_client.post(_url(atgard), sidan)
+
+    assert response.status_code == 200
+    utfall.refresh_from_db()
+    assert utfall.antal == 75
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat ”70 platsaktiveringar 2023” efter att du öppnade sidan, så den är inte" in page
+    assert 'name="utfall-0-antal" value="75"' in page
