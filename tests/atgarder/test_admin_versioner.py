@@ -7,7 +7,7 @@ import html
 import pytest
 
 from atgarder import services
-from atgarder.models import Utfall
+from atgarder.models import Atgard, Utfall
 from tests.arenden.test_admin_attest import _Formular
 from tests.arenden.test_admin_versioner import en_annan_sparar, forst
 from tests.factories import AtgardFactory
@@ -143,6 +143,36 @@ def test_a_save_from_an_older_version_is_refused_by_the_service_under_the_lock(a
 
 def _medan_sidan_sparas(monkeypatch, kollegan):
     monkeypatch.setattr(services, "andra_atgard", forst(lambda: en_annan_sparar(kollegan), services.andra_atgard))
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_atgard_someone_changed_between_the_check_and_the_save_is_refused_and_kept(
+    admin_client, atgard, monkeypatch
+):
+    sidan = _sidan(admin_client, _url(atgard))
+
+    def kollegan():
+        sparad = Atgard.objects.get(pk=atgard.pk)
+        sparad.beskrivning = "Kollegans text."
+        sparad.save()
+
+    _medan_sidan_sparas(monkeypatch, kollegan)
+    sidan["beskrivning"] = "Min text."
+    response = admin_client.post(_url(atgard), sidan)
+
+    # The form's check passed; the service's check under the lock found the change, and the
+    # page is shown again with the form's own refusal.
+    assert response.status_code == 200
+    atgard.refresh_from_db()
+    assert atgard.beskrivning == "Kollegans text."
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat åtgärden efter att du öppnade sidan" in page
+    assert "Min text." in page
+
+    assert admin_client.post(_url(atgard), _formular(response)).status_code == 302
+    atgard.refresh_from_db()
+    assert atgard.beskrivning == "Min text."
 
 
 @pytest.mark.postgresql
