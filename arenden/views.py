@@ -3,6 +3,7 @@ sending for attest. Views fetch through `for_user` (outside a user's scope is a 
 one service each; every rule lives in services.py."""
 
 import json
+import logging
 import re
 from urllib.parse import quote, urlencode
 
@@ -13,6 +14,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
+from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -41,6 +43,8 @@ from .search import RANKADE, filtrera, sok_arenden, soktext
 from .snapshot import SNAPSHOT_SELECT
 from .tidslinje import tidslinje
 from .urls_per_id import url_per_id
+
+logger = logging.getLogger(__name__)
 
 REGISTRERANDE_ROLLER = {Roll.REGISTRATOR, Roll.HANDLAGGARE}
 PER_SIDA = 50
@@ -546,14 +550,19 @@ def sok(request):
     )
 
 
-@login_required
-def protokollsutdrag(request, pk):
-    """A decided item's protokollsutdrag, for the secretaries and whoever may see the case."""
-    # The case's readers, and the secretaries of the meeting's nämnd.
+def _punkt_or_404(request, pk):
+    """A meeting's item, for the case's readers and the secretaries of the meeting's nämnd;
+    anyone else gets a 404. The files the nämnd's record keeps on an item are served through it."""
     synliga = Q(arende__in=Arende.objects.for_user(request.user))
     if is_namndsekreterare(request.user):
         synliga |= Q(sammantrade__in=Sammantrade.objects.for_user(request.user))
-    punkt = get_object_or_404(Foredragningspunkt.objects.filter(synliga).select_related("sammantrade"), pk=pk)
+    return get_object_or_404(Foredragningspunkt.objects.filter(synliga).select_related("sammantrade", "arende"), pk=pk)
+
+
+@login_required
+def protokollsutdrag(request, pk):
+    """A decided item's protokollsutdrag, for the secretaries and whoever may see the case."""
+    punkt = _punkt_or_404(request, pk)
     if not punkt.protokollsutdrag:
         raise Http404("Protokollsutdraget finns inte.")
     return FileResponse(
@@ -561,6 +570,32 @@ def protokollsutdrag(request, pk):
         content_type="application/pdf",
         filename=punkt.protokollsutdrag.name.rsplit("/", 1)[-1],
     )
+
+
+@require_GET
+@login_required
+def bordlagd_handling(request, pk):
+    """A postponed item's document as the nämnd had it at that meeting (`Foredragningspunkt.handling`),
+    for those who may fetch the item's protokollsutdrag. Only the kept copy: an item with none
+    (not postponed, or postponed before migration 0019) has nothing here, and its document is
+    the case's own download. The copy cannot be made again, so one missing from the archive is
+    told as such, and logged."""
+    punkt = _punkt_or_404(request, pk)
+    if not punkt.handling:
+        raise Http404("Punkten har ingen sparad handling.")
+    try:
+        data = pdf.punktens_pdf(punkt)
+    except pdf.PdfError as error:
+        logger.error("Bordlagd handling saknas i arkivet: punkt %s, fil %s", punkt.pk, punkt.handling.name)
+        return render(
+            request,
+            "arenden/fil_saknas.html",
+            {"punkt": punkt, "meddelande": str(error), "title": "Handlingen saknas"},
+            status=503,
+        )
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(False, pdf.handling_filename(punkt))
+    return response
 
 
 @login_required
