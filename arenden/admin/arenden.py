@@ -26,6 +26,7 @@ from ..models import (
 )
 from ..tidslinje import tidslinje
 from .common import (
+    BORDLAGD_HANDLING_LANK,
     NYASTE_RADER,
     PDF_UPLOAD,
     DiarienummerSokMixin,
@@ -75,7 +76,7 @@ class BeslutInline(admin.TabularInline):
     verbose_name = "beslut"
     verbose_name_plural = "beslut"
     extra = 0
-    fields = ("sammantrade", "nummer", "beslut", "beslutad", "utdrag")
+    fields = ("sammantrade", "nummer", "beslut", "beslutad", "utdrag", "bordlagd_handling")
     readonly_fields = fields
     can_delete = False
 
@@ -90,6 +91,15 @@ class BeslutInline(admin.TabularInline):
         if not obj.protokollsutdrag:
             return "–"
         return format_html('<a href="{}">Ladda ner</a>', reverse("arenden:protokollsutdrag", args=[obj.pk]))
+
+    @admin.display(description="handling")
+    def bordlagd_handling(self, obj):
+        # A postponed item's document as the nämnd had it; the case's document has moved on since.
+        if not obj.handling:
+            return "–"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("arenden:bordlagd_handling", args=[obj.pk]), BORDLAGD_HANDLING_LANK
+        )
 
 
 @admin.register(Arende)

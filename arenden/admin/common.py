@@ -763,3 +763,7 @@ class RadFormSet(forms.BaseInlineFormSet):
 
 # Every uploaded PDF, whichever admin page it comes through, is checked like the officers' uploads.
 PDF_UPLOAD = {**SafeInputAdminMixin.formfield_overrides, models.FileField: {"form_class": PdfUploadField}}
+
+# The link to a postponed item's kept document (`Foredragningspunkt.handling`), beside its
+# protokollsutdrag on the meeting's page and the case's.
+BORDLAGD_HANDLING_LANK = "Handlingen som nämnden hade (PDF)"

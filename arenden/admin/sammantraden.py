@@ -22,7 +22,7 @@ from ..models import (
     is_namndsekreterare,
     namnder_for,
 )
-from .common import HistoryAdmin, ScopedAdminMixin, visa_sparat
+from .common import BORDLAGD_HANDLING_LANK, HistoryAdmin, ScopedAdminMixin, visa_sparat
 
 
 class SammantradeExportForm(forms.Form):
@@ -187,7 +187,12 @@ class ForedragningspunktInline(admin.TabularInline):
             return "–"
         if obj.is_decided:
             url = reverse("arenden:protokollsutdrag", args=[obj.pk])
-            return format_html('<a href="{}">Protokollsutdrag</a>', url)
+            utdrag = format_html('<a href="{}">Protokollsutdrag</a>', url)
+            if not obj.handling:
+                return utdrag
+            # The item's title leads to the document as it is now; this is what the nämnd had.
+            url = reverse("arenden:bordlagd_handling", args=[obj.pk])
+            return format_html('{}<br><a href="{}">{}</a>', utdrag, url, BORDLAGD_HANDLING_LANK)
 
         # Buttons inside the meeting's change form: formaction posts them to the item's own
         # admin view (with the form's CSRF token), never to the change form itself.

@@ -1,5 +1,6 @@
-"""A postponed item's document as the nämnd had it at that meeting, served to exactly those who
-may fetch the item's protokollsutdrag."""
+"""A postponed item's document as the nämnd had it at that meeting: linked beside its
+protokollsutdrag on the meeting's page and the case's, and served to exactly those who may fetch
+the protokollsutdrag."""
 
 import datetime
 import logging
@@ -12,6 +13,8 @@ from arenden.constants import Roll
 from arenden.models import Foredragningspunkt, Namnd
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
 from tests.factories import ForvaltningFactory, UserFactory
+
+LANK = "Handlingen som nämnden hade (PDF)"
 
 
 def _handling(punkt):
@@ -47,6 +50,44 @@ def _utan_kopia(punkt):
 @pytest.fixture
 def sekr(db):
     return sekreterare()
+
+
+def test_the_meetings_page_links_the_kept_document_only_on_a_postponed_item_with_one(client, sekr):
+    mote = sammantrade()
+    bordlagd = _bordlagd(sekr, "Bordlagd", mote)
+    gammal = _utan_kopia(_bordlagd(sekr, "Bordlagd före kopian", mote))
+    beslutad = services.satt_pa_foredragningslista(
+        sammantrade=mote, tjansteutlatande=attesterat_dokument(titel="Beslutad"), user=sekr
+    )
+    services.registrera_beslut(punkt=beslutad, beslut="Nämnden godkänner.", user=sekr)
+    kvar = services.satt_pa_foredragningslista(
+        sammantrade=mote, tjansteutlatande=attesterat_dokument(titel="Obehandlad"), user=sekr
+    )
+    client.force_login(sekr)
+
+    page = client.get(f"/admin/arenden/sammantrade/{mote.pk}/change/").content.decode()
+
+    assert page.count(LANK) == 1
+    assert f'<a href="{_handling(bordlagd)}">{LANK}</a>' in page
+    for punkt in (gammal, beslutad, kvar):
+        assert _handling(punkt) not in page
+    # Beside the protokollsutdrag of the same item.
+    assert f'<a href="{_utdrag(bordlagd)}">Protokollsutdrag</a><br><a href="{_handling(bordlagd)}">' in page
+
+
+def test_the_cases_page_lists_the_kept_document_beside_the_protokollsutdrag(admin_client, sekr):
+    punkt = _bordlagd(sekr)
+    beslutad = services.satt_pa_foredragningslista(
+        sammantrade=sammantrade(datum=datetime.date(2024, 6, 13)), tjansteutlatande=punkt.tjansteutlatande, user=sekr
+    )
+    services.registrera_beslut(punkt=beslutad, beslut="Nämnden godkänner.", user=sekr)
+
+    page = admin_client.get(f"/admin/arenden/arende/{punkt.arende_id}/change/").content.decode()
+
+    # Both meetings' decisions and extracts; the document the nämnd had only on the postponement.
+    assert _utdrag(punkt) in page and _utdrag(beslutad) in page
+    assert page.count(LANK) == 1
+    assert f'<a href="{_handling(punkt)}">{LANK}</a>' in page and _handling(beslutad) not in page
 
 
 def test_the_download_is_the_kept_copy_not_the_document_as_it_is_now(client, sekr):
