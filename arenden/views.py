@@ -559,17 +559,34 @@ def _punkt_or_404(request, pk):
     return get_object_or_404(Foredragningspunkt.objects.filter(synliga).select_related("sammantrade", "arende"), pk=pk)
 
 
+def _saknas_i_arkivet(request, punkt, fil, *, vad, rubrik, meddelande):
+    """A file the meeting's record keeps on an item is not in the archive. Nothing makes it
+    again, so the user is told in Swedish which item lacks it, and the error is logged for
+    systemförvaltningen with the file's name (never shown on the page)."""
+    logger.error("%s saknas i arkivet: punkt %s, fil %s", vad, punkt.pk, fil.name)
+    return render(
+        request, "arenden/fil_saknas.html", {"punkt": punkt, "meddelande": meddelande, "title": rubrik}, status=503
+    )
+
+
 @login_required
 def protokollsutdrag(request, pk):
     """A decided item's protokollsutdrag, for the secretaries and whoever may see the case."""
     punkt = _punkt_or_404(request, pk)
     if not punkt.protokollsutdrag:
         raise Http404("Protokollsutdraget finns inte.")
-    return FileResponse(
-        punkt.protokollsutdrag.open("rb"),
-        content_type="application/pdf",
-        filename=punkt.protokollsutdrag.name.rsplit("/", 1)[-1],
-    )
+    try:
+        stored = punkt.protokollsutdrag.open("rb")
+    except FileNotFoundError:
+        return _saknas_i_arkivet(
+            request,
+            punkt,
+            punkt.protokollsutdrag,
+            vad="Protokollsutdrag",
+            rubrik="Protokollsutdraget saknas",
+            meddelande="Protokollsutdraget saknas i arkivet. Kontakta systemförvaltningen.",
+        )
+    return FileResponse(stored, content_type="application/pdf", filename=punkt.protokollsutdrag.name.rsplit("/", 1)[-1])
 
 
 @require_GET
@@ -586,12 +603,8 @@ def bordlagd_handling(request, pk):
     try:
         data = pdf.punktens_pdf(punkt)
     except pdf.PdfError as error:
-        logger.error("Bordlagd handling saknas i arkivet: punkt %s, fil %s", punkt.pk, punkt.handling.name)
-        return render(
-            request,
-            "arenden/fil_saknas.html",
-            {"punkt": punkt, "meddelande": str(error), "title": "Handlingen saknas"},
-            status=503,
+        return _saknas_i_arkivet(
+            request, punkt, punkt.handling, vad="Bordlagd handling", rubrik="Handlingen saknas", meddelande=str(error)
         )
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(False, pdf.handling_filename(punkt))

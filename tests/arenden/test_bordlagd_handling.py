@@ -186,3 +186,23 @@ def test_a_kept_document_missing_from_the_archive_is_told_in_swedish(client, sek
     assert [r.getMessage() for r in caplog.records if r.name == "arenden.views"] == [
         f"Bordlagd handling saknas i arkivet: punkt {punkt.pk}, fil {punkt.handling.name}"
     ]
+
+
+def test_a_protokollsutdrag_missing_from_the_archive_is_told_in_swedish_too(client, sekr, caplog):
+    punkt = _bordlagd(sekr)
+    punkt.protokollsutdrag.storage.delete(punkt.protokollsutdrag.name)
+    client.force_login(sekr)
+
+    with caplog.at_level(logging.ERROR, logger="arenden.views"):
+        response = client.get(_utdrag(punkt))
+
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "<h1>Protokollsutdraget saknas</h1>" in page
+    assert "Protokollsutdraget saknas i arkivet. Kontakta systemförvaltningen." in page
+    assert "Skärholmens stadsdelsnämnd 2024-05-23, punkt 1" in page
+    assert [r.getMessage() for r in caplog.records if r.name == "arenden.views"] == [
+        f"Protokollsutdrag saknas i arkivet: punkt {punkt.pk}, fil {punkt.protokollsutdrag.name}"
+    ]
+    # The document the nämnd had is still there.
+    assert client.get(_handling(punkt)).status_code == 200
