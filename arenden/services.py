@@ -249,17 +249,24 @@ def _makulera(tu, user, orsak):
         _spara(steg, user, f"Makulerad: {orsak}")
 
 
+def _avsluta_omgangen(tu, user, till, orsak):
+    """A document sent for attest (or attested) goes back to `till`, a draft, under its lock: the
+    round's attestations are void and the frozen content goes, since what is sent next may
+    differ from it. Every way back to a draft ends a round so: an edit, a return, a withdrawal."""
+    _makulera(tu, user, orsak)
+    tu.status = till
+    tu.innehall, tu.innehall_hash = None, ""
+
+
 def _registrera_andring(tu, user, beskrivning):
     """Every edit of a document ends here, under its lock: the version goes up, and an edit of a
     document already sent for attest voids the round and makes it a draft again, because an
     attest means "I approved exactly this text"."""
-    _overgang(tu, "andra")
+    till = _overgang(tu, "andra")
     tu.version += 1
     reason = beskrivning
     if tu.status != S.UTKAST:
-        _makulera(tu, user, beskrivning)
-        tu.status = S.UTKAST
-        tu.innehall, tu.innehall_hash = None, ""
+        _avsluta_omgangen(tu, user, till, beskrivning)
         reason = beskrivning[: 100 - len(MAKULERAD)] + MAKULERAD
     _spara(tu, user, reason)
     _folj_arende(tu, user)
@@ -817,9 +824,7 @@ def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
         if hinder:
             raise WorkflowError(hinder)
         _samma_innehall(tu, innehall_hash)
-        tu.status = _overgang(tu, "aterremittera")
-        _makulera(tu, user, ATERREMITTERAT)
-        tu.innehall, tu.innehall_hash = None, ""
+        _avsluta_omgangen(tu, user, _overgang(tu, "aterremittera"), ATERREMITTERAT)
         tu.aterremiss_kommentar = kommentar
         tu.version += 1
         _spara(tu, user, ATERREMITTERAT)
