@@ -63,6 +63,8 @@ OVERGANGAR = {
     "attestera": ({S.TILL_ATTEST}, S.TILL_ATTEST),  # a step of the chain that is not the last
     "sista_attest": ({S.TILL_ATTEST}, S.ATTESTERAD),
     "aterremittera": ({S.TILL_ATTEST}, S.UTKAST),
+    # The handläggare takes it back unchanged (a wrong chef in the chain, or one who cannot attest it).
+    "dra_tillbaka": ({S.TILL_ATTEST}, S.UTKAST),
     # Any edit. After sending it voids the round's attestations and the document is a draft again.
     "andra": (ANDRINGSBARA, S.UTKAST),
     # The nämnd secretary's transitions (meeting workflow).
@@ -87,6 +89,7 @@ VERB = {
     "attestera": "attesteras",
     "sista_attest": "attesteras",
     "aterremittera": "återremitteras",
+    "dra_tillbaka": "dras tillbaka från attest",
     "andra": "ändras",
     "satt_pa_foredragningslista": "sättas på föredragningslistan",
     "ta_bort_fran_foredragningslista": "tas bort från föredragningslistan",
@@ -99,6 +102,7 @@ SKAPAT = "Tjänsteutlåtande skapat"
 SKICKAT = "Skickat för attest"
 ATTESTERAT = "Attesterat"
 ATERREMITTERAT = "Återremitterat"
+DRAGET_TILLBAKA = "Draget tillbaka från attest"
 MAKULERAD = " (attesten makulerad)"
 SEKTION_ANDRAD = "Sektion ändrad"
 STATUS = "Status"  # the case following its document (`_folj_arende`)
@@ -836,6 +840,55 @@ def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
             _folj_handlaggaren(tu, ny, user)
     _uppdatera(tjansteutlatande, tu)
     return tu
+
+
+# A withdrawal that came too late: the last attestant took their step first.
+REDAN_ATTESTERAT = (
+    "Tjänsteutlåtandet hann attesteras av hela attestkedjan och har inte dragits tillbaka. Behöver det "
+    "ändras gör du det i texten; då makuleras attesten och det blir ett utkast igen."
+)
+OMGANGEN_BYTT = (
+    "Tjänsteutlåtandet har skickats för attest på nytt sedan du öppnade sidan och har inte dragits "
+    "tillbaka. Se hur attesten står nu innan du försöker igen."
+)
+
+
+def dra_tillbaka_fran_attest(*, tjansteutlatande, user, omgang=None):
+    """The handläggare takes a document waiting for attest back to a draft without changing it:
+    they chose the wrong chef, or a chef in the chain cannot attest it (`forfattar_hinder`), and
+    only sending chooses a chain. The round ends as an edit ends it (`_avsluta_omgangen`): the
+    attestations given in it are void, since the document may change before it is sent again.
+
+    `omgang` is the round the user's page showed: a document sent anew since is another round,
+    which they have not seen, and is not withdrawn. A document attested at its last step
+    meanwhile is refused too (REDAN_ATTESTERAT), not silently made a draft. Returns whether it
+    was withdrawn now: False, writing nothing, when it already is a draft (a second click, or an
+    attestant returned it meanwhile), which is what the user asked for."""
+    with transaction.atomic():
+        tu = _las(tjansteutlatande.pk)
+        _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE, "dra tillbaka dokumentet från attest")
+        # Chose the chain and answers for the document: a colleague who may write in it changes
+        # it instead, and an attestant returns it with a comment.
+        if user is not None and not tu.ar_handlaggare(user):
+            raise WorkflowError(
+                f"Bara handläggaren, {display_name(tu.handlaggare)}, kan dra tillbaka dokumentet från attest."
+            )
+        if omgang is not None and omgang != tu.attest_omgang:
+            raise WorkflowError(OMGANGEN_BYTT)
+        if tu.status == S.UTKAST:
+            return False
+        if tu.status == S.ATTESTERAD:
+            raise WorkflowError(REDAN_ATTESTERAT)
+        _avsluta_omgangen(tu, user, _overgang(tu, "dra_tillbaka"), DRAGET_TILLBAKA)
+        tu.version += 1
+        _spara(tu, user, DRAGET_TILLBAKA)
+        _folj_arende(tu, user)
+        # As after a return: a case given to another handläggare meanwhile gets its draft back.
+        ny = tu.arende.handlaggare
+        if ny is not None and ny.pk != tu.handlaggare_id:
+            _folj_handlaggaren(tu, ny, user)
+    _uppdatera(tjansteutlatande, tu)
+    return True
 
 
 def skickade_versioner(tjansteutlatande):

@@ -12,6 +12,7 @@ from .services import (
     ATTESTERAT,
     BORDLAGT,
     BORTTAGEN_FRAN_LISTAN,
+    DRAGET_TILLBAKA,
     MAKULERAD,
     SATT_PA_LISTAN,
     SEKTION_ANDRAD,
@@ -106,6 +107,9 @@ def tidslinje(arende, dokument=None):
             add(rad["history_date"], vem, SKICKAT, f"Attestanter: {attestanter}")
         elif reason == ATERREMITTERAT:
             add(rad["history_date"], vem, ATERREMITTERAT, rad["aterremiss_kommentar"])
+        elif reason == DRAGET_TILLBAKA:
+            kedja = kedjor.get((rad["id"], rad["attest_omgang"]), [])
+            add(rad["history_date"], vem, DRAGET_TILLBAKA, _makulerade(kedja))
         elif reason.startswith(ATTESTERAT):
             continue  # told by the attestation itself below, at the moment it was given
         elif reason.startswith((SATT_PA_LISTAN, BORTTAGEN_FRAN_LISTAN, BORDLAGT)):
@@ -121,6 +125,16 @@ def tidslinje(arende, dokument=None):
                 add(steg.attesterad, steg.attestant, ATTESTERAT, detalj)
     handelser.sort(key=lambda h: h["tid"])
     return _sammanfoga_sparningar(handelser)
+
+
+def _makulerade(kedja):
+    """What a withdrawal did to its round: the text is unchanged, and the attestations already
+    given in it are void."""
+    namn = [steg.namn_eller_anvandare for steg in kedja if steg.attesterad]
+    if not namn:
+        return "Åter utkast, oförändrat"
+    slag = "makulerad attest" if len(namn) == 1 else "makulerade attester"
+    return f"Åter utkast, oförändrat; {slag}: {', '.join(namn)}"
 
 
 def _sammanfoga_sparningar(handelser):

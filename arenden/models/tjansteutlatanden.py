@@ -275,6 +275,24 @@ class Tjansteutlatande(models.Model):
         checked: the officers' pages read the document through `for_user`."""
         return self.kan_andras and user.has_perm(ANDRA_TJANSTEUTLATANDE)
 
+    def ar_handlaggare(self, user):
+        """Whether `user` answers for the document as its handläggare: the one it names, or its
+        case's. A case given to another officer while its document waits for attest keeps the
+        former one's name in the document until it is a draft again (`services.andra_arende`),
+        and the new one answers for it meanwhile."""
+        return user.pk is not None and user.pk in (self.handlaggare_id, self.arende.handlaggare_id)
+
+    def kan_dras_tillbaka_av(self, user):
+        """Whether `user` may take the document back from attest now, unchanged
+        (`services.dra_tillbaka_fran_attest`): it waits for attest, and they are its handläggare
+        and may write it, as they must to change it and send it again. The scope is the caller's
+        to have checked: the officers' pages read the document through `for_user`."""
+        return (
+            self.status == TjansteutlatandeStatus.TILL_ATTEST
+            and self.ar_handlaggare(user)
+            and user.has_perm(ANDRA_TJANSTEUTLATANDE)
+        )
+
     @property
     def current_attesteringar(self):
         """This round's chain, in order, without voided steps."""

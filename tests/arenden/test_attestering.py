@@ -587,6 +587,222 @@ def test_a_refused_return_says_why_in_its_own_words(world):
         assert str(fel.value) == varfor
 
 
+# --- withdrawal from attest ------------------------------------------------------------------
+
+
+def _texter(tu):
+    return list(tu.sektioner.order_by("mall_sektion__ordning").values_list("text", "version"))
+
+
+def test_the_handlaggare_withdraws_a_sent_document_unchanged_and_its_rounds_attestations_are_void(world):
+    tu = world.skickat()
+    services.attestera(tjansteutlatande=tu, user=world.chef1)  # one given, one pending
+    tu.refresh_from_db()
+    version, omgang, texter = tu.version, tu.attest_omgang, _texter(tu)
+
+    assert services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer, omgang=omgang) is True
+
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+    assert tu.innehall is None and tu.innehall_hash == ""
+    assert (tu.version, tu.attest_omgang) == (version + 1, omgang)
+    assert _texter(tu) == texter  # nothing written in the text
+    steg = list(tu.attesteringar.order_by("ordning"))
+    assert [bool(a.attesterad) for a in steg] == [True, False]  # the given attest is kept, void
+    assert all(a.makulerad for a in steg)
+    assert [(a.history.first().history_change_reason, a.history.first().history_user) for a in steg] == [
+        (f"Makulerad: {services.DRAGET_TILLBAKA}", world.officer)
+    ] * 2
+    senaste = tu.history.first()
+    assert (senaste.history_change_reason, senaste.history_user, senaste.status) == (
+        services.DRAGET_TILLBAKA,
+        world.officer,
+        S.UTKAST,
+    )
+    tu.arende.refresh_from_db()
+    assert tu.arende.status == ArendeStatus.UNDER_BEREDNING
+    # Out of the chefs' queues.
+    assert not Tjansteutlatande.objects.awaiting_attest_by(world.chef2).exists()
+    assert tu.next_attestering is None
+    handelser = [(h["handelse"], h["anvandare"], h["detalj"]) for h in tidslinje(tu.arende)]
+    assert handelser[-1] == (
+        services.DRAGET_TILLBAKA,
+        world.officer,
+        "Åter utkast, oförändrat; makulerad attest: Chef1 Testsson",
+    ), handelser
+    assert ("Attesterat", world.chef1, "Chef1 Testsson, Avdelningschef (steg 1 av 2); senare makulerad") in handelser
+
+    # A draft like any other: sent again, to another chain, in a new round.
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef2])
+    tu.refresh_from_db()
+    assert tu.attest_omgang == omgang + 1
+    assert [a.attestant for a in tu.current_attesteringar] == [world.chef2]
+
+
+def test_a_withdrawal_before_anyone_attested_says_so_in_the_timeline(world):
+    tu = world.skickat()
+    services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer)
+    handelser = [(h["handelse"], h["detalj"]) for h in tidslinje(tu.arende)]
+    assert handelser[-1] == (services.DRAGET_TILLBAKA, "Åter utkast, oförändrat")
+
+
+INGEN_BEHORIGHET = "Du har inte behörighet att dra tillbaka dokumentet från attest."
+BARA_HANDLAGGAREN = "Bara handläggaren, Officer Testsson, kan dra tillbaka dokumentet från attest."
+
+
+@pytest.mark.parametrize(
+    ("vem", "fel"),
+    [
+        ("chef1", INGEN_BEHORIGHET),  # the attestant whose step it is returns it, with a comment
+        ("chef2", INGEN_BEHORIGHET),
+        ("sekreterare", INGEN_BEHORIGHET),
+        ("registrator", INGEN_BEHORIGHET),
+        ("outsider", INGEN_BEHORIGHET),
+        ("kollega", INGEN_BEHORIGHET),  # another avdelning's officer: not in their scope
+        ("granne", BARA_HANDLAGGAREN),  # the avdelning's other officer, who may write in it
+        ("superuser", BARA_HANDLAGGAREN),
+    ],
+)
+def test_only_the_handlaggare_withdraws_a_document_from_attest(world, vem, fel):
+    if vem == "granne":
+        user = person("granne", Roll.HANDLAGGARE, avdelning=world.avdelning)
+    else:
+        user = getattr(world, vem)
+    tu = world.skickat()
+    assert not tu.kan_dras_tillbaka_av(user)
+    with pytest.raises(services.WorkflowError) as refused:
+        services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=user, omgang=tu.attest_omgang)
+    assert str(refused.value) == fel
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST and tu.innehall_hash
+    assert not tu.attesteringar.filter(makulerad__isnull=False).exists()
+    assert tu.kan_dras_tillbaka_av(world.officer)
+
+
+def test_a_case_given_to_another_officer_while_its_document_waits_is_withdrawn_by_the_new_one(world):
+    tu = world.skickat()
+    ny = person("ny", Roll.HANDLAGGARE, avdelning=world.avdelning)
+    arende = tu.arende
+    arende.handlaggare = ny
+    services.andra_arende(arende=arende, falt=["handlaggare"], user=world.superuser)
+    tu.refresh_from_db()
+    assert tu.handlaggare == world.officer  # sent: it keeps the handläggare it names
+
+    assert services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=ny) is True
+
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+    assert tu.handlaggare == ny  # the draft names the one who answers for it now
+    assert tu.history.filter(history_change_reason=services.DRAGET_TILLBAKA, history_user=ny).exists()
+
+
+def test_a_document_attested_at_its_last_step_meanwhile_is_not_withdrawn(world):
+    tu = world.skickat()
+    sedd = Tjansteutlatande.objects.get(pk=tu.pk)  # the officer's page, before the last attest
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    services.attestera(tjansteutlatande=tu, user=world.chef2)
+
+    with pytest.raises(services.WorkflowError) as refused:
+        services.dra_tillbaka_fran_attest(tjansteutlatande=sedd, user=world.officer, omgang=sedd.attest_omgang)
+
+    assert str(refused.value) == services.REDAN_ATTESTERAT
+    tu.refresh_from_db()
+    assert tu.status == S.ATTESTERAD and tu.innehall_hash == snapshot_hash(tu.innehall)
+    assert not tu.attesteringar.filter(makulerad__isnull=False).exists()
+    assert tu.arende.status == ArendeStatus.REDO_FOR_NAMND
+    assert not tu.history.filter(history_change_reason=services.DRAGET_TILLBAKA).exists()
+
+
+def test_withdrawing_twice_writes_nothing_the_second_time(world):
+    tu = world.skickat()
+    omgang = tu.attest_omgang
+    assert services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer, omgang=omgang) is True
+    tu.refresh_from_db()
+    version, rader, steg = tu.version, tu.history.count(), Attestering.history.count()
+
+    assert services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer, omgang=omgang) is False
+
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+    assert (tu.version, tu.history.count(), Attestering.history.count()) == (version, rader, steg)
+
+
+def test_a_withdrawal_from_a_page_of_an_earlier_round_leaves_the_document_sent_anew(world):
+    tu = world.skickat()
+    forsta = tu.attest_omgang
+    services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer, omgang=forsta)
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef2])
+
+    # The first page's button, clicked again (another tab, the Back button).
+    with pytest.raises(services.WorkflowError) as refused:
+        services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer, omgang=forsta)
+
+    assert str(refused.value) == services.OMGANGEN_BYTT
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST and tu.attest_omgang == forsta + 1
+    assert not tu.current_attesteringar.filter(makulerad__isnull=False).exists()
+
+
+def test_a_document_on_a_meetings_list_is_not_withdrawn_from_attest(world):
+    tu = world.attesterat()
+    Tjansteutlatande.objects.filter(pk=tu.pk).update(status=S.PA_FOREDRAGNINGSLISTA)
+    with pytest.raises(services.WorkflowError) as refused:
+        services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer)
+    assert str(refused.value) == "Dokumentet har status ”På föredragningslista” och kan inte dras tillbaka från attest."
+    tu.refresh_from_db()
+    assert tu.status == S.PA_FOREDRAGNINGSLISTA
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_withdrawal_racing_the_last_attest_leaves_one_of_them_whole():
+    """The officer withdraws while the last chef attests: the document's lock lets one finish
+    before the other starts, and the second is refused, whichever it is."""
+    world = build_world()
+    tu = world.skickat()
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def worker(namn, gora):
+        try:
+            barrier.wait()
+            gora(Tjansteutlatande.objects.get(pk=tu.pk))
+            results[namn] = "ok"
+        except services.WorkflowError as exc:
+            results[namn] = str(exc)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(
+            target=worker,
+            args=("attest", lambda dok: services.attestera(tjansteutlatande=dok, user=world.chef2)),
+        ),
+        threading.Thread(
+            target=worker,
+            args=(
+                "tillbaka",
+                lambda dok: services.dra_tillbaka_fran_attest(
+                    tjansteutlatande=dok, user=world.officer, omgang=tu.attest_omgang
+                ),
+            ),
+        ),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tu.refresh_from_db()
+    steg = list(tu.attesteringar.order_by("ordning"))
+    if results["attest"] == "ok":
+        assert results["tillbaka"] == services.REDAN_ATTESTERAT
+        assert tu.status == S.ATTESTERAD and not any(a.makulerad for a in steg)
+    else:
+        assert results == {"tillbaka": "ok", "attest": "Dokumentet kan inte attesteras i status ”Utkast”."}
+        assert tu.status == S.UTKAST and all(a.makulerad for a in steg)
+        assert steg[1].attesterad is None
+
+
 def test_transitions_follow_the_table(world):
     tu = world.attesterat()
     with pytest.raises(services.WorkflowError, match="kan inte skickas för attest"):
