@@ -132,6 +132,13 @@ class UppgifterForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
+class DraTillbakaForm(forms.Form):
+    """The confirmation that takes a document back from attest; `omgang` is the attest round the
+    page showed, so that a round sent anew since is not taken back unseen."""
+
+    omgang = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+
+
 def person_label(user):
     profil = getattr(user, "profil", None)
     name = display_name(user)

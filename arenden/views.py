@@ -24,7 +24,14 @@ from atgarder.views import atgard_json
 
 from . import pdf, services
 from .constants import ArendeStatus, Roll, TjansteutlatandeStatus
-from .forms import NyttTjansteutlatandeForm, SkickaForAttestForm, SkrivelseForm, UppgifterForm, person_label
+from .forms import (
+    DraTillbakaForm,
+    NyttTjansteutlatandeForm,
+    SkickaForAttestForm,
+    SkrivelseForm,
+    UppgifterForm,
+    person_label,
+)
 from .models import (
     ANDRA_TJANSTEUTLATANDE,
     BYT_ATTESTANT,
@@ -315,6 +322,7 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
             "uppgifter": uppgifter,
             "sokformular": sokformular,
             "nyformular": nyformular,
+            "kan_dra_tillbaka": tu.kan_dras_tillbaka_av(request.user),
         },
         status=status,
     )
@@ -534,7 +542,60 @@ def skicka_for_attest(request, pk):
             "byt_attestant": BYT_ATTESTANT,
             "kan_skickas": tu.status == TjansteutlatandeStatus.UTKAST,
             "kan_redigera": tu.kan_andras_av(request.user),
+            "kan_dra_tillbaka": tu.kan_dras_tillbaka_av(request.user),
         },
+    )
+
+
+REDAN_UTKAST = "Tjänsteutlåtandet är redan ett utkast och kan ändras."
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def dra_tillbaka(request, pk):
+    """Take a document back from attest unchanged, after a page that says what that does: the
+    attestations given in this round are void, and the document is a draft in the editor again."""
+    tu = _tu_or_404(request, pk, EDITOR)
+    # Its handläggare's act alone (`services.dra_tillbaka_fran_attest` says why); the page offers
+    # it to nobody else.
+    if not (tu.ar_handlaggare(request.user) and request.user.has_perm(ANDRA_TJANSTEUTLATANDE)):
+        raise PermissionDenied
+    # Bound on every POST: an empty one (no round named) is refused, not taken for a GET.
+    form = DraTillbakaForm(request.POST if request.method == "POST" else None, initial={"omgang": tu.attest_omgang})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                dragen = services.dra_tillbaka_fran_attest(
+                    tjansteutlatande=tu, user=request.user, omgang=form.cleaned_data["omgang"]
+                )
+            except services.WorkflowError as exc:
+                messages.error(request, str(exc))
+                return redirect("arenden:skicka_for_attest", pk=tu.pk)
+            if dragen:
+                messages.success(
+                    request,
+                    "Tjänsteutlåtandet är draget tillbaka från attest och är ett utkast igen; texten är "
+                    "oförändrad. Skicka det för attest när du vill, till samma eller andra attestanter.",
+                )
+            else:  # a second click, or an attestant returned it meanwhile
+                messages.info(request, REDAN_UTKAST)
+            return redirect("arenden:redigera", pk=tu.pk)
+        status = 400
+    elif tu.status == TjansteutlatandeStatus.UTKAST:
+        messages.info(request, REDAN_UTKAST)
+        return redirect("arenden:redigera", pk=tu.pk)
+    elif tu.status != TjansteutlatandeStatus.TILL_ATTEST:
+        messages.error(
+            request, f"Tjänsteutlåtandet har status ”{tu.get_status_display()}” och kan inte dras tillbaka från attest."
+        )
+        return redirect("arenden:skicka_for_attest", pk=tu.pk)
+    givna = [steg for steg in tu.current_attesteringar if steg.attesterad]
+    return render(
+        request,
+        "arenden/dra_tillbaka.html",
+        {"tu": tu, "form": form, "givna": givna, "kan_redigera": tu.kan_andras_av(request.user)},
+        status=status,
     )
 
 

@@ -249,10 +249,11 @@ def officer_pages(w):
         f"/arenden/{ArendeFactory(handlaggare=w['anette'], avdelning=arende.avdelning).pk}/",
         f"/tjansteutlatanden/{tu.pk}/redigera/",
         f"/tjansteutlatanden/{tu.pk}/attest/",
+        f"/tjansteutlatanden/{w['skickat'].pk}/dra-tillbaka/",
     ]
 
 
-OFFICER_PAGES = ["start", "registrera", "arende", "redigera", "skicka_for_attest"]
+OFFICER_PAGES = ["start", "registrera", "arende", "redigera", "skicka_for_attest", "dra_tillbaka"]
 
 
 # (Not called "page": pytest-playwright's fixture of that name would pull the browser in.)

@@ -826,3 +826,150 @@ def test_the_atgard_page_names_only_the_cited_cases_the_officer_may_see(officer_
     assert "Eget citerat ärende" in page and egen.diarienummer in page
     assert "hemliga" not in page and annan.diarienummer not in page
     assert "och 1 ärende som du inte har åtkomst till" in page
+
+
+# --- taking a document back from attest ------------------------------------------------------
+
+
+@pytest.fixture
+def varld(db):
+    from tests.arenden.world import build_world
+
+    return build_world()
+
+
+def _dra_tillbaka_url(tu):
+    return reverse("arenden:dra_tillbaka", args=[tu.pk])
+
+
+def test_the_withdraw_button_is_shown_only_to_the_handlaggare_of_a_document_waiting_for_attest(client, varld):
+    from tests.arenden.world import person
+
+    skickat, utkast, attesterat = varld.skickat(), varld.dokument(), varld.attesterat()
+    granne = person("granne", Roll.HANDLAGGARE, avdelning=varld.avdelning)
+    fall = [
+        (varld.officer, skickat, True),
+        (varld.officer, utkast, False),
+        (varld.officer, attesterat, False),
+        (granne, skickat, False),  # may write in it, did not send it
+        (varld.chef1, skickat, False),
+        (varld.sekreterare, skickat, False),
+        (varld.registrator, skickat, False),
+        (varld.superuser, skickat, False),
+    ]
+    for user, tu, syns in fall:
+        client.force_login(user)
+        for sida in ("arenden:redigera", "arenden:skicka_for_attest"):
+            response = client.get(reverse(sida, args=[tu.pk]), follow=True)
+            assert response.status_code == 200
+            html = response.content.decode()
+            assert (_dra_tillbaka_url(tu) in html) is syns, (user.username, tu.status, sida)
+            assert ("Dra tillbaka från attest" in html) is syns, (user.username, tu.status, sida)
+
+
+@pytest.mark.parametrize(
+    ("vem", "method", "expected"),
+    [
+        ("officer", "GET", 200),
+        ("granne", "GET", 403),
+        ("granne", "POST", 403),
+        ("chef1", "GET", 403),
+        ("chef1", "POST", 403),
+        ("sekreterare", "POST", 403),
+        ("registrator", "POST", 403),
+        ("superuser", "POST", 403),
+        ("kollega", "GET", 404),  # another avdelning's officer: outside their scope
+        ("kollega", "POST", 404),
+        ("anonym", "POST", 302),  # to the login page
+    ],
+)
+def test_the_withdraw_page_is_the_handlaggares_alone(client, varld, vem, method, expected):
+    from tests.arenden.world import person
+
+    user = person("granne", Roll.HANDLAGGARE, avdelning=varld.avdelning) if vem == "granne" else varld.user(vem)
+    tu = varld.skickat()
+    if user is not None:
+        client.force_login(user)
+    if method == "GET":
+        response = client.get(_dra_tillbaka_url(tu))
+    else:
+        response = client.post(_dra_tillbaka_url(tu), {"omgang": tu.attest_omgang})
+    assert response.status_code == expected
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST
+
+
+def test_the_officer_confirms_and_is_back_in_the_editor_with_a_draft(varld):
+    tu = varld.skickat()
+    services.attestera(tjansteutlatande=tu, user=varld.chef1)
+    tu.refresh_from_db()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(varld.officer)
+    url = _dra_tillbaka_url(tu)
+
+    # The confirmation says what happens, and names the attest this round already has.
+    html = client.get(url).content.decode()
+    assert "Tjänsteutlåtandet blir ett utkast igen" in html and "Texten ändras inte" in html
+    assert "Attester som redan har getts i den här attestomgången makuleras" in html
+    assert "Chef1 Testsson, attesterade " in html and "Chef2 Testsson" not in html
+    form = re.search(r'<form method="post">(.*?)</form>', html, re.S).group(1)
+    assert f'name="omgang" value="{tu.attest_omgang}"' in form
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+
+    # Without the form's token nothing happens.
+    assert client.post(url, {"omgang": tu.attest_omgang}).status_code == 403
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST
+
+    response = client.post(url, {"omgang": tu.attest_omgang, "csrfmiddlewaretoken": token}, follow=True)
+    assert response.redirect_chain == [(reverse("arenden:redigera", args=[tu.pk]), 302)]
+    html = response.content.decode()
+    assert "Tjänsteutlåtandet är draget tillbaka från attest och är ett utkast igen" in html
+    assert 'Status: <span id="dokumentstatus">Utkast</span>' in html and url not in html
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+    assert all(a.makulerad for a in tu.attesteringar.all())
+    assert tu.history.first().history_change_reason == services.DRAGET_TILLBAKA
+
+    # The same click again (the Back button, a second tab) changes nothing and says so.
+    rader = tu.history.count()
+    response = client.post(url, {"omgang": tu.attest_omgang, "csrfmiddlewaretoken": token}, follow=True)
+    assert response.redirect_chain == [(reverse("arenden:redigera", args=[tu.pk]), 302)]
+    assert "Tjänsteutlåtandet är redan ett utkast och kan ändras." in response.content.decode()
+    assert tu.history.count() == rader
+    # And the page itself, opened again, leads to the editor.
+    response = client.get(url, follow=True)
+    assert response.redirect_chain == [(reverse("arenden:redigera", args=[tu.pk]), 302)]
+
+
+def test_a_document_attested_before_the_confirmation_is_refused_with_why(client, varld):
+    tu = varld.skickat()
+    client.force_login(varld.officer)
+    url = _dra_tillbaka_url(tu)
+    assert client.get(url).status_code == 200  # the officer reads the confirmation …
+    services.attestera(tjansteutlatande=tu, user=varld.chef1)
+    services.attestera(tjansteutlatande=tu, user=varld.chef2)  # … while the last chef attests
+
+    response = client.post(url, {"omgang": tu.attest_omgang}, follow=True)
+
+    assert response.redirect_chain == [(reverse("arenden:skicka_for_attest", args=[tu.pk]), 302)]
+    assert services.REDAN_ATTESTERAT in response.content.decode()
+    tu.refresh_from_db()
+    assert tu.status == S.ATTESTERAD
+    # Opened now, the page says it is past withdrawing.
+    response = client.get(url, follow=True)
+    assert response.redirect_chain == [(reverse("arenden:skicka_for_attest", args=[tu.pk]), 302)]
+    assert "Tjänsteutlåtandet har status ”Attesterad” och kan inte dras tillbaka från attest." in (
+        response.content.decode()
+    )
+
+
+@pytest.mark.parametrize("omgang", [None, "", "x", "0", "-1", "9" * 40])
+def test_a_withdrawal_without_a_round_it_was_shown_changes_nothing(client, varld, omgang):
+    tu = varld.skickat()
+    client.force_login(varld.officer)
+    response = client.post(_dra_tillbaka_url(tu), {} if omgang is None else {"omgang": omgang})
+    assert response.status_code == 400
+    assert "Formuläret kom inte fram helt" in response.content.decode()
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST
