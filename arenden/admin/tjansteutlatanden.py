@@ -434,6 +434,8 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             context.update(
                 kan_attestera=hinder is None,
                 kan_skicka=self._kan_skicka(request, obj),
+                # The officers' confirmation, which the advice of `forfattar_hinder` names.
+                kan_dra_tillbaka=obj.kan_dras_tillbaka_av(request.user),
                 forfattar_hinder=self._forfattar_hinder(request.user, obj) if hinder else None,
             )
         return super().render_change_form(request, context, add, change, form_url, obj)

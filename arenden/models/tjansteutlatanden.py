@@ -159,16 +159,22 @@ def _skrivande(sparningar):
 
 # What unblocks a chain that names someone who wrote the text. Only sending chooses a chain, and
 # only a draft is sent; the attestant whose step it is cannot return it, having written it, so
-# the document becomes a draft again by an edit (which voids the round) and is sent anew, with a
-# proposed chain that leaves its authors out (`services.standard_attestanter`).
-BYT_ATTESTANT = "ändra dokumentet, så att det blir ett utkast igen, och skicka det för attest till en annan attestant"
+# the handläggare takes it back from attest (`services.dra_tillbaka_fran_attest`, which voids the
+# round as an edit would, without one) and sends it anew, with a proposed chain that leaves its
+# authors out (`services.standard_attestanter`).
+BYT_ATTESTANT = (
+    "dra tillbaka dokumentet med knappen ”Dra tillbaka från attest”, så att det blir ett utkast igen utan att "
+    "texten ändras, och skicka det sedan för attest till en annan attestant"
+)
 
 
 def forfattar_hinder(*, ar_handlaggare, handlaggare_namn):
     """Why the attestant whose step it is cannot attest a document they wrote, and what to do,
     in Swedish: the handläggare does it themselves, anyone else asks the handläggare."""
     if ar_handlaggare:
-        return f"Du är handläggare för dokumentet och kan inte attestera det. {BYT_ATTESTANT.capitalize()}."
+        # Not str.capitalize(), which would lower the button's name.
+        rad = BYT_ATTESTANT[0].upper() + BYT_ATTESTANT[1:]
+        return f"Du är handläggare för dokumentet och kan inte attestera det. {rad}."
     return (
         f"Du har skrivit text i dokumentet och kan inte attestera det. Be handläggaren, {handlaggare_namn}, "
         f"{BYT_ATTESTANT}."

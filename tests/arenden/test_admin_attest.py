@@ -854,9 +854,12 @@ def _koraden(page, titel):
     return next(rad for rad in re.findall(r"<tr[^>]*>.*?</tr>", page, re.S) if titel in rad)
 
 
+BYT = (
+    "dra tillbaka dokumentet med knappen ”Dra tillbaka från attest”, så att det blir ett utkast igen utan att texten "
+    "ändras, och skicka det sedan för attest till en annan attestant."
+)
 FORFATTAR_HINDER = (
-    "Du har skrivit text i dokumentet och kan inte attestera det. Be handläggaren, Officer Testsson, ändra "
-    "dokumentet, så att det blir ett utkast igen, och skicka det för attest till en annan attestant."
+    f"Du har skrivit text i dokumentet och kan inte attestera det. Be handläggaren, Officer Testsson, {BYT}"
 )
 
 
@@ -887,9 +890,10 @@ def test_a_chef_who_wrote_in_a_document_waiting_at_their_step_is_told_why_and_wh
     kedjan = html.unescape(client.get(f"/tjansteutlatanden/{skrivet.pk}/attest/").content.decode())
     assert (
         "Chef1 Testsson har skrivit text i dokumentet och kan inte attestera det eller återremittera det. För att "
-        "byta attestant: ändra dokumentet, så att det blir ett utkast igen, och skicka det för attest till en annan "
-        "attestant."
+        f"byta attestant: {BYT}"
     ) in kedjan
+    # The button the advice names is there for the handläggare.
+    assert f'href="/tjansteutlatanden/{skrivet.pk}/dra-tillbaka/">Dra tillbaka från attest</a>' in kedjan
     kedjan = html.unescape(client.get(f"/tjansteutlatanden/{annat.pk}/attest/").content.decode())
     assert "har skrivit text i dokumentet" not in kedjan
 
@@ -901,11 +905,14 @@ def test_doing_what_the_queue_says_moves_the_document_to_another_attestant(world
     _skriv(sektioner[0], world.chef1, "<p>Avdelningschefens stycke.</p>")
     _kedja_utan_kontroll(monkeypatch, tu, [world.chef1, world.chef2])
 
-    # The handläggare changes the document, which makes it a draft again, and sends it anew.
+    # The handläggare takes the document back from attest, unchanged, and sends it anew.
     client.force_login(world.officer)
-    _skriv(sektioner[1], world.officer, "<p>Handläggarens förtydligande.</p>")
+    texter = list(tu.sektioner.order_by("pk").values_list("text", flat=True))
+    response = client.post(f"/tjansteutlatanden/{tu.pk}/dra-tillbaka/", {"omgang": tu.attest_omgang})
+    assert response.status_code == 302 and response.url == f"/tjansteutlatanden/{tu.pk}/redigera/"
     tu.refresh_from_db()
     assert tu.status == S.UTKAST
+    assert list(tu.sektioner.order_by("pk").values_list("text", flat=True)) == texter
     form = client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/skicka/")
     assert form.context["form"]["forsta"].value() == world.chef2.pk  # the chef who wrote is not proposed
     _follow(client, client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/skicka/", {"forsta": world.chef2.pk}))
@@ -925,7 +932,8 @@ def test_a_handlaggare_left_in_their_own_chain_finds_it_in_their_queue_with_what
     client.force_login(world.officer)
     ko, page = _ko(client)
     assert set(ko) == {tu.pk}
-    assert (
-        "Du är handläggare för dokumentet och kan inte attestera det. Ändra dokumentet, så att det blir ett "
-        "utkast igen, och skicka det för attest till en annan attestant."
-    ) in page
+    assert f"Du är handläggare för dokumentet och kan inte attestera det. D{BYT[1:]}" in page
+    # The document's page the queue links to leads to the button the advice names.
+    dokument = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode())
+    assert f'href="/tjansteutlatanden/{tu.pk}/dra-tillbaka/">Dra tillbaka från attest</a>' in dokument
+    assert f"{tu.pk}/attestera/" not in dokument
