@@ -285,3 +285,59 @@ def test_the_secretary_builds_the_meeting_packet_and_downloads_it(demo_site, pag
     assert "Detta dokument har godkänts digitalt av följande personer" in text
     demo.refresh_from_db()
     assert demo.status == "pa_foredragningslista"
+
+
+def test_the_officer_takes_a_sent_document_back_from_attest_and_writes_on(demo_site, page):
+    """Sent to the wrong chain: the officer takes it back, unchanged, and is in an editable draft."""
+    from django.contrib.auth import get_user_model
+
+    from arenden import services
+    from arenden.models import Mall
+    from tests.factories import ArendeFactory
+
+    from .conftest import axe_violations
+
+    users = get_user_model().objects
+    anette, christoffer = users.get(username="anette"), users.get(username="christoffer")
+    demo = Arende.objects.get(diarienummer="SKHLM 2024/123")
+    arende = ArendeFactory(handlaggare=anette, avdelning=demo.avdelning, forvaltning=demo.forvaltning)
+    tu = services.skapa_tjansteutlatande(arende=arende, mall=Mall.objects.get(), user=anette, titel="Belysning i Sätra")
+    Sektion.objects.filter(tjansteutlatande=tu).update(text="<p>Förvaltningens text.</p>")
+
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{tu.pk}/redigera/")
+    page.get_by_role("link", name="Skicka för attest").click()
+    page.get_by_role("button", name="Skicka för attest").click()
+    expect(page.get_by_role("status").first).to_contain_text("skickat för attest")
+    tu.refresh_from_db()
+    assert tu.status == "till_attest"
+    services.attestera(tjansteutlatande=tu, user=christoffer)  # the first chef attests meanwhile
+
+    # From the editor's note on the sent document, to the confirmation that says what happens.
+    page.goto(f"{demo_site}/tjansteutlatanden/{tu.pk}/attest/")
+    expect(page.get_by_role("link", name="Dra tillbaka från attest")).to_be_visible()
+    assert axe_violations(page) == []
+    page.goto(f"{demo_site}/tjansteutlatanden/{tu.pk}/redigera/")
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Dra tillbaka från attest").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dra tillbaka från attest: Belysning i Sätra")
+    expect(page.get_by_role("note")).to_contain_text("Attester som redan har getts i den här attestomgången makuleras")
+    expect(page.get_by_role("note")).to_contain_text("Christoffer Carlander, attesterade ")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Dra tillbaka från attest").click()
+
+    page.wait_for_url(f"{demo_site}/tjansteutlatanden/{tu.pk}/redigera/")
+    expect(page.get_by_role("status").first).to_contain_text("draget tillbaka från attest och är ett utkast igen")
+    expect(page.locator("#dokumentstatus")).to_have_text("Utkast")
+    expect(page.get_by_role("link", name="Dra tillbaka från attest")).to_have_count(0)
+    tu.refresh_from_db()
+    assert tu.status == "utkast" and tu.innehall is None
+    assert all(steg.makulerad for steg in tu.attesteringar.all())
+
+    # An editable draft: the officer writes and saves, and could send it to other attestants.
+    write(page, "Sammanfattning", " Tillagt efter att dokumentet dragits tillbaka.")
+    save(page, "Sammanfattning")
+    sektion = Sektion.objects.get(tjansteutlatande=tu, mall_sektion__rubrik="Sammanfattning")
+    assert "Tillagt efter att dokumentet dragits tillbaka." in sektion.text
+    tu.refresh_from_db()
+    assert tu.status == "utkast"
