@@ -33,7 +33,6 @@ from .models import (
     Bilaga,
     DiarieSekvens,
     Foredragningspunkt,
-    Mall,
     Profil,
     Sammantrade,
     Sammantradesexport,
@@ -596,6 +595,28 @@ def kontrollera_objektversion(lagrad, falt, expected_version, benamning):
         )
 
 
+def andra_objekt(*, obj, falt, versionerade, user, perm, benamning, expected_version=None, alltid=()):
+    """Save the fields named in `falt` as `obj` holds them (an admin change form), for an object
+    without a version number of its own: `expected_version` is its `objektversion` of
+    `versionerade` on the user's page. The row is locked, and if someone changed one of those
+    fields since, nothing is written and ConflictError says so; otherwise only the fields in
+    `falt` are written (`spara_andrade_falt`, with `alltid`). `perm` is the permission the page
+    asks for; `benamning` names the object in Swedish, definite form ("mallen").
+
+    The page's form checked the version before this, without a lock: a save committed in between
+    would be written over unseen, by a user who never saw it."""
+    if user is not None and not user.has_perm(perm):
+        raise PermissionDenied(f"Du har inte behörighet att ändra {benamning}.")
+    with transaction.atomic():
+        lagrad = type(obj)._default_manager.select_for_update().filter(pk=obj.pk).first()
+        if lagrad is None:
+            raise ConflictError(f"Någon annan har tagit bort {benamning} medan du arbetade.")
+        if set(falt) & set(versionerade):  # a page saved unchanged writes nothing over anyone
+            kontrollera_objektversion(lagrad, versionerade, expected_version, benamning)
+        spara_andrade_falt(obj, lagrad, falt, user, alltid=alltid)
+    return obj
+
+
 # A mall's own fields that its admin page shows and changes, whose checksum is the page's version
 # (`objektversion`); its headings are rows of their own, each with its checksum (`radversion`).
 MALL_FALT = ("namn", "beskrivning", "aktiv")
@@ -607,14 +628,15 @@ def andra_mall(*, mall, falt, user, expected_version=None):
     changed one of those since, nothing is written and ConflictError says so. Whether a mall is
     active decides whether officers can start documents from it, and its name is how they choose
     it: a change saved unseen over someone else's would leave neither of them knowing."""
-    if user is not None and not user.has_perm("arenden.change_mall"):
-        raise PermissionDenied("Du har inte behörighet att ändra dokumentmallar.")
-    with transaction.atomic():
-        lagrad = Mall.objects.select_for_update().get(pk=mall.pk)
-        if set(falt) & set(MALL_FALT):  # a page saved unchanged writes nothing over anyone
-            kontrollera_objektversion(lagrad, MALL_FALT, expected_version, "mallen")
-        spara_andrade_falt(mall, lagrad, falt, user)
-    return mall
+    return andra_objekt(
+        obj=mall,
+        falt=falt,
+        versionerade=MALL_FALT,
+        user=user,
+        perm="arenden.change_mall",
+        benamning="mallen",
+        expected_version=expected_version,
+    )
 
 
 def kontrollera_radversion(sparad, obj, expected_version):

@@ -5,7 +5,7 @@ admin's change page saves one through `andra_atgard`."""
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from arenden.services import kontrollera_objektversion, spara_andrade_falt
+from arenden.services import andra_objekt
 
 from .models import Atgard
 
@@ -48,11 +48,13 @@ def andra_atgard(*, atgard, falt, user, expected_version=None):
     ATGARD_FALT on the user's page: if someone changed one of those since, nothing is written and
     ConflictError says so. Documents print the åtgärd until they are sent for attest, so a change
     written over someone else's would be printed without either of them knowing."""
-    if not user.has_perm("atgarder.change_atgard"):
-        raise PermissionDenied("Du har inte behörighet att ändra åtgärder i registret.")
-    with transaction.atomic():
-        lagrad = Atgard.objects.select_for_update().get(pk=atgard.pk)
-        if set(falt) & set(ATGARD_FALT):  # a page saved unchanged writes nothing over anyone
-            kontrollera_objektversion(lagrad, ATGARD_FALT, expected_version, "åtgärden")
-        spara_andrade_falt(atgard, lagrad, falt, user, alltid=("andrad",))
-    return atgard
+    return andra_objekt(
+        obj=atgard,
+        falt=falt,
+        versionerade=ATGARD_FALT,
+        user=user,
+        perm="atgarder.change_atgard",
+        benamning="åtgärden",
+        expected_version=expected_version,
+        alltid=("andrad",),
+    )
