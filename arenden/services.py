@@ -37,6 +37,7 @@ from .models import (
     Sammantrade,
     Sammantradesexport,
     Sektion,
+    Skrivelse,
     Tjansteutlatande,
     TjansteutlatandeAtgard,
     Undertecknare,
@@ -635,6 +636,37 @@ def andra_mall(*, mall, falt, user, expected_version=None):
         user=user,
         perm="arenden.change_mall",
         benamning="mallen",
+        expected_version=expected_version,
+    )
+
+
+# A skrivelse's fields that its own admin page shows and changes, whose checksum is the page's
+# version (`objektversion`). The ärende's page shows the same skrivelser as rows (`radversion`).
+SKRIVELSE_FALT = ("arende", "titel", "forfattare", "beredning_datum", "text", "fil")
+
+
+def andra_skrivelse(*, skrivelse, falt, user, expected_version=None):
+    """Save a skrivelse's fields named in `falt` as `skrivelse` holds them (its own admin page).
+    `expected_version` is its `objektversion` of SKRIVELSE_FALT on the user's page: if someone
+    changed one of those since, here or in the skrivelse's row on the ärende's page, nothing is
+    written and ConflictError says so. The skrivelse is what the answer answers, and its Bilaga 1:
+    a save from an older page would put back the text a colleague had just corrected.
+
+    It stays in a case the user may see, and moves only to another such case."""
+    if user is not None:
+        synliga = Arende.objects.for_user(user)
+        if not (
+            Skrivelse.objects.filter(pk=skrivelse.pk, arende__in=synliga.values("pk")).exists()
+            and synliga.filter(pk=skrivelse.arende_id).exists()
+        ):
+            raise PermissionDenied("Du har inte behörighet att ändra skrivelsen.")
+    return andra_objekt(
+        obj=skrivelse,
+        falt=falt,
+        versionerade=SKRIVELSE_FALT,
+        user=user,
+        perm="arenden.change_skrivelse",
+        benamning="skrivelsen",
         expected_version=expected_version,
     )
 

@@ -221,8 +221,18 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
         transaction.on_commit(lambda: messages.info(request, f"Ärendet fick diarienummer {obj.diarienummer}."))
 
 
+class SkrivelseForm(ObjektForm):
+    versioned_fields = services.SKRIVELSE_FALT
+    benamning = "skrivelsen"
+
+
 @admin.register(Skrivelse)
-class SkrivelseAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
+class SkrivelseAdmin(VersioneradAdminMixin, DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
+    """The ärende's page shows its skrivelser as rows with their own checksum; here the
+    skrivelse's fields carry one too (SkrivelseForm), so that a save from either page made over
+    a change saved from the other is refused, and only the fields the user changed are written."""
+
+    form = SkrivelseForm
     ordering = NYASTE_RADER
     scope_path = "arende"
     list_display = ("titel", "arende", "forfattare", "beredning_datum")
@@ -232,3 +242,14 @@ class SkrivelseAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
     sok_egna = ("titel", "forfattare")
     autocomplete_fields = ("arende",)
     formfield_overrides = PDF_UPLOAD
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        services.andra_skrivelse(
+            skrivelse=obj,
+            falt=form.changed_data,
+            expected_version=form.cleaned_data["expected_version"],
+            user=request.user,
+        )

@@ -1,5 +1,6 @@
-"""Two people on the same ärende's or mall's admin page: what one saved after the other opened
-the page is refused, not written over, and what the other typed stays in the form."""
+"""Two people on the same ärende's, skrivelse's or mall's admin page (or a skrivelse's own page and
+its ärende's): what one saved after the other opened the page is refused, not written over, and
+what the other typed stays in the form."""
 
 import datetime
 import html
@@ -128,6 +129,110 @@ def test_a_skrivelse_someone_changed_after_the_page_was_opened_is_refused_and_ke
     assert skrivelse.text == "Min text."
 
 
+def _skrivelse_url(skrivelse):
+    return f"/admin/arenden/skrivelse/{skrivelse.pk}/change/"
+
+
+def test_a_skrivelse_saved_on_the_arende_page_after_its_own_page_was_opened_is_refused_and_kept(admin_client, arende):
+    skrivelse = arende.skrivelser.get()
+    sidan = _sidan(admin_client, _skrivelse_url(skrivelse), "skrivelse_form")
+    arendesidan = _sidan(admin_client, _url(arende), "arende_form")
+    arendesidan["skrivelser-0-text"] = "Kollegans text."
+    assert admin_client.post(_url(arende), arendesidan).status_code == 302
+
+    sidan["forfattare"] = "Min författare"
+    response = admin_client.post(_skrivelse_url(skrivelse), sidan)
+
+    assert response.status_code == 200
+    skrivelse.refresh_from_db()
+    assert (skrivelse.forfattare, skrivelse.text) == ("Anna Andersson (M)", "Kollegans text.")
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat skrivelsen efter att du öppnade sidan" in page
+    igen = _formular(response, "skrivelse_form")
+    # The user's change stays; the field they left alone shows what is stored now.
+    assert (igen["forfattare"], igen["text"]) == ("Min författare", "Kollegans text.")
+
+    # Saved again from the page as shown now, the user's change goes in beside the colleague's.
+    assert admin_client.post(_skrivelse_url(skrivelse), igen).status_code == 302
+    skrivelse.refresh_from_db()
+    assert (skrivelse.forfattare, skrivelse.text) == ("Min författare", "Kollegans text.")
+    assert skrivelse.history.first().history_user.is_superuser
+
+
+def test_saving_an_older_skrivelse_page_keeps_what_others_changed_in_fields_it_left_alone(admin_client, arende):
+    skrivelse = arende.skrivelser.get()
+    sidan = _sidan(admin_client, _skrivelse_url(skrivelse), "skrivelse_form")
+    skrivelse.text = "Kollegans text."
+    skrivelse.beredning_datum = datetime.date(2024, 1, 10)
+    skrivelse.save()
+    rader = skrivelse.history.count()
+
+    response = admin_client.post(_skrivelse_url(skrivelse), sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    skrivelse.refresh_from_db()
+    assert (skrivelse.text, skrivelse.beredning_datum) == ("Kollegans text.", datetime.date(2024, 1, 10))
+    assert skrivelse.history.count() == rader  # nothing written over the colleague's change
+
+
+def test_a_registrators_skrivelse_page_keeps_a_colleagues_change_and_saves_their_own(client, db):
+    from tests.arenden.world import build_world
+
+    world = build_world()
+    arende = ArendeFactory(forvaltning=world.forvaltning, avdelning=world.avdelning)
+    skrivelse = Skrivelse.objects.create(
+        arende=arende, titel="Skrivelse", forfattare="A (M)", beredning_datum=datetime.date(2024, 1, 10), text="x"
+    )
+    client.force_login(world.registrator)
+    sidan = _sidan(client, _skrivelse_url(skrivelse), "skrivelse_form")
+    Skrivelse.objects.filter(pk=skrivelse.pk).update(text="Kollegans text.")
+
+    # The page as it was opened, saved unchanged: the colleague's text stays.
+    assert client.post(_skrivelse_url(skrivelse), sidan).status_code == 302
+    skrivelse.refresh_from_db()
+    assert skrivelse.text == "Kollegans text."
+
+    sidan = _sidan(client, _skrivelse_url(skrivelse), "skrivelse_form")
+    sidan["titel"] = "Öppna drogscener"
+    assert client.post(_skrivelse_url(skrivelse), sidan).status_code == 302
+    skrivelse.refresh_from_db()
+    assert (skrivelse.titel, skrivelse.text) == ("Öppna drogscener", "Kollegans text.")
+    assert skrivelse.history.first().history_user == world.registrator
+
+
+def test_the_skrivelse_service_moves_a_skrivelse_only_within_the_users_cases(db):
+    from django.core.exceptions import PermissionDenied
+
+    from tests.arenden.world import build_world
+    from tests.factories import ForvaltningFactory
+
+    world = build_world()
+    egen = ArendeFactory(forvaltning=world.forvaltning, avdelning=world.avdelning)
+    skrivelse = Skrivelse.objects.create(
+        arende=egen, titel="Skrivelse", forfattare="A (M)", beredning_datum=datetime.date(2024, 1, 10), text="x"
+    )
+    sedd = services.objektversion(skrivelse, services.SKRIVELSE_FALT)
+    skrivelse.arende = ArendeFactory(forvaltning=ForvaltningFactory(diarieprefix="HASO"))
+
+    with pytest.raises(PermissionDenied):
+        services.andra_skrivelse(skrivelse=skrivelse, falt=["arende"], expected_version=sedd, user=world.registrator)
+
+    assert Skrivelse.objects.get(pk=skrivelse.pk).arende == egen
+
+
+def test_a_skrivelse_save_from_an_older_version_is_refused_by_the_service_under_the_lock(admin_user, arende):
+    skrivelse = arende.skrivelser.get()
+    sedd = services.objektversion(skrivelse, services.SKRIVELSE_FALT)
+    Skrivelse.objects.filter(pk=skrivelse.pk).update(text="Kollegans text.")
+    skrivelse.titel = "Min titel"
+
+    with pytest.raises(services.ConflictError):
+        services.andra_skrivelse(skrivelse=skrivelse, falt=["titel"], expected_version=sedd, user=admin_user)
+
+    skrivelse.refresh_from_db()
+    assert (skrivelse.titel, skrivelse.text) == ("Öppna drogscener", "Kollegans text.")
+
+
 def test_a_mallsektion_someone_changed_after_the_page_was_opened_is_refused_and_kept(admin_client, db):
     mall = MallFactory()
     url = f"/admin/arenden/mall/{mall.pk}/change/"
@@ -254,6 +359,39 @@ def test_a_skrivelse_someone_changed_between_the_check_and_the_save_is_refused_a
     assert admin_client.post(_url(arende), _formular(response, "arende_form")).status_code == 302
     skrivelse.refresh_from_db()
     assert (skrivelse.forfattare, skrivelse.text) == ("Kollegans författare", "Min text.")
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_skrivelse_changed_between_the_check_and_the_save_on_its_own_page_is_refused_and_kept(
+    admin_client, arende, monkeypatch
+):
+    skrivelse = arende.skrivelser.get()
+    sidan = _sidan(admin_client, _skrivelse_url(skrivelse), "skrivelse_form")
+
+    def kollegan():
+        # The skrivelse's row saved on the ärende's page, as that page's save writes it.
+        sparad = Skrivelse.objects.get(pk=skrivelse.pk)
+        sparad.text = "Kollegans text."
+        sparad.save()
+
+    # After the form's check, before the skrivelse is locked: as a save that came just before.
+    monkeypatch.setattr(services, "andra_skrivelse", forst(lambda: en_annan_sparar(kollegan), services.andra_skrivelse))
+    sidan["forfattare"] = "Min författare"
+    response = admin_client.post(_skrivelse_url(skrivelse), sidan)
+
+    # The form's check passed; the service's check under the lock found the change, and the page
+    # is shown again with the form's own refusal.
+    assert response.status_code == 200
+    skrivelse.refresh_from_db()
+    assert (skrivelse.forfattare, skrivelse.text) == ("Anna Andersson (M)", "Kollegans text.")
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat skrivelsen efter att du öppnade sidan" in page
+    assert 'value="Min författare"' in page
+
+    assert admin_client.post(_skrivelse_url(skrivelse), _formular(response, "skrivelse_form")).status_code == 302
+    skrivelse.refresh_from_db()
+    assert (skrivelse.forfattare, skrivelse.text) == ("Min författare", "Kollegans text.")
 
 
 @pytest.mark.postgresql
