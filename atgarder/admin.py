@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from arenden.admin.common import HistoryAdmin, ObjektForm, RadForm, RadFormSet, VersioneradAdminMixin
+from arenden.admin.common import (
+    HistoryAdmin,
+    ObjektAdminMixin,
+    ObjektForm,
+    RadForm,
+    RadFormSet,
+    VersioneradAdminMixin,
+)
 
 from . import services
 from .models import Aktor, Atgard, Drogscen, Utfall
@@ -69,8 +76,22 @@ class KvarIAtgarderMixin:
         return deleted, count, perms_needed, protected
 
 
+class DrogscenForm(ObjektForm):
+    versioned_fields = ("namn", "omrade", "beskrivning", "barnverksamheter", "fokusar")
+    benamning = "drogscenen"
+
+
+class AktorForm(ObjektForm):
+    versioned_fields = ("namn",)
+    benamning = "aktören"
+
+
 @admin.register(Drogscen)
-class DrogscenAdmin(KvarIAtgarderMixin, HistoryAdmin):
+class DrogscenAdmin(ObjektAdminMixin, KvarIAtgarderMixin, HistoryAdmin):
+    """Officers keep the register's places here, as the åtgärder: a save from a page opened
+    before someone else's is refused, not written over theirs (DrogscenForm)."""
+
+    form = DrogscenForm
     atgard_falt = "drogscener"
     list_display = ("namn", "omrade", "fokusar")
     list_filter = ("fokusar",)
@@ -78,7 +99,8 @@ class DrogscenAdmin(KvarIAtgarderMixin, HistoryAdmin):
 
 
 @admin.register(Aktor)
-class AktorAdmin(KvarIAtgarderMixin, HistoryAdmin):
+class AktorAdmin(ObjektAdminMixin, KvarIAtgarderMixin, HistoryAdmin):
+    form = AktorForm
     atgard_falt = "aktorer"
     list_display = ("namn",)
     search_fields = ("namn",)

@@ -370,7 +370,9 @@ def admin_pages(w):
         "atgard-add": ("admin", "/admin/atgarder/atgard/add/"),
         "atgard-change": ("admin", f"/admin/atgarder/atgard/{Atgard.objects.first().pk}/change/"),
         "drogscen-add": ("admin", "/admin/atgarder/drogscen/add/"),
+        "drogscen-change": ("anette", f"/admin/atgarder/drogscen/{Drogscen.objects.first().pk}/change/"),
         "aktor-add": ("admin", "/admin/atgarder/aktor/add/"),
+        "aktor-change": ("anette", f"/admin/atgarder/aktor/{Aktor.objects.first().pk}/change/"),
         "user-add": ("admin", "/admin/auth/user/add/"),
     }
 
@@ -393,7 +395,9 @@ ADMIN_PAGES = [
     "atgard-add",
     "atgard-change",
     "drogscen-add",
+    "drogscen-change",
     "aktor-add",
+    "aktor-change",
     "user-add",
 ]
 

@@ -1,26 +1,27 @@
-"""Two people on the same åtgärd's admin page: what one saved after the other opened the page is
-refused, not written over, and what the other typed stays in the form."""
+"""Two people on the same åtgärd's, drogscen's or aktör's admin page: what one saved after the
+other opened the page is refused, not written over, and what the other typed stays in the form."""
 
 import datetime
 import html
 
 import pytest
 
+from arenden.constants import Roll
 from atgarder import services
-from atgarder.models import Atgard, Utfall
+from atgarder.models import Aktor, Atgard, Utfall
 from tests.arenden.test_admin_attest import _Formular
 from tests.arenden.test_admin_versioner import en_annan_sparar, forst
-from tests.factories import AtgardFactory
+from tests.factories import AtgardFactory, DrogscenFactory, UserFactory
 
 
-def _sidan(client, url):
+def _sidan(client, url, form_id="atgard_form"):
     response = client.get(url)
     assert response.status_code == 200
-    return _formular(response)
+    return _formular(response, form_id)
 
 
-def _formular(response):
-    formular = _Formular("atgard_form")
+def _formular(response, form_id="atgard_form"):
+    formular = _Formular(form_id)
     formular.feed(response.content.decode())
     return formular.data
 
@@ -133,6 +134,94 @@ def test_a_save_from_an_older_version_is_refused_by_the_service_under_the_lock(a
 
     atgard.refresh_from_db()
     assert atgard.titel == "Platsaktiveringar"
+
+
+@pytest.fixture
+def handlaggare_client(client, db):
+    """An officer, whose role keeps the register: places and actors included."""
+    client.force_login(UserFactory(username="handlaggare", is_staff=True, roller=[Roll.HANDLAGGARE]))
+    return client
+
+
+@pytest.fixture
+def drogscen(db):
+    return DrogscenFactory(namn="Sätra centrum", omrade="Sätra", beskrivning="Torget och tunnelbanan.")
+
+
+def _drogscen_url(drogscen):
+    return f"/admin/atgarder/drogscen/{drogscen.pk}/change/"
+
+
+def test_a_drogscen_someone_changed_after_the_page_was_opened_is_refused_and_kept(handlaggare_client, drogscen):
+    sidan = _sidan(handlaggare_client, _drogscen_url(drogscen), "drogscen_form")
+    drogscen.fokusar = 2024
+    drogscen.save()
+
+    sidan["beskrivning"] = "Min beskrivning."
+    response = handlaggare_client.post(_drogscen_url(drogscen), sidan)
+
+    assert response.status_code == 200
+    drogscen.refresh_from_db()
+    assert (drogscen.beskrivning, drogscen.fokusar) == ("Torget och tunnelbanan.", 2024)
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat drogscenen efter att du öppnade sidan" in page
+    igen = _formular(response, "drogscen_form")
+    # The user's change stays; the field they left alone shows what is stored now.
+    assert (igen["beskrivning"], igen["fokusar"]) == ("Min beskrivning.", "2024")
+
+    # Saved again from the page as shown now, the user's change goes in beside the colleague's.
+    assert handlaggare_client.post(_drogscen_url(drogscen), igen).status_code == 302
+    drogscen.refresh_from_db()
+    assert (drogscen.beskrivning, drogscen.fokusar) == ("Min beskrivning.", 2024)
+    assert drogscen.history.first().history_user.username == "handlaggare"
+
+
+def test_saving_an_older_drogscen_page_keeps_what_others_changed_in_fields_it_left_alone(handlaggare_client, drogscen):
+    sidan = _sidan(handlaggare_client, _drogscen_url(drogscen), "drogscen_form")
+    drogscen.barnverksamheter = "Parkleken Solstrålen"
+    drogscen.save()
+    rader = drogscen.history.count()
+
+    response = handlaggare_client.post(_drogscen_url(drogscen), sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    drogscen.refresh_from_db()
+    assert drogscen.barnverksamheter == "Parkleken Solstrålen"
+    assert drogscen.history.count() == rader
+
+
+def _aktor_url(aktor):
+    return f"/admin/atgarder/aktor/{aktor.pk}/change/"
+
+
+def test_an_aktor_renamed_after_the_page_was_opened_is_refused_and_kept(handlaggare_client, db):
+    aktor = Aktor.objects.create(namn="Polisen")
+    sidan = _sidan(handlaggare_client, _aktor_url(aktor), "aktor_form")
+    Aktor.objects.filter(pk=aktor.pk).update(namn="Polismyndigheten")
+
+    sidan["namn"] = "Lokalpolisområde Skärholmen"
+    response = handlaggare_client.post(_aktor_url(aktor), sidan)
+
+    assert response.status_code == 200
+    aktor.refresh_from_db()
+    assert aktor.namn == "Polismyndigheten"
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat aktören efter att du öppnade sidan" in page
+    assert 'value="Lokalpolisområde Skärholmen"' in page
+
+    assert handlaggare_client.post(_aktor_url(aktor), _formular(response, "aktor_form")).status_code == 302
+    aktor.refresh_from_db()
+    assert aktor.namn == "Lokalpolisområde Skärholmen"
+
+
+def test_saving_an_older_aktor_page_unchanged_keeps_the_name_someone_gave_it(handlaggare_client, db):
+    aktor = Aktor.objects.create(namn="Polisen")
+    sidan = _sidan(handlaggare_client, _aktor_url(aktor), "aktor_form")
+    Aktor.objects.filter(pk=aktor.pk).update(namn="Polismyndigheten")
+
+    assert handlaggare_client.post(_aktor_url(aktor), sidan).status_code == 302
+    aktor.refresh_from_db()
+    assert aktor.namn == "Polismyndigheten"
 
 
 # Someone else's save that lands after the page's form was checked and before the åtgärd is
