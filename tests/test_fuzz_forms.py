@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from arenden import services
-from arenden.models import Arende, Mall, Sektion, Tjansteutlatande
+from arenden.models import Arende, Avdelning, Forvaltning, Mall, Namnd, Sektion, Tjansteutlatande
 from atgarder.models import Aktor, Atgard, Drogscen
 from tests.arenden.meeting import sammantrade
 from tests.factories import ArendeFactory, pdf_bytes
@@ -374,6 +374,9 @@ def admin_pages(w):
         "aktor-add": ("admin", "/admin/atgarder/aktor/add/"),
         "aktor-change": ("anette", f"/admin/atgarder/aktor/{Aktor.objects.first().pk}/change/"),
         "user-add": ("admin", "/admin/auth/user/add/"),
+        "namnd-change": ("admin", f"/admin/arenden/namnd/{Namnd.objects.first().pk}/change/"),
+        "forvaltning-change": ("admin", f"/admin/arenden/forvaltning/{Forvaltning.objects.first().pk}/change/"),
+        "avdelning-change": ("admin", f"/admin/arenden/avdelning/{Avdelning.objects.first().pk}/change/"),
     }
 
 
@@ -399,6 +402,9 @@ ADMIN_PAGES = [
     "aktor-add",
     "aktor-change",
     "user-add",
+    "namnd-change",
+    "forvaltning-change",
+    "avdelning-change",
 ]
 
 

@@ -15,6 +15,7 @@ from ..models import (
 )
 from .common import (
     HistoryAdmin,
+    ObjektAdminMixin,
     ObjektForm,
     RadForm,
     RadFormSet,
@@ -53,13 +54,36 @@ class UserAdmin(SafeInputAdminMixin, DjangoUserAdmin):
         return False
 
 
+# The organisation is kept by superusers. Each page carries a checksum of its fields (ObjektForm)
+# and saves only what the user changed (ObjektAdminMixin): a förvaltning's or an avdelning's chef
+# is the attest chain of its documents, and a save from an older page would put back the chef
+# someone had just replaced.
+
+
+class NamndForm(ObjektForm):
+    versioned_fields = ("namn",)
+    benamning = "nämnden"
+
+
+class ForvaltningForm(ObjektForm):
+    versioned_fields = ("namn", "diarieprefix", "namnd", "chef")
+    benamning = "förvaltningen"
+
+
+class AvdelningForm(ObjektForm):
+    versioned_fields = ("forvaltning", "namn", "chef")
+    benamning = "avdelningen"
+
+
 @admin.register(Namnd)
-class NamndAdmin(HistoryAdmin):
+class NamndAdmin(ObjektAdminMixin, HistoryAdmin):
+    form = NamndForm
     search_fields = ("namn",)
 
 
 @admin.register(Forvaltning)
-class ForvaltningAdmin(HistoryAdmin):
+class ForvaltningAdmin(ObjektAdminMixin, HistoryAdmin):
+    form = ForvaltningForm
     list_display = ("namn", "diarieprefix", "namnd", "chef_namn")
     list_select_related = ("namnd", "chef")
     search_fields = ("namn", "diarieprefix")
@@ -74,7 +98,8 @@ class ForvaltningAdmin(HistoryAdmin):
 
 
 @admin.register(Avdelning)
-class AvdelningAdmin(HistoryAdmin):
+class AvdelningAdmin(ObjektAdminMixin, HistoryAdmin):
+    form = AvdelningForm
     list_display = ("namn", "forvaltning", "chef_namn")
     list_select_related = ("forvaltning", "chef")
     list_filter = ("forvaltning",)

@@ -1,6 +1,6 @@
-"""Two people on the same ärende's, skrivelse's or mall's admin page (or a skrivelse's own page and
-its ärende's): what one saved after the other opened the page is refused, not written over, and
-what the other typed stays in the form."""
+"""Two people on the same ärende's, skrivelse's, mall's or organisation's admin page (or a
+skrivelse's own page and its ärende's): what one saved after the other opened the page is
+refused, not written over, and what the other typed stays in the form."""
 
 import datetime
 import html
@@ -323,6 +323,65 @@ def test_a_mall_save_from_an_older_version_is_refused_by_the_service_under_the_l
 
     mall.refresh_from_db()
     assert (mall.namn, mall.aktiv) == ("Tjänsteutlåtande till nämnd", False)
+
+
+def _organisation(sida):
+    """(object, its model's name in the page's address, a colleague's change, the field the user changes)."""
+    from tests.factories import AvdelningFactory, ForvaltningFactory, NamndFactory, UserFactory
+
+    chef = UserFactory(username="nychef")
+    if sida == "namnd":
+        return NamndFactory(), "namnd", {"namn": "Skärholmens stadsdelsnämnd (SDN)"}, "namn"
+    if sida == "forvaltning":
+        return ForvaltningFactory(), "forvaltning", {"chef_id": chef.pk}, "namn"
+    return AvdelningFactory(namn="Medborgarservice"), "avdelning", {"chef_id": chef.pk}, "namn"
+
+
+ORGANISATION = {"namnd": "nämnden", "forvaltning": "förvaltningen", "avdelning": "avdelningen"}
+
+
+@pytest.mark.parametrize("sida", ORGANISATION)
+def test_an_organisation_page_someone_saved_after_it_was_opened_is_refused_and_kept(admin_client, sida):
+    obj, modell, kollegans, falt = _organisation(sida)
+    url = f"/admin/arenden/{modell}/{obj.pk}/change/"
+    sidan = _sidan(admin_client, url, f"{modell}_form")
+    type(obj).objects.filter(pk=obj.pk).update(**kollegans)
+
+    sidan[falt] = "Mitt namn"
+    response = admin_client.post(url, sidan)
+
+    assert response.status_code == 200
+    obj.refresh_from_db()
+    for namn, varde in kollegans.items():
+        assert getattr(obj, namn) == varde
+    assert getattr(obj, falt) != "Mitt namn"
+    page = html.unescape(response.content.decode())
+    assert f"Någon annan har ändrat {ORGANISATION[sida]} efter att du öppnade sidan" in page
+    assert 'value="Mitt namn"' in page
+
+    # Saved again from the page as shown now, the user's change replaces the stored one on purpose
+    # and goes in beside the colleague's other changes.
+    assert admin_client.post(url, _formular(response, f"{modell}_form")).status_code == 302
+    obj.refresh_from_db()
+    assert getattr(obj, falt) == "Mitt namn"
+    for namn, varde in kollegans.items():
+        if namn != falt:
+            assert getattr(obj, namn) == varde
+
+
+@pytest.mark.parametrize("sida", ORGANISATION)
+def test_saving_an_older_organisation_page_keeps_what_others_changed(admin_client, sida):
+    obj, modell, kollegans, _ = _organisation(sida)
+    url = f"/admin/arenden/{modell}/{obj.pk}/change/"
+    sidan = _sidan(admin_client, url, f"{modell}_form")
+    type(obj).objects.filter(pk=obj.pk).update(**kollegans)
+
+    response = admin_client.post(url, sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    obj.refresh_from_db()
+    for namn, varde in kollegans.items():
+        assert getattr(obj, namn) == varde
 
 
 # Between the check of the page's form and the write, the rows are read again under the lock that
