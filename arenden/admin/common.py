@@ -752,10 +752,10 @@ class RadFormSet(forms.BaseInlineFormSet):
 
     def save(self, commit=True):
         """Django's save of the rows, on the pages that let it write them (an åtgärd's utfall, an
-        ärende's skrivelser, a mall's sections). Each row's form was checked before the page's
-        object was locked, so a row someone saved in between would be written over: each row to
-        be changed or deleted is read again here under its own lock, in the transaction that
-        writes it, after the page's save locked the object (its service, or a mall's own update).
+        ärende's skrivelser, a mall's sections, a user's profile). Each row's form was checked
+        before the page's object was locked, so a row someone saved in between would be written
+        over: each row to be changed or deleted is read again here under its own lock, in the
+        transaction that writes it, after the page's save locked the object (its service).
         A conflict rolls the page back and shows it again with the row's refusal
         (VersioneradAdminMixin)."""
         skrivs = [

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 
 from .. import services
 from ..models import (
@@ -29,15 +30,45 @@ User = get_user_model()
 
 class ProfilInline(admin.StackedInline):
     model = Profil
+    form = RadForm
+    formset = RadFormSet
     can_delete = False
     verbose_name_plural = "profil"
+    fields = ("befattning", "telefon", "avdelning", "expected_version")
+
+
+class AnvandareForm(ObjektForm, UserChangeForm):
+    versioned_fields = (
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "user_permissions",
+        "date_joined",
+    )
+    benamning = "användaren"
 
 
 admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(SafeInputAdminMixin, DjangoUserAdmin):
+class UserAdmin(ObjektAdminMixin, SafeInputAdminMixin, DjangoUserAdmin):
+    """A person's name, roles and profile (title, telephone, avdelning: what their documents and
+    attestations print) carry the checksum of what the page showed, the profile as a row of its
+    own: a save from an older page is refused, and only what the user changed is written."""
+
+    form = AnvandareForm
+    fieldsets = (
+        (None, {"fields": ("username", "password", "expected_version")}),
+        *DjangoUserAdmin.fieldsets[1:],
+    )
+    # Written by each login: the page showed the one before, and saving it put that one back.
+    readonly_fields = ("last_login",)
     inlines = [ProfilInline]
     list_display = ("username", "first_name", "last_name", "befattning", "is_staff")
     list_select_related = ("profil",)

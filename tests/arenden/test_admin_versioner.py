@@ -11,7 +11,7 @@ from django.db import connection
 
 from arenden import services
 from arenden.admin.organisation import MallAdmin
-from arenden.models import Mall, MallSektion, Skrivelse
+from arenden.models import Mall, MallSektion, Profil, Skrivelse
 from tests.arenden.test_admin_attest import _Formular
 from tests.factories import ArendeFactory, MallFactory
 
@@ -382,6 +382,82 @@ def test_saving_an_older_organisation_page_keeps_what_others_changed(admin_clien
     obj.refresh_from_db()
     for namn, varde in kollegans.items():
         assert getattr(obj, namn) == varde
+
+
+@pytest.fixture
+def anvandare(db):
+    from tests.factories import ProfilFactory, UserFactory
+
+    user = UserFactory(username="anna", first_name="Anna", last_name="Andersson", is_staff=True)
+    ProfilFactory(user=user, befattning="Handläggare", telefon="08-508 000 00")
+    return user
+
+
+def _anvandarsidan(client, user):
+    sidan = _sidan(client, f"/admin/auth/user/{user.pk}/change/", "user_form")
+    # No group and no permission chosen, as a browser sends the lists then.
+    for namn in ("groups", "user_permissions"):
+        if not getattr(user, namn).exists():
+            sidan.pop(namn, None)
+    return sidan
+
+
+def test_a_user_someone_changed_after_the_page_was_opened_is_refused_and_kept(admin_client, anvandare):
+    url = f"/admin/auth/user/{anvandare.pk}/change/"
+    sidan = _anvandarsidan(admin_client, anvandare)
+    type(anvandare).objects.filter(pk=anvandare.pk).update(last_name="Berg")
+
+    sidan["first_name"] = "Annika"
+    response = admin_client.post(url, sidan)
+
+    assert response.status_code == 200
+    anvandare.refresh_from_db()
+    assert (anvandare.first_name, anvandare.last_name) == ("Anna", "Berg")
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat användaren efter att du öppnade sidan" in page
+    igen = _formular(response, "user_form")
+    assert (igen["first_name"], igen["last_name"]) == ("Annika", "Berg")
+
+    assert admin_client.post(url, igen).status_code == 302
+    anvandare.refresh_from_db()
+    assert (anvandare.first_name, anvandare.last_name) == ("Annika", "Berg")
+
+
+def test_a_profil_someone_changed_after_the_page_was_opened_is_refused_and_kept(admin_client, anvandare):
+    url = f"/admin/auth/user/{anvandare.pk}/change/"
+    sidan = _anvandarsidan(admin_client, anvandare)
+    Profil.objects.filter(user=anvandare).update(befattning="Avdelningschef")
+
+    sidan["profil-0-telefon"] = "08-508 111 11"
+    response = admin_client.post(url, sidan)
+
+    assert response.status_code == 200
+    profil = Profil.objects.get(user=anvandare)
+    assert (profil.befattning, profil.telefon) == ("Avdelningschef", "08-508 000 00")
+    page = html.unescape(response.content.decode())
+    assert "Någon annan har ändrat ”Anna Andersson, Avdelningschef” efter att du öppnade sidan" in page
+    assert 'value="08-508 111 11"' in page
+
+    assert admin_client.post(url, _formular(response, "user_form")).status_code == 302
+    profil.refresh_from_db()
+    assert (profil.befattning, profil.telefon) == ("Avdelningschef", "08-508 111 11")
+
+
+def test_saving_an_older_user_page_keeps_what_others_changed_in_fields_it_left_alone(admin_client, anvandare):
+    from django.utils import timezone
+
+    url = f"/admin/auth/user/{anvandare.pk}/change/"
+    sidan = _anvandarsidan(admin_client, anvandare)
+    inloggad = timezone.now()
+    type(anvandare).objects.filter(pk=anvandare.pk).update(last_name="Berg", last_login=inloggad)
+    Profil.objects.filter(user=anvandare).update(telefon="08-508 111 11")
+
+    response = admin_client.post(url, sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    anvandare.refresh_from_db()
+    assert (anvandare.last_name, anvandare.last_login) == ("Berg", inloggad)
+    assert Profil.objects.get(user=anvandare).telefon == "08-508 111 11"
 
 
 # Between the check of the page's form and the write, the rows are read again under the lock that
