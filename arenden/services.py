@@ -882,18 +882,24 @@ def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
         if hinder:
             raise WorkflowError(hinder)
         _samma_innehall(tu, innehall_hash)
-        _avsluta_omgangen(tu, user, _overgang(tu, "aterremittera"), ATERREMITTERAT)
         tu.aterremiss_kommentar = kommentar
-        tu.version += 1
-        _spara(tu, user, ATERREMITTERAT)
-        _folj_arende(tu, user)
-        # A case given to another handläggare while its document waited for attest: the draft
-        # comes back to them, and names them from now on (as `andra_arende` does for a draft).
-        ny = tu.arende.handlaggare
-        if ny is not None and ny.pk != tu.handlaggare_id:
-            _folj_handlaggaren(tu, ny, user)
+        _tillbaka_till_utkast(tu, user, "aterremittera", ATERREMITTERAT)
     _uppdatera(tjansteutlatande, tu)
     return tu
+
+
+def _tillbaka_till_utkast(tu, user, overgang, skal):
+    """The document, locked, leaves attest for a draft, returned by its attestant or withdrawn by
+    its handläggare: the round ends (`_avsluta_omgangen`), the case follows, and a case given to
+    another handläggare while its document waited for attest gets the draft back, naming them
+    from now on (as `andra_arende` does for a draft)."""
+    _avsluta_omgangen(tu, user, _overgang(tu, overgang), skal)
+    tu.version += 1
+    _spara(tu, user, skal)
+    _folj_arende(tu, user)
+    ny = tu.arende.handlaggare
+    if ny is not None and ny.pk != tu.handlaggare_id:
+        _folj_handlaggaren(tu, ny, user)
 
 
 # A withdrawal that came too late: the last attestant took their step first.
@@ -933,14 +939,7 @@ def dra_tillbaka_fran_attest(*, tjansteutlatande, user, omgang=None):
             return False
         if tu.status == S.ATTESTERAD:
             raise WorkflowError(REDAN_ATTESTERAT)
-        _avsluta_omgangen(tu, user, _overgang(tu, "dra_tillbaka"), DRAGET_TILLBAKA)
-        tu.version += 1
-        _spara(tu, user, DRAGET_TILLBAKA)
-        _folj_arende(tu, user)
-        # As after a return: a case given to another handläggare meanwhile gets its draft back.
-        ny = tu.arende.handlaggare
-        if ny is not None and ny.pk != tu.handlaggare_id:
-            _folj_handlaggaren(tu, ny, user)
+        _tillbaka_till_utkast(tu, user, "dra_tillbaka", DRAGET_TILLBAKA)
     _uppdatera(tjansteutlatande, tu)
     return True
 
