@@ -6,7 +6,6 @@ from arenden.admin.common import (
     ObjektForm,
     RadForm,
     RadFormSet,
-    VersioneradAdminMixin,
 )
 
 from . import services
@@ -27,7 +26,7 @@ class UtfallInline(admin.TabularInline):
 
 
 @admin.register(Atgard)
-class AtgardAdmin(VersioneradAdminMixin, HistoryAdmin):
+class AtgardAdmin(ObjektAdminMixin, HistoryAdmin):
     """Officers and chefs edit the register here. Documents print an åtgärd as it stands until
     they are sent for attest: a save from a page opened before someone else's is refused, not
     written over theirs (AtgardForm, the rows' RadForm)."""
@@ -44,18 +43,9 @@ class AtgardAdmin(VersioneradAdminMixin, HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("drogscener")
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        # Only the fields the user changed; the many-to-many ones follow in `save_related`,
-        # under the row's lock that the service took.
-        services.andra_atgard(
-            atgard=obj,
-            falt=form.changed_data,
-            expected_version=form.cleaned_data["expected_version"],
-            user=request.user,
-        )
+    def andra(self, request, obj, form, *, falt, expected_version):
+        # The many-to-many fields follow in `save_related`, under the row's lock the service took.
+        services.andra_atgard(atgard=obj, falt=falt, expected_version=expected_version, user=request.user)
 
     @admin.display(description="drogscener")
     def drogscener_text(self, obj):

@@ -32,6 +32,7 @@ from .common import (
     DiarienummerSokMixin,
     HistoryAdmin,
     MinaFilter,
+    ObjektAdminMixin,
     ObjektForm,
     RadForm,
     RadFormSet,
@@ -227,7 +228,7 @@ class SkrivelseForm(ObjektForm):
 
 
 @admin.register(Skrivelse)
-class SkrivelseAdmin(VersioneradAdminMixin, DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
+class SkrivelseAdmin(ObjektAdminMixin, DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
     """The ärende's page shows its skrivelser as rows with their own checksum; here the
     skrivelse's fields carry one too (SkrivelseForm), so that a save from either page made over
     a change saved from the other is refused, and only the fields the user changed are written."""
@@ -243,13 +244,5 @@ class SkrivelseAdmin(VersioneradAdminMixin, DiarienummerSokMixin, ScopedAdminMix
     autocomplete_fields = ("arende",)
     formfield_overrides = PDF_UPLOAD
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        services.andra_skrivelse(
-            skrivelse=obj,
-            falt=form.changed_data,
-            expected_version=form.cleaned_data["expected_version"],
-            user=request.user,
-        )
+    def andra(self, request, obj, form, *, falt, expected_version):
+        services.andra_skrivelse(skrivelse=obj, falt=falt, expected_version=expected_version, user=request.user)

@@ -612,24 +612,29 @@ class VersioneradAdminMixin:
 
 
 class ObjektAdminMixin(VersioneradAdminMixin):
-    """A change page whose object needs no rule of its own to be saved (a drogscen, a nämnd): its
-    ObjektForm names the fields it versions, and `services.andra_objekt` checks the page's
-    version again under the row's lock, with the change permission the page itself asks for,
-    and writes only the fields the user changed. An object that is added has nothing to be
-    written over and is saved as Django saves it."""
+    """A change page whose ObjektForm names the fields it versions: a changed object is written
+    by `andra`, which checks the page's version again under the row's lock and writes only the
+    fields the user changed. An object that needs no rule of its own to be saved (a drogscen, a
+    nämnd) goes through `services.andra_objekt`, with the change permission the page itself
+    asks for; a page whose model has a service of its own (an åtgärd, a mall, a skrivelse)
+    overrides `andra` to call it. An object that is added has nothing to be written over and is
+    saved as Django saves it."""
 
     def save_model(self, request, obj, form, change):
         if not change:
             super().save_model(request, obj, form, change)
             return
+        self.andra(request, obj, form, falt=form.changed_data, expected_version=form.cleaned_data["expected_version"])
+
+    def andra(self, request, obj, form, *, falt, expected_version):
         services.andra_objekt(
             obj=obj,
-            falt=form.changed_data,
+            falt=falt,
             versionerade=form.versioned_fields,
             user=request.user,
             perm=f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}",
             benamning=form.benamning,
-            expected_version=form.cleaned_data["expected_version"],
+            expected_version=expected_version,
         )
 
 

@@ -21,7 +21,6 @@ from .common import (
     RadForm,
     RadFormSet,
     SafeInputAdminMixin,
-    VersioneradAdminMixin,
     person_column,
 )
 
@@ -152,7 +151,7 @@ class MallForm(ObjektForm):
 
 
 @admin.register(Mall)
-class MallAdmin(VersioneradAdminMixin, HistoryAdmin):
+class MallAdmin(ObjektAdminMixin, HistoryAdmin):
     """The mall's own fields carry the checksum of what the page showed (MallForm), as its
     headings do theirs (the rows' RadForm): a save from a page opened before someone else's is
     refused with the user's input kept, and only the fields the user changed are written."""
@@ -161,13 +160,5 @@ class MallAdmin(VersioneradAdminMixin, HistoryAdmin):
     list_display = ("namn", "aktiv")
     inlines = [MallSektionInline]
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        services.andra_mall(
-            mall=obj,
-            falt=form.changed_data,
-            expected_version=form.cleaned_data["expected_version"],
-            user=request.user,
-        )
+    def andra(self, request, obj, form, *, falt, expected_version):
+        services.andra_mall(mall=obj, falt=falt, expected_version=expected_version, user=request.user)
