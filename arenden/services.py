@@ -732,8 +732,8 @@ def saknade_sektioner(tjansteutlatande):
 
 def standard_attestanter(tjansteutlatande, forfattare=None):
     """The usual chain: the avdelningschef, then the förvaltningschef (stadsdelsdirektör).
-    Those who wrote the text are left out (`forfattare`, the document's `forfattar_ids()` when
-    not given): nobody attests their own document."""
+    Those who wrote the text or answer for it as its handläggare are left out (`forfattare`,
+    the document's `forfattar_ids()` when not given): nobody attests their own document."""
     tu = tjansteutlatande
     if forfattare is None:
         forfattare = tu.forfattar_ids()
@@ -756,7 +756,7 @@ def _kontrollera_kedja(tu, user, kedja, forfattare):
         raise WorkflowError("Samma person kan bara stå en gång i attestkedjan.")
     for attestant in kedja:
         namn = display_name(attestant)
-        if attestant.pk == tu.handlaggare_id:
+        if tu.ar_handlaggare(attestant):
             raise WorkflowError(f"{namn} är handläggare för dokumentet och kan inte attestera det.")
         if attestant.pk in forfattare:
             raise WorkflowError(f"{namn} har skrivit text i dokumentet och kan inte attestera det.")

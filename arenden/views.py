@@ -527,9 +527,10 @@ def skicka_for_attest(request, pk):
     nasta = next((a for a in kedja if not a.attesterad), None)
     # A chain stored before the sending kept every author out of it can wait at someone who
     # wrote the text, who can neither attest nor return it: the step says so, and what to do.
-    fast_hos = None
+    fast_hos, fast_hos_handlaggare = None, False
     if nasta is not None and nasta.attestant_id in tu.forfattar_ids():
         fast_hos = nasta.namn or person_label(nasta.attestant)
+        fast_hos_handlaggare = tu.ar_handlaggare(nasta.attestant)
     return render(
         request,
         "arenden/skicka_for_attest.html",
@@ -539,6 +540,7 @@ def skicka_for_attest(request, pk):
             "saknade": services.saknade_sektioner(tu),
             "kedja": [{"steg": a, "namn": a.namn or person_label(a.attestant), "aktuell": a == nasta} for a in kedja],
             "fast_hos": fast_hos,
+            "fast_hos_handlaggare": fast_hos_handlaggare,
             "byt_attestant": BYT_ATTESTANT,
             "kan_skickas": tu.status == TjansteutlatandeStatus.UTKAST,
             "kan_redigera": tu.kan_andras_av(request.user),

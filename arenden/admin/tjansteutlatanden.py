@@ -441,15 +441,16 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _forfattar_hinder(self, user, obj):
-        """What the chef whose step it is, having written the text, is told on the page their
-        queue links to (as the queue tells it: `AttestKoAdmin.din_attest`); None for anyone else."""
+        """What the chef whose step it is, having written the text or answering for it as its
+        handläggare, is told on the page their queue links to (as the queue tells it:
+        `AttestKoAdmin.din_attest`); None for anyone else."""
         if obj.status != TjansteutlatandeStatus.TILL_ATTEST or not may_attest(user):
             return None
         nasta = obj.next_attestering
         if nasta is None or nasta.attestant_id != user.pk:
             return None
-        ar_handlaggare = obj.handlaggare_id == user.pk
-        if not ar_handlaggare and user.pk not in obj.forfattar_ids():
+        ar_handlaggare = obj.ar_handlaggare(user)
+        if user.pk not in obj.forfattar_ids():
             return None
         return forfattar_hinder(ar_handlaggare=ar_handlaggare, handlaggare_namn=display_name(obj.handlaggare))
 

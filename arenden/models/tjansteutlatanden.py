@@ -133,14 +133,14 @@ class TjansteutlatandeQuerySet(models.QuerySet):
         )
 
     def with_forfattare_flags(self, user):
-        """Each document with whether `user` wrote its text, by the rule of `forfattar_ids`:
-        `user_is_handlaggare`, and `user_wrote_section` (a section of it saved by them, asked of
-        the sections' history by its document and user indexes). Part of the list's one query,
+        """Each document with whether `user` may not attest it as its author, by the rule of
+        `forfattar_ids`: `user_is_handlaggare` (`ar_handlaggare`: the handläggare it names, or
+        its case's), and `user_wrote_section` (a section of it saved by them, asked of the
+        sections' history by its document and user indexes). Part of the list's one query,
         whatever its length."""
+        handlaggare = models.Q(handlaggare_id=user.pk) | models.Q(arende__handlaggare_id=user.pk)
         return self.annotate(
-            user_is_handlaggare=models.ExpressionWrapper(
-                models.Q(handlaggare_id=user.pk), output_field=models.BooleanField()
-            ),
+            user_is_handlaggare=models.ExpressionWrapper(handlaggare, output_field=models.BooleanField()),
             user_wrote_section=models.Exists(
                 _skrivande(Sektion.history.filter(tjansteutlatande_id=models.OuterRef("pk"), history_user_id=user.pk))
             ),
@@ -316,14 +316,15 @@ class Tjansteutlatande(models.Model):
         return self.current_attesteringar.filter(attesterad__isnull=True).first()
 
     def forfattar_ids(self):
-        """The ids of everyone who wrote the document's text, in one query: the handläggare and
-        each user who saved text in a section of it (the sections' history, `_skrivande`)."""
+        """The ids of everyone who may not attest the document as its author, in one query: who
+        answers for it as its handläggare (`ar_handlaggare`: the one it names, and its case's)
+        and each user who saved text in a section of it (the sections' history, `_skrivande`)."""
         sparat = (
             _skrivande(Sektion.history.filter(tjansteutlatande_id=self.pk))
             .values_list("history_user_id", flat=True)
             .distinct()
         )
-        return {self.handlaggare_id, *sparat}
+        return {self.handlaggare_id, self.arende.handlaggare_id, *sparat} - {None}
 
     def attest_hinder(self, user):
         """Why `user` cannot attest the document now (Swedish, for the user), or None if they can."""
@@ -340,8 +341,10 @@ class Tjansteutlatande(models.Model):
             return f"Du har inte behörighet att {gora} (rollen Attestant krävs)."
         if self.status != TjansteutlatandeStatus.TILL_ATTEST:
             return f"Dokumentet kan inte {goras} i status ”{self.get_status_display()}”."
-        # Separation of duties: whoever wrote the text cannot approve it.
-        if self.handlaggare_id == user.pk:
+        # Separation of duties: whoever wrote the text cannot approve it, nor whoever answers for
+        # it as its handläggare, who may take it back from attest (a case given to a chef in its
+        # chain while it waits would otherwise let them do both).
+        if self.ar_handlaggare(user):
             return f"Du är handläggare för dokumentet och kan inte {gora} det själv."
         steg = list(self.current_attesteringar)
         # Sending keeps the other authors out of the chain; this refuses one in a chain sent

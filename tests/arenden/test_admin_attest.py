@@ -937,3 +937,32 @@ def test_a_handlaggare_left_in_their_own_chain_finds_it_in_their_queue_with_what
     dokument = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode())
     assert f'href="/tjansteutlatanden/{tu.pk}/dra-tillbaka/">Dra tillbaka från attest</a>' in dokument
     assert f"{tu.pk}/attestera/" not in dokument
+
+
+def _ge_till(tu, handlaggare, world, **falt):
+    """The registrator gives the document's case to `handlaggare` (and `falt`) while it waits for attest."""
+    arende = tu.arende
+    arende.handlaggare = handlaggare
+    for namn, varde in falt.items():
+        setattr(arende, namn, varde)
+    services.andra_arende(arende=arende, falt=["handlaggare", *falt], user=world.registrator)
+    tu.refresh_from_db()
+
+
+def test_a_chef_given_the_case_while_it_waits_at_their_step_is_told_to_take_it_back(world, client):
+    world.chef1.groups.add(Group.objects.get(name=Roll.HANDLAGGARE))
+    tu = world.skickat(titel="Parklekar i Sätra")
+    _ge_till(tu, world.chef1, world)
+
+    client.force_login(world.chef1)
+    ko, page = _ko(client)
+    assert set(ko) == {tu.pk}
+    rad = _koraden(page, "Parklekar i Sätra")
+    assert f"Du är handläggare för dokumentet och kan inte attestera det. D{BYT[1:]}" in rad
+    assert "Väntar på dig" not in rad
+    dokument = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode())
+    assert f"Du är handläggare för dokumentet och kan inte attestera det. D{BYT[1:]}" in dokument
+    assert f"{tu.pk}/attestera/" not in dokument and f"{tu.pk}/aterremittera/" not in dokument
+    assert f'href="/tjansteutlatanden/{tu.pk}/dra-tillbaka/">Dra tillbaka från attest</a>' in dokument
+    kedjan = html.unescape(client.get(f"/tjansteutlatanden/{tu.pk}/attest/").content.decode())
+    assert "Chef1 Testsson är handläggare för dokumentet och kan inte attestera det eller återremittera det." in kedjan

@@ -169,6 +169,51 @@ def test_a_section_author_left_in_a_chain_can_neither_attest_nor_return_it(world
     assert not tu.attesteringar.filter(attesterad__isnull=False).exists()
 
 
+def _ge_chefen_arendet(world, tu):
+    """The registrator gives the document's case to the avdelningschef, who also writes."""
+    _skriver_ocksa(world.chef1)
+    arende = tu.arende
+    arende.handlaggare = world.chef1
+    services.andra_arende(arende=arende, falt=["handlaggare"], user=world.registrator)
+    tu.refresh_from_db()
+
+
+def test_a_chef_given_the_case_while_it_waits_for_their_attest_can_take_it_back_but_not_attest_it(world):
+    tu = world.skickat()
+    _ge_chefen_arendet(world, tu)
+    assert tu.handlaggare == world.officer  # sent: it keeps the handläggare it names
+    assert tu.kan_dras_tillbaka_av(world.chef1)  # they answer for it now
+
+    assert not tu.can_be_attested_by(world.chef1)
+    with pytest.raises(services.WorkflowError) as fel:
+        services.attestera(tjansteutlatande=tu, user=world.chef1)
+    assert str(fel.value) == "Du är handläggare för dokumentet och kan inte attestera det själv."
+    with pytest.raises(services.WorkflowError) as fel:
+        services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga.")
+    assert str(fel.value) == "Du är handläggare för dokumentet och kan inte återremittera det själv."
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST and tu.aterremiss_kommentar == ""
+    assert not tu.attesteringar.filter(attesterad__isnull=False).exists()
+
+
+def test_the_cases_handlaggare_is_left_out_of_the_chain_when_its_document_is_sent_again(world):
+    tu = world.attesterat()
+    _ge_chefen_arendet(world, tu)
+    # An edit of the attested document makes it a draft that still names the former handläggare.
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu, data={"titel": "Parklekar"}, expected_version=tu.version, user=world.officer
+    )
+    tu.refresh_from_db()
+    assert (tu.status, tu.handlaggare, tu.arende.handlaggare) == (S.UTKAST, world.officer, world.chef1)
+
+    assert services.standard_attestanter(tu) == [world.chef2]
+    with pytest.raises(services.WorkflowError) as fel:
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1, world.chef2])
+    assert str(fel.value) == "Chef1 Testsson är handläggare för dokumentet och kan inte attestera det."
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    assert [a.attestant for a in tu.current_attesteringar] == [world.chef2]
+
+
 def test_second_attestant_cannot_attest_before_the_first(world):
     tu = world.skickat()
     assert tu.next_attestering.attestant == world.chef1
