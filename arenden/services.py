@@ -931,7 +931,7 @@ def dra_tillbaka_fran_attest(*, tjansteutlatande, user, omgang=None):
         # it instead, and an attestant returns it with a comment.
         if user is not None and not tu.ar_handlaggare(user):
             raise WorkflowError(
-                f"Bara handläggaren, {display_name(tu.handlaggare)}, kan dra tillbaka dokumentet från attest."
+                f"Bara handläggaren, {display_name(tu.ansvarig_handlaggare)}, kan dra tillbaka dokumentet från attest."
             )
         if omgang is not None and omgang != tu.attest_omgang:
             raise WorkflowError(OMGANGEN_BYTT)

@@ -449,10 +449,14 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         nasta = obj.next_attestering
         if nasta is None or nasta.attestant_id != user.pk:
             return None
-        ar_handlaggare = obj.ar_handlaggare(user)
         if user.pk not in obj.forfattar_ids():
             return None
-        return forfattar_hinder(ar_handlaggare=ar_handlaggare, handlaggare_namn=display_name(obj.handlaggare))
+        ansvarig = obj.ansvarig_handlaggare
+        return forfattar_hinder(
+            ar_handlaggare=obj.ar_handlaggare(user),
+            kan_dra_tillbaka=obj.kan_dras_tillbaka_av(user),
+            annan_handlaggare=None if ansvarig.pk == user.pk else display_name(ansvarig),
+        )
 
     # --- review: preview and difference ---------------------------------------------------
 
@@ -695,7 +699,8 @@ class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ("dokument", "din_attest", "status", "handlaggare_namn", "sammantradesdatum", "andrad")
     list_display_links = None
-    list_select_related = ("arende", "handlaggare")
+    # The case's handläggare too: the note names them when a chef cannot attest (`din_attest`).
+    list_select_related = ("arende__handlaggare", "handlaggare")
     list_defer = ("innehall",)
     handlaggare_namn = person_column("handlaggare", "handläggare")
     actions = None
@@ -717,7 +722,9 @@ class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def din_attest(self, obj):
         if obj.user_is_handlaggare or obj.user_wrote_section:
             hinder = forfattar_hinder(
-                ar_handlaggare=obj.user_is_handlaggare, handlaggare_namn=display_name(obj.handlaggare)
+                ar_handlaggare=bool(obj.user_is_handlaggare),
+                kan_dra_tillbaka=bool(obj.user_kan_dra_tillbaka),
+                annan_handlaggare=None if obj.user_ar_ansvarig else display_name(obj.ansvarig_handlaggare),
             )
             return format_html("<strong>{}</strong>", hinder)
         return "Väntar på dig"

@@ -134,16 +134,29 @@ class TjansteutlatandeQuerySet(models.QuerySet):
 
     def with_forfattare_flags(self, user):
         """Each document with whether `user` may not attest it as its author, by the rule of
-        `forfattar_ids`: `user_is_handlaggare` (`ar_handlaggare`: the handläggare it names, or
-        its case's), and `user_wrote_section` (a section of it saved by them, asked of the
-        sections' history by its document and user indexes). Part of the list's one query,
-        whatever its length."""
+        `forfattar_ids`, and what they can do about it, in the list's one query whatever its
+        length: `user_is_handlaggare` (`ar_handlaggare`: the handläggare it names, or its
+        case's), `user_wrote_section` (a section of it saved by them, asked of the sections'
+        history by its document and user indexes), `user_ar_ansvarig` (they are the one who
+        answers for it now, `ansvarig_handlaggare`) and `user_kan_dra_tillbaka`
+        (`kan_dras_tillbaka_av`, whose permission is the user's, asked once)."""
         handlaggare = models.Q(handlaggare_id=user.pk) | models.Q(arende__handlaggare_id=user.pk)
+        ansvarig = models.Q(arende__handlaggare_id=user.pk) | models.Q(
+            arende__handlaggare__isnull=True, handlaggare_id=user.pk
+        )
+        if user.has_perm(ANDRA_TJANSTEUTLATANDE):
+            kan_dra_tillbaka = models.ExpressionWrapper(
+                handlaggare & models.Q(status=TjansteutlatandeStatus.TILL_ATTEST), output_field=models.BooleanField()
+            )
+        else:
+            kan_dra_tillbaka = models.Value(False)
         return self.annotate(
             user_is_handlaggare=models.ExpressionWrapper(handlaggare, output_field=models.BooleanField()),
             user_wrote_section=models.Exists(
                 _skrivande(Sektion.history.filter(tjansteutlatande_id=models.OuterRef("pk"), history_user_id=user.pk))
             ),
+            user_ar_ansvarig=models.ExpressionWrapper(ansvarig, output_field=models.BooleanField()),
+            user_kan_dra_tillbaka=kan_dra_tillbaka,
         )
 
 
@@ -168,16 +181,25 @@ BYT_ATTESTANT = (
 )
 
 
-def forfattar_hinder(*, ar_handlaggare, handlaggare_namn):
-    """Why the attestant whose step it is cannot attest a document they wrote, and what to do,
-    in Swedish: the handläggare does it themselves, anyone else asks the handläggare."""
+def forfattar_hinder(*, ar_handlaggare, kan_dra_tillbaka, annan_handlaggare):
+    """Why the attestant whose step it is cannot attest a document they wrote or answer for as
+    its handläggare, and what to do, in Swedish. `kan_dra_tillbaka`: they may take it back
+    themselves (`kan_dras_tillbaka_av`). `annan_handlaggare`: the name of who answers for it
+    now (`ansvarig_handlaggare`) when that is someone else, whom they ask; None when it is
+    they, who cannot take it back (they may no longer write documents): only a case given to
+    another handläggare, who may then withdraw it (`ar_handlaggare`), unblocks it."""
     if ar_handlaggare:
+        skal = "Du är handläggare för dokumentet och kan inte attestera det."
+    else:
+        skal = "Du har skrivit text i dokumentet och kan inte attestera det."
+    if kan_dra_tillbaka:
         # Not str.capitalize(), which would lower the button's name.
-        rad = BYT_ATTESTANT[0].upper() + BYT_ATTESTANT[1:]
-        return f"Du är handläggare för dokumentet och kan inte attestera det. {rad}."
+        return f"{skal} {BYT_ATTESTANT[0].upper()}{BYT_ATTESTANT[1:]}."
+    if annan_handlaggare:
+        return f"{skal} Be handläggaren, {annan_handlaggare}, {BYT_ATTESTANT}."
     return (
-        f"Du har skrivit text i dokumentet och kan inte attestera det. Be handläggaren, {handlaggare_namn}, "
-        f"{BYT_ATTESTANT}."
+        f"{skal} Du har inte behörighet att ändra dokument och kan därför inte heller dra tillbaka det från "
+        f"attest. Be registratorn ge ärendet till en annan handläggare, som då kan {BYT_ATTESTANT}."
     )
 
 
@@ -287,6 +309,14 @@ class Tjansteutlatande(models.Model):
         former one's name in the document until it is a draft again (`services.andra_arende`),
         and the new one answers for it meanwhile."""
         return user.pk is not None and user.pk in (self.handlaggare_id, self.arende.handlaggare_id)
+
+    @property
+    def ansvarig_handlaggare(self):
+        """Who answers for the document as its handläggare now, and so may take it back from
+        attest (`kan_dras_tillbaka_av`): its case's handläggare, else the one it names. A
+        document sent for attest keeps naming the former one after its case changed hands, and
+        they may no longer reach it; advice names the one who can act."""
+        return self.arende.handlaggare or self.handlaggare
 
     def kan_dras_tillbaka_av(self, user):
         """Whether `user` may take the document back from attest now, unchanged

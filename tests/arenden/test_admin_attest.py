@@ -949,6 +949,31 @@ def _ge_till(tu, handlaggare, world, **falt):
     tu.refresh_from_db()
 
 
+def test_the_note_names_the_cases_new_handlaggare_who_can_take_it_back(world, client, monkeypatch):
+    world.chef1.groups.add(Group.objects.get(name=Roll.HANDLAGGARE))
+    tu = world.dokument(titel="Parklekar i Sätra")
+    _skriv(tu.sektioner.first(), world.chef1, "<p>Avdelningschefens stycke.</p>")
+    _kedja_utan_kontroll(monkeypatch, tu, [world.chef1, world.chef2])
+    # Given to an officer of another avdelning: the former one no longer sees the case.
+    _ge_till(tu, world.kollega, world, avdelning=world.kollega.profil.avdelning)
+    assert tu.handlaggare == world.officer  # sent: it keeps the handläggare it names
+
+    hinder = f"Du har skrivit text i dokumentet och kan inte attestera det. Be handläggaren, Kollega Testsson, {BYT}"
+    client.force_login(world.chef1)
+    assert hinder in _koraden(_ko(client)[1], "Parklekar i Sätra")
+    dokument = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode())
+    assert hinder in dokument
+
+    # The one named can do what the note says; the one the document names cannot reach it.
+    client.force_login(world.officer)
+    assert client.get(f"/tjansteutlatanden/{tu.pk}/dra-tillbaka/").status_code == 404
+    client.force_login(world.kollega)
+    response = client.post(f"/tjansteutlatanden/{tu.pk}/dra-tillbaka/", {"omgang": tu.attest_omgang})
+    assert response.status_code == 302
+    tu.refresh_from_db()
+    assert (tu.status, tu.handlaggare) == (S.UTKAST, world.kollega)
+
+
 def test_a_chef_given_the_case_while_it_waits_at_their_step_is_told_to_take_it_back(world, client):
     world.chef1.groups.add(Group.objects.get(name=Roll.HANDLAGGARE))
     tu = world.skickat(titel="Parklekar i Sätra")
@@ -966,3 +991,30 @@ def test_a_chef_given_the_case_while_it_waits_at_their_step_is_told_to_take_it_b
     assert f'href="/tjansteutlatanden/{tu.pk}/dra-tillbaka/">Dra tillbaka från attest</a>' in dokument
     kedjan = html.unescape(client.get(f"/tjansteutlatanden/{tu.pk}/attest/").content.decode())
     assert "Chef1 Testsson är handläggare för dokumentet och kan inte attestera det eller återremittera det." in kedjan
+
+
+def test_a_handlaggare_who_may_no_longer_write_is_told_the_registrator_can_unblock_it(world, client, monkeypatch):
+    world.officer.groups.add(Group.objects.get(name=Roll.ATTESTANT))
+    tu = world.dokument(titel="Parklekar i Sätra")
+    _kedja_utan_kontroll(monkeypatch, tu, [world.officer])
+    # Now an attestant only (a tf. avdelningschef): they may no longer write documents.
+    world.officer.groups.set([Group.objects.get(name=Roll.ATTESTANT)])
+
+    hinder = (
+        "Du är handläggare för dokumentet och kan inte attestera det. Du har inte behörighet att ändra dokument "
+        "och kan därför inte heller dra tillbaka det från attest. Be registratorn ge ärendet till en annan "
+        f"handläggare, som då kan {BYT}"
+    )
+    client.force_login(world.officer)
+    assert hinder in _koraden(_ko(client)[1], "Parklekar i Sätra")
+    dokument = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode())
+    assert hinder in dokument and "/dra-tillbaka/" not in dokument
+    assert client.get(f"/tjansteutlatanden/{tu.pk}/dra-tillbaka/").status_code == 403
+
+    # What the note says holds: the case given to another handläggare, they take it back.
+    _ge_till(tu, world.kollega, world)
+    client.force_login(world.kollega)
+    response = client.post(f"/tjansteutlatanden/{tu.pk}/dra-tillbaka/", {"omgang": tu.attest_omgang})
+    assert response.status_code == 302
+    tu.refresh_from_db()
+    assert (tu.status, tu.handlaggare) == (S.UTKAST, world.kollega)

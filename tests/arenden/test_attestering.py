@@ -732,6 +732,10 @@ def test_a_case_given_to_another_officer_while_its_document_waits_is_withdrawn_b
     services.andra_arende(arende=arende, falt=["handlaggare"], user=world.superuser)
     tu.refresh_from_db()
     assert tu.handlaggare == world.officer  # sent: it keeps the handläggare it names
+    # Anyone else is sent to the one who answers for it now, not to the one it names.
+    with pytest.raises(services.WorkflowError) as refused:
+        services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.superuser)
+    assert str(refused.value) == "Bara handläggaren, Ny Testsson, kan dra tillbaka dokumentet från attest."
 
     assert services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=ny) is True
 
