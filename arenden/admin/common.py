@@ -779,6 +779,7 @@ class RadFormSet(forms.BaseInlineFormSet):
     def clean(self):
         self.sidans_rader = [f.instance if f.instance.pk is not None else None for f in self.initial_forms]
         super().clean()
+        self._kontrollera_unika_rader()
         for form in self.initial_forms:
             if self.can_delete and self._should_delete_form(form) and form.is_stale():
                 meddelande = (
@@ -787,6 +788,26 @@ class RadFormSet(forms.BaseInlineFormSet):
                 )
                 form.show_stored()
                 raise ValidationError(meddelande, code="stale")
+
+    def _kontrollera_unika_rader(self):
+        """Refuse a row that a unique constraint naming the page's object (a mall's section
+        headings) forbids beside a row stored since the page was opened: Django checks a row's
+        constraints without the inline's foreign key, so it reached the database. The rows the
+        page shows are compared with each other by Django's formset."""
+        sidans = [f.instance.pk for f in self.initial_forms if f.instance.pk is not None]
+        for form in self.forms:
+            if form.errors or not form.has_changed() or self._should_delete_form(form):
+                continue
+            for constraint in self.model._meta.total_unique_constraints:
+                if self.fk.name not in constraint.fields or constraint.condition is not None:
+                    continue
+                varden = {
+                    namn: getattr(form.instance, self.model._meta.get_field(namn).attname) for namn in constraint.fields
+                }
+                if None not in varden.values() and (
+                    self.model._default_manager.filter(**varden).exclude(pk__in=sidans).exists()
+                ):
+                    form.add_error(None, form.instance.unique_error_message(self.model, constraint.fields))
 
 
 # Every uploaded PDF, whichever admin page it comes through, is checked like the officers' uploads.

@@ -325,6 +325,30 @@ def test_a_mall_save_from_an_older_version_is_refused_by_the_service_under_the_l
     assert (mall.namn, mall.aktiv) == ("Tjänsteutlåtande till nämnd", False)
 
 
+def _ny_sektion(sidan, rubrik):
+    """The page's form with a section added at its end; returns the new row's prefix."""
+    antal = next(k for k in sidan if k.endswith("-TOTAL_FORMS"))
+    ny = f"{antal.removesuffix('-TOTAL_FORMS')}-{sidan[antal]}"
+    sidan[antal] = str(int(sidan[antal]) + 1)
+    sidan.update({f"{ny}-ordning": "4", f"{ny}-rubrik": rubrik, f"{ny}-vagledning": "Min."})
+    return ny
+
+
+def test_a_mallsektion_added_with_a_rubrik_someone_gave_a_section_after_the_page_was_opened_is_refused(
+    admin_client, mall
+):
+    sidan = _sidan(admin_client, _mall_url(mall), "mall_form")
+    MallSektion.objects.create(mall=mall, ordning=5, rubrik="Bakgrund", vagledning="Kollegans.")
+
+    ny = _ny_sektion(sidan, "Bakgrund")
+    response = admin_client.post(_mall_url(mall), sidan)
+
+    assert response.status_code == 200
+    assert list(mall.sektioner.filter(rubrik="Bakgrund").values_list("vagledning", flat=True)) == ["Kollegans."]
+    assert "Mallsektion med samma Mall och Rubrik finns redan." in html.unescape(response.content.decode())
+    assert _formular(response, "mall_form")[f"{ny}-rubrik"] == "Bakgrund"
+
+
 def _organisation(sida):
     """(object, its model's name in the page's address, a colleague's change, the field the user changes)."""
     from tests.factories import AvdelningFactory, ForvaltningFactory, NamndFactory, UserFactory
