@@ -4,6 +4,7 @@ The admin and the officers' views call the same functions; neither sets a number
 by hand.
 """
 
+import contextlib
 import datetime
 import hashlib
 import html
@@ -13,7 +14,7 @@ import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -596,6 +597,33 @@ def kontrollera_objektversion(lagrad, falt, expected_version, benamning):
         )
 
 
+# A unique or check constraint's violation, as PostgreSQL (SQLSTATE) and SQLite name it: what
+# someone else's save can cause. Any other (a missing value, a broken reference) is a bug.
+KROCKAR = {"23505", "23514", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_CHECK"}
+
+
+@contextlib.contextmanager
+def utan_krock():
+    """Write what the block writes in a savepoint of its own, and turn a unique or check
+    constraint's violation into ConflictError: the form checked that a name (a drogscen's, a
+    mall section's heading) was free, but someone else may have taken it before the write. The
+    savepoint's rollback leaves the transaction usable (PostgreSQL aborts it at the violation),
+    so that the page can be shown again with the user's input."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        orsak = exc.__cause__
+        if (getattr(orsak, "sqlstate", None) or getattr(orsak, "sqlite_errorname", None)) not in KROCKAR:
+            raise
+        logger.warning("Sparandet krockade med någon annans: %s", exc)
+        raise ConflictError(
+            "Någon annan har sparat samma värde (till exempel ett namn eller en rubrik som bara får finnas en "
+            "gång) medan du arbetade. Inget av det du skrev är sparat, men det står kvar; ändra värdet och "
+            "spara igen."
+        ) from exc
+
+
 def andra_objekt(*, obj, falt, versionerade, user, perm, benamning, expected_version=None, alltid=()):
     """Save the fields named in `falt` as `obj` holds them (an admin change form), for an object
     without a version number of its own: `expected_version` is its `objektversion` of
@@ -614,7 +642,8 @@ def andra_objekt(*, obj, falt, versionerade, user, perm, benamning, expected_ver
             raise ConflictError(f"Någon annan har tagit bort {benamning} medan du arbetade.")
         if set(falt) & set(versionerade):  # a page saved unchanged writes nothing over anyone
             kontrollera_objektversion(lagrad, versionerade, expected_version, benamning)
-        spara_andrade_falt(obj, lagrad, falt, user, alltid=alltid)
+        with utan_krock():
+            spara_andrade_falt(obj, lagrad, falt, user, alltid=alltid)
     return obj
 
 

@@ -622,7 +622,8 @@ class ObjektAdminMixin(VersioneradAdminMixin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            super().save_model(request, obj, form, change)
+            with services.utan_krock():  # a name the form found free may have been taken since
+                super().save_model(request, obj, form, change)
             return
         self.andra(request, obj, form, falt=form.changed_data, expected_version=form.cleaned_data["expected_version"])
 
@@ -774,7 +775,9 @@ class RadFormSet(forms.BaseInlineFormSet):
                 services.kontrollera_radversion(
                     lagrade.get(f.instance.pk), f.instance, f.cleaned_data.get("expected_version")
                 )
-        return super().save(commit)
+        # A row's unique heading or name, checked by its form, may have been taken since.
+        with services.utan_krock():
+            return super().save(commit)
 
     def clean(self):
         self.sidans_rader = [f.instance if f.instance.pk is not None else None for f in self.initial_forms]

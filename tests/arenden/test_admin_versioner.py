@@ -7,7 +7,7 @@ import html
 import threading
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from arenden import services
 from arenden.admin.organisation import MallAdmin
@@ -349,6 +349,21 @@ def test_a_mallsektion_added_with_a_rubrik_someone_gave_a_section_after_the_page
     assert _formular(response, "mall_form")[f"{ny}-rubrik"] == "Bakgrund"
 
 
+def test_a_name_taken_before_the_write_is_a_conflict_and_a_missing_value_stays_an_error(admin_user, mall):
+    annan = MallFactory(namn="Skrivelsesvar")
+    mall.namn = "Skrivelsesvar"
+
+    with pytest.raises(services.ConflictError, match="Någon annan har sparat samma värde"):
+        services.andra_mall(mall=mall, falt=["namn"], user=admin_user)
+
+    # Rolled back to the write's savepoint: the transaction still reads.
+    assert Mall.objects.get(pk=mall.pk).namn == "Tjänsteutlåtande till nämnd"
+    assert Mall.objects.get(pk=annan.pk).namn == "Skrivelsesvar"
+    mall.namn, mall.beskrivning = "Ny mall", None
+    with pytest.raises(IntegrityError):
+        services.andra_mall(mall=mall, falt=["namn", "beskrivning"], user=admin_user)
+
+
 def _organisation(sida):
     """(object, its model's name in the page's address, a colleague's change, the field the user changes)."""
     from tests.factories import AvdelningFactory, ForvaltningFactory, NamndFactory, UserFactory
@@ -581,3 +596,27 @@ def test_a_mallsektion_someone_changed_between_the_check_and_the_save_is_refused
     assert admin_client.post(url, _formular(response, "mall_form")).status_code == 302
     sektion.refresh_from_db()
     assert (sektion.obligatorisk, sektion.vagledning) == (False, "Min vägledning.")
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_mallsektion_added_with_a_rubrik_taken_between_the_check_and_the_save_is_refused_and_kept(
+    admin_client, monkeypatch
+):
+    mall = MallFactory()
+    url = _mall_url(mall)
+    sidan = _sidan(admin_client, url, "mall_form")
+    ny = _ny_sektion(sidan, "Bakgrund")
+
+    def kollegan():
+        MallSektion.objects.create(mall_id=mall.pk, ordning=5, rubrik="Bakgrund", vagledning="Kollegans.")
+
+    monkeypatch.setattr(MallAdmin, "save_model", forst(lambda: en_annan_sparar(kollegan), MallAdmin.save_model))
+    response = admin_client.post(url, sidan)
+
+    assert response.status_code == 200
+    assert list(mall.sektioner.filter(rubrik="Bakgrund").values_list("ordning", "vagledning")) == [(5, "Kollegans.")]
+    page = html.unescape(response.content.decode())
+    assert "Mallsektion med samma Mall och Rubrik finns redan." in page
+    igen = _formular(response, "mall_form")
+    assert (igen[f"{ny}-rubrik"], igen[f"{ny}-vagledning"]) == ("Bakgrund", "Min.")

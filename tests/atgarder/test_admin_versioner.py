@@ -6,9 +6,11 @@ import html
 
 import pytest
 
+from arenden import services as arenden_services
 from arenden.constants import Roll
 from atgarder import services
-from atgarder.models import Aktor, Atgard, Utfall
+from atgarder.admin import AktorAdmin
+from atgarder.models import Aktor, Atgard, Drogscen, Utfall
 from tests.arenden.test_admin_attest import _Formular
 from tests.arenden.test_admin_versioner import en_annan_sparar, forst
 from tests.factories import AtgardFactory, DrogscenFactory, UserFactory
@@ -314,3 +316,58 @@ def test_an_utfall_someone_changed_between_the_check_and_its_deletion_is_kept(ad
     page = html.unescape(response.content.decode())
     assert "Någon annan har ändrat ”70 platsaktiveringar 2023” efter att du öppnade sidan, så den är inte" in page
     assert 'name="utfall-0-antal" value="75"' in page
+
+
+# A unique name that someone else takes after the page's form checked it, before the write: the
+# database refuses the write, and the page is shown again with the user's input, not a server error.
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_drogscen_name_taken_between_the_check_and_the_save_is_refused_and_kept(
+    handlaggare_client, drogscen, monkeypatch
+):
+    annan = DrogscenFactory(namn="Vårbergs centrum", omrade="Vårberg")
+    sidan = _sidan(handlaggare_client, _drogscen_url(drogscen), "drogscen_form")
+
+    def kollegan():
+        sparad = Drogscen.objects.get(pk=annan.pk)
+        sparad.namn = "Bredängs centrum"
+        sparad.save()
+
+    monkeypatch.setattr(
+        arenden_services, "andra_objekt", forst(lambda: en_annan_sparar(kollegan), arenden_services.andra_objekt)
+    )
+    sidan["namn"] = "Bredängs centrum"
+    sidan["beskrivning"] = "Min beskrivning."
+    response = handlaggare_client.post(_drogscen_url(drogscen), sidan)
+
+    assert response.status_code == 200
+    drogscen.refresh_from_db()
+    assert (drogscen.namn, drogscen.beskrivning) == ("Sätra centrum", "Torget och tunnelbanan.")
+    assert Drogscen.objects.get(pk=annan.pk).namn == "Bredängs centrum"
+    page = html.unescape(response.content.decode())
+    assert "Drogscen med detta Namn finns redan." in page
+    igen = _formular(response, "drogscen_form")
+    assert (igen["namn"], igen["beskrivning"]) == ("Bredängs centrum", "Min beskrivning.")
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_aktor_added_with_a_name_taken_between_the_check_and_the_save_is_refused_and_kept(
+    handlaggare_client, monkeypatch
+):
+    sidan = _sidan(handlaggare_client, "/admin/atgarder/aktor/add/", "aktor_form")
+
+    def kollegan():
+        Aktor.objects.create(namn="Polisen")
+
+    monkeypatch.setattr(AktorAdmin, "save_model", forst(lambda: en_annan_sparar(kollegan), AktorAdmin.save_model))
+    sidan["namn"] = "Polisen"
+    response = handlaggare_client.post("/admin/atgarder/aktor/add/", sidan)
+
+    assert response.status_code == 200
+    assert list(Aktor.objects.values_list("namn", flat=True)) == ["Polisen"]
+    page = html.unescape(response.content.decode())
+    assert "Aktör med detta Namn finns redan." in page
+    assert _formular(response, "aktor_form")["namn"] == "Polisen"
