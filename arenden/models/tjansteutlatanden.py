@@ -303,12 +303,17 @@ class Tjansteutlatande(models.Model):
         checked: the officers' pages read the document through `for_user`."""
         return self.kan_andras and user.has_perm(ANDRA_TJANSTEUTLATANDE)
 
+    @property
+    def handlaggare_ids(self):
+        """Who answers for the document as its handläggare: the one it names, and its case's. A
+        case given to another officer while its document waits for attest keeps the former one's
+        name in the document until it is a draft again (`services.andra_arende`), and the new one
+        answers for it meanwhile."""
+        return {self.handlaggare_id, self.arende.handlaggare_id} - {None}
+
     def ar_handlaggare(self, user):
-        """Whether `user` answers for the document as its handläggare: the one it names, or its
-        case's. A case given to another officer while its document waits for attest keeps the
-        former one's name in the document until it is a draft again (`services.andra_arende`),
-        and the new one answers for it meanwhile."""
-        return user.pk is not None and user.pk in (self.handlaggare_id, self.arende.handlaggare_id)
+        """Whether `user` answers for the document as its handläggare (`handlaggare_ids`)."""
+        return user.pk in self.handlaggare_ids
 
     @property
     def ansvarig_handlaggare(self):
@@ -347,14 +352,14 @@ class Tjansteutlatande(models.Model):
 
     def forfattar_ids(self):
         """The ids of everyone who may not attest the document as its author, in one query: who
-        answers for it as its handläggare (`ar_handlaggare`: the one it names, and its case's)
+        answers for it as its handläggare (`handlaggare_ids`: the one it names, and its case's)
         and each user who saved text in a section of it (the sections' history, `_skrivande`)."""
         sparat = (
             _skrivande(Sektion.history.filter(tjansteutlatande_id=self.pk))
             .values_list("history_user_id", flat=True)
             .distinct()
         )
-        return {self.handlaggare_id, self.arende.handlaggare_id, *sparat} - {None}
+        return self.handlaggare_ids | set(sparat)
 
     def attest_hinder(self, user):
         """Why `user` cannot attest the document now (Swedish, for the user), or None if they can."""
