@@ -23,6 +23,13 @@ class Historik(HistoricalRecords):
     def __init__(self, *args, history_manager=HistorikManager, **kwargs):
         super().__init__(*args, history_manager=history_manager, **kwargs)
 
+    def post_save(self, instance, created, using=None, update_fields=None, **kwargs):
+        # A save of only the fields the history leaves out (a login's `last_login`, a password
+        # rehashed on login) changes nothing the history shows, and writes no row.
+        if not created and update_fields and set(update_fields) <= set(self.excluded_fields):
+            return
+        super().post_save(instance, created, using=using, update_fields=update_fields, **kwargs)
+
     # For a model in a models package simple_history names the historical models' module after the
     # app ("arenden") but puts the classes in the model's own module (arenden.models.arenden). They
     # are put where their names say too, so that they import by those names (manage.py shell's

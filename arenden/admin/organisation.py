@@ -20,7 +20,6 @@ from .common import (
     ObjektForm,
     RadForm,
     RadFormSet,
-    SafeInputAdminMixin,
     person_column,
 )
 
@@ -56,10 +55,11 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(ObjektAdminMixin, SafeInputAdminMixin, DjangoUserAdmin):
+class UserAdmin(ObjektAdminMixin, HistoryAdmin, DjangoUserAdmin):
     """A person's name, roles and profile (title, telephone, avdelning: what their documents and
     attestations print) carry the checksum of what the page showed, the profile as a row of its
-    own: a save from an older page is refused, and only what the user changed is written."""
+    own: a save from an older page is refused, and only what the user changed is written. The
+    "Historik" page shows who gave or took away which role or right, and when."""
 
     form = AnvandareForm
     fieldsets = (

@@ -5,8 +5,10 @@ import functools
 import operator
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.db import models
+from simple_history import register
 
 from skarholmen.historik import Historik
 
@@ -118,6 +120,19 @@ class Profil(models.Model):
 
     def __str__(self):
         return f"{display_name(self.user)}, {self.befattning}".rstrip(", ")
+
+
+# Who may sign in, with which roles and rights, is part of the record as the cases are: a user's
+# own fields, groups and permissions are versioned (the admin's "Historik" on the person). The
+# password's hash is not copied into the history, and a login (which writes `last_login` only)
+# adds no row.
+register(
+    get_user_model(),
+    app="arenden",
+    records_class=Historik,
+    m2m_fields=["groups", "user_permissions"],
+    excluded_fields=["password", "last_login"],
+)
 
 
 def display_name(user):

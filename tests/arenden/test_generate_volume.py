@@ -1,10 +1,11 @@
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from arenden.constants import ArendeStatus, TjansteutlatandeStatus
+from arenden.constants import ArendeStatus, Roll, TjansteutlatandeStatus
 from arenden.models import (
     Arende,
     Attestering,
@@ -41,6 +42,21 @@ def test_volume_generator_writes_cases_with_history_and_gapless_numbers(db):
         )
         assert numbers == list(range(1, serie.senaste + 1))
     assert Sektion.history.count() == Sektion.objects.count() > 0
+    # The people it creates have their roles in their history, as the admin leaves it.
+    folk = get_user_model().objects.filter(username__startswith="vol-")
+    assert folk.count() == 13 * 30
+    for user in folk.filter(username__endswith="-3"):
+        senaste = user.history.order_by("history_id").last()
+        assert (
+            {rad.group.name for rad in senaste.groups.all()}
+            == {g.name for g in user.groups.all()}
+            == {
+                Roll.ATTESTANT,
+                Roll.NAMNDSEKRETERARE,
+                Roll.REGISTRATOR,
+            }
+        )
+        assert senaste.is_staff
     assert Attestering.objects.exclude(attesterad=None).filter(innehall_hash="").count() == 0
 
 

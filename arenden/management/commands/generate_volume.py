@@ -328,16 +328,25 @@ class Command(BaseCommand):
                     {a.namn: a for a in bulk_create_with_history(nya, Avdelning, default_change_reason=REASON)}
                 )
                 avdelningar = [befintliga[n] for n in AVDELNINGAR]
-                users = [
-                    User(
+                groups = {
+                    name: Group.objects.get_or_create(name=name)[0]
+                    for name in (Roll.ATTESTANT, Roll.HANDLAGGARE, Roll.NAMNDSEKRETERARE, Roll.REGISTRATOR)
+                }
+                # Created one by one, as the admin creates people, so that each has its history
+                # rows with its roles (a bulk insert of users and their groups records none).
+                users = []
+                for i in range(30):
+                    user = User(
                         username=f"vol-{prefix}-{i}",
                         first_name=self.rng.choice(FORNAMN),
                         last_name=self.rng.choice(EFTERNAMN),
                         password="!",
+                        is_staff=i <= 3,
                     )
-                    for i in range(30)
-                ]
-                users = User.objects.bulk_create(users)
+                    user._change_reason = REASON
+                    user.save()
+                    user.groups.set([groups[r] for r in self.roller(i)])
+                    users.append(user)
                 profiles = []
                 for i, user in enumerate(users):
                     befattning = "Stadsdelsdirektör" if i == 0 else "Avdelningschef" if i <= 3 else "Handläggare"
@@ -350,7 +359,7 @@ class Command(BaseCommand):
                         )
                     )
                 bulk_create_with_history(profiles, Profil, default_change_reason=REASON)
-                self.give_roles(fv, users, avdelningar)
+                self.set_chefs(fv, users, avdelningar)
                 existing = users
             existing.sort(key=lambda u: int(u.username.rsplit("-", 1)[1]))
             self.people[fv.pk] = {
@@ -394,23 +403,17 @@ class Command(BaseCommand):
                 {"id": mote.pk, "punkter": mote.punkter_max or 0, "namn": str(mote)},
             )
 
-    def give_roles(self, fv, users, avdelningar):
+    @staticmethod
+    def roller(i):
         """The people work as real ones do: the direktör and the three avdelningschefer attest in
         the admin, the last chef is also the nämnd's secretary and registrator, the others are
-        handläggare. Chefs are set on the förvaltning and the avdelningar that have none."""
-        groups = {
-            name: Group.objects.get_or_create(name=name)[0]
-            for name in (Roll.ATTESTANT, Roll.HANDLAGGARE, Roll.NAMNDSEKRETERARE, Roll.REGISTRATOR)
-        }
-        Through = get_user_model().groups.through
-        links = []
-        for i, user in enumerate(users):
-            roller = [Roll.ATTESTANT] if i <= 3 else [Roll.HANDLAGGARE]
-            if i == 3:
-                roller += [Roll.NAMNDSEKRETERARE, Roll.REGISTRATOR]
-            links += [Through(user_id=user.pk, group_id=groups[r].pk) for r in roller]
-        Through.objects.bulk_create(links)
-        get_user_model().objects.filter(pk__in=[u.pk for u in users[:4]]).update(is_staff=True)
+        handläggare."""
+        if i == 3:
+            return [Roll.ATTESTANT, Roll.NAMNDSEKRETERARE, Roll.REGISTRATOR]
+        return [Roll.ATTESTANT] if i < 3 else [Roll.HANDLAGGARE]
+
+    def set_chefs(self, fv, users, avdelningar):
+        """Chefs are set on the förvaltning and the avdelningar that have none."""
         if fv.chef_id is None:
             fv.chef, fv._change_reason = users[0], REASON
             fv.save()

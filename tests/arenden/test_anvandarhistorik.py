@@ -1,0 +1,99 @@
+"""Who may sign in, with which roles and rights, is in the history as the cases are: the admin's
+changes to a person are recorded with who made them, a login adds nothing, and no password hash
+is copied."""
+
+import html
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from arenden.constants import Roll
+from tests.arenden.test_admin_versioner import _formular
+from tests.factories import ProfilFactory, UserFactory
+
+User = get_user_model()
+
+
+@pytest.fixture
+def anna(db):
+    user = UserFactory(username="anna", first_name="Anna", last_name="Andersson", is_staff=True)
+    ProfilFactory(user=user, befattning="Handläggare")
+    return user
+
+
+def test_a_role_given_and_an_account_closed_in_the_admin_are_in_the_users_history(admin_client, admin_user, anna):
+    url = f"/admin/auth/user/{anna.pk}/change/"
+    sidan = _formular(admin_client.get(url), "user_form")
+    attestant = Group.objects.get(name=Roll.ATTESTANT)
+    sidan["groups"] = [str(attestant.pk)]
+    sidan.pop("user_permissions", None)
+    sidan.pop("is_active")
+
+    response = admin_client.post(url, sidan)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    senaste = anna.history.order_by("history_id").last()
+    assert senaste.history_user == admin_user
+    assert senaste.is_active is False
+    assert [rad.group for rad in senaste.groups.all()] == [attestant]
+    # The first row is the account as it was made: active, without the role.
+    forsta = anna.history.order_by("history_id").first()
+    assert forsta.history_type == "+" and forsta.is_active is True and not forsta.groups.exists()
+
+    historik = admin_client.get(f"/admin/auth/user/{anna.pk}/history/")
+    assert historik.status_code == 200
+    sida = html.unescape(historik.content.decode())
+    assert "Historik: anna" in sida
+    assert Roll.ATTESTANT in sida
+    assert "root" in sida
+
+
+def test_a_login_adds_no_history_row_and_no_password_hash_is_kept(client, db):
+    user = User.objects.create_user("berit", password="rätt-lösenord-1")
+    rader = user.history.count()
+
+    response = client.post("/logga-in/", {"username": "berit", "password": "rätt-lösenord-1"})
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.last_login is not None
+    assert user.history.count() == rader == 1
+    historical_fields = {f.name for f in User.history.model._meta.fields}
+    assert "password" not in historical_fields and "last_login" not in historical_fields
+
+
+def test_a_changed_password_is_a_row_without_the_hash(admin_client, anna):
+    rader = anna.history.count()
+    response = admin_client.post(
+        f"/admin/auth/user/{anna.pk}/password/",
+        {"password1": "Ett-nytt-lösenord-77", "password2": "Ett-nytt-lösenord-77", "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert anna.history.count() == rader + 1
+
+
+def test_the_history_begins_with_every_user_and_their_roles_as_they_stand(roller):
+    fore, efter = ("arenden", "0019_foredragningspunkt_handling"), ("arenden", "0020_anvandarhistorik")
+    executor = MigrationExecutor(connection)
+    executor.migrate([fore])
+    try:
+        gamla = executor.loader.project_state(fore).apps
+        gammal_user = gamla.get_model("auth", "User").objects.create(username="cecilia", is_staff=True)
+        gamla.get_model("auth", "User").groups.through.objects.create(
+            user_id=gammal_user.pk, group_id=gamla.get_model("auth", "Group").objects.get(name=Roll.ATTESTANT).pk
+        )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate([efter])
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    cecilia = User.objects.get(username="cecilia")
+    [forsta] = cecilia.history.all()
+    assert (forsta.history_type, forsta.history_change_reason) == ("+", "Historiken börjar")
+    assert forsta.is_staff is True
+    assert [rad.group.name for rad in forsta.groups.all()] == [Roll.ATTESTANT]
