@@ -618,7 +618,8 @@ def render_punkter(sammantrade, *, punkter=None, on_progress=None, samtidiga=Non
                     raise PunktFel(punkt, exc) from exc
                 if on_progress:
                     on_progress(klara)
-        except PunktFel:
+        except BaseException:
+            # A failed item, or a job stopped from `on_progress`: what has not begun is not run.
             for future in futures:
                 future.cancel()
             raise

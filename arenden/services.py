@@ -1459,6 +1459,10 @@ def bestall_export(*, sammantrade, typ, user):
     return export
 
 
+class _ExportGivenUp(Exception):
+    """The export's row stopped running while its job rendered: it was given up (bestall_export)."""
+
+
 def kor_export(*, export_id):
     """Build an ordered export: the job queue runs this outside any request. Progress is written
     after every item in its own statement, so the secretary's page sees it while the job runs.
@@ -1467,7 +1471,8 @@ def kor_export(*, export_id):
     The job takes its row from waiting to running in one statement; a row that is no longer
     waiting (given up as stale and ordered again, or taken by another worker) is left alone.
     Progress and the finished file are written only while the row is still running, so a job
-    given up on cannot come back as done beside the new order."""
+    given up on cannot come back as done beside the new order; it stops at its next item
+    instead of rendering the rest."""
     from . import pdf
 
     export = Sammantradesexport.objects.select_related("sammantrade__namnd").get(pk=export_id)
@@ -1481,7 +1486,8 @@ def kor_export(*, export_id):
     mote = export.sammantrade
 
     def progress(klara):
-        running.update(klara=klara, aktiv=timezone.now())
+        if not running.update(klara=klara, aktiv=timezone.now()):
+            raise _ExportGivenUp
 
     try:
         # The list as it stands when the job starts: its documents are the total the page counts to.
@@ -1493,13 +1499,17 @@ def kor_export(*, export_id):
         else:
             data = pdf.render_motes_zip(mote, punkter=punkter, on_progress=progress)
             namn = pdf.motes_zip_filename(mote)
+    except _ExportGivenUp:
+        # Given up as silent and perhaps ordered again (bestall_export): the rest is not rendered.
+        logger.warning("Export %s gavs upp medan den byggdes; jobbet avbröts.", export.pk)
+        return None
     except pdf.PunktFel as exc:
-        rows.update(status=ExportStatus.MISSLYCKAD, fel=str(exc), klar=timezone.now())
+        running.update(status=ExportStatus.MISSLYCKAD, fel=str(exc), klar=timezone.now())
         logger.warning("Export %s misslyckades: %s", export.pk, exc)
         raise
     except Exception as exc:
         fel = f"Exporten kunde inte skapas: {pdf.orsak(exc)}"
-        rows.update(status=ExportStatus.MISSLYCKAD, fel=fel, klar=timezone.now())
+        running.update(status=ExportStatus.MISSLYCKAD, fel=fel, klar=timezone.now())
         logger.warning("Export %s misslyckades: %s", export.pk, fel)
         raise
     export.fil.save(namn, ContentFile(data), save=False)

@@ -349,6 +349,33 @@ def test_a_job_silent_past_the_limit_shows_as_failed_and_may_be_ordered_again(cl
     assert _status(client, ny)["status"] == "vantar"
 
 
+def test_a_job_given_up_while_it_renders_stops_at_its_next_item_and_leaves_the_row_as_given_up(demo, monkeypatch):
+    sekr = sekreterare()
+    mote = _mote_med_tre_punkter(demo, sekr)
+    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    renderade = []
+    punktens_pdf = pdf.punktens_pdf
+
+    def renderar(punkt):
+        renderade.append(punkt.nummer)
+        data = punktens_pdf(punkt)
+        if len(renderade) == 1:
+            # Meanwhile the order is given up as silent, as a new order does (bestall_export).
+            Sammantradesexport.objects.filter(pk=export.pk).update(
+                status="misslyckad", fel=services.EXPORT_AVBRUTEN, klar=timezone.now()
+            )
+        return data
+
+    monkeypatch.setattr(pdf, "punktens_pdf", renderar)
+
+    assert services.kor_export(export_id=export.pk) is None
+
+    assert renderade == [1]  # not the other two documents
+    export.refresh_from_db()
+    assert (export.status, export.fel, export.fil.name) == ("misslyckad", services.EXPORT_AVBRUTEN, "")
+    assert export.klara == 0
+
+
 def test_a_running_job_that_makes_progress_is_not_stale(demo):
     sekr = sekreterare()
     mote = _mote_med_tre_punkter(demo, sekr)
