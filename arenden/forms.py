@@ -113,7 +113,12 @@ class SkrivelseForm(forms.ModelForm):
 
 
 class NyttTjansteutlatandeForm(forms.Form):
-    mall = forms.ModelChoiceField(label="Mall", queryset=Mall.objects.filter(aktiv=True), empty_label=None)
+    mall = forms.ModelChoiceField(
+        label="Mall",
+        queryset=Mall.objects.filter(aktiv=True),
+        empty_label=None,
+        error_messages={"invalid_choice": "Mallen går inte längre att välja. Välj en av dem som finns i listan."},
+    )
     titel = forms.CharField(label="Titel", max_length=300)
     undertitel = forms.CharField(label="Undertitel", max_length=300, required=False, initial="Svar på skrivelse")
     sammantradesdatum = forms.DateField(

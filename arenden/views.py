@@ -230,13 +230,16 @@ def _tu_or_404(request, pk, select_related=()):
 @login_required
 def arende(request, pk):
     """The case: skrivelse, tjänsteutlåtande, bilagor and timeline."""
-    arende = _arende_or_404(request, pk)
+    return _arende_sida(request, _arende_or_404(request, pk))
+
+
+def _arende_sida(request, arende, form=None, status=200):
+    """The case's page; `form` is a new-document form refused with what the user typed."""
     # Not the frozen content (tens of kilobytes of JSON for a long document): the page shows none of it.
     tjansteutlatanden = list(
         arende.tjansteutlatanden.defer("innehall").select_related("mall").prefetch_related("bilagor")
     )
-    form = None
-    if not tjansteutlatanden:
+    if form is None and not tjansteutlatanden:
         skrivelse = arende.skrivelser.first()
         form = NyttTjansteutlatandeForm(initial={"titel": skrivelse.titel if skrivelse else arende.arendemening})
     return render(
@@ -250,24 +253,18 @@ def arende(request, pk):
             "form": form,
             "tidslinje": tidslinje(arende, dokument=tjansteutlatanden),
         },
+        status=status,
     )
 
 
 @require_POST
 @login_required
 def skapa_tjansteutlatande(request, pk):
+    """A refused form is shown again on the case's page with why, and with what was typed."""
     arende = _arende_or_404(request, pk)
     form = NyttTjansteutlatandeForm(request.POST)
     if not form.is_valid():
-        messages.error(
-            request,
-            "Tjänsteutlåtandet kunde inte skapas: "
-            + "; ".join(
-                f"{form.fields[f].label if f in form.fields else ''} {' '.join(e)}".strip()
-                for f, e in form.errors.items()
-            ),
-        )
-        return redirect("arenden:arende", pk=arende.pk)
+        return _arende_sida(request, arende, form, status=400)
     try:
         tu = services.skapa_tjansteutlatande(arende=arende, user=request.user, **form.cleaned_data)
     except services.DokumentetFinns as exc:
@@ -277,8 +274,8 @@ def skapa_tjansteutlatande(request, pk):
             return redirect("arenden:redigera", pk=exc.tjansteutlatande.pk)
         return redirect("arenden:arende", pk=arende.pk)
     except services.WorkflowError as exc:
-        messages.error(request, str(exc))
-        return redirect("arenden:arende", pk=arende.pk)
+        form.add_error(None, str(exc))
+        return _arende_sida(request, arende, form, status=409)
     messages.success(request, "Tjänsteutlåtandet är skapat. Skriv under varje rubrik.")
     return redirect("arenden:redigera", pk=tu.pk)
 

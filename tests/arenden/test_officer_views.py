@@ -16,7 +16,7 @@ from django.utils import timezone
 from arenden import services
 from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
-from arenden.models import Arende, Skrivelse, TjansteutlatandeAtgard
+from arenden.models import Arende, Mall, Skrivelse, TjansteutlatandeAtgard
 from atgarder.models import Atgard
 from tests.factories import (
     ArendeFactory,
@@ -179,6 +179,70 @@ def test_the_form_sent_again_creates_no_second_document_and_leads_to_the_first(o
     tu.save()
     officer_client.post(url, {**form, "titel": "Uppföljning"})
     assert arende.tjansteutlatanden.count() == 2
+
+
+def _ny_handling(titel="Öppna drogscener i Sätra centrum – förvaltningens samlade svar", **andra):
+    return {
+        "mall": MallFactory().pk,
+        "titel": titel,
+        "undertitel": "Svar på skrivelse från (M)",
+        "sammantradesdatum": "2024-05-23",
+        **andra,
+    }
+
+
+def _visat_igen(response):
+    """The values of the new-document form as the page shows it again."""
+    page = response.content.decode()
+    form = page[page.index("Skapa tjänsteutlåtande") :]
+    return {
+        name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', form).group(1)
+        for name in ("titel", "undertitel", "sammantradesdatum")
+    }
+
+
+def test_a_new_document_form_refused_for_a_retired_mall_is_shown_again_with_what_was_typed(officer_client, handlaggare):
+    arende = ArendeFactory(handlaggare=handlaggare, avdelning=handlaggare.profil.avdelning)
+    url = reverse("arenden:skapa_tjansteutlatande", args=[arende.pk])
+    form = _ny_handling()
+    Mall.objects.filter(pk=form["mall"]).update(aktiv=False)  # retired after the page was opened
+
+    response = officer_client.post(url, form)
+
+    assert response.status_code == 400
+    assert _visat_igen(response) == {
+        "titel": "Öppna drogscener i Sätra centrum – förvaltningens samlade svar",
+        "undertitel": "Svar på skrivelse från (M)",
+        "sammantradesdatum": "2024-05-23",
+    }
+    page = response.content.decode()
+    assert "Tjänsteutlåtandet kunde inte skapas." in page
+    assert "Mallen går inte längre att välja. Välj en av dem som finns i listan." in page
+    assert not arende.tjansteutlatanden.exists()
+
+
+def test_a_new_document_title_too_long_is_shown_again_whole_with_why(officer_client, handlaggare):
+    arende = ArendeFactory(handlaggare=handlaggare, avdelning=handlaggare.profil.avdelning)
+    lang = ("Drogscener " * 30).strip()
+
+    response = officer_client.post(reverse("arenden:skapa_tjansteutlatande", args=[arende.pk]), _ny_handling(lang))
+
+    assert response.status_code == 400
+    assert _visat_igen(response)["titel"] == lang
+    assert "Säkerställ att detta värde har som mest 300 tecken (den har 329)." in response.content.decode()
+
+
+def test_a_new_document_the_case_no_longer_takes_is_refused_with_why_and_what_was_typed(officer_client, handlaggare):
+    arende = ArendeFactory(handlaggare=handlaggare, avdelning=handlaggare.profil.avdelning)
+    Arende.objects.filter(pk=arende.pk).update(status="avslutat")  # closed after the page was opened
+
+    response = officer_client.post(reverse("arenden:skapa_tjansteutlatande", args=[arende.pk]), _ny_handling())
+
+    assert response.status_code == 409
+    assert _visat_igen(response)["titel"] == "Öppna drogscener i Sätra centrum – förvaltningens samlade svar"
+    page = response.content.decode()
+    assert "Tjänsteutlåtandet kunde inte skapas. Ärendet är avslutat; inga nya dokument kan skrivas i det." in page
+    assert not arende.tjansteutlatanden.exists()
 
 
 def test_start_page_stops_counting_past_its_limit(officer_client, handlaggare, monkeypatch):
@@ -553,15 +617,15 @@ def test_drogscen_page_stops_counting_past_its_limit(officer_client, handlaggare
 
 
 # (method, page, its arguments, what someone in scope gets). A POST carries an empty JSON body:
-# the send form shows its errors, the new-document form sends back to the case's page with why it
-# was refused, and the JSON endpoints refuse the body; someone out of scope gets a 404 from all.
+# the send form and the new-document form (on the case's page) show their errors, and the JSON
+# endpoints refuse the body; someone out of scope gets a 404 from all.
 SCOPED_PAGES = [
     ("GET", "arenden:arende", lambda tu: [tu.arende.pk], 200),
     ("GET", "arenden:redigera", lambda tu: [tu.pk], 200),
     ("GET", "arenden:forhandsgranska", lambda tu: [tu.pk], 200),
     ("GET", "arenden:skicka_for_attest", lambda tu: [tu.pk], 200),
     ("POST", "arenden:skicka_for_attest", lambda tu: [tu.pk], 200),
-    ("POST", "arenden:skapa_tjansteutlatande", lambda tu: [tu.arende.pk], 302),
+    ("POST", "arenden:skapa_tjansteutlatande", lambda tu: [tu.arende.pk], 400),
     ("POST", "arenden:atgarder", lambda tu: [tu.pk], 400),
     ("POST", "arenden:spara_sektion", lambda tu: [tu.pk, tu.sektioner.first().pk], 400),
 ]
