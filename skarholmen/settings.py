@@ -234,11 +234,17 @@ if PRODUCTION and (DEBUG or not env("SECRET_KEY")):
     raise ImproperlyConfigured("PRODUCTION=true needs SECRET_KEY set and DEBUG off.")
 # Static files are served by the app (WhiteNoise); in production from `collectstatic`'s
 # compressed, hashed copies with far-future cache headers. Tests and `make run` need no collectstatic.
-if PRODUCTION:
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "skarholmen.storage.StaticFilesStorage"},
-    }
+STORAGES = {
+    # Media: the file system under MEDIA_ROOT, without the files of rolled-back transactions.
+    "default": {"BACKEND": "skarholmen.storage.Arkiv"},
+    "staticfiles": {
+        "BACKEND": (
+            "skarholmen.storage.StaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
 WHITENOISE_USE_FINDERS = not PRODUCTION
 # Outside production the files are found as they are asked for: `make run` and the tests have no
 # collected STATIC_ROOT for WhiteNoise to index at start (it warned "No directory at" for it).

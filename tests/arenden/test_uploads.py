@@ -154,3 +154,76 @@ def test_every_admin_form_with_an_uploaded_pdf_uses_the_checked_field(admin_user
                     assert isinstance(form.base_fields[field.name], PdfUploadField), (model, form, field.name)
                     seen.append((form._meta.model.__name__, field.name))
     assert {"Skrivelse", "Bilaga"} <= {name for name, _ in seen}
+
+
+# A file is written to the archive as its row is saved, inside the save's transaction. When the
+# transaction is rolled back the row is gone, and so is the file once the request ends.
+
+
+def _arkivet(settings):
+    root = settings.MEDIA_ROOT
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_whose_save_is_rolled_back_leaves_no_file_in_the_archive(admin_client, settings, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    from tests.arenden.test_diarienummer import ADD_URL, _admin_data
+    from tests.factories import ForvaltningFactory
+
+    skhlm = ForvaltningFactory()
+    data = {**_admin_data(skhlm, ""), "skrivelser-TOTAL_FORMS": "2"}
+    for i in range(2):
+        data |= {
+            f"skrivelser-{i}-titel": f"Skrivelse {i}",
+            f"skrivelser-{i}-forfattare": "Ledamöter",
+            f"skrivelser-{i}-beredning_datum": "2024-12-14",
+            f"skrivelser-{i}-fil": SimpleUploadedFile(f"s{i}.pdf", pdf_bytes(), content_type="application/pdf"),
+        }
+    spara = FileSystemStorage._save
+    skrivna = []
+
+    def disken_blir_full(self, name, content):
+        # The first skrivelse's file is written, the second finds the disk full.
+        if skrivna:
+            raise OSError(28, "No space left on device")
+        skrivna.append(spara(self, name, content))
+        return skrivna[-1]
+
+    monkeypatch.setattr(FileSystemStorage, "_save", disken_blir_full)
+    admin_client.raise_request_exception = False
+    assert admin_client.post(ADD_URL, data).status_code == 500
+
+    assert len(skrivna) == 1
+    assert not Arende.objects.exists() and not Skrivelse.objects.exists()
+    assert _arkivet(settings) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_archive_keeps_the_files_of_committed_saves_only(settings):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.core.signals import request_finished
+    from django.db import transaction
+
+    utanfor = default_storage.save("prov/utanfor.pdf", ContentFile(b"%PDF-1.4"))
+    with transaction.atomic():
+        sparad = default_storage.save("prov/sparad.pdf", ContentFile(b"%PDF-1.4"))
+        try:
+            with transaction.atomic():
+                default_storage.save("prov/i-aterrullad-savepoint.pdf", ContentFile(b"%PDF-1.4"))
+                raise RuntimeError
+        except RuntimeError:
+            pass
+    try:
+        with transaction.atomic():
+            default_storage.save("prov/aterrullad.pdf", ContentFile(b"%PDF-1.4"))
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    assert len(_arkivet(settings)) == 4  # the request has not ended yet
+
+    request_finished.send(sender=None)
+
+    assert _arkivet(settings) == sorted([sparad, utanfor])
