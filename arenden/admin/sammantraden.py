@@ -381,6 +381,8 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         )
 
     def flytta_view(self, request, pk, punkt_pk, riktning):
+        if riktning not in ("upp", "ned"):  # the page's ▲ and ▼; no other move is made
+            raise Http404
         mote = self._mote(request, pk)
         punkt = self._punkt(mote, punkt_pk)
         # The move is made in the order the page showed, not the one stored now: read here, before

@@ -60,6 +60,13 @@ def test_secretary_builds_the_list_in_the_admin(sekr_client):
 
     sekr_client.post(_url(mote, f"punkt/{punkter[1].pk}/flytta/upp/"), {"sedd_ordning": _sedd_ordning(page)})
     assert [p.rubrik for p in mote.punkter.order_by("nummer")] == ["Andra", "Första", "Information från förvaltningen"]
+    # Only ▲ and ▼ move an item; any other direction in the address moves nothing.
+    page = sekr_client.get(_url(mote, "change/")).content.decode()
+    felaktig = sekr_client.post(
+        _url(mote, f"punkt/{punkter[1].pk}/flytta/sidled/"), {"sedd_ordning": _sedd_ordning(page)}
+    )
+    assert felaktig.status_code == 404
+    assert [p.rubrik for p in mote.punkter.order_by("nummer")] == ["Andra", "Första", "Information från förvaltningen"]
 
     sekr_client.post(_url(mote, f"punkt/{punkter[0].pk}/ta-bort/"))
     assert list(mote.punkter.order_by("nummer").values_list("nummer", flat=True)) == [1, 2]
