@@ -112,6 +112,15 @@ class SammantradeForm(forms.ModelForm):
             self._update_errors(error)
 
 
+def _ny_punkt_nyckel(mote):
+    return f"ny_punkt_{mote.pk}"
+
+
+def _behall_skrivet(request, mote, form):
+    """A refused new item's rubrik, kept for the meeting's page the refusal leads back to."""
+    request.session[_ny_punkt_nyckel(mote)] = {"titel": form.data.get("titel", "")[:10_000]}
+
+
 class NyPunktForm(forms.Form):
     tjansteutlatande = forms.ModelChoiceField(
         Tjansteutlatande.objects.none(),
@@ -311,7 +320,10 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         extra_context = extra_context or {}
         mote = self.get_object(request, object_id)
         if mote is not None and is_namndsekreterare(request.user):
-            extra_context["ny_punkt_form"] = NyPunktForm(sammantrade=mote)
+            # A refused addition comes back here by redirect, with what the secretary had typed.
+            extra_context["ny_punkt_form"] = NyPunktForm(
+                sammantrade=mote, initial=request.session.pop(_ny_punkt_nyckel(mote), None)
+            )
             # The order the page shows: the ▲/▼ buttons send it with the move, so that a move made
             # from a list a colleague has changed since is refused instead of undoing theirs.
             extra_context["sedd_ordning"] = list(mote.punkter.order_by("nummer").values_list("pk", flat=True))
@@ -359,15 +371,18 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
                 )
             for fel in form.errors.get("titel", []):
                 messages.error(request, f"Rubriken: {fel}")
+            _behall_skrivet(request, mote, form)
             return self._tillbaka(mote)
         data = form.cleaned_data
-        self._utfor(
+        tillagd = self._utfor(
             request,
             lambda: services.satt_pa_foredragningslista(
                 sammantrade=mote, tjansteutlatande=data["tjansteutlatande"], titel=data["titel"], user=request.user
             ),
             "Punkten är tillagd sist på föredragningslistan.",
         )
+        if not tillagd:
+            _behall_skrivet(request, mote, form)
         return self._tillbaka(mote)
 
     def _ordna(self, request, mote, ids, sedd):

@@ -89,6 +89,9 @@ def test_an_information_item_with_too_long_a_title_is_told_so(sekr_client):
     assert "Rubriken: Säkerställ att detta värde har som mest 300 tecken (den har 301)." in page
     assert "attesterat" not in page.split('class="messagelist"')[1].split("</ul>")[0]
     assert not Foredragningspunkt.objects.exists()
+    # The rubrik typed is in the form again, once: a later visit shows the empty form.
+    assert 'name="titel" value="' + "R" * 301 + '"' in page
+    assert "R" * 301 not in sekr_client.get(_url(mote, "change/")).content.decode()
 
 
 def test_a_decision_whose_extract_cannot_be_made_keeps_the_typed_text(sekr_client, settings):
