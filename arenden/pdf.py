@@ -15,6 +15,7 @@ import multiprocessing
 import re
 import threading
 import time
+import unicodedata
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -367,7 +368,9 @@ def pdf_filename(tu):
 
 
 def _filnamn(diarienummer, titel):
-    number = re.sub(r"[^A-Za-z0-9]+", "-", diarienummer).strip("-")
+    # Å, Ä and Ö of a prefix (ÄLVSJÖ) as A and O, as slugify does with the title's letters.
+    ascii_nummer = unicodedata.normalize("NFKD", diarienummer).encode("ascii", "ignore").decode()
+    number = re.sub(r"[^A-Za-z0-9]+", "-", ascii_nummer).strip("-")
     return f"{number}-{slugify(titel)}.pdf"
 
 

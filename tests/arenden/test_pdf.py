@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from weasyprint import HTML
 
 from arenden import pdf
-from arenden.models import Attestering, Bilaga, Profil
+from arenden.models import Arende, Attestering, Bilaga, Forvaltning, Profil
 from atgarder.constants import DEFINITIONER, AtgardTyp
 from atgarder.models import Atgard
 from tests.arenden.pdftext import find_in_order, page_count, pages, split_page, squash
@@ -222,6 +222,11 @@ def test_uploaded_pdf_bilaga_comes_last_and_text_bilaga_gets_its_own_pages(db):
 
 def test_filename_is_diarienummer_and_title(demo):
     assert pdf.pdf_filename(demo) == "SKHLM-2024-123-oppna-drogscener.pdf"
+    # A prefix's Å, Ä and Ö are kept as letters, as the title's are.
+    Forvaltning.objects.filter(pk=demo.arende.forvaltning_id).update(diarieprefix="ÄLVSJÖ")
+    Arende.objects.filter(pk=demo.arende_id).update(diarienummer="ÄLVSJÖ 2024/123")
+    demo.arende.refresh_from_db()
+    assert pdf.pdf_filename(demo) == "ALVSJO-2024-123-oppna-drogscener.pdf"
 
 
 def test_document_html_is_the_html_the_pdf_is_made_from(demo):
