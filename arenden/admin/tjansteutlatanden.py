@@ -720,7 +720,7 @@ class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="din attest")
     def din_attest(self, obj):
-        if obj.user_is_handlaggare or obj.user_wrote_section:
+        if obj.user_is_handlaggare or obj.user_wrote_text:
             hinder = forfattar_hinder(
                 ar_handlaggare=bool(obj.user_is_handlaggare),
                 kan_dra_tillbaka=bool(obj.user_kan_dra_tillbaka),

@@ -1,6 +1,8 @@
 """Tjänsteutlåtanden: mallar, the document, its sections, åtgärder, bilagor, signatories and
 attest chain."""
 
+import functools
+import operator
 import re
 
 from django.conf import settings
@@ -136,9 +138,9 @@ class TjansteutlatandeQuerySet(models.QuerySet):
         """Each document with whether `user` may not attest it as its author, by the rule of
         `forfattar_ids`, and what they can do about it, in the list's one query whatever its
         length: `user_is_handlaggare` (`ar_handlaggare`: the handläggare it names, or its
-        case's), `user_wrote_section` (a section of it saved by them, asked of the sections'
-        history by its document and user indexes), `user_ar_ansvarig` (they are the one who
-        answers for it now, `ansvarig_handlaggare`) and `user_kan_dra_tillbaka`
+        case's), `user_wrote_text` (printed content of it saved by them, `_skrivet`, asked of
+        each part's history by its document and user indexes), `user_ar_ansvarig` (they are the
+        one who answers for it now, `ansvarig_handlaggare`) and `user_kan_dra_tillbaka`
         (`kan_dras_tillbaka_av`, whose permission is the user's, asked once)."""
         handlaggare = models.Q(handlaggare_id=user.pk) | models.Q(arende__handlaggare_id=user.pk)
         ansvarig = models.Q(arende__handlaggare_id=user.pk) | models.Q(
@@ -150,23 +152,30 @@ class TjansteutlatandeQuerySet(models.QuerySet):
             )
         else:
             kan_dra_tillbaka = models.Value(False)
+        skrev = functools.reduce(
+            operator.or_,
+            (models.Exists(rader.filter(history_user_id=user.pk)) for rader in _skrivet(models.OuterRef("pk"))),
+        )
         return self.annotate(
             user_is_handlaggare=models.ExpressionWrapper(handlaggare, output_field=models.BooleanField()),
-            user_wrote_section=models.Exists(
-                _skrivande(Sektion.history.filter(tjansteutlatande_id=models.OuterRef("pk"), history_user_id=user.pk))
-            ),
+            user_wrote_text=models.ExpressionWrapper(skrev, output_field=models.BooleanField()),
             user_ar_ansvarig=models.ExpressionWrapper(ansvarig, output_field=models.BooleanField()),
             user_kan_dra_tillbaka=kan_dra_tillbaka,
         )
 
 
-def _skrivande(sparningar):
-    """Of the sections' history rows, those that wrote text: a section created empty from the
-    mall is not writing, nor is a row saved by the system (no user), nor a deletion."""
-    return (
-        sparningar.filter(history_user__isnull=False)
-        .exclude(history_type="-")
-        .exclude(history_type="+", text="", avslutning="")
+def _skrivet(tu):
+    """The history rows, one queryset a part, in which a user (not the system) wrote what the
+    document `tu` (its id, or an OuterRef to it) prints for the nämnd: its sections (one created
+    empty from the mall is not writing), its bilagor, held as text or as a file, and its åtgärd
+    rows (the åtgärd's text prints in the section that lists them). A bilaga or an åtgärd added,
+    changed, moved or removed is written as a section's text is, by whoever typed or struck it.
+    Not the header fields, which whoever starts the document sets without writing it, nor the
+    undertecknare, who sign it."""
+    sektioner = Sektion.history.exclude(history_type="+", text="", avslutning="")
+    return tuple(
+        rader.filter(tjansteutlatande_id=tu, history_user__isnull=False)
+        for rader in (sektioner, Bilaga.history.all(), TjansteutlatandeAtgard.history.all())
     )
 
 
@@ -353,13 +362,10 @@ class Tjansteutlatande(models.Model):
     def forfattar_ids(self):
         """The ids of everyone who may not attest the document as its author, in one query: who
         answers for it as its handläggare (`handlaggare_ids`: the one it names, and its case's)
-        and each user who saved text in a section of it (the sections' history, `_skrivande`)."""
-        sparat = (
-            _skrivande(Sektion.history.filter(tjansteutlatande_id=self.pk))
-            .values_list("history_user_id", flat=True)
-            .distinct()
-        )
-        return self.handlaggare_ids | set(sparat)
+        and each user who saved printed content of it: a section, a bilaga or an åtgärd row (their
+        history, `_skrivet`)."""
+        sektioner, *ovriga = (rader.values_list("history_user_id", flat=True).order_by() for rader in _skrivet(self.pk))
+        return self.handlaggare_ids | set(sektioner.union(*ovriga))
 
     def attest_hinder(self, user):
         """Why `user` cannot attest the document now (Swedish, for the user), or None if they can."""

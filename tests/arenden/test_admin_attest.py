@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -16,7 +17,7 @@ from arenden.constants import TjansteutlatandeStatus as S
 from arenden.tidslinje import tidslinje
 from tests.arenden.test_admin import _change_form_data
 from tests.arenden.world import build_world
-from tests.factories import AtgardFactory
+from tests.factories import AtgardFactory, pdf_bytes
 
 
 @pytest.fixture
@@ -922,6 +923,49 @@ def test_doing_what_the_queue_says_moves_the_document_to_another_attestant(world
     client.force_login(world.chef2)
     ko, page = _ko(client)
     assert tu.pk in ko and "Väntar på dig" in page and "kan inte attestera det" not in page
+
+
+def test_a_chef_who_added_a_bilaga_or_an_atgard_is_told_in_the_queue_they_cannot_attest_it(world, client):
+    world.chef1.groups.add(Group.objects.get(name=Roll.HANDLAGGARE))
+    client.force_login(world.chef1)
+    # The avdelningschef uploads a map as a bilaga on the document's admin page...
+    med_bilaga = world.dokument(titel="Parklekar i Sätra")
+    data = _change_form_data(med_bilaga)
+    data.update({"bilagor-TOTAL_FORMS": "1", "bilagor-0-tjansteutlatande": med_bilaga.pk})
+    data.update({"bilagor-0-ordning": "1", "bilagor-0-titel": "Karta över Sätra centrum"})
+    data["bilagor-0-fil"] = SimpleUploadedFile("karta.pdf", pdf_bytes(), content_type="application/pdf")
+    sparat = client.post(f"/admin/arenden/tjansteutlatande/{med_bilaga.pk}/change/", data)
+    assert sparat.status_code == 302, sparat.content.decode()[:3000]
+    assert med_bilaga.bilagor.get().fil
+    # ...and adds an åtgärd to another document, whose text then prints in it.
+    med_atgard = world.dokument(titel="Belysning i Bredäng")
+    services.lagg_till_atgard(tjansteutlatande=med_atgard, atgard=AtgardFactory(titel="Ny belysning"), user=world.chef1)
+    orort = world.dokument(titel="Hundrastgårdar")
+    for tu in (med_bilaga, med_atgard, orort):
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    assert [a.attestant for a in med_bilaga.current_attesteringar] == [world.chef2]
+    assert [a.attestant for a in med_atgard.current_attesteringar] == [world.chef2]
+    # Chains stored before the sending counted these authors wait at the chef who wrote.
+    for tu in (med_bilaga, med_atgard):
+        tu.attesteringar.filter(attestant=world.chef2).update(
+            attestant=world.chef1, namn="Chef1 Testsson", befattning="Avdelningschef"
+        )
+
+    ko, page = _ko(client)
+    assert set(ko) == {med_bilaga.pk, med_atgard.pk, orort.pk}
+    # The list's flag, read in its query, and the rule the services refuse by say the same.
+    assert {pk: bool(tu.user_wrote_text) for pk, tu in ko.items()} == {
+        pk: world.chef1.pk in tu.forfattar_ids() for pk, tu in ko.items()
+    }
+    assert FORFATTAR_HINDER in _koraden(page, "Parklekar i Sätra")
+    assert FORFATTAR_HINDER in _koraden(page, "Belysning i Bredäng")
+    assert "Väntar på dig" in _koraden(page, "Hundrastgårdar")
+    dokument = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{med_bilaga.pk}/change/").content.decode())
+    assert FORFATTAR_HINDER in dokument and f"{med_bilaga.pk}/attestera/" not in dokument
+
+    client.force_login(world.officer)
+    kedjan = html.unescape(client.get(f"/tjansteutlatanden/{med_atgard.pk}/attest/").content.decode())
+    assert "Chef1 Testsson har skrivit text i dokumentet och kan inte attestera det eller återremittera det." in kedjan
 
 
 def test_a_handlaggare_left_in_their_own_chain_finds_it_in_their_queue_with_what_to_do(world, client, monkeypatch):

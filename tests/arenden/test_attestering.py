@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,7 +20,7 @@ from arenden.snapshot import build_snapshot, snapshot_hash
 from arenden.tidslinje import tidslinje
 from atgarder.models import Atgard
 from tests.arenden.world import build_world, person
-from tests.factories import ArendeFactory, AtgardFactory, MallFactory
+from tests.factories import ArendeFactory, AtgardFactory, MallFactory, pdf_bytes
 
 
 @pytest.fixture
@@ -167,6 +168,93 @@ def test_a_section_author_left_in_a_chain_can_neither_attest_nor_return_it(world
     tu.refresh_from_db()
     assert tu.status == S.TILL_ATTEST and tu.aterremiss_kommentar == ""
     assert not tu.attesteringar.filter(attesterad__isnull=False).exists()
+
+
+# What the nämnd reads besides the sections: a bilaga held as text or as a file, and an åtgärd
+# the document reports on (its text prints in the section that lists the åtgärder).
+SKRIVET_INNEHALL = {
+    "bilaga som text": lambda tu, user: services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Bilaga(ordning=2, titel="Avdelningschefens redogörelse", text="Allt går bra i Sätra centrum."),
+        user=user,
+    ),
+    "bilaga som fil": lambda tu, user: services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Bilaga(ordning=2, titel="Karta", fil=SimpleUploadedFile("karta.pdf", pdf_bytes())),
+        user=user,
+    ),
+    "åtgärd": lambda tu, user: services.lagg_till_atgard(
+        tjansteutlatande=tu, atgard=AtgardFactory(titel="Trygghetsvandringar i Sätra"), user=user
+    ),
+    # Striking the handläggare's bilaga is writing, as striking a paragraph of a section is.
+    "bilaga borttagen": lambda tu, user: services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=services.spara_dokumentdel(
+            tjansteutlatande=tu, obj=Bilaga(ordning=2, titel="Minnesanteckning", text="Utkast."), user=tu.handlaggare
+        ),
+        user=user,
+        ta_bort=True,
+    ),
+}
+
+
+@pytest.mark.parametrize("skriv", SKRIVET_INNEHALL.values(), ids=SKRIVET_INNEHALL.keys())
+def test_a_chef_who_wrote_a_bilaga_or_chose_an_atgard_is_kept_out_of_the_chain(world, skriv):
+    _skriver_ocksa(world.chef1)
+    tu = world.dokument()
+    skriv(tu, world.chef1)
+    assert world.chef1.pk in tu.forfattar_ids()
+    assert services.standard_attestanter(tu) == [world.chef2]
+    with pytest.raises(services.WorkflowError) as fel:
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1, world.chef2])
+    assert str(fel.value) == "Chef1 Testsson har skrivit text i dokumentet och kan inte attestera det."
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    assert [a.attestant for a in tu.current_attesteringar] == [world.chef2]
+    assert not tu.can_be_attested_by(world.chef1)
+
+
+@pytest.mark.parametrize("skriv", SKRIVET_INNEHALL.values(), ids=SKRIVET_INNEHALL.keys())
+def test_a_bilaga_or_atgard_author_left_in_a_stored_chain_can_neither_attest_nor_return_it(world, skriv):
+    _skriver_ocksa(world.chef1)
+    tu = world.dokument()
+    skriv(tu, world.chef1)
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef2])
+    # A chain stored before the sending counted these authors: it waits at the one who wrote.
+    tu.attesteringar.filter(attestant=world.chef2).update(
+        attestant=world.chef1, namn="Chef1 Testsson", befattning="Avdelningschef"
+    )
+    with pytest.raises(services.WorkflowError) as fel:
+        services.attestera(tjansteutlatande=tu, user=world.chef1)
+    assert str(fel.value) == "Du har skrivit text i dokumentet och kan inte attestera det själv."
+    with pytest.raises(services.WorkflowError) as fel:
+        services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga.")
+    assert str(fel.value) == "Du har skrivit text i dokumentet och kan inte återremittera det själv."
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST and tu.aterremiss_kommentar == ""
+    assert not tu.attesteringar.filter(attesterad__isnull=False).exists()
+
+
+def test_signing_or_setting_the_header_is_not_writing_the_document_but_choosing_its_atgarder_is(world):
+    _skriver_ocksa(world.chef1)
+    _skriver_ocksa(world.chef2)
+    tu = world.dokument()
+    # The avdelningschef adds their own signature and moves the document to another meeting.
+    services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=1, anvandare=world.chef1, namn="Chef1 Testsson", befattning="Avdelningschef"),
+        user=world.chef1,
+    )
+    tu.refresh_from_db()
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu,
+        data={"sammantradesdatum": datetime.date(2024, 6, 13)},
+        expected_version=tu.version,
+        user=world.chef1,
+    )
+    # The förvaltningschef adds an åtgärd: what the document reports is theirs too.
+    SKRIVET_INNEHALL["åtgärd"](tu, world.chef2)
+    assert world.chef1.pk not in tu.forfattar_ids()
+    assert services.standard_attestanter(tu) == [world.chef1]
 
 
 def _ge_chefen_arendet(world, tu):
