@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
-from arenden.models import Arende, Tjansteutlatande
+from arenden.models import Arende, Tjansteutlatande, dolda_arenden
 from arenden.urls_per_id import url_per_id
 
 from . import services
@@ -122,6 +122,7 @@ def atgard(request, pk):
     )
     # The cases the åtgärd cites that the user may not see are counted, not named.
     dolda = atgard.citerade_arenden.count() - len(atgard.citerade)
+    dolda_citerade = dolda_arenden(dolda) if dolda else ""
     dokument = (
         Tjansteutlatande.objects.for_user(request.user)
         .filter(atgard_val__atgard=atgard)
@@ -131,7 +132,7 @@ def atgard(request, pk):
     return render(
         request,
         "atgarder/atgard.html",
-        {"atgard": atgard, "dolda_citerade": dolda, "dokument": list(dokument), "historik": _historik(atgard)},
+        {"atgard": atgard, "dolda_citerade": dolda_citerade, "dokument": list(dokument), "historik": _historik(atgard)},
     )
 
 

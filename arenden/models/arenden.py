@@ -135,6 +135,13 @@ def ar_som_haller(text):
     return [ar for ar in AR_SOM_KAN_FINNAS if text in str(ar)]
 
 
+def dolda_arenden(antal):
+    """How a page counts the cases it shows that the user may not see (outside
+    `Arende.objects.for_user`), where naming them would give away their number and ärendemening:
+    "2 ärenden som du inte har åtkomst till". The officers' pages and the admin's history say it alike."""
+    return f"{antal} ärende{'' if antal == 1 else 'n'} som du inte har åtkomst till"
+
+
 class ArendeQuerySet(models.QuerySet):
     def rapporterar_om(self, drogscen):
         """The cases whose documents report on an åtgärd at `drogscen`. On PostgreSQL a test on
