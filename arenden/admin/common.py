@@ -35,6 +35,7 @@ from ..models import (
     Tjansteutlatande,
     diarienummer_haller,
     display_name,
+    dolda_arenden,
 )
 from ..search import soktext
 from ..urls_per_id import url_per_id
@@ -233,14 +234,33 @@ class SafeInputAdminMixin(ListCheckboxMixin, ListMixin, SafeAutocompleteMixin):
 
 class SvenskaAndringar(HistoricalRecordContextHelper):
     """A history row's changes as the page shows them: a choice by its Swedish label, yes/no,
-    dates as 2024-05-23 (times in Europe/Stockholm) and an empty value as "–"."""
+    dates as 2024-05-23 (times in Europe/Stockholm) and an empty value as "–".
+
+    An ärende the row refers to (a case an åtgärd or another case cites, the case a skrivelse
+    belongs to) is named only if its id is in `synliga`, the page's cases that the user may see;
+    the others are counted as the officers' pages count them (`dolda_arenden`): their diarienummer
+    and ärendemening are what the scope keeps from the user. `synliga` None names every case (a
+    superuser's page); left out, none is named."""
+
+    def __init__(self, *args, synliga=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.synliga = synliga
 
     def prepare_delta_change_value(self, change, value):
         field = self.model._meta.get_field(change.field)
         if field.many_to_many:
-            return super().prepare_delta_change_value(change, value)
+            value = super().prepare_delta_change_value(change, value)
+            if field.related_model is not Arende or self.synliga is None:
+                return value
+            namngivna = [arende for arende in value if arende.pk in self.synliga]
+            dolda = len(value) - len(namngivna)
+            if not dolda:
+                return namngivna
+            return [*namngivna, f"och {dolda_arenden(dolda)}" if namngivna else dolda_arenden(dolda)]
         if value is None or value == "":
             return "–"
+        if field.related_model is Arende and self.synliga is not None and value.pk not in self.synliga:
+            return dolda_arenden(1)
         if field.choices:
             return dict(field.flatchoices).get(value, value)
         if isinstance(value, bool):
@@ -262,8 +282,8 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
     def history_view_title(self, request, obj):
         return f"Historik: {obj}"
 
-    def get_historical_record_context_helper(self, request, historical_record):
-        return SvenskaAndringar(self.model, historical_record)
+    def get_historical_record_context_helper(self, request, historical_record, synliga=frozenset()):
+        return SvenskaAndringar(self.model, historical_record, synliga=synliga)
 
     def revert_disabled(self, request, obj=None):
         return True
@@ -279,7 +299,9 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         """simple_history's diff of each row against the one before it, with the many-to-many
         fields read for the whole page in one query each (simple_history reads them with two
-        queries a row, which made a page of 50 rows cost 150 queries for an åtgärd)."""
+        queries a row, which made a page of 50 rows cost 150 queries for an åtgärd). The ärenden
+        the page's changes refer to are checked against the user's scope once for the page
+        (`synliga_pa_sidan`), and those outside it are counted, not named (SvenskaAndringar)."""
         records = list(historical_records)
         history_model = self.model.history.model
         m2m_fields = [f.name for f in getattr(history_model, "_history_m2m_fields", ())]
@@ -298,7 +320,7 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
             ):
                 rows[row.history_id].append({target: getattr(row, target)})
             m2m_rows[field] = rows
-        newer = None
+        deltas, newer = [], None
         for record in records:
             if newer is not None:
                 delta = newer.diff_against(
@@ -313,10 +335,35 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
                     if old != new:
                         changes.append(ModelChange(field, old, new))
                 changes.sort(key=lambda change: change.field)
-                delta = ModelDelta(changes, [c.field for c in changes], record, newer)
-                helper = self.get_historical_record_context_helper(request, newer)
-                newer.history_delta_changes = helper.context_for_delta_changes(delta)
+                deltas.append(ModelDelta(changes, [c.field for c in changes], record, newer))
             newer = record
+        synliga = self.synliga_pa_sidan(request, deltas)
+        for delta in deltas:
+            helper = self.get_historical_record_context_helper(request, delta.new_record, synliga=synliga)
+            delta.new_record.history_delta_changes = helper.context_for_delta_changes(delta)
+
+    def synliga_pa_sidan(self, request, deltas):
+        """The ids of the ärenden that the page's changes refer to and the user may see: one query
+        for the page, whatever its rows (besides the lookup of the förvaltningar whose every case
+        the user sees, which `for_user` makes on every page it scopes); None for a superuser, who
+        sees the whole diarium."""
+        if request.user.is_active and request.user.is_superuser:
+            return None
+        ids = set()
+        for delta in deltas:
+            for change in delta.changes:
+                field = self.model._meta.get_field(change.field)
+                if field.related_model is not Arende:
+                    continue
+                for value in (change.old, change.new):
+                    if field.many_to_many:
+                        target = get_m2m_reverse_field_name(field)
+                        ids.update(row[target].pk for row in value)
+                    elif value is not None:
+                        ids.add(value.pk)  # an Arende, or simple_history's DeletedObject
+        if not ids:
+            return set()
+        return set(Arende.objects.for_user(request.user).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 class MinaFilter(admin.SimpleListFilter):

@@ -460,7 +460,10 @@ SKRIVELSE = {"titel": "Skrivelse", "forfattare": "A (M)", "beredning_datum": "20
 
 
 def _namner(svar, arende):
-    page = svar.content.decode()
+    return _namner_text(svar.content.decode(), arende)
+
+
+def _namner_text(page, arende):
     return arende.arendemening in page or arende.diarienummer in page
 
 
@@ -527,6 +530,61 @@ def test_a_cited_case_outside_the_users_scope_stays_cited_and_unnamed(client, wo
     atgard.refresh_from_db()
     assert atgard.titel == "Ny titel"
     assert set(atgard.citerade_arenden.all()) == {egen, utanfor}
+
+
+DOLT = "1 ärende som du inte har åtkomst till"  # as the officers' page of an åtgärd counts it
+
+
+def _history_pages(client, admin_url, obj):
+    """The history page of `obj` and the page of each of its old versions, as one text."""
+    sidor = [client.get(f"{admin_url}{obj.pk}/history/")]
+    sidor += [client.get(f"{admin_url}{obj.pk}/history/{rad.history_id}/") for rad in obj.history.all()]
+    assert [svar.status_code for svar in sidor] == [200] * len(sidor)
+    return "".join(svar.content.decode() for svar in sidor)
+
+
+def test_the_history_pages_count_cited_cases_outside_the_users_scope_without_naming_them(client, world):
+    utanfor = _utanfor()
+    egen = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer, arendemening="Eget ärende")
+    atgard = AtgardFactory()
+    atgard.citerade_arenden.add(egen)
+    atgard.citerade_arenden.add(utanfor)  # cited by someone who sees it
+    egen.citerade.add(utanfor)
+    pages = (("/admin/atgarder/atgard/", atgard), ("/admin/arenden/arende/", egen))
+
+    for user in (world.officer, world.chef1):  # one who may change the åtgärd, one who only reads it
+        client.force_login(user)
+        for admin_url, obj in pages:
+            text = _history_pages(client, admin_url, obj)
+            assert not _namner_text(text, utanfor), (user, admin_url)
+            assert DOLT in text, (user, admin_url)
+        historik = client.get(f"/admin/atgarder/atgard/{atgard.pk}/history/").content.decode()
+        # The case the user may see is still named, beside the count of the other.
+        assert f"{egen}, och {DOLT}" in historik.replace("&nbsp;", " ")
+
+    # Whoever may see the case reads its name.
+    client.force_login(world.superuser)
+    for admin_url, obj in pages:
+        text = client.get(f"{admin_url}{obj.pk}/history/").content.decode()
+        assert utanfor.diarienummer in text and DOLT not in text
+
+
+def test_a_skrivelse_moved_out_of_a_case_outside_the_users_scope_does_not_name_it_in_its_history(client, world):
+    utanfor = _utanfor()
+    egen = ArendeFactory(forvaltning=world.forvaltning, avdelning=world.avdelning, arendemening="Eget ärende")
+    skrivelse = Skrivelse.objects.create(arende=utanfor, **SKRIVELSE)
+    skrivelse.arende = egen  # registered in the wrong förvaltning's case, then moved by a superuser
+    services.andra_skrivelse(skrivelse=skrivelse, falt=["arende"], user=world.superuser)
+    assert skrivelse.history.count() == 2
+
+    client.force_login(world.registrator)
+    text = _history_pages(client, "/admin/arenden/skrivelse/", skrivelse)
+    assert not _namner_text(text, utanfor)
+    assert f"{DOLT}&nbsp;&rarr;&nbsp;&nbsp;{egen}" in text
+
+    client.force_login(world.superuser)
+    text = client.get(f"/admin/arenden/skrivelse/{skrivelse.pk}/history/").content.decode()
+    assert f"{utanfor}&nbsp;&rarr;&nbsp;&nbsp;{egen}" in text
 
 
 def test_no_one_deletes_a_document_not_even_a_superuser(client, world):
