@@ -29,7 +29,14 @@ from atgarder.models import Atgard
 from tests.arenden.plans import plan as _plan
 from tests.arenden.plans import planner_off
 from tests.arenden.world import build_world
-from tests.factories import ArendeFactory, AtgardFactory, DrogscenFactory, MallFactory, TjansteutlatandeFactory
+from tests.factories import (
+    ArendeFactory,
+    AtgardFactory,
+    DrogscenFactory,
+    ForvaltningFactory,
+    MallFactory,
+    TjansteutlatandeFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +70,10 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
     atgard = AtgardFactory(titel="Nattvandring vid parklekar")
     atgard.drogscener.add(scen)
     tu.atgard_val.create(atgard=atgard, ordning=1)
+    # Cited cases, one outside the chef's scope: the history pages ask which the user may see.
+    utanfor = ArendeFactory(forvaltning=ForvaltningFactory(diarieprefix="SOLNA"))
+    atgard.citerade_arenden.add(arende, utanfor)
+    arende.citerade.add(utanfor)
     users = {"officer": world.officer, "chef": world.chef1, "superuser": world.superuser}
     pages = {
         "start": ("officer", "/"),
@@ -93,6 +104,11 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
     _more_history(arende, "arendemening", 60)
     _more_history(tu, "titel", 60)
     _more_history(atgard, "beskrivning", 60)
+    # and the newest rows of those pages each cite another case, outside the scope or in it
+    for i in range(20):
+        citerad = ArendeFactory(forvaltning=utanfor.forvaltning) if i % 2 else Arende.objects.exclude(pk=arende.pk)[i]
+        atgard.citerade_arenden.add(citerad)
+        arende.citerade.add(citerad)
     assert Arende.objects.for_user(world.officer).count() > 3
     assert Arende.objects.filter(arendemening__icontains="parklekar").count() > 2
     many = _counts(client, users, pages)
