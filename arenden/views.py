@@ -619,14 +619,23 @@ def _punkt_or_404(request, pk):
     return get_object_or_404(Foredragningspunkt.objects.filter(synliga).select_related("sammantrade", "arende"), pk=pk)
 
 
-def _saknas_i_arkivet(request, punkt, fil, *, vad, rubrik, meddelande):
-    """A file the meeting's record keeps on an item is not in the archive. Nothing makes it
-    again, so the user is told in Swedish which item lacks it, and the error is logged for
-    systemförvaltningen with the file's name (never shown on the page)."""
-    logger.error("%s saknas i arkivet: punkt %s, fil %s", vad, punkt.pk, fil.name)
+def saknas_i_arkivet(request, fil, *, vad, var, sammanhang, rubrik, meddelande):
+    """A stored file (a skrivelse, a bilaga, a meeting's record or export) is not in the
+    archive. The user is told in Swedish what lacks it (`sammanhang`: the case or the meeting
+    item), and the error is logged for systemförvaltningen with the file's name (never shown on
+    the page). A 503, not a 500: the server works, the archive is what needs restoring."""
+    logger.error("%s saknas i arkivet: %s, fil %s", vad, var, fil.name)
     return render(
-        request, "arenden/fil_saknas.html", {"punkt": punkt, "meddelande": meddelande, "title": rubrik}, status=503
+        request,
+        "arenden/fil_saknas.html",
+        {"sammanhang": sammanhang, "meddelande": meddelande, "title": rubrik},
+        status=503,
     )
+
+
+def _punktens_sammanhang(punkt):
+    rad = f"{punkt.sammantrade}, punkt {punkt.nummer}"
+    return f"{rad} · {punkt.diarienummer}" if punkt.diarienummer else rad
 
 
 @login_required
@@ -638,11 +647,12 @@ def protokollsutdrag(request, pk):
     try:
         stored = punkt.protokollsutdrag.open("rb")
     except FileNotFoundError:
-        return _saknas_i_arkivet(
+        return saknas_i_arkivet(
             request,
-            punkt,
             punkt.protokollsutdrag,
             vad="Protokollsutdrag",
+            var=f"punkt {punkt.pk}",
+            sammanhang=_punktens_sammanhang(punkt),
             rubrik="Protokollsutdraget saknas",
             meddelande="Protokollsutdraget saknas i arkivet. Kontakta systemförvaltningen.",
         )
@@ -663,8 +673,14 @@ def bordlagd_handling(request, pk):
     try:
         data = pdf.punktens_pdf(punkt)
     except pdf.PdfError as error:
-        return _saknas_i_arkivet(
-            request, punkt, punkt.handling, vad="Bordlagd handling", rubrik="Handlingen saknas", meddelande=str(error)
+        return saknas_i_arkivet(
+            request,
+            punkt.handling,
+            vad="Bordlagd handling",
+            var=f"punkt {punkt.pk}",
+            sammanhang=_punktens_sammanhang(punkt),
+            rubrik="Handlingen saknas",
+            meddelande=str(error),
         )
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(False, pdf.handling_filename(punkt))
