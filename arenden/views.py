@@ -284,10 +284,23 @@ def skapa_tjansteutlatande(request, pk):
 @login_required
 def skrivelse_fil(request, pk):
     """The uploaded skrivelse, served only to those who may see the case."""
-    skrivelse = get_object_or_404(Skrivelse.objects.filter(arende__in=Arende.objects.for_user(request.user)), pk=pk)
+    skrivelser = Skrivelse.objects.filter(arende__in=Arende.objects.for_user(request.user)).select_related("arende")
+    skrivelse = get_object_or_404(skrivelser, pk=pk)
     if not skrivelse.fil:
         raise Http404
-    return FileResponse(skrivelse.fil.open("rb"), content_type="application/pdf", filename=f"skrivelse-{pk}.pdf")
+    try:
+        stored = skrivelse.fil.open("rb")
+    except FileNotFoundError:
+        return saknas_i_arkivet(
+            request,
+            skrivelse.fil,
+            vad="Skrivelse",
+            var=f"skrivelse {skrivelse.pk}",
+            sammanhang=f"{skrivelse.arende.diarienummer} · Skrivelse: {skrivelse.titel}",
+            rubrik="Skrivelsen saknas",
+            meddelande="Skrivelsens fil saknas i arkivet. Kontakta systemförvaltningen.",
+        )
+    return FileResponse(stored, content_type="application/pdf", filename=f"skrivelse-{pk}.pdf")
 
 
 def _valda_atgarder(tu):

@@ -1,9 +1,12 @@
 """Uploaded PDFs (skrivelser, bilagor) are accepted only when the content really is a readable
 PDF within PDF_MAX_UPLOAD_MB, through the officers' form and every admin page alike."""
 
+import logging
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.db import models
@@ -12,6 +15,7 @@ from django.urls import reverse
 
 from arenden.forms import PdfUploadField
 from arenden.models import Arende, Skrivelse
+from tests.arenden.world import build_world
 from tests.factories import ArendeFactory, AvdelningFactory, ProfilFactory, pdf_bytes
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +231,32 @@ def test_the_archive_keeps_the_files_of_committed_saves_only(settings):
     request_finished.send(sender=None)
 
     assert _arkivet(settings) == sorted([sparad, utanfor])
+
+
+def _skrivelse_med_fil(arende):
+    skrivelse = Skrivelse(
+        arende=arende, titel="Öppna drogscener", forfattare="Ledamöter (M)", beredning_datum="2023-12-14"
+    )
+    skrivelse.fil.save("skrivelse.pdf", ContentFile(pdf_bytes()), save=True)
+    return skrivelse
+
+
+def test_a_skrivelse_file_missing_from_the_archive_is_told_in_swedish(client, caplog):
+    world = build_world()
+    arende = world.dokument().arende
+    skrivelse = _skrivelse_med_fil(arende)
+    skrivelse.fil.storage.delete(skrivelse.fil.name)  # lost from the archive (a restore, a disk fault)
+    client.force_login(world.officer)
+
+    with caplog.at_level(logging.ERROR, logger="arenden.views"):
+        response = client.get(reverse("arenden:skrivelse_fil", args=[skrivelse.pk]))
+
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "<h1>Skrivelsen saknas</h1>" in page
+    assert "Skrivelsens fil saknas i arkivet. Kontakta systemförvaltningen." in page
+    assert f"{arende.diarienummer} · Skrivelse: Öppna drogscener" in page
+    assert skrivelse.fil.name not in page  # no server paths on the page
+    assert [r.getMessage() for r in caplog.records if r.name == "arenden.views"] == [
+        f"Skrivelse saknas i arkivet: skrivelse {skrivelse.pk}, fil {skrivelse.fil.name}"
+    ]
