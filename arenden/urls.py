@@ -10,6 +10,7 @@ urlpatterns = [
     path("arenden/<int:pk>/", views.arende, name="arende"),
     path("arenden/<int:pk>/tjansteutlatande/", views.skapa_tjansteutlatande, name="skapa_tjansteutlatande"),
     path("skrivelser/<int:pk>/fil/", views.skrivelse_fil, name="skrivelse_fil"),
+    path("bilagor/<int:pk>/fil/", views.bilaga_fil, name="bilaga_fil"),
     path("tjansteutlatanden/<int:pk>/redigera/", views.redigera, name="redigera"),
     path("tjansteutlatanden/<int:pk>/uppgifter/", views.uppgifter, name="uppgifter"),
     path("tjansteutlatanden/<int:pk>/sektioner/<int:sektion_pk>/", views.spara_sektion, name="spara_sektion"),

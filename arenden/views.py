@@ -37,6 +37,7 @@ from .models import (
     BYT_ATTESTANT,
     Arende,
     Attestering,
+    Bilaga,
     Foredragningspunkt,
     Sammantrade,
     Skrivelse,
@@ -301,6 +302,29 @@ def skrivelse_fil(request, pk):
             meddelande="Skrivelsens fil saknas i arkivet. Kontakta systemförvaltningen.",
         )
     return FileResponse(stored, content_type="application/pdf", filename=f"skrivelse-{pk}.pdf")
+
+
+@require_GET
+@login_required
+def bilaga_fil(request, pk):
+    """An uploaded bilaga, served to those who may see its document (and so its case)."""
+    bilagor = Bilaga.objects.filter(tjansteutlatande__in=Tjansteutlatande.objects.for_user(request.user))
+    bilaga = get_object_or_404(bilagor.select_related("tjansteutlatande__arende"), pk=pk)
+    if not bilaga.fil:
+        raise Http404
+    try:
+        stored = bilaga.fil.open("rb")
+    except FileNotFoundError:
+        return saknas_i_arkivet(
+            request,
+            bilaga.fil,
+            vad="Bilaga",
+            var=f"bilaga {bilaga.pk}",
+            sammanhang=f"{bilaga.tjansteutlatande.arende.diarienummer} · Bilaga {bilaga}",
+            rubrik="Bilagan saknas",
+            meddelande="Bilagans fil saknas i arkivet. Kontakta systemförvaltningen.",
+        )
+    return FileResponse(stored, content_type="application/pdf", filename=f"bilaga-{pk}.pdf")
 
 
 def _valda_atgarder(tu):

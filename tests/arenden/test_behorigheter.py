@@ -5,12 +5,14 @@ import json
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from arenden import services
 from arenden.constants import TjansteutlatandeStatus as S
+from arenden.models import Bilaga
 from tests.arenden.world import build_world
-from tests.factories import ArendeFactory, AtgardFactory, MallFactory
+from tests.factories import ArendeFactory, AtgardFactory, MallFactory, pdf_bytes
 
 ROLLER = "anonym outsider officer kollega chef1 chef2 sekreterare registrator superuser frammande".split()
 
@@ -57,6 +59,8 @@ TABELL = [
     *_rad("GET sektionshistorik", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
           chef2="200", sekreterare="200", registrator="403", superuser="200", frammande="404"),
     *_rad("GET PDF", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
+          chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
+    *_rad("GET bilagans fil", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
           chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
     *_rad("GET attesteringar", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
           chef2="200", sekreterare="200", registrator="403", superuser="200", frammande="404"),
@@ -142,6 +146,10 @@ def utfor(action, world, user, client):
         return _status(client.get(f"/admin/arenden/sektion/{tu.sektioner.first().pk}/history/"))
     if action == "GET PDF":
         return _status(client.get(f"/tjansteutlatanden/{tu.pk}/pdf/"))
+    if action == "GET bilagans fil":
+        bilaga = Bilaga(tjansteutlatande=tu, ordning=1, titel="Skrivelse")
+        bilaga.fil.save("skrivelse.pdf", ContentFile(pdf_bytes()), save=True)
+        return _status(client.get(f"/bilagor/{bilaga.pk}/fil/"))
     if action == "GET attesteringar":
         steg = world.skickat().attesteringar.first()
         return _status(client.get(f"/admin/arenden/attestering/{steg.pk}/change/"))

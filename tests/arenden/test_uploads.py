@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from arenden.forms import PdfUploadField
-from arenden.models import Arende, Skrivelse
+from arenden.models import Arende, Bilaga, Skrivelse
 from tests.arenden.world import build_world
 from tests.factories import ArendeFactory, AvdelningFactory, ProfilFactory, pdf_bytes
 
@@ -259,4 +259,67 @@ def test_a_skrivelse_file_missing_from_the_archive_is_told_in_swedish(client, ca
     assert skrivelse.fil.name not in page  # no server paths on the page
     assert [r.getMessage() for r in caplog.records if r.name == "arenden.views"] == [
         f"Skrivelse saknas i arkivet: skrivelse {skrivelse.pk}, fil {skrivelse.fil.name}"
+    ]
+
+
+def _bilaga_med_fil(tu, data=None):
+    bilaga = Bilaga(tjansteutlatande=tu, ordning=1, titel="Skrivelse; Öppna drogscener")
+    bilaga.fil.save("skrivelse.pdf", ContentFile(data or pdf_bytes()), save=True)
+    return bilaga
+
+
+def test_a_bilaga_file_is_served_to_whoever_may_see_its_document(client):
+    world = build_world()
+    tu = world.dokument()
+    data = pdf_bytes(pages=2)
+    bilaga = _bilaga_med_fil(tu, data)
+    utan_fil = Bilaga.objects.create(tjansteutlatande=tu, ordning=2, titel="Karta", text="Kartan i text.")
+    url = reverse("arenden:bilaga_fil", args=[bilaga.pk])
+    assert url == f"/bilagor/{bilaga.pk}/fil/"
+
+    for user in (world.officer, world.chef1):
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/pdf"
+        assert b"".join(response.streaming_content) == data
+    assert client.get(reverse("arenden:bilaga_fil", args=[utan_fil.pk])).status_code == 404
+    client.force_login(world.kollega)  # the other avdelning: the case does not exist for them
+    assert client.get(url).status_code == 404
+
+
+def test_the_case_page_links_an_uploaded_bilaga_to_its_file(client):
+    world = build_world()
+    tu = world.dokument()
+    bilaga = _bilaga_med_fil(tu)
+    Bilaga.objects.create(tjansteutlatande=tu, ordning=2, titel="Karta", text="Kartan i text.")
+    client.force_login(world.officer)
+
+    page = client.get(reverse("arenden:arende", args=[tu.arende_id])).content.decode()
+
+    url = reverse("arenden:bilaga_fil", args=[bilaga.pk])
+    assert f'<li value="1"><a href="{url}">Skrivelse; Öppna drogscener</a> (PDF)</li>' in page
+    assert '<li value="2">Karta</li>' in page
+    assert "/media/" not in page
+    assert client.get(url).status_code == 200
+
+
+def test_a_bilaga_file_missing_from_the_archive_is_told_in_swedish(client, caplog):
+    world = build_world()
+    tu = world.dokument()
+    bilaga = _bilaga_med_fil(tu)
+    bilaga.fil.storage.delete(bilaga.fil.name)
+    client.force_login(world.officer)
+
+    with caplog.at_level(logging.ERROR, logger="arenden.views"):
+        response = client.get(reverse("arenden:bilaga_fil", args=[bilaga.pk]))
+
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "<h1>Bilagan saknas</h1>" in page
+    assert "Bilagans fil saknas i arkivet. Kontakta systemförvaltningen." in page
+    assert f"{tu.arende.diarienummer} · Bilaga 1. Skrivelse; Öppna drogscener" in page
+    assert bilaga.fil.name not in page
+    assert [r.getMessage() for r in caplog.records if r.name == "arenden.views"] == [
+        f"Bilaga saknas i arkivet: bilaga {bilaga.pk}, fil {bilaga.fil.name}"
     ]
