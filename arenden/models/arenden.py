@@ -8,9 +8,12 @@ from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import connections, models
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Cast
 from django.db.models.lookups import Contains
+from django.urls import reverse
 from django.utils import timezone
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
 from skarholmen.historik import Historik
 
@@ -33,6 +36,32 @@ validate_diarienummer = RegexValidator(
 )
 
 validate_pdf_filename = FileExtensionValidator(["pdf"], message="Endast PDF-filer kan laddas upp.")
+
+
+class ScopedFieldFile(FieldFile):
+    """An uploaded file as pages link it: at its object's `fil_view`, which serves it to those
+    who may see the case, never at MEDIA_URL, which the project does not serve
+    (skarholmen/urls.py). Django's file widgets and the admin's read-only fields link `url`.
+    An old version from the history has none: the view serves the file the object holds now,
+    not the one that version had."""
+
+    @property
+    def url(self):
+        self._require_file()
+        if self.instance.pk is None or getattr(self.instance, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None) is not None:
+            return None
+        return reverse(self.instance.fil_view, args=[self.instance.pk])
+
+
+class ScopedFileField(models.FileField):
+    """An uploaded PDF (a skrivelse, a bilaga), linked through its object's view."""
+
+    attr_class = ScopedFieldFile
+
+    def deconstruct(self):
+        # How the file is linked is no part of the schema: to migrations it is a FileField.
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.FileField", args, kwargs
 
 
 def parse_diarienummer(value):
@@ -362,8 +391,9 @@ class Skrivelse(models.Model):
         "skickad för beredning", help_text="Dagen då nämnden skickade skrivelsen till förvaltningen för beredning."
     )
     text = models.TextField("text", blank=True)
-    fil = models.FileField("fil (PDF)", upload_to="skrivelser/%Y/", blank=True, validators=[validate_pdf_filename])
+    fil = ScopedFileField("fil (PDF)", upload_to="skrivelser/%Y/", blank=True, validators=[validate_pdf_filename])
 
+    fil_view = "arenden:skrivelse_fil"
     history = Historik()
 
     class Meta:

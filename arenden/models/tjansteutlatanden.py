@@ -12,7 +12,7 @@ from django.utils import timezone
 from skarholmen.historik import Historik
 
 from ..constants import ANDRINGSBARA, TjansteutlatandeStatus
-from .arenden import Arende, validate_pdf_filename
+from .arenden import Arende, ScopedFileField, validate_pdf_filename
 from .organisation import (
     ATTESTERA,
     Forvaltning,
@@ -474,9 +474,10 @@ class Bilaga(models.Model):
     )
     ordning = models.PositiveSmallIntegerField("nummer")
     titel = models.CharField("titel", max_length=300)
-    fil = models.FileField("fil (PDF)", upload_to="bilagor/%Y/", blank=True, validators=[validate_pdf_filename])
+    fil = ScopedFileField("fil (PDF)", upload_to="bilagor/%Y/", blank=True, validators=[validate_pdf_filename])
     text = models.TextField("text", blank=True, help_text="Används när bilagan inte finns som PDF.")
 
+    fil_view = "arenden:bilaga_fil"
     history = Historik()
 
     class Meta:

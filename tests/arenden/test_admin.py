@@ -1,13 +1,23 @@
+import re
+
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from arenden import services
 from arenden.admin.common import DiarienummerSokMixin
-from arenden.models import Arende, Attestering, Sektion, Skrivelse, Tjansteutlatande, TjansteutlatandeAtgard
+from arenden.models import Arende, Attestering, Bilaga, Sektion, Skrivelse, Tjansteutlatande, TjansteutlatandeAtgard
 from tests.arenden.plans import plan, planner_off
-from tests.factories import ArendeFactory, AtgardFactory, DrogscenFactory, TjansteutlatandeFactory, UserFactory
+from tests.factories import (
+    ArendeFactory,
+    AtgardFactory,
+    DrogscenFactory,
+    TjansteutlatandeFactory,
+    UserFactory,
+    pdf_bytes,
+)
 
 
 def _count_queries(client, url):
@@ -656,3 +666,45 @@ def test_the_service_behind_the_cases_admin_page_refuses_who_may_not_change_the_
     services.andra_arende(arende=andrat, falt=["arendemening"], user=world.registrator)
     arende.refresh_from_db()
     assert arende.arendemening == "Ändrad" and arende.history.first().history_user == world.registrator
+
+
+def _fil_lankar(page, namn):
+    """Where the page links a stored file: the admin's file widget ("Nuvarande: <a …>") and its
+    read-only field show it as a link named by the file's name."""
+    return re.findall(rf'<a href="([^"]*)">{re.escape(namn)}</a>', page)
+
+
+def test_the_admins_link_to_an_uploaded_bilaga_opens_it_through_the_case_check(client, world):
+    tu = world.dokument()
+    data = pdf_bytes(pages=2)
+    bilaga = Bilaga(tjansteutlatande=tu, ordning=1, titel="Skrivelse")
+    bilaga.fil.save("skrivelse.pdf", ContentFile(data), save=True)
+    client.force_login(world.chef1)  # the chef reads the bilaga on the page they attest on
+
+    page = client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode()
+
+    assert _fil_lankar(page, bilaga.fil.name) == [f"/bilagor/{bilaga.pk}/fil/"]
+    assert "/media/" not in page
+    response = client.get(f"/bilagor/{bilaga.pk}/fil/")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == data
+
+
+def test_the_admins_links_to_an_uploaded_skrivelse_open_it_through_the_case_check(client, world):
+    arende = world.dokument().arende
+    skrivelse = Skrivelse(arende=arende, **SKRIVELSE)
+    skrivelse.fil.save("skrivelse.pdf", ContentFile(pdf_bytes()), save=True)
+    skrivelse.fil.save("ny-skrivelse.pdf", ContentFile(pdf_bytes(pages=3)), save=True)
+    client.force_login(world.officer)
+
+    for url in (f"/admin/arenden/arende/{arende.pk}/change/", f"/admin/arenden/skrivelse/{skrivelse.pk}/change/"):
+        page = client.get(url).content.decode()
+        assert _fil_lankar(page, skrivelse.fil.name) == [f"/skrivelser/{skrivelse.pk}/fil/"], url
+        assert "/media/" not in page, url
+    assert client.get(f"/skrivelser/{skrivelse.pk}/fil/").status_code == 200
+
+    # An old version links no file: the view serves the file the skrivelse holds now, not the
+    # one that version had (its name is in the history list's changes).
+    gammal = skrivelse.history.order_by("history_id").first()
+    page = client.get(f"/admin/arenden/skrivelse/{skrivelse.pk}/history/{gammal.history_id}/").content.decode()
+    assert _fil_lankar(page, gammal.fil) == []
+    assert "/media/" not in page and f"/skrivelser/{skrivelse.pk}/fil/" not in page
