@@ -22,6 +22,7 @@ from ..models import (
     is_namndsekreterare,
     namnder_for,
 )
+from ..views import saknas_i_arkivet
 from .common import BORDLAGD_HANDLING_LANK, HistoryAdmin, ScopedAdminMixin, visa_sparat
 
 
@@ -534,4 +535,17 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         export = self._export(request, export_pk)
         if not export.fil:
             raise Http404("Exporten är inte klar.")
-        return FileResponse(export.fil.open("rb"), as_attachment=True, filename=export.fil.name.rsplit("/", 1)[-1])
+        try:
+            stored = export.fil.open("rb")
+        except FileNotFoundError:
+            return saknas_i_arkivet(
+                request,
+                export.fil,
+                vad="Export",
+                var=f"export {export.pk}",
+                sammanhang=str(export.sammantrade),
+                rubrik="Exporten saknas",
+                # Unlike a protokollsutdrag, the export is made again from the meeting's record.
+                meddelande="Den exporterade filen saknas i arkivet. Beställ exporten igen.",
+            )
+        return FileResponse(stored, as_attachment=True, filename=export.fil.name.rsplit("/", 1)[-1])

@@ -1,5 +1,6 @@
 import datetime
 import io
+import logging
 import os
 import re
 import zipfile
@@ -501,3 +502,28 @@ def test_a_postponed_items_exports_keep_the_document_the_namnd_had_before_it(db)
         "2024-06-13",
     ]
     assert _har(paket, "Vårbergs centrum", "Öppna drogscener", "2024-05-23") == []
+
+
+def test_an_export_whose_file_is_missing_from_the_archive_is_told_in_swedish(client, db, caplog):
+    sekr = sekreterare()
+    mote = sammantrade()
+    services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+    export = Sammantradesexport.objects.create(sammantrade=mote, typ="paket", status="klar", bestalld_av=sekr)
+    export.fil.save("sammantrade-2024-05-23.pdf", ContentFile(pdf_bytes()), save=True)
+    export.fil.storage.delete(export.fil.name)  # lost from the archive (a restore, a disk fault)
+    client.force_login(sekr)
+
+    with caplog.at_level(logging.ERROR, logger="arenden.views"):
+        response = client.get(f"/admin/arenden/sammantrade/export/{export.pk}/ladda-ner/")
+
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "<h1>Exporten saknas</h1>" in page
+    assert "Den exporterade filen saknas i arkivet. Beställ exporten igen." in page
+    assert "Skärholmens stadsdelsnämnd 2024-05-23" in page
+    assert export.fil.name not in page
+    assert [r.getMessage() for r in caplog.records if r.name == "arenden.views"] == [
+        f"Export saknas i arkivet: export {export.pk}, fil {export.fil.name}"
+    ]
+    # As the page says, the secretary can order it again.
+    assert services.bestall_export(sammantrade=mote, typ="paket", user=sekr).pk != export.pk
