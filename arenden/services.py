@@ -158,7 +158,11 @@ def registrera_arende(*, arende, user, registrerad=None):
         arende.ar, arende.lopnummer = ar, lopnummer
         arende._history_user = user
         arende._change_reason = "Registrerat"
-        arende.save()
+        # A hand-entered number the form found free may have been taken by a colleague before
+        # this write: the unique constraints refuse it, and the page can be shown again.
+        taget = f"Diarienumret {arende.diarienummer} finns redan i diariet och kan inte användas igen."
+        with utan_krock(taget, falt="diarienummer"):
+            arende.save()
     return arende
 
 
@@ -178,12 +182,22 @@ def registrera_skrivelse(*, arende, skrivelse, user):
 
 class ConflictError(WorkflowError):
     """Someone saved the same text after the user loaded it. Carries both versions so the
-    user's text is never lost: the form shows theirs next to what is stored now."""
+    user's text is never lost: the form shows theirs next to what is stored now. `falt` names
+    the form field the message belongs on, when it is one value (a diarienummer taken)."""
 
     def __init__(
-        self, message, *, current_text="", current_avslutning="", your_text="", your_avslutning="", current_version=0
+        self,
+        message,
+        *,
+        current_text="",
+        current_avslutning="",
+        your_text="",
+        your_avslutning="",
+        current_version=0,
+        falt=None,
     ):
         super().__init__(message)
+        self.falt = falt
         self.current_text = current_text
         self.current_avslutning = current_avslutning
         self.your_text = your_text
@@ -603,12 +617,13 @@ KROCKAR = {"23505", "23514", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_CHEC
 
 
 @contextlib.contextmanager
-def utan_krock():
+def utan_krock(meddelande=None, falt=None):
     """Write what the block writes in a savepoint of its own, and turn a unique or check
-    constraint's violation into ConflictError: the form checked that a name (a drogscen's, a
-    mall section's heading) was free, but someone else may have taken it before the write. The
-    savepoint's rollback leaves the transaction usable (PostgreSQL aborts it at the violation),
-    so that the page can be shown again with the user's input."""
+    constraint's violation into ConflictError (saying `meddelande` on the form field `falt`, when
+    the caller knows which value it was): the form checked that a name (a drogscen's, a mall
+    section's heading, a hand-entered diarienummer) was free, but someone else may have taken it
+    before the write. The savepoint's rollback leaves the transaction usable (PostgreSQL aborts it
+    at the violation), so that the page can be shown again with the user's input."""
     try:
         with transaction.atomic():
             yield
@@ -618,9 +633,11 @@ def utan_krock():
             raise
         logger.warning("Sparandet krockade med någon annans: %s", exc)
         raise ConflictError(
-            "Någon annan har sparat samma värde (till exempel ett namn eller en rubrik som bara får finnas en "
+            meddelande
+            or "Någon annan har sparat samma värde (till exempel ett namn eller en rubrik som bara får finnas en "
             "gång) medan du arbetade. Inget av det du skrev är sparat, men det står kvar; ändra värdet och "
-            "spara igen."
+            "spara igen.",
+            falt=falt,
         ) from exc
 
 

@@ -655,7 +655,39 @@ class VersioneradAdminMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except services.ConflictError:
             # Everything rolled back; the form's check now sees the newer version and keeps the input.
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except (services.WorkflowError, ValidationError) as exc:
+                vagran = exc
+        except (services.WorkflowError, ValidationError) as exc:
+            vagran = exc
+        # A service refused the save (a rule it checks under the lock) and everything rolled
+        # back: the form comes back as it was posted, with the refusal on it (`med_vagran`).
+        request._sparande_vagrat = vagran
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        vagran = getattr(request, "_sparande_vagrat", None)
+        return form if vagran is None else med_vagran(form, vagran)
+
+
+def med_vagran(form, vagran):
+    """The form class `form`, refusing with what a service said when it refused the save (a
+    WorkflowError or ValidationError): on the field it names (a ValidationError's field, a
+    ConflictError's `falt`), else above the form. What the user typed stays in the form."""
+    if isinstance(vagran, ValidationError):
+        fel = list(vagran.error_dict.items()) if hasattr(vagran, "error_dict") else [(None, vagran.messages)]
+    else:
+        fel = [(getattr(vagran, "falt", None), [str(vagran)])]
+
+    class Vagrad(form):
+        def clean(self):
+            for falt, meddelanden in fel:
+                self.add_error(falt if falt in self.fields else None, meddelanden)
+            return super().clean()
+
+    return Vagrad
 
 
 class ObjektAdminMixin(VersioneradAdminMixin):

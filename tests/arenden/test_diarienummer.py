@@ -214,3 +214,68 @@ def test_admin_tells_the_number_only_once_the_case_is_stored(admin_client, monke
     data["skrivelser-0-fil"] = SimpleUploadedFile("s.pdf", pdf_bytes(), content_type="application/pdf")
     response = admin_client.post(ADD_URL, data, follow=True)
     assert f"Ärendet fick diarienummer SKHLM {year}/1." in response.content.decode()
+
+
+# A hand-entered number that a colleague registers after this page's form found it free, before
+# the write: the database refuses the write, and the page is shown again with the user's input
+# and the form's own "finns redan", not a server error.
+
+
+def test_a_hand_entered_number_taken_after_the_forms_check_is_refused_on_the_field_and_kept(admin_client, monkeypatch):
+    kollegans = ArendeFactory(diarienummer="SKHLM 2022/1048", arendemening="Kollegans ärende")
+    # The form's check ran before the colleague's case was stored: it found the number free.
+    kontroll, kontrollerade = Arende.validate_unique, []
+
+    def fore_kollegan(self, exclude=None):
+        if not kontrollerade:
+            kontrollerade.append(True)
+            return None
+        return kontroll(self, exclude)
+
+    registrera, vagrade = services.registrera_arende, []
+
+    def registrera_och_se(**kwargs):
+        try:
+            return registrera(**kwargs)
+        except services.ConflictError as exc:
+            vagrade.append(exc.__cause__)
+            raise
+
+    monkeypatch.setattr(Arende, "validate_unique", fore_kollegan)
+    monkeypatch.setattr(services, "registrera_arende", registrera_och_se)
+    data = {**_admin_data(kollegans.forvaltning, "SKHLM 2022/1048"), "arendemening": "Mitt äldre ärende"}
+    response = admin_client.post(ADD_URL, data)
+
+    assert response.status_code == 200
+    assert [type(fel) for fel in vagrade] == [IntegrityError]  # the write reached the constraint
+    form = response.context["adminform"].form
+    assert form.errors["diarienummer"] == ["Diarienumret finns redan i diariet och kan inte användas igen."]
+    assert (form["diarienummer"].value(), form["arendemening"].value()) == ("SKHLM 2022/1048", "Mitt äldre ärende")
+    assert list(Arende.objects.values_list("arendemening", flat=True)) == ["Kollegans ärende"]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_hand_entered_number_a_colleague_registers_meanwhile_is_refused_on_the_field_and_kept(
+    admin_client, monkeypatch
+):
+    from tests.arenden.test_admin_versioner import en_annan_sparar, forst
+
+    skhlm = ForvaltningFactory()
+    kollega = UserFactory()
+    registrera = services.registrera_arende
+
+    def kollegan():
+        arende = Arende(forvaltning_id=skhlm.pk, diarienummer="SKHLM 2022/1048", arendemening="Kollegans ärende")
+        registrera(arende=arende, user=kollega)
+
+    # After the form's check, before the write: as a registration committed just before.
+    monkeypatch.setattr(services, "registrera_arende", forst(lambda: en_annan_sparar(kollegan), registrera))
+    data = {**_admin_data(skhlm, "SKHLM 2022/1048"), "arendemening": "Mitt äldre ärende"}
+    response = admin_client.post(ADD_URL, data)
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["diarienummer"] == ["Diarienumret finns redan i diariet och kan inte användas igen."]
+    assert (form["diarienummer"].value(), form["arendemening"].value()) == ("SKHLM 2022/1048", "Mitt äldre ärende")
+    assert list(Arende.objects.values_list("arendemening", flat=True)) == ["Kollegans ärende"]
