@@ -38,6 +38,7 @@ from .common import (
     RadFormSet,
     ScopedAdminMixin,
     VersioneradAdminMixin,
+    medarbetarval,
     person_column,
     sokord,
 )
@@ -195,6 +196,15 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
         form = super().get_form(request, obj, **kwargs)
         if "diarienummer" in form.base_fields:
             form.base_fields["diarienummer"].required = False
+        if "handlaggare" in form.base_fields:
+            # Someone who works in the case's förvaltning (a new case's is checked on saving, by
+            # `services.registrera_arende`); the one the case has stays a choice.
+            medarbetarval(
+                form.base_fields["handlaggare"],
+                request,
+                forvaltning=obj.forvaltning_id if obj else None,
+                behall=[obj.handlaggare_id] if obj else (),
+            )
         return form
 
     def save_model(self, request, obj, form, change):

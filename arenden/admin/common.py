@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -36,6 +37,8 @@ from ..models import (
     diarienummer_haller,
     display_name,
     dolda_arenden,
+    forvaltningar_for,
+    medarbetare,
 )
 from ..search import soktext
 from ..urls_per_id import url_per_id
@@ -87,7 +90,12 @@ class OnlyRealIds:
 
 
 class SafeAutocompleteSelect(OnlyRealIds, AutocompleteSelect):
-    pass
+    # A people field's förvaltning (`medarbetarval`): its autocomplete lists who works there.
+    forvaltning = None
+
+    def get_url(self):
+        url = super().get_url()
+        return url if self.forvaltning is None else f"{url}?{urlencode({'forvaltning': self.forvaltning})}"
 
 
 class SafeAutocompleteSelectMultiple(OnlyRealIds, AutocompleteSelectMultiple):
@@ -123,6 +131,55 @@ class SafeAutocompleteMixin:
                     dolda = getattr(form.instance, field.name).exclude(pk__in=synliga)
                     form.cleaned_data[field.name] = [*form.cleaned_data[field.name], *dolda]
         super().save_related(request, form, formsets, change)
+
+
+# The people fields whose person must work in the case's förvaltning (`kontrollera_medarbetare`),
+# as (app, model, field): what their autocomplete names (`medarbetarval`, UserAdmin).
+MEDARBETARFALT = {
+    ("arenden", "arende", "handlaggare"),
+    ("arenden", "tjansteutlatande", "handlaggare"),
+    ("arenden", "undertecknare", "anvandare"),
+}
+ANNAN_FORVALTNING = "Välj någon som arbetar i ärendets förvaltning (vars avdelning hör till den)."
+
+
+def medarbetarval(field, request, *, forvaltning=None, behall=()):
+    """Let a people field (MEDARBETARFALT) offer only those who work in `forvaltning` (the case's;
+    on a new case's page, where it is not chosen yet, in any förvaltning the user works in), and
+    the people in `behall` that it already holds: chosen before the rule, or since moved, they
+    stay until someone changes the field. Its autocomplete lists the same people (UserAdmin)."""
+    if forvaltning is not None:
+        forvaltningar = [forvaltning]
+    elif request.user.is_superuser:
+        forvaltningar = Forvaltning.objects.values("pk")
+    else:
+        forvaltningar = forvaltningar_for(request.user)
+    personer = medarbetare(forvaltningar)
+    behall = [pk for pk in behall if pk is not None]
+    if behall:
+        personer = personer | personer.model._default_manager.filter(pk__in=behall)
+    field.queryset = personer.order_by("last_name", "first_name", "username")
+    field.error_messages["invalid_choice"] = ANNAN_FORVALTNING
+    widget = getattr(field.widget, "widget", field.widget)  # inside the admin's wrapper
+    if isinstance(widget, SafeAutocompleteSelect):
+        widget.forvaltning = forvaltning
+
+
+def medarbetare_i_sokning(request, queryset):
+    """The users an autocomplete of a people field (MEDARBETARFALT) may list: those who work in
+    a förvaltning the user works in (any, for a superuser), in the field's own when its page
+    names it (`medarbetarval`). Other searches of users are left as they are."""
+    match = request.resolver_match
+    kalla = tuple(request.GET.get(namn) for namn in ("app_label", "model_name", "field_name"))
+    if match is None or match.url_name != "autocomplete" or kalla not in MEDARBETARFALT:
+        return queryset
+    forvaltningar = Forvaltning.objects.all() if request.user.is_superuser else forvaltningar_for(request.user)
+    forvaltning = request.GET.get("forvaltning", "")
+    if forvaltning:
+        # As OnlyRealIds: a number SQLite can compare, or none of them.
+        ok = forvaltning.isascii() and forvaltning.isdigit() and int(forvaltning) < 2**63
+        forvaltningar = forvaltningar.filter(pk=int(forvaltning)) if ok else forvaltningar.none()
+    return queryset.filter(pk__in=medarbetare(forvaltningar.values("pk")).values("pk"))
 
 
 def _scope_arenden(db_field, request, kwargs):

@@ -20,6 +20,7 @@ from .common import (
     ObjektForm,
     RadForm,
     RadFormSet,
+    medarbetare_i_sokning,
     person_column,
 )
 
@@ -71,6 +72,10 @@ class UserAdmin(ObjektAdminMixin, HistoryAdmin, DjangoUserAdmin):
     inlines = [ProfilInline]
     list_display = ("username", "first_name", "last_name", "befattning", "is_staff")
     list_select_related = ("profil",)
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        return medarbetare_i_sokning(request, queryset), distinct
 
     @admin.display(description="befattning")
     def befattning(self, obj):

@@ -49,6 +49,8 @@ from .common import (
     SafeInputAdminMixin,
     ScopedAdminMixin,
     VersionForm,
+    med_vagran,
+    medarbetarval,
     person_column,
 )
 
@@ -141,6 +143,14 @@ class UndertecknareInline(admin.TabularInline):
     formset = RadFormSet
     extra = 0
     fields = ("ordning", "anvandare", "namn", "befattning", "expected_version")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None and "anvandare" in formset.form.base_fields:
+            # Who signs for the förvaltning works in it; the document's signatories stay choices.
+            behall = obj.undertecknare.values_list("anvandare_id", flat=True)
+            medarbetarval(formset.form.base_fields["anvandare"], request, forvaltning=obj.forvaltning_id, behall=behall)
+        return formset
 
 
 class AttesteringInline(admin.TabularInline):
@@ -396,10 +406,10 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             # Render again: the form check now sees the newer version and keeps the user's input.
             try:
                 return super().changeform_view(request, object_id, form_url, extra_context)
-            except services.WorkflowError as exc:
-                vagran = str(exc)
-        except services.WorkflowError as exc:
-            vagran = str(exc)
+            except (services.WorkflowError, ValidationError) as exc:
+                vagran = exc
+        except (services.WorkflowError, ValidationError) as exc:
+            vagran = exc
         # A service refused the save and everything rolled back. The form comes back as it was
         # posted, with the refusal on it: a redirect would drop all the user typed.
         request._sparande_vagrat = vagran
@@ -417,16 +427,13 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
                 egna = Arende.objects.for_user(request.user).values("forvaltning")
                 namnder = Namnd.objects.filter(forvaltningar__in=egna).distinct()
             form.base_fields["namnd"].queryset = namnder
+        if obj is not None and "handlaggare" in form.base_fields:
+            # Someone who works in the case's förvaltning; the one the document names stays a choice.
+            medarbetarval(
+                form.base_fields["handlaggare"], request, forvaltning=obj.forvaltning_id, behall=[obj.handlaggare_id]
+            )
         vagran = getattr(request, "_sparande_vagrat", None)
-        if vagran is None:
-            return form
-
-        class Vagrad(form):
-            def clean(self):
-                self.add_error(None, vagran)
-                return super().clean()
-
-        return Vagrad
+        return form if vagran is None else med_vagran(form, vagran)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

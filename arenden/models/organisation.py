@@ -6,6 +6,7 @@ import operator
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from simple_history import register
@@ -192,6 +193,36 @@ def forvaltningar_for(user):
     return Forvaltning.objects.filter(
         models.Q(chef=user) | models.Q(avdelningar__chef=user) | models.Q(avdelningar__medarbetare__user=user)
     ).values("pk")
+
+
+def arbetar_i(user, forvaltning):
+    """Whether `user` works in `forvaltning` (`forvaltningar_for`)."""
+    return forvaltningar_for(user).filter(pk=forvaltning.pk).exists()
+
+
+def medarbetare(forvaltningar):
+    """The users who work in the förvaltningar (ids, or a query of them), as `forvaltningar_for`
+    reads it from the other side: their chefs, their avdelningar's chefs (who may have no
+    avdelning in their profile) and everyone whose profile names one of their avdelningar."""
+    return get_user_model().objects.filter(
+        models.Q(pk__in=Forvaltning.objects.filter(pk__in=forvaltningar).values("chef"))
+        | models.Q(pk__in=Avdelning.objects.filter(forvaltning__in=forvaltningar).values("chef"))
+        | models.Q(pk__in=Profil.objects.filter(avdelning__forvaltning__in=forvaltningar).values("user"))
+    )
+
+
+def kontrollera_medarbetare(person, forvaltning, *, falt, som):
+    """Refuse, with a ValidationError on the form field `falt`, a person who does not work in
+    `forvaltning` for a place in its cases (`som`: "handläggare för ärendet"). A case's
+    handläggare edits its documents and is printed in their header, and a signatory signs them:
+    someone of another förvaltning would write and sign in its name, and read its case."""
+    if person is not None and not arbetar_i(person, forvaltning):
+        raise ValidationError(
+            {
+                falt: f"{display_name(person)} arbetar inte i {forvaltning} och kan inte vara {som}. Välj någon "
+                "vars avdelning hör till förvaltningen."
+            }
+        )
 
 
 def synliga_delar(user):

@@ -1,16 +1,21 @@
 """A case given to another handläggare: its draft names the new one, with their telephone, in
 its header and in print; a document sent for attest or past it keeps the one it names, and the
-admin says so."""
+admin says so. Only someone who works in the case's förvaltning can be given it, be named its
+document's handläggare or sign it."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from arenden import services
+from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
-from arenden.models import Profil
+from arenden.models import Arende, Avdelning, DiarieSekvens, Profil, Undertecknare
 from arenden.snapshot import build_snapshot
 from arenden.tidslinje import tidslinje
 from tests.arenden.meeting import sammantrade
-from tests.arenden.world import World, build_world
+from tests.arenden.test_admin_versioner import forst
+from tests.arenden.test_diarienummer import ADD_URL, _admin_data
+from tests.arenden.world import World, build_world, person
 
 
 def _bygg():
@@ -68,7 +73,9 @@ def test_a_draft_follows_its_case_to_the_new_handlaggare_and_their_phone(world):
 def test_a_new_handlaggare_without_a_phone_leaves_none_of_the_former_ones(world, profil):
     tu = _utkast(world)
     if profil == "ingen":
+        # Who works in the förvaltning without a profile: the chef of an avdelning.
         Profil.objects.filter(user=world.kollega).delete()
+        Avdelning.objects.filter(namn="Individ och familj inklusive fritid").update(chef=world.kollega)
     else:
         Profil.objects.filter(user=world.kollega).update(telefon="")
 
@@ -195,3 +202,233 @@ def test_the_admin_warns_that_a_document_sent_for_attest_keeps_its_handlaggare(c
         f"Tjänsteutlåtandet ”{tu.titel}” har status ”Till attest” och behåller handläggaren Officer Testsson: "
         "ett dokument som har skickats för attest ändras inte.",
     ) in meddelanden
+
+
+# --- only someone who works in the case's förvaltning ---------------------------------------
+
+ANNAN_FORVALTNING = "Välj någon som arbetar i ärendets förvaltning (vars avdelning hör till den)."
+
+
+def _hasse(world):
+    """A handläggare of the other förvaltning (HASO)."""
+    return person("hasse", Roll.HANDLAGGARE, avdelning=world.frammande.profil.avdelning)
+
+
+def _arbetar_inte_har(namn, som):
+    return (
+        f"{namn} arbetar inte i Skärholmens stadsdelsförvaltning och kan inte vara {som}. Välj någon vars "
+        "avdelning hör till förvaltningen."
+    )
+
+
+def test_a_case_is_given_only_to_someone_who_works_in_its_forvaltning(world):
+    hasse = _hasse(world)
+    tu = _utkast(world)
+    arende = Arende.objects.get(pk=tu.arende_id)
+    rader = arende.history.count()
+
+    with pytest.raises(ValidationError) as fel:
+        _ge_till(arende, hasse, world.registrator)
+
+    assert fel.value.message_dict == {"handlaggare": [_arbetar_inte_har("Hasse Testsson", "handläggare för ärendet")]}
+    arende.refresh_from_db()
+    tu.refresh_from_db()
+    assert (arende.handlaggare, tu.handlaggare, arende.history.count()) == (world.officer, world.officer, rader)
+    # The förvaltningschef works in it without an avdelning in their profile.
+    _ge_till(arende, world.chef2, world.registrator)
+    assert Arende.objects.get(pk=arende.pk).handlaggare == world.chef2
+
+    # A case whose handläggare has since moved to another förvaltning is theirs until given on.
+    kvar = world.dokument().arende
+    Profil.objects.filter(user=world.officer).update(avdelning=world.frammande.profil.avdelning)
+    kvar.arendemening = "Ny ärendemening"
+    services.andra_arende(arende=kvar, falt=["arendemening"], user=world.registrator)
+    kvar.refresh_from_db()
+    assert (kvar.arendemening, kvar.handlaggare) == ("Ny ärendemening", world.officer)
+
+
+def test_a_case_is_registered_only_with_a_handlaggare_of_its_forvaltning(world):
+    hasse = _hasse(world)
+    arende = Arende(forvaltning=world.forvaltning, arendemening="Nytt ärende", handlaggare=hasse)
+
+    with pytest.raises(ValidationError, match="kan inte vara handläggare för ärendet"):
+        services.registrera_arende(arende=arende, user=world.registrator)
+
+    assert not Arende.objects.filter(arendemening="Nytt ärende").exists()
+    assert not DiarieSekvens.objects.filter(senaste__gt=0).exists()  # no number taken
+
+
+def _arende_url(arende):
+    return f"/admin/arenden/arende/{arende.pk}/change/"
+
+
+def test_the_cases_admin_page_offers_and_takes_only_people_of_its_forvaltning(client, world):
+    hasse = _hasse(world)
+    tu = _utkast(world)
+    sparad = tu.arende.arendemening
+    client.force_login(world.registrator)
+    sida = client.get(_arende_url(tu.arende))
+
+    erbjudna = set(sida.context["adminform"].form.fields["handlaggare"].queryset)
+    assert {world.officer, world.kollega, world.chef1, world.chef2} <= erbjudna
+    assert not {hasse, world.frammande, world.superuser} & erbjudna
+    # Its autocomplete asks for the case's förvaltning.
+    assert f'data-ajax--url="/admin/autocomplete/?forvaltning={world.forvaltning.pk}"' in sida.content.decode()
+
+    svar = client.post(
+        _arende_url(tu.arende), _som_sidan_visar(sida, handlaggare=hasse.pk, arendemening="Min ärendemening")
+    )
+
+    assert svar.status_code == 200
+    form = svar.context["adminform"].form
+    assert form.errors["handlaggare"] == [ANNAN_FORVALTNING]
+    assert form["arendemening"].value() == "Min ärendemening"
+    arende = Arende.objects.get(pk=tu.arende_id)
+    tu.refresh_from_db()
+    assert (arende.handlaggare, arende.arendemening, tu.handlaggare) == (world.officer, sparad, world.officer)
+
+    # A handläggare who has since moved to another förvaltning stays a choice of their case's page.
+    Profil.objects.filter(user=world.officer).update(avdelning=world.frammande.profil.avdelning)
+    sida = client.get(_arende_url(arende))
+    assert world.officer in sida.context["adminform"].form.fields["handlaggare"].queryset
+
+    svar = client.post(_arende_url(arende), _som_sidan_visar(sida, arendemening="Min ärendemening"))
+
+    assert svar.status_code == 302
+    arende.refresh_from_db()
+    assert (arende.arendemening, arende.handlaggare) == ("Min ärendemening", world.officer)
+
+
+def test_a_handlaggare_who_moves_away_before_the_case_is_saved_is_refused_on_the_field_and_kept(
+    client, world, monkeypatch
+):
+    arende = world.dokument().arende
+    sparad = arende.arendemening
+    client.force_login(world.registrator)
+    sida = client.get(_arende_url(arende))
+
+    def flyttar():
+        Profil.objects.filter(user=world.kollega).update(avdelning=world.frammande.profil.avdelning)
+
+    # After the form's check, before the service's under the case's lock.
+    monkeypatch.setattr(services, "andra_arende", forst(flyttar, services.andra_arende))
+    data = _som_sidan_visar(sida, handlaggare=world.kollega.pk, arendemening="Min ärendemening")
+    svar = client.post(_arende_url(arende), data)
+
+    assert svar.status_code == 200
+    form = svar.context["adminform"].form
+    assert form.errors["handlaggare"] == [_arbetar_inte_har("Kollega Testsson", "handläggare för ärendet")]
+    assert (form["handlaggare"].value(), form["arendemening"].value()) == (str(world.kollega.pk), "Min ärendemening")
+    arende.refresh_from_db()
+    assert (arende.handlaggare, arende.arendemening) == (world.officer, sparad)
+
+
+def test_a_new_case_in_the_admin_gets_only_a_handlaggare_of_its_forvaltning(client, world):
+    hasse = _hasse(world)
+    client.force_login(world.registrator)
+    erbjudna = client.get(ADD_URL).context["adminform"].form.fields["handlaggare"].queryset
+    assert world.officer in erbjudna and hasse not in erbjudna
+
+    # A superuser is offered everyone who works in a förvaltning; the case's is checked on saving.
+    client.force_login(world.superuser)
+    data = {**_admin_data(world.forvaltning, ""), "arendemening": "Mitt nya ärende", "handlaggare": hasse.pk}
+    svar = client.post(ADD_URL, data)
+
+    assert svar.status_code == 200
+    form = svar.context["adminform"].form
+    assert form.errors["handlaggare"] == [_arbetar_inte_har("Hasse Testsson", "handläggare för ärendet")]
+    assert (form["handlaggare"].value(), form["arendemening"].value()) == (str(hasse.pk), "Mitt nya ärende")
+    assert not Arende.objects.filter(arendemening="Mitt nya ärende").exists()
+    assert not DiarieSekvens.objects.filter(senaste__gt=0).exists()
+
+    assert client.post(ADD_URL, {**data, "handlaggare": world.officer.pk}).status_code == 302
+    assert Arende.objects.get(arendemening="Mitt nya ärende").handlaggare == world.officer
+
+
+@pytest.mark.parametrize("model_name", ["arende", "tjansteutlatande"])
+def test_the_handlaggare_autocomplete_lists_only_people_of_the_forvaltning(client, world, model_name):
+    _hasse(world)
+    haso = world.frammande.profil.avdelning.forvaltning
+    fragan = {"term": "Testsson", "app_label": "arenden", "model_name": model_name, "field_name": "handlaggare"}
+    skhlm = {"officer", "kollega", "chef1", "chef2", "sekreterare", "registrator", "outsider"}
+
+    def listar(**extra):
+        svar = client.get("/admin/autocomplete/", {**fragan, **extra})
+        assert svar.status_code == 200
+        return {rad["text"] for rad in svar.json()["results"]}
+
+    client.force_login(world.registrator)
+    assert listar() == skhlm
+    assert listar(forvaltning=world.forvaltning.pk) == skhlm
+    assert listar(forvaltning=haso.pk) == set()  # not one the registrator works in
+    client.force_login(world.superuser)
+    assert listar() == skhlm | {"frammande", "hasse"}
+    assert listar(forvaltning=haso.pk) == {"frammande", "hasse"}
+    assert listar(forvaltning="1.5") == listar(forvaltning=str(2**70)) == set()
+
+
+def _dokument_url(tu):
+    return f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+
+
+def test_a_documents_handlaggare_works_in_its_cases_forvaltning(client, world):
+    hasse = _hasse(world)
+    tu = _utkast(world)
+    sparad = tu.titel
+
+    with pytest.raises(ValidationError) as fel:
+        services.uppdatera_tjansteutlatande(
+            tjansteutlatande=tu, data={"handlaggare": hasse}, expected_version=tu.version, user=world.officer
+        )
+    assert fel.value.message_dict == {
+        "handlaggare": [_arbetar_inte_har("Hasse Testsson", "handläggare för dokumentet")]
+    }
+
+    client.force_login(world.officer)
+    sida = client.get(_dokument_url(tu))
+    erbjudna = sida.context["adminform"].form.fields["handlaggare"].queryset
+    assert world.kollega in erbjudna and hasse not in erbjudna
+    data = _som_sidan_visar(sida, handlaggare=hasse.pk, titel="Min titel")
+    svar = client.post(_dokument_url(tu), data)
+
+    assert svar.status_code == 200
+    form = svar.context["adminform"].form
+    assert form.errors["handlaggare"] == [ANNAN_FORVALTNING]
+    assert form["titel"].value() == "Min titel"
+    tu.refresh_from_db()
+    assert (tu.handlaggare, tu.titel) == (world.officer, sparad)
+
+
+def test_a_signatory_linked_to_a_user_works_in_the_cases_forvaltning(client, world):
+    hasse = _hasse(world)
+    tu = _utkast(world)
+
+    with pytest.raises(ValidationError) as fel:
+        services.spara_dokumentdel(
+            tjansteutlatande=tu,
+            obj=Undertecknare(ordning=1, anvandare=hasse, namn="Hasse Testsson", befattning="Avdelningschef"),
+            user=world.officer,
+        )
+    assert fel.value.message_dict == {
+        "anvandare": [_arbetar_inte_har("Hasse Testsson", "undertecknare för dokumentet")]
+    }
+    assert not tu.undertecknare.exists()
+
+    # One linked while they worked here stays linked after they moved, and their row can be edited.
+    rad = services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=1, anvandare=world.chef1, namn="Chef1 Testsson", befattning="Avdelningschef"),
+        user=world.officer,
+    )
+    world.avdelning.chef = None
+    world.avdelning.save()
+    Profil.objects.filter(user=world.chef1).update(avdelning=world.frammande.profil.avdelning)
+    rad.befattning = "Tf. avdelningschef"
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=rad, user=world.officer)
+    assert tu.undertecknare.get().befattning == "Tf. avdelningschef"
+
+    client.force_login(world.officer)
+    sida = client.get(_dokument_url(tu))
+    (rader,) = [i.formset for i in sida.context["inline_admin_formsets"] if i.formset.model is Undertecknare]
+    erbjudna = rader.forms[0].fields["anvandare"].queryset
+    assert {world.chef1, world.chef2} <= set(erbjudna) and hasse not in erbjudna
