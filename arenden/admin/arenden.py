@@ -192,8 +192,8 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
         # The same list of events as on the officer's page of the case.
         return render_to_string("arenden/_tidslinje.html", {"tidslinje": tidslinje(obj)})
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
         if "diarienummer" in form.base_fields:
             form.base_fields["diarienummer"].required = False
         if "handlaggare" in form.base_fields:

@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from simple_history.models import ModelChange, ModelDelta
 from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import get_m2m_reverse_field_name
@@ -329,6 +330,17 @@ class SvenskaAndringar(HistoricalRecordContextHelper):
         return value
 
 
+def _versionens_m2m(obj, historisk):
+    """An old version's many-to-many fields as that version had them: simple_history shows them
+    as they are now (an åtgärd's cited cases, a user's roles). The version's own m2m history rows
+    are put in the instance's prefetch cache, which both the form and the read-only display read."""
+    cache = obj.__dict__.setdefault("_prefetched_objects_cache", {})
+    for field in getattr(type(historisk), "_history_m2m_fields", ()):
+        target = get_m2m_reverse_field_name(field)
+        ids = getattr(historisk, field.name).values_list(f"{target}_id", flat=True)
+        cache[field.name] = field.related_model.objects.filter(pk__in=ids)
+
+
 class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
     """The history pages of every admin: 50 rows a page, newest first, in Swedish
     (templates/simple_history/object_history_list.html). A case at city scale gathers hundreds
@@ -344,6 +356,12 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None):
         return True
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        historisk = getattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None)
+        if historisk is not None:  # an old version's page (history_form_view)
+            _versionens_m2m(obj, historisk)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # An old version is shown, never saved back. simple_history saves whatever is posted to
@@ -723,8 +741,8 @@ class VersioneradAdminMixin:
         request._sparande_vagrat = vagran
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
         vagran = getattr(request, "_sparande_vagrat", None)
         return form if vagran is None else med_vagran(form, vagran)
 

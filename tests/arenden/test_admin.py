@@ -373,6 +373,31 @@ def test_an_old_version_in_the_history_is_shown_and_never_saved_back(admin_clien
     assert getattr(obj, faltet) == before and obj.history.count() == rader
 
 
+def test_an_old_version_shows_the_cited_cases_and_roles_it_had_not_todays(admin_client):
+    from django.contrib.auth.models import Group
+
+    from arenden.constants import Roll
+    from tests.factories import ArendeFactory, UserFactory
+
+    forr, nu = ArendeFactory(arendemening="Citerat förr"), ArendeFactory(arendemening="Citerat nu")
+    atgard = AtgardFactory()
+    atgard.citerade_arenden.set([forr])
+    version = atgard.history.order_by("-history_id").first()
+    atgard.citerade_arenden.set([nu])
+
+    sida = admin_client.get(f"/admin/atgarder/atgard/{atgard.pk}/history/{version.history_id}/").content.decode()
+    assert f'value="{forr.pk}" selected' in sida and f'value="{nu.pk}" selected' not in sida
+
+    person = UserFactory(is_staff=True)
+    person.groups.set([Group.objects.get(name=Roll.HANDLAGGARE)])
+    version = person.history.order_by("-history_id").first()
+    person.groups.set([Group.objects.get(name=Roll.ATTESTANT)])
+    attestant, handlaggare = (Group.objects.get(name=r).pk for r in (Roll.ATTESTANT, Roll.HANDLAGGARE))
+
+    sida = admin_client.get(f"/admin/auth/user/{person.pk}/history/{version.history_id}/").content.decode()
+    assert f'value="{handlaggare}" selected' in sida and f'value="{attestant}" selected' not in sida
+
+
 def test_a_cases_and_an_atgards_page_search_the_diarium_to_cite_never_list_it(admin_client):
     from tests.factories import ArendeFactory
 
