@@ -42,6 +42,7 @@ from .models import (
     Tjansteutlatande,
     TjansteutlatandeAtgard,
     Undertecknare,
+    arbetar_i,
     display_name,
     display_name_from,
     is_namndsekreterare,
@@ -338,6 +339,12 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
         handlaggare = arende.handlaggare or user
         if handlaggare is None:
             raise WorkflowError("Ärendet har ingen handläggare.")
+        if arende.handlaggare is None and not arbetar_i(user, arende.forvaltning):
+            # The one who starts it is named its handläggare, and must work where a case's may.
+            raise WorkflowError(
+                f"Ärendet har ingen handläggare, och du arbetar inte i {arende.forvaltning}. Ge ärendet en "
+                "handläggare i förvaltningen först."
+            )
         namnd = namnd or arende.forvaltning.namnd
         _kontrollera_namnd(arende, namnd)
         profil = Profil.objects.filter(user=handlaggare).first()

@@ -258,6 +258,19 @@ def test_a_case_is_registered_only_with_a_handlaggare_of_its_forvaltning(world):
     assert not DiarieSekvens.objects.filter(senaste__gt=0).exists()  # no number taken
 
 
+def test_a_document_on_a_case_without_handlaggare_names_its_starter_only_if_they_work_there(world):
+    from tests.factories import ArendeFactory, MallFactory
+
+    arende = ArendeFactory(forvaltning=world.forvaltning, avdelning=world.officer.profil.avdelning, handlaggare=None)
+
+    with pytest.raises(services.WorkflowError, match="du arbetar inte i"):
+        services.skapa_tjansteutlatande(arende=arende, mall=MallFactory(), user=world.superuser, titel="Svar")
+
+    assert not arende.tjansteutlatanden.exists()
+    tu = services.skapa_tjansteutlatande(arende=arende, mall=MallFactory(), user=world.officer, titel="Svar")
+    assert tu.handlaggare == world.officer
+
+
 def _arende_url(arende):
     return f"/admin/arenden/arende/{arende.pk}/change/"
 
