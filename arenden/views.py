@@ -289,19 +289,16 @@ def skrivelse_fil(request, pk):
     skrivelse = get_object_or_404(skrivelser, pk=pk)
     if not skrivelse.fil:
         raise Http404
-    try:
-        stored = skrivelse.fil.open("rb")
-    except FileNotFoundError:
-        return saknas_i_arkivet(
-            request,
-            skrivelse.fil,
-            vad="Skrivelse",
-            var=f"skrivelse {skrivelse.pk}",
-            sammanhang=f"{skrivelse.arende.diarienummer} · Skrivelse: {skrivelse.titel}",
-            rubrik="Skrivelsen saknas",
-            meddelande="Skrivelsens fil saknas i arkivet. Kontakta systemförvaltningen.",
-        )
-    return FileResponse(stored, content_type="application/pdf", filename=f"skrivelse-{pk}.pdf")
+    return lagrad_fil(
+        request,
+        skrivelse.fil,
+        f"skrivelse-{pk}.pdf",
+        vad="Skrivelse",
+        var=f"skrivelse {skrivelse.pk}",
+        sammanhang=f"{skrivelse.arende.diarienummer} · Skrivelse: {skrivelse.titel}",
+        rubrik="Skrivelsen saknas",
+        meddelande="Skrivelsens fil saknas i arkivet. Kontakta systemförvaltningen.",
+    )
 
 
 @require_GET
@@ -312,19 +309,16 @@ def bilaga_fil(request, pk):
     bilaga = get_object_or_404(bilagor.select_related("tjansteutlatande__arende"), pk=pk)
     if not bilaga.fil:
         raise Http404
-    try:
-        stored = bilaga.fil.open("rb")
-    except FileNotFoundError:
-        return saknas_i_arkivet(
-            request,
-            bilaga.fil,
-            vad="Bilaga",
-            var=f"bilaga {bilaga.pk}",
-            sammanhang=f"{bilaga.tjansteutlatande.arende.diarienummer} · Bilaga {bilaga}",
-            rubrik="Bilagan saknas",
-            meddelande="Bilagans fil saknas i arkivet. Kontakta systemförvaltningen.",
-        )
-    return FileResponse(stored, content_type="application/pdf", filename=f"bilaga-{pk}.pdf")
+    return lagrad_fil(
+        request,
+        bilaga.fil,
+        f"bilaga-{pk}.pdf",
+        vad="Bilaga",
+        var=f"bilaga {bilaga.pk}",
+        sammanhang=f"{bilaga.tjansteutlatande.arende.diarienummer} · Bilaga {bilaga}",
+        rubrik="Bilagan saknas",
+        meddelande="Bilagans fil saknas i arkivet. Kontakta systemförvaltningen.",
+    )
 
 
 def _valda_atgarder(tu):
@@ -656,6 +650,17 @@ def _punkt_or_404(request, pk):
     return get_object_or_404(Foredragningspunkt.objects.filter(synliga).select_related("sammantrade", "arende"), pk=pk)
 
 
+def lagrad_fil(request, fil, filnamn, *, as_attachment=False, **saknas):
+    """A stored file (a PDF, or a meeting's zip) as a download named `filnamn`, its type read
+    from the name, or, when the archive lacks it, the Swedish page of `saknas_i_arkivet` with
+    `saknas`."""
+    try:
+        stored = fil.open("rb")
+    except FileNotFoundError:
+        return saknas_i_arkivet(request, fil, **saknas)
+    return FileResponse(stored, as_attachment=as_attachment, filename=filnamn)
+
+
 def saknas_i_arkivet(request, fil, *, vad, var, sammanhang, rubrik, meddelande):
     """A stored file (a skrivelse, a bilaga, a meeting's record or export) is not in the
     archive. The user is told in Swedish what lacks it (`sammanhang`: the case or the meeting
@@ -681,19 +686,16 @@ def protokollsutdrag(request, pk):
     punkt = _punkt_or_404(request, pk)
     if not punkt.protokollsutdrag:
         raise Http404("Protokollsutdraget finns inte.")
-    try:
-        stored = punkt.protokollsutdrag.open("rb")
-    except FileNotFoundError:
-        return saknas_i_arkivet(
-            request,
-            punkt.protokollsutdrag,
-            vad="Protokollsutdrag",
-            var=f"punkt {punkt.pk}",
-            sammanhang=_punktens_sammanhang(punkt),
-            rubrik="Protokollsutdraget saknas",
-            meddelande="Protokollsutdraget saknas i arkivet. Kontakta systemförvaltningen.",
-        )
-    return FileResponse(stored, content_type="application/pdf", filename=punkt.protokollsutdrag.name.rsplit("/", 1)[-1])
+    return lagrad_fil(
+        request,
+        punkt.protokollsutdrag,
+        punkt.protokollsutdrag.name.rsplit("/", 1)[-1],
+        vad="Protokollsutdrag",
+        var=f"punkt {punkt.pk}",
+        sammanhang=_punktens_sammanhang(punkt),
+        rubrik="Protokollsutdraget saknas",
+        meddelande="Protokollsutdraget saknas i arkivet. Kontakta systemförvaltningen.",
+    )
 
 
 @require_GET

@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,7 +22,7 @@ from ..models import (
     is_namndsekreterare,
     namnder_for,
 )
-from ..views import saknas_i_arkivet
+from ..views import lagrad_fil
 from .common import BORDLAGD_HANDLING_LANK, HistoryAdmin, ScopedAdminMixin, visa_sparat
 
 
@@ -535,17 +535,15 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         export = self._export(request, export_pk)
         if not export.fil:
             raise Http404("Exporten är inte klar.")
-        try:
-            stored = export.fil.open("rb")
-        except FileNotFoundError:
-            return saknas_i_arkivet(
-                request,
-                export.fil,
-                vad="Export",
-                var=f"export {export.pk}",
-                sammanhang=str(export.sammantrade),
-                rubrik="Exporten saknas",
-                # Unlike a protokollsutdrag, the export is made again from the meeting's record.
-                meddelande="Den exporterade filen saknas i arkivet. Beställ exporten igen.",
-            )
-        return FileResponse(stored, as_attachment=True, filename=export.fil.name.rsplit("/", 1)[-1])
+        return lagrad_fil(
+            request,
+            export.fil,
+            export.fil.name.rsplit("/", 1)[-1],
+            as_attachment=True,
+            vad="Export",
+            var=f"export {export.pk}",
+            sammanhang=str(export.sammantrade),
+            rubrik="Exporten saknas",
+            # Unlike a protokollsutdrag, the export is made again from the meeting's record.
+            meddelande="Den exporterade filen saknas i arkivet. Beställ exporten igen.",
+        )
