@@ -711,33 +711,24 @@ class ObjektForm(VersionForm):
         )
 
 
-class VersioneradAdminMixin:
-    """A change page whose main form is an ObjektForm (or a mall's, which has none) and whose rows
-    are RadForms: the many-to-many fields the user left alone are not written back (the page may
-    show older ones than are stored now), and a save that its service or its rows' save
-    (RadFormSet.save) refuses as a conflict, someone having saved between the form's check and
-    the locked write, shows the page again with the form's own refusal."""
-
-    def save_related(self, request, form, formsets, change):
-        if change:
-            for field in form.instance._meta.many_to_many:
-                if field.name not in form.changed_data:
-                    form.cleaned_data.pop(field.name, None)
-        super().save_related(request, form, formsets, change)
+class VisaIgenVidVagranMixin:
+    """A change page whose save a service may refuse under its lock: as a conflict (someone saved
+    between the form's check and the locked write), which the page shows again with the form's
+    own refusal, or by a rule (a WorkflowError or ValidationError), which the page shows on the
+    form as it was posted (`med_vagran`). Everything rolled back either way; a redirect would
+    drop all the user typed."""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except services.ConflictError:
-            # Everything rolled back; the form's check now sees the newer version and keeps the input.
+            # The form's check now sees the newer version and keeps the input.
             try:
                 return super().changeform_view(request, object_id, form_url, extra_context)
             except (services.WorkflowError, ValidationError) as exc:
                 vagran = exc
         except (services.WorkflowError, ValidationError) as exc:
             vagran = exc
-        # A service refused the save (a rule it checks under the lock) and everything rolled
-        # back: the form comes back as it was posted, with the refusal on it (`med_vagran`).
         request._sparande_vagrat = vagran
         return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -745,6 +736,20 @@ class VersioneradAdminMixin:
         form = super().get_form(request, obj, change=change, **kwargs)
         vagran = getattr(request, "_sparande_vagrat", None)
         return form if vagran is None else med_vagran(form, vagran)
+
+
+class VersioneradAdminMixin(VisaIgenVidVagranMixin):
+    """A change page whose main form is an ObjektForm (or a mall's, which has none) and whose rows
+    are RadForms: the many-to-many fields the user left alone are not written back (the page may
+    show older ones than are stored now), and a save refused under the lock (RadFormSet.save, the
+    services) shows the page again (VisaIgenVidVagranMixin)."""
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            for field in form.instance._meta.many_to_many:
+                if field.name not in form.changed_data:
+                    form.cleaned_data.pop(field.name, None)
+        super().save_related(request, form, formsets, change)
 
 
 def med_vagran(form, vagran):

@@ -49,7 +49,7 @@ from .common import (
     SafeInputAdminMixin,
     ScopedAdminMixin,
     VersionForm,
-    med_vagran,
+    VisaIgenVidVagranMixin,
     medarbetarval,
     person_column,
 )
@@ -255,7 +255,7 @@ SKICKADE = (
 
 
 @admin.register(Tjansteutlatande)
-class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
+class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
     """Officers edit here through the services; chefs read, compare and attest here."""
 
     form = TjansteutlatandeForm
@@ -398,23 +398,6 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
         if order != list(tu.atgard_val.order_by("ordning", "pk").values_list("atgard_id", flat=True)):
             services.ordna_atgarder(tjansteutlatande=tu, atgard_ids=order, user=user)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except services.ConflictError:
-            # Someone saved between our form check and the locked write; everything rolled back.
-            # Render again: the form check now sees the newer version and keeps the user's input.
-            try:
-                return super().changeform_view(request, object_id, form_url, extra_context)
-            except (services.WorkflowError, ValidationError) as exc:
-                vagran = exc
-        except (services.WorkflowError, ValidationError) as exc:
-            vagran = exc
-        # A service refused the save and everything rolled back. The form comes back as it was
-        # posted, with the refusal on it: a redirect would drop all the user typed.
-        request._sparande_vagrat = vagran
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         if "namnd" in form.base_fields:
@@ -432,8 +415,7 @@ class TjansteutlatandeAdmin(DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin
             medarbetarval(
                 form.base_fields["handlaggare"], request, forvaltning=obj.forvaltning_id, behall=[obj.handlaggare_id]
             )
-        vagran = getattr(request, "_sparande_vagrat", None)
-        return form if vagran is None else med_vagran(form, vagran)
+        return form
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
