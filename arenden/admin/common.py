@@ -11,6 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.contrib.auth import get_permission_codename
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
@@ -330,6 +331,11 @@ class SvenskaAndringar(HistoricalRecordContextHelper):
         return value
 
 
+# What a related model's name (`__str__`) reads besides its own row, read with it rather than once
+# per name: a permission is named with its model's content type.
+NAMNET_LASER = {Permission: ("content_type",)}
+
+
 def _versionens_m2m(obj, historisk):
     """An old version's many-to-many fields as that version had them: simple_history shows them
     as they are now (an åtgärd's cited cases, a user's roles). The version's own m2m history rows
@@ -338,7 +344,8 @@ def _versionens_m2m(obj, historisk):
     for field in getattr(type(historisk), "_history_m2m_fields", ()):
         target = get_m2m_reverse_field_name(field)
         ids = getattr(historisk, field.name).values_list(f"{target}_id", flat=True)
-        cache[field.name] = field.related_model.objects.filter(pk__in=ids)
+        related = field.related_model
+        cache[field.name] = related.objects.filter(pk__in=ids).select_related(*NAMNET_LASER.get(related, ()))
 
 
 class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
@@ -385,12 +392,14 @@ class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
         lasta_val = [f.attname for f in history_model.tracked_fields if f.choices and not f.editable]
         m2m_rows = {}
         for field in m2m_fields:
-            target = get_m2m_reverse_field_name(self.model._meta.get_field(field))
+            model_field = self.model._meta.get_field(field)
+            target = get_m2m_reverse_field_name(model_field)
+            namnet = [f"{target}__{f}" for f in NAMNET_LASER.get(model_field.related_model, ())]
             rows = defaultdict(list)
             for row in (
                 getattr(history_model, field)
                 .model.objects.filter(history__in=records)
-                .select_related(target)
+                .select_related(target, *namnet)
                 .order_by(target)
             ):
                 rows[row.history_id].append({target: getattr(row, target)})

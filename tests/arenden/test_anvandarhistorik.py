@@ -97,3 +97,25 @@ def test_the_history_begins_with_every_user_and_their_roles_as_they_stand(roller
     assert (forsta.history_type, forsta.history_change_reason) == ("+", "Historiken börjar")
     assert forsta.is_staff is True
     assert [rad.group.name for rad in forsta.groups.all()] == [Roll.ATTESTANT]
+
+
+def test_a_users_history_page_makes_as_many_queries_with_many_rights_given_one_by_one(admin_client, anna):
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def fragor():
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(f"/admin/auth/user/{anna.pk}/history/").status_code == 200
+        return len(queries)
+
+    ratter = list(Permission.objects.order_by("pk")[:30])
+    for ratt in ratter[:3]:
+        anna.user_permissions.add(ratt)
+    anna.groups.add(Group.objects.get(name=Roll.HANDLAGGARE))
+    fa = fragor()
+    for ratt in ratter[3:]:  # each a history row naming every right she then had
+        anna.user_permissions.add(ratt)
+
+    assert anna.history.count() > 30
+    assert fragor() == fa
