@@ -1,13 +1,16 @@
 """Where the app keeps files: the media archive (uploads and the PDFs it stores) and the static files."""
 
+import logging
 import threading
 
+from django.apps import apps
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.files.storage import FileSystemStorage
 from django.core.signals import request_finished
-from django.db import transaction
+from django.db import DatabaseError, models, transaction
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
+logger = logging.getLogger(__name__)
 _oavgjorda = threading.local()
 
 
@@ -30,13 +33,29 @@ class Arkiv(FileSystemStorage):
 
 def _ta_bort_atervalsade(**kwargs):
     """At the end of a request every transaction it opened has ended: a file still undecided was
-    written by one that was rolled back. (Inside a transaction that outlives the request, as a
-    test's does, nothing is decided yet and nothing is removed.)"""
+    written by one that was rolled back, or by one whose commit callbacks stopped at another's
+    error before reaching its own. So a file is removed only when no row names it. (Inside a
+    transaction that outlives the request, as a test's does, nothing is decided yet and nothing
+    is removed; when the database cannot be asked, nothing is removed either.)"""
     oavgjorda = _oavgjorda.__dict__.pop("filer", None)
     if not oavgjorda or transaction.get_connection().in_atomic_block:
         return
-    for name, storage in oavgjorda.items():
-        storage.delete(name)
+    try:
+        for name, storage in oavgjorda.items():
+            if not _namnges_av_en_rad(name):
+                storage.delete(name)
+    except DatabaseError:
+        logger.warning("Filer från återställda transaktioner lämnades kvar: %s", ", ".join(oavgjorda))
+
+
+def _namnges_av_en_rad(name):
+    """Whether a row's file field holds `name`. A scan of each such column, made only for the
+    rare request that leaves a file undecided."""
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.FileField) and model._default_manager.filter(**{field.name: name}).exists():
+                return True
+    return False
 
 
 request_finished.connect(_ta_bort_atervalsade, dispatch_uid="skarholmen.storage.ta_bort_atervalsade")

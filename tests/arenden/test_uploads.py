@@ -323,3 +323,28 @@ def test_a_bilaga_file_missing_from_the_archive_is_told_in_swedish(client, caplo
     assert [r.getMessage() for r in caplog.records if r.name == "arenden.views"] == [
         f"Bilaga saknas i arkivet: bilaga {bilaga.pk}, fil {bilaga.fil.name}"
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_upload_stays_though_a_commit_callback_before_it_failed(settings):
+    from django.core.files.base import ContentFile
+    from django.core.signals import request_finished
+    from django.db import transaction
+
+    def misslyckas():
+        raise RuntimeError("köade jobbet kunde inte läggas")
+
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            transaction.on_commit(misslyckas)  # Django runs no callback after a failed one
+            skrivelse = Skrivelse.objects.create(
+                arende=ArendeFactory(),
+                titel="Skrivelse",
+                forfattare="Ledamöter",
+                beredning_datum="2024-12-14",
+                fil=ContentFile(pdf_bytes(), "s.pdf"),
+            )
+    request_finished.send(sender=None)
+
+    assert Skrivelse.objects.get(pk=skrivelse.pk).fil.name == skrivelse.fil.name
+    assert _arkivet(settings) == [skrivelse.fil.name]
