@@ -405,7 +405,23 @@ def _json_body(request):
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         return None
-    return data if isinstance(data, dict) else None
+    return _hela_tecken(data) if isinstance(data, dict) else None
+
+
+ENSAMMA_SURROGAT = re.compile("[\ud800-\udfff]")
+
+
+def _hela_tecken(value):
+    """JSON's texts with each lone UTF-16 surrogate (half a character, as text pasted from some
+    PDFs carries, which JSON can escape and no database can store) as U+FFFD; a whole pair is one
+    character once parsed."""
+    if isinstance(value, str):
+        return ENSAMMA_SURROGAT.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_hela_tecken(v) for v in value]
+    if isinstance(value, dict):
+        return {_hela_tecken(k): _hela_tecken(v) for k, v in value.items()}
+    return value
 
 
 @require_POST

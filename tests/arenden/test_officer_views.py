@@ -377,6 +377,21 @@ def test_saving_a_section_sanitises_and_reports_conflicts(officer_client, handla
     assert sektion.text == "<p>Hej <strong>du</strong></p>"
 
 
+def test_half_a_character_pasted_into_a_section_is_saved_as_a_replacement_character(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    sektion = tu.sektioner.first()
+    url = reverse("arenden:spara_sektion", args=[tu.pk, sektion.pk])
+    # As the browser's JSON.stringify writes a lone surrogate (half of an emoji, text from a PDF);
+    # a whole pair is one character.
+    body = '{"text": "<p>Sätra \\ud800centrum \\ud83d\\ude00</p>", "version": ' + str(sektion.version) + "}"
+
+    response = officer_client.post(url, body, content_type="application/json")
+
+    assert response.status_code == 200
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Sätra \ufffdcentrum \U0001f600</p>"
+
+
 def test_a_save_of_the_stored_text_with_an_old_version_is_answered_with_the_current_version(
     officer_client, handlaggare
 ):
