@@ -196,18 +196,21 @@ def forvaltningar_for(user):
 
 
 def arbetar_i(user, forvaltning):
-    """Whether `user` works in `forvaltning` (`forvaltningar_for`)."""
-    return forvaltningar_for(user).filter(pk=forvaltning.pk).exists()
+    """Whether `user` works in `forvaltning` (`forvaltningar_for`) with an active account: a
+    closed one cannot sign in to write or sign what it would be given."""
+    return user.is_active and forvaltningar_for(user).filter(pk=forvaltning.pk).exists()
 
 
 def medarbetare(forvaltningar):
     """The users who work in the förvaltningar (ids, or a query of them), as `forvaltningar_for`
     reads it from the other side: their chefs, their avdelningar's chefs (who may have no
-    avdelning in their profile) and everyone whose profile names one of their avdelningar."""
+    avdelning in their profile) and everyone whose profile names one of their avdelningar; active
+    accounts only (`arbetar_i`)."""
     return get_user_model().objects.filter(
+        models.Q(is_active=True),
         models.Q(pk__in=Forvaltning.objects.filter(pk__in=forvaltningar).values("chef"))
         | models.Q(pk__in=Avdelning.objects.filter(forvaltning__in=forvaltningar).values("chef"))
-        | models.Q(pk__in=Profil.objects.filter(avdelning__forvaltning__in=forvaltningar).values("user"))
+        | models.Q(pk__in=Profil.objects.filter(avdelning__forvaltning__in=forvaltningar).values("user")),
     )
 
 
@@ -216,6 +219,10 @@ def kontrollera_medarbetare(person, forvaltning, *, falt, som):
     `forvaltning` for a place in its cases (`som`: "handläggare för ärendet"). A case's
     handläggare edits its documents and is printed in their header, and a signatory signs them:
     someone of another förvaltning would write and sign in its name, and read its case."""
+    if person is not None and not person.is_active:
+        raise ValidationError(
+            {falt: f"{display_name(person)} har inget aktivt konto och kan inte vara {som}. Välj någon annan."}
+        )
     if person is not None and not arbetar_i(person, forvaltning):
         raise ValidationError(
             {

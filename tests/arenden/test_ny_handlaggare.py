@@ -247,6 +247,28 @@ def test_a_case_is_given_only_to_someone_who_works_in_its_forvaltning(world):
     assert (kvar.arendemening, kvar.handlaggare) == ("Ny ärendemening", world.officer)
 
 
+def test_a_closed_account_is_given_no_case_and_offered_in_no_list(world, client):
+    from arenden.models import medarbetare
+
+    tu = _utkast(world)
+    arende = Arende.objects.get(pk=tu.arende_id)
+    kollega = person("kollega2", Roll.HANDLAGGARE, avdelning=world.officer.profil.avdelning)
+    kollega.is_active = False  # the "Aktiv" box taken off: the account is closed
+    kollega.save()
+
+    with pytest.raises(ValidationError) as fel:
+        _ge_till(arende, kollega, world.registrator)
+
+    assert fel.value.message_dict == {
+        "handlaggare": [
+            f"{kollega.get_full_name()} har inget aktivt konto och kan inte vara handläggare för ärendet. "
+            "Välj någon annan."
+        ]
+    }
+    assert Arende.objects.get(pk=arende.pk).handlaggare == world.officer
+    assert kollega not in medarbetare([world.forvaltning.pk]) and world.officer in medarbetare([world.forvaltning.pk])
+
+
 def test_a_case_is_registered_only_with_a_handlaggare_of_its_forvaltning(world):
     hasse = _hasse(world)
     arende = Arende(forvaltning=world.forvaltning, arendemening="Nytt ärende", handlaggare=hasse)
