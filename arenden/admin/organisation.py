@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
 from .. import services
 from ..models import (
@@ -81,6 +82,14 @@ class UserAdmin(ObjektAdminMixin, HistoryAdmin, DjangoUserAdmin):
     def befattning(self, obj):
         profil = getattr(obj, "profil", None)
         return profil.befattning if profil else ""
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if getattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None) is None:
+            return fieldsets
+        # An old version (history_form_view): the history keeps no password, and the one
+        # simple_history would fill in is today's, with a reset link that leads nowhere from here.
+        return [(namn, {**val, "fields": [f for f in val["fields"] if f != "password"]}) for namn, val in fieldsets]
 
     def has_delete_permission(self, request, obj=None):
         """People are made inactive (the "Aktiv" box), never deleted: a deleted user would be

@@ -119,3 +119,14 @@ def test_a_users_history_page_makes_as_many_queries_with_many_rights_given_one_b
 
     assert anna.history.count() > 30
     assert fragor() == fa
+
+
+def test_an_old_version_of_a_user_shows_no_password(admin_client, anna):
+    version = anna.history.order_by("history_id").first()
+
+    sida = admin_client.get(f"/admin/auth/user/{anna.pk}/history/{version.history_id}/").content.decode()
+
+    assert 'name="username"' in sida or "field-username" in sida
+    assert "field-password" not in sida and "Återställ lösenord" not in sida
+    # Today's page has it.
+    assert "field-password" in admin_client.get(f"/admin/auth/user/{anna.pk}/change/").content.decode()
