@@ -19,9 +19,10 @@ def history_begins(apps, schema_editor):
     HistoricalUser = apps.get_model("arenden", "HistoricalUser")
     Groups = apps.get_model("arenden", "HistoricalUser_groups")
     Permissions = apps.get_model("arenden", "HistoricalUser_user_permissions")
+    db = schema_editor.connection.alias
     now = timezone.now()
-    users = list(User.objects.using(schema_editor.connection.alias).order_by("pk"))
-    rows = HistoricalUser.objects.bulk_create(
+    users = list(User.objects.using(db).order_by("pk"))
+    rows = HistoricalUser.objects.using(db).bulk_create(
         HistoricalUser(
             **{f: getattr(u, f) for f in FIELDS},
             history_date=now,
@@ -31,15 +32,15 @@ def history_begins(apps, schema_editor):
         for u in users
     )
     history = {row.id: row for row in rows}
-    Groups.objects.bulk_create(
+    Groups.objects.using(db).bulk_create(
         Groups(history=history[link.user_id], id=link.id, user_id=link.user_id, group_id=link.group_id)
-        for link in User.groups.through.objects.all()
+        for link in User.groups.through.objects.using(db).all()
     )
-    Permissions.objects.bulk_create(
+    Permissions.objects.using(db).bulk_create(
         Permissions(
             history=history[link.user_id], id=link.id, user_id=link.user_id, permission_id=link.permission_id
         )
-        for link in User.user_permissions.through.objects.all()
+        for link in User.user_permissions.through.objects.using(db).all()
     )
 
 
