@@ -287,11 +287,10 @@ def skrivelse_fil(request, pk):
     """The uploaded skrivelse, served only to those who may see the case."""
     skrivelser = Skrivelse.objects.filter(arende__in=Arende.objects.for_user(request.user)).select_related("arende")
     skrivelse = get_object_or_404(skrivelser, pk=pk)
-    if not skrivelse.fil:
-        raise Http404
+    fil = _versionens_fil(request, skrivelse)
     return lagrad_fil(
         request,
-        skrivelse.fil,
+        fil,
         f"skrivelse-{pk}.pdf",
         vad="Skrivelse",
         var=f"skrivelse {skrivelse.pk}",
@@ -307,11 +306,10 @@ def bilaga_fil(request, pk):
     """An uploaded bilaga, served to those who may see its document (and so its case)."""
     bilagor = Bilaga.objects.filter(tjansteutlatande__in=Tjansteutlatande.objects.for_user(request.user))
     bilaga = get_object_or_404(bilagor.select_related("tjansteutlatande__arende"), pk=pk)
-    if not bilaga.fil:
-        raise Http404
+    fil = _versionens_fil(request, bilaga)
     return lagrad_fil(
         request,
-        bilaga.fil,
+        fil,
         f"bilaga-{pk}.pdf",
         vad="Bilaga",
         var=f"bilaga {bilaga.pk}",
@@ -319,6 +317,21 @@ def bilaga_fil(request, pk):
         rubrik="Bilagan saknas",
         meddelande="Bilagans fil saknas i arkivet. Kontakta systemförvaltningen.",
     )
+
+
+def _versionens_fil(request, obj):
+    """The uploaded file `obj` holds, or with `?version=<history id>` the one that old version of
+    it held (an old version's page links it), or a 404."""
+    version = request.GET.get("version")
+    if version is None:
+        namn = obj.fil.name
+    elif not version.isdigit() or len(version) > 18:
+        raise Http404
+    else:
+        namn = obj.history.filter(history_id=int(version)).values_list("fil", flat=True).first()
+    if not namn:
+        raise Http404
+    return obj.fil.field.attr_class(obj, obj.fil.field, namn)
 
 
 def _valda_atgarder(tu):

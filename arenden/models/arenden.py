@@ -42,15 +42,16 @@ class ScopedFieldFile(FieldFile):
     """An uploaded file as pages link it: at its object's `fil_view`, which serves it to those
     who may see the case, never at MEDIA_URL, which the project does not serve
     (skarholmen/urls.py). Django's file widgets and the admin's read-only fields link `url`.
-    An old version from the history has none: the view serves the file the object holds now,
-    not the one that version had."""
+    An old version from the history links the file that version had (`?version=`)."""
 
     @property
     def url(self):
         self._require_file()
-        if self.instance.pk is None or getattr(self.instance, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None) is not None:
+        if self.instance.pk is None:
             return None
-        return reverse(self.instance.fil_view, args=[self.instance.pk])
+        url = reverse(self.instance.fil_view, args=[self.instance.pk])
+        historisk = getattr(self.instance, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None)
+        return url if historisk is None else f"{url}?version={historisk.history_id}"
 
 
 class ScopedFileField(models.FileField):

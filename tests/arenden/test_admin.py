@@ -727,9 +727,24 @@ def test_the_admins_links_to_an_uploaded_skrivelse_open_it_through_the_case_chec
         assert "/media/" not in page, url
     assert client.get(f"/skrivelser/{skrivelse.pk}/fil/").status_code == 200
 
-    # An old version links no file: the view serves the file the skrivelse holds now, not the
-    # one that version had (its name is in the history list's changes).
-    gammal = skrivelse.history.order_by("history_id").first()
-    page = client.get(f"/admin/arenden/skrivelse/{skrivelse.pk}/history/{gammal.history_id}/").content.decode()
-    assert _fil_lankar(page, gammal.fil) == []
-    assert "/media/" not in page and f"/skrivelser/{skrivelse.pk}/fil/" not in page
+    # An old version links the file that version had, through the same check; a chef reads the
+    # page with its fields read-only.
+    forsta = next(h for h in skrivelse.history.order_by("history_id") if h.fil)
+    assert forsta.fil != skrivelse.fil.name
+    gammal_url = f"/skrivelser/{skrivelse.pk}/fil/?version={forsta.history_id}"
+    for lasare in (world.officer, world.chef1):
+        client.force_login(lasare)
+        page = client.get(f"/admin/arenden/skrivelse/{skrivelse.pk}/history/{forsta.history_id}/").content.decode()
+        assert _fil_lankar(page, forsta.fil) == [gammal_url.replace("&", "&amp;")], lasare
+        assert "/media/" not in page and 'href="None"' not in page
+    svar = client.get(gammal_url)
+    assert svar.status_code == 200 and b"".join(svar.streaming_content) == pdf_bytes()
+    assert b"".join(client.get(f"/skrivelser/{skrivelse.pk}/fil/").streaming_content) == pdf_bytes(pages=3)
+    # A version of another skrivelse, or none at all, is no file of this one.
+    andra = Skrivelse(arende=arende, **SKRIVELSE)
+    andra.fil.save("annan.pdf", ContentFile(pdf_bytes(pages=2)), save=True)
+    for version in (andra.history.order_by("history_id").last().history_id, "x", "9" * 30):
+        assert client.get(f"/skrivelser/{skrivelse.pk}/fil/?version={version}").status_code == 404
+    # Outside the case, no version either.
+    client.force_login(world.frammande)
+    assert client.get(gammal_url).status_code == 404
