@@ -127,14 +127,56 @@ class NyttTjansteutlatandeForm(forms.Form):
 
 
 class UppgifterForm(forms.Form):
-    """The document's header fields; `version` is the document version the form was shown at."""
+    """The document's header fields; `version` is the document version the form was shown at.
 
-    titel = forms.CharField(label="Titel", max_length=300)
-    undertitel = forms.CharField(label="Undertitel", max_length=300, required=False)
+    Each field carries a hidden copy of what the page showed (`show_hidden_initial`), and a save
+    is checked against that: the version alone cannot tell, as putting the document on a
+    meeting's list and taking it off again changes its sammanträdesdatum without a new version."""
+
+    FALT = ("titel", "undertitel", "sammantradesdatum")
+
+    titel = forms.CharField(label="Titel", max_length=300, show_hidden_initial=True)
+    undertitel = forms.CharField(label="Undertitel", max_length=300, required=False, show_hidden_initial=True)
     sammantradesdatum = forms.DateField(
-        label="Sammanträde", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Sammanträde", required=False, widget=forms.DateInput(attrs={"type": "date"}), show_hidden_initial=True
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def visat(self):
+        """What the page showed for each header field, or None for a page made before the
+        fields carried their hidden copies (the version is all there is to go by then)."""
+        if any(self[name].html_initial_name not in self.data for name in self.FALT):
+            return None
+        visat = {}
+        for name in self.FALT:
+            field = self.fields[name]
+            try:
+                visat[name] = field.to_python(self.data[self[name].html_initial_name])
+            except forms.ValidationError:
+                visat[name] = None  # not a value the page can have shown: counts as changed by others
+        return visat
+
+
+def visa_sparat(form, falt, sparat):
+    """A refused form shown again over what is stored now: the hidden copies of `falt` (the
+    values the page showed, `show_hidden_initial`) and the fields the user did not change take
+    `sparat(name)`, the stored value; the fields the user changed keep what they typed."""
+    andrade = form.changed_data
+    form.data = form.data.copy()
+    for name in falt:
+        field = form.fields.get(name)
+        if field is None or not field.show_hidden_initial:
+            continue
+        varde = field.prepare_value(sparat(name))
+        if isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField):
+            varde = [str(v) for v in varde or ()]
+        else:
+            varde = "" if varde is None else str(varde)
+        for nyckel in (form[name].html_initial_name, *(() if name in andrade else (form.add_prefix(name),))):
+            if isinstance(varde, list) and hasattr(form.data, "setlist"):
+                form.data.setlist(nyckel, varde)  # a QueryDict: one value a choice
+            else:
+                form.data[nyckel] = varde
 
 
 class DraTillbakaForm(forms.Form):

@@ -416,15 +416,22 @@ def _andrade_sedan(tu, version, falt):
     return [f for f in falt if len({rad[f] for rad in rader}) > 1]
 
 
-def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user):
-    """Change the header fields (titel, undertitel, nämnd, sammanträdesdatum, telefon, handläggare)."""
+def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user, visat=None):
+    """Change the header fields (titel, undertitel, nämnd, sammanträdesdatum, telefon, handläggare).
+    `visat` is what the user's page showed for the fields of `data`, if it says: a field someone
+    else changed since is refused (`andrat_av_andra`). Without it the history since
+    `expected_version` is read instead, which cannot tell a change from one undone meanwhile."""
     okanda = set(data) - set(HUVUDFALT)
     if okanda:
         raise WorkflowError(f"Fälten {', '.join(sorted(okanda))} kan inte ändras här.")
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
         _kontrollera_behorighet(tu, user, ANDRA_TJANSTEUTLATANDE)
-        if tu.version != expected_version and (andrade := _andrade_sedan(tu, expected_version, data)):
+        if visat is not None:
+            andrade = andrat_av_andra(tu, data, visat)
+        else:
+            andrade = _andrade_sedan(tu, expected_version, data) if tu.version != expected_version else []
+        if andrade:
             namn = ", ".join(str(Tjansteutlatande._meta.get_field(f).verbose_name) for f in andrade)
             raise ConflictError(
                 f"Någon annan har ändrat {namn} medan du arbetade. Det du skrev är inte sparat men står kvar "

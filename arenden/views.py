@@ -31,6 +31,7 @@ from .forms import (
     SkrivelseForm,
     UppgifterForm,
     person_label,
+    visa_sparat,
 )
 from .models import (
     ANDRA_TJANSTEUTLATANDE,
@@ -390,20 +391,29 @@ def redigera(request, pk):
 @login_required
 def uppgifter(request, pk):
     """Save the header fields; what was typed is shown again when the save is refused. After a
-    conflict the form carries the version now saved, so that saving again replaces it."""
+    conflict the form carries what is saved now (the version, the hidden copies, the fields the
+    officer left alone), so that saving again replaces exactly the officer's changes."""
     tu = _tu_or_404(request, pk, EDITOR)
     if request.method == "GET":  # the address the form posted to, reloaded or bookmarked
         return redirect("arenden:redigera", pk=tu.pk)
     form = UppgifterForm(request.POST, auto_id="uppgift_%s")
     if form.is_valid():
-        data = {f: form.cleaned_data[f] for f in ("titel", "undertitel", "sammantradesdatum")}
+        # Only what the officer changed on the page: a field left alone is not written back over
+        # what someone else saved after the page was opened.
+        visat = form.visat()
+        falt = [f for f in form.FALT if visat is None or f in form.changed_data]
         try:
             services.uppdatera_tjansteutlatande(
-                tjansteutlatande=tu, data=data, expected_version=form.cleaned_data["version"], user=request.user
+                tjansteutlatande=tu,
+                data={f: form.cleaned_data[f] for f in falt},
+                expected_version=form.cleaned_data["version"],
+                visat=visat,
+                user=request.user,
             )
         except services.ConflictError as exc:
             form.add_error(None, str(exc))
-            form.data = form.data.copy()
+            tu.refresh_from_db()
+            visa_sparat(form, form.FALT, lambda f: getattr(tu, f))
             form.data["version"] = exc.current_version
         except (services.WorkflowError, ValidationError) as exc:
             form.add_error(None, "; ".join(getattr(exc, "messages", [str(exc)])))

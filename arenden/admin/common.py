@@ -31,7 +31,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import get_m2m_reverse_field_name
 
 from .. import services
-from ..forms import ManyIdsField, PdfUploadField
+from ..forms import ManyIdsField, PdfUploadField, visa_sparat
 from ..models import (
     Arende,
     Forvaltning,
@@ -611,28 +611,6 @@ class VersionField(NotAChangeMixin, forms.IntegerField):
 
 class ChecksumField(NotAChangeMixin, forms.CharField):
     pass
-
-
-def visa_sparat(form, falt, sparat):
-    """A refused form shown again over what is stored now: the hidden copies of `falt` (the
-    values the page showed, `show_hidden_initial`) and the fields the user did not change take
-    `sparat(name)`, the stored value; the fields the user changed keep what they typed."""
-    andrade = form.changed_data
-    form.data = form.data.copy()
-    for name in falt:
-        field = form.fields.get(name)
-        if field is None or not field.show_hidden_initial:
-            continue
-        varde = field.prepare_value(sparat(name))
-        if isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField):
-            varde = [str(v) for v in varde or ()]
-        else:
-            varde = "" if varde is None else str(varde)
-        for nyckel in (form[name].html_initial_name, *(() if name in andrade else (form.add_prefix(name),))):
-            if isinstance(varde, list) and hasattr(form.data, "setlist"):
-                form.data.setlist(nyckel, varde)  # a QueryDict: one value a choice
-            else:
-                form.data[nyckel] = varde
 
 
 class VersionForm(forms.ModelForm):

@@ -18,6 +18,9 @@ from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
 from arenden.models import Arende, Mall, Skrivelse, TjansteutlatandeAtgard
 from atgarder.models import Atgard
+from tests.arenden.meeting import sammantrade
+from tests.arenden.test_admin_attest import _Formular
+from tests.arenden.world import build_world
 from tests.factories import (
     ArendeFactory,
     AtgardFactory,
@@ -821,6 +824,79 @@ def test_a_header_save_never_undoes_anothers_header_change_nor_conflicts_with_se
 
     # The form's address, reloaded, leads back to the editor.
     assert officer_client.get(url)["Location"] == reverse("arenden:redigera", args=[tu.pk])
+
+
+class _Uppgifter(_Formular):
+    """The editor's header form as the browser posts it, hidden copies included."""
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "form":
+            self.inne = dict(attrs).get("class") == "uppgifter"
+        else:
+            super().handle_starttag(tag, attrs)
+
+
+def _uppgifter(client, tu, **typed):
+    formular = _Uppgifter(None)
+    formular.feed(client.get(reverse("arenden:redigera", args=[tu.pk])).content.decode())
+    return {**formular.data, **typed}
+
+
+def test_a_header_save_after_the_document_left_a_meetings_list_is_no_conflict(client):
+    w = build_world()
+    tu = w.attesterat()
+    mote = sammantrade(namnd=tu.namnd, datum=datetime.date(2030, 1, 10))
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=w.sekreterare)
+    services.ta_bort_fran_foredragningslista(punkt=punkt, user=w.sekreterare)
+    tu.refresh_from_db()
+    assert tu.sammantradesdatum is None  # a date came and went, the version stayed
+
+    client.force_login(w.officer)
+    form = _uppgifter(client, tu, titel="Ny titel")
+    sektion = tu.sektioner.first()  # saved in another tab meanwhile: the version goes up
+    services.spara_sektion(sektion=sektion, text="<p>Ny text</p>", expected_version=sektion.version, user=w.officer)
+    response = client.post(reverse("arenden:uppgifter", args=[tu.pk]), form)
+    assert response.status_code == 302  # was 409: "Någon annan har ändrat sammanträdesdatum"
+    tu.refresh_from_db()
+    assert (tu.titel, tu.sammantradesdatum) == ("Ny titel", None)
+    assert tu.history.first().history_change_reason == "Uppgifter ändrade: titel"
+
+
+def test_a_header_field_someone_changed_after_the_page_was_opened_is_refused_and_kept(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare), titel="Titel")
+    url = reverse("arenden:uppgifter", args=[tu.pk])
+    form = _uppgifter(officer_client, tu, titel="Min titel", sammantradesdatum="2024-06-13")
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu,
+        data={"titel": "Kollegans titel", "undertitel": "Kollegans undertitel"},
+        expected_version=tu.version,
+        user=handlaggare,
+    )
+
+    stale = officer_client.post(url, form)
+    assert stale.status_code == 409
+    page = stale.content.decode()
+    assert "Någon annan har ändrat titel medan du arbetade." in page
+    assert 'value="Min titel"' in page and 'value="2024-06-13"' in page  # what the officer typed
+    assert 'name="undertitel" value="Kollegans undertitel"' in page  # left alone: shows what is saved
+    tu.refresh_from_db()
+    assert (tu.titel, tu.undertitel, tu.sammantradesdatum) == ("Kollegans titel", "Kollegans undertitel", None)
+
+    # Having compared, the officer saves the page again: their changes replace, nothing else does.
+    formular = _Uppgifter(None)
+    formular.feed(page)
+    assert officer_client.post(url, formular.data).status_code == 302
+    tu.refresh_from_db()
+    assert (tu.titel, tu.undertitel, str(tu.sammantradesdatum)) == ("Min titel", "Kollegans undertitel", "2024-06-13")
+
+    # A field the officer left alone is not written back over a colleague's change of it.
+    form = _uppgifter(officer_client, tu, sammantradesdatum="2024-09-19")
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu, data={"titel": "Ny kollegatitel"}, expected_version=tu.version, user=handlaggare
+    )
+    assert officer_client.post(url, form).status_code == 302
+    tu.refresh_from_db()
+    assert (tu.titel, str(tu.sammantradesdatum)) == ("Ny kollegatitel", "2024-09-19")
 
 
 def test_a_person_is_named_alike_on_every_page_full_name_or_else_username(officer_client, handlaggare, admin_client):
