@@ -390,8 +390,9 @@ def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
                 "här; jämför med den sparade texten och spara igen.",
                 current_text=fresh.text,
                 current_avslutning=fresh.avslutning,
-                your_text=text,
-                your_avslutning=avslutning or "",
+                # As it would be stored: the page shows it as HTML beside the stored text.
+                your_text=ren_text,
+                your_avslutning=ren_avslutning or "",
                 current_version=fresh.version,
             )
         fresh.text = ren_text

@@ -376,6 +376,9 @@ def test_saving_a_section_sanitises_and_reports_conflicts(officer_client, handla
     assert stale.status_code == 409
     data = stale.json()
     assert data["your_text"] == "<p>Min text</p>" and data["current_text"] == "<p>Hej <strong>du</strong></p>"
+    # What the conflict shows of the user's text is sanitised as the stored text is.
+    stale = _save(officer_client, tu, sektion, '<p>Min<img src=x onerror="alert(3)"></p>', sektion.version - 1)
+    assert stale.status_code == 409 and stale.json()["your_text"] == "<p>Min</p>"
     sektion.refresh_from_db()
     assert sektion.text == "<p>Hej <strong>du</strong></p>"
 
