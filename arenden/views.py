@@ -502,18 +502,21 @@ def _idlista(value):
 def atgarder(request, pk):
     """Add, remove or reorder the document's åtgärder: {"lagg_till": id} | {"ta_bort": id} |
     {"ordning": [ids], "sedd_ordning": [ids]}, the new order and the one the user moved from.
-    Answers with the list as stored, also when a reordering is refused as a conflict (409)."""
+    Answers with the list as stored, also when the change is refused (400, 404, 409)."""
     tu = _tu_or_404(request, pk)
     data = _json_body(request)
     if data is None:
         return JsonResponse({"fel": "Felaktig begäran."}, status=400)
+    andring = next((n for n in ("lagg_till", "ta_bort") if isinstance(data.get(n), int)), None)
     try:
-        if isinstance(data.get("lagg_till"), int):
-            atgard = get_object_or_404(Atgard, pk=data["lagg_till"])
-            services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=request.user)
-        elif isinstance(data.get("ta_bort"), int):
-            atgard = get_object_or_404(Atgard, pk=data["ta_bort"])
-            services.ta_bort_atgard(tjansteutlatande=tu, atgard=atgard, user=request.user)
+        if andring is not None:
+            atgard = Atgard.objects.filter(pk=data[andring]).first()
+            if atgard is None:
+                return _register_svar(tu, {"fel": "Åtgärden finns inte i registret."}, status=404)
+            if andring == "lagg_till":
+                services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=request.user)
+            else:
+                services.ta_bort_atgard(tjansteutlatande=tu, atgard=atgard, user=request.user)
         elif _idlista(data.get("ordning")) and _idlista(data.get("sedd_ordning")):
             services.ordna_atgarder(
                 tjansteutlatande=tu, atgard_ids=data["ordning"], sedd_ordning=data["sedd_ordning"], user=request.user
@@ -523,7 +526,9 @@ def atgarder(request, pk):
     except services.ConflictError as exc:
         return _register_svar(tu, {"fel": str(exc), "konflikt": True}, status=409)
     except services.WorkflowError as exc:
-        return JsonResponse({"fel": str(exc)}, status=400)
+        # Refused (one already added or already removed, a document that can no longer change):
+        # the list as stored goes along, so that the page shows what holds.
+        return _register_svar(tu, {"fel": str(exc)}, status=400)
     return _register_svar(tu)
 
 

@@ -300,8 +300,9 @@
         registerStatus.textContent = done;
         markResults();
         showDocumentStatus(result.data);
-      } else if (result.status === 409 && result.data.valda) {
-        // Someone else changed the list: show it as stored, with what was refused and why.
+      } else if (result.data && result.data.valda) {
+        // Refused (someone else changed the list, or it already held the change): show it as
+        // stored, with what was refused and why.
         renderChosen(result.data.valda);
         registerStatus.textContent = "Inte ändrat: " + result.data.fel;
         markResults();

@@ -444,6 +444,26 @@ def test_measure_register_add_reorder_remove_and_create(officer_client, handlagg
     assert [h["titel"] for h in hits] == ["Nattvandring"]
 
 
+def test_a_register_change_refused_or_of_an_unknown_atgard_answers_with_the_stored_list(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    a, b = AtgardFactory(titel="Första"), AtgardFactory(titel="Andra")
+    url = reverse("arenden:atgarder", args=[tu.pk])
+
+    def post(body):
+        return officer_client.post(url, json.dumps(body), content_type="application/json")
+
+    post({"lagg_till": a.pk})
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=b, user=handlaggare)  # in another tab
+
+    igen = post({"lagg_till": b.pk})  # the page did not show it as added
+    assert igen.status_code == 400 and igen.json()["fel"]
+    assert [v["id"] for v in igen.json()["valda"]] == [a.pk, b.pk]
+    okand = post({"ta_bort": 10**12})
+    assert okand.status_code == 404 and okand["Content-Type"] == "application/json"
+    assert okand.json()["fel"] == "Åtgärden finns inte i registret."
+    assert [v["id"] for v in okand.json()["valda"]] == [a.pk, b.pk]
+
+
 def test_a_reordering_from_an_order_no_longer_stored_is_refused_with_the_stored_list(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
     a, b, c = (AtgardFactory(titel=t) for t in ("A", "B", "C"))
