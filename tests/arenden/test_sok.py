@@ -40,6 +40,20 @@ def test_search_covers_number_title_and_text(anette, fraga, kalla):
     assert "SKHLM 2024/123" in _nummer(sok_arenden(anette, fraga)), kalla
 
 
+@pytest.mark.parametrize("fraga", ["älvsjö", "ÄLVSJÖ", "Älvsjö"])
+def test_search_ignores_the_case_of_swedish_letters(db, client, fraga):
+    """An officer types a place's name in small letters. (SQLite's own LIKE ignored the case of
+    ASCII letters only: skarholmen/sqlite.py.)"""
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
+    arende = ArendeFactory(arendemening="Trygghet i ÄLVSJÖ centrum")
+    ArendeFactory(arendemening="Trygghet i Skärholmens centrum")
+
+    assert _nummer(sok_arenden(user, fraga)) == [arende.diarienummer]
+    client.force_login(user)
+    sida = client.get("/", {"q": fraga}).content.decode()
+    assert arende.diarienummer in sida and "Skärholmens centrum" not in sida
+
+
 def test_search_covers_skrivelse_and_atgard_titles(db):
     user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
     tu = TjansteutlatandeFactory()
