@@ -147,14 +147,23 @@ class UppgifterForm(forms.Form):
         fields carried their hidden copies (the version is all there is to go by then)."""
         if any(self[name].html_initial_name not in self.data for name in self.FALT):
             return None
-        visat = {}
-        for name in self.FALT:
-            field = self.fields[name]
-            try:
-                visat[name] = field.to_python(self.data[self[name].html_initial_name])
-            except forms.ValidationError:
-                visat[name] = None  # not a value the page can have shown: counts as changed by others
-        return visat
+        return visade_varden(self, self.FALT)
+
+
+def visade_varden(form, falt):
+    """What the page showed for each of `falt` that carries a hidden copy of it (Django's
+    `show_hidden_initial`), as values: what a save is checked against (`andrat_av_andra`)."""
+    visat = {}
+    for name in falt:
+        field = form.fields.get(name)
+        if field is None or not field.show_hidden_initial:
+            continue
+        posted = form._widget_data_value(field.hidden_widget(), form[name].html_initial_name)
+        try:
+            visat[name] = field.to_python(posted)
+        except forms.ValidationError:
+            visat[name] = None  # not a value the page can have shown: counts as changed by others
+    return visat
 
 
 def visa_sparat(form, falt, sparat):

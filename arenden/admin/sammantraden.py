@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from .. import pdf, services
 from ..constants import ExportTyp, TjansteutlatandeStatus
+from ..forms import visade_varden
 from ..models import (
     Foredragningspunkt,
     Sammantrade,
@@ -58,17 +59,7 @@ class SammantradeForm(forms.ModelForm):
 
     def visat(self):
         """What the page showed for each of the meeting's fields (its hidden copy), as values."""
-        visat = {}
-        for name in services.SAMMANTRADESFALT:
-            field = self.fields.get(name)
-            if field is None or not field.show_hidden_initial:
-                continue
-            posted = self._widget_data_value(field.hidden_widget(), self[name].html_initial_name)
-            try:
-                visat[name] = field.to_python(posted)
-            except ValidationError:
-                visat[name] = None  # not a value the page can have shown: counts as changed by others
-        return visat
+        return visade_varden(self, services.SAMMANTRADESFALT)
 
     def clean(self):
         cleaned = super().clean()

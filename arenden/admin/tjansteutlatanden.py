@@ -17,7 +17,7 @@ from atgarder.models import Atgard
 
 from .. import pdf, services
 from ..constants import TjansteutlatandeStatus
-from ..forms import SkickaForAttestForm
+from ..forms import SkickaForAttestForm, visade_varden
 from ..html import html_to_text, sanitize_html
 from ..models import (
     ATTESTERA,
@@ -320,10 +320,12 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
             return
         data = {f: form.cleaned_data[f] for f in services.HUVUDFALT if f in form.changed_data}
         if data:
+            # Checked under the lock against what the page showed, as the officers' header form is.
             services.uppdatera_tjansteutlatande(
                 tjansteutlatande=obj,
                 data=data,
                 expected_version=form.cleaned_data["expected_version"],
+                visat=visade_varden(form, data),
                 user=request.user,
             )
 
