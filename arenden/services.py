@@ -149,8 +149,7 @@ def registrera_arende(*, arende, user, registrerad=None):
     if arende.pk:
         raise WorkflowError("Ärendet är redan registrerat.")
     with transaction.atomic():
-        if arende.handlaggare_id is not None:
-            kontrollera_medarbetare(arende.handlaggare, arende.forvaltning, falt="handlaggare", som=HANDLAGGARE_FOR)
+        kontrollera_medarbetare(arende.handlaggare, arende.forvaltning, falt="handlaggare", som=HANDLAGGARE_FOR)
         if registrerad:
             arende.registrerad = registrerad
         if arende.diarienummer:
@@ -442,10 +441,13 @@ def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user
             )
         if data.get("namnd") is not None:
             _kontrollera_namnd(tu.arende, data["namnd"])
-        if data.get("handlaggare") is not None and data["handlaggare"].pk != tu.handlaggare_id:
-            kontrollera_medarbetare(
-                data["handlaggare"], tu.arende.forvaltning, falt="handlaggare", som="handläggare för dokumentet"
-            )
+        kontrollera_medarbetare(
+            data.get("handlaggare"),
+            tu.arende.forvaltning,
+            falt="handlaggare",
+            som="handläggare för dokumentet",
+            tidigare=tu.handlaggare_id,
+        )
         andrade = []
         for falt, varde in data.items():
             if getattr(tu, falt) != varde:
@@ -494,10 +496,15 @@ def andra_arende(*, arende, falt, user, expected_version=None):
         # read under the lock goes into the history row, so that it records the case as it stands.
         if set(falt) & set(ARENDE_FALT):  # a page saved unchanged writes nothing over anyone
             kontrollera_objektversion(lagrad, ARENDE_FALT, expected_version, "ärendet")
-        if "handlaggare" in falt and arende.handlaggare_id != lagrad.handlaggare_id:
-            # A case given on is checked under its lock, whatever form or script gives it; one kept
-            # by someone who has since moved to another förvaltning stays theirs until it is.
-            kontrollera_medarbetare(arende.handlaggare, lagrad.forvaltning, falt="handlaggare", som=HANDLAGGARE_FOR)
+        if "handlaggare" in falt:
+            # A case given on is checked under its lock, whatever form or script gives it.
+            kontrollera_medarbetare(
+                arende.handlaggare,
+                lagrad.forvaltning,
+                falt="handlaggare",
+                som=HANDLAGGARE_FOR,
+                tidigare=lagrad.handlaggare_id,
+            )
         falt = spara_andrade_falt(arende, lagrad, [f for f in falt if f != "status"], user)
         if "handlaggare" not in falt or arende.handlaggare_id is None:
             return []
@@ -776,12 +783,15 @@ def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_ve
             _registrera_andring(tu, user, f"{slag} borttagen: {obj}")
         else:
             ny = obj.pk is None
-            if isinstance(obj, Undertecknare) and obj.anvandare_id is not None:
-                sparad = None if ny else Undertecknare.objects.filter(pk=obj.pk).values_list("anvandare_id").first()
-                if sparad is None or sparad[0] != obj.anvandare_id:
-                    kontrollera_medarbetare(
-                        obj.anvandare, tu.arende.forvaltning, falt="anvandare", som="undertecknare för dokumentet"
-                    )
+            if isinstance(obj, Undertecknare):
+                tidigare = None if ny else Undertecknare.objects.filter(pk=obj.pk).values_list("anvandare_id").first()
+                kontrollera_medarbetare(
+                    obj.anvandare,
+                    tu.arende.forvaltning,
+                    falt="anvandare",
+                    som="undertecknare för dokumentet",
+                    tidigare=tidigare and tidigare[0],
+                )
             obj.tjansteutlatande = tu
             obj.full_clean()
             _spara(obj, user, "Tillagd" if ny else "Ändrad")

@@ -214,16 +214,19 @@ def medarbetare(forvaltningar):
     )
 
 
-def kontrollera_medarbetare(person, forvaltning, *, falt, som):
+def kontrollera_medarbetare(person, forvaltning, *, falt, som, tidigare=None):
     """Refuse, with a ValidationError on the form field `falt`, a person who does not work in
     `forvaltning` for a place in its cases (`som`: "handläggare för ärendet"). A case's
     handläggare edits its documents and is printed in their header, and a signatory signs them:
-    someone of another förvaltning would write and sign in its name, and read its case."""
-    if person is not None and not person.is_active:
+    someone of another förvaltning would write and sign in its name, and read its case. The one
+    already in the place (`tidigare`, a user id) stays, though they may since have moved."""
+    if person is None or person.pk == tidigare:
+        return
+    if not person.is_active:
         raise ValidationError(
             {falt: f"{display_name(person)} har inget aktivt konto och kan inte vara {som}. Välj någon annan."}
         )
-    if person is not None and not arbetar_i(person, forvaltning):
+    if not arbetar_i(person, forvaltning):
         raise ValidationError(
             {
                 falt: f"{display_name(person)} arbetar inte i {forvaltning} och kan inte vara {som}. Välj någon "
