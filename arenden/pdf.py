@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 STYLESHEET = Path(settings.BASE_DIR) / "static" / "pdf" / "dokument.css"
 CACHE_DIR = "pdf/attesterade"
 # Bump when the layout changes in a way that must reach already stored attested PDFs.
-LAYOUT_VERSION = "2"
+LAYOUT_VERSION = "3"
 
 # States in which the document's content is frozen and fully attested.
 ATTESTED = {

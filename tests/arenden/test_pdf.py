@@ -306,3 +306,14 @@ def test_a_bilaga_file_replaced_after_attest_is_refused_not_printed(db):
 
     fil.write_bytes(original)
     assert "KARTAN SOM ATTESTERADES" in "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+
+
+def test_closing_text_of_a_section_without_atgarder_is_printed(db):
+    # The admin offers "avslutande text" under every heading, and the chef's preview and the
+    # frozen content hold it; the PDF printed it only under the heading that lists åtgärder.
+    tu = TjansteutlatandeFactory(titel="Avslutning utan åtgärder")
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    sektion.avslutning = "<p>Avslutande mening som chefen attesterade.</p>"
+    sektion.save()
+    text = "\n".join(split_page(p)[1] for p in pages(pdf.render_tjansteutlatande(tu)))
+    assert find_in_order(text, ["Ärendet", "Text under Ärendet.", "Avslutande mening som chefen attesterade."]) == []
