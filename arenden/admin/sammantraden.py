@@ -334,9 +334,14 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         # The admin's own lookup: the role (403) and the scope (404) are decided in one place.
         return self.get_object(request, str(pk))
 
-    def _punkt(self, mote, punkt_pk):
-        punkter = Foredragningspunkt.objects.select_related("sammantrade")
-        return get_object_or_404(punkter, pk=punkt_pk, sammantrade=mote)
+    def _punkt(self, request, mote, punkt_pk):
+        """The meeting's item, or None with the secretary told why: a button pressed twice, or on
+        a page shown before a colleague took the item off the list, finds it gone, and the
+        meeting's page (not "Sidan finns inte") is where they see what the list holds now."""
+        punkt = Foredragningspunkt.objects.select_related("sammantrade").filter(pk=punkt_pk, sammantrade=mote).first()
+        if punkt is None:
+            messages.error(request, services.BORTTAGEN_PUNKT)
+        return punkt
 
     def _tillbaka(self, mote):
         return redirect("admin:arenden_sammantrade_change", mote.pk)
@@ -391,7 +396,9 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         if riktning not in ("upp", "ned"):  # the page's ▲ and ▼; no other move is made
             raise Http404
         mote = self._mote(request, pk)
-        punkt = self._punkt(mote, punkt_pk)
+        punkt = self._punkt(request, mote, punkt_pk)
+        if punkt is None:
+            return self._tillbaka(mote)
         # The move is made in the order the page showed, not the one stored now: read here, before
         # any lock, two secretaries' moves from the same page each undid the other's.
         sedd = request.POST.getlist("sedd_ordning")
@@ -412,7 +419,9 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
 
     def ta_bort_view(self, request, pk, punkt_pk):
         mote = self._mote(request, pk)
-        punkt = self._punkt(mote, punkt_pk)
+        punkt = self._punkt(request, mote, punkt_pk)
+        if punkt is None:
+            return self._tillbaka(mote)
         self._utfor(
             request,
             lambda: services.ta_bort_fran_foredragningslista(punkt=punkt, user=request.user),
@@ -431,7 +440,9 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
 
     def beslut_view(self, request, pk, punkt_pk):
         mote = self._mote(request, pk)
-        punkt = self._punkt(mote, punkt_pk)
+        punkt = self._punkt(request, mote, punkt_pk)
+        if punkt is None:
+            return self._tillbaka(mote)
         if request.method == "GET" and not self._kan_avgoras(request, mote):
             return self._tillbaka(mote)
         if request.method == "POST":
@@ -458,7 +469,9 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
     def bordlagg_view(self, request, pk, punkt_pk):
         """Asks first, as a decision does: the item keeps its number and gets no beslut at this meeting."""
         mote = self._mote(request, pk)
-        punkt = self._punkt(mote, punkt_pk)
+        punkt = self._punkt(request, mote, punkt_pk)
+        if punkt is None:
+            return self._tillbaka(mote)
         if request.method == "POST":
             self._utfor(
                 request,

@@ -378,3 +378,19 @@ def test_two_secretaries_moving_items_from_the_same_page_do_not_undo_each_other(
     assert "Någon annan har ändrat föredragningslistan medan du arbetade." in page
     assert list(mote.punkter.order_by("nummer").values_list("titel", flat=True)) == ["X", "Z", "Y"]
     assert _sedd_ordning(page) == [str(x.pk), str(z.pk), str(y.pk)]  # B sees the current order
+
+
+def test_a_second_click_on_an_item_already_removed_is_told_in_swedish(sekr_client):
+    # The button pressed twice (or on a page a colleague has changed since) reached an item that
+    # is gone: the secretary got "Sidan finns inte" instead of being told what happened.
+    mote = sammantrade()
+    sekr_client.post(_url(mote, "lagg-till/"), {"titel": "Information från förvaltningen"})
+    punkt = mote.punkter.get()
+    sekr_client.post(_url(mote, f"punkt/{punkt.pk}/ta-bort/"))
+    assert not mote.punkter.exists()
+
+    for rest, method in (("ta-bort/", "post"), ("flytta/upp/", "post"), ("beslut/", "get"), ("bordlagg/", "get")):
+        response = getattr(sekr_client, method)(_url(mote, f"punkt/{punkt.pk}/{rest}"), follow=True)
+        assert response.status_code == 200, rest
+        assert response.redirect_chain[-1][0].endswith(_url(mote, "change/")), rest
+        assert "Punkten har tagits bort från föredragningslistan. Ladda om sidan." in response.content.decode(), rest
