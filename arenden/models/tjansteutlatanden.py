@@ -6,6 +6,7 @@ import operator
 import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -488,6 +489,13 @@ class Bilaga(models.Model):
 
     def __str__(self):
         return f"{self.ordning}. {self.titel}"
+
+    def clean(self):
+        super().clean()
+        # The document lists every bilaga by number, and the nämnd gets its pages after the
+        # document's own: one with neither would be listed and never reach them.
+        if not self.fil and not (self.text or "").strip():
+            raise ValidationError("En bilaga behöver en PDF-fil eller en text.")
 
 
 class Undertecknare(models.Model):

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -14,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from arenden import services
 from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
+from arenden.models import Bilaga
 from arenden.tidslinje import tidslinje
 from tests.arenden.test_admin import _change_form_data
 from tests.arenden.world import build_world
@@ -1062,3 +1064,26 @@ def test_a_handlaggare_who_may_no_longer_write_is_told_the_registrator_can_unblo
     assert response.status_code == 302
     tu.refresh_from_db()
     assert (tu.status, tu.handlaggare) == (S.UTKAST, world.kollega)
+
+
+def test_a_bilaga_with_neither_file_nor_text_is_refused_with_the_input_kept(client, world):
+    # Listed as "2. Karta" with no file chosen, the bilaga was printed in the document's list
+    # of bilagor and attested, and the nämnd got no map: nothing followed the document's pages.
+    tu = world.dokument()
+    data = _change_form_data(tu)
+    data.update({"bilagor-TOTAL_FORMS": "1", "bilagor-0-tjansteutlatande": tu.pk})
+    data.update({"bilagor-0-ordning": "2", "bilagor-0-titel": "Karta över Sätra centrum"})
+    client.force_login(world.officer)
+
+    refused = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", data)
+
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "En bilaga behöver en PDF-fil eller en text." in page
+    assert 'value="Karta över Sätra centrum"' in page
+    assert not tu.bilagor.exists()
+    with pytest.raises(ValidationError, match="En bilaga behöver en PDF-fil eller en text."):
+        services.spara_dokumentdel(
+            tjansteutlatande=tu, obj=Bilaga(ordning=2, titel="Karta", text="  "), user=world.officer
+        )
+    assert not tu.bilagor.exists()
