@@ -411,10 +411,11 @@ def zip_of(documents):
             names.add(name)
             try:
                 data = render_tjansteutlatande(tu, timeout=kvar)
-            except PdfError:
+            except PdfError as fel:
                 if time.monotonic() >= frist:
                     raise tidsslut from None
-                raise
+                # One of up to ZIP_HOGST documents: the reason alone does not say which.
+                raise PdfError(f"{tu}: {fel}") from fel
             archive.writestr(name, data)
     if time.monotonic() > frist:
         raise tidsslut

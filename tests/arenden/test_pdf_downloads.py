@@ -119,3 +119,31 @@ def test_zip_action_that_would_outrun_the_server_gives_a_reason_and_no_zip(admin
 def test_the_zip_deadline_stays_below_the_servers_timeout(settings):
     conf = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
     assert pdf.ZIP_TIDSGRANS < conf["timeout"]
+
+
+def test_a_zip_that_cannot_be_made_names_the_document_that_stopped_it(admin_client, db):
+    # Up to twenty documents are chosen at once; "Bilaga 1 (Karta) saknas i arkivet." alone did
+    # not say which of them lacks its map.
+    from django.core.files.base import ContentFile
+
+    from arenden.models import Bilaga
+    from tests.factories import pdf_bytes
+
+    hel = TjansteutlatandeFactory(titel="Parklekar")
+    trasig = TjansteutlatandeFactory(titel="Belysning i Bredäng")
+    bilaga = Bilaga(tjansteutlatande=trasig, ordning=1, titel="Karta")
+    bilaga.fil.save("karta.pdf", ContentFile(pdf_bytes()), save=True)
+    bilaga.fil.storage.delete(bilaga.fil.name)
+
+    response = admin_client.post(
+        reverse("admin:arenden_tjansteutlatande_changelist"),
+        {"action": "ladda_ned_pdf", "_selected_action": [hel.pk, trasig.pk]},
+        follow=True,
+    )
+
+    assert response["Content-Type"].startswith("text/html")
+    meddelanden = [str(m) for m in response.context["messages"]]
+    assert any(
+        m.startswith(f"{trasig.arende.diarienummer} Belysning i Bredäng: ") and "Bilaga 1 (Karta) saknas i arkivet" in m
+        for m in meddelanden
+    ), meddelanden
