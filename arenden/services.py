@@ -1303,6 +1303,9 @@ def forslag_till_beslut(tjansteutlatande):
             tjansteutlatande.sektioner.filter(mall_sektion__nyckel=FORSLAG_TILL_BESLUT).values_list("text", flat=True)
         )
     text = "\n\n".join(texter)
+    # Plain text has no page foot: a footnote stays where it was written, in brackets, as the
+    # officers' preview shows it, instead of running into the word it follows.
+    text = re.sub(r'\s*<span class="fotnot">(.*?)</span>', r" (\1)", text, flags=re.S)
     text = re.sub(r"</(p|li)>|<br\s*/?>", "\n\n", text)
     text = html.unescape(re.sub(r"<[^>]+>", "", text))
     return "\n\n".join(line.strip() for line in text.split("\n\n") if line.strip())

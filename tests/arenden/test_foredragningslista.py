@@ -235,6 +235,33 @@ def test_beslut_is_prefilled_from_the_attested_proposal(demo):
     )
 
 
+def test_a_footnote_in_the_proposal_stays_apart_from_the_sentence_on_the_agenda_and_in_the_beslut(sekr):
+    # The footnote's text was run into the word it follows ("tjänsteutlåtandeSe bilaga 1"), on the
+    # printed agenda and in the beslut prefilled for the secretary.
+    from arenden import pdf
+    from arenden.snapshot import build_snapshot, snapshot_hash
+    from tests.arenden.pdftext import pages
+
+    tu = attesterat_dokument(titel="Parklekar")
+    forslag = tu.sektioner.get(mall_sektion__nyckel="forslag_till_beslut")
+    forslag.text = (
+        '<p>Stadsdelsnämnden godkänner tjänsteutlåtandet<span class="fotnot">Se bilaga 1.</span> '
+        "som svar på skrivelsen.</p>"
+    )
+    forslag.save()
+    tu.innehall = build_snapshot(tu)
+    tu.innehall_hash = snapshot_hash(tu.innehall)
+    tu.save()
+
+    assert services.forslag_till_beslut(tu) == (
+        "Stadsdelsnämnden godkänner tjänsteutlåtandet (Se bilaga 1.) som svar på skrivelsen."
+    )
+    mote = sammantrade()
+    services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    agenda = " ".join(" ".join(pages(pdf.render_foredragningslista(mote))).split())
+    assert "godkänner tjänsteutlåtandet (Se bilaga 1.) som svar på skrivelsen." in agenda
+
+
 @pytest.mark.django_db(transaction=True)
 def test_secretaries_adding_at_the_same_time_get_distinct_numbers():
     """The meeting row is locked while a number is given (on SQLite the write lock does it)."""
