@@ -539,10 +539,14 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
         export = self._export(request, export_pk)
         if not export.fil:
             raise Http404("Exporten är inte klar.")
+        # Named after the meeting, not the stored file: the archive gives a second export of the
+        # same meeting a name of its own ("…_a1B2c3d.pdf").
+        mote = export.sammantrade
+        namn = pdf.motespaket_filename(mote) if export.typ == ExportTyp.PAKET else pdf.motes_zip_filename(mote)
         return lagrad_fil(
             request,
             export.fil,
-            export.fil.name.rsplit("/", 1)[-1],
+            namn,
             as_attachment=True,
             vad="Export",
             var=f"export {export.pk}",

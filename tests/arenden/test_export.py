@@ -527,3 +527,23 @@ def test_an_export_whose_file_is_missing_from_the_archive_is_told_in_swedish(cli
     ]
     # As the page says, the secretary can order it again.
     assert services.bestall_export(sammantrade=mote, typ="paket", user=sekr).pk != export.pk
+
+
+@pytest.mark.parametrize("typ", ["paket", "zip"])
+def test_an_export_ordered_again_downloads_under_the_meetings_own_file_name(client, db, typ):
+    # The archive keeps each export's file under a name of its own ("…_a1B2c3d.pdf" the second
+    # time); the download was named after that, not after the meeting.
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = sammantrade()
+    services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+    for _ in range(2):
+        export = services.bestall_export(sammantrade=mote, typ=typ, user=sekr)
+        services.kor_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    response = client.get(f"/admin/arenden/sammantrade/export/{export.pk}/ladda-ner/")
+
+    assert response.status_code == 200
+    namn = pdf.motespaket_filename(mote) if typ == "paket" else pdf.motes_zip_filename(mote)
+    assert response["Content-Disposition"] == f'attachment; filename="{namn}"'
