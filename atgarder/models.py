@@ -1,8 +1,22 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from skarholmen.historik import Historik
 
 from .constants import AtgardTyp
+
+
+def unikt_namn(obj):
+    """Refuse a name that another row of the register holds but for case or spacing
+    ("polisen", "Sätra  centrum"): the unique column tells them apart, and officers would then
+    pick one of two places or actors that are the same, and the register would count each
+    measure under either. Runs of spaces become one, as a name is printed."""
+    obj.namn = " ".join((obj.namn or "").split())
+    annan = type(obj)._default_manager.filter(namn__iexact=obj.namn).exclude(pk=obj.pk).first()
+    if annan is not None:
+        raise ValidationError(
+            {"namn": f"{obj._meta.verbose_name.capitalize()}en ”{annan.namn}” finns redan i registret."}
+        )
 
 
 class Drogscen(models.Model):
@@ -33,6 +47,9 @@ class Drogscen(models.Model):
     def __str__(self):
         return self.namn
 
+    def clean(self):
+        unikt_namn(self)
+
     @property
     def barnverksamheter_lista(self):
         return [rad.strip() for rad in self.barnverksamheter.splitlines() if rad.strip()]
@@ -52,6 +69,9 @@ class Aktor(models.Model):
 
     def __str__(self):
         return self.namn
+
+    def clean(self):
+        unikt_namn(self)
 
 
 class AtgardQuerySet(models.QuerySet):
