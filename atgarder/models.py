@@ -1,9 +1,16 @@
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from skarholmen.historik import Historik
 
 from .constants import AtgardTyp
+
+# The years a measure's outputs or a place's focus can be told in. The fields took any number up
+# to 32767: a typo ("20233", "203") was stored and shown on the drogscen's page as a year.
+FORSTA_AR, SISTA_AR = 1990, 2100
+AR_FEL = f"Ange ett år mellan {FORSTA_AR} och {SISTA_AR}."
+RIMLIGT_AR = [MinValueValidator(FORSTA_AR, AR_FEL), MaxValueValidator(SISTA_AR, AR_FEL)]
 
 
 def unikt_namn(obj):
@@ -35,6 +42,7 @@ class Drogscen(models.Model):
         null=True,
         blank=True,
         help_text="Året då platsen var fokus i den lokala samverkansöverenskommelsen med polisen.",
+        validators=RIMLIGT_AR,
     )
 
     history = Historik()
@@ -147,7 +155,7 @@ class Utfall(models.Model):
     atgard = models.ForeignKey(Atgard, on_delete=models.CASCADE, related_name="utfall", verbose_name="åtgärd")
     antal = models.PositiveIntegerField("antal")
     enhet = models.CharField("enhet", max_length=100, help_text="Till exempel ”platsaktiveringar”.")
-    ar = models.PositiveSmallIntegerField("år")
+    ar = models.PositiveSmallIntegerField("år", validators=RIMLIGT_AR)
 
     history = Historik()
 
