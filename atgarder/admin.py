@@ -6,6 +6,7 @@ from arenden.admin.common import (
     ObjektForm,
     RadForm,
     RadFormSet,
+    arenden_som_syns,
 )
 
 from . import services
@@ -39,6 +40,7 @@ class AtgardAdmin(ObjektAdminMixin, HistoryAdmin):
     # The diarium is searched for a case to cite, never listed whole on the page.
     autocomplete_fields = ("citerade_arenden",)
     inlines = [UtfallInline]
+    citerade_arenden_som_syns = arenden_som_syns("citerade_arenden", "citerade ärenden")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("drogscener")

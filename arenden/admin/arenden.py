@@ -38,6 +38,7 @@ from .common import (
     RadFormSet,
     ScopedAdminMixin,
     VersioneradAdminMixin,
+    arenden_som_syns,
     medarbetarval,
     person_column,
     sokord,
@@ -117,6 +118,7 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
     autocomplete_fields = ("handlaggare", "citerade")
     date_hierarchy = None
     handlaggare_namn = person_column("handlaggare", "handläggare")
+    citerade_som_syns = arenden_som_syns("citerade", "citerade ärenden")
     inlines = [SkrivelseInline, TjansteutlatandeLinkInline]
     fieldsets = (
         (None, {"fields": ("diarienummer", "forvaltning", "arendemening", "status", "expected_version")}),
@@ -142,9 +144,10 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
-            return self.fieldsets
-        return (*self.fieldsets, ("Händelser", {"fields": ("tidslinje",)}))
+            return fieldsets
+        return (*fieldsets, ("Händelser", {"fields": ("tidslinje",)}))
 
     def get_search_results(self, request, queryset, search_term):
         """Each word stands in the diarienummer or the ärendemening, as in Django's own search.
@@ -184,8 +187,8 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A number, once given, is the case's identity in the diarium.
         if obj and obj.pk:
-            return ("diarienummer", "forvaltning", "status", "tidslinje")
-        return self.readonly_fields
+            return (*super().get_readonly_fields(request, obj), "diarienummer", "forvaltning", "tidslinje")
+        return super().get_readonly_fields(request, obj)
 
     @admin.display(description="tidslinje")
     def tidslinje(self, obj):

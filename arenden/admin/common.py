@@ -123,6 +123,34 @@ class SafeAutocompleteMixin:
         _scope_arenden(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def _lasta_arendefalt(self, request, obj):
+        """The fields picking ärenden that the page shows read only (the user may read the object,
+        not change it), each with its display (`arenden_som_syns`): Django writes out every case
+        such a field holds by number and ärendemening, another förvaltning's too."""
+        if obj is None or self.has_change_permission(request, obj):
+            return {}
+        return {
+            f.name: f"{f.name}{SOM_SYNS}"
+            for f in self.model._meta.many_to_many
+            if f.related_model is Arende and hasattr(self, f"{f.name}{SOM_SYNS}")
+        }
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        byt = self._lasta_arendefalt(request, obj)
+        if not byt:
+            return fieldsets
+        # Read here, where the user is known; the display only reads it off the object.
+        obj.__dict__[SOM_SYNS] = {visning: _arenden_som_syns(obj, request.user, f) for f, visning in byt.items()}
+
+        def falt(rad):
+            return tuple(byt.get(f, f) for f in rad) if isinstance(rad, list | tuple) else byt.get(rad, rad)
+
+        return [(namn, {**val, "fields": [falt(rad) for rad in val["fields"]]}) for namn, val in fieldsets]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), *self._lasta_arendefalt(request, obj).values())
+
     def save_related(self, request, form, formsets, change):
         # The cases outside the user's scope that a row already cites are neither shown in its
         # field nor posted back: they are kept, where saving the field would drop them unseen.
@@ -133,6 +161,32 @@ class SafeAutocompleteMixin:
                     dolda = getattr(form.instance, field.name).exclude(pk__in=synliga)
                     form.cleaned_data[field.name] = [*form.cleaned_data[field.name], *dolda]
         super().save_related(request, form, formsets, change)
+
+
+# The name of a read-only page's display of a field picking ärenden: "citerade" + SOM_SYNS.
+SOM_SYNS = "_som_syns"
+
+
+def _arenden_som_syns(obj, user, falt):
+    """The cases the field `falt` of `obj` holds, as a read-only page shows them: those in the
+    user's scope by name, the others counted (`dolda_arenden`), as on the history pages."""
+    alla = list(getattr(obj, falt).all())
+    synliga = set(Arende.objects.for_user(user).filter(pk__in=[a.pk for a in alla]).values_list("pk", flat=True))
+    namn = [str(a) for a in alla if a.pk in synliga]
+    if len(alla) > len(namn):
+        namn.append(dolda_arenden(len(alla) - len(namn)))
+    return ", ".join(namn)
+
+
+def arenden_som_syns(falt, description):
+    """The display of the field `falt` on a page that shows it read only (SafeAutocompleteMixin):
+    an admin whose model cites ärenden names it `<falt>_som_syns`."""
+
+    @admin.display(description=description)
+    def visning(self, obj):
+        return obj.__dict__.get(SOM_SYNS, {}).get(f"{falt}{SOM_SYNS}") or None  # None: the admin's empty value
+
+    return visning
 
 
 # The people fields whose person must work in the case's förvaltning (`kontrollera_medarbetare`),
