@@ -1045,6 +1045,20 @@ def skickade_versioner(tjansteutlatande):
     return [(rad, rad.innehall) for rad in rader]
 
 
+def lasta_omgangar(tjansteutlatande, user):
+    """The rounds in which `user` read the document as its attestant: attested it (also if the
+    attestation was voided since), or returned it. A chef's comparison starts from the newest of
+    them: a round sent and withdrawn in between, which they never opened, would otherwise hide
+    what changed since they read it."""
+    attesterade = Attestering.objects.filter(
+        tjansteutlatande=tjansteutlatande, attestant=user, attesterad__isnull=False
+    ).values_list("omgang", flat=True)
+    aterremitterade = tjansteutlatande.history.filter(
+        history_change_reason=ATERREMITTERAT, history_user=user
+    ).values_list("attest_omgang", flat=True)
+    return {*attesterade, *aterremitterade}
+
+
 # --- Sammanträden: föredragningslista, beslut and exports (the nämnd secretary's work) ---------
 
 

@@ -421,6 +421,7 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
+            obj._granskare = request.user  # whose last read version `andringar` compares with
             hinder = obj.attest_hinder(request.user)
             context.update(
                 kan_attestera=hinder is None,
@@ -478,14 +479,20 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
         versioner = services.skickade_versioner(obj)
         if obj.status in SKICKADE and obj.innehall:
             ny, ny_namn = obj.innehall, "Skickad för attest nu"
-            tidigare = versioner[1] if len(versioner) > 1 else None
+            tidigare = versioner[1:]
         else:
             ny, ny_namn = build_snapshot(obj), "Nuvarande utkast"
-            tidigare = versioner[0] if versioner else None
-        if tidigare is None:
+            tidigare = versioner
+        if not tidigare:
             return "Dokumentet har inte skickats för attest tidigare."
-        rad, gammal = tidigare
+        # The version the chef read last (`render_change_form` names them), else the round before.
+        granskare = obj.__dict__.get("_granskare")
+        lasta = services.lasta_omgangar(obj, granskare) if granskare is not None else set()
+        egen = next((v for v in tidigare if v[0].attest_omgang in lasta), None)
+        rad, gammal = egen or tidigare[0]
         gammal_namn = f"Skickad för attest {timezone.localtime(rad.history_date):%Y-%m-%d %H:%M}"
+        if egen is not None:
+            gammal_namn += ", som du läste senast"
         fore, efter = _rader(gammal), _rader(ny)
         if fore == efter:
             return f"Inga ändringar i texten sedan versionen {gammal_namn.lower()}."
