@@ -49,6 +49,26 @@ class AtgardAdmin(ObjektAdminMixin, HistoryAdmin):
         # The many-to-many fields follow in `save_related`, under the row's lock the service took.
         services.andra_atgard(atgard=obj, falt=falt, expected_version=expected_version, user=request.user)
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Utfall:
+            return super().save_formset(request, form, formset, change)
+        # What each row showed, read before the rows are written (the version check keeps it what is stored).
+        visat = {
+            f: str(Utfall(**{n: f.initial.get(n) for n in UtfallInline.fields[:3]})) for f in formset.initial_forms
+        }
+        super().save_formset(request, form, formset, change)
+        andringar = []
+        for f in formset.forms:
+            if f.borttagen:
+                continue  # deleted by someone else after the page was opened (RadForm)
+            if f in visat and f in formset.deleted_forms:
+                andringar.append(f"borttaget {visat[f]}")
+            elif f in visat and f.has_changed():
+                andringar.append(f"{visat[f]} → {f.instance}")
+            elif f not in visat and f.has_changed() and f not in formset.deleted_forms:
+                andringar.append(f"tillagt {f.instance}")
+        services.registrera_utfall(atgard=form.instance, user=request.user, andringar=andringar)
+
     @admin.display(description="drogscener")
     def drogscener_text(self, obj):
         return ", ".join(d.namn for d in obj.drogscener.all())

@@ -58,3 +58,20 @@ def andra_atgard(*, atgard, falt, user, expected_version=None):
         expected_version=expected_version,
         alltid=("andrad",),
     )
+
+
+def registrera_utfall(*, atgard, user, andringar):
+    """Write in the åtgärd's history what was done to its utfall on its page (`andringar`: lines
+    such as "70 kvällar 2023 → 700 kvällar 2023"), by `user`. The rows have a history of their
+    own, which no page shows: the åtgärd's history, in the admin and on the officers' page, is
+    where a reader looks for who changed its figures."""
+    if not andringar:
+        return
+    orsak = f"Utfall: {'; '.join(andringar)}"
+    if len(orsak) > 100:  # the history table's column width
+        orsak = orsak[:99] + "…"
+    with transaction.atomic():
+        lagrad = Atgard.objects.select_for_update().get(pk=atgard.pk)
+        lagrad._history_user = user
+        lagrad._change_reason = orsak
+        lagrad.save(update_fields=["andrad"])
