@@ -929,6 +929,15 @@ def _samma_innehall(tu, innehall_hash):
         raise InnehalletAndrat(InnehalletAndrat.MEDDELANDE)
 
 
+def _utanfor_arendet(tu, user):
+    """Why `user`, named in the chain, may not act on it now: they no longer see the case (a chef
+    who moved to another förvaltning while it waited at their step). Sending checks the chain's
+    scope; the admin's pages are then a 404, and the service refuses as they do."""
+    if not Tjansteutlatande.objects.for_user(user).filter(pk=tu.pk).exists():
+        return "Du har inte åtkomst till ärendet och kan inte attestera eller återremittera dokumentet."
+    return None
+
+
 def attestera(*, tjansteutlatande, user, innehall_hash=None):
     """The next attestant in the chain approves the frozen content. Name and title are stored
     as the attestant holds them today, with the hash of what they approved. `innehall_hash` is
@@ -937,7 +946,7 @@ def attestera(*, tjansteutlatande, user, innehall_hash=None):
         # The lock makes two clicks (or two chefs) on the same step queue: the second sees the
         # step already taken and is refused, so a step is attested exactly once.
         tu = _las(tjansteutlatande.pk)
-        hinder = tu.attest_hinder(user)
+        hinder = tu.attest_hinder(user) or _utanfor_arendet(tu, user)
         if hinder:
             raise WorkflowError(hinder)
         _samma_innehall(tu, innehall_hash)
@@ -967,7 +976,7 @@ def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
         raise WorkflowError("Skriv en kommentar om vad som behöver ändras innan du återremitterar.")
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
-        hinder = tu.aterremiss_hinder(user)
+        hinder = tu.aterremiss_hinder(user) or _utanfor_arendet(tu, user)
         if hinder:
             raise WorkflowError(hinder)
         _samma_innehall(tu, innehall_hash)
