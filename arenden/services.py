@@ -1171,6 +1171,12 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
     titel = (titel or "").strip()
     if tjansteutlatande is None and not titel:
         raise WorkflowError("Välj ett tjänsteutlåtande eller skriv en rubrik för informationspunkten.")
+    if tjansteutlatande is not None and titel:
+        # An item with a document is titled by it: a rubrik typed beside it would be dropped unseen.
+        raise WorkflowError(
+            "Välj ett tjänsteutlåtande eller skriv en rubrik för en informationspunkt, inte båda: "
+            "en punkt med ett dokument får dokumentets rubrik."
+        )
     with transaction.atomic():
         mote = Sammantrade.objects.select_for_update().get(pk=sammantrade.pk)
         tu = None

@@ -109,8 +109,13 @@ def _ny_punkt_nyckel(mote):
 
 
 def _behall_skrivet(request, mote, form):
-    """A refused new item's rubrik, kept for the meeting's page the refusal leads back to."""
-    request.session[_ny_punkt_nyckel(mote)] = {"titel": form.data.get("titel", "")[:10_000]}
+    """A refused new item's rubrik and chosen document, kept for the meeting's page the refusal
+    leads back to."""
+    valt = form.data.get("tjansteutlatande", "")
+    request.session[_ny_punkt_nyckel(mote)] = {
+        "titel": form.data.get("titel", "")[:10_000],
+        "tjansteutlatande": valt if valt.isdigit() else None,
+    }
 
 
 class NyPunktForm(forms.Form):

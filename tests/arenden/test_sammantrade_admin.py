@@ -94,6 +94,45 @@ def test_an_information_item_with_too_long_a_title_is_told_so(sekr_client):
     assert "R" * 301 not in sekr_client.get(_url(mote, "change/")).content.decode()
 
 
+def _valt_dokument(page):
+    select = page[page.index('name="tjansteutlatande"') :]
+    return re.findall(r'<option value="(\d+)" selected>', select[: select.index("</select>")])
+
+
+def test_a_refused_document_stays_chosen_on_the_meetings_page(sekr_client):
+    from arenden import services
+
+    tidigare, senare = sammantrade(), sammantrade(datum=datetime.date(2024, 6, 13))
+    tu = attesterat_dokument(titel="Bordlagt")
+    kollega = sekreterare("sekr2")
+    punkt = services.satt_pa_foredragningslista(sammantrade=senare, tjansteutlatande=tu, user=kollega)
+    services.bordlagg(punkt=punkt, user=kollega)
+
+    response = sekr_client.post(_url(tidigare, "lagg-till/"), {"tjansteutlatande": tu.pk}, follow=True)
+
+    page = response.content.decode()
+    assert "bordlades på sammanträdet" in page
+    assert not tidigare.punkter.exists()
+    # The document chosen is still chosen, so the secretary sees which one was refused.
+    assert _valt_dokument(page) == [str(tu.pk)]
+    assert _valt_dokument(sekr_client.get(_url(tidigare, "change/")).content.decode()) == []
+
+
+def test_a_document_and_a_rubrik_together_are_refused_with_both_kept(sekr_client):
+    mote = sammantrade()
+    tu = attesterat_dokument(titel="Med dokument")
+
+    response = sekr_client.post(
+        _url(mote, "lagg-till/"), {"tjansteutlatande": tu.pk, "titel": "Egen rubrik"}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "inte båda" in page
+    assert not mote.punkter.exists()
+    assert _valt_dokument(page) == [str(tu.pk)]
+    assert 'name="titel" value="Egen rubrik"' in page
+
+
 def test_a_decision_whose_extract_cannot_be_made_keeps_the_typed_text(sekr_client, settings):
     from arenden import pdf, services
 
