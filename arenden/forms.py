@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from pypdf import PdfReader
 
-from .models import Mall, Skrivelse, attestanter, display_name
+from .models import Mall, Skrivelse, attestanter, display_name, medarbetare
 
 
 def check_pdf(fil):
@@ -205,14 +205,17 @@ class SkickaForAttestForm(forms.Form):
     forsta = forms.ModelChoiceField(label="Första attestant", queryset=None)
     andra = forms.ModelChoiceField(label="Andra attestant", queryset=None, required=False)
 
-    def __init__(self, *args, forvalda, **kwargs):
+    def __init__(self, *args, forvalda, forvaltning, **kwargs):
         super().__init__(*args, **kwargs)
         User = get_user_model()
-        # Those who may attest, and the defaults even if they may not (yet): chosen, they are
-        # refused with the reason (sending checks the chain), instead of missing from the list.
+        # Those who may attest in the document's förvaltning (the chain must see the case), and the
+        # defaults even if they may not (yet): chosen, they are refused with the reason (sending
+        # checks the chain), instead of missing from the list. Another förvaltning's chefs would
+        # only be refused, and their names and titles are not the officer's to browse.
+        i_forvaltningen = attestanter().filter(pk__in=medarbetare([forvaltning.pk]))
         qs = (
             User.objects.filter(
-                Q(pk__in=attestanter().values("pk")) | Q(pk__in=[u.pk for u in forvalda]), is_active=True
+                Q(pk__in=i_forvaltningen.values("pk")) | Q(pk__in=[u.pk for u in forvalda]), is_active=True
             )
             .select_related("profil")
             .order_by("first_name", "last_name")

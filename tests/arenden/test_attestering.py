@@ -349,9 +349,11 @@ def test_who_may_attest_is_one_rule_for_both_choosers_and_the_chain(world):
     world.sekreterare.user_permissions.add(Permission.objects.get(codename="attestera_tjansteutlatande"))
     tu = world.dokument()
     for form in (SkickaForAttestForm, SkickaForm):
-        erbjudna = set(form(forvalda=[]).fields["forsta"].queryset)
+        erbjudna = set(form(forvalda=[], forvaltning=tu.forvaltning).fields["forsta"].queryset)
         assert {world.chef1, world.sekreterare} <= erbjudna, form
         assert world.officer not in erbjudna, form
+        # Another förvaltning's chef would be refused (no access to the case): not offered.
+        assert world.frammande not in erbjudna, form
     services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.sekreterare])
     services.attestera(tjansteutlatande=tu, user=world.sekreterare)
     assert tu.attesteringar.get().attestant == world.sekreterare
