@@ -33,7 +33,7 @@ from django.utils.text import slugify
 
 from . import pdf_worker
 from .constants import TjansteutlatandeStatus
-from .html import sanitize_html
+from .html import html_to_text, sanitize_html
 from .snapshot import build_snapshot
 
 logger = logging.getLogger(__name__)
@@ -249,6 +249,10 @@ def attestation_rows(tu):
     ]
 
 
+def _har_text(html):
+    return bool(html_to_text(html or "").strip())
+
+
 def _document_context(tu, snapshot):
     # The hash covers the frozen content. A sammanträdesdatum the secretary set afterwards
     # (`snapshot_of`) prints in the header but is not part of it, and the line says so.
@@ -258,9 +262,13 @@ def _document_context(tu, snapshot):
         if tu.innehall and snapshot["sammantradesdatum"] != frozen
         else "",
         "dok": snapshot,
+        # A heading with nothing under it (an optional section left empty) is not printed.
         "sektioner": [
             {**s, "text": _safe_html(s["text"]), "avslutning": _safe_html(s["avslutning"])}
             for s in snapshot["sektioner"]
+            if _har_text(s["text"])
+            or _har_text(s["avslutning"])
+            or (s.get("visar_atgarder") and snapshot.get("atgardsgrupper"))
         ],
         "attesteringar": attestation_rows(tu),
         "kontrollsumma": tu.innehall_hash[:16] if tu.innehall_hash and tu.innehall else "",

@@ -317,3 +317,15 @@ def test_closing_text_of_a_section_without_atgarder_is_printed(db):
     sektion.save()
     text = "\n".join(split_page(p)[1] for p in pages(pdf.render_tjansteutlatande(tu)))
     assert find_in_order(text, ["Ärendet", "Text under Ärendet.", "Avslutande mening som chefen attesterade."]) == []
+
+
+def test_a_section_with_nothing_to_print_prints_no_heading(db):
+    # A heading the officer left empty (an optional one, or a draft's) stood alone in the
+    # document the nämnd reads, with the next heading straight under it.
+    tu = TjansteutlatandeFactory(titel="Utan ärendetext")
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    sektion.text = "<p> </p><p><br></p>"
+    sektion.save()
+    text = "\n".join(split_page(p)[1] for p in pages(pdf.render_tjansteutlatande(tu)))
+    assert "Ärendet" not in text
+    assert find_in_order(text, ["Förslag till beslut", "Text under Förslag till beslut.", "Synpunkter"]) == []
