@@ -347,7 +347,7 @@ def test_a_drogscen_name_taken_between_the_check_and_the_save_is_refused_and_kep
     assert (drogscen.namn, drogscen.beskrivning) == ("Sätra centrum", "Torget och tunnelbanan.")
     assert Drogscen.objects.get(pk=annan.pk).namn == "Bredängs centrum"
     page = html.unescape(response.content.decode())
-    assert "Drogscen med detta Namn finns redan." in page
+    assert "Drogscenen ”Bredängs centrum” finns redan i registret." in page
     igen = _formular(response, "drogscen_form")
     assert (igen["namn"], igen["beskrivning"]) == ("Bredängs centrum", "Min beskrivning.")
 
@@ -369,5 +369,5 @@ def test_an_aktor_added_with_a_name_taken_between_the_check_and_the_save_is_refu
     assert response.status_code == 200
     assert list(Aktor.objects.values_list("namn", flat=True)) == ["Polisen"]
     page = html.unescape(response.content.decode())
-    assert "Aktör med detta Namn finns redan." in page
+    assert "Aktören ”Polisen” finns redan i registret." in page
     assert _formular(response, "aktor_form")["namn"] == "Polisen"
