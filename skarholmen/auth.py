@@ -6,6 +6,7 @@ import functools
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import Group
 from django.db import connection
 
@@ -39,6 +40,17 @@ class ProfilBackend(ModelBackend):
         else:
             user = get_user_model()._default_manager.select_related("profil").filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
+
+
+class InloggningsForm(AuthenticationForm):
+    """The officers' login form, whose page shows each field's refusal as well as the form's: a
+    form sent without a password came back without a word. The messages name the field, as the
+    page's own text does, and say nothing of whether the user name exists."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].error_messages["required"] = "Ange ditt användarnamn."
+        self.fields["password"].error_messages["required"] = "Ange ditt lösenord."
 
 
 @functools.cache

@@ -1,0 +1,29 @@
+"""The officers' login page: every refusal is told in Swedish, and none tells whether a user
+name exists."""
+
+import html
+
+import pytest
+
+from tests.factories import UserFactory
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("", ""), ("anette", ""), ("", "skarholmen-demo"), ("anette", "lösen\x00ord")],
+    ids=["tomt", "utan-lösenord", "utan-användarnamn", "nul-i-lösenordet"],
+)
+def test_a_login_form_sent_incomplete_says_what_is_missing(client, db, username, password):
+    UserFactory(username="anette")
+    response = client.post("/logga-in/", {"username": username, "password": password})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    sida = html.unescape(response.content.decode())
+    # The page came back without a word: the fields' own errors were never shown.
+    assert 'role="alert"' in sida
+    if not username:
+        assert "Ange ditt användarnamn." in sida
+    if not password:
+        assert "Ange ditt lösenord." in sida
+    # What was typed as user name stays in the field.
+    assert f'value="{username}"' in sida
