@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from skarholmen.auth import InloggningsForm
+from skarholmen.views import Inloggning
 
 # A database outage in any view or middleware is a Swedish 503 page, not a 500 (skarholmen/views.py).
 handler500 = "skarholmen.views.server_error"
@@ -15,15 +15,7 @@ admin.site.index_title = "Administration"
 # through views that check the user's access to the case.
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path(
-        "logga-in/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html",
-            authentication_form=InloggningsForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
+    path("logga-in/", Inloggning.as_view(), name="login"),
     path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("atgarder.urls")),
     path("", include("arenden.urls")),

@@ -1,11 +1,17 @@
-"""Project-wide error views."""
+"""Project-wide views: the officers' login, and the error views."""
 
 import sys
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib.auth.views import LoginView
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import resolve_url
 from django.template import loader
 from django.views.defaults import server_error as django_server_error
+
+from .auth import InloggningsForm
 
 # Seconds after which the browser (or a client) may try again while the database restarts.
 RETRY_AFTER = 30
@@ -29,3 +35,17 @@ def server_error(request):
     if isinstance(error, OperationalError | InterfaceError):
         return database_unavailable(request)
     return django_server_error(request)
+
+
+class Inloggning(LoginView):
+    """The officers' login (Django's, with a Swedish page). A user already signed in goes on to
+    where `next` leads; a `next` that leads back to this page leads to the start page instead:
+    Django answered it with a server error ("Redirection loop for authenticated user")."""
+
+    template_name = "registration/login.html"
+    authentication_form = InloggningsForm
+    redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        url = super().get_redirect_url()
+        return "" if url and urlsplit(url).path == resolve_url(settings.LOGIN_URL) else url

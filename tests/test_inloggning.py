@@ -27,3 +27,12 @@ def test_a_login_form_sent_incomplete_says_what_is_missing(client, db, username,
         assert "Ange ditt lösenord." in sida
     # What was typed as user name stays in the field.
     assert f'value="{username}"' in sida
+
+
+@pytest.mark.parametrize("nasta", ["/logga-in/", "/logga-in/?next=/"])
+def test_a_signed_in_user_sent_to_the_login_page_with_itself_as_next_lands_on_the_start_page(client, db, nasta):
+    client.force_login(UserFactory())
+    response = client.get("/logga-in/", {"next": nasta}, follow=False)
+    # Django refused this with a server error ("Redirection loop for authenticated user").
+    assert response.status_code == 302
+    assert response["Location"] == "/"
