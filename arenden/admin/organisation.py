@@ -2,11 +2,14 @@
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
 from .. import services
+from ..constants import Roll
 from ..models import (
     Avdelning,
     Forvaltning,
@@ -96,6 +99,31 @@ class UserAdmin(ObjektAdminMixin, HistoryAdmin, DjangoUserAdmin):
         taken out of every history row they wrote (who changed what), and out of the
         signatories, chefs and exports that name them, without a history row of their own."""
         return False
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """The role groups. The code knows a role by its name (`Roll`): a role renamed here would
+    take from its members, with no word said, what the code gives that role (a chef's view of
+    the förvaltning's cases), so a role's name is read only. A group that someone is in is not
+    deleted: its memberships would go without a row in any member's history (the database
+    removes them, not a change of the person)."""
+
+    ROLLNAMN = frozenset({Roll.HANDLAGGARE, *Roll.FORVALTNINGSROLLER})
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.name in self.ROLLNAMN:
+            return (*super().get_readonly_fields(request, obj), "name")
+        return super().get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # No list action: each group is judged on its own page.
+        if obj is None or obj.name in self.ROLLNAMN or obj.user_set.exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 # The organisation is kept by superusers. Each page carries a checksum of its fields (ObjektForm)
