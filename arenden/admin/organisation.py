@@ -105,12 +105,13 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(DjangoGroupAdmin):
+class GroupAdmin(HistoryAdmin, DjangoGroupAdmin):
     """The role groups. The code knows a role by its name (`Roll`): a role renamed here would
     take from its members, with no word said, what the code gives that role (a chef's view of
     the förvaltning's cases), so a role's name is read only. A group that someone is in is not
     deleted: its memberships would go without a row in any member's history (the database
-    removes them, not a change of the person)."""
+    removes them, not a change of the person). Its "Historik" shows who gave or took which right
+    from the role, and when."""
 
     ROLLNAMN = frozenset({Roll.HANDLAGGARE, *Roll.FORVALTNINGSROLLER})
 

@@ -6,6 +6,7 @@ import operator
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -134,6 +135,10 @@ register(
     m2m_fields=["groups", "user_permissions"],
     excluded_fields=["password", "last_login"],
 )
+
+# A role's rights are part of the record too: a right given to a role is given to everyone in it,
+# and the history of each person names their roles, not what the roles could do that day.
+register(Group, app="arenden", records_class=Historik, m2m_fields=["permissions"])
 
 
 def display_name(user):

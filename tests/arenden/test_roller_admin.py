@@ -63,3 +63,43 @@ def test_a_group_no_one_has_and_no_code_reads_can_be_renamed_and_deleted(admin_c
 
     assert admin_client.post(f"/admin/auth/group/{grupp.pk}/delete/", {"post": "yes"}).status_code == 302
     assert not Group.objects.filter(pk=grupp.pk).exists()
+
+
+def test_a_right_given_to_a_role_is_in_the_roles_history(admin_client, admin_user, chef):
+    from django.contrib.auth.models import Permission
+
+    handlaggare = Group.objects.get(name=Roll.HANDLAGGARE)
+    attestera = Permission.objects.get(codename="attestera_tjansteutlatande")
+    url = f"/admin/auth/group/{handlaggare.pk}/change/"
+    data = _formular(admin_client.get(url), "group_form")
+    data["permissions"] = [str(pk) for pk in handlaggare.permissions.values_list("pk", flat=True)] + [str(attestera.pk)]
+
+    assert admin_client.post(url, data).status_code == 302
+
+    # Every handläggare could now attest, and nothing said who made it so, or when.
+    senaste = handlaggare.history.order_by("history_id").last()
+    assert senaste.history_user == admin_user
+    assert attestera in [rad.permission for rad in senaste.permissions.all()]
+    sida = admin_client.get(f"/admin/auth/group/{handlaggare.pk}/history/")
+    assert sida.status_code == 200
+    assert "Kan attestera tjänsteutlåtanden" in sida.content.decode()
+
+
+def test_the_roles_history_begins_with_their_rights_as_they_stand(roller):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    fore, efter = ("arenden", "0020_anvandarhistorik"), ("arenden", "0021_rollhistorik")
+    MigrationExecutor(connection).migrate([fore])
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([efter])
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    attestant = Group.objects.get(name=Roll.ATTESTANT)
+    [forsta] = attestant.history.all()
+    assert (forsta.history_type, forsta.history_change_reason) == ("+", "Historiken börjar")
+    assert {rad.permission_id for rad in forsta.permissions.all()} == set(
+        attestant.permissions.values_list("pk", flat=True)
+    )
