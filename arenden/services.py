@@ -29,6 +29,7 @@ from .constants import (
 from .html import sanitize_html
 from .models import (
     ANDRA_TJANSTEUTLATANDE,
+    SKICKA_FOR_ATTEST,
     Arende,
     Attestering,
     Bilaga,
@@ -862,7 +863,7 @@ def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
     each attest approves exactly this content. Starts a new round of the chain."""
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
-        _kontrollera_behorighet(tu, user, "arenden.skicka_tjansteutlatande_for_attest", "skicka dokumentet för attest")
+        _kontrollera_behorighet(tu, user, SKICKA_FOR_ATTEST, "skicka dokumentet för attest")
         till = _overgang(tu, "skicka_for_attest")
         saknade = saknade_sektioner(tu)
         if saknade:

@@ -616,7 +616,9 @@ def skicka_for_attest(request, pk):
             "fast_hos": fast_hos,
             "fast_hos_handlaggare": fast_hos_handlaggare,
             "byt_attestant": BYT_ATTESTANT,
-            "kan_skickas": tu.status == TjansteutlatandeStatus.UTKAST,
+            # The form only to those the service lets send it; others read the chain and what is missing.
+            "kan_skickas": tu.kan_skickas_av(request.user),
+            "ar_utkast": tu.status == TjansteutlatandeStatus.UTKAST,
             "kan_redigera": tu.kan_andras_av(request.user),
             "kan_dra_tillbaka": tu.kan_dras_tillbaka_av(request.user),
         },

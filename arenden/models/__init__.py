@@ -49,6 +49,7 @@ from .sammantraden import (
 from .tjansteutlatanden import (
     ANDRA_TJANSTEUTLATANDE,
     BYT_ATTESTANT,
+    SKICKA_FOR_ATTEST,
     Attestering,
     AttestKo,
     Bilaga,
@@ -99,6 +100,7 @@ __all__ = [
     "Arende",
     "Skrivelse",
     "ANDRA_TJANSTEUTLATANDE",
+    "SKICKA_FOR_ATTEST",
     "Mall",
     "MallSektion",
     "TjansteutlatandeQuerySet",

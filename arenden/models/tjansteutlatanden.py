@@ -30,6 +30,7 @@ User = settings.AUTH_USER_MODEL
 # The permission every edit of a document asks for (services._kontrollera_behorighet), with the
 # document in the user's scope and in a state that may still change.
 ANDRA_TJANSTEUTLATANDE = "arenden.change_tjansteutlatande"
+SKICKA_FOR_ATTEST = "arenden.skicka_tjansteutlatande_for_attest"
 
 
 class Mall(models.Model):
@@ -332,6 +333,12 @@ class Tjansteutlatande(models.Model):
         document sent for attest keeps naming the former one after its case changed hands, and
         they may no longer reach it; advice names the one who can act."""
         return self.arende.handlaggare or self.handlaggare
+
+    def kan_skickas_av(self, user):
+        """Whether `user` may send the document for attest now (`services.skicka_for_attest`): a
+        draft, and they hold the permission (the officers; chefs, secretaries and registrators
+        read it). The scope is the caller's to have checked, as for `kan_andras_av`."""
+        return self.status == TjansteutlatandeStatus.UTKAST and user.has_perm(SKICKA_FOR_ATTEST)
 
     def kan_dras_tillbaka_av(self, user):
         """Whether `user` may take the document back from attest now, unchanged

@@ -1151,3 +1151,24 @@ def test_a_withdrawal_without_a_round_it_was_shown_changes_nothing(client, varld
     assert "Formuläret kom inte fram helt" in response.content.decode()
     tu.refresh_from_db()
     assert tu.status == S.TILL_ATTEST
+
+
+def test_the_send_form_is_offered_only_to_those_who_may_send_the_document(client, varld):
+    """A chef, a secretary or a registrator who opens a draft's attest page reads the chain and
+    what is missing; a send form there would only be refused by the service when used."""
+    utkast = varld.dokument()
+    url = reverse("arenden:skicka_for_attest", args=[utkast.pk])
+    for user, erbjuds in (
+        (varld.officer, True),
+        (varld.chef1, False),
+        (varld.sekreterare, False),
+        (varld.registrator, False),
+    ):
+        client.force_login(user)
+        html = client.get(url).content.decode()
+        assert ("Skicka för attest</button>" in html) is erbjuds, user.username
+        if not erbjuds:
+            response = client.post(url, {"forsta": varld.chef1.pk, "andra": varld.chef2.pk}, follow=True)
+            assert "Du har inte behörighet att skicka dokumentet för attest." in response.content.decode()
+            utkast.refresh_from_db()
+            assert utkast.status == S.UTKAST
