@@ -229,8 +229,36 @@
 
   document.querySelectorAll(".sektion").forEach(function (el) { sections.push(new Section(el)); });
 
+  // A field of a plain form (the header's, a new åtgärd's) that differs from what the page came
+  // with: typed there and not sent. A single choice with no default shows its first option.
+  function changed(field) {
+    if (field.type === "hidden" || field.type === "button" || field.type === "submit") return false;
+    if (field.tagName === "SELECT") {
+      var options = Array.prototype.slice.call(field.options);
+      if (!field.multiple && !options.some(function (o) { return o.defaultSelected; })) return field.selectedIndex > 0;
+      return options.some(function (o) { return o.selected !== o.defaultSelected; });
+    }
+    if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+    return field.value !== field.defaultValue;
+  }
+
+  function typedIn(box) {
+    // A form the server refused is shown again with what was typed, which is still not saved.
+    return !!box && (box.hasAttribute("data-osparad") ||
+      Array.prototype.some.call(box.querySelectorAll("input, select, textarea"), changed));
+  }
+
+  var header = document.querySelector("form.uppgifter");
+  var headerSent = false;
+  if (header) header.addEventListener("submit", function () { headerSent = true; });
+
   window.addEventListener("beforeunload", function (event) {
-    if (sections.some(function (s) { return s.dirty; })) {
+    var unsaved = sections.some(function (s) { return s.dirty; }) ||
+      (!headerSent && typedIn(header)) || typedIn(document.getElementById("nyform"));
+    // The header's own sending leaves only what else is unsaved; an officer who stays after the
+    // question is asked again next time.
+    headerSent = false;
+    if (unsaved) {
       event.preventDefault();
       event.returnValue = "";
     }
@@ -402,7 +430,11 @@
         if (result.status === 201) {
           var atgard = result.data.atgard;
           box.querySelectorAll("input, textarea").forEach(function (input) { input.value = ""; });
-          box.querySelectorAll("select[multiple] option").forEach(function (o) { o.selected = false; });
+          box.querySelectorAll("select").forEach(function (select) {
+            Array.prototype.forEach.call(select.options, function (o, i) {
+              o.selected = o.defaultSelected || (!select.multiple && i === 0);
+            });
+          });
           status.textContent = atgard.titel + " är skapad.";
           return change({lagg_till: atgard.id}, atgard.titel + " är skapad och tillagd i dokumentet.");
         }

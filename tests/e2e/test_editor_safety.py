@@ -401,3 +401,57 @@ def test_a_form_whose_sending_the_officer_called_off_to_save_first_can_be_sent_l
     expect(page.get_by_role("status").first).to_contain_text("Dokumentets uppgifter är sparade.")
     utkast.refresh_from_db()
     assert utkast.titel == "Trygghetsvandringar i Sätra"
+
+
+def test_leaving_with_an_unsaved_header_or_new_atgard_asks_first_and_saving_the_header_does_not(
+    demo_site, utkast, page
+):
+    login(page, demo_site, "anette")
+    redigera = f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/"
+    page.goto(redigera)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.type), d.dismiss()))
+    forhandsgranska = page.get_by_role("link", name="Förhandsgranska")
+
+    # A new title typed and not saved: leaving asks, and the officer who stays keeps it.
+    page.get_by_text("Ändra titel, undertitel och sammanträde").click()
+    uppgifter = page.locator("form.uppgifter")
+    titel = uppgifter.get_by_role("textbox", name="Titel (obligatoriskt)")
+    titel.fill("Trygghetsvandringar i Sätra")
+    with page.expect_event("dialog"):
+        forhandsgranska.click(no_wait_after=True)
+    assert dialogs == ["beforeunload"]
+    assert page.url == redigera
+    expect(titel).to_have_value("Trygghetsvandringar i Sätra")
+
+    # Saving it leaves the page without a question.
+    with page.expect_navigation():
+        uppgifter.get_by_role("button", name="Spara uppgifterna").click()
+    expect(page.get_by_role("status").first).to_contain_text("Dokumentets uppgifter är sparade.")
+    assert dialogs == ["beforeunload"]
+    utkast.refresh_from_db()
+    assert utkast.titel == "Trygghetsvandringar i Sätra"
+
+    # A new åtgärd half written: leaving asks too.
+    page.get_by_text("Ny åtgärd", exact=True).click()
+    page.locator("#nyform").get_by_label("Beskrivning").fill("Fritidsgården håller öppet för läxläsning.")
+    with page.expect_event("dialog"):
+        forhandsgranska.click(no_wait_after=True)
+    assert dialogs == ["beforeunload", "beforeunload"]
+    assert page.url == redigera
+    page.locator("#nyform").get_by_label("Beskrivning").fill("")
+
+    # A header save refused (a colleague changed the title meanwhile) shows what was typed, still
+    # unsaved: leaving asks.
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=utkast, data={"titel": "Kollegans titel"}, expected_version=utkast.version, user=None
+    )
+    page.get_by_text("Ändra titel, undertitel och sammanträde").click()
+    titel.fill("Trygghetsvandringar i Sätra och Bredäng")
+    with page.expect_navigation():
+        uppgifter.get_by_role("button", name="Spara uppgifterna").click()
+    expect(page.get_by_role("alert")).to_contain_text("Någon annan har ändrat titel")
+    expect(titel).to_have_value("Trygghetsvandringar i Sätra och Bredäng")
+    with page.expect_event("dialog"):
+        forhandsgranska.click(no_wait_after=True)
+    assert dialogs == ["beforeunload"] * 3
