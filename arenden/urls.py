@@ -24,6 +24,7 @@ urlpatterns = [
     path("tjansteutlatanden/<int:pk>/attest/", views.skicka_for_attest, name="skicka_for_attest"),
     path("tjansteutlatanden/<int:pk>/dra-tillbaka/", views.dra_tillbaka, name="dra_tillbaka"),
     path("sok/", views.sok, name="sok"),
+    path("inloggad/", views.inloggad, name="inloggad"),
     path("protokollsutdrag/<int:pk>/", views.protokollsutdrag, name="protokollsutdrag"),
     path("bordlagd-handling/<int:pk>/", views.bordlagd_handling, name="bordlagd_handling"),
     path("tjansteutlatanden/<int:pk>/pdf/", views.tjansteutlatande_pdf, name="tjansteutlatande_pdf"),

@@ -677,6 +677,15 @@ def dra_tillbaka(request, pk):
     )
 
 
+@require_GET
+@login_required
+def inloggad(request):
+    """Asked by every officer page before it sends a form (sida.js): a form posted after the
+    session ended would go to the login page, and what was typed in it with it. Logged out, the
+    answer is the redirect to the login page, and the page keeps the form and says so."""
+    return HttpResponse(status=204)
+
+
 @login_required
 def sok(request):
     """The diarium search: every logged-in user, within the cases they may see."""

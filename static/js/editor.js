@@ -250,7 +250,10 @@
 
   var header = document.querySelector("form.uppgifter");
   var headerSent = false;
-  if (header) header.addEventListener("submit", function () { headerSent = true; });
+  // Only a sending that goes (sida.js holds a second click, and one after the session ended).
+  document.addEventListener("submit", function (event) {
+    if (event.target === header && !event.defaultPrevented) headerSent = true;
+  });
 
   window.addEventListener("beforeunload", function (event) {
     var unsaved = sections.some(function (s) { return s.dirty; }) ||

@@ -1172,3 +1172,12 @@ def test_the_send_form_is_offered_only_to_those_who_may_send_the_document(client
             assert "Du har inte behörighet att skicka dokumentet för attest." in response.content.decode()
             utkast.refresh_from_db()
             assert utkast.status == S.UTKAST
+
+
+def test_the_session_question_answers_204_logged_in_and_the_login_page_when_not(client, handlaggare):
+    url = reverse("arenden:inloggad")
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    client.force_login(handlaggare)
+    assert client.get(url).status_code == 204
+    assert client.post(url).status_code == 405

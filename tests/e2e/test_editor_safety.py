@@ -455,3 +455,36 @@ def test_leaving_with_an_unsaved_header_or_new_atgard_asks_first_and_saving_the_
     with page.expect_event("dialog"):
         forhandsgranska.click(no_wait_after=True)
     assert dialogs == ["beforeunload"] * 3
+
+
+def test_a_header_saved_after_the_session_ended_stays_on_the_page_and_is_saved_once_logged_in_again(
+    demo_site, utkast, page
+):
+    login(page, demo_site, "anette")
+    redigera = f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/"
+    page.goto(redigera)
+    page.get_by_text("Ändra titel, undertitel och sammanträde").click()
+    uppgifter = page.locator("form.uppgifter")
+    titel = uppgifter.get_by_role("textbox", name="Titel (obligatoriskt)")
+    titel.fill("Trygghetsvandringar i Sätra")
+
+    annan = page.context.new_page()
+    annan.goto(f"{demo_site}/")
+    annan.get_by_role("button", name="Logga ut").click()
+    uppgifter.get_by_role("button", name="Spara uppgifterna").click()
+    expect(uppgifter.get_by_role("alert")).to_contain_text("Du är utloggad, så formuläret skickades inte.")
+    assert page.url == redigera
+    expect(titel).to_have_value("Trygghetsvandringar i Sätra")
+    # Still unsaved: leaving asks.
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.type), d.dismiss()))
+    with page.expect_event("dialog"):
+        page.get_by_role("link", name="Förhandsgranska").click(no_wait_after=True)
+    assert dialogs == ["beforeunload"]
+
+    login(annan, demo_site, "anette")
+    with page.expect_navigation():
+        uppgifter.get_by_role("button", name="Spara uppgifterna").click()
+    expect(page.get_by_role("status").first).to_contain_text("Dokumentets uppgifter är sparade.")
+    utkast.refresh_from_db()
+    assert utkast.titel == "Trygghetsvandringar i Sätra"
