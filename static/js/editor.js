@@ -423,7 +423,15 @@
       }
     });
     var status = document.getElementById("ny-status");
+    // The errors of the last try go, from the page and from the fields they were told with.
     box.querySelectorAll(".faltfel-js").forEach(function (p) { p.remove(); });
+    box.querySelectorAll("[aria-invalid]").forEach(function (input) {
+      input.removeAttribute("aria-invalid");
+      var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+        return id && id.indexOf("ny-fel-") !== 0;
+      }).join(" ");
+      if (described) input.setAttribute("aria-describedby", described); else input.removeAttribute("aria-describedby");
+    });
     status.textContent = "Skapar …";
     fetch(register.dataset.nyUrl, {
       method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"},
@@ -452,7 +460,13 @@
           var p = document.createElement("p");
           p.className = "faltfel faltfel-js";
           p.textContent = errors[name].join(" ");
-          if (input) { input.before(p); input.setAttribute("aria-invalid", "true"); } else { box.prepend(p); }
+          if (!input) { box.prepend(p); return; }
+          // Read with the field by a screen reader, beside its help text.
+          p.id = "ny-fel-" + name;
+          input.before(p);
+          input.setAttribute("aria-invalid", "true");
+          var described = input.getAttribute("aria-describedby");
+          input.setAttribute("aria-describedby", described ? p.id + " " + described : p.id);
         });
         status.textContent = "Åtgärden skapades inte: rätta de markerade fälten.";
       })

@@ -488,3 +488,26 @@ def test_a_header_saved_after_the_session_ended_stays_on_the_page_and_is_saved_o
     expect(page.get_by_role("status").first).to_contain_text("Dokumentets uppgifter är sparade.")
     utkast.refresh_from_db()
     assert utkast.titel == "Trygghetsvandringar i Sätra"
+
+
+def test_a_new_atgards_field_errors_are_told_with_the_field_and_leave_it_once_corrected(demo_site, utkast, page):
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    page.get_by_text("Ny åtgärd", exact=True).click()
+    nyform = page.locator("#nyform")
+    titel, beskrivning = nyform.get_by_label("Titel"), nyform.get_by_label("Beskrivning")
+    skapa = nyform.get_by_role("button", name="Skapa och lägg till")
+
+    skapa.click()
+    expect(page.locator("#ny-status")).to_have_text("Åtgärden skapades inte: rätta de markerade fälten.")
+    for falt in (titel, beskrivning):
+        expect(falt).to_have_attribute("aria-invalid", "true")
+        # A screen reader reads the error with the field, not only where it stands.
+        expect(falt).to_have_accessible_description(re.compile("Detta fält måste fyllas i"))
+
+    titel.fill("Läxhjälp i Sätra")
+    skapa.click()
+    expect(beskrivning).to_have_attribute("aria-invalid", "true")
+    expect(titel).not_to_have_attribute("aria-invalid", "true")
+    expect(titel).not_to_have_accessible_description(re.compile("Detta fält måste fyllas i"))
+    expect(nyform.locator(".faltfel")).to_have_count(1)
