@@ -1181,3 +1181,15 @@ def test_the_session_question_answers_204_logged_in_and_the_login_page_when_not(
     client.force_login(handlaggare)
     assert client.get(url).status_code == 204
     assert client.post(url).status_code == 405
+
+
+def test_a_refused_fields_error_is_the_one_its_input_is_described_by(officer_client):
+    """Django names `<id>_error` in a refused field's aria-describedby: the error shown beside
+    the field must carry that id, or a screen reader on the field never reads why."""
+    html = officer_client.post(reverse("arenden:registrera"), {"titel": "", "forfattare": ""}).content.decode()
+    falt = re.search(r"<input[^>]*name=\"titel\"[^>]*>", html).group(0)
+    beskrivs = re.search(r'aria-describedby="([^"]+)"', falt).group(1).split()
+    assert 'aria-invalid="true"' in falt
+    fel = re.search(r'<p class="faltfel" id="([^"]+)">([^<]+)</p>\s*' + re.escape(falt), html)
+    assert fel is not None and fel.group(1) in beskrivs
+    assert "Detta fält måste fyllas i." in fel.group(2)
