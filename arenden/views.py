@@ -489,6 +489,7 @@ def spara_sektion(request, pk, sektion_pk):
             "text": sektion.text,
             "avslutning": sektion.avslutning,
             "status": tu.get_status_display(),
+            "utkast": tu.status == TjansteutlatandeStatus.UTKAST,
         }
     )
 
@@ -537,7 +538,15 @@ def _register_svar(tu, data=None, status=200):
     editor's page then says."""
     tu.refresh_from_db(fields=["status"])
     valda = [atgard_json(v.atgard) for v in _valda_atgarder(tu)]
-    return JsonResponse({**(data or {}), "valda": valda, "status": tu.get_status_display()}, status=status)
+    return JsonResponse(
+        {
+            **(data or {}),
+            "valda": valda,
+            "status": tu.get_status_display(),
+            "utkast": tu.status == TjansteutlatandeStatus.UTKAST,
+        },
+        status=status,
+    )
 
 
 @require_GET

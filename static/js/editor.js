@@ -80,6 +80,9 @@
   function showDocumentStatus(data) {
     var status = document.getElementById("dokumentstatus");
     if (status && data.status) status.textContent = data.status;
+    // A draft again: the warning that a save voids the attest, and its withdrawal, are past.
+    var varning = document.getElementById("attestvarning");
+    if (varning && data.utkast) varning.hidden = true;
   }
 
   var sections = [];

@@ -511,3 +511,26 @@ def test_a_new_atgards_field_errors_are_told_with_the_field_and_leave_it_once_co
     expect(titel).not_to_have_attribute("aria-invalid", "true")
     expect(titel).not_to_have_accessible_description(re.compile("Detta fält måste fyllas i"))
     expect(nyform.locator(".faltfel")).to_have_count(1)
+
+
+def test_once_a_save_voided_the_attest_the_page_no_longer_warns_of_it_or_offers_the_withdrawal(demo_site, utkast, page):
+    anette = get_user_model().objects.get(username="anette")
+    for sektion in utkast.sektioner.all():
+        services.spara_sektion(sektion=sektion, text="<p>Text.</p>", expected_version=sektion.version, user=anette)
+    services.skicka_for_attest(tjansteutlatande=utkast, user=anette)
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    varning = page.get_by_role("note")
+    expect(varning).to_contain_text("Sparar du en ändring makuleras attesteringen")
+    expect(page.get_by_role("link", name="Dra tillbaka från attest")).to_be_visible()
+
+    falt = region(page, "Bakgrund")
+    falt.get_by_role("textbox").click()
+    page.keyboard.type("Ändrad efter att den skickats.")
+    falt.get_by_role("button", name="Spara bakgrund").click()
+    expect(falt.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    expect(page.locator("#dokumentstatus")).to_have_text("Utkast")
+    expect(varning).to_be_hidden()
+    expect(page.get_by_role("link", name="Dra tillbaka från attest")).to_be_hidden()
+    utkast.refresh_from_db()
+    assert utkast.status == TjansteutlatandeStatus.UTKAST
