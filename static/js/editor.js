@@ -190,7 +190,8 @@
           // Show what the server stored: the sanitiser removed something.
           self.setContent(result.data.text, result.data.avslutning);
         }
-        self.status.textContent = "Sparat " + new Date().toLocaleTimeString("sv-SE");
+        // Stockholm's time, as every time the diarium shows, whatever zone the computer is set to.
+        self.status.textContent = "Sparat " + new Date().toLocaleTimeString("sv-SE", {timeZone: "Europe/Stockholm"});
         showDocumentStatus(result.data);
       } else if (result.status === 409) {
         self.showConflict(result.data);

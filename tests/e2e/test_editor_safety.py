@@ -534,3 +534,24 @@ def test_once_a_save_voided_the_attest_the_page_no_longer_warns_of_it_or_offers_
     expect(page.get_by_role("link", name="Dra tillbaka från attest")).to_be_hidden()
     utkast.refresh_from_db()
     assert utkast.status == TjansteutlatandeStatus.UTKAST
+
+
+def test_the_time_a_section_was_saved_is_told_in_swedish_time_whatever_the_computers_zone(demo_site, utkast, browser):
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    # A laptop left on the time zone of a trip: the diarium's times are Stockholm's.
+    context = browser.new_context(locale="sv-SE", timezone_id="America/New_York")
+    page = context.new_page()
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    falt = region(page, "Bakgrund")
+    falt.get_by_role("textbox").click()
+    page.keyboard.type("Bakgrund.")
+    fore = datetime.datetime.now(ZoneInfo("Europe/Stockholm"))
+    falt.get_by_role("button", name="Spara bakgrund").click()
+    status = falt.locator(".sektion-fot .sparstatus")
+    expect(status).to_have_text(re.compile(r"^Sparat \d\d:\d\d:\d\d$"))
+    efter = datetime.datetime.now(ZoneInfo("Europe/Stockholm"))
+    assert status.inner_text()[len("Sparat ") :][:2] in {f"{fore.hour:02d}", f"{efter.hour:02d}"}
+    context.close()
