@@ -416,6 +416,13 @@ def uppgifter(request, pk):
             visa_sparat(form, form.FALT, lambda f: getattr(tu, f))
             form.data["version"] = exc.current_version
         except (services.WorkflowError, ValidationError) as exc:
+            tu.refresh_from_db(fields=["status"])
+            if not tu.kan_andras:
+                # Put on a meeting's list (or decided) since the page was opened: an editor made
+                # again would offer sections that no save can change. What was typed is told with why.
+                typed = ", ".join(f"{form.fields[f].label.lower()} ”{form.data.get(f, '')}”" for f in falt)
+                messages.error(request, f"{exc} Det du skrev sparades inte: {typed}." if typed else str(exc))
+                return redirect("arenden:forhandsgranska", pk=tu.pk)
             form.add_error(None, "; ".join(getattr(exc, "messages", [str(exc)])))
         else:
             messages.success(request, "Dokumentets uppgifter är sparade.")

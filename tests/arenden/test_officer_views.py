@@ -1193,3 +1193,22 @@ def test_a_refused_fields_error_is_the_one_its_input_is_described_by(officer_cli
     fel = re.search(r'<p class="faltfel" id="([^"]+)">([^<]+)</p>\s*' + re.escape(falt), html)
     assert fel is not None and fel.group(1) in beskrivs
     assert "Detta fält måste fyllas i." in fel.group(2)
+
+
+def test_a_header_save_refused_because_the_document_went_on_a_meetings_list_leads_to_its_preview(client):
+    """The editor page made again for a document that can no longer change would offer every
+    section for writing, each save then refused: the page says why and shows it as it reads."""
+    w = build_world()
+    tu = w.attesterat()
+    client.force_login(w.officer)
+    form = _uppgifter(client, tu, titel="Ny titel")
+    mote = sammantrade(namnd=tu.namnd, datum=datetime.date(2030, 1, 10))
+    services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=w.sekreterare)
+
+    response = client.post(reverse("arenden:uppgifter", args=[tu.pk]), form, follow=True)
+    assert response.redirect_chain == [(reverse("arenden:forhandsgranska", args=[tu.pk]), 302)]
+    html = response.content.decode()
+    assert "Dokumentet har status ”På föredragningslista” och kan inte ändras." in html
+    assert "Ny titel" in html  # what was typed, told with the refusal
+    tu.refresh_from_db()
+    assert tu.titel != "Ny titel"
