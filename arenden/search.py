@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
-from .models import Arende, ArendeKolumn, Sektion, Skrivelse, TjansteutlatandeAtgard
+from .models import Arende, ArendeKolumn, Sektion, Skrivelse, TjansteutlatandeAtgard, skrivet_diarienummer
 
 SPRAK = "swedish"
 PER_SIDA = 20
@@ -65,12 +65,15 @@ def _tsquery(fraga):
 
 def _villkor(fraga):
     """The condition an ärende matches `fraga` by: its number (contains, served by a trigram
-    index on PostgreSQL), or a word of its ärendemening, skrivelser, sections or åtgärder."""
+    index on PostgreSQL), or a word of its ärendemening, skrivelser, sections or åtgärder. A
+    number typed in another way than the diarium writes it ("skhlm2024/123", "SKHLM 2024 / 123")
+    is looked for as the diarium writes it."""
     fraga = soktext(fraga)
+    nummer = Q(diarienummer__icontains=skrivet_diarienummer(fraga) or fraga)
     if _is_postgres():
         from django.contrib.postgres.search import SearchVectorExact
 
-        return Q(diarienummer__icontains=fraga) | Q(SearchVectorExact(Sokvektor(), _tsquery(fraga)))
+        return nummer | Q(SearchVectorExact(Sokvektor(), _tsquery(fraga)))
     kallor = (
         Skrivelse.objects.filter(arende=OuterRef("pk")).filter(Q(titel__icontains=fraga) | Q(text__icontains=fraga)),
         Sektion.objects.filter(tjansteutlatande__arende=OuterRef("pk")).filter(
@@ -78,7 +81,7 @@ def _villkor(fraga):
         ),
         TjansteutlatandeAtgard.objects.filter(tjansteutlatande__arende=OuterRef("pk"), atgard__titel__icontains=fraga),
     )
-    egen = Q(diarienummer__icontains=fraga) | Q(arendemening__icontains=fraga)
+    egen = nummer | Q(arendemening__icontains=fraga)
     return egen | Q(*[Exists(k) for k in kallor], _connector=Q.OR)
 
 

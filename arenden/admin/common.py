@@ -41,6 +41,7 @@ from ..models import (
     dolda_arenden,
     forvaltningar_for,
     medarbetare,
+    skrivet_diarienummer,
 )
 from ..search import soktext
 from ..urls_per_id import url_per_id
@@ -531,7 +532,9 @@ def sokord(search_term):
     Django's own search reads them, and a diarienummer ("SKHLM 2024/12", "2024/12") whole."""
     search_term = soktext(search_term).strip()  # as SafeInputAdminMixin reads it for the others
     ord_ = []
-    for bit in [*DIARIENUMMERDEL.findall(search_term), *smart_split(DIARIENUMMERDEL.sub(" ", search_term))]:
+    # A number typed with a hyphen or spaces around its slash is searched as the diarium writes it.
+    nummer = [skrivet_diarienummer(bit) or bit for bit in DIARIENUMMERDEL.findall(search_term)]
+    for bit in [*nummer, *smart_split(DIARIENUMMERDEL.sub(" ", search_term))]:
         if bit[0] in "\"'" and bit[-1] == bit[0]:
             bit = unescape_string_literal(bit)
         ord_.append(bit)

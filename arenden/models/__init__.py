@@ -14,6 +14,7 @@ from .arenden import (
     diarienummer_haller,
     dolda_arenden,
     parse_diarienummer,
+    skrivet_diarienummer,
     validate_diarienummer,
     validate_pdf_filename,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "validate_diarienummer",
     "validate_pdf_filename",
     "parse_diarienummer",
+    "skrivet_diarienummer",
     "DiarieSekvens",
     "NYAST_FORST",
     "ArendeKolumn",

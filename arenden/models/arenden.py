@@ -73,6 +73,22 @@ def parse_diarienummer(value):
     return match["prefix"], int(match["ar"]), int(match["lopnummer"])
 
 
+# A diarienummer, or its year and running number, as people type it into a search: the prefix in
+# any case, joined to the year by a space, several, a hyphen or nothing ("skhlm 2024/123",
+# "SKHLM2024/123", "SKHLM-2024/123"), spaces around the slash, leading zeros in the number.
+SKRIVET_DIARIENUMMER = re.compile(r"(?:(?P<prefix>[^\W\d_]+)[\s-]*)?(?P<ar>\d{4})\s*/\s*0*(?P<lopnummer>\d+)")
+
+
+def skrivet_diarienummer(text):
+    """`text` written as the diarium writes its numbers ("SKHLM 2024/123", or "2024/123" without a
+    prefix) when it is a diarienummer typed in another way; None when it is not one."""
+    match = SKRIVET_DIARIENUMMER.fullmatch((text or "").strip())
+    if not match:
+        return None
+    nummer = f"{match['ar']}/{match['lopnummer']}"
+    return f"{match['prefix'].upper()} {nummer}" if match["prefix"] else nummer
+
+
 class DiarieSekvens(models.Model):
     """The last number handed out for one prefix and year. Locked while a number is taken, so
     concurrent registrations queue here; the counter rolls back with a failed registration,

@@ -224,3 +224,21 @@ def test_hits_are_paged_and_each_page_has_its_excerpts(client, diarie):
     assert "25 träffar, sida 2 av 2" in body and 'start="21"' in body
     assert 'href="?q=parkering%20vid%20torget&amp;sida=1"' in body and "Nästa" not in body
     assert body.count('<span class="dnr">') == 5
+
+
+@pytest.mark.parametrize(
+    "fraga", ["skhlm 2024/123", "SKHLM2024/123", "SKHLM  2024/123", "SKHLM-2024/123", "SKHLM 2024 / 123", "2024/0123"]
+)
+def test_a_number_typed_with_other_spacing_finds_the_case(db, client, fraga):
+    """A registrator types the number as it stands on a paper or in a mail: without the space,
+    with a hyphen, with spaces around the slash. The diarium search, Mina ärenden and the admin's
+    list find the case as if it were typed the diarium's way."""
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
+    arende = ArendeFactory(diarienummer="SKHLM 2024/123")
+    ArendeFactory(diarienummer="SKHLM 2023/123")
+
+    assert _nummer(sok_arenden(user, fraga)) == [arende.diarienummer]
+    client.force_login(user)
+    for url in ("/", "/admin/arenden/arende/"):
+        sida = client.get(url, {"q": fraga}).content.decode()
+        assert arende.diarienummer in sida and "SKHLM 2023/123" not in sida, url
