@@ -153,11 +153,16 @@ def registrera_arende(*, arende, user, registrerad=None):
         kontrollera_medarbetare(arende.handlaggare, arende.forvaltning, falt="handlaggare", som=HANDLAGGARE_FOR)
         if registrerad:
             arende.registrerad = registrerad
+        # Checked again on the day the number is taken: a form checked before midnight on New
+        # Year's Eve and saved after it would put last year's case in this year's series.
+        idag = timezone.localdate()
+        if fel := arende.fel_i_registreringsdagen(idag):
+            raise ValidationError({"registrerad": fel})
         if arende.diarienummer:
             prefix, ar, lopnummer = parse_diarienummer(arende.diarienummer)
         else:
             prefix = arende.forvaltning.diarieprefix
-            ar = timezone.localdate().year
+            ar = idag.year
             lopnummer = next_lopnummer(prefix=prefix, ar=ar)
             arende.diarienummer = f"{prefix} {ar}/{lopnummer}"
         arende.ar, arende.lopnummer = ar, lopnummer

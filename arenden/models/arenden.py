@@ -1,5 +1,6 @@
 """The diarium: ärenden, their numbers and skrivelser."""
 
+import datetime
 import re
 
 from django.apps import apps
@@ -363,10 +364,32 @@ class Arende(models.Model):
     def is_closed(self):
         return self.status == ArendeStatus.AVSLUTAT
 
+    def fel_i_registreringsdagen(self, idag=None):
+        """Why the case's `registrerad` cannot stand, or None. No case is registered on a day
+        still to come. A case that the system numbers takes the number of the year it is
+        registered in (its series restarts every year): a date of another year, such as the
+        date a form opened on New Year's Eve still holds when it is saved after midnight, would
+        put a case of one year in the next year's series. An older case is entered with its own
+        number, which carries its own year."""
+        idag = idag or timezone.localdate()
+        registrerad = self.registrerad
+        if not isinstance(registrerad, datetime.date):
+            return None  # not a date: the field itself says so
+        if registrerad > idag:
+            return f"Registreringsdagen {registrerad.isoformat()} har inte kommit än."
+        if self._state.adding and not self.diarienummer and registrerad.year != idag.year:
+            return (
+                f"Systemet delar ut ett nummer för {idag.year}, så ärendet registreras {idag.year}. Ange en dag "
+                f"i {idag.year}, eller diarienumret om det är ett äldre ärende."
+            )
+        return None
+
     def clean(self):
         super().clean()
         if self.avdelning_id and self.forvaltning_id and self.avdelning.forvaltning_id != self.forvaltning_id:
             raise ValidationError({"avdelning": f"Avdelningen {self.avdelning} hör inte till {self.forvaltning}."})
+        if fel := self.fel_i_registreringsdagen():
+            raise ValidationError({"registrerad": fel})
         parsed = parse_diarienummer(self.diarienummer)
         if not self.diarienummer or parsed is None:
             return  # blank: the system hands out the number; malformed: the field validator reports it

@@ -1,6 +1,9 @@
+import datetime
 import threading
+import zoneinfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connections
@@ -77,7 +80,8 @@ def _admin_data(forvaltning, diarienummer):
         "diarienummer": diarienummer,
         "forvaltning": forvaltning.pk,
         "arendemening": "Äldre ärende",
-        "registrerad": "2022-11-21",
+        # A system number is for a case registered this year; an older case brings its own.
+        "registrerad": "2022-11-21" if diarienummer else timezone.localdate().isoformat(),
         "skrivelser-TOTAL_FORMS": "0",
         "skrivelser-INITIAL_FORMS": "0",
         "tjansteutlatanden-TOTAL_FORMS": "0",
@@ -279,3 +283,65 @@ def test_a_hand_entered_number_a_colleague_registers_meanwhile_is_refused_on_the
     assert form.errors["diarienummer"] == ["Diarienumret finns redan i diariet och kan inte användas igen."]
     assert (form["diarienummer"].value(), form["arendemening"].value()) == ("SKHLM 2022/1048", "Mitt äldre ärende")
     assert list(Arende.objects.values_list("arendemening", flat=True)) == ["Kollegans ärende"]
+
+
+STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
+
+
+def _klockan(monkeypatch, *tid):
+    """The clock at `tid` in Stockholm; 2025-01-01 00:30 there is still 2024-12-31 in UTC."""
+    monkeypatch.setattr(timezone, "now", lambda: datetime.datetime(*tid, tzinfo=STOCKHOLM))
+
+
+def test_a_case_registered_after_midnight_in_stockholm_takes_the_new_years_number(db, monkeypatch):
+    _klockan(monkeypatch, 2025, 1, 1, 0, 30)
+    arende = _register(ForvaltningFactory(), UserFactory())
+    assert (arende.diarienummer, arende.registrerad) == ("SKHLM 2025/1", datetime.date(2025, 1, 1))
+
+
+def test_a_form_opened_on_new_years_eve_and_saved_after_midnight_is_refused_and_kept(admin_client, monkeypatch):
+    """The form's date is the day it was opened: saved after midnight, the case would be registered
+    on the last day of one year with a number of the next."""
+    skhlm = ForvaltningFactory()
+    _klockan(monkeypatch, 2024, 12, 31, 23, 58)
+    fran_sidan = admin_client.get(ADD_URL).context["adminform"].form["registrerad"].value()
+    data = {**_admin_data(skhlm, ""), "registrerad": fran_sidan.isoformat(), "arendemening": "Nyårsärende"}
+    _klockan(monkeypatch, 2025, 1, 1, 0, 1)
+
+    response = admin_client.post(ADD_URL, data)
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["registrerad"] == [
+        "Systemet delar ut ett nummer för 2025, så ärendet registreras 2025. Ange en dag i 2025, eller "
+        "diarienumret om det är ett äldre ärende."
+    ]
+    assert form["arendemening"].value() == "Nyårsärende"
+    assert not Arende.objects.exists() and not DiarieSekvens.objects.filter(senaste__gt=0).exists()
+    data["registrerad"] = "2025-01-01"
+    assert admin_client.post(ADD_URL, data).status_code == 302
+    assert Arende.objects.get().diarienummer == "SKHLM 2025/1"
+
+
+def test_a_form_checked_before_midnight_and_stored_after_it_takes_no_number(db, monkeypatch):
+    """The service checks the day again as it takes the number: the form's check may have run
+    in the old year."""
+    _klockan(monkeypatch, 2025, 1, 1, 0, 0)
+    arende = Arende(
+        forvaltning=ForvaltningFactory(), arendemening="Nyårsärende", registrerad=datetime.date(2024, 12, 31)
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.registrera_arende(arende=arende, user=UserFactory())
+    assert list(refused.value.message_dict) == ["registrerad"]
+    assert not Arende.objects.exists() and not DiarieSekvens.objects.filter(senaste__gt=0).exists()
+
+
+def test_a_case_is_not_registered_on_a_day_still_to_come(admin_client):
+    skhlm = ForvaltningFactory()
+    imorgon = timezone.localdate() + datetime.timedelta(days=1)
+    response = admin_client.post(ADD_URL, {**_admin_data(skhlm, ""), "registrerad": imorgon.isoformat()})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["registrerad"] == [
+        f"Registreringsdagen {imorgon.isoformat()} har inte kommit än."
+    ]
+    assert not Arende.objects.exists()

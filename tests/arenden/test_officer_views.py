@@ -314,7 +314,7 @@ def test_the_timeline_tells_when_a_case_was_registered_and_an_older_ones_diarium
     assert forsta["handelse"] == "Ärendet registrerat"
     assert forsta["tid"] == arende.history.earliest().history_date  # was midnight of the day
 
-    aldre = Arende(forvaltning=arende.forvaltning, arendemening="Äldre ärende, infört nu")
+    aldre = Arende(forvaltning=arende.forvaltning, diarienummer="SKHLM 2019/4", arendemening="Äldre ärende, infört nu")
     services.registrera_arende(arende=aldre, user=arende.handlaggare, registrerad=datetime.date(2019, 3, 4))
     forsta = tidslinje(aldre)[0]
     assert timezone.localtime(forsta["tid"]).strftime("%Y-%m-%d %H:%M") == "2019-03-04 00:00"
