@@ -4,6 +4,7 @@ from functools import partial
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ALL_VAR, ORDER_VAR
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -48,6 +49,14 @@ from .common import (
 class ArendeForm(ObjektForm):
     versioned_fields = services.ARENDE_FALT
     benamning = "ärendet"
+
+    def clean_citerade(self):
+        # The diarium's search offers the case itself among the cases it may cite; picked, it
+        # would stand in its own list and history as a reference to another case.
+        citerade = self.cleaned_data.get("citerade")
+        if self.instance.pk and citerade is not None and any(a.pk == self.instance.pk for a in citerade):
+            raise ValidationError("Ett ärende kan inte hänvisa till sig självt.", code="sig_sjalvt")
+        return citerade
 
 
 class SkrivelseInline(admin.StackedInline):

@@ -748,3 +748,34 @@ def test_the_admins_links_to_an_uploaded_skrivelse_open_it_through_the_case_chec
     # Outside the case, no version either.
     client.force_login(world.frammande)
     assert client.get(gammal_url).status_code == 404
+
+
+def test_a_case_does_not_cite_itself(admin_client):
+    """A case picked among its own citations (the diarium's search offers it too) would stand in
+    its own list of cited cases, and in its history, as a reference to another case."""
+    from arenden import services
+
+    arende = ArendeFactory(diarienummer="SKHLM 2022/5")
+    annat = ArendeFactory(diarienummer="SKHLM 2022/6")
+    url = f"/admin/arenden/arende/{arende.pk}/change/"
+    data = {
+        "arendemening": arende.arendemening,
+        "handlaggare": arende.handlaggare_id,
+        "registrerad": arende.registrerad.isoformat(),
+        "citerade": [arende.pk, annat.pk],
+        "citerade_utanfor_diariet": "",
+        "expected_version": services.objektversion(arende, services.ARENDE_FALT),
+        "skrivelser-TOTAL_FORMS": "0",
+        "skrivelser-INITIAL_FORMS": "0",
+        "tjansteutlatanden-TOTAL_FORMS": "0",
+        "tjansteutlatanden-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["citerade"] == ["Ett ärende kan inte hänvisa till sig självt."]
+    assert not arende.citerade.exists() and arende.history.count() == 1
+    data["citerade"] = [annat.pk]
+    assert admin_client.post(url, data).status_code == 302
+    assert list(arende.citerade.all()) == [annat]
