@@ -207,6 +207,13 @@ def registrera(request):
         else:
             messages.success(request, f"Ärendet är registrerat med diarienummer {arende.diarienummer}.")
             return redirect("arenden:arende", pk=arende.pk)
+    fil = form.cleaned_data.get("fil") if form.is_bound and form.errors else None
+    if fil:
+        # A browser never fills a file field in again: corrected and sent once more, the form
+        # would register the skrivelse without the PDF the officer believes is attached.
+        form.add_error(
+            "fil", f"Filen ”{fil.name}” är inte sparad, eftersom formuläret inte kunde skickas. Välj den igen."
+        )
     return render(request, "arenden/registrera.html", {"form": form})
 
 

@@ -348,3 +348,23 @@ def test_a_committed_upload_stays_though_a_commit_callback_before_it_failed(sett
 
     assert Skrivelse.objects.get(pk=skrivelse.pk).fil.name == skrivelse.fil.name
     assert _arkivet(settings) == [skrivelse.fil.name]
+
+
+def test_a_refused_registration_says_that_its_good_file_must_be_chosen_again(officer_client):
+    """A browser never fills a file field in again: the officer who corrects the field the form
+    refused and registers would store the skrivelse without its PDF, unless told to choose it."""
+    data = {
+        "titel": "Trygghet i Sätra",
+        "forfattare": "",
+        "beredning_datum": "2024-12-14",
+        "text": "Skrivelsens text.",
+        "fil": SimpleUploadedFile("skrivelse-sätra.pdf", pdf_bytes(), content_type="application/pdf"),
+    }
+    response = officer_client.post(reverse("arenden:registrera"), data)
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["fil"] == [
+        "Filen ”skrivelse-sätra.pdf” är inte sparad, eftersom formuläret inte kunde skickas. Välj den igen."
+    ]
+    assert "forfattare" in form.errors and not Arende.objects.exists()
