@@ -223,7 +223,7 @@ def test_hits_are_paged_and_each_page_has_its_excerpts(client, diarie):
     body = client.get("/sok/", {"q": "parkering vid torget", "sida": "2"}).content.decode()
     assert "25 träffar, sida 2 av 2" in body and 'start="21"' in body
     assert 'href="?q=parkering%20vid%20torget&amp;sida=1"' in body and "Nästa" not in body
-    assert body.count('<span class="dnr">') == 5
+    assert body.count('<a class="dnr" ') == 5
 
 
 @pytest.mark.parametrize(
@@ -242,3 +242,11 @@ def test_a_number_typed_with_other_spacing_finds_the_case(db, client, fraga):
     for url in ("/", "/admin/arenden/arende/"):
         sida = client.get(url, {"q": fraga}).content.decode()
         assert arende.diarienummer in sida and "SKHLM 2023/123" not in sida, url
+
+
+def test_each_hit_opens_its_case(client, demo):
+    """The number of a hit leads to the case's page, as on Mina ärenden: found, the case is one
+    click away, not a number to copy into another search."""
+    client.force_login(demo.arende.handlaggare)
+    body = client.get("/sok/", {"q": "SKHLM 2024/123"}).content.decode()
+    assert f'<a class="dnr" href="/arenden/{demo.arende.pk}/">SKHLM 2024/123</a>' in body
