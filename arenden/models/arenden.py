@@ -364,19 +364,27 @@ class Arende(models.Model):
     def is_closed(self):
         return self.status == ArendeStatus.AVSLUTAT
 
-    def fel_i_registreringsdagen(self, idag=None):
-        """Why the case's `registrerad` cannot stand, or None. No case is registered on a day
-        still to come. A case that the system numbers takes the number of the year it is
-        registered in (its series restarts every year): a date of another year, such as the
-        date a form opened on New Year's Eve still holds when it is saved after midnight, would
-        put a case of one year in the next year's series. An older case is entered with its own
-        number, which carries its own year."""
-        idag = idag or timezone.localdate()
+    def fel_i_registreringsdagen(self, idag=None, tidigare=None):
+        """Why the case's `registrerad` cannot stand, or None; `tidigare` is the day stored
+        before, which stays as it is. No case is registered on a day still to come. A number
+        belongs to the year the case was registered in (the series restarts every year), so a
+        case is registered in its number's year: an older case entered by hand with today's
+        date stood among the newest and told its registration as today's. A case that the
+        system numbers takes the number of the year it is registered in: a date of another
+        year, such as the date a form opened on New Year's Eve still holds when it is saved
+        after midnight, would put a case of one year in the next year's series."""
         registrerad = self.registrerad
-        if not isinstance(registrerad, datetime.date):
-            return None  # not a date: the field itself says so
+        if not isinstance(registrerad, datetime.date) or registrerad == tidigare:
+            return None  # not a date (the field itself says so), or not changed
+        idag = idag or timezone.localdate()
         if registrerad > idag:
             return f"Registreringsdagen {registrerad.isoformat()} har inte kommit än."
+        parsed = parse_diarienummer(self.diarienummer)
+        if parsed and registrerad.year != parsed[1]:
+            return (
+                f"Diarienumret {self.diarienummer} är från {parsed[1]}, året ärendet registrerades. Ange en dag "
+                f"i {parsed[1]}."
+            )
         if self._state.adding and not self.diarienummer and registrerad.year != idag.year:
             return (
                 f"Systemet delar ut ett nummer för {idag.year}, så ärendet registreras {idag.year}. Ange en dag "
@@ -388,8 +396,14 @@ class Arende(models.Model):
         super().clean()
         if self.avdelning_id and self.forvaltning_id and self.avdelning.forvaltning_id != self.forvaltning_id:
             raise ValidationError({"avdelning": f"Avdelningen {self.avdelning} hör inte till {self.forvaltning}."})
-        if fel := self.fel_i_registreringsdagen():
+        self._kontrollera_diarienumret()
+        tidigare = None
+        if not self._state.adding:
+            tidigare = Arende.objects.filter(pk=self.pk).values_list("registrerad", flat=True).first()
+        if fel := self.fel_i_registreringsdagen(tidigare=tidigare):
             raise ValidationError({"registrerad": fel})
+
+    def _kontrollera_diarienumret(self):
         parsed = parse_diarienummer(self.diarienummer)
         if not self.diarienummer or parsed is None:
             return  # blank: the system hands out the number; malformed: the field validator reports it

@@ -345,3 +345,61 @@ def test_a_case_is_not_registered_on_a_day_still_to_come(admin_client):
         f"Registreringsdagen {imorgon.isoformat()} har inte kommit än."
     ]
     assert not Arende.objects.exists()
+
+
+def test_an_older_case_is_registered_in_its_numbers_year(admin_client):
+    """Entered by hand with the form's date, today, an older case stood among the newest and its
+    timeline told it registered today."""
+    skhlm = ForvaltningFactory()
+    idag = timezone.localdate().isoformat()
+    response = admin_client.post(ADD_URL, {**_admin_data(skhlm, "SKHLM 2022/1048"), "registrerad": idag})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["registrerad"] == [
+        "Diarienumret SKHLM 2022/1048 är från 2022, året ärendet registrerades. Ange en dag i 2022."
+    ]
+    assert not Arende.objects.exists()
+
+
+def test_a_cases_registration_day_moves_only_within_its_numbers_year(admin_client):
+    arende = ArendeFactory(diarienummer="SKHLM 2022/5", registrerad=datetime.date(2022, 3, 1))
+    url = f"/admin/arenden/arende/{arende.pk}/change/"
+    data = {
+        "arendemening": arende.arendemening,
+        "handlaggare": arende.handlaggare_id,
+        "registrerad": "2023-03-01",
+        "citerade_utanfor_diariet": "",
+        "expected_version": services.objektversion(arende, services.ARENDE_FALT),
+        "skrivelser-TOTAL_FORMS": "0",
+        "skrivelser-INITIAL_FORMS": "0",
+        "tjansteutlatanden-TOTAL_FORMS": "0",
+        "tjansteutlatanden-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["registrerad"] == [
+        "Diarienumret SKHLM 2022/5 är från 2022, året ärendet registrerades. Ange en dag i 2022."
+    ]
+    arende.refresh_from_db()
+    assert arende.registrerad == datetime.date(2022, 3, 1)
+    assert admin_client.post(url, {**data, "registrerad": "2022-03-02"}).status_code == 302
+    arende.refresh_from_db()
+    assert arende.registrerad == datetime.date(2022, 3, 2)
+
+
+def test_a_case_stored_with_a_day_of_another_year_keeps_it_when_other_fields_change(admin_client):
+    arende = ArendeFactory(diarienummer="SKHLM 2020/5")  # the factory's registrerad: today
+    url = f"/admin/arenden/arende/{arende.pk}/change/"
+    data = {
+        "arendemening": "Ny ärendemening",
+        "handlaggare": arende.handlaggare_id,
+        "registrerad": arende.registrerad.isoformat(),
+        "citerade_utanfor_diariet": "",
+        "expected_version": services.objektversion(arende, services.ARENDE_FALT),
+        "skrivelser-TOTAL_FORMS": "0",
+        "skrivelser-INITIAL_FORMS": "0",
+        "tjansteutlatanden-TOTAL_FORMS": "0",
+        "tjansteutlatanden-INITIAL_FORMS": "0",
+    }
+    assert admin_client.post(url, data).status_code == 302
+    arende.refresh_from_db()
+    assert arende.arendemening == "Ny ärendemening"
