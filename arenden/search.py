@@ -115,11 +115,31 @@ def sok_arenden(user, fraga, sida=1):
         qs = qs.order_by("-ar", "-lopnummer")
     # The ranked ids in one query give both the count and the page; only the page's rows are read.
     ids = list(qs.values_list("pk", flat=True)[:RANKADE])
+    if nummer := _numrets_arenden(user, fraga):
+        ids = [*nummer, *(pk for pk in ids if pk not in nummer)][:RANKADE]
     page = Paginator(ids, PER_SIDA).get_page(sida)
     rader = Arende.objects.select_related("handlaggare").in_bulk(list(page.object_list))
     page.object_list = [rader[pk] for pk in page.object_list if pk in rader]
     _markera(page.object_list, fraga)
     return page
+
+
+def _numrets_arenden(user, fraga):
+    """The ids of the cases whose number `fraga` is ("SKHLM 2024/12", "2024/12"), as written in
+    any way `skrivet_diarienummer` reads. They go first: a number is contained in the numbers
+    after it (2024/120, 2024/1200 …), which are newer and fill the hits before it, and it is not
+    among the words that rank a case, so the case itself came last, or past the hits shown."""
+    nummer = skrivet_diarienummer(fraga)
+    if nummer is None:
+        return []
+    prefix, _, ar_lopnummer = nummer.rpartition(" ")
+    ar, lopnummer = (int(del_) for del_ in ar_lopnummer.split("/"))
+    if lopnummer > 2**31 - 1:
+        return []  # past any running number a column holds
+    villkor = Q(diarienummer=nummer) if prefix else Q(ar=ar, lopnummer=lopnummer)
+    return list(
+        Arende.objects.for_user(user).filter(villkor).order_by("-ar", "-lopnummer").values_list("pk", flat=True)
+    )
 
 
 def _korpus(arenden):

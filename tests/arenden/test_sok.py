@@ -250,3 +250,19 @@ def test_each_hit_opens_its_case(client, demo):
     client.force_login(demo.arende.handlaggare)
     body = client.get("/sok/", {"q": "SKHLM 2024/123"}).content.decode()
     assert f'<a class="dnr" href="/arenden/{demo.arende.pk}/">SKHLM 2024/123</a>' in body
+
+
+@pytest.mark.parametrize("fraga", ["SKHLM 2024/12", "skhlm2024/12", "2024/12"])
+def test_the_case_whose_number_is_searched_comes_first(db, fraga):
+    """ "2024/12" stands in every newer number that begins with it (2024/120, 2024/1200 …) and
+    in the text of the cases that cite it: the case itself came after all of them, and with
+    more than the hits shown it was not among them at all."""
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
+    arende = ArendeFactory(diarienummer="SKHLM 2024/12", arendemening="Trygghet i Sätra")
+    for lopnummer in range(120, 125):
+        ArendeFactory(diarienummer=f"SKHLM 2024/{lopnummer}")
+    citerar = TjansteutlatandeFactory(arende=ArendeFactory(diarienummer="SKHLM 2024/300"))
+    Sektion.objects.filter(tjansteutlatande=citerar).update(text="Se ärende SKHLM 2024/12 om trygghet i Sätra.")
+
+    traffar = _nummer(sok_arenden(user, fraga))
+    assert traffar[0] == arende.diarienummer and len(traffar) == len(set(traffar))
