@@ -464,3 +464,10 @@ class Skrivelse(models.Model):
 
     def __str__(self):
         return self.titel
+
+    def clean(self):
+        super().clean()
+        # The day the nämnd sent it is one that has come: a mistyped year (2052 for 2025) put a
+        # skrivelse in the diarium as sent for beredning decades ahead.
+        if isinstance(self.beredning_datum, datetime.date) and self.beredning_datum > timezone.localdate():
+            raise ValidationError({"beredning_datum": f"Dagen {self.beredning_datum.isoformat()} har inte kommit än."})

@@ -16,7 +16,7 @@ from django.utils import timezone
 from arenden import services
 from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
-from arenden.models import Arende, Mall, Skrivelse, TjansteutlatandeAtgard
+from arenden.models import Arende, DiarieSekvens, Mall, Skrivelse, TjansteutlatandeAtgard
 from atgarder.models import Atgard
 from tests.arenden.meeting import sammantrade
 from tests.arenden.test_admin_attest import _Formular
@@ -1212,3 +1212,12 @@ def test_a_header_save_refused_because_the_document_went_on_a_meetings_list_lead
     assert "Ny titel" in html  # what was typed, told with the refusal
     tu.refresh_from_db()
     assert tu.titel != "Ny titel"
+
+
+def test_register_refuses_a_skrivelse_sent_for_beredning_on_a_day_still_to_come(officer_client):
+    imorgon = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    data = {"titel": "Trygghet", "forfattare": "F", "beredning_datum": imorgon, "text": "Text."}
+    response = officer_client.post(reverse("arenden:registrera"), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["beredning_datum"] == [f"Dagen {imorgon} har inte kommit än."]
+    assert not Arende.objects.exists() and not DiarieSekvens.objects.filter(senaste__gt=0).exists()
