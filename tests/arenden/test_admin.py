@@ -82,6 +82,24 @@ def _atgard_form_data(atgard):
     return _shown(data, "typ", "titel", "beskrivning")
 
 
+def _arende_form_data(arende, **overrides):
+    """The ärende's admin change form as the browser would post it, unchanged but for `overrides`."""
+    from arenden import services
+
+    return {
+        "arendemening": arende.arendemening,
+        "handlaggare": arende.handlaggare_id,
+        "registrerad": arende.registrerad.isoformat(),
+        "citerade_utanfor_diariet": "",
+        "expected_version": services.objektversion(arende, services.ARENDE_FALT),
+        "skrivelser-TOTAL_FORMS": "0",
+        "skrivelser-INITIAL_FORMS": "0",
+        "tjansteutlatanden-TOTAL_FORMS": "0",
+        "tjansteutlatanden-INITIAL_FORMS": "0",
+        **overrides,
+    }
+
+
 def _change_form_data(tu, **overrides):
     """The document's admin change form as the browser would post it, unchanged."""
     data = {
@@ -753,23 +771,11 @@ def test_the_admins_links_to_an_uploaded_skrivelse_open_it_through_the_case_chec
 def test_a_case_does_not_cite_itself(admin_client):
     """A case picked among its own citations (the diarium's search offers it too) would stand in
     its own list of cited cases, and in its history, as a reference to another case."""
-    from arenden import services
 
     arende = ArendeFactory(diarienummer="SKHLM 2022/5")
     annat = ArendeFactory(diarienummer="SKHLM 2022/6")
     url = f"/admin/arenden/arende/{arende.pk}/change/"
-    data = {
-        "arendemening": arende.arendemening,
-        "handlaggare": arende.handlaggare_id,
-        "registrerad": arende.registrerad.isoformat(),
-        "citerade": [arende.pk, annat.pk],
-        "citerade_utanfor_diariet": "",
-        "expected_version": services.objektversion(arende, services.ARENDE_FALT),
-        "skrivelser-TOTAL_FORMS": "0",
-        "skrivelser-INITIAL_FORMS": "0",
-        "tjansteutlatanden-TOTAL_FORMS": "0",
-        "tjansteutlatanden-INITIAL_FORMS": "0",
-    }
+    data = _arende_form_data(arende, citerade=[arende.pk, annat.pk])
     response = admin_client.post(url, data)
 
     assert response.status_code == 200

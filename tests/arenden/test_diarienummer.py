@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from arenden import services
 from arenden.models import Arende, DiarieSekvens
+from tests.arenden.test_admin import _arende_form_data
 from tests.factories import ArendeFactory, ForvaltningFactory, UserFactory, pdf_bytes
 
 
@@ -363,17 +364,7 @@ def test_an_older_case_is_registered_in_its_numbers_year(admin_client):
 def test_a_cases_registration_day_moves_only_within_its_numbers_year(admin_client):
     arende = ArendeFactory(diarienummer="SKHLM 2022/5", registrerad=datetime.date(2022, 3, 1))
     url = f"/admin/arenden/arende/{arende.pk}/change/"
-    data = {
-        "arendemening": arende.arendemening,
-        "handlaggare": arende.handlaggare_id,
-        "registrerad": "2023-03-01",
-        "citerade_utanfor_diariet": "",
-        "expected_version": services.objektversion(arende, services.ARENDE_FALT),
-        "skrivelser-TOTAL_FORMS": "0",
-        "skrivelser-INITIAL_FORMS": "0",
-        "tjansteutlatanden-TOTAL_FORMS": "0",
-        "tjansteutlatanden-INITIAL_FORMS": "0",
-    }
+    data = _arende_form_data(arende, registrerad="2023-03-01")
     response = admin_client.post(url, data)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["registrerad"] == [
@@ -389,17 +380,7 @@ def test_a_cases_registration_day_moves_only_within_its_numbers_year(admin_clien
 def test_a_case_stored_with_a_day_of_another_year_keeps_it_when_other_fields_change(admin_client):
     arende = ArendeFactory(diarienummer="SKHLM 2020/5")  # the factory's registrerad: today
     url = f"/admin/arenden/arende/{arende.pk}/change/"
-    data = {
-        "arendemening": "Ny ärendemening",
-        "handlaggare": arende.handlaggare_id,
-        "registrerad": arende.registrerad.isoformat(),
-        "citerade_utanfor_diariet": "",
-        "expected_version": services.objektversion(arende, services.ARENDE_FALT),
-        "skrivelser-TOTAL_FORMS": "0",
-        "skrivelser-INITIAL_FORMS": "0",
-        "tjansteutlatanden-TOTAL_FORMS": "0",
-        "tjansteutlatanden-INITIAL_FORMS": "0",
-    }
+    data = _arende_form_data(arende, arendemening="Ny ärendemening")
     assert admin_client.post(url, data).status_code == 302
     arende.refresh_from_db()
     assert arende.arendemening == "Ny ärendemening"
