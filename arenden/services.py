@@ -857,6 +857,10 @@ def _kontrollera_kedja(tu, user, kedja, forfattare):
             raise WorkflowError(f"{namn} har skrivit text i dokumentet och kan inte attestera det.")
         if user is not None and attestant.pk == user.pk:
             raise WorkflowError("Du kan inte själv stå i attestkedjan för ett dokument du skickar.")
+        if not attestant.is_active:
+            raise WorkflowError(
+                f"{namn} har inget aktivt konto längre och kan inte attestera. Välj en annan attestant."
+            )
         if not may_attest(attestant):
             raise WorkflowError(f"{namn} har inte rollen Attestant.")
         if not Tjansteutlatande.objects.for_user(attestant).filter(pk=tu.pk).exists():

@@ -341,6 +341,19 @@ def test_a_user_without_the_attestant_role_can_never_attest(world):
         services.attestera(tjansteutlatande=tu, user=world.chef1)
 
 
+def test_a_chef_whose_account_is_closed_is_refused_for_that_reason(world):
+    # The default chain names the avdelning's chef, whose account has since been closed: the
+    # refusal said they lacked the Attestant role, which sent the officer to ask for a role.
+    world.chef1.is_active = False
+    world.chef1.save()
+    tu = world.dokument()
+    with pytest.raises(services.WorkflowError) as refusal:
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    assert str(refusal.value) == (
+        "Chef1 Testsson har inget aktivt konto längre och kan inte attestera. Välj en annan attestant."
+    )
+
+
 def test_who_may_attest_is_one_rule_for_both_choosers_and_the_chain(world):
     from arenden.admin.tjansteutlatanden import SkickaForm
     from arenden.forms import SkickaForAttestForm
