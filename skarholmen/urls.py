@@ -1,8 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from skarholmen.views import Inloggning
+from skarholmen.views import Inloggning, Utloggning
 
 # A database outage in any view or middleware is a Swedish 503 page, not a 500 (skarholmen/views.py).
 handler500 = "skarholmen.views.server_error"
@@ -16,7 +15,7 @@ admin.site.index_title = "Administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("logga-in/", Inloggning.as_view(), name="login"),
-    path("logga-ut/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logga-ut/", Utloggning.as_view(), name="logout"),
     path("", include("atgarder.urls")),
     path("", include("arenden.urls")),
 ]

@@ -1,13 +1,13 @@
-"""Project-wide views: the officers' login, and the error views."""
+"""Project-wide views: the officers' login and logout, and the error views."""
 
 import sys
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.template import loader
 from django.views.defaults import server_error as django_server_error
 
@@ -49,3 +49,16 @@ class Inloggning(LoginView):
     def get_redirect_url(self):
         url = super().get_redirect_url()
         return "" if url and urlsplit(url).path == resolve_url(settings.LOGIN_URL) else url
+
+
+class Utloggning(LogoutView):
+    """The officers' logout, sent with POST by every page's button. An address opened with GET (an
+    old bookmark, a typed address) asks first, in Swedish, where Django answered with an empty
+    405; someone already logged out goes to the login page."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(settings.LOGIN_URL)
+        return render(request, "registration/logga_ut.html")

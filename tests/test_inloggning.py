@@ -36,3 +36,20 @@ def test_a_signed_in_user_sent_to_the_login_page_with_itself_as_next_lands_on_th
     # Django refused this with a server error ("Redirection loop for authenticated user").
     assert response.status_code == 302
     assert response["Location"] == "/"
+
+
+def test_the_logout_address_opened_with_get_asks_first_in_swedish(client, db):
+    # An old bookmark or a typed address: Django's logout answered GET with an empty 405 page.
+    anvandare = UserFactory(username="anette", first_name="Anette", last_name="Ek")
+    client.force_login(anvandare)
+    response = client.get("/logga-ut/")
+    assert response.status_code == 200
+    sida = html.unescape(response.content.decode())
+    assert "Du är inloggad som Anette Ek. Vill du logga ut?" in sida
+    assert '<form class="logga-ut-sida" method="post" action="/logga-ut/">' in sida
+    assert "_auth_user_id" in client.session  # asking logs no one out
+    assert client.post("/logga-ut/").status_code == 302
+    assert "_auth_user_id" not in client.session
+    # Logged out, the address leads to the login page.
+    response = client.get("/logga-ut/")
+    assert response.status_code == 302 and response["Location"] == "/logga-in/"
