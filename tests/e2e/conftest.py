@@ -112,7 +112,8 @@ def login(page, base_url, username):
 
 
 def axe_violations(page):
-    """Serious and critical WCAG 2.1 A/AA violations axe-core finds on the current page."""
+    """Serious and critical WCAG 2.1 A/AA violations axe-core finds on the current page, and
+    headings that skip a level (moderate to axe, but a screen reader's outline of the page)."""
     assert AXE.exists(), "axe-core is missing: run `npm ci` in the project root"
     # Evaluated through the DevTools protocol rather than added as a <script> element, which
     # the page's Content-Security-Policy would (rightly) refuse as an inline script.
@@ -125,7 +126,7 @@ def axe_violations(page):
     return [
         f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
         for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
+        if v["impact"] in ("serious", "critical") or v["id"] == "heading-order"
     ]
 
 

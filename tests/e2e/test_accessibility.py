@@ -1,4 +1,4 @@
-"""Issue 5, done-means 2: axe-core finds no serious or critical violation on any officer page."""
+"""axe-core finds no serious or critical violation, nor a skipped heading level, on any officer page."""
 
 import pytest
 from playwright.sync_api import expect

@@ -1,4 +1,4 @@
-"""Issue 5, done-means 3 and 4: nothing harmful is stored or rendered, and nothing typed is lost."""
+"""The editor in the browser: nothing harmful is stored or rendered, and nothing typed is lost."""
 
 import json
 import re

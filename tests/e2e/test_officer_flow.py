@@ -1,4 +1,4 @@
-"""Issue 5, done-means 1 and 6: an officer's whole day in the browser, ending in an attested PDF."""
+"""An officer's whole day in the browser, ending in an attested PDF."""
 
 import io
 import re
