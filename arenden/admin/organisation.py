@@ -88,10 +88,12 @@ class UserAdmin(ObjektAdminMixin, HistoryAdmin, DjangoUserAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if getattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None) is None:
+        gammal = getattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None) is not None
+        if obj is None or not (gammal or not self.has_change_permission(request, obj)):
             return fieldsets
         # An old version (history_form_view): the history keeps no password, and the one
         # simple_history would fill in is today's, with a reset link that leads nowhere from here.
+        # A page the user may only read: the reset link leads to a refusal.
         return [(namn, {**val, "fields": [f for f in val["fields"] if f != "password"]}) for namn, val in fieldsets]
 
     def has_delete_permission(self, request, obj=None):

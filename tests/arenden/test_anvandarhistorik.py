@@ -130,3 +130,15 @@ def test_an_old_version_of_a_user_shows_no_password(admin_client, anna):
     assert "field-password" not in sida and "Återställ lösenord" not in sida
     # Today's page has it.
     assert "field-password" in admin_client.get(f"/admin/auth/user/{anna.pk}/change/").content.decode()
+
+
+def test_a_person_read_only_is_shown_without_the_password_reset_link(client, anna):
+    # A chef may read a colleague's page, not change it: the password's reset link led to a 403.
+    chef = ProfilFactory(user=UserFactory(username="chefen", roller=[Roll.ATTESTANT], is_staff=True)).user
+    client.force_login(chef)
+    response = client.get(f"/admin/auth/user/{anna.pk}/change/")
+    assert response.status_code == 200
+    sida = response.content.decode()
+    assert "field-username" in sida
+    assert "field-password" not in sida and "Återställ lösenord" not in sida
+    assert client.get(f"/admin/auth/user/{anna.pk}/password/").status_code == 403
