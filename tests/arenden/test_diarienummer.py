@@ -271,7 +271,12 @@ def test_a_hand_entered_number_a_colleague_registers_meanwhile_is_refused_on_the
     registrera = services.registrera_arende
 
     def kollegan():
-        arende = Arende(forvaltning_id=skhlm.pk, diarienummer="SKHLM 2022/1048", arendemening="Kollegans ärende")
+        arende = Arende(
+            forvaltning_id=skhlm.pk,
+            diarienummer="SKHLM 2022/1048",
+            arendemening="Kollegans ärende",
+            registrerad=datetime.date(2022, 11, 21),  # an older case is registered in its number's year
+        )
         registrera(arende=arende, user=kollega)
 
     # After the form's check, before the write: as a registration committed just before.
