@@ -150,7 +150,9 @@ def registrera_arende(*, arende, user, registrerad=None):
     if arende.pk:
         raise WorkflowError("Ärendet är redan registrerat.")
     with transaction.atomic():
-        kontrollera_medarbetare(arende.handlaggare, arende.forvaltning, falt="handlaggare", som=HANDLAGGARE_FOR)
+        kontrollera_medarbetare(
+            arende.handlaggare, arende.forvaltning, falt="handlaggare", som=HANDLAGGARE_FOR, behover_roll=True
+        )
         if registrerad:
             arende.registrerad = registrerad
         # Checked again on the day the number is taken: a form checked before midnight on New
@@ -453,6 +455,7 @@ def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user
             falt="handlaggare",
             som="handläggare för dokumentet",
             tidigare=tu.handlaggare_id,
+            behover_roll=True,
         )
         andrade = []
         for falt, varde in data.items():
@@ -510,6 +513,7 @@ def andra_arende(*, arende, falt, user, expected_version=None):
                 falt="handlaggare",
                 som=HANDLAGGARE_FOR,
                 tidigare=lagrad.handlaggare_id,
+                behover_roll=True,
             )
         falt = spara_andrade_falt(arende, lagrad, [f for f in falt if f != "status"], user)
         if "handlaggare" not in falt or arende.handlaggare_id is None:

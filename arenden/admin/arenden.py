@@ -209,13 +209,14 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
         if "diarienummer" in form.base_fields:
             form.base_fields["diarienummer"].required = False
         if "handlaggare" in form.base_fields:
-            # Someone who works in the case's förvaltning (a new case's is checked on saving, by
+            # Someone with a role who works in the case's förvaltning (a new case's is checked on saving, by
             # `services.registrera_arende`); the one the case has stays a choice.
             medarbetarval(
                 form.base_fields["handlaggare"],
                 request,
                 forvaltning=obj.forvaltning_id if obj else None,
                 behall=[obj.handlaggare_id] if obj else (),
+                behover_roll=True,
             )
         return form
 

@@ -40,6 +40,7 @@ from ..models import (
     display_name,
     dolda_arenden,
     forvaltningar_for,
+    med_roll,
     medarbetare,
     skrivet_diarienummer,
 )
@@ -197,14 +198,17 @@ MEDARBETARFALT = {
     ("arenden", "tjansteutlatande", "handlaggare"),
     ("arenden", "undertecknare", "anvandare"),
 }
+# Those of them that must open the case, and so hold a role (`med_roll`).
+HANDLAGGARFALT = {("arenden", "arende", "handlaggare"), ("arenden", "tjansteutlatande", "handlaggare")}
 ANNAN_FORVALTNING = "Välj någon som arbetar i ärendets förvaltning (vars avdelning hör till den)."
 
 
-def medarbetarval(field, request, *, forvaltning=None, behall=()):
+def medarbetarval(field, request, *, forvaltning=None, behall=(), behover_roll=False):
     """Let a people field (MEDARBETARFALT) offer only those who work in `forvaltning` (the case's;
     on a new case's page, where it is not chosen yet, in any förvaltning the user works in), and
-    the people in `behall` that it already holds: chosen before the rule, or since moved, they
-    stay until someone changes the field. Its autocomplete lists the same people (UserAdmin)."""
+    for a handläggare (`behover_roll`) only those with a role (`med_roll`), and the people in `behall`
+    that it already holds: chosen before the rule, or since moved, they stay until someone
+    changes the field. Its autocomplete lists the same people (UserAdmin)."""
     if forvaltning is not None:
         forvaltningar = [forvaltning]
     elif request.user.is_superuser:
@@ -212,6 +216,8 @@ def medarbetarval(field, request, *, forvaltning=None, behall=()):
     else:
         forvaltningar = forvaltningar_for(request.user)
     personer = medarbetare(forvaltningar)
+    if behover_roll:
+        personer = personer.filter(pk__in=med_roll().values("pk"))
     behall = [pk for pk in behall if pk is not None]
     if behall:
         personer = personer | personer.model._default_manager.filter(pk__in=behall)
@@ -236,7 +242,10 @@ def medarbetare_i_sokning(request, queryset):
         # As OnlyRealIds: a number SQLite can compare, or none of them.
         ok = forvaltning.isascii() and forvaltning.isdigit() and int(forvaltning) < 2**63
         forvaltningar = forvaltningar.filter(pk=int(forvaltning)) if ok else forvaltningar.none()
-    return queryset.filter(pk__in=medarbetare(forvaltningar.values("pk")).values("pk"))
+    personer = medarbetare(forvaltningar.values("pk"))
+    if kalla in HANDLAGGARFALT:
+        personer = personer.filter(pk__in=med_roll().values("pk"))
+    return queryset.filter(pk__in=personer.values("pk"))
 
 
 def _scope_arenden(db_field, request, kwargs):

@@ -413,9 +413,14 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
                 namnder = Namnd.objects.filter(forvaltningar__in=egna).distinct()
             form.base_fields["namnd"].queryset = namnder
         if obj is not None and "handlaggare" in form.base_fields:
-            # Someone who works in the case's förvaltning; the one the document names stays a choice.
+            # Someone with a role who works in the case's förvaltning; the one the document names stays a
+            # choice.
             medarbetarval(
-                form.base_fields["handlaggare"], request, forvaltning=obj.forvaltning_id, behall=[obj.handlaggare_id]
+                form.base_fields["handlaggare"],
+                request,
+                forvaltning=obj.forvaltning_id,
+                behall=[obj.handlaggare_id],
+                behover_roll=True,
             )
         return form
 

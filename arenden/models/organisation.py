@@ -185,6 +185,17 @@ def attestanter():
     return person.objects.filter(models.Q(pk__in=via_roll) | models.Q(pk__in=personligen), is_active=True)
 
 
+def med_roll():
+    """The active users who hold one of the roles that give cases to see (`synliga_delar`), or are
+    superusers: anyone else named a case's handläggare could not open their own case."""
+    from django.contrib.auth.models import Group
+
+    rollernas = Group.user_set.through.objects.filter(group__name__in=[Roll.HANDLAGGARE, *Roll.FORVALTNINGSROLLER])
+    return get_user_model().objects.filter(
+        models.Q(pk__in=rollernas.values("user_id")) | models.Q(is_superuser=True), is_active=True
+    )
+
+
 def may_attest(user):
     """Whether the user is among `attestanter()`."""
     if not user.is_authenticated or not user.is_active:
@@ -219,17 +230,26 @@ def medarbetare(forvaltningar):
     )
 
 
-def kontrollera_medarbetare(person, forvaltning, *, falt, som, tidigare=None):
+def kontrollera_medarbetare(person, forvaltning, *, falt, som, tidigare=None, behover_roll=False):
     """Refuse, with a ValidationError on the form field `falt`, a person who does not work in
-    `forvaltning` for a place in its cases (`som`: "handläggare för ärendet"). A case's
-    handläggare edits its documents and is printed in their header, and a signatory signs them:
-    someone of another förvaltning would write and sign in its name, and read its case. The one
-    already in the place (`tidigare`, a user id) stays, though they may since have moved."""
+    `forvaltning` for a place in its cases (`som`: "handläggare för ärendet"), or, for a place
+    that must open the case (`behover_roll`: a handläggare), who holds no role that would let them
+    (`med_roll`). A case's handläggare edits its documents and is printed in their header, and a signatory
+    signs them: someone of another förvaltning would write and sign in its name, and read its
+    case. The one already in the place (`tidigare`, a user id) stays, though they may since have
+    moved."""
     if person is None or person.pk == tidigare:
         return
     if not person.is_active:
         raise ValidationError(
             {falt: f"{display_name(person)} har inget aktivt konto och kan inte vara {som}. Välj någon annan."}
+        )
+    if behover_roll and not med_roll().filter(pk=person.pk).exists():
+        raise ValidationError(
+            {
+                falt: f"{display_name(person)} har ingen roll i ärendehanteringen och kan inte vara {som}: de "
+                "skulle inte kunna öppna ärendet. Välj någon annan."
+            }
         )
     if not arbetar_i(person, forvaltning):
         raise ValidationError(

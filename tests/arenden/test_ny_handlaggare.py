@@ -247,6 +247,27 @@ def test_a_case_is_given_only_to_someone_who_works_in_its_forvaltning(world):
     assert (kvar.arendemening, kvar.handlaggare) == ("Ny ärendemening", world.officer)
 
 
+def test_a_case_is_given_only_to_someone_with_a_role_who_could_open_it(world, client):
+    # The outsider works in the förvaltning but holds no role: named handläggare, they got a 404
+    # on their own case.
+    tu = _utkast(world)
+    arende = Arende.objects.get(pk=tu.arende_id)
+
+    with pytest.raises(ValidationError) as fel:
+        _ge_till(arende, world.outsider, world.registrator)
+
+    assert fel.value.message_dict == {
+        "handlaggare": [
+            f"{world.outsider.get_full_name()} har ingen roll i ärendehanteringen och kan inte vara handläggare "
+            "för ärendet: de skulle inte kunna öppna ärendet. Välj någon annan."
+        ]
+    }
+    assert Arende.objects.get(pk=arende.pk).handlaggare == world.officer
+    client.force_login(world.registrator)
+    erbjudna = client.get(_arende_url(arende)).context["adminform"].form.fields["handlaggare"].queryset
+    assert world.outsider not in erbjudna and world.officer in erbjudna
+
+
 def test_a_closed_account_is_given_no_case_and_offered_in_no_list(world, client):
     from arenden.models import medarbetare
 
@@ -385,7 +406,8 @@ def test_the_handlaggare_autocomplete_lists_only_people_of_the_forvaltning(clien
     _hasse(world)
     haso = world.frammande.profil.avdelning.forvaltning
     fragan = {"term": "Testsson", "app_label": "arenden", "model_name": model_name, "field_name": "handlaggare"}
-    skhlm = {"officer", "kollega", "chef1", "chef2", "sekreterare", "registrator", "outsider"}
+    # Not "outsider", who works there without a role: they could not open the case.
+    skhlm = {"officer", "kollega", "chef1", "chef2", "sekreterare", "registrator"}
 
     def listar(**extra):
         svar = client.get("/admin/autocomplete/", {**fragan, **extra})
