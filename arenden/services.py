@@ -236,10 +236,12 @@ def _overgang(tu, handelse):
     return till
 
 
-def _spara(obj, user, reason):
+def spara_med_orsak(obj, user, reason, update_fields=None):
+    """Save `obj` with its history row naming `user` and `reason` (cut to the history table's
+    column width)."""
     obj._history_user = user
-    obj._change_reason = reason[:100]  # the history table's column width
-    obj.save()
+    obj._change_reason = reason[:100]
+    obj.save(update_fields=update_fields)
     return obj
 
 
@@ -269,7 +271,7 @@ def _folj_arende(tu, user):
     arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
     if mal and arende.status != mal and not arende.is_closed:
         arende.status = mal
-        _spara(arende, user, f"{STATUS}: {A(mal).label}")
+        spara_med_orsak(arende, user, f"{STATUS}: {A(mal).label}")
 
 
 def _makulera(tu, user, orsak):
@@ -277,7 +279,7 @@ def _makulera(tu, user, orsak):
     nu = timezone.now()
     for steg in tu.attesteringar.select_for_update().filter(omgang=tu.attest_omgang, makulerad__isnull=True):
         steg.makulerad = nu
-        _spara(steg, user, f"Makulerad: {orsak}")
+        spara_med_orsak(steg, user, f"Makulerad: {orsak}")
 
 
 def _avsluta_omgangen(tu, user, till, orsak):
@@ -299,7 +301,7 @@ def _registrera_andring(tu, user, beskrivning):
     if tu.status != S.UTKAST:
         _avsluta_omgangen(tu, user, till, beskrivning)
         reason = beskrivning[: 100 - len(MAKULERAD)] + MAKULERAD
-    _spara(tu, user, reason)
+    spara_med_orsak(tu, user, reason)
     _folj_arende(tu, user)
 
 
@@ -355,7 +357,7 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
         namnd = namnd or arende.forvaltning.namnd
         _kontrollera_namnd(arende, namnd)
         profil = Profil.objects.filter(user=handlaggare).first()
-        tu = _spara(
+        tu = spara_med_orsak(
             Tjansteutlatande(
                 arende=arende,
                 mall=mall,
@@ -370,7 +372,7 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
             SKAPAT,
         )
         for mall_sektion in mall.sektioner.order_by("ordning", "pk"):
-            _spara(Sektion(tjansteutlatande=tu, mall_sektion=mall_sektion), user, "Skapad från mallen")
+            spara_med_orsak(Sektion(tjansteutlatande=tu, mall_sektion=mall_sektion), user, "Skapad från mallen")
         _folj_arende(tu, user)
     arende.refresh_from_db()
     return tu
@@ -406,7 +408,7 @@ def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
         if ren_avslutning is not None:
             fresh.avslutning = ren_avslutning
         fresh.version += 1
-        _spara(fresh, user, f"Ändrad: {rubrik}")
+        spara_med_orsak(fresh, user, f"Ändrad: {rubrik}")
         _registrera_andring(tu, user, f"{SEKTION_ANDRAD}: {rubrik}")
     _uppdatera(sektion, fresh)
     return fresh
@@ -550,7 +552,9 @@ def lagg_till_atgard(*, tjansteutlatande, atgard, user):
         if tu.atgard_val.filter(atgard=atgard).exists():
             raise WorkflowError(f"Åtgärden ”{atgard}” finns redan i dokumentet.")
         sista = tu.atgard_val.order_by("-ordning").values_list("ordning", flat=True).first() or 0
-        val = _spara(TjansteutlatandeAtgard(tjansteutlatande=tu, atgard=atgard, ordning=sista + 1), user, "Tillagd")
+        val = spara_med_orsak(
+            TjansteutlatandeAtgard(tjansteutlatande=tu, atgard=atgard, ordning=sista + 1), user, "Tillagd"
+        )
         _registrera_andring(tu, user, f"Åtgärd tillagd: {atgard.titel}")
     _uppdatera(tjansteutlatande, tu)
     return val
@@ -598,7 +602,7 @@ def ordna_atgarder(*, tjansteutlatande, atgard_ids, user, sedd_ordning=None):
             v = val[int(atgard_id)]
             if v.ordning != ordning:
                 v.ordning = ordning
-                _spara(v, user, "Ny ordning")
+                spara_med_orsak(v, user, "Ny ordning")
                 andrade = True
         if andrade:
             _registrera_andring(tu, user, "Åtgärderna har fått ny ordning")
@@ -804,7 +808,7 @@ def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_ve
                 )
             obj.tjansteutlatande = tu
             obj.full_clean()
-            _spara(obj, user, "Tillagd" if ny else "Ändrad")
+            spara_med_orsak(obj, user, "Tillagd" if ny else "Ändrad")
             _registrera_andring(tu, user, f"{slag} {'tillagd' if ny else 'ändrad'}: {obj}")
     _uppdatera(tjansteutlatande, tu)
     return obj
@@ -896,9 +900,9 @@ def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):
         tu.status = till
         # The comment was about the round it ended; its history row keeps it for the timeline.
         tu.aterremiss_kommentar = ""
-        _spara(tu, user, SKICKAT)
+        spara_med_orsak(tu, user, SKICKAT)
         for ordning, attestant in enumerate(kedja, start=1):
-            _spara(
+            spara_med_orsak(
                 Attestering(
                     tjansteutlatande=tu,
                     omgang=tu.attest_omgang,
@@ -925,7 +929,7 @@ def _undertecknarnas_namn(tu, user):
         namn = display_name_from(person.first_name, person.last_name, "") if person else ""
         if namn and namn != undertecknare.namn and len(namn) <= langst:
             undertecknare.namn = namn
-            _spara(undertecknare, user, "Namnet som användaren har när dokumentet skickas för attest")
+            spara_med_orsak(undertecknare, user, "Namnet som användaren har när dokumentet skickas för attest")
 
 
 class InnehalletAndrat(WorkflowError):
@@ -970,10 +974,10 @@ def attestera(*, tjansteutlatande, user, innehall_hash=None):
         steg.namn, steg.befattning = display_name(user), _befattning(user)
         steg.attesterad = timezone.now()
         steg.innehall_hash = tu.innehall_hash
-        _spara(steg, user, ATTESTERAT)
+        spara_med_orsak(steg, user, ATTESTERAT)
         sista = not tu.current_attesteringar.filter(attesterad__isnull=True).exists()
         tu.status = _overgang(tu, "sista_attest" if sista else "attestera")
-        _spara(tu, user, f"{ATTESTERAT}: {steg.namn}")
+        spara_med_orsak(tu, user, f"{ATTESTERAT}: {steg.namn}")
         _folj_arende(tu, user)
     _uppdatera(tjansteutlatande, tu)
     return steg
@@ -1007,7 +1011,7 @@ def _tillbaka_till_utkast(tu, user, overgang, skal):
     from now on (as `andra_arende` does for a draft)."""
     _avsluta_omgangen(tu, user, _overgang(tu, overgang), skal)
     tu.version += 1
-    _spara(tu, user, skal)
+    spara_med_orsak(tu, user, skal)
     _folj_arende(tu, user)
     ny = tu.arende.handlaggare
     if ny is not None and ny.pk != tu.handlaggare_id:
@@ -1110,7 +1114,7 @@ def _numrera_om(mote, punkter, *, user, reason):
         andrad = punkt.nummer != nummer
         punkt.nummer = nummer
         if andrad:
-            _spara(punkt, user=user, reason=reason)
+            spara_med_orsak(punkt, user=user, reason=reason)
         else:
             punkt.skip_history_when_saving = True  # the same number as before: no history row
             punkt.save(update_fields=["nummer"])
@@ -1225,16 +1229,16 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
             arende=tu.arende if tu else None,
             titel="" if tu else titel,
         )
-        _spara(punkt, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}")
+        spara_med_orsak(punkt, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}")
         if tu:
             tu.status = TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA
             tu.sammantradesdatum = mote.datum
-            _spara(tu, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}")
+            spara_med_orsak(tu, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}")
             arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
             arende.status = ArendeStatus.PA_FOREDRAGNINGSLISTA
             # The title last: the reason column holds 100 characters, and the meeting and the
             # number are what the case's timeline must not lose.
-            _spara(arende, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}: ”{tu.titel}”")
+            spara_med_orsak(arende, user=user, reason=f"{SATT_PA_LISTAN}: {mote}, punkt {punkt.nummer}: ”{tu.titel}”")
     return punkt
 
 
@@ -1264,11 +1268,11 @@ def _lamnar_listan(tu, user, overgang, skal):
     give `skal`, the case's with the document's title last."""
     tu.status = _overgang(tu, overgang)
     tu.sammantradesdatum = _attesterat_datum(tu)
-    _spara(tu, user=user, reason=skal)
+    spara_med_orsak(tu, user=user, reason=skal)
     arende = Arende.objects.select_for_update().get(pk=tu.arende_id)
     if not arende.tjansteutlatanden.filter(status=TjansteutlatandeStatus.PA_FOREDRAGNINGSLISTA).exists():
         arende.status = ArendeStatus.REDO_FOR_NAMND
-    _spara(arende, user=user, reason=f"{skal}: ”{tu.titel}”")
+    spara_med_orsak(arende, user=user, reason=f"{skal}: ”{tu.titel}”")
 
 
 def ta_bort_fran_foredragningslista(*, punkt, user):
@@ -1381,7 +1385,7 @@ def _besluta_dokument(punkt, tu, user):
     mote = punkt.sammantrade
     if tu is not None:
         tu.status = _overgang(tu, "besluta")
-        _spara(tu, user=user, reason=f"Beslutad: {mote}, punkt {punkt.nummer}")
+        spara_med_orsak(tu, user=user, reason=f"Beslutad: {mote}, punkt {punkt.nummer}")
     if punkt.arende_id:
         arende = Arende.objects.select_for_update().get(pk=punkt.arende_id)
         kvar = arende.tjansteutlatanden.exclude(status=TjansteutlatandeStatus.BESLUTAD).exists()
@@ -1390,7 +1394,7 @@ def _besluta_dokument(punkt, tu, user):
         if not kvar:
             arende.status = ArendeStatus.AVSLUTAT
             reason = f"Avslutat efter beslut: {mote}, punkt {punkt.nummer}; protokollsutdrag bifogat"
-        _spara(arende, user=user, reason=reason)
+        spara_med_orsak(arende, user=user, reason=reason)
 
 
 def _bordlagg_dokument(punkt, tu, user):
@@ -1483,10 +1487,10 @@ def _avgor(*, punkt, beslut, user, now, bordlagd):
             if handling is not None:
                 punkt.handling.save(pdf.handling_filename(punkt), ContentFile(data), save=False)
             if bordlagd:
-                _spara(punkt, user=user, reason=f"{BORDLAGT}: {punkt.sammantrade}")
+                spara_med_orsak(punkt, user=user, reason=f"{BORDLAGT}: {punkt.sammantrade}")
                 _bordlagg_dokument(punkt, tu, user)
             else:
-                _spara(punkt, user=user, reason=f"Beslut registrerat: {beslut}")
+                spara_med_orsak(punkt, user=user, reason=f"Beslut registrerat: {beslut}")
                 _besluta_dokument(punkt, tu, user)
         except BaseException:
             for fil in (punkt.protokollsutdrag, punkt.handling):

@@ -5,7 +5,7 @@ admin's change page saves one through `andra_atgard`."""
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from arenden.services import andra_objekt
+from arenden.services import andra_objekt, spara_med_orsak
 
 from .models import Atgard
 
@@ -71,7 +71,4 @@ def registrera_utfall(*, atgard, user, andringar):
     if len(orsak) > 100:  # the history table's column width
         orsak = orsak[:99] + "…"
     with transaction.atomic():
-        lagrad = Atgard.objects.select_for_update().get(pk=atgard.pk)
-        lagrad._history_user = user
-        lagrad._change_reason = orsak
-        lagrad.save(update_fields=["andrad"])
+        spara_med_orsak(Atgard.objects.select_for_update().get(pk=atgard.pk), user, orsak, update_fields=["andrad"])

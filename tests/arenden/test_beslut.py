@@ -194,20 +194,20 @@ def test_a_decision_that_fails_to_save_removes_its_extract_file(db, settings, mo
     punkt = services.satt_pa_foredragningslista(
         sammantrade=sammantrade(), tjansteutlatande=attesterat_dokument(), user=sekr
     )
-    spara = services._spara
+    spara = services.spara_med_orsak
 
     def database_fails_on_the_case(obj, **kwargs):
         if isinstance(obj, Arende):
             raise DatabaseError("anslutningen bröts")
         return spara(obj, **kwargs)
 
-    monkeypatch.setattr(services, "_spara", database_fails_on_the_case)
+    monkeypatch.setattr(services, "spara_med_orsak", database_fails_on_the_case)
     with pytest.raises(DatabaseError):
         services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
 
     assert _utdrag_filer(settings.MEDIA_ROOT) == []
     assert not Foredragningspunkt.objects.get().is_decided
-    monkeypatch.setattr(services, "_spara", spara)
+    monkeypatch.setattr(services, "spara_med_orsak", spara)
     services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
     assert len(_utdrag_filer(settings.MEDIA_ROOT)) == 1
 
@@ -446,20 +446,20 @@ def test_a_postponement_that_fails_to_save_removes_its_files(db, settings, monke
     punkt = services.satt_pa_foredragningslista(
         sammantrade=sammantrade(), tjansteutlatande=attesterat_dokument(), user=sekr
     )
-    spara = services._spara
+    spara = services.spara_med_orsak
 
     def database_fails_on_the_case(obj, **kwargs):
         if isinstance(obj, Arende):
             raise DatabaseError("anslutningen bröts")
         return spara(obj, **kwargs)
 
-    monkeypatch.setattr(services, "_spara", database_fails_on_the_case)
+    monkeypatch.setattr(services, "spara_med_orsak", database_fails_on_the_case)
     with pytest.raises(DatabaseError):
         services.bordlagg(punkt=punkt, user=sekr)
 
     assert _filer(settings.MEDIA_ROOT, "protokollsutdrag") == _filer(settings.MEDIA_ROOT, "pdf/bordlagda") == []
     assert not Foredragningspunkt.objects.get().is_decided
-    monkeypatch.setattr(services, "_spara", spara)
+    monkeypatch.setattr(services, "spara_med_orsak", spara)
     services.bordlagg(punkt=punkt, user=sekr)
     assert (
         len(_filer(settings.MEDIA_ROOT, "protokollsutdrag")) == len(_filer(settings.MEDIA_ROOT, "pdf/bordlagda")) == 1
