@@ -1,7 +1,9 @@
 import html
 import re
+from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
 from arenden.models import Arende, Attestering, Tjansteutlatande
 from atgarder.constants import DEFINITIONER, GRUPPINLEDNING
@@ -75,3 +77,12 @@ def test_loading_the_demo_twice_changes_nothing(demo, capsys):
 
 def test_demo_users_exist_only_where_the_demo_is_loaded(db, django_user_model):
     assert not django_user_model.objects.filter(username__in=["anette", "lisa", "admin"]).exists()
+
+
+def test_the_demo_is_refused_in_production(db, settings, django_user_model):
+    # Its users, a superuser among them, share one published password: never on a real diarium.
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="körs inte med PRODUCTION=true"):
+        call_command("load_demo", stdout=StringIO())
+    assert not django_user_model.objects.filter(username="admin").exists()
+    assert not Arende.objects.exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from arenden import services
@@ -57,6 +57,13 @@ class Command(BaseCommand):
     help = "Lägger in demoärendet om öppna drogscener (Skärholmen, maj 2024) med demoinloggningar."
 
     def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            # Its users, a superuser among them, all have the published DEMO_PASSWORD: on a real
+            # diarium anyone who has read the README could log in as its administrator.
+            raise CommandError(
+                "load_demo lägger in demoanvändare med ett känt lösenord och körs inte med PRODUCTION=true. "
+                "Ladda demodata i en egen databas för prov och visning."
+            )
         data = tomllib.loads(DEMO_FILE.read_text(encoding="utf-8"))
         if Arende.objects.filter(diarienummer=data["arende"]["diarienummer"]).exists():
             self.stdout.write("Demodata finns redan; inget ändrat.")
