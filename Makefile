@@ -109,22 +109,25 @@ backup: $(STAMP)
 	@set -e; media="$(MEDIA_DIR)"; [ -n "$$media" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
 	  mkdir -p $(BACKUP_DIR); name="$(BACKUP_DIR)/skarholmen-$$(date -u +%Y%m%dT%H%M%SZ)"; \
 	  pg_dump --format=custom --no-owner --file "$$name.dump" "$$DATABASE_URL" || { rm -f "$$name.dump"; exit 1; }; \
-	  if [ -d "$$media" ]; then tar -czf "$$name.media.tar.gz" -C "$$media" . \
-	    || { rm -f "$$name.dump" "$$name.media.tar.gz"; exit 1; }; fi; \
+	  if [ -d "$$media" ]; then files=(-C "$$media" .); else files=(--files-from /dev/null); fi; \
+	  tar -czf "$$name.media.tar.gz" "$${files[@]}" || { rm -f "$$name.dump" "$$name.media.tar.gz"; exit 1; }; \
 	  echo "$$name.dump"
 
 # Replaces what the database DATABASE_URL points at (empty or not) with the backup, in one
-# transaction, and MEDIA_ROOT's files with the backup's: they are unpacked inside it first (the
-# same file system, a mount point too), and only then is what was there removed, so a failed
-# unpacking leaves MEDIA_ROOT as it was and no file the backup does not hold stays.
+# transaction, and MEDIA_ROOT's files with the backup's, or neither. The files are unpacked inside
+# MEDIA_ROOT first (the same file system, a mount point too); only when that worked is the
+# database restored, and only when that worked is what MEDIA_ROOT held removed and the unpacked
+# files moved in. A dump without its files beside it is refused: the database alone would name
+# files that are not there, and leave files that no row names.
 restore: $(STAMP)
 	@$(need_postgres)
 	@test -f "$(FILE)" || { echo "usage: make restore FILE=backups/skarholmen-<time>.dump"; exit 2; }
-	pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction \
-	  --dbname "$$DATABASE_URL" "$(FILE)"
-	@set -e; media="$(basename $(FILE)).media.tar.gz"; if [ -f "$$media" ]; then \
+	@set -e; media="$(basename $(FILE)).media.tar.gz"; \
+	  [ -f "$$media" ] || { echo "error: $$media is missing; a backup is the .dump and that file of its uploads. Nothing restored." >&2; exit 2; }; \
 	  dir="$(MEDIA_DIR)"; [ -n "$$dir" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
-	  mkdir -p "$$dir"; new=$$(mktemp -d "$$dir/.restore.XXXXXX"); \
-	  tar -xzf "$$media" -C "$$new" || { rm -rf "$$new"; exit 1; }; \
+	  mkdir -p "$$dir"; new=$$(mktemp -d "$$dir/.restore.XXXXXX"); trap 'rm -rf "$$new"' EXIT; \
+	  tar -xzf "$$media" -C "$$new" || { echo "error: $$media could not be unpacked. Nothing restored." >&2; exit 1; }; \
+	  pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction \
+	    --dbname "$$DATABASE_URL" "$(FILE)" || { echo "error: pg_restore failed. Nothing restored." >&2; exit 1; }; \
 	  find "$$dir" -mindepth 1 -maxdepth 1 ! -path "$$new" -exec rm -rf {} +; \
-	  find "$$new" -mindepth 1 -maxdepth 1 -exec mv -t "$$dir" {} +; rmdir "$$new"; fi
+	  find "$$new" -mindepth 1 -maxdepth 1 -exec mv -t "$$dir" {} +; rmdir "$$new"

@@ -1,0 +1,104 @@
+"""`make backup` and `make restore` on PostgreSQL: a restore changes the database and the files
+together or neither. The whole round trip with the app's data is `.ci/backup-roundtrip`."""
+
+import os
+import subprocess
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.postgresql
+
+
+def _url(name):
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+
+
+def _psql(name, sql):
+    result = subprocess.run(
+        ["psql", "-qtAX", "-v", "ON_ERROR_STOP=1", "-d", _url(name), "-c", sql],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def databases():
+    """A source and a target database beside the one the settings name, dropped afterwards."""
+    names = [f"{settings.DATABASES['default']['NAME']}_backup_{part}" for part in ("src", "dst")]
+    for name in names:
+        _psql("postgres", f"DROP DATABASE IF EXISTS {name}")
+        _psql("postgres", f"CREATE DATABASE {name}")
+    yield names
+    for name in names:
+        _psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _make(target, database, media, backups, **variables):
+    env = {**os.environ, "DATABASE_URL": _url(database), "MEDIA_ROOT": str(media), "BACKUP_DIR": str(backups)}
+    args = [f"{key}={value}" for key, value in variables.items()]
+    return subprocess.run(
+        ["make", "-s", target, *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture
+def backup(databases, tmp_path):
+    """A backup of a database with one row and one file; the target holds other ones."""
+    src, dst = databases
+    _psql(src, "CREATE TABLE rad (text text); INSERT INTO rad VALUES ('ur säkerhetskopian')")
+    _psql(dst, "CREATE TABLE rad (text text); INSERT INTO rad VALUES ('fanns före')")
+    (tmp_path / "media-src").mkdir()
+    (tmp_path / "media-src" / "skrivelse.pdf").write_text("ur säkerhetskopian")
+    (tmp_path / "media-dst").mkdir()
+    (tmp_path / "media-dst" / "gammal.pdf").write_text("fanns före")
+    result = _make("backup", src, tmp_path / "media-src", tmp_path / "backups")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return tmp_path / result.stdout.strip().splitlines()[-1]
+
+
+def _unchanged(dst, tmp_path):
+    assert _psql(dst, "SELECT text FROM rad") == "fanns före"
+    assert [p.name for p in (tmp_path / "media-dst").iterdir()] == ["gammal.pdf"]
+
+
+def test_a_restore_brings_back_the_rows_and_exactly_the_files(databases, backup, tmp_path):
+    result = _make("restore", databases[1], tmp_path / "media-dst", tmp_path / "backups", FILE=backup)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _psql(databases[1], "SELECT text FROM rad") == "ur säkerhetskopian"
+    assert [p.name for p in (tmp_path / "media-dst").iterdir()] == ["skrivelse.pdf"]
+
+
+def test_a_dump_without_its_files_is_not_restored(databases, backup, tmp_path):
+    # Only the .dump copied to the new server: the database alone would name files it lacks.
+    (backup.parent / backup.name.replace(".dump", ".media.tar.gz")).unlink()
+    result = _make("restore", databases[1], tmp_path / "media-dst", tmp_path / "backups", FILE=backup)
+    assert result.returncode != 0
+    assert "media.tar.gz" in result.stdout + result.stderr
+    _unchanged(databases[1], tmp_path)
+
+
+def test_files_that_cannot_be_unpacked_leave_the_database_as_it_was(databases, backup, tmp_path):
+    (backup.parent / backup.name.replace(".dump", ".media.tar.gz")).write_bytes(b"inte ett arkiv")
+    result = _make("restore", databases[1], tmp_path / "media-dst", tmp_path / "backups", FILE=backup)
+    assert result.returncode != 0
+    _unchanged(databases[1], tmp_path)
+    assert not [p for p in (tmp_path / "media-dst").iterdir() if p.name.startswith(".restore")]
+
+
+def test_a_backup_of_an_installation_without_files_yet_restores_an_empty_media_root(databases, tmp_path):
+    src, dst = databases
+    _psql(src, "CREATE TABLE rad (text text)")
+    result = _make("backup", src, tmp_path / "ingen-media", tmp_path / "backups")
+    assert result.returncode == 0, result.stdout + result.stderr
+    dump = tmp_path / result.stdout.strip().splitlines()[-1]
+    (tmp_path / "media-dst").mkdir()
+    (tmp_path / "media-dst" / "gammal.pdf").write_text("fanns före")
+    result = _make("restore", dst, tmp_path / "media-dst", tmp_path / "backups", FILE=dump)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list((tmp_path / "media-dst").iterdir()) == []
