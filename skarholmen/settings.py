@@ -7,7 +7,7 @@ through the strict helpers below; the README's table documents each variable onc
 import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -91,19 +91,46 @@ def database_from_url(url):
         "PORT": str(parts.port or ""),
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": _postgresql_options(),
+        "OPTIONS": _postgresql_options(parts.query),
     }
 
 
-def _postgresql_options():
+def _url_parameters(query):
+    """The URL's query (`?sslmode=verify-full&target_session_attrs=read-write`) as libpq
+    connection parameters, the ones pg_dump and psql read from the same URL. A name libpq does
+    not know, or one given twice, is an error: a misspelt `sslmode` must not leave the app
+    connecting without the certificate check that the operator asked for."""
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise ImproperlyConfigured(f"DATABASE_URL's parameters {query!r} are not name=value pairs.") from None
+    names = [name for name, _ in pairs]
+    if twice := sorted({name for name in names if names.count(name) > 1}):
+        raise ImproperlyConfigured(f"DATABASE_URL gives {', '.join(twice)} more than once.")
+    parameters = dict(pairs)
+    if parameters:
+        from psycopg import ProgrammingError
+        from psycopg.conninfo import make_conninfo
+
+        try:
+            make_conninfo("", **parameters)
+        except ProgrammingError as error:
+            raise ImproperlyConfigured(f"DATABASE_URL: {error}.") from None
+    return parameters
+
+
+def _postgresql_options(query=""):
     """No parallel query for the app's own connections unless DATABASE_PARALLEL_WORKERS says so:
     a page's query that PostgreSQL splits over worker processes waits for their start and
     competes with the other requests for the same cores (the drogscen page took 13-22 ms with
     two workers, 11 ms with none, at 200,000 ärenden). Empty leaves the server's setting, for
     a pooler that passes no startup options (then set it on the database's role)."""
+    options = _url_parameters(query)
     if not os.environ.get("DATABASE_PARALLEL_WORKERS", "0").strip():
-        return {}
-    return {"options": f"-c max_parallel_workers_per_gather={env_int('DATABASE_PARALLEL_WORKERS', 0)}"}
+        return options
+    parallel = f"-c max_parallel_workers_per_gather={env_int('DATABASE_PARALLEL_WORKERS', 0)}"
+    options["options"] = f"{options['options']} {parallel}" if options.get("options") else parallel
+    return options
 
 
 DEBUG = env_bool("DEBUG", default=False)

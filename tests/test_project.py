@@ -54,6 +54,23 @@ def test_database_url_selects_postgresql():
     assert database_from_url("")["ENGINE"] == "django.db.backends.sqlite3"
 
 
+def test_database_url_keeps_its_connection_parameters(monkeypatch):
+    # pg_dump and psql read the whole URL; the app must not quietly connect without the TLS
+    # check or the primary-only rule that the same URL asks for.
+    db = database_from_url("postgres://u@db.example/arenden?sslmode=verify-full&target_session_attrs=read-write")
+    assert db["OPTIONS"]["sslmode"] == "verify-full"
+    assert db["OPTIONS"]["target_session_attrs"] == "read-write"
+    monkeypatch.setenv("DATABASE_PARALLEL_WORKERS", "1")
+    db = database_from_url("postgres://u@h/n?options=-c%20statement_timeout%3D5000")
+    assert db["OPTIONS"]["options"] == "-c statement_timeout=5000 -c max_parallel_workers_per_gather=1"
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL.*sslmod"):
+        database_from_url("postgres://u@h/n?sslmod=require")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL.*sslmode"):
+        database_from_url("postgres://u@h/n?sslmode=require&sslmode=disable")
+    with pytest.raises(ImproperlyConfigured, match="not name=value pairs"):
+        database_from_url("postgres://u@h/n?sslmode")
+
+
 def test_the_apps_postgresql_connections_run_no_parallel_query_unless_told(monkeypatch, db):
     assert database_from_url("postgres://u@h/n")["OPTIONS"] == {"options": "-c max_parallel_workers_per_gather=0"}
     monkeypatch.setenv("DATABASE_PARALLEL_WORKERS", "2")
