@@ -44,14 +44,19 @@ def env_list(name, default=()):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_int(name, default):
+def env_int(name, default, minimum=None):
+    """An integer variable; one that is no integer, or below the least value that means
+    something (a negative proxy count, a session of no seconds), is an error naming it."""
     raw = env(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
 
 
 def env_log_level(name, default):
@@ -89,7 +94,7 @@ def database_from_url(url):
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
-        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
+        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": _postgresql_options(parts.query),
     }
@@ -128,7 +133,7 @@ def _postgresql_options(query=""):
     options = _url_parameters(query)
     if not os.environ.get("DATABASE_PARALLEL_WORKERS", "0").strip():
         return options
-    parallel = f"-c max_parallel_workers_per_gather={env_int('DATABASE_PARALLEL_WORKERS', 0)}"
+    parallel = f"-c max_parallel_workers_per_gather={env_int('DATABASE_PARALLEL_WORKERS', 0, minimum=0)}"
     options["options"] = f"{options['options']} {parallel}" if options.get("options") else parallel
     return options
 
@@ -231,13 +236,13 @@ LOGOUT_REDIRECT_URL = "login"
 # no broker to install, and the same tables work on SQLite and PostgreSQL.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # Documents of a meeting rendered side by side (each render uses one core, in its own worker).
-PDF_SAMTIDIGA = env_int("PDF_SAMTIDIGA", min(2, os.cpu_count() or 1))
+PDF_SAMTIDIGA = env_int("PDF_SAMTIDIGA", min(2, os.cpu_count() or 1), minimum=1)
 # PDF rendering (arenden/pdf.py): seconds a render may take before its worker is killed, and
 # the address space a render worker may use.
-PDF_RENDER_TIMEOUT = env_int("PDF_RENDER_TIMEOUT", 30)
-PDF_WORKER_MEMORY_MB = env_int("PDF_WORKER_MEMORY_MB", 2048)
+PDF_RENDER_TIMEOUT = env_int("PDF_RENDER_TIMEOUT", 30, minimum=1)
+PDF_WORKER_MEMORY_MB = env_int("PDF_WORKER_MEMORY_MB", 2048, minimum=0)
 # Largest PDF (skrivelse, bilaga) that may be uploaded, in MB.
-PDF_MAX_UPLOAD_MB = env_int("PDF_MAX_UPLOAD_MB", 20)
+PDF_MAX_UPLOAD_MB = env_int("PDF_MAX_UPLOAD_MB", 20, minimum=1)
 # A file past that size is not stored while it arrives (skarholmen/uploads.py).
 FILE_UPLOAD_HANDLERS = [
     "skarholmen.uploads.StorlekUploadHandler",
@@ -278,16 +283,16 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 # X-Forwarded-Proto says a request came over https only when a proxy of ours wrote it; with no
 # proxy in front (TRUSTED_PROXY_COUNT 0) a client could send it itself.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 # A working day, and never past closing the browser: shared computers at the förvaltning.
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60, minimum=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Django's database sessions, read with SQL written once per process (skarholmen/sessions.py).
 SESSION_ENGINE = "skarholmen.sessions"
@@ -314,8 +319,8 @@ CONTENT_SECURITY_POLICY = {
 # TRUSTED_PROXY_COUNT proxies (skarholmen/security.py); 0 means no proxy, and the header is ignored.
 # The second is ModelBackend reading the user with their profile and roles (skarholmen/auth.py).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "skarholmen.auth.ProfilBackend"]
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "skarholmen.security.lockout"

@@ -33,6 +33,35 @@ def test_an_empty_variable_keeps_the_default(monkeypatch):
     assert env_int("SESSION_COOKIE_AGE", 28800) == 28800
 
 
+def test_a_number_below_its_meaning_is_an_error(monkeypatch):
+    monkeypatch.setenv("PDF_SAMTIDIGA", "0")
+    with pytest.raises(ImproperlyConfigured, match="PDF_SAMTIDIGA='0' must be at least 1"):
+        env_int("PDF_SAMTIDIGA", 2, minimum=1)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("TRUSTED_PROXY_COUNT", "-1"),
+        ("LOGIN_FAILURE_LIMIT", "0"),
+        ("SESSION_COOKIE_AGE", "-5"),
+        ("PDF_MAX_UPLOAD_MB", "0"),
+    ],
+)
+def test_the_settings_refuse_a_number_that_means_nothing(name, value):
+    # TRUSTED_PROXY_COUNT=-1 believed a client's own X-Forwarded-Proto, and a session of -5
+    # seconds ended every login at once: a typo must stop the server, not start it so.
+    result = subprocess.run(
+        [sys.executable, "-c", "import skarholmen.settings"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, name: value},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert f"{name}={value!r} must be at least" in result.stderr
+
+
 def test_the_log_level_is_checked_and_named(monkeypatch):
     monkeypatch.setenv("LOG_LEVEL", "debug")
     assert env_log_level("LOG_LEVEL", "INFO") == "DEBUG"
