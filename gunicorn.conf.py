@@ -8,25 +8,43 @@ import gc
 import os
 
 
-def _int(name, default):
-    raw = os.environ.get(name)
+def _env(name, default):
+    """As the app's settings: an empty or blank value keeps the default."""
+    return os.environ.get(name, "").strip() or default
+
+
+def _int(name, default, minimum=0):
+    raw = _env(name, None)
+    if raw is None:
+        return default
     try:
-        return int(raw) if raw else default
+        value = int(raw)
     except ValueError:
         raise SystemExit(f"{name}={raw!r} is not an integer.") from None
+    if value < minimum:
+        raise SystemExit(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def _log_level(name, default):
+    """gunicorn logs at info for a level it does not know; here that is an error naming it."""
+    raw = _env(name, default)
+    if raw.lower() not in {"debug", "info", "warning", "error", "critical"}:
+        raise SystemExit(f"{name}={raw!r} is not a log level (use debug, info, warning, error or critical).")
+    return raw.lower()
 
 
 wsgi_app = "skarholmen.wsgi:application"
-bind = os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000"
+bind = _env("GUNICORN_BIND", "127.0.0.1:8000")
 
 # Sync workers: requests are short and CPU-bound (templates, PDF via the render process), so
 # the classic 2 × cores + 1 keeps every core busy while one worker waits on the database.
-workers = _int("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1) + 1)
+workers = _int("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1) + 1, minimum=1)
 
 # A worker silent for longer than this is killed and replaced. It must outlast the PDF time
 # limit (PDF_RENDER_TIMEOUT, 30 s) so that a slow render ends with its Swedish message rather
 # than with a killed worker.
-timeout = _int("GUNICORN_TIMEOUT", 60)
+timeout = _int("GUNICORN_TIMEOUT", 60, minimum=1)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 
@@ -41,9 +59,9 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 # The heartbeat file lives in memory, not on a disk that may stall under load.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
-accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+accesslog = _env("GUNICORN_ACCESSLOG", None)
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOGLEVEL") or "info"
+loglevel = _log_level("GUNICORN_LOGLEVEL", "info")
 proc_name = "skarholmen"
 # gunicorn's control socket is one per user by default, so two servers on a machine would share
 # it; the service manager's signals are all this deployment uses.

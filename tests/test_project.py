@@ -129,6 +129,38 @@ def test_gunicorn_names_a_setting_that_is_not_a_number():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("GUNICORN_LOGLEVEL", "pratsam", "GUNICORN_LOGLEVEL='pratsam' is not a log level"),
+        ("GUNICORN_WORKERS", "0", "GUNICORN_WORKERS='0' must be at least 1"),
+    ],
+)
+def test_gunicorn_names_a_setting_it_cannot_use(name, value, message):
+    # gunicorn itself logs at info for a level it does not know, and starts no worker for 0.
+    result = subprocess.run(
+        [sys.executable, "-c", "import runpy; runpy.run_path('gunicorn.conf.py')"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, name: value},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_gunicorn_keeps_the_default_for_an_empty_value():
+    result = subprocess.run(
+        [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['timeout'])"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "GUNICORN_TIMEOUT": " "},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "60"
+
+
 def test_deploy_check_is_clean_under_production_settings(tmp_path):
 
     env = {
