@@ -141,7 +141,8 @@ def _postgresql_options(query=""):
 DEBUG = env_bool("DEBUG", default=False)
 
 # Unset gives a laptop key: fine for `make run`, never for a server (check --deploy says so).
-SECRET_KEY = env("SECRET_KEY") or "django-insecure-skarholmen-local-development-key"
+DEVELOPMENT_SECRET_KEY = "django-insecure-skarholmen-local-development-key"
+SECRET_KEY = env("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
@@ -262,8 +263,10 @@ LOGGING = {
 # Production: one switch turns on the secure defaults; each stays configurable on its own
 # (SSL redirect off, for example, when a proxy in front already redirects).
 PRODUCTION = env_bool("PRODUCTION", default=False)
-if PRODUCTION and (DEBUG or not env("SECRET_KEY")):
-    raise ImproperlyConfigured("PRODUCTION=true needs SECRET_KEY set and DEBUG off.")
+if PRODUCTION and (DEBUG or SECRET_KEY == DEVELOPMENT_SECRET_KEY):
+    # The development key is in this repository: sessions and password-reset links signed with
+    # it could be forged by anyone, so it is refused in production even when set explicitly.
+    raise ImproperlyConfigured("PRODUCTION=true needs its own SECRET_KEY and DEBUG off.")
 # Static files are served by the app (WhiteNoise); in production from `collectstatic`'s
 # compressed, hashed copies with far-future cache headers. Tests and `make run` need no collectstatic.
 STORAGES = {

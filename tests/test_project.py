@@ -180,10 +180,13 @@ def test_deploy_check_is_clean_under_production_settings(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_production_refuses_to_start_without_a_secret_key():
+@pytest.mark.parametrize("secret_key", [None, "django-insecure-skarholmen-local-development-key"])
+def test_production_refuses_to_start_without_its_own_secret_key(secret_key):
 
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     env.update({"PRODUCTION": "true", "DEBUG": "false"})
+    if secret_key:
+        env["SECRET_KEY"] = secret_key
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
     )
