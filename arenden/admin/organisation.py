@@ -17,6 +17,7 @@ from ..models import (
     MallSektion,
     Namnd,
     Profil,
+    display_name,
 )
 from .common import (
     HistoryAdmin,
@@ -180,6 +181,19 @@ class AvdelningAdmin(ObjektAdminMixin, HistoryAdmin):
     list_filter = ("forvaltning",)
     search_fields = ("namn",)
     chef_namn = person_column("chef", "chef")
+
+    def get_deleted_objects(self, objs, request):
+        """An avdelning that someone works in is protected, as a foreign key with PROTECT would
+        be: the database would empty their profiles' avdelning in one UPDATE, with no row in their
+        history, and take from them, unsaid, the förvaltning's cases the avdelning gave them. The
+        page names them; each is moved on their own page first, which their history records."""
+        deleted, count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        profiler = Profil.objects.filter(avdelning__in=list(objs)).select_related("user", "avdelning")
+        protected = [
+            *protected,
+            *(f"medarbetare: {display_name(p.user)} ({p.avdelning})" for p in profiler.order_by("user__last_name")),
+        ]
+        return deleted, count, perms_needed, protected
 
 
 class MallSektionInline(admin.TabularInline):

@@ -11,8 +11,9 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from arenden.constants import Roll
+from arenden.models import Avdelning
 from tests.arenden.test_admin_versioner import _formular
-from tests.factories import ProfilFactory, UserFactory
+from tests.factories import AvdelningFactory, ProfilFactory, UserFactory
 
 User = get_user_model()
 
@@ -142,3 +143,31 @@ def test_a_person_read_only_is_shown_without_the_password_reset_link(client, ann
     assert "field-username" in sida
     assert "field-password" not in sida and "Återställ lösenord" not in sida
     assert client.get(f"/admin/auth/user/{anna.pk}/password/").status_code == 403
+
+
+def test_an_avdelning_that_people_work_in_is_not_deleted_from_under_them(admin_client, anna):
+    """Deleting an avdelning emptied its people's profiles in one UPDATE: no row in their history,
+    and they lost every case of the förvaltning that the avdelning gave them, with no word said."""
+    avdelning = AvdelningFactory(namn="Individ och familj")
+    anna.profil.avdelning = avdelning
+    anna.profil.save()
+    rader_fore = anna.profil.history.count()
+
+    sidan = admin_client.get(f"/admin/arenden/avdelning/{avdelning.pk}/delete/")
+    assert "Anna Andersson" in sidan.content.decode()  # named as what stops the deletion
+    admin_client.post(f"/admin/arenden/avdelning/{avdelning.pk}/delete/", {"post": "yes"})
+    admin_client.post(
+        "/admin/arenden/avdelning/",
+        {"action": "delete_selected", "_selected_action": [avdelning.pk], "post": "yes"},
+    )
+
+    anna.profil.refresh_from_db()
+    assert anna.profil.avdelning == avdelning
+    assert anna.profil.history.count() == rader_fore
+
+
+def test_an_avdelning_no_one_works_in_can_be_deleted(admin_client, db):
+    avdelning = AvdelningFactory(namn="Nedlagd avdelning")
+    response = admin_client.post(f"/admin/arenden/avdelning/{avdelning.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Avdelning.objects.filter(pk=avdelning.pk).exists()
