@@ -391,6 +391,26 @@ def test_an_old_version_in_the_history_is_shown_and_never_saved_back(admin_clien
     assert getattr(obj, faltet) == before and obj.history.count() == rader
 
 
+@pytest.mark.parametrize(
+    ("url", "appen"),
+    [
+        ("/admin/arenden/arende/{pk}/history/{hid}/", "Ärenden"),
+        ("/admin/atgarder/atgard/{pk}/history/{hid}/", "Drogscener och åtgärder"),
+    ],
+)
+def test_an_old_versions_breadcrumbs_name_the_app_as_every_other_page_does(admin_client, demo, url, appen):
+    from arenden.models import Arende
+    from atgarder.models import Atgard
+
+    model = Arende if "arende" in url else Atgard
+    gammal = model.history.order_by("history_id").first()
+    page = admin_client.get(url.format(pk=gammal.id, hid=gammal.history_id)).content.decode()
+
+    smulor = re.search(r'<div class="breadcrumbs">(.*?)</div>', page, re.S).group(1)
+    lanken = re.search(rf'<a href="/admin/{model._meta.app_label}/">([^<]*)</a>', smulor).group(1)
+    assert lanken == appen  # not the code's label ("Arenden", "Atgarder")
+
+
 def test_an_old_version_shows_the_cited_cases_and_roles_it_had_not_todays(admin_client):
     from django.contrib.auth.models import Group
 
