@@ -24,7 +24,7 @@ from ..models import (
     namnder_for,
 )
 from ..views import lagrad_fil
-from .common import BORDLAGD_HANDLING_LANK, HistoryAdmin, ScopedAdminMixin, visa_sparat
+from .common import BORDLAGD_HANDLING_LANK, HistoryAdmin, ScopedAdminMixin, VisaIgenVidVagranMixin, visa_sparat
 
 
 class SammantradeExportForm(forms.Form):
@@ -229,9 +229,13 @@ class ForedragningspunktInline(admin.TabularInline):
 
 
 @admin.register(Sammantrade)
-class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
+class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
     """A secretary prepares their own nämnd's meetings; another nämnd's are not there for them,
-    neither their pages nor their history (a 404), as with cases outside one's scope."""
+    neither their pages nor their history (a 404), as with cases outside one's scope.
+
+    The nämnd's meeting of a day and time is one: a colleague may store it after the form found
+    it free and before this save writes, and the page is then shown again with the form's own
+    refusal and what the secretary typed (VisaIgenVidVagranMixin), not an error page."""
 
     list_display = ("__str__", "datum", "tid", "plats")
     list_select_related = ("namnd",)
@@ -278,13 +282,15 @@ class SammantradeAdmin(ScopedAdminMixin, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            super().save_model(request, obj, form, change)
+            with services.utan_krock():
+                super().save_model(request, obj, form, change)
             return
         # Only what the secretary changed, never the whole row: the row was read when the request
         # began, and a colleague may have saved another field since.
         data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.SAMMANTRADESFALT}
         if data:
-            services.uppdatera_sammantrade(sammantrade=obj, data=data, visat=form.visat(), user=request.user)
+            with services.utan_krock():  # a time a colleague's new meeting took since the form's check
+                services.uppdatera_sammantrade(sammantrade=obj, data=data, visat=form.visat(), user=request.user)
 
     def get_urls(self):
         def view(fn, post_only=False):

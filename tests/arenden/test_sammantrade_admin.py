@@ -433,3 +433,43 @@ def test_a_second_click_on_an_item_already_removed_is_told_in_swedish(sekr_clien
         assert response.status_code == 200, rest
         assert response.redirect_chain[-1][0].endswith(_url(mote, "change/")), rest
         assert "Punkten har tagits bort från föredragningslistan. Ladda om sidan." in response.content.decode(), rest
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_meeting_a_colleague_adds_between_the_check_and_the_save_is_refused_with_the_input_kept(
+    client, roller, monkeypatch
+):
+    """Two secretaries adding the nämnd's same meeting at once: the form found the day and time
+    free, the colleague's was stored before the write, and the database's refusal was an error
+    page that took the typed place with it."""
+    from arenden.admin.sammantraden import SammantradeAdmin
+    from tests.arenden.test_admin_versioner import en_annan_sparar, forst
+
+    sekr = sekreterare()
+    namnd = sekr.profil.avdelning.forvaltning.namnd
+    client.force_login(sekr)
+
+    def kollegan():
+        Sammantrade.objects.create(namnd=namnd, datum=datetime.date(2024, 9, 12), tid=datetime.time(18), plats="Salen")
+
+    monkeypatch.setattr(
+        SammantradeAdmin, "save_model", forst(lambda: en_annan_sparar(kollegan), SammantradeAdmin.save_model)
+    )
+    response = client.post(
+        "/admin/arenden/sammantrade/add/",
+        {
+            "namnd": namnd.pk,
+            "datum": "2024-09-12",
+            "tid": "18:00",
+            "plats": "Skärholmens medborgarhus",
+            "punkter-TOTAL_FORMS": "0",
+            "punkter-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert list(Sammantrade.objects.values_list("plats", flat=True)) == ["Salen"]
+    page = response.content.decode()
+    assert "Nämnden har redan ett sammanträde den dagen och tiden." in page
+    assert response.context["adminform"].form["plats"].value() == "Skärholmens medborgarhus"
