@@ -1,6 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Lower
 
 from skarholmen.historik import Historik
 
@@ -13,17 +15,55 @@ AR_FEL = f"Ange ett år mellan {FORSTA_AR} och {SISTA_AR}."
 RIMLIGT_AR = [MinValueValidator(FORSTA_AR, AR_FEL), MaxValueValidator(SISTA_AR, AR_FEL)]
 
 
+# What Python's str.split() takes for spacing besides the space itself: a name typed or pasted
+# with a tab, a line break or a no-break space is the same name (tests/atgarder check the list).
+BLANKSTEG = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def unikt_namn(obj):
     """Refuse a name that another row of the register holds but for case or spacing
-    ("polisen", "Sätra  centrum"): the unique column tells them apart, and officers would then
-    pick one of two places or actors that are the same, and the register would count each
-    measure under either. Runs of spaces become one, as a name is printed."""
+    ("polisen", "Sätra  centrum"): officers would otherwise pick one of two places or actors
+    that are the same, and the register would count each measure under either. Runs of spaces
+    become one, as a name is printed. The database holds the rule too (`namn_regler`), for a save
+    that skips this check or meets another at the same instant."""
     obj.namn = " ".join((obj.namn or "").split())
-    annan = type(obj)._default_manager.filter(namn__iexact=obj.namn).exclude(pk=obj.pk).first()
+    annan = (
+        type(obj)
+        ._default_manager.alias(nyckel=Lower("namn"))
+        .filter(nyckel=Lower(Value(obj.namn)))
+        .exclude(pk=obj.pk)
+        .first()
+    )
     if annan is not None:
         raise ValidationError(
             {"namn": f"{obj._meta.verbose_name.capitalize()}en ”{annan.namn}” finns redan i registret."}
         )
+
+
+def namn_regler(modell, benamning):
+    """`unikt_namn`'s rule, held by the database for a save that skips it or meets another at the
+    same instant: a name is stored as the form leaves it (single spaces, none at either end, no
+    other kind of spacing), and no two such names are the same in lower case. Folding the spacing
+    in the index itself instead took some forty nested REPLACE calls, past SQLite's parser's depth.
+    On SQLite `lower` folds every letter, as PostgreSQL's does (skarholmen/sqlite.py)."""
+    q_namn = models.Q(namn__startswith=" ") | models.Q(namn__endswith=" ") | models.Q(namn__contains="  ")
+    for tecken in BLANKSTEG:
+        q_namn |= models.Q(namn__contains=tecken)
+    return [
+        models.CheckConstraint(
+            condition=~q_namn,
+            name=f"{modell}_namn_blanksteg",
+            violation_error_message="Namnet får bara ha enkla mellanslag mellan orden.",
+        ),
+        models.UniqueConstraint(
+            Lower("namn"),
+            name=f"{modell}_namn_unikt",
+            violation_error_message=f"{benamning} med det namnet finns redan i registret.",
+        ),
+    ]
 
 
 class Drogscen(models.Model):
@@ -51,6 +91,7 @@ class Drogscen(models.Model):
         verbose_name = "drogscen"
         verbose_name_plural = "drogscener"
         ordering = ["namn"]
+        constraints = namn_regler("drogscen", "En drogscen")
 
     def __str__(self):
         return self.namn
@@ -74,6 +115,7 @@ class Aktor(models.Model):
         verbose_name = "aktör"
         verbose_name_plural = "aktörer"
         ordering = ["namn"]
+        constraints = namn_regler("aktor", "En aktör")
 
     def __str__(self):
         return self.namn
