@@ -15,6 +15,7 @@ urlpatterns = [
     path("tjansteutlatanden/<int:pk>/uppgifter/", views.uppgifter, name="uppgifter"),
     path("tjansteutlatanden/<int:pk>/sektioner/<int:sektion_pk>/", views.spara_sektion, name="spara_sektion"),
     path("tjansteutlatanden/<int:pk>/atgarder/", views.atgarder, name="atgarder"),
+    path("tjansteutlatanden/<int:pk>/atgarder/ny/", views.ny_atgard, name="ny_atgard"),
     path("tjansteutlatanden/<int:pk>/forhandsgranska/", views.forhandsgranska, name="forhandsgranska"),
     path(
         "tjansteutlatanden/<int:pk>/forhandsgranska/dokument/",

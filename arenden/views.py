@@ -18,9 +18,10 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from atgarder.forms import editorns_formular
+from atgarder import services as atgarder_services
+from atgarder.forms import NyAtgardForm, editorns_formular
 from atgarder.models import Atgard
-from atgarder.views import atgard_json
+from atgarder.views import atgard_json, traff_json
 
 from . import pdf, services
 from .constants import ArendeStatus, Roll, TjansteutlatandeStatus
@@ -545,6 +546,29 @@ def atgarder(request, pk):
         # the list as stored goes along, so that the page shows what holds.
         return _register_svar(tu, {"fel": str(exc)}, status=400)
     return _register_svar(tu)
+
+
+@require_POST
+@login_required
+def ny_atgard(request, pk):
+    """Create an åtgärd in the register and add it last in the document, in one transaction: a
+    refusal of either (a field, the role, a document locked meanwhile) stores nothing, and the
+    page keeps what was typed. Answers with the document's list as stored."""
+    tu = _tu_or_404(request, pk)
+    form = NyAtgardForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"fel": {f: [str(e) for e in errs] for f, errs in form.errors.items()}}, status=400)
+    try:
+        atgard = atgarder_services.skapa_atgard(user=request.user, tjansteutlatande=tu, **form.cleaned_data)
+    except PermissionDenied as exc:
+        return JsonResponse({"fel": {"__all__": [str(exc)]}}, status=403)
+    except ValidationError as exc:
+        return JsonResponse(
+            {"fel": exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}}, status=400
+        )
+    except services.WorkflowError as exc:
+        return _register_svar(tu, {"fel": str(exc)}, status=400)
+    return _register_svar(tu, {"atgard": traff_json(atgard)}, status=201)
 
 
 def _register_svar(tu, data=None, status=200):

@@ -1,11 +1,12 @@
 """State changes of the measure register. The officers' editor creates åtgärder through
-`skapa_atgard`, so that a new åtgärd has its history (who, when, why) from its first row; the
-admin's change page saves one through `andra_atgard`."""
+`skapa_atgard` (adding each to its document in the same transaction), so that a new åtgärd has
+its history (who, when, why) from its first row; the admin's change page saves one through
+`andra_atgard`."""
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from arenden.services import andra_objekt, spara_med_orsak
+from arenden.services import andra_objekt, lagg_till_atgard, spara_med_orsak
 
 from .models import Atgard
 
@@ -23,10 +24,26 @@ ATGARD_FALT = (
 )
 
 
-def skapa_atgard(*, user, typ, titel, beskrivning, aktorer=(), drogscener=(), period_start=None, period_slut=None):
+def skapa_atgard(
+    *,
+    user,
+    typ,
+    titel,
+    beskrivning,
+    aktorer=(),
+    drogscener=(),
+    period_start=None,
+    period_slut=None,
+    tjansteutlatande=None,
+):
     """Create an åtgärd with its aktörer and drogscener; validation errors are Swedish. The
     register is shared by every förvaltning: only a role that may add to it does (not a chef,
-    a secretary or a registrator)."""
+    a secretary or a registrator).
+
+    With `tjansteutlatande` (the editor's "Skapa och lägg till") the åtgärd is added last in that
+    document in the same transaction: a document locked meanwhile (put on a meeting's list,
+    decided) refuses the addition with WorkflowError, and then the åtgärd is not stored either,
+    instead of staying in the register as one nobody chose."""
     if not user.has_perm("atgarder.add_atgard"):
         raise PermissionDenied("Du har inte behörighet att lägga till åtgärder i registret.")
     atgard = Atgard(typ=typ, titel=titel, beskrivning=beskrivning, period_start=period_start, period_slut=period_slut)
@@ -38,6 +55,8 @@ def skapa_atgard(*, user, typ, titel, beskrivning, aktorer=(), drogscener=(), pe
         # The m2m history rows (m2m_fields) are written by these set() calls.
         atgard.aktorer.set(aktorer)
         atgard.drogscener.set(drogscener)
+        if tjansteutlatande is not None:
+            lagg_till_atgard(tjansteutlatande=tjansteutlatande, atgard=atgard, user=user)
     return atgard
 
 

@@ -8,6 +8,5 @@ urlpatterns = [
     path("drogscener/", views.drogscener, name="drogscener"),
     path("drogscener/<int:pk>/", views.drogscen, name="drogscen"),
     path("atgarder/sok/", views.sok, name="sok"),
-    path("atgarder/ny/", views.ny, name="ny"),
     path("atgarder/<int:pk>/", views.atgard, name="atgard"),
 ]

@@ -2,18 +2,16 @@
 that reported on them, each åtgärd with its history, and the editor's search and create."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from arenden.models import Arende, Tjansteutlatande, dolda_arenden
 from arenden.urls_per_id import url_per_id
 
-from . import services
 from .constants import AtgardTyp
-from .forms import AtgardSokForm, NyAtgardForm
+from .forms import AtgardSokForm
 from .models import Atgard, Drogscen
 
 # Fields whose change the åtgärd page lists; m2m changes show as their own history rows.
@@ -176,21 +174,3 @@ def sok(request):
         qs = qs.filter(aktorer=data["aktor"])
     traffar = list(qs.distinct().prefetch_related("aktorer", "drogscener").order_by("typ", "titel")[: SOKTRAFFAR + 1])
     return JsonResponse({"traffar": [traff_json(a) for a in traffar[:SOKTRAFFAR]], "fler": len(traffar) > SOKTRAFFAR})
-
-
-@require_POST
-@login_required
-def ny(request):
-    """Create an åtgärd from the editor; the page then adds it to the document."""
-    form = NyAtgardForm(request.POST)
-    if not form.is_valid():
-        return JsonResponse({"fel": {f: [str(e) for e in errs] for f, errs in form.errors.items()}}, status=400)
-    try:
-        atgard = services.skapa_atgard(user=request.user, **form.cleaned_data)
-    except PermissionDenied as exc:
-        return JsonResponse({"fel": {"__all__": [str(exc)]}}, status=403)
-    except ValidationError as exc:
-        return JsonResponse(
-            {"fel": exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}}, status=400
-        )
-    return JsonResponse({"atgard": traff_json(atgard)}, status=201)

@@ -345,7 +345,8 @@ def test_measure_endpoints_never_answer_5xx(client, world):
         url = f"/tjansteutlatanden/{tu.pk}/atgarder/"
         assert_no_server_error(client.post(url, json.dumps(payload), content_type="application/json"), url)
         fields = [(name, values[0] if values else "", "select" if values else "text") for name, values in ny.items()]
-        assert_no_server_error(client.post("/atgarder/ny/", mutated(data, fields)), "/atgarder/ny/")
+        ny_url = f"/tjansteutlatanden/{tu.pk}/atgarder/ny/"
+        assert_no_server_error(client.post(ny_url, mutated(data, fields)), ny_url)
 
     run()
 

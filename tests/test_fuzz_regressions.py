@@ -17,9 +17,10 @@ def anette(client, demo):
     return client
 
 
-def test_new_atgard_with_an_id_beyond_64_bits_is_refused_not_a_crash(anette):
+def test_new_atgard_with_an_id_beyond_64_bits_is_refused_not_a_crash(anette, demo):
     response = anette.post(
-        "/atgarder/ny/", {"typ": "social", "titel": "T", "beskrivning": "B", "drogscener": BEYOND_64_BITS}
+        f"/tjansteutlatanden/{demo.pk}/atgarder/ny/",
+        {"typ": "social", "titel": "T", "beskrivning": "B", "drogscener": BEYOND_64_BITS},
     )
     assert response.status_code == 400
     assert "drogscener" in response.json()["fel"]

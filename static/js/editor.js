@@ -450,11 +450,22 @@
               o.selected = o.defaultSelected || (!select.multiple && i === 0);
             });
           });
+          // Created and added in one transaction: the answer is the document's list as stored.
           status.textContent = atgard.titel + " är skapad.";
-          return change({lagg_till: atgard.id}, atgard.titel + " är skapad och tillagd i dokumentet.");
+          renderChosen(result.data.valda);
+          registerStatus.textContent = atgard.titel + " är skapad och tillagd i dokumentet.";
+          markResults();
+          showDocumentStatus(result.data);
+          return;
         }
         // What was typed stays in the form, to be sent again.
         if (typeof result.data.fel === "string") {
+          // Refused by the document (locked meanwhile): nothing was stored, and the list shows what holds.
+          if (result.data.valda) {
+            renderChosen(result.data.valda);
+            markResults();
+            showDocumentStatus(result.data);
+          }
           status.textContent = "Åtgärden skapades inte: " + result.data.fel;
           return;
         }

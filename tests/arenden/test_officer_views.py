@@ -433,7 +433,7 @@ def test_measure_register_add_reorder_remove_and_create(officer_client, handlagg
     assert [v["id"] for v in response.json()["valda"]] == [a.pk]
     scen = DrogscenFactory()
     created = officer_client.post(
-        reverse("atgarder:ny"),
+        reverse("arenden:ny_atgard", args=[tu.pk]),
         {"typ": "social", "titel": "Nattvandring", "beskrivning": "Vuxna går ut.", "drogscener": [scen.pk]},
     )
     assert created.status_code == 201
@@ -442,6 +442,49 @@ def test_measure_register_add_reorder_remove_and_create(officer_client, handlagg
     assert ny.history.first().history_user == handlaggare
     hits = officer_client.get(reverse("atgarder:sok"), {"drogscen": scen.pk}).json()["traffar"]
     assert [h["titel"] for h in hits] == ["Nattvandring"]
+
+
+def test_a_new_atgard_for_a_document_locked_meanwhile_is_refused_and_not_stored(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    befintlig = AtgardFactory(titel="Platsaktivering")
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=befintlig, user=handlaggare)
+    # The secretary put it on a meeting's list while the officer's editor was open.
+    tu.status = S.PA_FOREDRAGNINGSLISTA
+    tu.save()
+    scen = DrogscenFactory()
+    fore = (Atgard.objects.count(), Atgard.history.count())
+
+    svar = officer_client.post(
+        reverse("arenden:ny_atgard", args=[tu.pk]),
+        {"typ": "social", "titel": "Nattvandring", "beskrivning": "Vuxna går ut.", "drogscener": [scen.pk]},
+    )
+
+    assert svar.status_code == 400
+    assert svar.json()["fel"] == "Dokumentet har status ”På föredragningslista” och kan inte ändras."
+    assert [v["id"] for v in svar.json()["valda"]] == [befintlig.pk]
+    assert (Atgard.objects.count(), Atgard.history.count()) == fore
+    assert not Atgard.objects.filter(titel="Nattvandring").exists()
+
+
+def test_a_new_atgard_is_created_and_added_to_the_document_in_one_request(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    svar = officer_client.post(
+        reverse("arenden:ny_atgard", args=[tu.pk]), {"typ": "social", "titel": "Läxhjälp", "beskrivning": "Öppet."}
+    )
+    assert svar.status_code == 201
+    ny = Atgard.objects.get(titel="Läxhjälp")
+    assert svar.json()["atgard"]["id"] == ny.pk
+    assert [v["id"] for v in svar.json()["valda"]] == [ny.pk]
+    assert ny.history.get().history_user == handlaggare
+
+
+def test_a_new_atgard_for_a_document_outside_the_users_scope_is_not_found(officer_client):
+    tu = TjansteutlatandeFactory()
+    svar = officer_client.post(
+        reverse("arenden:ny_atgard", args=[tu.pk]), {"typ": "social", "titel": "Utanför", "beskrivning": "Nej."}
+    )
+    assert svar.status_code == 404
+    assert not Atgard.objects.filter(titel="Utanför").exists()
 
 
 def test_a_register_change_refused_or_of_an_unknown_atgard_answers_with_the_stored_list(officer_client, handlaggare):
@@ -538,9 +581,10 @@ def test_the_register_search_says_when_it_shows_only_the_first_hits(officer_clie
     assert [h["titel"] for h in svar["traffar"]] == ["Vandring A", "Vandring B"] and svar["fler"] is True
 
 
-def test_creating_an_atgard_with_bad_period_is_refused_in_swedish(officer_client):
+def test_creating_an_atgard_with_bad_period_is_refused_in_swedish(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
     response = officer_client.post(
-        reverse("atgarder:ny"),
+        reverse("arenden:ny_atgard", args=[tu.pk]),
         {"typ": "social", "titel": "X", "beskrivning": "Y", "period_start": "2024-05-01", "period_slut": "2024-01-01"},
     )
     assert response.status_code == 400
@@ -963,7 +1007,9 @@ def test_only_a_role_that_adds_to_the_register_creates_an_atgard(client, roll):
     user = ProfilFactory(avdelning=AvdelningFactory()).user
     user.groups.add(Group.objects.get(name=roll))
     client.force_login(user)
-    svar = client.post(reverse("atgarder:ny"), {"typ": "social", "titel": "Obehörig", "beskrivning": "Nej."})
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=user))  # a case they see
+    url = reverse("arenden:ny_atgard", args=[tu.pk])
+    svar = client.post(url, {"typ": "social", "titel": "Obehörig", "beskrivning": "Nej."})
     assert svar.status_code == 403
     assert svar.json()["fel"]["__all__"] == ["Du har inte behörighet att lägga till åtgärder i registret."]
     assert not Atgard.objects.filter(titel="Obehörig").exists()
