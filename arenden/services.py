@@ -49,6 +49,7 @@ from .models import (
     is_namndsekreterare,
     kontrollera_medarbetare,
     may_attest,
+    medarbetarhinder,
     namnder_for,
     parse_diarienummer,
 )
@@ -348,6 +349,18 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
         handlaggare = arende.handlaggare or user
         if handlaggare is None:
             raise WorkflowError("Ärendet har ingen handläggare.")
+        if arende.handlaggare is not None:
+            # The new document names the case's handläggare: a new choice of them, though the case
+            # keeps them (`kontrollera_medarbetare`'s `tidigare`). One who has left, or moved, would
+            # stand in its header without being able to write it.
+            hinder = medarbetarhinder(
+                handlaggare, arende.forvaltning, som="handläggare för ett nytt tjänsteutlåtande", behover_roll=True
+            )
+            if hinder:
+                raise WorkflowError(
+                    f"Ärendets handläggare {hinder[0]} Ärendet behöver en annan handläggare först (registratorn "
+                    "kan ge det till någon annan)."
+                )
         if arende.handlaggare is None and not arbetar_i(user, arende.forvaltning):
             # The one who starts it is named its handläggare, and must work where a case's may.
             raise WorkflowError(

@@ -230,34 +230,41 @@ def medarbetare(forvaltningar):
     )
 
 
+def medarbetarhinder(person, forvaltning, *, som, behover_roll=False):
+    """Why `person` cannot take a place in `forvaltning`'s cases (`som`: "handläggare för
+    ärendet"), as (the reason, what to do instead) in Swedish, or None if they can: a closed
+    account, no role that would let them open the case (`behover_roll`, `med_roll`), or work in
+    another förvaltning (`arbetar_i`)."""
+    namn = display_name(person)
+    if not person.is_active:
+        return f"{namn} har inget aktivt konto och kan inte vara {som}.", "Välj någon annan."
+    if behover_roll and not med_roll().filter(pk=person.pk).exists():
+        return (
+            f"{namn} har ingen roll i ärendehanteringen och kan inte vara {som}: de skulle inte kunna öppna ärendet.",
+            "Välj någon annan.",
+        )
+    if not arbetar_i(person, forvaltning):
+        return (
+            f"{namn} arbetar inte i {forvaltning} och kan inte vara {som}.",
+            "Välj någon vars avdelning hör till förvaltningen.",
+        )
+    return None
+
+
 def kontrollera_medarbetare(person, forvaltning, *, falt, som, tidigare=None, behover_roll=False):
     """Refuse, with a ValidationError on the form field `falt`, a person who does not work in
     `forvaltning` for a place in its cases (`som`: "handläggare för ärendet"), or, for a place
     that must open the case (`behover_roll`: a handläggare), who holds no role that would let them
-    (`med_roll`). A case's handläggare edits its documents and is printed in their header, and a signatory
-    signs them: someone of another förvaltning would write and sign in its name, and read its
-    case. The one already in the place (`tidigare`, a user id) stays, though they may since have
-    moved."""
+    (`med_roll`), or whose account is closed (`medarbetarhinder`). A case's handläggare edits its
+    documents and is printed in their header, and a signatory signs them: someone of another
+    förvaltning would write and sign in its name, and read its case. The one already in the place
+    (`tidigare`, a user id) stays, though they may since have moved or left: a document keeps
+    the handläggare it was written by."""
     if person is None or person.pk == tidigare:
         return
-    if not person.is_active:
-        raise ValidationError(
-            {falt: f"{display_name(person)} har inget aktivt konto och kan inte vara {som}. Välj någon annan."}
-        )
-    if behover_roll and not med_roll().filter(pk=person.pk).exists():
-        raise ValidationError(
-            {
-                falt: f"{display_name(person)} har ingen roll i ärendehanteringen och kan inte vara {som}: de "
-                "skulle inte kunna öppna ärendet. Välj någon annan."
-            }
-        )
-    if not arbetar_i(person, forvaltning):
-        raise ValidationError(
-            {
-                falt: f"{display_name(person)} arbetar inte i {forvaltning} och kan inte vara {som}. Välj någon "
-                "vars avdelning hör till förvaltningen."
-            }
-        )
+    hinder = medarbetarhinder(person, forvaltning, som=som, behover_roll=behover_roll)
+    if hinder:
+        raise ValidationError({falt: " ".join(hinder)})
 
 
 def synliga_delar(user):

@@ -489,3 +489,78 @@ def test_a_signatory_linked_to_a_user_works_in_the_cases_forvaltning(client, wor
     (rader,) = [i.formset for i in sida.context["inline_admin_formsets"] if i.formset.model is Undertecknare]
     erbjudna = rader.forms[0].fields["anvandare"].queryset
     assert {world.chef1, world.chef2} <= set(erbjudna) and hasse not in erbjudna
+
+
+def _arende_vars_handlaggare_slutat(world):
+    """A case without a document whose handläggare has left: their account is closed."""
+    from tests.factories import ArendeFactory
+
+    slutat = person("slutat", Roll.HANDLAGGARE, avdelning=world.avdelning)
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=slutat, avdelning=world.avdelning)
+    slutat.is_active = False
+    slutat.save()
+    kollega = person("kollega2", Roll.HANDLAGGARE, avdelning=world.avdelning)
+    return arende, kollega
+
+
+SLUTAT = (
+    "Ärendets handläggare Slutat Testsson har inget aktivt konto och kan inte vara handläggare för ett nytt "
+    "tjänsteutlåtande. Ärendet behöver en annan handläggare först (registratorn kan ge det till någon annan)."
+)
+
+
+def test_a_new_document_never_names_a_handlaggare_whose_account_is_closed(world):
+    from tests.factories import MallFactory
+
+    arende, kollega = _arende_vars_handlaggare_slutat(world)
+
+    with pytest.raises(services.WorkflowError) as fel:
+        services.skapa_tjansteutlatande(arende=arende, mall=MallFactory(), user=kollega, titel="Svar")
+
+    assert str(fel.value) == SLUTAT
+    assert not arende.tjansteutlatanden.exists()
+    arende.refresh_from_db()
+    assert arende.status == "registrerat"
+    # Given to the colleague, the case takes a new document, which names them.
+    _ge_till(arende, kollega, world.registrator)
+    tu = services.skapa_tjansteutlatande(arende=arende, mall=MallFactory(), user=kollega, titel="Svar")
+    assert tu.handlaggare == kollega
+
+
+def test_the_officers_page_and_the_admin_refuse_a_new_document_for_a_closed_account_keeping_the_input(world, client):
+    import html
+
+    from tests.factories import MallFactory
+
+    arende, kollega = _arende_vars_handlaggare_slutat(world)
+    mall = MallFactory()
+    client.force_login(kollega)
+
+    svar = client.post(f"/arenden/{arende.pk}/tjansteutlatande/", {"mall": mall.pk, "titel": "Parkernas belysning"})
+    assert svar.status_code == 409
+    sida = html.unescape(svar.content.decode())
+    assert SLUTAT in sida and 'value="Parkernas belysning"' in sida
+
+    data = {"arende": arende.pk, "mall": mall.pk, "titel": "Parkernas belysning", "namnd": arende.forvaltning.namnd_id}
+    svar = client.post("/admin/arenden/tjansteutlatande/add/", data)
+    assert svar.status_code == 200
+    sida = html.unescape(svar.content.decode())
+    assert SLUTAT in sida and 'value="Parkernas belysning"' in sida
+    assert not arende.tjansteutlatanden.exists()
+
+
+def test_a_document_naming_someone_who_left_still_saves_and_prints(world):
+    tu = _utkast(world)
+    world.officer.is_active = False
+    world.officer.save()
+
+    services.uppdatera_tjansteutlatande(
+        tjansteutlatande=tu,
+        data={"titel": "Ny titel", "handlaggare": world.officer},
+        expected_version=tu.version,
+        user=world.superuser,
+    )
+
+    tu.refresh_from_db()
+    assert (tu.titel, tu.handlaggare) == ("Ny titel", world.officer)
+    assert build_snapshot(tu)["handlaggare"]["namn"] == "Officer Testsson"
