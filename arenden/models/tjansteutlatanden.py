@@ -169,16 +169,43 @@ class TjansteutlatandeQuerySet(models.QuerySet):
 def _skrivet(tu):
     """The history rows, one queryset a part, in which a user (not the system) wrote what the
     document `tu` (its id, or an OuterRef to it) prints for the nämnd: its sections (one created
-    empty from the mall is not writing), its bilagor, held as text or as a file, and its åtgärd
-    rows (the åtgärd's text prints in the section that lists them). A bilaga or an åtgärd added,
-    changed, moved or removed is written as a section's text is, by whoever typed or struck it.
+    empty from the mall is not writing), its bilagor, held as text or as a file, its åtgärd
+    rows (the åtgärd's text prints in the section that lists them), and the text of the åtgärder
+    it lists as written in the register (`_atgardstext`). A bilaga or an åtgärd added, changed,
+    moved or removed is written as a section's text is, by whoever typed or struck it.
     Not the header fields, which whoever starts the document sets without writing it, nor the
     undertecknare, who sign it."""
     sektioner = Sektion.history.exclude(history_type="+", text="", avslutning="")
-    return tuple(
+    delar = tuple(
         rader.filter(tjansteutlatande_id=tu, history_user__isnull=False)
         for rader in (sektioner, Bilaga.history.all(), TjansteutlatandeAtgard.history.all())
     )
+    return (*delar, _atgardstext(tu))
+
+
+# What a document prints of an åtgärd it lists (snapshot.py): its group, title and text.
+ATGARDENS_TRYCKTA_FALT = ("typ", "titel", "beskrivning")
+
+
+def _atgardstext(tu):
+    """The history rows of the åtgärder the document `tu` lists in which a user wrote what it
+    prints of them (ATGARDENS_TRYCKTA_FALT) in the register: the åtgärd created, or one of those
+    fields changed from the row before. Their text is the förvaltning's answer in print, so a
+    chef who rewrote it there wrote the document as much as one who chose it. A change of what
+    is not printed (the period, the drogscener, an utfall) is not writing it."""
+    from django.apps import apps
+
+    atgard = apps.get_model("atgarder", "Atgard")
+    # A document's id, or the OuterRef of a list's query, which is one query further out here.
+    ref = models.OuterRef(tu) if isinstance(tu, models.OuterRef) else tu
+    listade = TjansteutlatandeAtgard.objects.filter(tjansteutlatande_id=ref).values("atgard_id")
+    fore = atgard.history.filter(id=models.OuterRef("id"), history_id__lt=models.OuterRef("history_id")).order_by(
+        "-history_id"
+    )
+    skrev = models.Q(history_type="+")
+    for falt in ATGARDENS_TRYCKTA_FALT:
+        skrev |= ~models.Q(**{falt: models.Subquery(fore.values(falt)[:1])})
+    return atgard.history.filter(id__in=listade, history_user__isnull=False, history_type__in=("+", "~")).filter(skrev)
 
 
 # What unblocks a chain that names someone who wrote the text. Only sending chooses a chain, and
@@ -370,8 +397,8 @@ class Tjansteutlatande(models.Model):
     def forfattar_ids(self):
         """The ids of everyone who may not attest the document as its author, in one query: who
         answers for it as its handläggare (`handlaggare_ids`: the one it names, and its case's)
-        and each user who saved printed content of it: a section, a bilaga or an åtgärd row (their
-        history, `_skrivet`)."""
+        and each user who saved printed content of it: a section, a bilaga or an åtgärd row, or
+        the printed text of an åtgärd it lists, in the register (their history, `_skrivet`)."""
         sektioner, *ovriga = (rader.values_list("history_user_id", flat=True).order_by() for rader in _skrivet(self.pk))
         return self.handlaggare_ids | set(sektioner.union(*ovriga))
 

@@ -257,6 +257,58 @@ def test_signing_or_setting_the_header_is_not_writing_the_document_but_choosing_
     assert services.standard_attestanter(tu) == [world.chef1]
 
 
+def _andra_i_registret(client, atgard, **andringar):
+    """Save the åtgärd's admin page (the register) with `andringar` over what it shows."""
+    from tests.arenden.test_admin_versioner import _sidan
+
+    url = f"/admin/atgarder/atgard/{atgard.pk}/change/"
+    svar = client.post(url, {**_sidan(client, url, "atgard_form"), **andringar})
+    assert svar.status_code == 302, svar.content.decode()[:2000]
+
+
+def test_a_chef_who_edited_the_printed_text_of_a_documents_atgard_in_the_register_cannot_attest_it(world, client):
+    # The åtgärd's text prints in the document as the förvaltning's answer: whoever wrote it there
+    # wrote what the nämnd reads, in the editor or in the register.
+    _skriver_ocksa(world.chef1)
+    tu = world.dokument()
+    atgard = AtgardFactory(titel="Trygghetsvandringar", beskrivning="Handläggarens text.")
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=world.officer)
+    client.force_login(world.chef1)
+    _andra_i_registret(client, atgard, beskrivning="Avdelningschefens text.")
+    atgard.refresh_from_db()
+    assert atgard.history.first().history_user == world.chef1
+
+    assert world.chef1.pk in tu.forfattar_ids()
+    assert Tjansteutlatande.objects.with_forfattare_flags(world.chef1).get(pk=tu.pk).user_wrote_text
+    assert services.standard_attestanter(tu) == [world.chef2]
+    with pytest.raises(services.WorkflowError) as fel:
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1, world.chef2])
+    assert str(fel.value) == "Chef1 Testsson har skrivit text i dokumentet och kan inte attestera det."
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    assert [a.attestant for a in tu.current_attesteringar] == [world.chef2]
+    assert "Avdelningschefens text." in str(tu.innehall)
+
+
+def test_a_chef_who_changed_only_what_a_document_does_not_print_of_its_atgard_may_attest_it(world, client):
+    from atgarder.models import Drogscen
+
+    _skriver_ocksa(world.chef1)
+    tu = world.dokument()
+    atgard = AtgardFactory(titel="Trygghetsvandringar", beskrivning="Handläggarens text.")
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=world.officer)
+    # The same chef's text in an åtgärd the document does not list is not in it either.
+    annan = AtgardFactory(titel="Platsaktiveringar", beskrivning="Handläggarens text.")
+    sen = Drogscen.objects.create(namn="Sätra centrum", omrade="Sätra")
+    client.force_login(world.chef1)
+    _andra_i_registret(client, atgard, period_start="2024-01-01", drogscener=[str(sen.pk)])
+    _andra_i_registret(client, annan, beskrivning="Avdelningschefens text.")
+    assert atgard.history.filter(history_user=world.chef1).exists()
+
+    assert world.chef1.pk not in tu.forfattar_ids()
+    assert not Tjansteutlatande.objects.with_forfattare_flags(world.chef1).get(pk=tu.pk).user_wrote_text
+    assert services.standard_attestanter(tu) == [world.chef1, world.chef2]
+
+
 def _ge_chefen_arendet(world, tu):
     """The registrator gives the document's case to the avdelningschef, who also writes."""
     _skriver_ocksa(world.chef1)
