@@ -275,6 +275,41 @@ def test_a_secretary_is_not_offered_another_forvaltnings_document_addressed_to_t
     assert not mote.punkter.exists()
 
 
+def test_a_shared_namnds_secretary_is_offered_what_every_forvaltning_addresses_to_it_and_nothing_else(client, db):
+    # A nämnd that more than one förvaltning answers to receives each one's documents: its
+    # meeting's list holds them all, and the secretary who prepares it is offered them all. Not a
+    # draft, nor a document addressed to another nämnd, nor one already on this list.
+    from arenden import services
+    from arenden.models import Namnd
+    from tests.factories import ArendeFactory, ForvaltningFactory
+
+    mote = sammantrade()
+    skhlm = ForvaltningFactory(diarieprefix="SKHLM", namnd=mote.namnd)
+    grannen = ForvaltningFactory(diarieprefix="GRANN", namnd=mote.namnd)
+    farsta = ForvaltningFactory(diarieprefix="FARST", namnd=Namnd.objects.create(namn="Farsta stadsdelsnämnd"))
+    egen = attesterat_dokument(arende=ArendeFactory(forvaltning=skhlm))
+    grannens = attesterat_dokument(arende=ArendeFactory(forvaltning=grannen))
+    farstas = attesterat_dokument(arende=ArendeFactory(forvaltning=farsta))
+    utkast = TjansteutlatandeFactory(arende=ArendeFactory(forvaltning=grannen))
+    pa_listan = attesterat_dokument(arende=ArendeFactory(forvaltning=grannen))
+    sekr = sekreterare(forvaltning=skhlm)
+    services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=pa_listan, user=sekr)
+    client.force_login(sekr)
+
+    form = client.get(_url(mote, "change/")).context["ny_punkt_form"]
+    assert list(form.fields["tjansteutlatande"].queryset) == [egen, grannens]
+    for tu in (farstas, utkast):
+        client.post(_url(mote, "lagg-till/"), {"tjansteutlatande": tu.pk})
+    assert client.post(_url(mote, "lagg-till/"), {"tjansteutlatande": grannens.pk}).status_code == 302
+    assert list(mote.punkter.order_by("nummer").values_list("tjansteutlatande", flat=True)) == [
+        pa_listan.pk,
+        grannens.pk,
+    ]
+    # Farsta's secretary prepares Farsta's meetings only: this one is not theirs to see.
+    client.force_login(sekreterare("farsta_sekr", forvaltning=farsta))
+    assert client.get(_url(mote, "change/")).status_code == 404
+
+
 def test_secretary_postpones_an_item_in_the_admin_after_confirming(sekr_client):
     from arenden import services
 
