@@ -67,6 +67,10 @@ class SkrivelseInline(admin.StackedInline):
     fields = ("titel", "forfattare", "beredning_datum", "text", "fil", "expected_version")
     formfield_overrides = PDF_UPLOAD
 
+    def has_delete_permission(self, request, obj=None):
+        # A registered skrivelse is an allmän handling in the diarium (SkrivelseAdmin).
+        return False
+
 
 class TjansteutlatandeLinkInline(admin.TabularInline):
     model = Tjansteutlatande
@@ -266,6 +270,14 @@ class SkrivelseAdmin(ObjektAdminMixin, DiarienummerSokMixin, ScopedAdminMixin, H
     sok_egna = ("titel", "forfattare")
     autocomplete_fields = ("arende",)
     formfield_overrides = PDF_UPLOAD
+
+    def has_delete_permission(self, request, obj=None):
+        """A registered skrivelse is an allmän handling: the diarium keeps it, superusers'
+        deletes included, as it keeps its case (arkivlagen; only a gallring decision removes
+        records). Deleted, the case would lose what it answers, its history the skrivelse's
+        file, and Bilaga 1 of the answer its source. A mistaken one is corrected on its page,
+        or moved to the case it belongs to, which its history records."""
+        return False
 
     def andra(self, request, obj, form, *, falt, expected_version):
         services.andra_skrivelse(skrivelse=obj, falt=falt, expected_version=expected_version, user=request.user)
