@@ -791,6 +791,7 @@ def kontrollera_radversion(sparad, obj, expected_version):
 
 def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_version=None):
     """Save or delete a bilaga or an undertecknare of the document: printed content, so an edit.
+    A bilaga is deleted only from a draft.
     `expected_version` is the row's `radversion` on the user's page: if the row has changed (or
     gone) since, nothing is written and ConflictError says so."""
     if not isinstance(obj, Bilaga | Undertecknare):
@@ -803,6 +804,14 @@ def spara_dokumentdel(*, tjansteutlatande, obj, user, ta_bort=False, expected_ve
             # The document's lock orders every write to its rows: what is read here stays so.
             kontrollera_radversion(
                 type(obj).objects.filter(pk=obj.pk, tjansteutlatande=tu).first(), obj, expected_version
+            )
+        if ta_bort and isinstance(obj, Bilaga) and tu.status != S.UTKAST:
+            # What was sent for attest is in the diarium as the chefs read it, its bilagor
+            # included: a deleted row takes its file out of every version that named it.
+            raise WorkflowError(
+                f"Bilagan ”{obj}” är en del av det som skickades för attest och tas inte bort medan "
+                f"dokumentet har status ”{tu.get_status_display()}”. Ta bort den när dokumentet är ett "
+                "utkast igen."
             )
         if ta_bort:
             obj._history_user, obj._change_reason = user, "Borttagen"

@@ -136,6 +136,13 @@ class BilagaInline(admin.TabularInline):
     fields = ("ordning", "titel", "fil", "text", "expected_version")
     formfield_overrides = PDF_UPLOAD
 
+    def has_delete_permission(self, request, obj=None):
+        # A sent document's bilaga is part of what the chefs read and attest
+        # (`services.spara_dokumentdel`): only a draft's is removed.
+        if obj is not None and obj.status != TjansteutlatandeStatus.UTKAST:
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 class UndertecknareInline(admin.TabularInline):
     model = Undertecknare

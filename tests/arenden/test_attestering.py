@@ -612,10 +612,6 @@ def _andrad_bilaga(tu, user):
     services.spara_dokumentdel(tjansteutlatande=tu, obj=bilaga, user=user)
 
 
-def _borttagen_bilaga(tu, user):
-    services.spara_dokumentdel(tjansteutlatande=tu, obj=tu.bilagor.get(), user=user, ta_bort=True)
-
-
 def _ny_undertecknare(tu, user):
     ny = Undertecknare(ordning=2, namn="Per Avdelning", befattning="Tf. avdelningschef")
     services.spara_dokumentdel(tjansteutlatande=tu, obj=ny, user=user)
@@ -645,7 +641,6 @@ def _borttagen_atgard(tu, user):
     [
         _ny_bilaga,
         _andrad_bilaga,
-        _borttagen_bilaga,
         _ny_undertecknare,
         _andrad_undertecknare,
         _borttagen_undertecknare,

@@ -7,9 +7,18 @@ import datetime
 
 import pytest
 
-from arenden.models import Skrivelse
+from arenden import services
+from arenden.constants import TjansteutlatandeStatus as S
+from arenden.models import Bilaga, Skrivelse
+from tests.arenden.test_admin_attest import _med_delar, _rad, _sidan
 from tests.arenden.test_admin_versioner import _formular as _sidans_formular
+from tests.arenden.world import build_world
 from tests.factories import ArendeFactory
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
 
 
 @pytest.fixture
@@ -66,3 +75,72 @@ def test_the_arende_page_has_no_delete_box_for_its_skrivelser(admin_client, skri
     sidan["skrivelser-0-DELETE"] = "on"
     assert admin_client.post(url, sidan).status_code == 302
     assert Skrivelse.objects.filter(pk=skrivelse.pk).exists()
+
+
+# --- bilagor ------------------------------------------------------------------------------
+
+
+def _skickat(world, status):
+    """A document with a bilaga, sent for attest and, for `attesterad`, attested by both chefs."""
+    tu = _med_delar(world)
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    if status == S.ATTESTERAD:
+        services.attestera(tjansteutlatande=tu, user=world.chef1)
+        services.attestera(tjansteutlatande=tu, user=world.chef2)
+    tu.refresh_from_db()
+    assert tu.status == status
+    return tu
+
+
+@pytest.mark.parametrize("status", [S.TILL_ATTEST, S.ATTESTERAD])
+def test_the_bilaga_of_a_sent_document_has_no_delete_box_and_one_sent_deletes_nothing(world, client, status):
+    tu = _skickat(world, status)
+    bilaga = tu.bilagor.get()
+    client.force_login(world.superuser)
+    sidan = _sidan(client, tu)
+    rad = _rad(sidan, "bilagor", bilaga.pk)
+    assert f"{rad}-DELETE" not in sidan
+
+    sidan[f"{rad}-DELETE"] = "on"
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 302
+    assert Bilaga.objects.filter(pk=bilaga.pk).exists()
+    tu.refresh_from_db()
+    assert tu.status == status  # what the chefs read stands, their attest with it
+    assert not tu.attesteringar.filter(makulerad__isnull=False).exists()
+
+
+@pytest.mark.parametrize("status", [S.TILL_ATTEST, S.ATTESTERAD])
+def test_the_service_refuses_to_delete_the_bilaga_of_a_sent_document(world, status):
+    tu = _skickat(world, status)
+    bilaga = tu.bilagor.get()
+
+    with pytest.raises(services.WorkflowError) as fel:
+        services.spara_dokumentdel(tjansteutlatande=tu, obj=bilaga, user=world.superuser, ta_bort=True)
+
+    assert "Bilagan ”1. Skrivelse” är en del av det som skickades för attest" in str(fel.value)
+    assert Bilaga.objects.filter(pk=bilaga.pk).exists()
+    tu.refresh_from_db()
+    assert tu.status == status
+
+
+def test_the_bilaga_of_a_draft_is_still_removed_by_its_officer(world, client):
+    tu = _med_delar(world)
+    bilaga = tu.bilagor.get()
+    client.force_login(world.officer)
+    sidan = _sidan(client, tu)
+
+    sidan[f"{_rad(sidan, 'bilagor', bilaga.pk)}-DELETE"] = "on"
+    response = client.post(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", sidan)
+
+    assert response.status_code == 302
+    assert not Bilaga.objects.filter(pk=bilaga.pk).exists()
+    assert bilaga.history.filter(history_type="-", history_user=world.officer).exists()
+
+
+def test_a_bilaga_taken_back_to_a_draft_can_be_removed_again(world):
+    tu = _skickat(world, S.TILL_ATTEST)
+    services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer)
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=tu.bilagor.get(), user=world.officer, ta_bort=True)
+    assert not tu.bilagor.exists()
