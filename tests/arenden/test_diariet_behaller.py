@@ -6,10 +6,12 @@ not an inline row's delete box. Only what is still a draft's own can be removed.
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from arenden import services
 from arenden.constants import TjansteutlatandeStatus as S
-from arenden.models import Bilaga, Skrivelse
+from arenden.models import Bilaga, Foredragningspunkt, Skrivelse
+from tests.arenden.meeting import sammantrade
 from tests.arenden.test_admin_attest import _med_delar, _rad, _sidan
 from tests.arenden.test_admin_versioner import _formular as _sidans_formular
 from tests.arenden.world import build_world
@@ -144,3 +146,22 @@ def test_a_bilaga_taken_back_to_a_draft_can_be_removed_again(world):
     services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer)
     services.spara_dokumentdel(tjansteutlatande=tu, obj=tu.bilagor.get(), user=world.officer, ta_bort=True)
     assert not tu.bilagor.exists()
+
+
+# --- a meeting's decided items --------------------------------------------------------------
+
+
+def test_a_meeting_whose_item_is_decided_is_deleted_by_no_admin_path(admin_client, db):
+    mote = sammantrade()
+    punkt = Foredragningspunkt.objects.create(
+        sammantrade=mote, nummer=1, titel="Information om trygghetsvandringar", beslut="Informationen noteras."
+    )
+    Foredragningspunkt.objects.filter(pk=punkt.pk).update(beslutad=timezone.now())
+
+    url = f"/admin/arenden/sammantrade/{mote.pk}/delete/"
+    assert admin_client.get(url).status_code == 403
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    admin_client.post(
+        "/admin/arenden/sammantrade/", {"action": "delete_selected", "_selected_action": [mote.pk], "post": "yes"}
+    )
+    assert Foredragningspunkt.objects.filter(pk=punkt.pk, sammantrade=mote).exists()
