@@ -2,6 +2,7 @@
 PDF/A and tagging, fonts, bilagor, and the attested copy that never changes."""
 
 import io
+import re
 import time
 
 import pikepdf
@@ -329,3 +330,41 @@ def test_a_section_with_nothing_to_print_prints_no_heading(db):
     text = "\n".join(split_page(p)[1] for p in pages(pdf.render_tjansteutlatande(tu)))
     assert "Ärendet" not in text
     assert find_in_order(text, ["Förslag till beslut", "Text under Förslag till beslut.", "Synpunkter"]) == []
+
+
+@pytest.mark.parametrize(
+    "ord",
+    [
+        # A hostile string: WeasyPrint tried every hyphenation point of it on each line, a render
+        # time that grows with the cube of its length (some 20 s for 2,000 letters).
+        "a" * 2000,
+        # A pasted address: no hyphenation point after its last slash, so it ran off the page.
+        "https://start.stockholm/" + "0123456789" * 200,
+    ],
+    ids=["bokstaver", "adress"],
+)
+def test_a_very_long_word_renders_in_time_and_wraps_inside_the_margins(db, settings, ord):
+    settings.PDF_RENDER_TIMEOUT = 8
+    tu = TjansteutlatandeFactory(titel="Långt ord")
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    sektion.text = f"<p>Läs mer på {ord} eller ring.</p>"
+    sektion.save()
+    assert len(ord) >= 2000
+    body = [split_page(p)[1] for p in pages(pdf.render_tjansteutlatande(tu))]
+    text = "\n".join(body)
+    # Every character is printed, broken over lines without added hyphens.
+    assert ord in re.sub(r"\s+", "", text)
+    rader = [rad for rad in text.splitlines() if rad and rad in ord]
+    # A line of body text holds some 90 characters: none runs past the right margin.
+    assert len(rader) >= 2000 // 120
+    assert max(len(rad) for rad in rader) < 120
+
+
+def test_ordinary_text_is_laid_out_as_before(demo):
+    # Only runs past pdf.LANGT_ORD characters are marked: the seed's text reaches WeasyPrint
+    # unchanged, hyphenated as it always was.
+    html = pdf.document_html(demo)
+    assert 'class="langt-ord"' not in html
+    assert pdf._mark_long_words(html) == html
+    marked = pdf._mark_long_words(f"<body><p>Se {'x' * 60}&amp;y och &lt;b&gt;.</p></body>")
+    assert marked == f'<body><p>Se <span class="langt-ord">{"x" * 60}&amp;y</span> och &lt;b&gt;.</p></body>'
