@@ -805,3 +805,87 @@ def test_a_case_does_not_cite_itself(admin_client):
     data["citerade"] = [annat.pk]
     assert admin_client.post(url, data).status_code == 302
     assert list(arende.citerade.all()) == [annat]
+
+
+def _en_dag_tidigare(*modeller):
+    """The history rows written so far, moved a day back: what the test does next happens later."""
+    import datetime
+
+    from django.db.models import F
+
+    for model in modeller:
+        model.history.update(history_date=F("history_date") - datetime.timedelta(days=1))
+
+
+def test_an_old_version_of_a_case_shows_its_skrivelser_documents_and_cited_cases_as_they_were(admin_client):
+    import datetime
+
+    forr, nu = ArendeFactory(arendemening="Citerat förr"), ArendeFactory(arendemening="Citerat nu")
+    arende = ArendeFactory(arendemening="Öppna drogscener")
+    arende.citerade.set([forr])
+    skrivelse = Skrivelse(
+        arende=arende, titel="Skrivelsen som registrerades", forfattare="Anna Andersson (M)", text="Text."
+    )
+    skrivelse.beredning_datum = datetime.date(2023, 12, 14)
+    skrivelse.fil.save("forr.pdf", ContentFile(pdf_bytes()), save=True)
+    tu = TjansteutlatandeFactory(arende=arende, titel="Utkastet som det var")
+    version = arende.history.order_by("-history_id").first()
+    _en_dag_tidigare(Arende, Skrivelse, Tjansteutlatande)
+
+    arende.citerade.set([nu])
+    skrivelse.titel = "Skrivelsen ändrad sedan"
+    skrivelse.save()
+    Skrivelse.objects.create(
+        arende=arende, titel="En senare skrivelse", forfattare="B", text="T", beredning_datum=datetime.date(2024, 1, 9)
+    )
+    tu.titel = "Dokumentet omdöpt sedan"
+    tu.save()
+    TjansteutlatandeFactory(arende=arende, titel="Ett senare dokument")
+
+    url = f"/admin/arenden/arende/{arende.pk}/history/{version.history_id}/"
+    sida = admin_client.get(url).content.decode()
+    assert f'value="{forr.pk}" selected' in sida and f'value="{nu.pk}" selected' not in sida
+    assert "Skrivelsen som registrerades" in sida and "2023-12-14" in sida
+    forsta = skrivelse.history.order_by("history_id").first()
+    assert f'href="/skrivelser/{skrivelse.pk}/fil/?version={forsta.history_id}"' in sida
+    tu_version = tu.history.order_by("history_id").first()
+    assert "Utkastet som det var" in sida and "Utkast" in sida
+    assert f'href="/admin/arenden/tjansteutlatande/{tu.pk}/history/{tu_version.history_id}/"' in sida
+    for senare in ("Skrivelsen ändrad sedan", "En senare skrivelse", "Dokumentet omdöpt sedan", "Ett senare dokument"):
+        assert senare not in sida
+
+    # The page reads the related rows in a fixed number of queries, however many there are.
+    with CaptureQueriesContext(connection) as fa:
+        admin_client.get(url)
+    for n in range(3):
+        Skrivelse.objects.create(
+            arende=arende, titel=f"S{n}", forfattare="B", text="T", beredning_datum=datetime.date(2024, 1, 9)
+        )
+        TjansteutlatandeFactory(arende=arende)
+    _en_dag_tidigare(Arende, Skrivelse, Tjansteutlatande)
+    url = f"/admin/arenden/arende/{arende.pk}/history/{arende.history.first().history_id}/"
+    with CaptureQueriesContext(connection) as manga:
+        sida = admin_client.get(url)
+    assert sida.status_code == 200 and "S2" in sida.content.decode()
+    assert len(manga) == len(fa)
+
+
+def test_an_old_version_of_a_case_shows_the_decisions_it_had(admin_client):
+    from arenden.models import Foredragningspunkt
+    from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
+
+    tu = attesterat_dokument(titel="Parkerna")
+    arende = tu.arende
+    fore = arende.history.first()
+    _en_dag_tidigare(Arende, Skrivelse, Tjansteutlatande, Foredragningspunkt)
+    sekr = sekreterare()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner svaret om parkerna.", user=sekr)
+    efter = arende.history.first()
+    assert efter.status == "avslutat"
+
+    url = f"/admin/arenden/arende/{arende.pk}/history/{{}}/"
+    sida = admin_client.get(url.format(efter.history_id)).content.decode()
+    assert "Nämnden godkänner svaret om parkerna." in sida and "Skärholmens stadsdelsnämnd 2024-05-23" in sida
+    sida = admin_client.get(url.format(fore.history_id)).content.decode()
+    assert "Nämnden godkänner svaret om parkerna." not in sida and "Parkerna" in sida
