@@ -1591,6 +1591,12 @@ def bestall_export(*, sammantrade, typ, user):
     return export
 
 
+EXPORT_LISTAN_ANDRAD = (
+    "Föredragningslistan ändrades medan exporten skapades, så filen hade inte stämt med den och "
+    "sparades inte. Beställ exporten igen."
+)
+
+
 class _ExportGivenUp(Exception):
     """The export's row stopped running while its job rendered: it was given up (bestall_export)."""
 
@@ -1645,8 +1651,23 @@ def kor_export(*, export_id):
         logger.warning("Export %s misslyckades: %s", export.pk, fel)
         raise
     export.fil.save(namn, ContentFile(data), save=False)
-    if not running.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now()):
+    # The file is the list as the job read it. Taken off the list meanwhile, an item's document
+    # may have had its attest voided; such a file is not handed out as the meeting's. Checked
+    # under the meeting's lock, which every change of the list takes, so no change slips in
+    # between the check and the file becoming the meeting's.
+    with transaction.atomic():
+        andrad = Sammantrade.objects.select_for_update().get(pk=mote.pk).agendans_avtryck() != mote.agendans_avtryck(
+            punkter
+        )
+        if andrad:
+            klar = running.update(status=ExportStatus.MISSLYCKAD, fel=EXPORT_LISTAN_ANDRAD, klar=timezone.now())
+        else:
+            klar = running.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now())
+    if andrad or not klar:
         export.fil.storage.delete(export.fil.name)
+    if andrad:
+        logger.warning("Export %s: föredragningslistan ändrades medan den byggdes; filen kastades.", export.pk)
+    elif not klar:
         logger.warning("Export %s blev klar efter att ha getts upp; filen kastades.", export.pk)
     export.refresh_from_db()
     return export

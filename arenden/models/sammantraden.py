@@ -74,6 +74,20 @@ class Sammantrade(models.Model):
     def __str__(self):
         return f"{self.namnd} {self.datum:%Y-%m-%d}"
 
+    def agendans_avtryck(self, punkter=None):
+        """What the meeting's agenda, packet and zip are built from, as a value to compare: the
+        meeting's date, time and place, and each item's number, title and document. Two lists
+        with the same value give the same files; a decision on an item changes nothing printed
+        before it, so it is not part of it. A document on the list cannot be edited (its attest
+        can only be voided once it is taken off), so its id stands for its text."""
+        punkter = self.punkter.all() if punkter is None else punkter
+        return (
+            self.datum,
+            self.tid,
+            self.plats,
+            sorted((p.pk, p.nummer, p.titel, p.tjansteutlatande_id) for p in punkter),
+        )
+
     def is_future(self, now=None):
         """Whether the meeting's day is still to come, by the date in Stockholm (TIME_ZONE): the
         nämnd has not met, so nothing can be decided or postponed at it yet, and a decision

@@ -547,3 +547,49 @@ def test_an_export_ordered_again_downloads_under_the_meetings_own_file_name(clie
     assert response.status_code == 200
     namn = pdf.motespaket_filename(mote) if typ == "paket" else pdf.motes_zip_filename(mote)
     assert response["Content-Disposition"] == f'attachment; filename="{namn}"'
+
+
+@pytest.mark.parametrize("typ", ["paket", "zip"])
+def test_an_export_whose_list_changed_while_it_was_built_keeps_no_file_and_says_so(db, monkeypatch, typ):
+    """The secretary takes item 2 off the list while the job renders item 1 (so that its
+    handläggare can change it and void its attest; on the list it cannot be changed). The
+    job read the list before that: its packet would hold a document that is no longer on the
+    agenda. It is not handed out as the meeting's packet: the order fails and says why."""
+    sekr = sekreterare()
+    mote = sammantrade()
+    dokument = [attesterat_dokument(titel="Trygghetsvandringar"), attesterat_dokument(titel="Parklekar")]
+    for tu in dokument:
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    export = services.bestall_export(sammantrade=mote, typ=typ, user=sekr)
+    punktens_pdf = pdf.punktens_pdf
+
+    def renderar(punkt):
+        data = punktens_pdf(punkt)
+        if punkt.nummer == 1 and mote.punkter.count() == 2:
+            services.ta_bort_fran_foredragningslista(punkt=mote.punkter.get(nummer=2), user=sekr)
+        return data
+
+    monkeypatch.setattr(pdf, "punktens_pdf", renderar)
+    filer_fore = _exportfiler()
+
+    services.kor_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert export.status == "misslyckad" and not export.fil
+    assert export.fel == services.EXPORT_LISTAN_ANDRAD
+    assert "Föredragningslistan ändrades medan exporten skapades" in export.fel
+    assert _exportfiler() == filer_fore  # nothing left behind in the archive
+    # The secretary orders it again and gets the list as it is now.
+    data = _exportera(mote, typ, sekr)
+    if typ == "paket":
+        assert _har(data, "Trygghetsvandringar") and _har(data, "Parklekar") == []
+    else:
+        with zipfile.ZipFile(io.BytesIO(data)) as arkiv:
+            assert [n for n in arkiv.namelist() if "parklekar" in n] == []
+
+
+def _exportfiler():
+    from django.core.files.storage import default_storage
+
+    rot = os.path.join(default_storage.location, "exporter")
+    return sorted(os.path.join(d, f) for d, _, filer in os.walk(rot) for f in filer)
