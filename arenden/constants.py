@@ -62,6 +62,11 @@ class ExportStatus(models.TextChoices):
 # documents takes some 20 s and each item reports progress within the render time limit (30 s),
 # so a live job never comes near it.
 EXPORT_TIDSGRANS = datetime.timedelta(minutes=10)
+# A finished export whose meeting's list (or date, time, place) has changed since it was made.
+EXPORT_INAKTUELL = (
+    "Föredragningslistan har ändrats sedan exporten skapades, så filen stämmer inte längre med den. "
+    "Beställ exporten igen innan handlingarna skickas ut."
+)
 EXPORT_AVBRUTEN = (
     f"Exporten har inte kommit vidare på {EXPORT_TIDSGRANS.seconds // 60} minuter och har troligen "
     "avbrutits. Beställ den igen, och kontakta systemförvaltningen om det upprepas."

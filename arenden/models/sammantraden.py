@@ -3,11 +3,13 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from skarholmen.historik import Historik
 
 from ..constants import (
     EXPORT_AVBRUTEN,
+    EXPORT_INAKTUELL,
     EXPORT_TIDSGRANS,
     ExportStatus,
     ExportTyp,
@@ -261,6 +263,23 @@ class Sammantradesexport(models.Model):
     def status_text(self):
         return ExportStatus(self.visad_status).label
 
+    @cached_property
+    def listan_andrad(self):
+        """Finished, but the meeting's list, date, time or place has changed since: the file no
+        longer matches the agenda. Read from the history as it stood when the file was done
+        (the job checks under the meeting's lock that nothing changed while it was built)."""
+        if self.status != ExportStatus.KLAR or self.klar is None:
+            return False
+        mote = self.sammantrade
+        try:
+            da = mote.history.as_of(self.klar)
+        except Sammantrade.DoesNotExist:  # no history row that old: the fields as they are
+            da = mote
+        punkter = Foredragningspunkt.history.as_of(self.klar).filter(sammantrade_id=mote.pk)
+        return da.agendans_avtryck(punkter) != mote.agendans_avtryck()
+
     @property
     def fel_text(self):
-        return EXPORT_AVBRUTEN if self.is_stale else self.fel
+        if self.is_stale:
+            return EXPORT_AVBRUTEN
+        return EXPORT_INAKTUELL if self.listan_andrad else self.fel

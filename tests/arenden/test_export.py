@@ -14,6 +14,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from arenden import pdf, services
+from arenden.constants import EXPORT_INAKTUELL
 from arenden.models import Bilaga, Sammantradesexport
 from arenden.snapshot import build_snapshot, snapshot_hash
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
@@ -593,3 +594,32 @@ def _exportfiler():
 
     rot = os.path.join(default_storage.location, "exporter")
     return sorted(os.path.join(d, f) for d, _, filer in os.walk(rot) for f in filer)
+
+
+def test_a_finished_packet_whose_list_changed_since_says_so_on_the_meetings_page(client, db):
+    """A packet made on Monday; on Tuesday an item is taken off the list. The page still offers
+    Monday's packet, and says that it no longer matches the list. A decision registered since
+    changes nothing the packet prints, and says nothing."""
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = sammantrade()
+    for titel in ["Trygghetsvandringar", "Parklekar"]:
+        services.satt_pa_foredragningslista(
+            sammantrade=mote, tjansteutlatande=attesterat_dokument(titel=titel), user=sekr
+        )
+    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    services.kor_export(export_id=export.pk)
+    sida = f"/admin/arenden/sammantrade/{mote.pk}/change/"
+
+    services.registrera_beslut(punkt=mote.punkter.get(nummer=1), beslut="Nämnden godkänner.", user=sekr)
+    assert EXPORT_INAKTUELL not in client.get(sida).content.decode()
+    assert _status(client, export)["fel"] == ""
+
+    services.ta_bort_fran_foredragningslista(punkt=mote.punkter.get(nummer=2), user=sekr)
+
+    assert EXPORT_INAKTUELL in client.get(sida).content.decode()
+    assert "Föredragningslistan har ändrats sedan exporten skapades" in EXPORT_INAKTUELL
+    svar = _status(client, export)
+    assert (svar["status"], svar["fel"]) == ("klar", EXPORT_INAKTUELL)
+    # The file is still there for whoever needs what was sent out.
+    assert client.get(svar["fil"]).status_code == 200
