@@ -67,6 +67,8 @@ EXPORT_INAKTUELL = (
     "Föredragningslistan har ändrats sedan exporten skapades, så filen stämmer inte längre med den. "
     "Beställ exporten igen innan handlingarna skickas ut."
 )
+# A finished export whose file was removed when a newer one of its kind was done.
+EXPORT_ERSATT = "Ersatt av en senare export av samma slag; filen är borttagen. Den senaste finns ovanför."
 EXPORT_AVBRUTEN = (
     f"Exporten har inte kommit vidare på {EXPORT_TIDSGRANS.seconds // 60} minuter och har troligen "
     "avbrutits. Beställ den igen, och kontakta systemförvaltningen om det upprepas."

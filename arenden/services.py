@@ -1669,5 +1669,19 @@ def kor_export(*, export_id):
         logger.warning("Export %s: föredragningslistan ändrades medan den byggdes; filen kastades.", export.pk)
     elif not klar:
         logger.warning("Export %s blev klar efter att ha getts upp; filen kastades.", export.pk)
+    else:
+        _rensa_ersatta_exporter(export)
     export.refresh_from_db()
     return export
+
+
+def _rensa_ersatta_exporter(export):
+    """Remove the files of the meeting's earlier exports of the same kind, now that `export`
+    is done. Every order stores a whole packet or zip, and a meeting is exported again after
+    each change of its list: kept, they would fill the archive over the years, while any of
+    them can be made again from the meeting's record. Each row lets go of its file before the
+    file is removed, so no row names a file that is not there."""
+    aldre = Sammantradesexport.objects.filter(sammantrade_id=export.sammantrade_id, typ=export.typ, pk__lt=export.pk)
+    for tidigare in aldre.exclude(fil=""):
+        if Sammantradesexport.objects.filter(pk=tidigare.pk, fil=tidigare.fil.name).update(fil=""):
+            tidigare.fil.storage.delete(tidigare.fil.name)

@@ -9,6 +9,7 @@ from skarholmen.historik import Historik
 
 from ..constants import (
     EXPORT_AVBRUTEN,
+    EXPORT_ERSATT,
     EXPORT_INAKTUELL,
     EXPORT_TIDSGRANS,
     ExportStatus,
@@ -282,4 +283,6 @@ class Sammantradesexport(models.Model):
     def fel_text(self):
         if self.is_stale:
             return EXPORT_AVBRUTEN
+        if self.status == ExportStatus.KLAR and not self.fil:
+            return EXPORT_ERSATT
         return EXPORT_INAKTUELL if self.listan_andrad else self.fel

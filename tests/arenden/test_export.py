@@ -14,7 +14,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from arenden import pdf, services
-from arenden.constants import EXPORT_INAKTUELL
+from arenden.constants import EXPORT_ERSATT, EXPORT_INAKTUELL
 from arenden.models import Bilaga, Sammantradesexport
 from arenden.snapshot import build_snapshot, snapshot_hash
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
@@ -623,3 +623,35 @@ def test_a_finished_packet_whose_list_changed_since_says_so_on_the_meetings_page
     assert (svar["status"], svar["fel"]) == ("klar", EXPORT_INAKTUELL)
     # The file is still there for whoever needs what was sent out.
     assert client.get(svar["fil"]).status_code == 200
+
+
+def test_a_newer_export_of_a_kind_removes_the_file_of_the_one_it_replaces(client, db):
+    """Each order stores a whole packet or zip; a meeting exported again after every change
+    of its list would keep every one of them for ever. Only the newest of each kind is kept:
+    the older ones can be made again from the meeting's record, and the page says so."""
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = sammantrade()
+    services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+    zip_ = services.bestall_export(sammantrade=mote, typ="zip", user=sekr)
+    services.kor_export(export_id=zip_.pk)
+    forsta = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    services.kor_export(export_id=forsta.pk)
+    forsta.refresh_from_db()
+    gammal_fil = forsta.fil.name
+    assert forsta.fil.storage.exists(gammal_fil)
+
+    andra = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    services.kor_export(export_id=andra.pk)
+
+    forsta.refresh_from_db()
+    andra.refresh_from_db()
+    zip_.refresh_from_db()
+    assert (forsta.status, forsta.fil.name) == ("klar", "")
+    assert not andra.fil.storage.exists(gammal_fil)
+    assert _exportfiler() == sorted(os.path.join(andra.fil.storage.location, e.fil.name) for e in [andra, zip_])
+    assert forsta.fel_text == EXPORT_ERSATT
+    sida = client.get(f"/admin/arenden/sammantrade/{mote.pk}/change/").content.decode()
+    assert EXPORT_ERSATT in sida
+    assert client.get(f"/admin/arenden/sammantrade/export/{forsta.pk}/ladda-ner/").status_code == 404
+    assert client.get(f"/admin/arenden/sammantrade/export/{andra.pk}/ladda-ner/").status_code == 200
