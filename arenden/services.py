@@ -1597,6 +1597,11 @@ EXPORT_LISTAN_ANDRAD = (
 )
 
 
+EXPORT_STOPPAD = (
+    "Exporten avbröts när bakgrundsjobben stoppades (till exempel vid en omstart av systemet). Beställ den igen."
+)
+
+
 class _ExportGivenUp(Exception):
     """The export's row stopped running while its job rendered: it was given up (bestall_export)."""
 
@@ -1649,6 +1654,13 @@ def kor_export(*, export_id):
         fel = f"Exporten kunde inte skapas: {pdf.orsak(exc)}"
         running.update(status=ExportStatus.MISSLYCKAD, fel=fel, klar=timezone.now())
         logger.warning("Export %s misslyckades: %s", export.pk, fel)
+        raise
+    except BaseException:
+        # The worker is stopping: django-tasks-db's worker exits inside the running job on a
+        # second SIGINT or SIGTERM (Ctrl+C on `make run`, a restart). Left running, the row
+        # would show "Pågår" and refuse a new order until it went stale ten minutes later.
+        running.update(status=ExportStatus.MISSLYCKAD, fel=EXPORT_STOPPAD, klar=timezone.now())
+        logger.warning("Export %s avbröts när arbetaren stoppades.", export.pk)
         raise
     export.fil.save(namn, ContentFile(data), save=False)
     # The file is the list as the job read it. Taken off the list meanwhile, an item's document

@@ -655,3 +655,33 @@ def test_a_newer_export_of_a_kind_removes_the_file_of_the_one_it_replaces(client
     assert EXPORT_ERSATT in sida
     assert client.get(f"/admin/arenden/sammantrade/export/{forsta.pk}/ladda-ner/").status_code == 404
     assert client.get(f"/admin/arenden/sammantrade/export/{andra.pk}/ladda-ner/").status_code == 200
+
+
+def test_a_job_stopped_with_its_worker_ends_as_failed_at_once_and_may_be_ordered_again(db, monkeypatch):
+    """The worker is stopped mid-job: a second Ctrl+C on `make run`, or a deploy's second
+    SIGTERM, on which django-tasks-db's worker calls sys.exit inside the running job. The page
+    said "Pågår" for ten more minutes and refused a new order meanwhile; now the row says at
+    once what happened, and the secretary may order again."""
+    sekr = sekreterare()
+    mote = sammantrade()
+    for titel in ["Trygghetsvandringar", "Parklekar"]:
+        services.satt_pa_foredragningslista(
+            sammantrade=mote, tjansteutlatande=attesterat_dokument(titel=titel), user=sekr
+        )
+    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    punktens_pdf = pdf.punktens_pdf
+
+    def renderar(punkt):
+        if punkt.nummer == 2:
+            raise SystemExit(1)  # what the worker's signal handler raises in the job
+        return punktens_pdf(punkt)
+
+    monkeypatch.setattr(pdf, "punktens_pdf", renderar)
+
+    with pytest.raises(SystemExit):
+        services.kor_export(export_id=export.pk)
+
+    export.refresh_from_db()
+    assert (export.status, export.fel, export.fil.name) == ("misslyckad", services.EXPORT_STOPPAD, "")
+    assert "Beställ den igen" in export.fel
+    assert services.bestall_export(sammantrade=mote, typ="paket", user=sekr).pk != export.pk
