@@ -1552,6 +1552,21 @@ def bordlagg(*, punkt, user, now=None):
     return _avgor(punkt=punkt, beslut=BORDLAGGS, user=user, now=now, bordlagd=True)
 
 
+def ta_bort_sammantrade(*, sammantrade, user):
+    """Delete a meeting without items (one that was cancelled) and its exports. The rows go
+    with the meeting, but their packets and zips would stay in the archive named by no row, so
+    they are removed once the deletion is committed. A meeting with items is refused: their
+    documents would be left on a list that is gone."""
+    _require_namndsekreterare(user, sammantrade.pk)
+    with transaction.atomic():
+        mote = Sammantrade.objects.select_for_update().get(pk=sammantrade.pk)
+        if mote.punkter.exists():
+            raise WorkflowError(f"{mote} har punkter på föredragningslistan och kan inte tas bort.")
+        filer = [export.fil for export in mote.exporter.exclude(fil="")]
+        mote.delete()
+        transaction.on_commit(lambda: [fil.storage.delete(fil.name) for fil in filer])
+
+
 def bestall_export(*, sammantrade, typ, user):
     """Order a packet or a zip of a meeting's documents. The job queue builds it; the returned
     row shows its progress and, when done, its file.

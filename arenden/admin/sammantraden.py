@@ -270,6 +270,14 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         # A meeting with items would leave their documents stranded on a list that is gone.
         return is_namndsekreterare(request.user) and not (obj and obj.punkter.exists())
 
+    # Both ways of deleting (the meeting's page, the list's action) remove its exports' files.
+    def delete_model(self, request, obj):
+        services.ta_bort_sammantrade(sammantrade=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for mote in queryset:
+            services.ta_bort_sammantrade(sammantrade=mote, user=request.user)
+
     def get_readonly_fields(self, request, obj=None):
         # The documents on the list carry the meeting's date in their header.
         if obj and obj.punkter.exists():

@@ -508,3 +508,35 @@ def test_a_meeting_a_colleague_adds_between_the_check_and_the_save_is_refused_wi
     page = response.content.decode()
     assert "Nämnden har redan ett sammanträde den dagen och tiden." in page
     assert response.context["adminform"].form["plats"].value() == "Skärholmens medborgarhus"
+
+
+@pytest.mark.parametrize("hur", ["sidan", "listan"])
+def test_a_deleted_meeting_leaves_no_export_file_behind(client, db, django_capture_on_commit_callbacks, hur):
+    """A cancelled meeting: its items are taken off and it is deleted, from its own page or
+    from the list's action. Its exports' rows go with it; their files went nowhere and stayed
+    in the archive, named by no row, for ever (and in every backup)."""
+    from arenden import services
+
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = sammantrade()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+    export = services.bestall_export(sammantrade=mote, typ="zip", user=sekr)
+    services.kor_export(export_id=export.pk)
+    export.refresh_from_db()
+    fil, storage = export.fil.name, export.fil.storage
+    assert storage.exists(fil)
+    services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if hur == "sidan":
+            response = client.post(_url(mote, "delete/"), {"post": "yes"})
+        else:
+            response = client.post(
+                "/admin/arenden/sammantrade/",
+                {"action": "delete_selected", "_selected_action": [mote.pk], "post": "yes"},
+            )
+
+    assert response.status_code == 302
+    assert not Sammantrade.objects.filter(pk=mote.pk).exists()
+    assert not storage.exists(fil)
