@@ -12,6 +12,17 @@ from django.db import connection
 from skarholmen.settings import database_from_url, env_bool, env_int, env_log_level
 
 
+def _python_with(name, value, code):
+    """`code` run by a new Python in the project, with the environment variable `name` set to `value`."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, name: value},
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_models_and_migrations_agree(db):
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
 
@@ -51,13 +62,7 @@ def test_a_number_below_its_meaning_is_an_error(monkeypatch):
 def test_the_settings_refuse_a_number_that_means_nothing(name, value):
     # TRUSTED_PROXY_COUNT=-1 believed a client's own X-Forwarded-Proto, and a session of -5
     # seconds ended every login at once: a typo must stop the server, not start it so.
-    result = subprocess.run(
-        [sys.executable, "-c", "import skarholmen.settings"],
-        cwd=settings.BASE_DIR,
-        env={**os.environ, name: value},
-        capture_output=True,
-        text=True,
-    )
+    result = _python_with(name, value, "import skarholmen.settings")
     assert result.returncode != 0
     assert f"{name}={value!r} must be at least" in result.stderr
 
@@ -116,14 +121,7 @@ def test_the_apps_postgresql_connections_run_no_parallel_query_unless_told(monke
 
 
 def test_gunicorn_names_a_setting_that_is_not_a_number():
-    env = {**os.environ, "GUNICORN_WORKERS": "många"}
-    result = subprocess.run(
-        [sys.executable, "-c", "import runpy; runpy.run_path('gunicorn.conf.py')"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = _python_with("GUNICORN_WORKERS", "många", "import runpy; runpy.run_path('gunicorn.conf.py')")
     assert result.returncode != 0
     assert "GUNICORN_WORKERS='många' is not an integer." in result.stderr
     assert "Traceback" not in result.stderr
@@ -138,25 +136,13 @@ def test_gunicorn_names_a_setting_that_is_not_a_number():
 )
 def test_gunicorn_names_a_setting_it_cannot_use(name, value, message):
     # gunicorn itself logs at info for a level it does not know, and starts no worker for 0.
-    result = subprocess.run(
-        [sys.executable, "-c", "import runpy; runpy.run_path('gunicorn.conf.py')"],
-        cwd=settings.BASE_DIR,
-        env={**os.environ, name: value},
-        capture_output=True,
-        text=True,
-    )
+    result = _python_with(name, value, "import runpy; runpy.run_path('gunicorn.conf.py')")
     assert result.returncode != 0
     assert message in result.stderr
 
 
 def test_gunicorn_keeps_the_default_for_an_empty_value():
-    result = subprocess.run(
-        [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['timeout'])"],
-        cwd=settings.BASE_DIR,
-        env={**os.environ, "GUNICORN_TIMEOUT": " "},
-        capture_output=True,
-        text=True,
-    )
+    result = _python_with("GUNICORN_TIMEOUT", " ", "import runpy; print(runpy.run_path('gunicorn.conf.py')['timeout'])")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "60"
 
