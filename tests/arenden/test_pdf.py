@@ -368,3 +368,50 @@ def test_ordinary_text_is_laid_out_as_before(demo):
     assert pdf._mark_long_words(html) == html
     marked = pdf._mark_long_words(f"<body><p>Se {'x' * 60}&amp;y och &lt;b&gt;.</p></body>")
     assert marked == f'<body><p>Se <span class="langt-ord">{"x" * 60}&amp;y</span> och &lt;b&gt;.</p></body>'
+
+
+def _bredd_pt(text, font, storlek):
+    """How wide `text` prints in `font` (a file in static/fonts) at `storlek` points, from the
+    font's own advance widths."""
+    from fontTools.ttLib import TTFont
+
+    fil = TTFont(f"static/fonts/{font}")
+    cmap, matt = fil.getBestCmap(), fil["hmtx"]
+    return sum(matt[cmap[ord(tecken)]][0] for tecken in text) / fil["head"].unitsPerEm * storlek
+
+
+# The width between the page's margins (A4, 25 mm left and 22 mm right, static/pdf/dokument.css).
+TEXTBREDD_PT = (210 - 25 - 22) / 25.4 * 72
+
+
+@pytest.mark.parametrize(
+    "titel, undertitel, ord_, font, storlek",
+    [
+        # A Swedish compound of 48 letters: at the title's 20 pt some 38 letters fill the line, and
+        # a title is never hyphenated.
+        (
+            "Samverkansöverenskommelseuppföljningsrapporterna",
+            "Svar på skrivelse",
+            "Samverkansöverenskommelseuppföljningsrapporterna",
+            "OpenSans-Bold.ttf",
+            20,
+        ),
+        # 30 wide letters fill more than the line, far below the 50 that count as a long run.
+        ("Om " + "M" * 30, "Svar på skrivelse", "M" * 30, "OpenSans-Bold.ttf", 20),
+        # The subtitle's 13 pt: 45 wide letters.
+        ("Öppna drogscener", "m" * 45, "m" * 45, "OpenSans-Regular.ttf", 13),
+    ],
+    ids=["sammansatt-ord", "breda-bokstaver", "undertitel"],
+)
+def test_a_long_word_in_the_title_wraps_inside_the_margins(db, titel, undertitel, ord_, font, storlek):
+    tu = TjansteutlatandeFactory(titel=titel, undertitel=undertitel)
+    forsta = split_page(pages(pdf.render_tjansteutlatande(tu))[0])[1].splitlines()
+    rader = [rad for rad in (r.removeprefix("– ") for r in forsta) if rad and rad in ord_]
+    # Every letter is printed, without an added hyphen, and no line is wider than the page allows.
+    assert "".join(rader) == ord_, forsta
+    assert max(_bredd_pt(rad, font, storlek) for rad in rader) <= TEXTBREDD_PT, rader
+
+
+def test_an_ordinary_title_is_laid_out_as_before(demo_pdf):
+    forsta = split_page(pages(demo_pdf)[0])[1].splitlines()
+    assert "Öppna drogscener" in forsta and "– Svar på skrivelse" in forsta
