@@ -16,9 +16,12 @@ from .models import display_name
 SCHEMA = 1
 
 
-def _rader(tu, relation, *med):
-    """The document's rows of `relation`: those a batch prefetched, or else read now with the
-    rows they point at (and not kept on `tu`, so a later call reads them anew)."""
+def _rader(tu, relation, *med, givna=None):
+    """The document's rows of `relation`: those given (an old version's, `build_snapshot`), those a
+    batch prefetched, or else read now with the rows they point at (and not kept on `tu`, so a
+    later call reads them anew)."""
+    if givna is not None:
+        return givna[relation]
     if relation in getattr(tu, "_prefetched_objects_cache", {}):
         return getattr(tu, relation).all()
     return getattr(tu, relation).select_related(*med)
@@ -48,16 +51,20 @@ def _sha256(storage, name, _storlek, _andrad):
     return summa.hexdigest()
 
 
-def build_snapshot(tu):
+def build_snapshot(tu, rader=None):
     """Read everything the document prints. Related rows are read with `.all()` and ordered
     here, so a caller that prefetches them (a batch, the volume generator) pays no queries; for
-    one document they are read here, one query each, not one a section or åtgärd."""
+    one document they are read here, one query each, not one a section or åtgärd. `rader` gives
+    the rows instead, by relation ("sektioner", "atgard_val", "undertecknare", "bilagor"), with
+    the rows they point at set on them: an old version's, read from the history."""
     arende = tu.arende
     handlaggare = tu.handlaggare
     avdelning = arende.avdelning
     forvaltning = arende.forvaltning.namn
-    sektioner = sorted(_rader(tu, "sektioner", "mall_sektion"), key=lambda s: (s.mall_sektion.ordning, s.pk))
-    val = sorted(_rader(tu, "atgard_val", "atgard"), key=lambda v: (v.ordning, v.pk))
+    sektioner = sorted(
+        _rader(tu, "sektioner", "mall_sektion", givna=rader), key=lambda s: (s.mall_sektion.ordning, s.pk)
+    )
+    val = sorted(_rader(tu, "atgard_val", "atgard", givna=rader), key=lambda v: (v.ordning, v.pk))
     grupper = []
     for typ in AtgardTyp:
         punkter = [{"titel": v.atgard.titel, "stycken": v.atgard.stycken} for v in val if v.atgard.typ == typ]
@@ -98,7 +105,9 @@ def build_snapshot(tu):
         "atgardsgrupper": grupper,
         "undertecknare": [
             {"namn": u.namn, "befattning": u.befattning, "forvaltning": forvaltning}
-            for u in sorted(tu.undertecknare.all(), key=lambda u: (u.ordning, u.pk))
+            for u in sorted(
+                tu.undertecknare.all() if rader is None else rader["undertecknare"], key=lambda u: (u.ordning, u.pk)
+            )
         ],
         "bilagor": [
             {
@@ -108,7 +117,7 @@ def build_snapshot(tu):
                 "sha256": fil_sha256(b.fil),
                 "text": b.text,
             }
-            for b in sorted(tu.bilagor.all(), key=lambda b: (b.ordning, b.pk))
+            for b in sorted(tu.bilagor.all() if rader is None else rader["bilagor"], key=lambda b: (b.ordning, b.pk))
         ],
     }
 

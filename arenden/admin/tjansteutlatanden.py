@@ -12,7 +12,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
+from atgarder.constants import AtgardTyp
 from atgarder.models import Atgard
 
 from .. import pdf, services
@@ -36,6 +38,7 @@ from ..models import (
     may_attest,
 )
 from ..snapshot import build_snapshot
+from .arenden import SAMMA_SPARNING
 from .common import (
     NYASTE_RADER,
     PDF_UPLOAD,
@@ -261,6 +264,77 @@ SKICKADE = (
 )
 
 
+def versionens_tid(historisk):
+    """The moment whose rows make up the version `historisk` (a history row of a document). A save
+    writes the document's row and its sections', åtgärder's, bilagor's and undertecknare's some
+    milliseconds apart: an edit its rows first and the document's last (`services._registrera_andring`),
+    the save that creates a document its mall's sections after the document. So a row belongs to the
+    version nearest to it in time: the rows written up to halfway to the next version (and at most
+    `SAMMA_SPARNING` after this one), the next save's, just before its own row, not."""
+    nasta = (
+        Tjansteutlatande.history.filter(id=historisk.id, history_date__gt=historisk.history_date)
+        .order_by("history_date")
+        .values_list("history_date", flat=True)
+        .first()
+    )
+    marginal = SAMMA_SPARNING if nasta is None else min(SAMMA_SPARNING, (nasta - historisk.history_date) / 2)
+    return historisk.history_date + marginal
+
+
+def _som_da(model, tid, ids):
+    """The rows `ids` of a register (mall headings, åtgärder) as they were at `tid`, from their
+    history; a row without a history row there (one loaded before it was versioned) as it is now."""
+    rader = model.objects.in_bulk(ids)
+    rader.update({rad.pk: rad for rad in model.history.as_of(tid).filter(id__in=ids)})
+    return rader
+
+
+def vid_versionen(obj):
+    """What the old version `obj` of a document (simple_history's instance of a history row)
+    printed, for its page: the content as the PDF reads it (`build_snapshot`'s shape).
+
+    A version sent for attest, or past it, carries the content frozen when it was sent: exactly
+    what the chefs read and attested, åtgärd texts and signatories' names as they were that day,
+    so that is what the page shows. A draft is read from its sections', åtgärder's, bilagor's and
+    undertecknare's own history as of the version (simple_history's `as_of`, `versionens_tid`),
+    with the mall's headings and the åtgärder's texts of that time. A fixed number of queries,
+    however many rows; kept on `obj`, which the page reads twice."""
+    if "_vid_versionen" in obj.__dict__:
+        return obj.__dict__["_vid_versionen"]
+    historisk = getattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME)
+    tid = versionens_tid(historisk)
+    bilagor = list(Bilaga.history.as_of(tid).filter(tjansteutlatande_id=obj.pk))
+    fryst = bool(historisk.status in SKICKADE and historisk.innehall)
+    if fryst:
+        innehall = historisk.innehall
+    else:
+        sektioner = list(Sektion.history.as_of(tid).filter(tjansteutlatande_id=obj.pk))
+        val = list(TjansteutlatandeAtgard.history.as_of(tid).filter(tjansteutlatande_id=obj.pk))
+        rubriker = _som_da(MallSektion, tid, {s.mall_sektion_id for s in sektioner})
+        atgarder = _som_da(Atgard, tid, {v.atgard_id for v in val})
+        for sektion in sektioner:
+            sektion.mall_sektion = rubriker[sektion.mall_sektion_id]
+        for v in val:
+            v.atgard = atgarder[v.atgard_id]
+        undertecknare = list(Undertecknare.history.as_of(tid).filter(tjansteutlatande_id=obj.pk))
+        innehall = build_snapshot(
+            obj, rader={"sektioner": sektioner, "atgard_val": val, "undertecknare": undertecknare, "bilagor": bilagor}
+        )
+    # An uploaded bilaga links the file that version had (`?version=`), found by its name.
+    filer = {b.fil.name: b.fil.url for b in bilagor if b.fil}
+    obj.__dict__["_vid_versionen"] = resultat = {
+        "versionens_innehall": innehall,
+        "versionens_fryst": fryst,
+        "versionens_atgarder": [
+            (AtgardTyp(grupp["typ"]).label, punkt["titel"])
+            for grupp in innehall["atgardsgrupper"]
+            for punkt in grupp["punkter"]
+        ],
+        "versionens_bilagor": [(bilaga, filer.get(bilaga["fil"])) for bilaga in innehall["bilagor"]],
+    }
+    return resultat
+
+
 @admin.register(Tjansteutlatande)
 class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, ScopedAdminMixin, HistoryAdmin):
     """Officers edit here through the services; chefs read, compare and attest here."""
@@ -287,11 +361,24 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.add_fieldsets
+        # An old version shows what it printed (`vid_versionen`); the difference against the
+        # rounds sent since would tell what came after it.
+        granskning = ("aterremiss_kommentar", "forhandsvisning")
+        if not hasattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME):
+            granskning = (*granskning, "andringar")
         return (
             (None, {"fields": ("arende", "mall", "status", "version", "expected_version")}),
             ("Sidhuvud", {"fields": ("handlaggare", "telefon", "namnd", "sammantradesdatum", "titel", "undertitel")}),
-            ("Granskning", {"fields": ("aterremiss_kommentar", "forhandsvisning", "andringar")}),
+            ("Granskning", {"fields": granskning}),
         )
+
+    object_history_form_template = "admin/arenden/tjansteutlatande/object_history_form.html"
+
+    def render_history_view(self, request, template, context, **kwargs):
+        original = context.get("original")
+        if hasattr(original, SIMPLE_HISTORY_REVERSE_ATTR_NAME):  # an old version's page (history_form_view)
+            context.update(vid_versionen(original))
+        return super().render_history_view(request, template, context, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -465,6 +552,8 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
     # --- review: preview and difference ---------------------------------------------------
 
     def _innehall(self, obj):
+        if hasattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME):
+            return vid_versionen(obj)["versionens_innehall"]
         return obj.innehall if obj.status in SKICKADE and obj.innehall else build_snapshot(obj)
 
     @admin.display(description="förhandsvisning")

@@ -889,3 +889,138 @@ def test_an_old_version_of_a_case_shows_the_decisions_it_had(admin_client):
     assert "Nämnden godkänner svaret om parkerna." in sida and "Skärholmens stadsdelsnämnd 2024-05-23" in sida
     sida = admin_client.get(url.format(fore.history_id)).content.decode()
     assert "Nämnden godkänner svaret om parkerna." not in sida and "Parkerna" in sida
+
+
+def _dokument_med_rader(titel="Parkerna", n=1):
+    """A draft written through the services: its Ärendet section, `n` åtgärder, bilagor (uploaded
+    PDFs) and undertecknare, each row with its history and the document's."""
+    from arenden.models import Undertecknare
+
+    tu = TjansteutlatandeFactory(titel=titel)
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    services.spara_sektion(sektion=sektion, text="<p>Texten som den var.</p>", expected_version=1, user=None)
+    for i in range(n):
+        atgard = AtgardFactory(titel=f"Åtgärden som den hette {i}")
+        services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=None)
+        bilaga = Bilaga(ordning=i + 1, titel=f"Bilagan som den var {i}")
+        bilaga.fil.save("forr.pdf", ContentFile(pdf_bytes()), save=False)
+        services.spara_dokumentdel(tjansteutlatande=tu, obj=bilaga, user=None)
+        services.spara_dokumentdel(
+            tjansteutlatande=tu,
+            obj=Undertecknare(ordning=i, namn=f"Anna Chef {i}", befattning="Avdelningschef"),
+            user=None,
+        )
+    tu.refresh_from_db()
+    return tu, sektion, atgard, bilaga
+
+
+def _andra_allt_sedan(tu, sektion, atgard, bilaga):
+    from arenden.models import Undertecknare
+
+    sektion.refresh_from_db()
+    services.spara_sektion(
+        sektion=sektion, text="<p>Texten ändrad sedan.</p>", expected_version=sektion.version, user=None
+    )
+    atgard.titel = "Åtgärden omdöpt sedan"
+    atgard.save()
+    services.lagg_till_atgard(tjansteutlatande=tu, atgard=AtgardFactory(titel="En senare åtgärd"), user=None)
+    bilaga.titel = "Bilagan ändrad sedan"
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=bilaga, user=None)
+    person = Undertecknare.objects.get(tjansteutlatande=tu)
+    person.namn = "Anna Omdöpt"
+    services.spara_dokumentdel(tjansteutlatande=tu, obj=person, user=None)
+
+
+SENARE = ("Texten ändrad sedan", "Åtgärden omdöpt sedan", "En senare åtgärd", "Bilagan ändrad sedan", "Anna Omdöpt")
+
+
+def test_an_old_version_of_a_draft_shows_its_sections_atgarder_bilagor_and_undertecknare_as_they_were(admin_client):
+    from arenden.models import MallSektion, Undertecknare
+    from atgarder.models import Atgard
+
+    tu, sektion, atgard, bilaga = _dokument_med_rader()
+    version = tu.history.order_by("-history_id").first()
+    assert version.status == "utkast"
+    _en_dag_tidigare(Tjansteutlatande, Sektion, MallSektion, TjansteutlatandeAtgard, Atgard, Bilaga, Undertecknare)
+    _andra_allt_sedan(tu, sektion, atgard, bilaga)
+
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/history/{version.history_id}/"
+    sida = admin_client.get(url).content.decode()
+    for da in (
+        "Texten som den var.",
+        "Åtgärden som den hette 0",
+        "Bilagan som den var 0",
+        "Anna Chef 0",
+        "Avdelningschef",
+    ):
+        assert da in sida, da
+    forsta = bilaga.history.order_by("history_id").first()
+    assert f'href="/bilagor/{bilaga.pk}/fil/?version={forsta.history_id}"' in sida
+    assert "Utkastet som det var sparat vid den här tidpunkten" in sida
+    for senare in SENARE:
+        assert senare not in sida, senare
+    # The page as it is now shows the new state: the old version's page was not merely stale.
+    nu = admin_client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode()
+    assert "Texten ändrad sedan" in nu and "Anna Omdöpt" in nu
+
+
+def test_each_version_of_a_document_has_the_rows_its_own_save_wrote(admin_client):
+    import datetime
+
+    # Creating a document writes its row and then its mall's sections; an edit two seconds later
+    # writes the section and then the document's row. Each row belongs to its own save's version.
+    tu = TjansteutlatandeFactory(titel="Nytt")
+    skapad = tu.history.get()
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    services.spara_sektion(sektion=sektion, text="<p>Det första som skrevs.</p>", expected_version=1, user=None)
+    andrad = tu.history.order_by("-history_id").first()
+    sektion.history.filter(history_type="~").update(history_date=skapad.history_date + datetime.timedelta(seconds=2))
+    tu.history.filter(history_id=andrad.history_id).update(
+        history_date=skapad.history_date + datetime.timedelta(seconds=2, milliseconds=3)
+    )
+
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/history/{{}}/"
+    sida = admin_client.get(url.format(skapad.history_id)).content.decode()
+    assert "Text under Ärendet." in sida and "Det första som skrevs." not in sida
+    sida = admin_client.get(url.format(andrad.history_id)).content.decode()
+    assert "Det första som skrevs." in sida and "Text under Ärendet." not in sida
+
+
+def test_an_old_version_sent_for_attest_shows_the_content_the_chefs_attested(admin_client):
+    from tests.arenden.meeting import attestera
+
+    tu, sektion, atgard, bilaga = _dokument_med_rader()
+    attestera(tu)
+    attesterad = tu.history.order_by("-history_id").first()
+    assert attesterad.status == "attesterad"
+    # The register's åtgärd renamed after attest (the frozen content keeps its text), then the
+    # document edited, which voids the attest and makes it a draft again.
+    _en_dag_tidigare(Tjansteutlatande)
+    _andra_allt_sedan(tu, sektion, atgard, bilaga)
+    tu.refresh_from_db()
+    assert tu.status == "utkast"
+
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/history/{attesterad.history_id}/"
+    sida = admin_client.get(url).content.decode()
+    assert "Innehållet som skickades för attest i attestomgång 1" in sida
+    for da in ("Texten som den var.", "Åtgärden som den hette 0", "Bilagan som den var 0", "Anna Chef 0"):
+        assert da in sida, da
+    for senare in SENARE:
+        assert senare not in sida, senare
+
+
+def test_an_old_version_of_a_document_reads_its_rows_in_a_fixed_number_of_queries(admin_client):
+    from arenden.models import MallSektion, Undertecknare
+    from atgarder.models import Atgard
+
+    def fraga(n):
+        tu, *_ = _dokument_med_rader(titel=f"Med {n}", n=n)
+        version = tu.history.order_by("-history_id").first()
+        _en_dag_tidigare(Tjansteutlatande, Sektion, MallSektion, TjansteutlatandeAtgard, Atgard, Bilaga, Undertecknare)
+        url = f"/admin/arenden/tjansteutlatande/{tu.pk}/history/{version.history_id}/"
+        with CaptureQueriesContext(connection) as fragor:
+            sida = admin_client.get(url)
+        assert sida.status_code == 200 and f"Bilagan som den var {n - 1}" in sida.content.decode()
+        return len(fragor)
+
+    assert fraga(1) == fraga(4)
