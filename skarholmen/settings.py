@@ -155,9 +155,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "csp",
-    "axes",
+    "skarholmen.apps.InloggningsskyddConfig",  # django-axes, named in Swedish
     "django_tasks",
-    "django_tasks_db",
+    "skarholmen.apps.BakgrundsjobbConfig",  # django-tasks-db, named in Swedish
     "arenden",
     "atgarder",
 ]
@@ -212,6 +212,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # One language, whatever the browser asks for: no LocaleMiddleware to choose among one.
 LANGUAGE_CODE = "sv"
 LANGUAGES = [("sv", "Svenska")]
+# Swedish for the packages that ship none (django-axes, django-tasks-db): their admin pages.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Stockholm"
 USE_I18N = True
 USE_TZ = True
