@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from arenden.services import andra_objekt, lagg_till_atgard, spara_med_orsak
+from skarholmen.historik import en_historikrad
 
 from .models import Atgard
 
@@ -51,10 +52,11 @@ def skapa_atgard(
     with transaction.atomic():
         atgard._history_user = user
         atgard._change_reason = "Skapad i tjänsteutlåtandets editor"
-        atgard.save()
-        # The m2m history rows (m2m_fields) are written by these set() calls.
-        atgard.aktorer.set(aktorer)
-        atgard.drogscener.set(drogscener)
+        # One "+" row holding its aktörer and drogscener, not one more row for each set().
+        with en_historikrad(atgard):
+            atgard.save()
+            atgard.aktorer.set(aktorer)
+            atgard.drogscener.set(drogscener)
         if tjansteutlatande is not None:
             lagg_till_atgard(tjansteutlatande=tjansteutlatande, atgard=atgard, user=user)
     return atgard

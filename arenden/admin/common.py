@@ -30,6 +30,8 @@ from simple_history.models import ModelChange, ModelDelta
 from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import get_m2m_reverse_field_name
 
+from skarholmen.historik import borja_historikrad, skriv_historikrad
+
 from .. import services
 from ..forms import ManyIdsField, PdfUploadField, visa_sparat
 from ..models import (
@@ -791,7 +793,24 @@ class VisaIgenVidVagranMixin:
         return form if vagran is None else med_vagran(form, vagran)
 
 
-class VersioneradAdminMixin(VisaIgenVidVagranMixin):
+class EnHistorikradMixin:
+    """One save of the page is one row in its object's history: simple_history writes the
+    object's fields (save_model) and each add or remove of a many-to-many field it tracks
+    (save_related) as rows of their own, so that a case's new title and cited cases, or a role
+    swapped for another, read as three changes. The row holds the state after both, with the user
+    and reason of the save (`skarholmen.historik.en_historikrad`)."""
+
+    def save_form(self, request, form, change):
+        obj = super().save_form(request, form, change)
+        borja_historikrad(obj)
+        return obj
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        skriv_historikrad(form.instance)
+
+
+class VersioneradAdminMixin(EnHistorikradMixin, VisaIgenVidVagranMixin):
     """A change page whose main form is an ObjektForm (or a mall's, which has none) and whose rows
     are RadForms: the many-to-many fields the user left alone are not written back (the page may
     show older ones than are stored now), and a save refused under the lock (RadFormSet.save, the

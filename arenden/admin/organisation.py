@@ -20,6 +20,7 @@ from ..models import (
     display_name,
 )
 from .common import (
+    EnHistorikradMixin,
     HistoryAdmin,
     ObjektAdminMixin,
     ObjektForm,
@@ -108,7 +109,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(HistoryAdmin, DjangoGroupAdmin):
+class GroupAdmin(EnHistorikradMixin, HistoryAdmin, DjangoGroupAdmin):
     """The role groups. The code knows a role by its name (`Roll`): a role renamed here would
     take from its members, with no word said, what the code gives that role (a chef's view of
     the förvaltning's cases), so a role's name is read only. A group that someone is in is not
