@@ -1030,13 +1030,22 @@ def _tillbaka_till_utkast(tu, user, overgang, skal):
     """The document, locked, leaves attest for a draft, returned by its attestant or withdrawn by
     its handläggare: the round ends (`_avsluta_omgangen`), the case follows, and a case given to
     another handläggare while its document waited for attest gets the draft back, naming them
-    from now on (as `andra_arende` does for a draft)."""
+    from now on (as `andra_arende` does for a draft).
+
+    Taking them up is a new choice of them for the document (`kontrollera_medarbetare`'s
+    `tidigare`): one who has since left (a closed account), moved to another förvaltning or lost
+    their role would stand in its header without being able to write it, so the document keeps
+    the handläggare it names, as a new document on such a case is refused (`skapa_tjansteutlatande`)."""
     _avsluta_omgangen(tu, user, _overgang(tu, overgang), skal)
     tu.version += 1
     spara_med_orsak(tu, user, skal)
     _folj_arende(tu, user)
     ny = tu.arende.handlaggare
-    if ny is not None and ny.pk != tu.handlaggare_id:
+    if (
+        ny is not None
+        and ny.pk != tu.handlaggare_id
+        and not medarbetarhinder(ny, tu.arende.forvaltning, som=HANDLAGGARE_FOR, behover_roll=True)
+    ):
         _folj_handlaggaren(tu, ny, user)
 
 

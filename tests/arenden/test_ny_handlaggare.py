@@ -150,6 +150,37 @@ def test_a_document_returned_after_its_case_changed_hands_comes_back_naming_the_
     assert tu.history.first().history_change_reason == "Ny handläggare för ärendet: Kollega Testsson"
 
 
+def _lamnar(world, hur):
+    """The colleague the case was given to leaves it behind: their account is closed, they move
+    to another förvaltning, or they lose their role."""
+    if hur == "slutat":
+        world.kollega.is_active = False
+        world.kollega.save()
+    elif hur == "flyttat":
+        Profil.objects.filter(user=world.kollega).update(avdelning=world.frammande.profil.avdelning)
+    else:
+        world.kollega.groups.clear()
+
+
+@pytest.mark.parametrize("hur", ["slutat", "flyttat", "utan_roll"])
+@pytest.mark.parametrize("tillbaka", ["aterremitterat", "draget_tillbaka"])
+def test_a_document_back_from_attest_keeps_its_handlaggare_when_the_cases_may_no_longer_be_named(world, hur, tillbaka):
+    tu = World.skickat(world)
+    telefon = tu.telefon
+    _ge_till(tu.arende, world.kollega, world.registrator)
+    _lamnar(world, hur)
+
+    if tillbaka == "aterremitterat":
+        services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga bakgrunden.")
+    else:
+        assert services.dra_tillbaka_fran_attest(tjansteutlatande=tu, user=world.officer)
+
+    tu.refresh_from_db()
+    assert (tu.status, tu.handlaggare, tu.telefon) == (S.UTKAST, world.officer, telefon)
+    assert not tu.history.filter(history_change_reason__startswith="Ny handläggare för ärendet").exists()
+    assert build_snapshot(tu)["handlaggare"]["namn"] == "Officer Testsson"
+
+
 # --- the admin's ärende page ---------------------------------------------------------------
 
 
