@@ -47,6 +47,7 @@ from .models import (
     display_name,
     display_name_from,
     is_namndsekreterare,
+    kontrollera_chef,
     kontrollera_medarbetare,
     may_attest,
     medarbetarhinder,
@@ -702,13 +703,15 @@ def utan_krock(meddelande=None, falt=None):
         ) from exc
 
 
-def andra_objekt(*, obj, falt, versionerade, user, perm, benamning, expected_version=None, alltid=()):
+def andra_objekt(*, obj, falt, versionerade, user, perm, benamning, expected_version=None, alltid=(), kontroll=None):
     """Save the fields named in `falt` as `obj` holds them (an admin change form), for an object
     without a version number of its own: `expected_version` is its `objektversion` of
     `versionerade` on the user's page. The row is locked, and if someone changed one of those
     fields since, nothing is written and ConflictError says so; otherwise only the fields in
     `falt` are written (`spara_andrade_falt`, with `alltid`). `perm` is the permission the page
-    asks for; `benamning` names the object in Swedish, definite form ("mallen").
+    asks for; `benamning` names the object in Swedish, definite form ("mallen"). `kontroll`, if
+    given, is called with the stored row, under its lock, before anything is written: a rule of
+    the object's own that may raise.
 
     The page's form checked the version before this, without a lock: a save committed in between
     would be written over unseen, by a user who never saw it."""
@@ -720,9 +723,59 @@ def andra_objekt(*, obj, falt, versionerade, user, perm, benamning, expected_ver
             raise ConflictError(f"Någon annan har tagit bort {benamning} medan du arbetade.")
         if set(falt) & set(versionerade):  # a page saved unchanged writes nothing over anyone
             kontrollera_objektversion(lagrad, versionerade, expected_version, benamning)
+        if kontroll is not None:
+            kontroll(lagrad)
         with utan_krock():
             spara_andrade_falt(obj, lagrad, falt, user, alltid=alltid)
     return obj
+
+
+# A förvaltning's and an avdelning's fields that their admin pages show and change, whose
+# checksum is the page's version (`objektversion`).
+FORVALTNING_FALT = ("namn", "diarieprefix", "namnd", "chef")
+AVDELNING_FALT = ("forvaltning", "namn", "chef")
+
+
+def _chefskontroll(obj, falt):
+    """A new chef is checked against the one stored under the row's lock (`kontrollera_chef`):
+    one who has left since they were chosen stays, and the row saves with them."""
+
+    def kontroll(lagrad):
+        if "chef" in falt:
+            kontrollera_chef(obj, tidigare=lagrad.chef_id)
+
+    return kontroll
+
+
+def andra_forvaltning(*, forvaltning, falt, user, expected_version=None):
+    """Save the förvaltning's fields named in `falt` (its admin page). Its chef is the last
+    attestant of its documents: a closed account is refused here, whatever form or script sets
+    it, and not first when a document is sent for attest."""
+    return andra_objekt(
+        obj=forvaltning,
+        falt=falt,
+        versionerade=FORVALTNING_FALT,
+        user=user,
+        perm="arenden.change_forvaltning",
+        benamning="förvaltningen",
+        expected_version=expected_version,
+        kontroll=_chefskontroll(forvaltning, falt),
+    )
+
+
+def andra_avdelning(*, avdelning, falt, user, expected_version=None):
+    """Save the avdelning's fields named in `falt` (its admin page); its chef, the first attestant
+    of its documents, as `andra_forvaltning`."""
+    return andra_objekt(
+        obj=avdelning,
+        falt=falt,
+        versionerade=AVDELNING_FALT,
+        user=user,
+        perm="arenden.change_avdelning",
+        benamning="avdelningen",
+        expected_version=expected_version,
+        kontroll=_chefskontroll(avdelning, falt),
+    )
 
 
 # A mall's own fields that its admin page shows and changes, whose checksum is the page's version

@@ -143,12 +143,12 @@ class NamndForm(ObjektForm):
 
 
 class ForvaltningForm(ObjektForm):
-    versioned_fields = ("namn", "diarieprefix", "namnd", "chef")
+    versioned_fields = services.FORVALTNING_FALT
     benamning = "förvaltningen"
 
 
 class AvdelningForm(ObjektForm):
-    versioned_fields = ("forvaltning", "namn", "chef")
+    versioned_fields = services.AVDELNING_FALT
     benamning = "avdelningen"
 
 
@@ -166,6 +166,9 @@ class ForvaltningAdmin(ObjektAdminMixin, HistoryAdmin):
     search_fields = ("namn", "diarieprefix")
     chef_namn = person_column("chef", "chef")
 
+    def andra(self, request, obj, form, *, falt, expected_version):
+        services.andra_forvaltning(forvaltning=obj, falt=falt, user=request.user, expected_version=expected_version)
+
     def get_readonly_fields(self, request, obj=None):
         # Its cases' numbers carry the prefix (and the searches rely on it, `nummer_villkor`):
         # once it has cases, the prefix is theirs too.
@@ -182,6 +185,9 @@ class AvdelningAdmin(ObjektAdminMixin, HistoryAdmin):
     list_filter = ("forvaltning",)
     search_fields = ("namn",)
     chef_namn = person_column("chef", "chef")
+
+    def andra(self, request, obj, form, *, falt, expected_version):
+        services.andra_avdelning(avdelning=obj, falt=falt, user=request.user, expected_version=expected_version)
 
     def get_deleted_objects(self, objs, request):
         """An avdelning that someone works in is protected, as a foreign key with PROTECT would

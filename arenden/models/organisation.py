@@ -69,6 +69,10 @@ class Forvaltning(models.Model):
     def __str__(self):
         return self.namn
 
+    def clean(self):
+        super().clean()
+        kontrollera_chef(self, tidigare=_lagrad_chef(self))
+
 
 class Avdelning(models.Model):
     """A department of a förvaltning, e.g. Medborgarservice och stadsmiljö."""
@@ -97,6 +101,10 @@ class Avdelning(models.Model):
 
     def __str__(self):
         return self.namn
+
+    def clean(self):
+        super().clean()
+        kontrollera_chef(self, tidigare=_lagrad_chef(self))
 
 
 class Profil(models.Model):
@@ -265,6 +273,29 @@ def kontrollera_medarbetare(person, forvaltning, *, falt, som, tidigare=None, be
     hinder = medarbetarhinder(person, forvaltning, som=som, behover_roll=behover_roll)
     if hinder:
         raise ValidationError({falt: " ".join(hinder)})
+
+
+def kontrollera_chef(obj, *, tidigare=None):
+    """Refuse, with a ValidationError on the field `chef`, a förvaltning's or an avdelning's
+    (`obj`) chef whose account is closed: the chef is the attest chain of its documents, and every
+    document sent for attest would be refused for them, long after the choice was made. The one
+    already in the place (`tidigare`, a user id) stays, though they may since have left, as
+    `kontrollera_medarbetare` keeps a case's: the row shows and saves them until the field is
+    changed. (The chef works in the förvaltning by being its chef, `forvaltningar_for`.)"""
+    chef = obj.chef
+    if chef is None or chef.pk == tidigare or chef.is_active:
+        return
+    som = obj._meta.get_field("chef").verbose_name
+    raise ValidationError(
+        {"chef": f"{display_name(chef)} har inget aktivt konto och kan inte vara {som}. Välj någon annan."}
+    )
+
+
+def _lagrad_chef(obj):
+    """The chef the row holds in the database (None for a new row)."""
+    if obj.pk is None:
+        return None
+    return type(obj)._default_manager.filter(pk=obj.pk).values_list("chef_id", flat=True).first()
 
 
 def synliga_delar(user):
