@@ -2,11 +2,34 @@
 // bar moves without a reload. The server shows a job no worker runs as failed after ten minutes
 // (EXPORT_TIDSGRANS), which ends the polling of its row; the page also stops on its own after
 // SLUTA_EFTER, so a tab left open does not ask the server every two seconds for ever.
+//
+// A question that gets no answer is said, never swallowed: the row would otherwise read "Pågår"
+// for a quarter of an hour while nothing is known. A fault that may pass (the server's error, no
+// connection) is told above the table and asked again; an ended session (the admin answers with
+// its login page) is told with what to do, and the page goes on asking, so that it follows the job
+// again once the secretary has logged in in another tab. An export the server no longer shows them
+// (gone, or no longer theirs to see) is told on its row, which is not asked again.
 (function () {
   "use strict";
   var INTERVALL = 2000;
   var SLUTA_EFTER = 15 * 60 * 1000;
+  var UTLOGGAD = "Du är utloggad, så sidan kan inte visa hur exporten går. Logga in igen i en ny flik; " +
+    "då fortsätter sidan här att visa förloppet.";
   var start = Date.now();
+  var tabell = document.getElementById("exporter");
+  // Above the table while there is something to say (the admin's .errornote would show even
+  // an empty box, `hidden` or not).
+  var meddelande = document.createElement("p");
+  meddelande.id = "exporter-meddelande";
+  meddelande.className = "errornote";
+  meddelande.setAttribute("role", "status");
+
+  function visa(text) {
+    if (meddelande.textContent !== text) { meddelande.textContent = text; }
+    if (text && !meddelande.isConnected) { tabell.before(meddelande); }
+    if (!text) { meddelande.remove(); }
+  }
+
   function slutat() {
     document.querySelectorAll('#exporter tr[data-klar="0"] .status').forEach(function (status) {
       var note = document.createElement("em");
@@ -14,31 +37,81 @@
       status.append(document.createElement("br"), note);
     });
   }
+
+  function visaExport(row, d) {
+    var bar = row.querySelector("progress");
+    bar.max = d.totalt; bar.value = d.klara;
+    row.querySelector(".antal").textContent = d.klara + " av " + d.totalt + (d.totalt === 1 ? " punkt" : " punkter");
+    var status = row.querySelector(".status");
+    status.textContent = d.status_text;
+    if (d.fel) {
+      var fel = document.createElement("strong");
+      fel.className = "errornote"; fel.textContent = d.fel;
+      status.append(document.createElement("br"), fel);
+    }
+    if (d.fil) {
+      var a = document.createElement("a");
+      a.href = d.fil; a.textContent = "Ladda ner";
+      row.querySelector(".fil").replaceChildren(a);
+    }
+    if (d.status === "klar" || d.status === "misslyckad") { row.dataset.klar = "1"; }
+  }
+
+  // The row is no longer asked about: the answer will not change by asking again.
+  function avsluta(row, text) {
+    row.dataset.klar = "fel";
+    var fel = document.createElement("strong");
+    fel.className = "errornote"; fel.textContent = text;
+    row.querySelector(".status").append(document.createElement("br"), fel);
+  }
+
+  // One row's question, settled as "ok", "utloggad" or a fault that may pass (its Swedish
+  // description); a definitive answer ends the row's polling and settles as "ok".
+  function fraga(row) {
+    return fetch(row.dataset.statusUrl, {credentials: "same-origin", cache: "no-store", headers: {"Accept": "application/json"}})
+      .then(function (r) {
+        // The admin sends an ended session (or an account no longer staff) to its login page.
+        if (r.redirected) { return "utloggad"; }
+        if (r.status === 404 || r.status === 410) {
+          avsluta(row, "Exporten finns inte längre, eller så har du inte längre åtkomst till den. Sidan frågar inte " +
+            "längre efter den; ladda om sidan för att se mötets exporter.");
+          return "ok";
+        }
+        if (r.status === 403) {
+          avsluta(row, "Du har inte längre behörighet att följa exporten (rollen Nämndsekreterare). Sidan frågar " +
+            "inte längre efter den.");
+          return "ok";
+        }
+        if (r.status >= 400 && r.status < 500) {
+          avsluta(row, "Exportens status kunde inte hämtas (fel " + r.status + "). Sidan frågar inte längre efter " +
+            "den; ladda om sidan för att försöka igen.");
+          return "ok";
+        }
+        if (!r.ok) { return "servern svarade med ett fel (" + r.status + ")"; }
+        return r.json().then(function (d) {
+          visaExport(row, d);
+          return "ok";
+        }, function () { return "servern svarade inte som väntat"; });
+      }, function () { return "sidan fick ingen kontakt med servern"; });
+  }
+
   function poll() {
     var rows = document.querySelectorAll('#exporter tr[data-klar="0"]');
     if (!rows.length) { return; }
     if (Date.now() - start > SLUTA_EFTER) { slutat(); return; }
-    rows.forEach(function (row) {
-      fetch(row.dataset.statusUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (d) {
-        var bar = row.querySelector("progress");
-        bar.max = d.totalt; bar.value = d.klara;
-        row.querySelector(".antal").textContent = d.klara + " av " + d.totalt + (d.totalt === 1 ? " punkt" : " punkter");
-        var status = row.querySelector(".status");
-        status.textContent = d.status_text;
-        if (d.fel) {
-          var fel = document.createElement("strong");
-          fel.className = "errornote"; fel.textContent = d.fel;
-          status.append(document.createElement("br"), fel);
-        }
-        if (d.fil) {
-          var a = document.createElement("a");
-          a.href = d.fil; a.textContent = "Ladda ner";
-          row.querySelector(".fil").replaceChildren(a);
-        }
-        if (d.status === "klar" || d.status === "misslyckad") { row.dataset.klar = "1"; }
-      });
+    // The next round waits for this one's answers: a slow server is not asked again and again.
+    Promise.all(Array.prototype.map.call(rows, fraga)).then(function (svar) {
+      var fel = svar.filter(function (s) { return s !== "ok"; });
+      if (fel.indexOf("utloggad") !== -1) {
+        visa(UTLOGGAD);
+      } else if (fel.length) {
+        visa("Exportens status kunde inte hämtas: " + fel[0] + ". Förloppet nedan kan vara inaktuellt; sidan " +
+          "försöker igen om en stund.");
+      } else {
+        visa("");
+      }
+      setTimeout(poll, INTERVALL);
     });
-    setTimeout(poll, INTERVALL);
   }
   setTimeout(poll, INTERVALL);
 })();
