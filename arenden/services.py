@@ -1625,6 +1625,8 @@ def ta_bort_sammantrade(*, sammantrade, user):
         if mote.punkter.exists():
             raise WorkflowError(f"{mote} har punkter på föredragningslistan och kan inte tas bort.")
         filer = [export.fil for export in mote.exporter.exclude(fil="")]
+        # Named here, not left to the request's middleware: a script or a job deletes too.
+        mote._history_user, mote._change_reason = user, "Borttaget"
         mote.delete()
         transaction.on_commit(lambda: [fil.storage.delete(fil.name) for fil in filer])
 

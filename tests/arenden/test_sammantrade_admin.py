@@ -540,3 +540,22 @@ def test_a_deleted_meeting_leaves_no_export_file_behind(client, db, django_captu
     assert response.status_code == 302
     assert not Sammantrade.objects.filter(pk=mote.pk).exists()
     assert not storage.exists(fil)
+
+
+@pytest.mark.parametrize("hur", ["tjansten", "sidan"])
+def test_a_deleted_meeting_names_who_deleted_it_in_its_history(client, db, hur):
+    """A cancelled meeting's deletion is in its history with the secretary who deleted it and
+    why, also when the service is called outside a request (a script, a job), where no
+    middleware knows the user."""
+    from arenden import services
+
+    sekr = sekreterare()
+    mote = sammantrade()
+    if hur == "tjansten":
+        services.ta_bort_sammantrade(sammantrade=mote, user=sekr)
+    else:
+        client.force_login(sekr)
+        assert client.post(_url(mote, "delete/"), {"post": "yes"}).status_code == 302
+
+    rad = Sammantrade.history.filter(id=mote.pk).order_by("history_id").last()
+    assert (rad.history_type, rad.history_user, rad.history_change_reason) == ("-", sekr, "Borttaget")
