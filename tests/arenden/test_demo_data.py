@@ -3,6 +3,7 @@ import re
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from arenden.models import Arende, Attestering, Tjansteutlatande
@@ -86,3 +87,19 @@ def test_the_demo_is_refused_in_production(db, settings, django_user_model):
         call_command("load_demo", stdout=StringIO())
     assert not django_user_model.objects.filter(username="admin").exists()
     assert not Arende.objects.exists()
+
+
+def historik_utan_orsak():
+    """The history rows, per historical model, that give no reason for the change."""
+    utan = {}
+    for model in apps.get_models():
+        if any(f.name == "history_change_reason" for f in model._meta.fields):
+            if antal := model.objects.filter(history_change_reason__isnull=True).count():
+                utan[model.__name__] = antal
+    return utan
+
+
+def test_every_history_row_of_the_demo_says_it_is_demo_data(demo):
+    """The demo's people, their roles included, are in their history as demo data, as every
+    other row the demo loads is: a history row without a reason reads as someone's edit."""
+    assert historik_utan_orsak() == {}

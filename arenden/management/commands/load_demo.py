@@ -94,7 +94,7 @@ class Command(BaseCommand):
                 is_superuser=person.get("superuser", False),
             )
             user.set_password(DEMO_PASSWORD)
-            user.save()
+            _save(user)  # its roles' history rows below take the reason from it too
             for roll in person.get("roller", []):
                 user.groups.add(Group.objects.get_or_create(name=roll)[0])
             users[user.username] = user
