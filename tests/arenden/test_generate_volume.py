@@ -16,6 +16,7 @@ from arenden.models import (
     Tjansteutlatande,
 )
 from arenden.snapshot import SNAPSHOT_PREFETCH, SNAPSHOT_SELECT, build_snapshot, snapshot_hash
+from tests.arenden.test_demo_data import historik_utan_orsak
 
 # The document's states in the order real use passes through them, as its history shows them.
 TU_STATES = {
@@ -241,3 +242,11 @@ def test_the_series_continue_after_the_generator_without_going_back(db):
     generator.counters = {("SKHLM", 2024): 5, ("SKHLM", 2023): 40}
     generator.update_series()
     assert dict(DiarieSekvens.objects.values_list("ar", "senaste")) == {2024: 9, 2023: 40}
+
+
+def test_every_history_row_of_the_generator_gives_a_reason(db):
+    """The nämnder, förvaltningar and mall the generator creates are in their history as
+    volume data, as its people, places and cases are: a row without a reason would read as
+    someone's edit of the organisation."""
+    call_command("generate_volume", arenden=20, batch=20, atgarder=5, stdout=StringIO())
+    assert historik_utan_orsak() == {}

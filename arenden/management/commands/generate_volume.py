@@ -306,14 +306,16 @@ class Command(BaseCommand):
             # An existing förvaltning is joined by its prefix or its name (it may use another prefix).
             fv = Forvaltning.objects.filter(Q(diarieprefix=prefix) | Q(namn=f"{namn} stadsdelsförvaltning")).first()
             if fv is None:
-                namnd, _ = Namnd.objects.get_or_create(namn=f"{namn} stadsdelsnämnd")
-                fv = Forvaltning.objects.create(diarieprefix=prefix, namn=f"{namn} stadsdelsförvaltning", namnd=namnd)
+                namnd = Namnd.objects.filter(namn=f"{namn} stadsdelsnämnd").first() or skapa(
+                    Namnd, namn=f"{namn} stadsdelsnämnd"
+                )
+                fv = skapa(Forvaltning, diarieprefix=prefix, namn=f"{namn} stadsdelsförvaltning", namnd=namnd)
             self.forvaltningar.append(fv)
         self.mall = Mall.objects.filter(namn__startswith="Stockholms stad").first()
         if self.mall is None:
-            self.mall = Mall.objects.create(namn="Stockholms stad – tjänsteutlåtande")
+            self.mall = skapa(Mall, namn="Stockholms stad – tjänsteutlåtande")
             for i, (rubrik, nyckel, atg) in enumerate(RUBRIKER, start=1):
-                MallSektion.objects.create(mall=self.mall, ordning=i, rubrik=rubrik, nyckel=nyckel, visar_atgarder=atg)
+                skapa(MallSektion, mall=self.mall, ordning=i, rubrik=rubrik, nyckel=nyckel, visar_atgarder=atg)
         self.mall_sektioner = list(self.mall.sektioner.order_by("ordning"))
 
         self.people = {}  # förvaltning pk -> {"handlaggare": [...], "chefer": [...], "direktor": user}
@@ -709,6 +711,14 @@ class Command(BaseCommand):
         rows.add(Tjansteutlatande, tu, beslutad, sekreterare, f"Beslutad: {var}"[:100])
         arende["status"] = ArendeStatus.AVSLUTAT
         rows.add(Arende, arende, beslutad, sekreterare, f"Avslutat efter beslut: {var}"[:100])
+
+
+def skapa(model, **falt):
+    """A row of the organisation, created with its history row saying it is volume data."""
+    obj = model(**falt)
+    obj._change_reason = REASON
+    obj.save()
+    return obj
 
 
 class Related(list):
