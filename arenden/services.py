@@ -180,6 +180,12 @@ def registrera_arende(*, arende, user, registrerad=None):
     return arende
 
 
+def citerade_orsak(citerade):
+    """The history reason of a case's cited cases written in a row of their own (a case
+    registered with them in the admin: they are written after it, once it has an id)."""
+    return f"Citerade ärenden: {', '.join(a.diarienummer for a in citerade)}"[:100]
+
+
 def registrera_skrivelse(*, arende, skrivelse, user):
     """Register a new ärende from a skrivelse the nämnd sent for beredning: the case gets its
     diarienummer and the skrivelse is stored with it, in one transaction, so a skrivelse that

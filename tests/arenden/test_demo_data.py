@@ -103,3 +103,14 @@ def test_every_history_row_of_the_demo_says_it_is_demo_data(demo):
     """The demo's people, their roles included, are in their history as demo data, as every
     other row the demo loads is: a history row without a reason reads as someone's edit."""
     assert historik_utan_orsak() == {}
+
+
+def test_the_demo_case_is_registered_once_in_its_timeline(demo):
+    """The cases the demo case cites are set after it is registered: that row of its history
+    says so, instead of repeating the registration's reason."""
+    from arenden.tidslinje import tidslinje
+
+    handelser = [(h["handelse"], h["detalj"]) for h in tidslinje(demo.arende)]
+    assert [h for h, _ in handelser].count("Ärendet registrerat") == 1
+    assert "Registrerat" not in [h for h, _ in handelser]
+    assert ("Citerade ärenden", "SKHLM 2023/849, SKHLM 2023/845, SKHLM 2022/1048") in handelser

@@ -147,7 +147,10 @@ class Command(BaseCommand):
             arende._change_reason = REASON
             arenden[item["diarienummer"]] = services.registrera_arende(arende=arende, user=None)
         arende = arenden[data["arende"]["diarienummer"]]
-        arende.citerade.set([a for nr, a in arenden.items() if nr != arende.diarienummer])
+        citerade = [a for nr, a in arenden.items() if nr != arende.diarienummer]
+        # A row of its own after the registration's: it says what it writes, not "Registrerat".
+        arende._change_reason = services.citerade_orsak(citerade)
+        arende.citerade.set(citerade)
 
         skr = data["skrivelse"]
         skrivelse = _save(
