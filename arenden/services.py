@@ -180,6 +180,10 @@ def registrera_arende(*, arende, user, registrerad=None):
     return arende
 
 
+# The history reason of a skrivelse registered on a case, from the officers' page or the admin's.
+SKRIVELSE_REGISTRERAD = "Skrivelse registrerad"
+
+
 def citerade_orsak(citerade):
     """The history reason of a case's cited cases written in a row of their own (a case
     registered with them in the admin: they are written after it, once it has an id)."""
@@ -195,7 +199,7 @@ def registrera_skrivelse(*, arende, skrivelse, user):
         skrivelse.arende = arende
         skrivelse.full_clean()
         skrivelse._history_user = user
-        skrivelse._change_reason = "Skrivelse registrerad"
+        skrivelse._change_reason = SKRIVELSE_REGISTRERAD
         skrivelse.save()
     return arende
 

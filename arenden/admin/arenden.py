@@ -97,10 +97,17 @@ class ArendeForm(ObjektForm):
         return citerade
 
 
+class SkrivelseFormSet(RadFormSet):
+    def save_new(self, form, commit=True):
+        # Registered on the case's page, as the officers' page registers one (their history's reason).
+        form.instance._change_reason = services.SKRIVELSE_REGISTRERAD
+        return super().save_new(form, commit)
+
+
 class SkrivelseInline(admin.StackedInline):
     model = Skrivelse
     form = RadForm
-    formset = RadFormSet
+    formset = SkrivelseFormSet
     extra = 0
     fields = ("titel", "forfattare", "beredning_datum", "text", "fil", "expected_version")
     formfield_overrides = PDF_UPLOAD

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connections
 from django.utils import timezone
 
 from arenden import services
-from arenden.models import Arende, DiarieSekvens
+from arenden.models import Arende, DiarieSekvens, Skrivelse
 from tests.arenden.test_admin import _arende_form_data
 from tests.factories import ArendeFactory, ForvaltningFactory, UserFactory, pdf_bytes
 
@@ -122,6 +122,26 @@ def test_cases_cited_at_registration_are_in_the_history_as_what_they_are(admin_c
         ("Ärendet registrerat", arende.diarienummer),
         ("Citerade ärenden", "SKHLM 2023/849"),
     ]
+
+
+def test_a_skrivelse_registered_in_the_admin_has_the_reason_the_officers_page_gives(admin_client):
+    skhlm = ForvaltningFactory()
+    data = {
+        **_admin_data(skhlm, ""),
+        "skrivelser-TOTAL_FORMS": "1",
+        "skrivelser-0-titel": "Skrivelse; Öppna drogscener",
+        "skrivelser-0-forfattare": "Ledamöter i nämnden",
+        "skrivelser-0-beredning_datum": "2023-12-14",
+        "skrivelser-0-text": "Vi vill ha en redogörelse.",
+    }
+    assert admin_client.post(ADD_URL, data).status_code == 302
+
+    rad = Skrivelse.history.get()
+    assert (rad.history_type, rad.history_user.username, rad.history_change_reason) == (
+        "+",
+        "root",
+        "Skrivelse registrerad",
+    )
 
 
 def test_admin_keeps_a_valid_hand_entered_number_of_an_older_case(admin_client):
