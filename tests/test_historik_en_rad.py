@@ -94,6 +94,10 @@ def test_a_case_registered_with_cited_cases_in_the_admin_is_one_history_row(admi
         ("+", "Registrerat", admin_user)
     ]
     assert _m2m(arende.history.get(), "citerade") == {a.pk for a in citerade}
+    # The case's timeline tells the registration once.
+    from arenden.tidslinje import tidslinje
+
+    assert [h["handelse"] for h in tidslinje(arende)] == ["Ärendet registrerat"]
 
 
 def test_one_save_of_a_measure_in_the_admin_is_one_history_row(admin_client, admin_user):

@@ -278,13 +278,6 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
             )
         return form
 
-    def save_related(self, request, form, formsets, change):
-        if not change and form.cleaned_data.get("citerade"):
-            # Written after the case, in a history row of their own: without a reason of their
-            # own they took the registration's, and the timeline told the registration twice.
-            form.instance._change_reason = services.citerade_orsak(form.cleaned_data["citerade"])
-        super().save_related(request, form, formsets, change)
-
     def save_model(self, request, obj, form, change):
         if change:
             # Only the fields the form changed are written, never the status; a new handläggare

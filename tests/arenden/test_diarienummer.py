@@ -100,30 +100,6 @@ def test_admin_registers_with_a_system_number_when_left_blank(admin_client):
     assert arende.history.get().history_user.username == "root"
 
 
-def test_cases_cited_at_registration_are_in_the_history_as_what_they_are(admin_client):
-    """A case registered in the admin with the cases it cites: the citations are written after
-    the case itself, in a history row of their own, which took the registration's reason. The
-    case's timeline then told "Registrerat" twice, and nothing of what the second row changed."""
-    from arenden.tidslinje import tidslinje
-
-    skhlm = ForvaltningFactory()
-    citerat = ArendeFactory(forvaltning=skhlm, diarienummer="SKHLM 2023/849")
-    assert admin_client.post(ADD_URL, {**_admin_data(skhlm, ""), "citerade": [citerat.pk]}).status_code == 302
-
-    arende = Arende.objects.exclude(pk=citerat.pk).get()
-    rader = list(arende.history.order_by("history_id"))
-    assert [(r.history_type, r.history_change_reason) for r in rader] == [
-        ("+", "Registrerat"),
-        ("~", "Citerade ärenden: SKHLM 2023/849"),
-    ]
-    assert [r.history_user.username for r in rader] == ["root", "root"]
-    assert [r.citerade.get().to_arende_id for r in rader[1:]] == [citerat.pk]
-    assert [(h["handelse"], h["detalj"]) for h in tidslinje(arende)] == [
-        ("Ärendet registrerat", arende.diarienummer),
-        ("Citerade ärenden", "SKHLM 2023/849"),
-    ]
-
-
 def test_a_skrivelse_registered_in_the_admin_has_the_reason_the_officers_page_gives(admin_client):
     skhlm = ForvaltningFactory()
     data = {
