@@ -67,14 +67,20 @@ def test_a_closed_account_is_refused_as_chef_by_the_service_whatever_calls_it(db
     assert obj.history.count() == historik
 
 
-@pytest.mark.parametrize("modell", [Forvaltning, Avdelning])
-def test_a_chef_who_left_after_being_chosen_stays_and_the_row_still_saves(db, admin_user, modell):
+def _med_chef_som_slutat(modell):
+    """A row of `modell` whose chef was chosen while active and has left since; the row and the chef."""
     obj = _objekt(modell)
     chef = UserFactory(username="slutat", first_name="Slutat", last_name="Testsson")
     obj.chef = chef
     obj.save()
     chef.is_active = False
     chef.save()
+    return obj, chef
+
+
+@pytest.mark.parametrize("modell", [Forvaltning, Avdelning])
+def test_a_chef_who_left_after_being_chosen_stays_and_the_row_still_saves(db, admin_user, modell):
+    obj, chef = _med_chef_som_slutat(modell)
 
     obj.refresh_from_db()
     obj.full_clean()
@@ -118,12 +124,7 @@ def test_the_admin_refuses_a_closed_account_as_chef_on_the_field_and_keeps_the_i
 
 @pytest.mark.parametrize("modell", [Forvaltning, Avdelning])
 def test_the_admin_saves_a_row_whose_chef_has_left_when_the_field_is_left_alone(admin_client, modell):
-    obj = _objekt(modell)
-    chef = UserFactory(username="slutat", first_name="Slutat", last_name="Testsson")
-    obj.chef = chef
-    obj.save()
-    chef.is_active = False
-    chef.save()
+    obj, chef = _med_chef_som_slutat(modell)
     form_id = f"{obj._meta.model_name}_form"
 
     sidan = _sidan(admin_client, _url(obj), form_id)

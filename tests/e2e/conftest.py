@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -109,6 +109,21 @@ def login(page, base_url, username):
     page.get_by_label("Lösenord").fill(PASSWORD)
     page.get_by_role("button", name="Logga in").click()
     page.wait_for_url(f"{base_url}/")
+
+
+def demo_pa_listan(page, base_url):
+    """The secretary puts the demo's attested document on the demo meeting's list, in the admin;
+    returns the document. The meeting's page is open, ready to order its exports."""
+    from arenden.models import Tjansteutlatande
+
+    demo = Tjansteutlatande.objects.get(arende__diarienummer="SKHLM 2024/123")
+    login(page, base_url, "sekreterare")
+    page.goto(f"{base_url}/admin/arenden/sammantrade/")
+    page.get_by_role("link", name="Skärholmens stadsdelsnämnd 2024-05-23").click()
+    page.get_by_label("Attesterat tjänsteutlåtande").select_option(value=str(demo.pk))
+    page.get_by_role("button", name="Lägg till sist på listan").click()
+    expect(page.locator(".messagelist")).to_contain_text("Punkten är tillagd")
+    return demo
 
 
 def axe_violations(page):

@@ -10,9 +10,8 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from arenden.constants import Roll
-from arenden.models import Tjansteutlatande
 
-from .conftest import login
+from .conftest import demo_pa_listan, login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,13 +26,7 @@ def _bestall_paket(page, demo_site):
     """The secretary puts the demo's document on the meeting's list and orders its packet; the
     row of the export, waiting for the job queue. Returns the row and a list that collects the
     page's status requests."""
-    demo = Tjansteutlatande.objects.get(arende__diarienummer="SKHLM 2024/123")
-    login(page, demo_site, "sekreterare")
-    page.goto(f"{demo_site}/admin/arenden/sammantrade/")
-    page.get_by_role("link", name="Skärholmens stadsdelsnämnd 2024-05-23").click()
-    page.get_by_label("Attesterat tjänsteutlåtande").select_option(value=str(demo.pk))
-    page.get_by_role("button", name="Lägg till sist på listan").click()
-    expect(page.locator(".messagelist")).to_contain_text("Punkten är tillagd")
+    demo_pa_listan(page, demo_site)
     fragor = []
     page.on("request", lambda request: fragor.append(request.url) if STATUS.search(request.url) else None)
     page.get_by_role("button", name="Skapa mötespaket (en pdf)").click()

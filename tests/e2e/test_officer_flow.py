@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from arenden.models import Arende, Sektion, Tjansteutlatande
 from atgarder.models import Atgard
 
-from .conftest import PASSWORD, login, screenshot
+from .conftest import PASSWORD, demo_pa_listan, login, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -269,13 +269,7 @@ def test_the_secretary_builds_the_meeting_packet_and_downloads_it(demo_site, pag
     it, and the file downloaded."""
     from django.core.management import call_command
 
-    demo = Tjansteutlatande.objects.get(arende__diarienummer="SKHLM 2024/123")
-    login(page, demo_site, "sekreterare")
-    page.goto(f"{demo_site}/admin/arenden/sammantrade/")
-    page.get_by_role("link", name="Skärholmens stadsdelsnämnd 2024-05-23").click()
-    page.get_by_label("Attesterat tjänsteutlåtande").select_option(value=str(demo.pk))
-    page.get_by_role("button", name="Lägg till sist på listan").click()
-    expect(page.locator(".messagelist")).to_contain_text("Punkten är tillagd")
+    demo = demo_pa_listan(page, demo_site)
 
     page.get_by_role("button", name="Skapa mötespaket (en pdf)").click()
     rad = page.locator("#exporter tr[data-status-url]").first
