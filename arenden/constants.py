@@ -57,11 +57,30 @@ class ExportStatus(models.TextChoices):
     MISSLYCKAD = "misslyckad", "Misslyckades"
 
 
-# An export that has waited for the job queue, or made no progress, for this long is taken as
-# dead: the worker (`manage.py db_worker`) is not running or stopped mid-job. A packet of 30
-# documents takes some 20 s and each item reports progress within the render time limit (30 s),
-# so a live job never comes near it.
-EXPORT_TIDSGRANS = datetime.timedelta(minutes=10)
+# A running export writes a sign of life (`aktiv`) every EXPORT_PULS from a thread of its own
+# (services._Puls), whatever its render is doing: one document may take up to the render time
+# limit (PDF_RENDER_TIMEOUT, 30 s), and the front pages of a packet a few of those, so progress
+# per item could not tell a live job from a dead one in less than some minutes. Silent for
+# EXPORT_TIDSGRANS, four missed beats, the job is taken as dead: its worker was killed (SIGKILL,
+# out of memory, a lost machine) and nothing will finish it.
+EXPORT_PULS = datetime.timedelta(seconds=15)
+EXPORT_TIDSGRANS = datetime.timedelta(minutes=1)
+# A live job that has finished no item for this long is stuck rather than slow (each render is
+# killed at its time limit): its sign of life stops, and it goes stale EXPORT_TIDSGRANS later.
+EXPORT_FRAMSTEGSGRANS = datetime.timedelta(minutes=10)
+# An export that has waited this long for the job queue is taken as never to start: no worker
+# (`manage.py db_worker`) is running. Waiting says nothing of a worker's health, since a worker
+# runs one job at a time and a busy queue (several meetings ordered at once, some 20 s a packet
+# of 30 documents) keeps the next one waiting while every worker is alive; given up early, the
+# order would go again to the back of the queue.
+EXPORT_VANTETID = datetime.timedelta(minutes=10)
+
+
+def _minuter(tid):
+    antal = round(tid.total_seconds() / 60)
+    return "en minut" if antal == 1 else f"{antal} minuter"
+
+
 # A finished export whose meeting's list (or date, time, place) has changed since it was made.
 EXPORT_INAKTUELL = (
     "Föredragningslistan har ändrats sedan exporten skapades, så filen stämmer inte längre med den. "
@@ -69,7 +88,12 @@ EXPORT_INAKTUELL = (
 )
 # A finished export whose file was removed when a newer one of its kind was done.
 EXPORT_ERSATT = "Ersatt av en senare export av samma slag; filen är borttagen. Den senaste finns ovanför."
+# A running export that went silent (EXPORT_TIDSGRANS), and one that never started (EXPORT_VANTETID).
 EXPORT_AVBRUTEN = (
-    f"Exporten har inte kommit vidare på {EXPORT_TIDSGRANS.seconds // 60} minuter och har troligen "
-    "avbrutits. Beställ den igen, och kontakta systemförvaltningen om det upprepas."
+    f"Exporten har inte gett något livstecken på {_minuter(EXPORT_TIDSGRANS)} och har troligen avbrutits. "
+    "Beställ den igen, och kontakta systemförvaltningen om det upprepas."
+)
+EXPORT_EJ_STARTAD = (
+    f"Exporten har väntat i {_minuter(EXPORT_VANTETID)} utan att påbörjas, så bakgrundsjobben körs troligen "
+    "inte. Beställ den igen, och kontakta systemförvaltningen om det upprepas."
 )

@@ -11,16 +11,19 @@ import html
 import json
 import logging
 import re
+import threading
+import time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from .constants import (
     ANDRINGSBARA,
-    EXPORT_AVBRUTEN,
+    EXPORT_FRAMSTEGSGRANS,
+    EXPORT_PULS,
     ArendeStatus,
     ExportStatus,
     ExportTyp,
@@ -1668,7 +1671,7 @@ def bestall_export(*, sammantrade, typ, user):
                     "klar än. Vänta på den; den visas under Exportera handlingarna."
                 )
             Sammantradesexport.objects.filter(pk=tidigare.pk).update(
-                status=ExportStatus.MISSLYCKAD, fel=EXPORT_AVBRUTEN, klar=now
+                status=ExportStatus.MISSLYCKAD, fel=tidigare.stale_text, klar=now
             )
         export = Sammantradesexport.objects.create(
             sammantrade=mote,
@@ -1695,10 +1698,74 @@ class _ExportGivenUp(Exception):
     """The export's row stopped running while its job rendered: it was given up (bestall_export)."""
 
 
+class _Puls(threading.Thread):
+    """A running export's sign of life: its row's `aktiv` written every EXPORT_PULS from a thread
+    of its own, with its own database connection, whatever the job is doing meanwhile (one
+    document may take the whole render time limit). So a job is taken as dead
+    (`Sammantradesexport.is_stale`) within EXPORT_TIDSGRANS of its worker being killed, which
+    takes this thread with it, and never while it is only slow.
+
+    It writes only `aktiv`, and only while the row is running, as the job's progress does: a row
+    finished, failed or given up meanwhile is left as it is, and the beat ends there. A job that
+    has finished no item for EXPORT_FRAMSTEGSGRANS is stuck rather than slow (each render is
+    killed at its time limit), so the beat stops and the row goes stale as if the worker had died.
+    Used as a context manager around the job's work: leaving it, however the job ends, stops the
+    thread and closes its connection."""
+
+    def __init__(self, export_id):
+        super().__init__(name=f"export-{export_id}-puls", daemon=True)
+        self.export_id = export_id
+        self.stopp = threading.Event()
+        self.senaste_framsteg = time.monotonic()
+
+    def __enter__(self):
+        # Inside a transaction the thread's connection would not see the row the transaction
+        # wrote, and on SQLite it would wait for the transaction's write lock: no beat then.
+        if not connection.in_atomic_block:
+            self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def framsteg(self):
+        """The job finished an item: it is not stuck."""
+        self.senaste_framsteg = time.monotonic()
+
+    def run(self):
+        running = Sammantradesexport.objects.filter(pk=self.export_id, status=ExportStatus.PAGAR)
+        try:
+            while not self.stopp.wait(EXPORT_PULS.total_seconds()):
+                if time.monotonic() - self.senaste_framsteg > EXPORT_FRAMSTEGSGRANS.total_seconds():
+                    logger.warning(
+                        "Export %s har inte gjort någon punkt klar på länge; den ses som fastnad.", self.export_id
+                    )
+                    return
+                try:
+                    if not running.update(aktiv=timezone.now()):
+                        return
+                except DatabaseError:
+                    # The write lock held past the database's timeout (SQLite), a lost connection:
+                    # the job itself is unharmed, and the next beat tries again on a new connection.
+                    logger.warning("Export %s kunde inte ge livstecken.", self.export_id, exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()
+
+    def stop(self):
+        """End the beat at once (it waits on the event, not in a sleep) and wait for the thread,
+        so that no write of it comes after the job's last."""
+        self.stopp.set()
+        if self.ident is not None:
+            self.join()
+
+
 def kor_export(*, export_id):
     """Build an ordered export: the job queue runs this outside any request. Progress is written
-    after every item in its own statement, so the secretary's page sees it while the job runs.
-    A failed item is named in the export's `fel` and the job fails with it.
+    after every item in its own statement, so the secretary's page sees it while the job runs,
+    and a sign of life every EXPORT_PULS between them (`_Puls`), so a job whose worker was
+    killed is seen as such within EXPORT_TIDSGRANS. A failed item is named in the export's
+    `fel` and the job fails with it.
 
     The job takes its row from waiting to running in one statement; a row that is no longer
     waiting (given up as stale and ordered again, or taken by another worker) is left alone.
@@ -1717,53 +1784,56 @@ def kor_export(*, export_id):
     running = rows.filter(status=ExportStatus.PAGAR)
     mote = export.sammantrade
 
-    def progress(klara):
-        if not running.update(klara=klara, aktiv=timezone.now()):
-            raise _ExportGivenUp
+    with _Puls(export.pk) as puls:
 
-    try:
-        # The list as it stands when the job starts: its documents are the total the page counts to.
-        punkter = pdf.las_punkter(mote)
-        rows.update(totalt=sum(1 for p in punkter if p.tjansteutlatande_id))
-        if export.typ == ExportTyp.PAKET:
-            data = pdf.render_motespaket(mote, punkter=punkter, on_progress=progress)
-            namn = pdf.motespaket_filename(mote)
-        else:
-            data = pdf.render_motes_zip(mote, punkter=punkter, on_progress=progress)
-            namn = pdf.motes_zip_filename(mote)
-    except _ExportGivenUp:
-        # Given up as silent and perhaps ordered again (bestall_export): the rest is not rendered.
-        logger.warning("Export %s gavs upp medan den byggdes; jobbet avbröts.", export.pk)
-        return None
-    except pdf.PunktFel as exc:
-        running.update(status=ExportStatus.MISSLYCKAD, fel=str(exc), klar=timezone.now())
-        logger.warning("Export %s misslyckades: %s", export.pk, exc)
-        raise
-    except Exception as exc:
-        fel = f"Exporten kunde inte skapas: {pdf.orsak(exc)}"
-        running.update(status=ExportStatus.MISSLYCKAD, fel=fel, klar=timezone.now())
-        logger.warning("Export %s misslyckades: %s", export.pk, fel)
-        raise
-    except BaseException:
-        # The worker is stopping: django-tasks-db's worker exits inside the running job on a
-        # second SIGINT or SIGTERM (Ctrl+C on `make run`, a restart). Left running, the row
-        # would show "Pågår" and refuse a new order until it went stale ten minutes later.
-        running.update(status=ExportStatus.MISSLYCKAD, fel=EXPORT_STOPPAD, klar=timezone.now())
-        logger.warning("Export %s avbröts när arbetaren stoppades.", export.pk)
-        raise
-    export.fil.save(namn, ContentFile(data), save=False)
-    # The file is the list as the job read it. Taken off the list meanwhile, an item's document
-    # may have had its attest voided; such a file is not handed out as the meeting's. Checked
-    # under the meeting's lock, which every change of the list takes, so no change slips in
-    # between the check and the file becoming the meeting's.
-    with transaction.atomic():
-        andrad = Sammantrade.objects.select_for_update().get(pk=mote.pk).agendans_avtryck() != mote.agendans_avtryck(
-            punkter
-        )
-        if andrad:
-            klar = running.update(status=ExportStatus.MISSLYCKAD, fel=EXPORT_LISTAN_ANDRAD, klar=timezone.now())
-        else:
-            klar = running.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now())
+        def progress(klara):
+            puls.framsteg()
+            if not running.update(klara=klara, aktiv=timezone.now()):
+                raise _ExportGivenUp
+
+        try:
+            # The list as it stands when the job starts: its documents are the total the page counts to.
+            punkter = pdf.las_punkter(mote)
+            rows.update(totalt=sum(1 for p in punkter if p.tjansteutlatande_id))
+            if export.typ == ExportTyp.PAKET:
+                data = pdf.render_motespaket(mote, punkter=punkter, on_progress=progress)
+                namn = pdf.motespaket_filename(mote)
+            else:
+                data = pdf.render_motes_zip(mote, punkter=punkter, on_progress=progress)
+                namn = pdf.motes_zip_filename(mote)
+        except _ExportGivenUp:
+            # Given up as silent and perhaps ordered again (bestall_export): the rest is not rendered.
+            logger.warning("Export %s gavs upp medan den byggdes; jobbet avbröts.", export.pk)
+            return None
+        except pdf.PunktFel as exc:
+            running.update(status=ExportStatus.MISSLYCKAD, fel=str(exc), klar=timezone.now())
+            logger.warning("Export %s misslyckades: %s", export.pk, exc)
+            raise
+        except Exception as exc:
+            fel = f"Exporten kunde inte skapas: {pdf.orsak(exc)}"
+            running.update(status=ExportStatus.MISSLYCKAD, fel=fel, klar=timezone.now())
+            logger.warning("Export %s misslyckades: %s", export.pk, fel)
+            raise
+        except BaseException:
+            # The worker is stopping: django-tasks-db's worker exits inside the running job on a
+            # second SIGINT or SIGTERM (Ctrl+C on `make run`, a restart). Left running, the row
+            # would show "Pågår" and refuse a new order until it went stale.
+            running.update(status=ExportStatus.MISSLYCKAD, fel=EXPORT_STOPPAD, klar=timezone.now())
+            logger.warning("Export %s avbröts när arbetaren stoppades.", export.pk)
+            raise
+        export.fil.save(namn, ContentFile(data), save=False)
+        # The file is the list as the job read it. Taken off the list meanwhile, an item's document
+        # may have had its attest voided; such a file is not handed out as the meeting's. Checked
+        # under the meeting's lock, which every change of the list takes, so no change slips in
+        # between the check and the file becoming the meeting's.
+        with transaction.atomic():
+            andrad = Sammantrade.objects.select_for_update().get(
+                pk=mote.pk
+            ).agendans_avtryck() != mote.agendans_avtryck(punkter)
+            if andrad:
+                klar = running.update(status=ExportStatus.MISSLYCKAD, fel=EXPORT_LISTAN_ANDRAD, klar=timezone.now())
+            else:
+                klar = running.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now())
     if andrad or not klar:
         export.fil.storage.delete(export.fil.name)
     if andrad:

@@ -9,9 +9,11 @@ from skarholmen.historik import Historik
 
 from ..constants import (
     EXPORT_AVBRUTEN,
+    EXPORT_EJ_STARTAD,
     EXPORT_ERSATT,
     EXPORT_INAKTUELL,
     EXPORT_TIDSGRANS,
+    EXPORT_VANTETID,
     ExportStatus,
     ExportTyp,
     Roll,
@@ -226,7 +228,10 @@ class Sammantradesexport(models.Model):
         "senast aktiv",
         null=True,
         blank=True,
-        help_text="När jobbet startade eller senast gjorde en punkt klar; tomt så länge det väntar.",
+        help_text=(
+            "När jobbet startade eller senast gav livstecken (var 15:e sekund medan det körs); "
+            "tomt så länge det väntar."
+        ),
     )
     klar = models.DateTimeField("klar", null=True, blank=True)
 
@@ -246,10 +251,19 @@ class Sammantradesexport(models.Model):
 
     @property
     def is_stale(self):
-        """Waiting or running, but silent for longer than EXPORT_TIDSGRANS: no worker will finish it."""
-        if self.status not in (ExportStatus.VANTAR, ExportStatus.PAGAR):
-            return False
-        return (self.aktiv or self.skapad) < timezone.now() - EXPORT_TIDSGRANS
+        """No worker will finish it: running, but without a sign of life for EXPORT_TIDSGRANS (its
+        worker died), or waiting for the queue for EXPORT_VANTETID (no worker is running). The
+        wait is the longer, since a busy worker leaves the next job waiting while it is alive."""
+        if self.status == ExportStatus.PAGAR:
+            return (self.aktiv or self.skapad) < timezone.now() - EXPORT_TIDSGRANS
+        if self.status == ExportStatus.VANTAR:
+            return self.skapad < timezone.now() - EXPORT_VANTETID
+        return False
+
+    @property
+    def stale_text(self):
+        """Why a stale job is taken as given up, and what to do."""
+        return EXPORT_EJ_STARTAD if self.status == ExportStatus.VANTAR else EXPORT_AVBRUTEN
 
     @property
     def is_finished(self):
@@ -282,7 +296,7 @@ class Sammantradesexport(models.Model):
     @property
     def fel_text(self):
         if self.is_stale:
-            return EXPORT_AVBRUTEN
+            return self.stale_text
         if self.status == ExportStatus.KLAR and not self.fil:
             return EXPORT_ERSATT
         return EXPORT_INAKTUELL if self.listan_andrad else self.fel

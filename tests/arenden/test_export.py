@@ -3,19 +3,22 @@ import io
 import logging
 import os
 import re
+import threading
+import time
 import zipfile
 
 import pikepdf
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 from pypdf import PdfReader
 
 from arenden import pdf, services
-from arenden.constants import EXPORT_ERSATT, EXPORT_INAKTUELL
-from arenden.models import Bilaga, Sammantradesexport
+from arenden.constants import EXPORT_AVBRUTEN, EXPORT_ERSATT, EXPORT_INAKTUELL
+from arenden.models import Bilaga, Sammantradesexport, sammantraden
 from arenden.snapshot import build_snapshot, snapshot_hash
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
 from tests.arenden.pdftext import pages, squash
@@ -316,25 +319,33 @@ def test_a_second_order_of_the_same_kind_is_refused_while_the_first_is_unfinishe
     assert Sammantradesexport.objects.filter(typ="paket").count() == 2
 
 
-@pytest.mark.parametrize("status", ["vantar", "pagar"])
-def test_a_job_silent_past_the_limit_shows_as_failed_and_may_be_ordered_again(client, demo, status):
-    """No worker runs the job (db_worker stopped, or died mid-job): after ten minutes without
-    progress the page shows it as failed with what to do, stops polling it, and a new order is taken."""
+@pytest.mark.parametrize(
+    "status, stille_sedan, fel",
+    [
+        # Ordered ten minutes ago and never started: no worker runs the queue.
+        ("vantar", datetime.timedelta(minutes=10, seconds=1), "har väntat i 10 minuter utan att påbörjas"),
+        # Started and made progress, then silent for a minute: its worker died mid-job.
+        ("pagar", datetime.timedelta(minutes=1, seconds=1), "har inte gett något livstecken på en minut"),
+    ],
+)
+def test_a_job_silent_past_the_limit_shows_as_failed_and_may_be_ordered_again(client, demo, status, stille_sedan, fel):
+    """No worker runs the job (db_worker stopped, or killed mid-job): past its limit the page
+    shows it as failed with what to do, stops polling it, and a new order is taken."""
     sekr = sekreterare()
     client.force_login(sekr)
     mote = _mote_med_tre_punkter(demo, sekr)
     gammal = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
-    for_lange_sedan = timezone.now() - datetime.timedelta(minutes=11)
-    Sammantradesexport.objects.filter(pk=gammal.pk).update(skapad=for_lange_sedan)
-    if status == "pagar":
-        # Started a while after the order and made progress, then went silent.
+    sedan = timezone.now() - stille_sedan
+    if status == "vantar":
+        Sammantradesexport.objects.filter(pk=gammal.pk).update(skapad=sedan)
+    else:
         Sammantradesexport.objects.filter(pk=gammal.pk).update(
-            status="pagar", klara=1, aktiv=for_lange_sedan + datetime.timedelta(seconds=30)
+            skapad=sedan - datetime.timedelta(minutes=5), status="pagar", klara=1, aktiv=sedan
         )
 
     svar = _status(client, gammal)
     assert (svar["status"], svar["status_text"]) == ("misslyckad", "Misslyckades")
-    assert "har inte kommit vidare på 10 minuter" in svar["fel"] and "Beställ den igen" in svar["fel"]
+    assert fel in svar["fel"] and "Beställ den igen" in svar["fel"]
     sida = client.get(f"/admin/arenden/sammantrade/{mote.pk}/change/").content.decode()
     assert 'data-klar="1"' in sida and 'data-klar="0"' not in sida
     assert "Beställ den igen" in sida
@@ -342,13 +353,36 @@ def test_a_job_silent_past_the_limit_shows_as_failed_and_may_be_ordered_again(cl
     ny = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
 
     gammal.refresh_from_db()
-    assert gammal.status == "misslyckad" and "Beställ den igen" in gammal.fel
+    assert gammal.status == "misslyckad" and gammal.fel == svar["fel"]
     # The old job, should a worker reach it after all, leaves the given-up row as it is.
     if status == "vantar":
         assert services.kor_export(export_id=gammal.pk) is None
         gammal.refresh_from_db()
         assert gammal.status == "misslyckad" and not gammal.fil
     assert _status(client, ny)["status"] == "vantar"
+
+
+@pytest.mark.parametrize(
+    "status, stilla",
+    [
+        # A busy worker runs other meetings' jobs first: a wait is not a death.
+        ("vantar", datetime.timedelta(minutes=9)),
+        # A beat or two missed (a slow write) is not a death either.
+        ("pagar", datetime.timedelta(seconds=50)),
+    ],
+)
+def test_a_job_within_its_limit_is_not_given_up(demo, status, stilla):
+    sekr = sekreterare()
+    mote = _mote_med_tre_punkter(demo, sekr)
+    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    sedan = timezone.now() - stilla
+    Sammantradesexport.objects.filter(pk=export.pk).update(
+        skapad=sedan, status=status, aktiv=sedan if status == "pagar" else None
+    )
+    export.refresh_from_db()
+    assert not export.is_stale and not export.is_finished and export.visad_status == status
+    with pytest.raises(services.WorkflowError, match="är inte klar än"):
+        services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
 
 
 def test_a_job_given_up_while_it_renders_stops_at_its_next_item_and_leaves_the_row_as_given_up(demo, monkeypatch):
@@ -364,7 +398,7 @@ def test_a_job_given_up_while_it_renders_stops_at_its_next_item_and_leaves_the_r
         if len(renderade) == 1:
             # Meanwhile the order is given up as silent, as a new order does (bestall_export).
             Sammantradesexport.objects.filter(pk=export.pk).update(
-                status="misslyckad", fel=services.EXPORT_AVBRUTEN, klar=timezone.now()
+                status="misslyckad", fel=EXPORT_AVBRUTEN, klar=timezone.now()
             )
         return data
 
@@ -374,7 +408,7 @@ def test_a_job_given_up_while_it_renders_stops_at_its_next_item_and_leaves_the_r
 
     assert renderade == [1]  # not the other two documents
     export.refresh_from_db()
-    assert (export.status, export.fel, export.fil.name) == ("misslyckad", services.EXPORT_AVBRUTEN, "")
+    assert (export.status, export.fel, export.fil.name) == ("misslyckad", EXPORT_AVBRUTEN, "")
     assert export.klara == 0
 
 
@@ -660,7 +694,7 @@ def test_a_newer_export_of_a_kind_removes_the_file_of_the_one_it_replaces(client
 def test_a_job_stopped_with_its_worker_ends_as_failed_at_once_and_may_be_ordered_again(db, monkeypatch):
     """The worker is stopped mid-job: a second Ctrl+C on `make run`, or a deploy's second
     SIGTERM, on which django-tasks-db's worker calls sys.exit inside the running job. The page
-    said "Pågår" for ten more minutes and refused a new order meanwhile; now the row says at
+    said "Pågår" until the job went stale and refused a new order meanwhile; now the row says at
     once what happened, and the secretary may order again."""
     sekr = sekreterare()
     mote = sammantrade()
@@ -685,3 +719,296 @@ def test_a_job_stopped_with_its_worker_ends_as_failed_at_once_and_may_be_ordered
     assert (export.status, export.fel, export.fil.name) == ("misslyckad", services.EXPORT_STOPPAD, "")
     assert "Beställ den igen" in export.fel
     assert services.bestall_export(sammantrade=mote, typ="paket", user=sekr).pk != export.pk
+
+
+# --- the running job's sign of life (services._Puls) -------------------------------------------
+
+# Small enough for a test to outlast, with twenty beats to the limit so that a slow beat on a
+# busy machine is not taken for a death.
+PULS = datetime.timedelta(milliseconds=50)
+TIDSGRANS = datetime.timedelta(seconds=1)
+
+
+@pytest.fixture
+def korta_granser(monkeypatch):
+    monkeypatch.setattr(services, "EXPORT_PULS", PULS)
+    monkeypatch.setattr(sammantraden, "EXPORT_TIDSGRANS", TIDSGRANS)
+
+
+@pytest.fixture
+def pulsens_anslutningar():
+    """The database connections the heartbeats open, and an event set at the first of them."""
+    anslutningar, forsta = [], threading.Event()
+
+    def ansluten(sender, connection, **kwargs):
+        if isinstance(threading.current_thread(), services._Puls):
+            anslutningar.append(connection)
+            forsta.set()
+
+    connection_created.connect(ansluten, weak=False)
+    yield anslutningar, forsta
+    connection_created.disconnect(ansluten)
+
+
+def _pulsar():
+    return [t for t in threading.enumerate() if isinstance(t, services._Puls)]
+
+
+def _vanta_tills(villkor, hur_lange=30):
+    """Wait for a state another thread brings about; a test that waits for ever helps nobody."""
+    slut = time.monotonic() + hur_lange
+    while not villkor():
+        assert time.monotonic() < slut, "väntade förgäves"
+        time.sleep(0.02)
+
+
+def _export_med_en_punkt():
+    sekr = sekreterare()
+    mote = sammantrade()
+    services.satt_pa_foredragningslista(
+        sammantrade=mote, tjansteutlatande=attesterat_dokument(titel="Trygghetsvandringar"), user=sekr
+    )
+    return sekr, mote, services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+
+
+class _HalletJobb:
+    """`kor_export` in a thread of its own, as the worker runs it, with its document's render
+    held until `slapp`: WeasyPrint busy with one long document, for as long as the test says."""
+
+    def __init__(self, monkeypatch, export):
+        self.renderar, self.slappt = threading.Event(), threading.Event()
+        self.resultat = self.fel = None
+        punktens_pdf = pdf.punktens_pdf
+
+        def renderar(punkt):
+            self.renderar.set()
+            assert self.slappt.wait(60)
+            return punktens_pdf(punkt)
+
+        monkeypatch.setattr(pdf, "punktens_pdf", renderar)
+        self.trad = threading.Thread(target=self._kor, args=(export.pk,))
+        self.trad.start()
+        assert self.renderar.wait(60)
+
+    def _kor(self, export_id):
+        try:
+            self.resultat = services.kor_export(export_id=export_id)
+        except BaseException as exc:
+            self.fel = exc
+        finally:
+            connection.close()
+
+    def slapp(self):
+        self.slappt.set()
+        self.trad.join(120)
+        assert not self.trad.is_alive()
+        if self.fel is not None:
+            raise self.fel
+        return self.resultat
+
+
+@pytest.fixture
+def hallet_jobb(monkeypatch):
+    jobb = []
+
+    def starta(export):
+        jobb.append(_HalletJobb(monkeypatch, export))
+        return jobb[-1]
+
+    yield starta
+    for j in jobb:  # a failed assertion leaves no job waiting on its render
+        j.slappt.set()
+        j.trad.join(120)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_rendering_longer_than_the_limit_is_kept_alive_by_its_heartbeat(korta_granser, hallet_jobb):
+    """One long document, rendering for several times the limit, finishes no item meanwhile:
+    the beat keeps the row alive, so it is neither shown as failed nor replaced by a new order."""
+    sekr, mote, export = _export_med_en_punkt()
+    jobb = hallet_jobb(export)
+    borjade = timezone.now()
+
+    time.sleep(3 * TIDSGRANS.total_seconds())
+
+    export.refresh_from_db()
+    assert (export.status, export.klara) == ("pagar", 0)  # no item done: only the beat wrote
+    assert export.aktiv > borjade + TIDSGRANS and not export.is_stale
+    with pytest.raises(services.WorkflowError, match="är inte klar än"):
+        services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    assert jobb.slapp().status == "klar"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_heartbeat_stops_is_stale_after_the_limit_and_may_be_ordered_again(
+    client, korta_granser, hallet_jobb
+):
+    """The worker's process dies (SIGKILL, out of memory, a lost machine) and its heartbeat with
+    it, the row left running: a limit later it shows as failed and a new order is taken."""
+    sekr, mote, export = _export_med_en_punkt()
+    client.force_login(sekr)
+    jobb = hallet_jobb(export)
+    [puls] = _pulsar()
+
+    puls.stop()  # what the killed process leaves: no finish, no more beats
+
+    export.refresh_from_db()
+    assert export.status == "pagar" and not export.is_stale
+    tyst_sedan = export.aktiv
+    _vanta_tills(lambda: timezone.now() > tyst_sedan + TIDSGRANS)
+    export.refresh_from_db()
+    assert export.aktiv == tyst_sedan and export.is_stale
+    svar = _status(client, export)
+    assert (svar["status"], svar["fel"]) == ("misslyckad", EXPORT_AVBRUTEN)
+    assert "har inte gett något livstecken på en minut" in EXPORT_AVBRUTEN
+
+    ny = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+
+    export.refresh_from_db()
+    assert (export.status, export.fel) == ("misslyckad", EXPORT_AVBRUTEN)
+    assert _status(client, ny)["status"] == "vantar"
+    # Had the job lived on after all, it stops at its item and leaves the row given up.
+    assert jobb.slapp() is None
+    export.refresh_from_db()
+    assert (export.status, export.fel, export.fil.name) == ("misslyckad", EXPORT_AVBRUTEN, "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_that_finishes_no_item_for_too_long_stops_its_heartbeat_and_goes_stale(
+    korta_granser, hallet_jobb, monkeypatch
+):
+    """Each render is killed at its time limit, so a live job without progress for many of them
+    is stuck, not slow: its beat ends and the row goes stale, as before the beat, rather than
+    blocking new orders for as long as its worker lives."""
+    monkeypatch.setattr(services, "EXPORT_FRAMSTEGSGRANS", 2 * TIDSGRANS)
+    sekr, mote, export = _export_med_en_punkt()
+    jobb = hallet_jobb(export)
+    [puls] = _pulsar()
+
+    puls.join(60)
+
+    assert not puls.is_alive() and jobb.trad.is_alive()
+    export.refresh_from_db()
+    tyst_sedan = export.aktiv
+    _vanta_tills(lambda: timezone.now() > tyst_sedan + TIDSGRANS)
+    export.refresh_from_db()
+    assert export.status == "pagar" and export.is_stale
+    services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    assert jobb.slapp() is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("utfall", ["klar", "punkten_fel", "given_upp", "arbetaren_stoppas"])
+def test_the_heartbeat_ends_with_the_job_and_closes_its_connection(
+    korta_granser, pulsens_anslutningar, monkeypatch, utfall
+):
+    anslutningar, forsta = pulsens_anslutningar
+    _sekr, _mote, export = _export_med_en_punkt()
+    punktens_pdf = pdf.punktens_pdf
+
+    def renderar(punkt):
+        assert forsta.wait(60)  # the beat has written at least once, on its own connection
+        if utfall == "punkten_fel":
+            raise pdf.PdfError("PDF:en kunde inte skapas.")
+        if utfall == "arbetaren_stoppas":
+            raise SystemExit(1)
+        if utfall == "given_upp":
+            Sammantradesexport.objects.filter(pk=export.pk).update(
+                status="misslyckad", fel=EXPORT_AVBRUTEN, klar=timezone.now()
+            )
+        return punktens_pdf(punkt)
+
+    monkeypatch.setattr(pdf, "punktens_pdf", renderar)
+
+    if utfall == "punkten_fel":
+        with pytest.raises(pdf.PunktFel):
+            services.kor_export(export_id=export.pk)
+    elif utfall == "arbetaren_stoppas":
+        with pytest.raises(SystemExit):
+            services.kor_export(export_id=export.pk)
+    else:
+        services.kor_export(export_id=export.pk)
+
+    assert _pulsar() == []
+    assert len(anslutningar) >= 1 and all(a.connection is None for a in anslutningar)
+    export.refresh_from_db()
+    forvantat = {
+        "klar": "klar",
+        "punkten_fel": "misslyckad",
+        "given_upp": "misslyckad",
+        "arbetaren_stoppas": "misslyckad",
+    }
+    assert export.status == forvantat[utfall]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_beat_that_meets_a_held_lock_fails_alone_and_the_next_one_writes(
+    korta_granser, pulsens_anslutningar, monkeypatch, caplog
+):
+    """A write lock held past the database's wait (a long transaction elsewhere; on SQLite any
+    writer) fails one beat, not the job: it is logged, and the next beat writes on a new
+    connection. The heartbeat's connections wait a fifth of a second here instead of 20 s."""
+    anslutningar, _forsta = pulsens_anslutningar
+    _sekr, _mote, export = _export_med_en_punkt()
+    Sammantradesexport.objects.filter(pk=export.pk).update(status="pagar", aktiv=timezone.now())
+    if connection.vendor == "sqlite":
+        monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 0.2)
+    else:
+        monkeypatch.setitem(connection.settings_dict["OPTIONS"], "options", "-c lock_timeout=200")
+
+    def misslyckade():
+        return [r for r in caplog.records if r.getMessage() == f"Export {export.pk} kunde inte ge livstecken."]
+
+    with caplog.at_level(logging.WARNING, logger="arenden.services"), services._Puls(export.pk) as puls:
+        with transaction.atomic():
+            Sammantradesexport.objects.select_for_update().get(pk=export.pk)
+            _vanta_tills(misslyckade)
+        slappt = timezone.now()
+        _vanta_tills(lambda: Sammantradesexport.objects.get(pk=export.pk).aktiv > slappt)
+        assert puls.is_alive()
+
+    assert isinstance(misslyckade()[0].exc_info[1], OperationalError)
+    assert _pulsar() == [] and len(anslutningar) >= 2 and all(a.connection is None for a in anslutningar)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_job_its_heartbeat_and_a_secretary_write_at_once_without_waiting_errors(
+    client, korta_granser, pulsens_anslutningar, monkeypatch, demo, caplog
+):
+    """On SQLite every write takes the whole database's lock: the beat (here every 5 ms), the
+    job's progress and final check, and the secretary's orders and status questions meanwhile
+    all wait their turn (IMMEDIATE transactions, the busy timeout) and none fails with
+    "database is locked"."""
+    monkeypatch.setattr(services, "EXPORT_PULS", datetime.timedelta(milliseconds=5))
+    anslutningar, _forsta = pulsens_anslutningar
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = _mote_med_tre_punkter(demo, sekr)
+    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    klart, fel = threading.Event(), []
+
+    def sekreteraren():
+        try:
+            while not klart.is_set():
+                try:
+                    services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+                except services.WorkflowError:
+                    pass  # refused while the first runs, as it should be
+                assert client.get(f"/admin/arenden/sammantrade/export/{export.pk}/").status_code == 200
+        except BaseException as exc:
+            fel.append(exc)
+        finally:
+            connection.close()
+
+    trad = threading.Thread(target=sekreteraren)
+    with caplog.at_level(logging.WARNING, logger="arenden.services"):
+        trad.start()
+        try:
+            resultat = services.kor_export(export_id=export.pk)
+        finally:
+            klart.set()
+            trad.join(60)
+
+    assert fel == []
+    assert (resultat.status, resultat.klara, resultat.fel) == ("klar", 3, "")
+    assert anslutningar and [r.getMessage() for r in caplog.records if r.name == "arenden.services"] == []
