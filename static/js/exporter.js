@@ -1,6 +1,7 @@
 // The meeting's exports in the admin: poll the jobs that are still running, so the progress
-// bar moves without a reload. The server shows a job no worker runs as failed after ten minutes
-// (EXPORT_TIDSGRANS), which ends the polling of its row; the page also stops on its own after
+// bar moves without a reload. The server shows a job no worker runs as failed (a running one a
+// minute after its last sign of life, EXPORT_TIDSGRANS; a waiting one after ten minutes,
+// EXPORT_VANTETID), which ends the polling of its row; the page also stops on its own after
 // SLUTA_EFTER, so a tab left open does not ask the server every two seconds for ever.
 //
 // A question that gets no answer is said, never swallowed: the row would otherwise read "Pågår"
