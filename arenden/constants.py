@@ -45,6 +45,16 @@ class Roll:
     FORVALTNINGSROLLER = (ATTESTANT, NAMNDSEKRETERARE, REGISTRATOR)
 
 
+class Hinder(models.TextChoices):
+    """Why someone may not be chosen now for a place in the förvaltning's cases (a chef, a case's
+    or a document's handläggare, a signatory). A row that already holds them keeps them, and the
+    admin's lists name them with it: "slutat (avslutat konto)"."""
+
+    AVSLUTAT_KONTO = "avslutat_konto", "avslutat konto"
+    INGEN_ROLL = "ingen_roll", "ingen roll i ärendehanteringen"
+    ANNAN_FORVALTNING = "annan_forvaltning", "arbetar inte i förvaltningen"
+
+
 class ExportTyp(models.TextChoices):
     PAKET = "paket", "Mötespaket (en PDF)"
     ZIP = "zip", "Zip med en PDF per punkt"

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
 from django.forms.formsets import DELETION_FIELD_NAME
+from django.forms.models import ModelChoiceIterator
 from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -42,9 +43,11 @@ from ..models import (
     display_name,
     dolda_arenden,
     forvaltningar_for,
+    hinder_som_chef,
     med_roll,
     medarbetare,
     skrivet_diarienummer,
+    valbara_chefer,
 )
 from ..search import soktext
 from ..urls_per_id import url_per_id
@@ -228,6 +231,47 @@ def medarbetarval(field, request, *, forvaltning=None, behall=(), behover_roll=F
     widget = getattr(field.widget, "widget", field.widget)  # inside the admin's wrapper
     if isinstance(widget, SafeAutocompleteSelect):
         widget.forvaltning = forvaltning
+
+
+class ListadeIterator(ModelChoiceIterator):
+    """The choices a field lists: its `listade`, fewer than the queryset it takes a value from."""
+
+    def __init__(self, field):
+        super().__init__(field)
+        self.queryset = field.listade
+
+
+def chefsval(field, *, behall=None):
+    """Let a förvaltning's or an avdelning's chef field list those who may be made chef
+    (`valbara_chefer`: active accounts), and the chef the row holds (`behall`, a user id), named
+    "(avslutat konto)" once they have left (`markera_behallna`). The field still takes anyone: one it
+    does not list, as on a page shown before their account was closed, is refused by the model's
+    rule (`kontrollera_chef`) saying why, not as an unknown choice."""
+    listade = valbara_chefer()
+    if behall is not None:
+        listade = listade | listade.model._default_manager.filter(pk=behall)
+        markera_behallna(field, [behall], hinder_som_chef)
+    field.listade = listade.order_by("last_name", "first_name", "username")
+    field.iterator = ListadeIterator
+    field.widget.choices = field.choices
+
+
+def markera_behallna(field, behall, hinder):
+    """Name each person of `behall` (ids of those a row holds in the field) who may no longer be
+    chosen with why, by the rule that refuses them as a new choice (`hinder(person)`, a Hinder):
+    "slutat (avslutat konto)". Asked once a person, when the list is drawn."""
+    behall = {pk for pk in behall if pk is not None}
+    namn = field.label_from_instance
+    skal = {}
+
+    def etikett(person):
+        if person.pk not in behall:
+            return namn(person)
+        if person.pk not in skal:
+            skal[person.pk] = hinder(person)
+        return f"{namn(person)} ({skal[person.pk].label})" if skal[person.pk] else namn(person)
+
+    field.label_from_instance = etikett
 
 
 def medarbetare_i_sokning(request, queryset):

@@ -26,6 +26,7 @@ from .common import (
     ObjektForm,
     RadForm,
     RadFormSet,
+    chefsval,
     medarbetare_i_sokning,
     person_column,
 )
@@ -152,6 +153,18 @@ class AvdelningForm(ObjektForm):
     benamning = "avdelningen"
 
 
+class ChefsvalMixin:
+    """The chef field lists those who may be made chef and the one the row has, named
+    "(avslutat konto)" once they have left (`chefsval`): the list no longer offers someone the save
+    would refuse, and a row whose chef has left still opens and saves with them."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "chef" in form.base_fields:
+            chefsval(form.base_fields["chef"], behall=obj.chef_id if obj else None)
+        return form
+
+
 @admin.register(Namnd)
 class NamndAdmin(ObjektAdminMixin, HistoryAdmin):
     form = NamndForm
@@ -159,7 +172,7 @@ class NamndAdmin(ObjektAdminMixin, HistoryAdmin):
 
 
 @admin.register(Forvaltning)
-class ForvaltningAdmin(ObjektAdminMixin, HistoryAdmin):
+class ForvaltningAdmin(ChefsvalMixin, ObjektAdminMixin, HistoryAdmin):
     form = ForvaltningForm
     list_display = ("namn", "diarieprefix", "namnd", "chef_namn")
     list_select_related = ("namnd", "chef")
@@ -178,7 +191,7 @@ class ForvaltningAdmin(ObjektAdminMixin, HistoryAdmin):
 
 
 @admin.register(Avdelning)
-class AvdelningAdmin(ObjektAdminMixin, HistoryAdmin):
+class AvdelningAdmin(ChefsvalMixin, ObjektAdminMixin, HistoryAdmin):
     form = AvdelningForm
     list_display = ("namn", "forvaltning", "chef_namn")
     list_select_related = ("forvaltning", "chef")

@@ -32,6 +32,7 @@ from .organisation import (
     forvaltningar_for,
     forvaltningsdelar,
     hela_forvaltningar,
+    hinder_som_chef,
     kontrollera_chef,
     kontrollera_medarbetare,
     may_attest,
@@ -42,6 +43,7 @@ from .organisation import (
     roller,
     synliga_arenden,
     synliga_delar,
+    valbara_chefer,
 )
 from .sammantraden import (
     Foredragningspunkt,
@@ -85,6 +87,8 @@ __all__ = [
     "kontrollera_chef",
     "kontrollera_medarbetare",
     "medarbetarhinder",
+    "hinder_som_chef",
+    "valbara_chefer",
     "synliga_delar",
     "forvaltningsdelar",
     "hela_forvaltningar",

@@ -15,6 +15,7 @@ from simple_history import register
 from skarholmen.historik import Historik
 
 from ..constants import (
+    Hinder,
     Roll,
 )
 
@@ -275,15 +276,26 @@ def kontrollera_medarbetare(person, forvaltning, *, falt, som, tidigare=None, be
         raise ValidationError({falt: " ".join(hinder)})
 
 
+def valbara_chefer():
+    """Who may be made a förvaltning's or an avdelning's chef now: the active accounts. The admin's
+    chef fields list them; `hinder_som_chef` is the same rule for one person."""
+    return get_user_model().objects.filter(is_active=True)
+
+
+def hinder_som_chef(person):
+    """Why `person` may not be made a chef now (a Hinder), or None if they may (`valbara_chefer`)."""
+    return None if valbara_chefer().filter(pk=person.pk).exists() else Hinder.AVSLUTAT_KONTO
+
+
 def kontrollera_chef(obj, *, tidigare=None):
     """Refuse, with a ValidationError on the field `chef`, a förvaltning's or an avdelning's
-    (`obj`) chef whose account is closed: the chef is the attest chain of its documents, and every
-    document sent for attest would be refused for them, long after the choice was made. The one
-    already in the place (`tidigare`, a user id) stays, though they may since have left, as
-    `kontrollera_medarbetare` keeps a case's: the row shows and saves them until the field is
-    changed. (The chef works in the förvaltning by being its chef, `forvaltningar_for`.)"""
+    (`obj`) chef whose account is closed (`hinder_som_chef`): the chef is the attest chain of its
+    documents, and every document sent for attest would be refused for them, long after the choice
+    was made. The one already in the place (`tidigare`, a user id) stays, though they may since have
+    left, as `kontrollera_medarbetare` keeps a case's: the row shows and saves them until the field
+    is changed. (The chef works in the förvaltning by being its chef, `forvaltningar_for`.)"""
     chef = obj.chef
-    if chef is None or chef.pk == tidigare or chef.is_active:
+    if chef is None or chef.pk == tidigare or hinder_som_chef(chef) is None:
         return
     som = obj._meta.get_field("chef").verbose_name
     raise ValidationError(
