@@ -44,10 +44,10 @@ from ..models import (
     dolda_arenden,
     forvaltningar_for,
     hinder_som_chef,
-    med_roll,
-    medarbetare,
+    hinder_som_medarbetare,
     skrivet_diarienummer,
     valbara_chefer,
+    valbara_medarbetare,
 )
 from ..search import soktext
 from ..urls_per_id import url_per_id
@@ -209,23 +209,29 @@ ANNAN_FORVALTNING = "Välj någon som arbetar i ärendets förvaltning (vars avd
 
 
 def medarbetarval(field, request, *, forvaltning=None, behall=(), behover_roll=False):
-    """Let a people field (MEDARBETARFALT) offer only those who work in `forvaltning` (the case's;
-    on a new case's page, where it is not chosen yet, in any förvaltning the user works in), and
-    for a handläggare (`behover_roll`) only those with a role (`med_roll`), and the people in `behall`
-    that it already holds: chosen before the rule, or since moved, they stay until someone
-    changes the field. Its autocomplete lists the same people (UserAdmin)."""
+    """Let a people field (MEDARBETARFALT) offer only those who may be chosen for it
+    (`valbara_medarbetare`): active accounts of people who work in `forvaltning` (the case's; on a
+    new case's page, where it is not chosen yet, in any förvaltning the user works in), and for a
+    handläggare (`behover_roll`) with a role. The people in `behall` that it already holds stay
+    choices, chosen before the rule or since moved, left or without a role, until someone changes
+    the field; the list names why one may no longer be chosen (`markera_behallna`). Its autocomplete
+    lists the same people (UserAdmin)."""
     if forvaltning is not None:
         forvaltningar = [forvaltning]
     elif request.user.is_superuser:
         forvaltningar = Forvaltning.objects.values("pk")
     else:
         forvaltningar = forvaltningar_for(request.user)
-    personer = medarbetare(forvaltningar)
-    if behover_roll:
-        personer = personer.filter(pk__in=med_roll().values("pk"))
+    personer = valbara_medarbetare(forvaltningar, behover_roll=behover_roll)
     behall = [pk for pk in behall if pk is not None]
     if behall:
         personer = personer | personer.model._default_manager.filter(pk__in=behall)
+    if behall and forvaltning is not None:
+
+        def hinder(person):
+            return hinder_som_medarbetare(person, Forvaltning.objects.get(pk=forvaltning), behover_roll=behover_roll)
+
+        markera_behallna(field, behall, hinder)
     field.queryset = personer.order_by("last_name", "first_name", "username")
     field.error_messages["invalid_choice"] = ANNAN_FORVALTNING
     widget = getattr(field.widget, "widget", field.widget)  # inside the admin's wrapper
@@ -275,9 +281,10 @@ def markera_behallna(field, behall, hinder):
 
 
 def medarbetare_i_sokning(request, queryset):
-    """The users an autocomplete of a people field (MEDARBETARFALT) may list: those who work in
-    a förvaltning the user works in (any, for a superuser), in the field's own when its page
-    names it (`medarbetarval`). Other searches of users are left as they are."""
+    """The users an autocomplete of a people field (MEDARBETARFALT) may list: those who may be
+    chosen for it (`valbara_medarbetare`) in a förvaltning the user works in (any, for a superuser),
+    in the field's own when its page names it (`medarbetarval`). Other searches of users are left
+    as they are."""
     match = request.resolver_match
     kalla = tuple(request.GET.get(namn) for namn in ("app_label", "model_name", "field_name"))
     if match is None or match.url_name != "autocomplete" or kalla not in MEDARBETARFALT:
@@ -288,9 +295,7 @@ def medarbetare_i_sokning(request, queryset):
         # As OnlyRealIds: a number SQLite can compare, or none of them.
         ok = forvaltning.isascii() and forvaltning.isdigit() and int(forvaltning) < 2**63
         forvaltningar = forvaltningar.filter(pk=int(forvaltning)) if ok else forvaltningar.none()
-    personer = medarbetare(forvaltningar.values("pk"))
-    if kalla in HANDLAGGARFALT:
-        personer = personer.filter(pk__in=med_roll().values("pk"))
+    personer = valbara_medarbetare(forvaltningar.values("pk"), behover_roll=kalla in HANDLAGGARFALT)
     return queryset.filter(pk__in=personer.values("pk"))
 
 

@@ -33,6 +33,7 @@ from .organisation import (
     forvaltningsdelar,
     hela_forvaltningar,
     hinder_som_chef,
+    hinder_som_medarbetare,
     kontrollera_chef,
     kontrollera_medarbetare,
     may_attest,
@@ -44,6 +45,7 @@ from .organisation import (
     synliga_arenden,
     synliga_delar,
     valbara_chefer,
+    valbara_medarbetare,
 )
 from .sammantraden import (
     Foredragningspunkt,
@@ -87,6 +89,8 @@ __all__ = [
     "kontrollera_chef",
     "kontrollera_medarbetare",
     "medarbetarhinder",
+    "hinder_som_medarbetare",
+    "valbara_medarbetare",
     "hinder_som_chef",
     "valbara_chefer",
     "synliga_delar",

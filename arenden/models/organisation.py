@@ -239,20 +239,43 @@ def medarbetare(forvaltningar):
     )
 
 
+def valbara_medarbetare(forvaltningar, *, behover_roll=False):
+    """Who may be chosen now for a place in the cases of `forvaltningar` (ids, or a query of them):
+    the active users who work there (`medarbetare`) and, for a place that must open the case
+    (`behover_roll`: a handläggare), hold a role (`med_roll`). The admin's people fields and their
+    autocomplete list them; `hinder_som_medarbetare` is the same rule for one person, by which the
+    services refuse anyone else."""
+    personer = medarbetare(forvaltningar)
+    return personer.filter(pk__in=med_roll().values("pk")) if behover_roll else personer
+
+
+def hinder_som_medarbetare(person, forvaltning, *, behover_roll=False):
+    """Why `person` may not be chosen now for a place in `forvaltning`'s cases (a Hinder), or None
+    if they may: a closed account, no role that would let them open the case (`behover_roll`,
+    `med_roll`), or work in another förvaltning (`arbetar_i`). `valbara_medarbetare` lists by it."""
+    if not person.is_active:
+        return Hinder.AVSLUTAT_KONTO
+    if behover_roll and not med_roll().filter(pk=person.pk).exists():
+        return Hinder.INGEN_ROLL
+    if not arbetar_i(person, forvaltning):
+        return Hinder.ANNAN_FORVALTNING
+    return None
+
+
 def medarbetarhinder(person, forvaltning, *, som, behover_roll=False):
     """Why `person` cannot take a place in `forvaltning`'s cases (`som`: "handläggare för
-    ärendet"), as (the reason, what to do instead) in Swedish, or None if they can: a closed
-    account, no role that would let them open the case (`behover_roll`, `med_roll`), or work in
-    another förvaltning (`arbetar_i`)."""
+    ärendet"), as (the reason, what to do instead) in Swedish, or None if they can
+    (`hinder_som_medarbetare`)."""
+    hinder = hinder_som_medarbetare(person, forvaltning, behover_roll=behover_roll)
     namn = display_name(person)
-    if not person.is_active:
+    if hinder == Hinder.AVSLUTAT_KONTO:
         return f"{namn} har inget aktivt konto och kan inte vara {som}.", "Välj någon annan."
-    if behover_roll and not med_roll().filter(pk=person.pk).exists():
+    if hinder == Hinder.INGEN_ROLL:
         return (
             f"{namn} har ingen roll i ärendehanteringen och kan inte vara {som}: de skulle inte kunna öppna ärendet.",
             "Välj någon annan.",
         )
-    if not arbetar_i(person, forvaltning):
+    if hinder == Hinder.ANNAN_FORVALTNING:
         return (
             f"{namn} arbetar inte i {forvaltning} och kan inte vara {som}.",
             "Välj någon vars avdelning hör till förvaltningen.",

@@ -1,18 +1,36 @@
 """The lists that pick a person offer only those the save would take: a förvaltning's and an
-avdelning's chef. Someone a row already holds who may no longer be chosen (a chef who has left)
-stays in its list, named with why, and the row saves unchanged; chosen anew, the same rule
-refuses them."""
+avdelning's chef, a case's and a document's handläggare, a signatory. Someone a row already
+holds who may no longer be chosen (a chef who has left, a handläggare who lost their role) stays
+in its list, named with why, and the row saves unchanged; chosen anew, the same rule refuses
+them."""
 
 import html
 import re
 
 import pytest
+from django.urls import reverse
 
-from arenden.constants import Hinder
-from arenden.models import Avdelning, Forvaltning, hinder_som_chef, valbara_chefer
+from arenden import services
+from arenden.constants import Hinder, Roll
+from arenden.models import (
+    Avdelning,
+    Forvaltning,
+    Profil,
+    Undertecknare,
+    hinder_som_chef,
+    hinder_som_medarbetare,
+    valbara_chefer,
+    valbara_medarbetare,
+)
 from tests.arenden.test_admin_versioner import _sidan
 from tests.arenden.test_chefer import _med_chef_som_slutat, _objekt, _slutat, _url
+from tests.arenden.world import build_world, person
 from tests.factories import AvdelningFactory, ForvaltningFactory, UserFactory
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
 
 
 def _alternativ(sida, namn):
@@ -23,6 +41,11 @@ def _alternativ(sida, namn):
         varde: html.unescape(text).strip()
         for varde, text in re.findall(r'<option value="([^"]*)"[^>]*>(.*?)</option>', select.group(1), re.S)
     }
+
+
+def _slutar(user):
+    user.is_active = False
+    user.save()
 
 
 # --- a förvaltning's and an avdelning's chef ------------------------------------------------
@@ -68,3 +91,146 @@ def test_the_chef_list_and_the_rule_that_refuses_a_chef_agree(db):
         listad = valbara_chefer().filter(pk=user.pk).exists()
         assert listad == (hinder_som_chef(user) is None), user
     assert hinder_som_chef(slutat) == Hinder.AVSLUTAT_KONTO
+
+
+# --- a case's and a document's handläggare, a signatory --------------------------------------
+
+
+def _arende_url(arende):
+    return f"/admin/arenden/arende/{arende.pk}/change/"
+
+
+def _dokument_url(tu):
+    return f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+
+
+def _vald(sida, namn):
+    """The text of the option chosen in the page's select `namn` (an autocomplete draws only it)."""
+    select = re.search(rf'<select name="{namn}"[^>]*>(.*?)</select>', sida.content.decode(), re.S)
+    (text,) = re.findall(r"<option [^>]*selected[^>]*>(.*?)</option>", select.group(1), re.S)
+    return html.unescape(text).strip()
+
+
+def test_the_handlaggare_lists_leave_out_closed_accounts_and_people_without_a_role(client, world):
+    slutat = person("slutat", Roll.HANDLAGGARE, avdelning=world.avdelning, is_active=False)
+    tu = world.dokument()
+    client.force_login(world.registrator)
+    arende_sida = client.get(_arende_url(tu.arende))
+    client.force_login(world.officer)
+    dokument_sida = client.get(_dokument_url(tu))
+
+    for sida in (arende_sida, dokument_sida):
+        erbjudna = set(sida.context["adminform"].form.fields["handlaggare"].queryset)
+        assert {world.officer, world.kollega} <= erbjudna
+        assert slutat not in erbjudna
+        assert world.outsider not in erbjudna  # works there, but has no role: could not open the case
+
+
+@pytest.mark.parametrize(
+    ("andring", "markering"),
+    [
+        ("slutat", "avslutat konto"),
+        ("ingen roll", "ingen roll i ärendehanteringen"),
+        ("flyttat", "arbetar inte i förvaltningen"),
+    ],
+)
+def test_a_handlaggare_who_may_no_longer_be_chosen_stays_named_with_why_and_the_pages_save(
+    client, world, andring, markering
+):
+    tu = world.dokument()
+    if andring == "slutat":
+        _slutar(world.officer)
+    elif andring == "ingen roll":
+        world.officer.groups.clear()
+    else:
+        Profil.objects.filter(user=world.officer).update(avdelning=world.frammande.profil.avdelning)
+    client.force_login(world.superuser)
+
+    for url, form_id, andrat in (
+        (_arende_url(tu.arende), "arende_form", "arendemening"),
+        (_dokument_url(tu), "tjansteutlatande_form", "titel"),
+    ):
+        sida = client.get(url)
+        assert _vald(sida, "handlaggare") == f"officer ({markering})", url
+        data = _sidan(client, url, form_id)
+        assert data["handlaggare"] == str(world.officer.pk)
+        data[andrat] = "Nytt i testet"
+
+        svar = client.post(url, data)
+
+        assert svar.status_code == 302, svar.context["adminform"].form.errors
+    tu.refresh_from_db()
+    tu.arende.refresh_from_db()
+    assert (tu.titel, tu.handlaggare) == ("Nytt i testet", world.officer)
+    assert (tu.arende.arendemening, tu.arende.handlaggare) == ("Nytt i testet", world.officer)
+
+
+def test_a_handlaggare_who_may_still_be_chosen_is_named_as_before(client, world):
+    tu = world.dokument()
+    client.force_login(world.superuser)
+    assert _vald(client.get(_arende_url(tu.arende)), "handlaggare") == "officer"
+
+
+def test_the_handlaggare_autocomplete_leaves_out_closed_accounts_and_people_without_a_role(client, world):
+    person("slutat", Roll.HANDLAGGARE, avdelning=world.avdelning, is_active=False)
+    client.force_login(world.registrator)
+    sida = client.get(reverse("admin:arenden_arende_add")).content.decode()
+    # The widget asks in Swedish (the admin's select2 translation), as before.
+    assert "admin/js/vendor/select2/i18n/sv.js" in sida and 'lang="sv"' in sida
+
+    for model_name in ("arende", "tjansteutlatande"):
+        svar = client.get(
+            "/admin/autocomplete/",
+            {
+                "term": "Testsson",
+                "app_label": "arenden",
+                "model_name": model_name,
+                "field_name": "handlaggare",
+                "forvaltning": world.forvaltning.pk,
+            },
+        )
+        assert svar.status_code == 200
+        listade = {rad["text"] for rad in svar.json()["results"]}
+        assert {"officer", "kollega"} <= listade
+        assert not {"slutat", "outsider"} & listade, model_name
+
+
+def test_the_handlaggare_lists_and_the_rule_that_refuses_a_handlaggare_agree(world):
+    slutat = person("slutat", Roll.HANDLAGGARE, avdelning=world.avdelning, is_active=False)
+    personer = [slutat, world.officer, world.kollega, world.chef1, world.outsider, world.frammande, world.superuser]
+    for behover_roll in (True, False):
+        valbara = set(valbara_medarbetare([world.forvaltning.pk], behover_roll=behover_roll))
+        for user in personer:
+            hinder = hinder_som_medarbetare(user, world.forvaltning, behover_roll=behover_roll)
+            assert (user in valbara) == (hinder is None), (user, behover_roll, hinder)
+    assert hinder_som_medarbetare(slutat, world.forvaltning) == Hinder.AVSLUTAT_KONTO
+    assert hinder_som_medarbetare(world.outsider, world.forvaltning, behover_roll=True) == Hinder.INGEN_ROLL
+    assert hinder_som_medarbetare(world.frammande, world.forvaltning) == Hinder.ANNAN_FORVALTNING
+
+
+def test_the_signatory_list_leaves_out_closed_accounts_and_keeps_a_signatory_who_left(client, world):
+    slutat = person("slutat", Roll.ATTESTANT, avdelning=world.avdelning, is_active=False)
+    tu = world.dokument()
+    services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=1, anvandare=world.chef2, namn="Chef2 Testsson", befattning="Stadsdelsdirektör"),
+        user=world.officer,
+    )
+    _slutar(world.chef2)
+    client.force_login(world.officer)
+    url = _dokument_url(tu)
+
+    listade = _alternativ(client.get(url), "undertecknare-0-anvandare")
+
+    assert listade[str(world.chef2.pk)] == "chef2 (avslutat konto)"
+    assert listade[str(world.chef1.pk)] == "chef1"
+    # No role is needed to sign: who works in the förvaltning may, but not a closed account.
+    assert str(world.outsider.pk) in listade and str(slutat.pk) not in listade
+
+    data = _sidan(client, url, "tjansteutlatande_form")
+    data["undertecknare-0-befattning"] = "Tf. stadsdelsdirektör"
+    svar = client.post(url, data)
+
+    assert svar.status_code == 302, svar.context["adminform"].form.errors
+    rad = tu.undertecknare.get()
+    assert (rad.anvandare, rad.befattning) == (world.chef2, "Tf. stadsdelsdirektör")
