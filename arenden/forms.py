@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.utils.html import escape
 from pypdf import PdfReader
 
 from .models import Mall, Skrivelse, attestanter, display_name, medarbetare
@@ -205,18 +206,24 @@ class SkickaForAttestForm(forms.Form):
     forsta = forms.ModelChoiceField(label="Första attestant", queryset=None)
     andra = forms.ModelChoiceField(label="Andra attestant", queryset=None, required=False)
 
-    def __init__(self, *args, forvalda, forvaltning, **kwargs):
+    def __init__(self, *args, forvalda, tjansteutlatande, **kwargs):
         super().__init__(*args, **kwargs)
         User = get_user_model()
+        tu = tjansteutlatande
+        # A proposed chef (`forvalda`, the usual chain) whom sending would refuse, whoever sends it
+        # (`kedjehinder`: a closed account, no attest permission, no access to the case), is neither
+        # offered nor chosen: the field says why, where choosing them led only to that refusal.
+        hinder = {person.pk: h for person in forvalda if (h := tu.kedjehinder(person))}
+        forvalda = [person for person in forvalda if person.pk not in hinder]
         # Those who may attest in the document's förvaltning (the chain must see the case), and the
-        # defaults even if they may not (yet): chosen, they are refused with the reason (sending
-        # checks the chain), instead of missing from the list. Another förvaltning's chefs would
-        # only be refused, and their names and titles are not the officer's to browse.
-        i_forvaltningen = attestanter().filter(pk__in=medarbetare([forvaltning.pk]))
+        # proposed chefs. Another förvaltning's chefs would only be refused, and their names and
+        # titles are not the officer's to browse.
+        i_forvaltningen = attestanter().filter(pk__in=medarbetare([tu.forvaltning_id]))
         qs = (
             User.objects.filter(
                 Q(pk__in=i_forvaltningen.values("pk")) | Q(pk__in=[u.pk for u in forvalda]), is_active=True
             )
+            .exclude(pk__in=hinder)
             .select_related("profil")
             .order_by("first_name", "last_name")
         )
@@ -227,6 +234,9 @@ class SkickaForAttestForm(forms.Form):
             self.fields["forsta"].initial = forvalda[0].pk
         if len(forvalda) > 1:
             self.fields["andra"].initial = forvalda[1].pk
+        if hinder:
+            # Escaped here: Django's form templates print a help text as it is, and names are typed.
+            self.fields["forsta"].help_text = escape(" ".join(f"Inte i listan: {h}" for h in hinder.values()))
 
     def clean(self):
         cleaned = super().clean()

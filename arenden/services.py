@@ -52,7 +52,6 @@ from .models import (
     is_namndsekreterare,
     kontrollera_chef,
     kontrollera_medarbetare,
-    may_attest,
     medarbetarhinder,
     namnder_for,
     parse_diarienummer,
@@ -953,14 +952,8 @@ def _kontrollera_kedja(tu, user, kedja, forfattare):
             raise WorkflowError(f"{namn} har skrivit text i dokumentet och kan inte attestera det.")
         if user is not None and attestant.pk == user.pk:
             raise WorkflowError("Du kan inte själv stå i attestkedjan för ett dokument du skickar.")
-        if not attestant.is_active:
-            raise WorkflowError(
-                f"{namn} har inget aktivt konto längre och kan inte attestera. Välj en annan attestant."
-            )
-        if not may_attest(attestant):
-            raise WorkflowError(f"{namn} har inte rollen Attestant.")
-        if not Tjansteutlatande.objects.for_user(attestant).filter(pk=tu.pk).exists():
-            raise WorkflowError(f"{namn} har inte åtkomst till ärendet.")
+        if hinder := tu.kedjehinder(attestant):
+            raise WorkflowError(hinder)
 
 
 def skicka_for_attest(*, tjansteutlatande, user, attestanter=None):

@@ -625,9 +625,7 @@ def forhandsgranska_dokument(request, pk):
 def skicka_for_attest(request, pk):
     """Choose the attestants, see what is missing, send; then see where it is in the chain."""
     tu = _tu_or_404(request, pk, SKICKA)
-    form = SkickaForAttestForm(
-        request.POST or None, forvalda=services.standard_attestanter(tu), forvaltning=tu.forvaltning
-    )
+    form = SkickaForAttestForm(request.POST or None, forvalda=services.standard_attestanter(tu), tjansteutlatande=tu)
     if request.method == "POST" and form.is_valid():
         try:
             services.skicka_for_attest(tjansteutlatande=tu, user=request.user, attestanter=form.attestanter)

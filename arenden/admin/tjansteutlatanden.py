@@ -720,9 +720,7 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
         obj = self.get_object(request, object_id)
         if not (self.has_skicka_permission(request) and self.has_change_permission(request, obj)):
             raise PermissionDenied
-        form = SkickaForm(
-            request.POST or None, forvalda=services.standard_attestanter(obj), forvaltning=obj.forvaltning
-        )
+        form = SkickaForm(request.POST or None, forvalda=services.standard_attestanter(obj), tjansteutlatande=obj)
         if request.method == "POST" and form.is_valid():
             try:
                 services.skicka_for_attest(tjansteutlatande=obj, user=request.user, attestanter=form.attestanter)

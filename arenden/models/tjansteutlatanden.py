@@ -353,6 +353,20 @@ class Tjansteutlatande(models.Model):
         """Whether `user` answers for the document as its handläggare (`handlaggare_ids`)."""
         return user.pk in self.handlaggare_ids
 
+    def kedjehinder(self, person):
+        """Why `person` cannot stand in the document's attest chain, whoever sends it, in Swedish
+        (a closed account, no attest permission, no access to its case), or None if they can.
+        Sending refuses them with it (`services.skicka_for_attest`), and the send forms leave a
+        proposed chef out with it (`SkickaForAttestForm`)."""
+        namn = display_name(person)
+        if not person.is_active:
+            return f"{namn} har inget aktivt konto längre och kan inte attestera. Välj en annan attestant."
+        if not may_attest(person):
+            return f"{namn} har inte rollen Attestant."
+        if not type(self).objects.for_user(person).filter(pk=self.pk).exists():
+            return f"{namn} har inte åtkomst till ärendet."
+        return None
+
     @property
     def ansvarig_handlaggare(self):
         """Who answers for the document as its handläggare now, and so may take it back from

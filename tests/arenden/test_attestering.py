@@ -413,7 +413,7 @@ def test_who_may_attest_is_one_rule_for_both_choosers_and_the_chain(world):
     world.sekreterare.user_permissions.add(Permission.objects.get(codename="attestera_tjansteutlatande"))
     tu = world.dokument()
     for form in (SkickaForAttestForm, SkickaForm):
-        erbjudna = set(form(forvalda=[], forvaltning=tu.forvaltning).fields["forsta"].queryset)
+        erbjudna = set(form(forvalda=[], tjansteutlatande=tu).fields["forsta"].queryset)
         assert {world.chef1, world.sekreterare} <= erbjudna, form
         assert world.officer not in erbjudna, form
         # Another förvaltning's chef would be refused (no access to the case): not offered.

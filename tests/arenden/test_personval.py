@@ -1,13 +1,14 @@
 """The lists that pick a person offer only those the save would take: a förvaltning's and an
-avdelning's chef, a case's and a document's handläggare, a signatory. Someone a row already
-holds who may no longer be chosen (a chef who has left, a handläggare who lost their role) stays
-in its list, named with why, and the row saves unchanged; chosen anew, the same rule refuses
-them."""
+avdelning's chef, a case's and a document's handläggare, a signatory, and the attestants of the
+send forms. Someone a row already holds who may no longer be chosen (a chef who has left, a
+handläggare who lost their role) stays in its list, named with why, and the row saves unchanged;
+chosen anew, the same rule refuses them."""
 
 import html
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from arenden import services
@@ -234,3 +235,72 @@ def test_the_signatory_list_leaves_out_closed_accounts_and_keeps_a_signatory_who
     assert svar.status_code == 302, svar.context["adminform"].form.errors
     rad = tu.undertecknare.get()
     assert (rad.anvandare, rad.befattning) == (world.chef2, "Tf. stadsdelsdirektör")
+
+
+# --- the attestants of the send forms --------------------------------------------------------
+
+
+def _skicka_sidor(client, world, tu):
+    client.force_login(world.officer)
+    officer = client.get(reverse("arenden:skicka_for_attest", args=[tu.pk]))
+    admin = client.get(reverse("admin:arenden_tjansteutlatande_skicka", args=[tu.pk]))
+    return {"officer": officer, "admin": admin}
+
+
+@pytest.mark.parametrize(
+    ("andring", "skal"),
+    [
+        ("slutat", "Chef1 Testsson har inget aktivt konto längre och kan inte attestera. Välj en annan attestant."),
+        ("ingen roll", "Chef1 Testsson har inte rollen Attestant."),
+    ],
+)
+def test_a_proposed_chef_who_may_not_attest_is_neither_offered_nor_chosen_and_the_form_says_why(
+    client, world, andring, skal
+):
+    if andring == "slutat":
+        _slutar(world.chef1)
+    else:
+        world.chef1.groups.remove(Group.objects.get(name=Roll.ATTESTANT))
+    tu = world.dokument()
+
+    for namn, sida in _skicka_sidor(client, world, tu).items():
+        assert sida.status_code == 200, namn
+        form = sida.context["form"]
+        assert world.chef1 not in set(form.fields["forsta"].queryset), namn
+        assert world.chef1 not in set(form.fields["andra"].queryset), namn
+        # The förvaltningschef, next in the usual chain, is proposed first.
+        assert form["forsta"].value() == world.chef2.pk, namn
+        assert f"Inte i listan: {skal}" in html.unescape(sida.content.decode()), namn
+
+    # Sending still refuses them, named by hand, for the same reason.
+    with pytest.raises(services.WorkflowError) as fel:
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1])
+    assert str(fel.value) == skal
+
+
+def test_a_proposed_chef_who_may_attest_is_proposed_with_no_note(client, world):
+    tu = world.dokument()
+    for namn, sida in _skicka_sidor(client, world, tu).items():
+        form = sida.context["form"]
+        assert (form["forsta"].value(), form["andra"].value()) == (world.chef1.pk, world.chef2.pk), namn
+        assert not form.fields["forsta"].help_text, namn
+        assert "Inte i listan" not in sida.content.decode(), namn
+
+
+def test_the_send_forms_leave_out_a_closed_attestant(client, world):
+    slutat = person("slutat", Roll.ATTESTANT, avdelning=world.avdelning, is_active=False)
+    tu = world.dokument()
+    for namn, sida in _skicka_sidor(client, world, tu).items():
+        erbjudna = set(sida.context["form"].fields["forsta"].queryset)
+        assert {world.chef1, world.chef2} <= erbjudna, namn
+        assert slutat not in erbjudna, namn
+
+
+def test_a_note_about_a_proposed_chef_prints_their_name_as_text(client, world):
+    world.chef1.first_name = "<b>Chef1</b>"
+    world.chef1.save()
+    _slutar(world.chef1)
+    tu = world.dokument()
+    for namn, sida in _skicka_sidor(client, world, tu).items():
+        assert "&lt;b&gt;Chef1&lt;/b&gt;" in sida.content.decode(), namn
+        assert "<b>Chef1</b>" not in sida.content.decode(), namn
