@@ -99,6 +99,10 @@ clean:
 	rm -rf .venv node_modules db.sqlite3 out
 
 # Backups of the PostgreSQL database (pg_dump custom format) and of the uploaded files beside it.
+# Each backup's name is the time to the second and a random part that mktemp reserves by
+# creating the file: cron's backup and a manual one started in the same second get a pair each,
+# and neither writes over, or on failure removes, the other's. The names still sort by time.
+# Both files are readable by their owner only (mktemp's mode, and umask 077 for the media).
 BACKUP_DIR ?= backups
 MEDIA_DIR = $(shell $(PY) -c 'import skarholmen.settings as s; print(s.MEDIA_ROOT)')
 need_postgres = case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
@@ -106,12 +110,16 @@ need_postgres = case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
 
 backup: $(STAMP)
 	@$(need_postgres)
-	@set -e; media="$(MEDIA_DIR)"; [ -n "$$media" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
-	  mkdir -p $(BACKUP_DIR); name="$(BACKUP_DIR)/skarholmen-$$(date -u +%Y%m%dT%H%M%SZ)"; \
-	  pg_dump --format=custom --no-owner --file "$$name.dump" "$$DATABASE_URL" || { rm -f "$$name.dump"; exit 1; }; \
+	@set -e; umask 077; media="$(MEDIA_DIR)"; [ -n "$$media" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
+	  mkdir -p "$(BACKUP_DIR)"; \
+	  dump=$$(mktemp --suffix=.dump "$(BACKUP_DIR)/skarholmen-$$(date -u +%Y%m%dT%H%M%SZ)-XXXXXX"); \
+	  name="$${dump%.dump}"; \
+	  (set -C; : > "$$name.media.tar.gz") 2>/dev/null \
+	    || { rm -f "$$dump"; echo "error: $$name.media.tar.gz exists already; nothing written" >&2; exit 1; }; \
+	  pg_dump --format=custom --no-owner --file "$$dump" "$$DATABASE_URL" || { rm -f "$$dump" "$$name.media.tar.gz"; exit 1; }; \
 	  if [ -d "$$media" ]; then files=(-C "$$media" .); else files=(--files-from /dev/null); fi; \
-	  tar -czf "$$name.media.tar.gz" "$${files[@]}" || { rm -f "$$name.dump" "$$name.media.tar.gz"; exit 1; }; \
-	  echo "$$name.dump"
+	  tar -czf "$$name.media.tar.gz" "$${files[@]}" || { rm -f "$$dump" "$$name.media.tar.gz"; exit 1; }; \
+	  echo "$$dump"
 
 # Replaces what the database DATABASE_URL points at (empty or not) with the backup, in one
 # transaction, and MEDIA_ROOT's files with the backup's, or neither. The files are unpacked inside
@@ -121,7 +129,7 @@ backup: $(STAMP)
 # files that are not there, and leave files that no row names.
 restore: $(STAMP)
 	@$(need_postgres)
-	@test -f "$(FILE)" || { echo "usage: make restore FILE=backups/skarholmen-<time>.dump"; exit 2; }
+	@test -f "$(FILE)" || { echo "usage: make restore FILE=backups/skarholmen-<time>-<random>.dump"; exit 2; }
 	@set -e; media="$(basename $(FILE)).media.tar.gz"; \
 	  [ -f "$$media" ] || { echo "error: $$media is missing; a backup is the .dump and that file of its uploads. Nothing restored." >&2; exit 2; }; \
 	  dir="$(MEDIA_DIR)"; [ -n "$$dir" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \

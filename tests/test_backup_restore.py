@@ -39,12 +39,28 @@ def databases():
         _psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def _make(target, database, media, backups, **variables):
+def _start(target, database, media, backups, path=None, **variables):
     env = {**os.environ, "DATABASE_URL": _url(database), "MEDIA_ROOT": str(media), "BACKUP_DIR": str(backups)}
+    if path:
+        env["PATH"] = f"{path}:{env['PATH']}"
     args = [f"{key}={value}" for key, value in variables.items()]
-    return subprocess.run(
-        ["make", "-s", target, *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300
+    return subprocess.Popen(
+        ["make", "-s", target, *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+
+
+def _wait(process):
+    stdout, stderr = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _make(target, database, media, backups, path=None, **variables):
+    return _wait(_start(target, database, media, backups, path, **variables))
 
 
 @pytest.fixture
@@ -102,3 +118,65 @@ def test_a_backup_of_an_installation_without_files_yet_restores_an_empty_media_r
     result = _make("restore", dst, tmp_path / "media-dst", tmp_path / "backups", FILE=dump)
     assert result.returncode == 0, result.stdout + result.stderr
     assert list((tmp_path / "media-dst").iterdir()) == []
+
+
+@pytest.fixture
+def samma_sekund(tmp_path):
+    """A `date` that always answers the same second, put first on the PATH of `make backup`: two
+    backups started at once need not fall in one second, and these must."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "date").write_text("#!/bin/sh\necho 20240523T101500Z\n")
+    (bin_dir / "date").chmod(0o755)
+    return bin_dir
+
+
+def _restored(dump, database, tmp_path):
+    """Restores the backup into `database` and returns its row and the names of its files."""
+    media = tmp_path / "media-dst"
+    result = _make("restore", database, media, dump.parent, FILE=dump)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return _psql(database, "SELECT text FROM rad"), sorted(p.name for p in media.iterdir())
+
+
+def test_two_backups_started_in_the_same_second_both_leave_a_restorable_pair(databases, tmp_path, samma_sekund):
+    # Cron's nightly backup and an operator's manual one: named to the second, both wrote the
+    # same two files, each over the other's.
+    src, dst = databases
+    _psql(src, "CREATE TABLE rad (text text); INSERT INTO rad VALUES ('ur säkerhetskopian')")
+    (tmp_path / "media-src").mkdir()
+    (tmp_path / "media-src" / "skrivelse.pdf").write_text("ur säkerhetskopian")
+    backups = tmp_path / "backups"
+
+    started = [_start("backup", src, tmp_path / "media-src", backups, samma_sekund) for _ in range(2)]
+    results = [_wait(process) for process in started]
+
+    for result in results:
+        assert result.returncode == 0, result.stdout + result.stderr
+    dumps = [tmp_path / result.stdout.strip().splitlines()[-1] for result in results]
+    assert dumps[0] != dumps[1]
+    assert all(dump.name.startswith("skarholmen-20240523T101500Z-") for dump in dumps)
+    assert sorted(p.name for p in backups.iterdir()) == sorted(
+        name for dump in dumps for name in (dump.name, dump.name.replace(".dump", ".media.tar.gz"))
+    )
+    for dump in dumps:
+        assert _restored(dump, dst, tmp_path) == ("ur säkerhetskopian", ["skrivelse.pdf"])
+
+
+def test_a_failed_backup_in_the_same_second_leaves_the_earlier_one_whole(databases, tmp_path, samma_sekund):
+    # The failing one removed "its" dump, which was the other's.
+    src, dst = databases
+    _psql(src, "CREATE TABLE rad (text text); INSERT INTO rad VALUES ('ur säkerhetskopian')")
+    (tmp_path / "media-src").mkdir()
+    (tmp_path / "media-src" / "skrivelse.pdf").write_text("ur säkerhetskopian")
+    backups = tmp_path / "backups"
+    result = _make("backup", src, tmp_path / "media-src", backups, samma_sekund)
+    assert result.returncode == 0, result.stdout + result.stderr
+    dump = tmp_path / result.stdout.strip().splitlines()[-1]
+    before = {p.name: p.read_bytes() for p in backups.iterdir()}
+
+    failed = _make("backup", f"{src}_finns_inte", tmp_path / "media-src", backups, samma_sekund)
+
+    assert failed.returncode != 0
+    assert {p.name: p.read_bytes() for p in backups.iterdir()} == before
+    assert _restored(dump, dst, tmp_path) == ("ur säkerhetskopian", ["skrivelse.pdf"])
