@@ -6,7 +6,7 @@ STAMP := .venv/.installed
 TEST_STAMP := .venv/.installed-test
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install install-test system-packages test-system-packages demo pdf lint clean backup restore screenshots
+.PHONY: run test install install-test system-packages test-system-packages demo pdf lint clean backup restore prune screenshots
 
 # The interpreter: the system's python3.11 where there is one, else python3.11 on PATH, else
 # python3 when it is 3.11; `make clean install PYTHON=…` chooses another. Distribution builds
@@ -97,6 +97,17 @@ lint: install-test
 
 clean:
 	rm -rf .venv node_modules db.sqlite3 out
+
+# The job queue's finished rows (django-tasks-db's, the admin's Bakgrundsjobb › Jobb), removed
+# once older than these many days; run daily from cron. Only jobs that succeeded or failed are
+# removed, never one that waits or runs. An export's progress, error and file are kept on its own
+# row (Sammantradesexport), which this leaves alone.
+PRUNE_DAYS ?= 14
+PRUNE_FAILED_DAYS ?= 90
+
+prune: $(STAMP)
+	$(PY) manage.py prune_db_task_results --queue-name '*' \
+	  --min-age-days $(PRUNE_DAYS) --failed-min-age-days $(PRUNE_FAILED_DAYS)
 
 # Backups of the PostgreSQL database (pg_dump custom format) and of the uploaded files beside it.
 # Each backup's name is the time to the second and a random part that mktemp reserves by
