@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
@@ -131,10 +132,73 @@ class TjansteutlatandeAtgardInline(SafeAutocompleteMixin, admin.TabularInline):
     autocomplete_fields = ("atgard",)
 
 
+class BilagaForm(RadForm):
+    class Meta:
+        help_texts = {
+            "ordning": "Nästa lediga nummer står redan ifyllt. Flera nya bilagor som behåller det får "
+            "nummer i tur och ordning när sidan sparas; ett nummer du skriver själv behålls."
+        }
+
+
+class BilagaFormSet(RadFormSet):
+    """The document's bilagor on its page. A new row is offered the next number (one more than
+    the highest), so that the usual bilaga needs no typing. Every row the page adds is a copy of
+    the same empty row, so two new bilagor offer the same number: the new rows that keep the
+    number the page offered (its hidden copy, RadForm) are numbered in turn as the page is saved,
+    from that number up, past every number stored or given on the page. That also moves a new
+    row past a number someone else took after the page was opened. A number typed by hand is
+    kept as it is, and refused when another bilaga of the document has it."""
+
+    @cached_property
+    def erbjudet_nummer(self):
+        return self.instance.nasta_bilaganummer()
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if self.instance.pk is not None and (index is None or index >= self.initial_form_count()):
+            kwargs["initial"] = {**kwargs.get("initial", {}), "ordning": self.erbjudet_nummer}
+        return kwargs
+
+    def clean(self):
+        self._numrera()
+        super().clean()
+
+    def _numrera(self):
+        kvar = [
+            f
+            for f in self.forms
+            if (f in self.initial_forms or f.has_changed())
+            and not self._should_delete_form(f)
+            and getattr(f, "cleaned_data", {}).get("ordning") is not None
+        ]
+        erbjudna = [f for f in kvar if f in self.extra_forms and "ordning" not in f.changed_data]
+        givna = {f: (f.cleaned_data["ordning"], f.cleaned_data.get("titel")) for f in kvar if f not in erbjudna}
+        pa_sidan = [f.instance.pk for f in self.initial_forms if f.instance.pk is not None]
+        lagrade = self.instance.bilagor.all()
+        utanfor = {b.ordning: b.titel for b in lagrade.exclude(pk__in=pa_sidan)}
+        for form, (nummer, _) in givna.items():
+            if form in self.initial_forms and "ordning" not in form.changed_data:
+                continue
+            andra = [titel for f, (n, titel) in givna.items() if f is not form and n == nummer]
+            if nummer in utanfor:
+                andra.append(utanfor[nummer])
+            if andra:
+                namn = f" (”{andra[0]}”)" if andra[0] else ""
+                form.add_error("ordning", f"Bilaga {nummer} finns redan{namn}. Välj ett annat nummer.")
+        # Stored numbers all count as taken, also those of rows this save moves or removes.
+        upptagna = {*lagrade.values_list("ordning", flat=True), *(n for n, _ in givna.values())}
+        for form in erbjudna:
+            nummer = form.cleaned_data["ordning"]
+            while nummer in upptagna:
+                nummer += 1
+            upptagna.add(nummer)
+            form.cleaned_data["ordning"] = form.instance.ordning = nummer
+
+
 class BilagaInline(admin.TabularInline):
     model = Bilaga
-    form = RadForm
-    formset = RadFormSet
+    form = BilagaForm
+    formset = BilagaFormSet
     extra = 0
     fields = ("ordning", "titel", "fil", "text", "expected_version")
     formfield_overrides = PDF_UPLOAD

@@ -458,6 +458,10 @@ class Tjansteutlatande(models.Model):
     def can_be_attested_by(self, user):
         return self.attest_hinder(user) is None
 
+    def nasta_bilaganummer(self):
+        """The number a new bilaga is offered: one more than the highest the document has."""
+        return (self.bilagor.aggregate(hogsta=models.Max("ordning"))["hogsta"] or 0) + 1
+
 
 class Sektion(models.Model):
     """The text a document has under one of its mall's headings (sanitised HTML)."""
