@@ -1,15 +1,23 @@
 import importlib
+from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.core.management import call_command
 
+E2E = Path(__file__).resolve().parent / "e2e"
+
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `postgresql` check what only PostgreSQL has (a column kept by a trigger, the
+    """The browser tests (tests/e2e) run last: Playwright's sync API leaves its event loop
+    running in the test thread for the rest of the session, and Django's guard against sync ORM
+    calls inside an event loop then fails tests after them (tests/test_prune.py did).
+
+    Tests marked `postgresql` check what only PostgreSQL has (a column kept by a trigger, the
     plan that reads an index). On SQLite they are deselected, and the summary says how many:
     not run and reported as passed."""
+    items.sort(key=lambda item: item.path.is_relative_to(E2E))
     if django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     deselected = [item for item in items if item.get_closest_marker("postgresql")]
