@@ -83,7 +83,7 @@ def test_officer_search_with_a_nul_character_answers(anette, path):
 # search (ArendeAdmin), Django's search (the users) and a HistoryAdmin's (the åtgärder).
 AUTOCOMPLETES = [
     ("skrivelse", "arende", "drog\x00scener", "SKHLM 2024/123 Öppna drogscener – Svar på skrivelse"),
-    ("arende", "handlaggare", "ane\x00tte", "anette"),
+    ("arende", "handlaggare", "ane\x00tte", "Anette Petersson (anette)"),
     ("tjansteutlatandeatgard", "atgard", "insats\x00grupper", "Sociala insatsgrupper för unga och unga vuxna"),
 ]
 

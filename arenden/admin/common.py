@@ -41,6 +41,7 @@ from ..models import (
     Tjansteutlatande,
     diarienummer_haller,
     display_name,
+    display_name_from,
     dolda_arenden,
     forvaltningar_for,
     hinder_som_chef,
@@ -208,6 +209,15 @@ HANDLAGGARFALT = {("arenden", "arende", "handlaggare"), ("arenden", "tjansteutla
 ANNAN_FORVALTNING = "Välj någon som arbetar i ärendets förvaltning (vars avdelning hör till den)."
 
 
+def person_choice_label(user):
+    """How the admin's lists and fields that pick a person name them: by name, as the rest of the
+    system does (`display_name`), with the username in parentheses, which tells two people of the
+    same name apart ("Anette Lind (anette)"); an account with no name by its username alone.
+    Django names a user by the username only, so a chef picking a handläggare read login names."""
+    namn = display_name_from(user.first_name, user.last_name, "")
+    return f"{namn} ({user.get_username()})" if namn else user.get_username()
+
+
 def medarbetarval(field, request, *, forvaltning=None, behall=(), behover_roll=False):
     """Let a people field (MEDARBETARFALT) offer only those who may be chosen for it
     (`valbara_medarbetare`): active accounts of people who work in `forvaltning` (the case's; on a
@@ -215,7 +225,8 @@ def medarbetarval(field, request, *, forvaltning=None, behall=(), behover_roll=F
     handläggare (`behover_roll`) with a role. The people in `behall` that it already holds stay
     choices, chosen before the rule or since moved, left or without a role, until someone changes
     the field; the list names why one may no longer be chosen (`markera_behallna`). Its autocomplete
-    lists the same people (UserAdmin)."""
+    lists the same people (UserAdmin), each named as here (`person_choice_label`)."""
+    field.label_from_instance = person_choice_label
     if forvaltning is not None:
         forvaltningar = [forvaltning]
     elif request.user.is_superuser:
@@ -252,7 +263,9 @@ def chefsval(field, *, behall=None):
     (`valbara_chefer`: active accounts), and the chef the row holds (`behall`, a user id), named
     "(avslutat konto)" once they have left (`markera_behallna`). The field still takes anyone: one it
     does not list, as on a page shown before their account was closed, is refused by the model's
-    rule (`kontrollera_chef`) saying why, not as an unknown choice."""
+    rule (`kontrollera_chef`) saying why, not as an unknown choice. Each is named by name and
+    username (`person_choice_label`)."""
+    field.label_from_instance = person_choice_label
     listade = valbara_chefer()
     if behall is not None:
         listade = listade | listade.model._default_manager.filter(pk=behall)
@@ -264,8 +277,9 @@ def chefsval(field, *, behall=None):
 
 def markera_behallna(field, behall, hinder):
     """Name each person of `behall` (ids of those a row holds in the field) who may no longer be
-    chosen with why, by the rule that refuses them as a new choice (`hinder(person)`, a Hinder):
-    "slutat (avslutat konto)". Asked once a person, when the list is drawn."""
+    chosen with why, by the rule that refuses them as a new choice (`hinder(person)`, a Hinder),
+    after the name the field gives them: "Anette Lind (anette) (avslutat konto)". Asked once a
+    person, when the list is drawn."""
     behall = {pk for pk in behall if pk is not None}
     namn = field.label_from_instance
     skal = {}
@@ -283,8 +297,8 @@ def markera_behallna(field, behall, hinder):
 def medarbetare_i_sokning(request, queryset):
     """The users an autocomplete of a people field (MEDARBETARFALT) may list: those who may be
     chosen for it (`valbara_medarbetare`) in a förvaltning the user works in (any, for a superuser),
-    in the field's own when its page names it (`medarbetarval`). Other searches of users are left
-    as they are."""
+    in the field's own when its page names it (`medarbetarval`), sorted by surname. Other searches
+    of users are left as they are."""
     match = request.resolver_match
     kalla = tuple(request.GET.get(namn) for namn in ("app_label", "model_name", "field_name"))
     if match is None or match.url_name != "autocomplete" or kalla not in MEDARBETARFALT:
@@ -296,7 +310,8 @@ def medarbetare_i_sokning(request, queryset):
         ok = forvaltning.isascii() and forvaltning.isdigit() and int(forvaltning) < 2**63
         forvaltningar = forvaltningar.filter(pk=int(forvaltning)) if ok else forvaltningar.none()
     personer = valbara_medarbetare(forvaltningar.values("pk"), behover_roll=kalla in HANDLAGGARFALT)
-    return queryset.filter(pk__in=personer.values("pk"))
+    # Named by name (`person_choice_label`), in the order of the lists by name (`medarbetarval`).
+    return queryset.filter(pk__in=personer.values("pk")).order_by("last_name", "first_name", "username")
 
 
 def _scope_arenden(db_field, request, kwargs):

@@ -28,6 +28,7 @@ from .common import (
     RadFormSet,
     chefsval,
     medarbetare_i_sokning,
+    person_choice_label,
     person_column,
 )
 
@@ -81,8 +82,14 @@ class UserAdmin(ObjektAdminMixin, HistoryAdmin, DjangoUserAdmin):
     list_select_related = ("profil",)
 
     def get_search_results(self, request, queryset, search_term):
+        # By username, first or last name (and e-mail): Django's search_fields for users.
         queryset, distinct = super().get_search_results(request, queryset, search_term)
         return medarbetare_i_sokning(request, queryset), distinct
+
+    def autocomplete_text(self, obj):
+        # As the lists that pick a person name them (skarholmen/adminsite.py): the autocomplete's
+        # results, and the value it shows chosen (the field's `label_from_instance`), alike.
+        return person_choice_label(obj)
 
     @admin.display(description="befattning")
     def befattning(self, obj):

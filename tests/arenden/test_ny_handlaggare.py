@@ -432,13 +432,18 @@ def test_a_new_case_in_the_admin_gets_only_a_handlaggare_of_its_forvaltning(clie
     assert Arende.objects.get(arendemening="Mitt nya ärende").handlaggare == world.officer
 
 
+def _namn(*anvandarnamn):
+    """The autocomplete's texts of the world's people (`person`: "Officer Testsson")."""
+    return {f"{namn.capitalize()} Testsson ({namn})" for namn in anvandarnamn}
+
+
 @pytest.mark.parametrize("model_name", ["arende", "tjansteutlatande"])
 def test_the_handlaggare_autocomplete_lists_only_people_of_the_forvaltning(client, world, model_name):
     _hasse(world)
     haso = world.frammande.profil.avdelning.forvaltning
     fragan = {"term": "Testsson", "app_label": "arenden", "model_name": model_name, "field_name": "handlaggare"}
     # Not "outsider", who works there without a role: they could not open the case.
-    skhlm = {"officer", "kollega", "chef1", "chef2", "sekreterare", "registrator"}
+    skhlm = _namn("officer", "kollega", "chef1", "chef2", "sekreterare", "registrator")
 
     def listar(**extra):
         svar = client.get("/admin/autocomplete/", {**fragan, **extra})
@@ -450,8 +455,8 @@ def test_the_handlaggare_autocomplete_lists_only_people_of_the_forvaltning(clien
     assert listar(forvaltning=world.forvaltning.pk) == skhlm
     assert listar(forvaltning=haso.pk) == set()  # not one the registrator works in
     client.force_login(world.superuser)
-    assert listar() == skhlm | {"frammande", "hasse"}
-    assert listar(forvaltning=haso.pk) == {"frammande", "hasse"}
+    assert listar() == skhlm | _namn("frammande", "hasse")
+    assert listar(forvaltning=haso.pk) == _namn("frammande", "hasse")
     assert listar(forvaltning="1.5") == listar(forvaltning=str(2**70)) == set()
 
 

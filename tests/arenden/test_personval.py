@@ -2,13 +2,16 @@
 avdelning's chef, a case's and a document's handläggare, a signatory, and the attestants of the
 send forms. Someone a row already holds who may no longer be chosen (a chef who has left, a
 handläggare who lost their role) stays in its list, named with why, and the row saves unchanged;
-chosen anew, the same rule refuses them."""
+chosen anew, the same rule refuses them. The admin names each person in them by name and
+username ("Anette Lind (anette)")."""
 
 import html
 import re
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from arenden import services
@@ -71,7 +74,7 @@ def test_a_chef_who_has_left_stays_in_the_list_named_so_and_the_row_saves_unchan
     form_id = f"{obj._meta.model_name}_form"
 
     sida = admin_client.get(_url(obj))
-    assert _alternativ(sida, "chef")[str(chef.pk)] == "slutat (avslutat konto)"
+    assert _alternativ(sida, "chef")[str(chef.pk)] == "Slutat Testsson (slutat) (avslutat konto)"
     data = _sidan(admin_client, _url(obj), form_id)
     assert data["chef"] == str(chef.pk)
     data["namn"] = "Nytt namn"
@@ -152,7 +155,7 @@ def test_a_handlaggare_who_may_no_longer_be_chosen_stays_named_with_why_and_the_
         (_dokument_url(tu), "tjansteutlatande_form", "titel"),
     ):
         sida = client.get(url)
-        assert _vald(sida, "handlaggare") == f"officer ({markering})", url
+        assert _vald(sida, "handlaggare") == f"Officer Testsson (officer) ({markering})", url
         data = _sidan(client, url, form_id)
         assert data["handlaggare"] == str(world.officer.pk)
         data[andrat] = "Nytt i testet"
@@ -166,10 +169,10 @@ def test_a_handlaggare_who_may_no_longer_be_chosen_stays_named_with_why_and_the_
     assert (tu.arende.arendemening, tu.arende.handlaggare) == ("Nytt i testet", world.officer)
 
 
-def test_a_handlaggare_who_may_still_be_chosen_is_named_as_before(client, world):
+def test_a_handlaggare_who_may_still_be_chosen_is_named_with_no_note(client, world):
     tu = world.dokument()
     client.force_login(world.superuser)
-    assert _vald(client.get(_arende_url(tu.arende)), "handlaggare") == "officer"
+    assert _vald(client.get(_arende_url(tu.arende)), "handlaggare") == "Officer Testsson (officer)"
 
 
 def test_the_handlaggare_autocomplete_leaves_out_closed_accounts_and_people_without_a_role(client, world):
@@ -192,8 +195,8 @@ def test_the_handlaggare_autocomplete_leaves_out_closed_accounts_and_people_with
         )
         assert svar.status_code == 200
         listade = {rad["text"] for rad in svar.json()["results"]}
-        assert {"officer", "kollega"} <= listade
-        assert not {"slutat", "outsider"} & listade, model_name
+        assert {"Officer Testsson (officer)", "Kollega Testsson (kollega)"} <= listade
+        assert not {"Slutat Testsson (slutat)", "Outsider Testsson (outsider)"} & listade, model_name
 
 
 def test_the_handlaggare_lists_and_the_rule_that_refuses_a_handlaggare_agree(world):
@@ -223,8 +226,8 @@ def test_the_signatory_list_leaves_out_closed_accounts_and_keeps_a_signatory_who
 
     listade = _alternativ(client.get(url), "undertecknare-0-anvandare")
 
-    assert listade[str(world.chef2.pk)] == "chef2 (avslutat konto)"
-    assert listade[str(world.chef1.pk)] == "chef1"
+    assert listade[str(world.chef2.pk)] == "Chef2 Testsson (chef2) (avslutat konto)"
+    assert listade[str(world.chef1.pk)] == "Chef1 Testsson (chef1)"
     # No role is needed to sign: who works in the förvaltning may, but not a closed account.
     assert str(world.outsider.pk) in listade and str(slutat.pk) not in listade
 
@@ -304,3 +307,105 @@ def test_a_note_about_a_proposed_chef_prints_their_name_as_text(client, world):
     for namn, sida in _skicka_sidor(client, world, tu).items():
         assert "&lt;b&gt;Chef1&lt;/b&gt;" in sida.content.decode(), namn
         assert "<b>Chef1</b>" not in sida.content.decode(), namn
+
+
+# --- how the admin names a person it offers or shows -----------------------------------------
+
+
+def _medarbetare(world, username, first_name, last_name):
+    """A handläggare in the world's förvaltning, named as given."""
+    user = person(username, Roll.HANDLAGGARE, avdelning=world.avdelning)
+    user.first_name, user.last_name = first_name, last_name
+    user.save()
+    return user
+
+
+def _autocomplete(client, world, term, model_name="tjansteutlatande"):
+    svar = client.get(
+        "/admin/autocomplete/",
+        {
+            "term": term,
+            "app_label": "arenden",
+            "model_name": model_name,
+            "field_name": "handlaggare",
+            "forvaltning": world.forvaltning.pk,
+        },
+    )
+    assert svar.status_code == 200
+    return svar.json()
+
+
+@pytest.mark.parametrize("modell", [Forvaltning, Avdelning])
+def test_the_chef_list_names_each_person_by_name_and_username(admin_client, modell):
+    obj = _objekt(modell)
+    anette = UserFactory(username="anette", first_name="Anette", last_name="Lind")
+    namne = UserFactory(username="alind", first_name="Anette", last_name="Lind")
+    utan_namn = UserFactory(username="vik-17", first_name="", last_name="")
+
+    for url in (f"/admin/arenden/{obj._meta.model_name}/add/", _url(obj)):
+        listade = _alternativ(admin_client.get(url), "chef")
+        assert listade[str(anette.pk)] == "Anette Lind (anette)", url
+        assert listade[str(namne.pk)] == "Anette Lind (alind)", url
+        assert listade[str(utan_namn.pk)] == "vik-17", url
+
+
+@pytest.mark.parametrize("model_name", ["arende", "tjansteutlatande"])
+def test_the_handlaggare_autocomplete_names_each_person_by_name_and_username_sorted_by_surname(
+    client, world, model_name
+):
+    anette = _medarbetare(world, "anette", "Anette", "Lind")
+    namne = _medarbetare(world, "alind", "Anette", "Lind")
+    bo = _medarbetare(world, "bo", "Bo", "Andersson-Lind")
+    utan_namn = _medarbetare(world, "lind-vik", "", "")
+    client.force_login(world.registrator)
+
+    svar = _autocomplete(client, world, "lind", model_name)
+
+    assert svar["results"] == [
+        {"id": str(utan_namn.pk), "text": "lind-vik"},
+        {"id": str(bo.pk), "text": "Bo Andersson-Lind (bo)"},
+        {"id": str(namne.pk), "text": "Anette Lind (alind)"},
+        {"id": str(anette.pk), "text": "Anette Lind (anette)"},
+    ]
+
+
+def test_the_handlaggare_autocomplete_shows_the_chosen_person_as_its_results_name_them(client, world):
+    anette = _medarbetare(world, "anette", "Anette", "Lind")
+    tu = world.dokument(handlaggare=anette)
+    client.force_login(world.officer)
+
+    (rad,) = _autocomplete(client, world, "anette")["results"]
+
+    assert _vald(client.get(_dokument_url(tu)), "handlaggare") == rad["text"] == "Anette Lind (anette)"
+
+
+@pytest.mark.parametrize("term", ["Östlund", "östlund", "åsa", "Åsa Östlund", "ostlund-a"])
+def test_the_handlaggare_autocomplete_finds_a_person_by_first_or_last_name_or_username(client, world, term):
+    asa = _medarbetare(world, "ostlund-a", "Åsa", "Östlund")
+    _medarbetare(world, "asa-lind", "Åsa", "Lind")
+    client.force_login(world.registrator)
+
+    texter = {rad["text"] for rad in _autocomplete(client, world, term)["results"]}
+
+    assert "Åsa Östlund (ostlund-a)" in texter, asa
+    if term != "åsa":
+        assert texter == {"Åsa Östlund (ostlund-a)"}
+
+
+def test_the_handlaggare_autocomplete_reads_no_more_queries_for_20_people_than_for_3(client, world):
+    client.force_login(world.registrator)
+    for i in range(3):
+        _medarbetare(world, f"lind{i:02}", f"Person{i:02}", "Lind")
+    _autocomplete(client, world, "lind")  # what the first request reads once (the login, the caches)
+
+    with CaptureQueriesContext(connection) as for_tre:
+        tre = _autocomplete(client, world, "lind")
+    for i in range(3, 20):
+        _medarbetare(world, f"lind{i:02}", f"Person{i:02}", "Lind")
+    with CaptureQueriesContext(connection) as for_tjugo:
+        tjugo = _autocomplete(client, world, "lind")
+
+    assert len(tre["results"]) == 3
+    assert len(tjugo["results"]) == 20 and not tjugo["pagination"]["more"]
+    assert tjugo["results"][-1]["text"] == "Person19 Lind (lind19)"
+    assert len(for_tjugo) == len(for_tre), [q["sql"] for q in for_tjugo]
