@@ -7,10 +7,10 @@ from collections import defaultdict
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
-from django.contrib.auth import get_permission_codename
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -150,11 +150,7 @@ class SafeAutocompleteMixin:
             return fieldsets
         # Read here, where the user is known; the display only reads it off the object.
         obj.__dict__[SOM_SYNS] = {visning: _arenden_som_syns(obj, request.user, f) for f, visning in byt.items()}
-
-        def falt(rad):
-            return tuple(byt.get(f, f) for f in rad) if isinstance(rad, list | tuple) else byt.get(rad, rad)
-
-        return [(namn, {**val, "fields": [falt(rad) for rad in val["fields"]]}) for namn, val in fieldsets]
+        return _bytta_falt(fieldsets, byt)
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), *self._lasta_arendefalt(request, obj).values())
@@ -381,6 +377,71 @@ def person_column(field, description):
     return column
 
 
+# The name of a page's read-only display of a field picking a person: "handlaggare" + SOM_PERSON.
+SOM_PERSON = "_som_person"
+
+
+def _person_som_syns(falt, tom):
+    @admin.display(description=falt.verbose_name)
+    def visning(obj):
+        person = getattr(obj, falt.name)
+        return person_choice_label(person) if person else tom  # a display's None reads "None"
+
+    return visning
+
+
+class PersonfaltMixin:
+    """A field picking a person that a page shows read only (to someone who may read the object
+    but not change it; an attestant, always) names them as the lists that pick one do
+    (`person_choice_label`), where Django's display names the username. The admin, and each
+    inline with this mixin, has a display `<falt>_som_person` for each field of its model that
+    picks a user; the page shows it in place of each such field that Django draws read only, on
+    the page and in its inlines, once it has decided which those are (`_visa_personer`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = get_user_model()
+        self.personfalt = [f.name for f in self.model._meta.fields if f.many_to_one and f.related_model is user]
+        for falt in self.personfalt:
+            visning = _person_som_syns(self.model._meta.get_field(falt), self.get_empty_value_display())
+            setattr(self, f"{falt}{SOM_PERSON}", visning)
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        _visa_personer(context)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def render_history_view(self, request, template, context, **kwargs):
+        _visa_personer(context)  # an old version's page
+        return super().render_history_view(request, template, context, **kwargs)
+
+
+def _visa_personer(context):
+    """Swap each person field that the page's form and inlines draw read only for its display."""
+    adminform = context.get("adminform")
+    if adminform is not None:
+        _byt_lasta(adminform, adminform.model_admin, adminform.readonly_fields)
+    for formset in context.get("inline_admin_formsets", ()):
+        # An inline the user may not change is drawn read only whole (Django's InlineAdminFormSet).
+        lasta = formset.readonly_fields if formset.has_change_permission else flatten_fieldsets(formset.fieldsets)
+        _byt_lasta(formset, formset.opts, lasta)
+
+
+def _byt_lasta(ritning, model_admin, lasta):
+    byt = {falt: f"{falt}{SOM_PERSON}" for falt in getattr(model_admin, "personfalt", ()) if falt in lasta}
+    if byt:
+        ritning.fieldsets = _bytta_falt(ritning.fieldsets, byt)
+        ritning.readonly_fields = [*ritning.readonly_fields, *byt.values()]  # as Django keeps them
+
+
+def _bytta_falt(fieldsets, byt):
+    """`fieldsets` with each field named in `byt` swapped for the one it names."""
+
+    def falt(rad):
+        return tuple(byt.get(f, f) for f in rad) if isinstance(rad, list | tuple) else byt.get(rad, rad)
+
+    return [(namn, {**val, "fields": [falt(rad) for rad in val["fields"]]}) for namn, val in fieldsets]
+
+
 class ListMixin:
     """The admin's lists: rows as RowLinkChangeList writes them, counted by BegransadPaginator."""
 
@@ -423,7 +484,8 @@ class SafeInputAdminMixin(ListCheckboxMixin, ListMixin, SafeAutocompleteMixin):
 
 class SvenskaAndringar(HistoricalRecordContextHelper):
     """A history row's changes as the page shows them: a choice by its Swedish label, yes/no,
-    dates as 2024-05-23 (times in Europe/Stockholm) and an empty value as "–".
+    dates as 2024-05-23 (times in Europe/Stockholm), a person by name and username
+    (`person_choice_label`) and an empty value as "–".
 
     An ärende the row refers to (a case an åtgärd or another case cites, the case a skrivelse
     belongs to) is named only if its id is in `synliga`, the page's cases that the user may see;
@@ -450,6 +512,8 @@ class SvenskaAndringar(HistoricalRecordContextHelper):
             return "–"
         if field.related_model is Arende and self.synliga is not None and value.pk not in self.synliga:
             return dolda_arenden(1)
+        if isinstance(value, get_user_model()):  # not simple_history's DeletedObject, which has no name
+            return person_choice_label(value)
         if field.choices:
             return dict(field.flatchoices).get(value, value)
         if isinstance(value, bool):
@@ -478,7 +542,7 @@ def _versionens_m2m(obj, historisk):
         cache[field.name] = related.objects.filter(pk__in=ids).select_related(*NAMNET_LASER.get(related, ()))
 
 
-class HistoryAdmin(SafeInputAdminMixin, SimpleHistoryAdmin):
+class HistoryAdmin(PersonfaltMixin, SafeInputAdminMixin, SimpleHistoryAdmin):
     """The history pages of every admin: 50 rows a page, newest first, in Swedish
     (templates/simple_history/object_history_list.html). A case at city scale gathers hundreds
     of history rows, and each row on a page is diffed against the next."""

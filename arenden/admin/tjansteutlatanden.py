@@ -46,6 +46,7 @@ from .common import (
     DiarienummerSokMixin,
     HistoryAdmin,
     MinaFilter,
+    PersonfaltMixin,
     RadForm,
     RadFormSet,
     ReadOnlyAdminMixin,
@@ -211,7 +212,7 @@ class BilagaInline(admin.TabularInline):
         return super().has_delete_permission(request, obj)
 
 
-class UndertecknareInline(admin.TabularInline):
+class UndertecknareInline(PersonfaltMixin, admin.TabularInline):
     model = Undertecknare
     form = RadForm
     formset = RadFormSet
@@ -227,7 +228,7 @@ class UndertecknareInline(admin.TabularInline):
         return formset
 
 
-class AttesteringInline(admin.TabularInline):
+class AttesteringInline(PersonfaltMixin, admin.TabularInline):
     model = Attestering
     extra = 0
     fields = ("omgang", "ordning", "attestant", "namn", "befattning", "attesterad", "innehall_hash", "makulerad")

@@ -3,7 +3,7 @@ avdelning's chef, a case's and a document's handläggare, a signatory, and the a
 send forms. Someone a row already holds who may no longer be chosen (a chef who has left, a
 handläggare who lost their role) stays in its list, named with why, and the row saves unchanged;
 chosen anew, the same rule refuses them. The admin names each person in them by name and
-username ("Anette Lind (anette)")."""
+username ("Anette Lind (anette)"), as it does where it shows one read only and in the history."""
 
 import html
 import re
@@ -409,3 +409,55 @@ def test_the_handlaggare_autocomplete_reads_no_more_queries_for_20_people_than_f
     assert len(tjugo["results"]) == 20 and not tjugo["pagination"]["more"]
     assert tjugo["results"][-1]["text"] == "Person19 Lind (lind19)"
     assert len(for_tjugo) == len(for_tre), [q["sql"] for q in for_tjugo]
+
+
+def _lasta_varden(sida):
+    """The values a page shows read only, on the page and in its tabular inlines, as text."""
+    innehall = sida.content.decode()
+    varden = re.findall(r'<div class="readonly">(.*?)</div>|<td class="field-[^"]*">\s*<p>(.*?)</p>', innehall, re.S)
+    return [html.unescape(sida_ or rad).strip() for sida_, rad in varden]
+
+
+def test_a_page_that_shows_its_people_read_only_names_them_by_name_and_username(client, world):
+    tu = world.dokument()
+    services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=1, anvandare=world.chef2, namn="Chef2 Testsson", befattning="Stadsdelsdirektör"),
+        user=world.officer,
+    )
+    services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=2, anvandare=None, namn="Extern Person", befattning="Konsult"),
+        user=world.officer,
+    )
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    # The secretary reads the förvaltning's documents, cases and organisation, and changes none here.
+    client.force_login(world.sekreterare)
+
+    dokument = _lasta_varden(client.get(_dokument_url(tu)))
+    arende = _lasta_varden(client.get(_arende_url(tu.arende)))
+    forvaltning = _lasta_varden(client.get(f"/admin/arenden/forvaltning/{world.forvaltning.pk}/change/"))
+
+    # The handläggare; the signatories (one not linked to a user); the attest chain.
+    assert "Officer Testsson (officer)" in dokument
+    assert dokument.count("Chef2 Testsson (chef2)") == 2 and "Chef1 Testsson (chef1)" in dokument
+    assert dokument[dokument.index("Extern Person") - 1] == "-"  # the admin's empty value
+    assert "Officer Testsson (officer)" in arende
+    assert "Chef2 Testsson (chef2)" in forvaltning
+    assert not {"officer", "chef1", "chef2"} & {*dokument, *arende, *forvaltning}
+
+
+def test_the_history_names_a_changed_handlaggare_by_name_and_username(client, world):
+    tu = world.dokument()
+    client.force_login(world.superuser)
+    data = _sidan(client, _arende_url(tu.arende), "arende_form")
+    data["handlaggare"] = str(world.kollega.pk)
+    assert client.post(_arende_url(tu.arende), data).status_code == 302
+
+    sida = client.get(f"/admin/arenden/arende/{tu.arende.pk}/history/").content.decode()
+
+    andringar = [re.sub(r"<[^>]+>", "", html.unescape(rad)) for rad in re.findall(r"<li><strong>.*?</li>", sida)]
+    assert "Handläggare: Officer Testsson (officer)\xa0→\xa0\xa0Kollega Testsson (kollega)" in andringar
+    # The row holds the person, as before: only the page names them.
+    assert tu.arende.history.first().handlaggare_id == world.kollega.pk
