@@ -188,7 +188,8 @@ def arenden_som_syns(falt, description):
 
     @admin.display(description=description)
     def visning(self, obj):
-        return obj.__dict__.get(SOM_SYNS, {}).get(f"{falt}{SOM_SYNS}") or None  # None: the admin's empty value
+        # The admin's empty value: a display's None is shown as "None".
+        return obj.__dict__.get(SOM_SYNS, {}).get(f"{falt}{SOM_SYNS}") or self.get_empty_value_display()
 
     return visning
 

@@ -2,6 +2,8 @@
 cited cases outside the user's scope, as the history pages and the officers' pages do, instead
 of naming them."""
 
+import re
+
 from tests.arenden.test_admin import _namner, _utanfor, world  # noqa: F401 - the fixture
 from tests.factories import ArendeFactory, AtgardFactory
 
@@ -58,3 +60,16 @@ def test_whoever_sees_the_case_reads_its_name(client, world):  # noqa: F811
     svar = client.get(f"/admin/atgarder/atgard/{atgard.pk}/change/")
 
     assert _namner(svar, utanfor)
+
+
+def test_a_page_read_only_shows_no_cited_cases_as_the_admins_empty_value(client, world):  # noqa: F811
+    atgard = AtgardFactory()
+    arende = ArendeFactory(forvaltning=world.forvaltning, handlaggare=world.officer)
+    client.force_login(world.chef1)
+    atgard_sida = client.get(f"/admin/atgarder/atgard/{atgard.pk}/change/").content.decode()
+    client.force_login(world.officer)
+    arende_sida = client.get(f"/admin/arenden/arende/{arende.pk}/change/").content.decode()
+
+    for sida, falt in ((atgard_sida, "citerade_arenden_som_syns"), (arende_sida, "citerade_som_syns")):
+        visat = re.search(rf'field-{falt}".*?<div class="readonly">(.*?)</div>', sida, re.S)
+        assert visat.group(1) == "-", falt
