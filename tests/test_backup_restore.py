@@ -64,16 +64,24 @@ def _make(target, database, media, backups, path=None, **variables):
 
 
 @pytest.fixture
-def backup(databases, tmp_path):
-    """A backup of a database with one row and one file; the target holds other ones."""
-    src, dst = databases
+def kalla(databases, tmp_path):
+    """The database to back up, with one row, and its uploads folder, with one file."""
+    src, _ = databases
     _psql(src, "CREATE TABLE rad (text text); INSERT INTO rad VALUES ('ur säkerhetskopian')")
-    _psql(dst, "CREATE TABLE rad (text text); INSERT INTO rad VALUES ('fanns före')")
     (tmp_path / "media-src").mkdir()
     (tmp_path / "media-src" / "skrivelse.pdf").write_text("ur säkerhetskopian")
+    return src, tmp_path / "media-src"
+
+
+@pytest.fixture
+def backup(databases, kalla, tmp_path):
+    """A backup of a database with one row and one file; the target holds other ones."""
+    src, media = kalla
+    _, dst = databases
+    _psql(dst, "CREATE TABLE rad (text text); INSERT INTO rad VALUES ('fanns före')")
     (tmp_path / "media-dst").mkdir()
     (tmp_path / "media-dst" / "gammal.pdf").write_text("fanns före")
-    result = _make("backup", src, tmp_path / "media-src", tmp_path / "backups")
+    result = _make("backup", src, media, tmp_path / "backups")
     assert result.returncode == 0, result.stdout + result.stderr
     return tmp_path / result.stdout.strip().splitlines()[-1]
 
@@ -139,16 +147,14 @@ def _restored(dump, database, tmp_path):
     return _psql(database, "SELECT text FROM rad"), sorted(p.name for p in media.iterdir())
 
 
-def test_two_backups_started_in_the_same_second_both_leave_a_restorable_pair(databases, tmp_path, samma_sekund):
+def test_two_backups_started_in_the_same_second_both_leave_a_restorable_pair(databases, kalla, tmp_path, samma_sekund):
     # Cron's nightly backup and an operator's manual one: named to the second, both wrote the
     # same two files, each over the other's.
-    src, dst = databases
-    _psql(src, "CREATE TABLE rad (text text); INSERT INTO rad VALUES ('ur säkerhetskopian')")
-    (tmp_path / "media-src").mkdir()
-    (tmp_path / "media-src" / "skrivelse.pdf").write_text("ur säkerhetskopian")
+    src, media = kalla
+    _, dst = databases
     backups = tmp_path / "backups"
 
-    started = [_start("backup", src, tmp_path / "media-src", backups, samma_sekund) for _ in range(2)]
+    started = [_start("backup", src, media, backups, samma_sekund) for _ in range(2)]
     results = [_wait(process) for process in started]
 
     for result in results:
@@ -163,19 +169,17 @@ def test_two_backups_started_in_the_same_second_both_leave_a_restorable_pair(dat
         assert _restored(dump, dst, tmp_path) == ("ur säkerhetskopian", ["skrivelse.pdf"])
 
 
-def test_a_failed_backup_in_the_same_second_leaves_the_earlier_one_whole(databases, tmp_path, samma_sekund):
+def test_a_failed_backup_in_the_same_second_leaves_the_earlier_one_whole(databases, kalla, tmp_path, samma_sekund):
     # The failing one removed "its" dump, which was the other's.
-    src, dst = databases
-    _psql(src, "CREATE TABLE rad (text text); INSERT INTO rad VALUES ('ur säkerhetskopian')")
-    (tmp_path / "media-src").mkdir()
-    (tmp_path / "media-src" / "skrivelse.pdf").write_text("ur säkerhetskopian")
+    src, media = kalla
+    _, dst = databases
     backups = tmp_path / "backups"
-    result = _make("backup", src, tmp_path / "media-src", backups, samma_sekund)
+    result = _make("backup", src, media, backups, samma_sekund)
     assert result.returncode == 0, result.stdout + result.stderr
     dump = tmp_path / result.stdout.strip().splitlines()[-1]
     before = {p.name: p.read_bytes() for p in backups.iterdir()}
 
-    failed = _make("backup", f"{src}_finns_inte", tmp_path / "media-src", backups, samma_sekund)
+    failed = _make("backup", f"{src}_finns_inte", media, backups, samma_sekund)
 
     assert failed.returncode != 0
     assert {p.name: p.read_bytes() for p in backups.iterdir()} == before
