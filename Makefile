@@ -6,7 +6,7 @@ STAMP := .venv/.installed
 TEST_STAMP := .venv/.installed-test
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install install-test system-packages test-system-packages demo pdf lint clean backup restore prune screenshots
+.PHONY: run test install install-test lock system-packages test-system-packages demo pdf lint clean backup restore prune screenshots
 
 # The interpreter: the system's python3.11 where there is one, else python3.11 on PATH, else
 # python3 when it is 3.11; `make clean install PYTHON=…` chooses another. Distribution builds
@@ -26,18 +26,58 @@ $(PY):
 	  || { rm -rf .venv; echo "error: $(PYTHON) is not Python 3.11; make install PYTHON=/path/to/python3.11" >&2; exit 1; }
 
 # What the app needs to run (make run, backup, restore, a server), and what the tests need besides.
-$(STAMP): pyproject.toml requirements.lock | $(PY)
-	$(PIP) install --quiet pip==$(PIP_VERSION)
-	$(PIP) install --quiet -c requirements.lock -e .
+# Every file pip fetches must match a sha256 in the lock files (`make lock`): first pip and the
+# build backend, then the dependencies. The project itself comes last, on its own, because pip
+# cannot hash an editable install and so refuses one under --require-hashes: --no-deps, and built
+# by the build backend just installed (--no-build-isolation), so that nothing unhashed is fetched.
+$(STAMP): pyproject.toml requirements.lock requirements-build.lock | $(PY)
+	$(PIP) install --quiet --require-hashes -r requirements-build.lock
+	$(PIP) install --quiet --require-hashes -r requirements.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-$(TEST_STAMP): $(STAMP)
-	$(PIP) install --quiet -c requirements.lock -e '.[test]'
+$(TEST_STAMP): $(STAMP) requirements-test.lock
+	$(PIP) install --quiet --require-hashes -r requirements-test.lock
 	touch $(TEST_STAMP)
 
 install: system-packages $(STAMP)
 
 install-test: system-packages test-system-packages $(TEST_STAMP)
+
+# The lock files, made again from pyproject.toml (and pip's and the build backend's pins) by uv,
+# which a throwaway venv holds: it is no dependency of the app. Each pins the whole tree of what it
+# installs, with the sha256 of every file the registry offers for that version (wheels for every
+# platform, and the sdist), so pip on any machine finds its file's hash. Versions already locked
+# stay unless pyproject.toml moves them or LOCK_FLAGS says so (`make lock LOCK_FLAGS=--upgrade`,
+# `LOCK_FLAGS='--upgrade-package certifi'`). The test and bench locks are resolved within the
+# app's, and the bench lock within the test lock too, because they are installed on top of each
+# other into one .venv. Resolved for Linux on x86_64 and on aarch64, which must give the same files.
+UV_VERSION := 0.13.8
+LOCKS := requirements-build.lock requirements.lock requirements-test.lock requirements-bench.lock
+LOCK_PLATFORMS := x86_64 aarch64
+
+lock:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; "$$tmp/venv/bin/pip" install --quiet uv==$(UV_VERSION); \
+	build=$$($(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"])'); \
+	for platform in $(LOCK_PLATFORMS); do \
+	  mkdir "$$tmp/$$platform"; cp pyproject.toml "$$tmp/$$platform/"; \
+	  for f in $(LOCKS); do [ ! -f $$f ] || cp $$f "$$tmp/$$platform/"; done; \
+	  ( cd "$$tmp/$$platform"; \
+	    compile() { "$$tmp/venv/bin/uv" --no-config pip compile --quiet --python-version 3.11 \
+	      --python-platform $$platform-unknown-linux-gnu --generate-hashes \
+	      --custom-compile-command "make lock" $(LOCK_FLAGS) "$$@"; }; \
+	    printf '%s\n' pip==$(PIP_VERSION) $$build | compile - -o requirements-build.lock; \
+	    compile pyproject.toml -o requirements.lock; \
+	    compile pyproject.toml --extra test -c requirements.lock -o requirements-test.lock; \
+	    compile pyproject.toml --extra bench -c requirements-test.lock -o requirements-bench.lock ); \
+	done; \
+	first=$(firstword $(LOCK_PLATFORMS)); \
+	for platform in $(LOCK_PLATFORMS); do for f in $(LOCKS); do \
+	  diff -u "$$tmp/$$first/$$f" "$$tmp/$$platform/$$f" >&2 \
+	    || { echo "error: $$f differs between $$first and $$platform; nothing written" >&2; exit 1; }; \
+	done; done; \
+	for f in $(LOCKS); do cp "$$tmp/$$first/$$f" $$f; done
 
 # axe-core, injected into each page by the browser tests; pinned by package-lock.json.
 $(NODE_STAMP): package.json package-lock.json

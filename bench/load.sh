@@ -20,7 +20,7 @@ PY=.venv/bin/python
 
 [ -x "$PY" ] || make install
 if ! "$PY" -c "import locust" 2>/dev/null; then
-  .venv/bin/pip install --quiet -c requirements.lock -e '.[bench]'
+  .venv/bin/pip install --quiet --require-hashes -r requirements-bench.lock
 fi
 
 work=$(mktemp -d /tmp/skarholmen-load.XXXXXX)
