@@ -1,6 +1,8 @@
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from io import StringIO
 
 import pytest
@@ -8,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from skarholmen.settings import database_from_url, env_bool, env_int, env_log_level
 
@@ -185,3 +189,68 @@ def test_a_browser_asking_for_english_gets_swedish(client, db):
     assert response.status_code == 200
     assert "Logga in" in response.text and "Log in" not in response.text
     assert '<html lang="sv"' in client.get("/logga-in/", HTTP_ACCEPT_LANGUAGE="en").text
+
+
+# The lock files `make lock` writes: pip and the build backend, the app, the app and the tests, the app and bench.
+LOCKS = ["requirements-build.lock", "requirements.lock", "requirements-test.lock", "requirements-bench.lock"]
+
+
+def _lock(name):
+    """{package: (version, {sha256, ...})} of one lock file, each package pinned to one version."""
+    text = (settings.BASE_DIR / name).read_text().replace("\\\n", " ")
+    pins = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement, *options = line.split()
+        package, pinned, version = requirement.partition("==")
+        assert pinned and version, f"{name}: {requirement} is not pinned to one version"
+        hashes = {option.removeprefix("--hash=sha256:") for option in options}
+        assert all(len(h) == 64 and set(h) <= set("0123456789abcdef") for h in hashes), f"{name}: {line}"
+        pins[canonicalize_name(package)] = (version, hashes)
+    return pins
+
+
+def _pyproject():
+    with open(settings.BASE_DIR / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.mark.parametrize("name", LOCKS)
+def test_every_locked_package_has_a_hash(name):
+    pins = _lock(name)
+    assert pins
+    assert [package for package, (_, hashes) in pins.items() if not hashes] == []
+
+
+def test_the_locks_pin_a_package_alike_and_each_holds_the_apps():
+    locks = {name: _lock(name) for name in LOCKS}
+    seen = {}
+    for name, pins in locks.items():
+        for package, pin in pins.items():
+            first = seen.setdefault(package, (name, pin))
+            assert pin == first[1], f"{package}: {name} and {first[0]} pin it differently"
+    app = locks["requirements.lock"].items()
+    assert app <= locks["requirements-test.lock"].items()
+    assert app <= locks["requirements-bench.lock"].items()
+
+
+def test_the_locks_pin_what_pyproject_and_the_makefile_pin():
+    pyproject = _pyproject()
+    groups = {
+        "requirements.lock": pyproject["project"]["dependencies"],
+        "requirements-test.lock": pyproject["project"]["optional-dependencies"]["test"],
+        "requirements-bench.lock": pyproject["project"]["optional-dependencies"]["bench"],
+        "requirements-build.lock": pyproject["build-system"]["requires"],
+    }
+    for name, requirements in groups.items():
+        pins = _lock(name)
+        for requirement in map(Requirement, requirements):
+            package = canonicalize_name(requirement.name)
+            assert package in pins, f"{name} lacks {requirement}"
+            version = pins[package][0]
+            assert version in requirement.specifier, f"{name}: {package}=={version}, not {requirement}"
+    makefile = (settings.BASE_DIR / "Makefile").read_text()
+    pip_version = re.search(r"^PIP_VERSION := (\S+)$", makefile, re.MULTILINE).group(1)
+    assert _lock("requirements-build.lock")["pip"][0] == pip_version
