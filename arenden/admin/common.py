@@ -559,6 +559,12 @@ class HistoryAdmin(PersonfaltMixin, SafeInputAdminMixin, SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None):
         return True
 
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # simple_history joins each row's author, then names the rows' tracked foreign keys to
+        # join: for a model with none (a user, a role, a nämnd) that call, without names, dropped
+        # the join, and the page read each row's author with a query of its own.
+        return super().get_history_queryset(request, history_manager, pk_name, object_id).select_related("history_user")
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         historisk = getattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None)
         if historisk is not None:  # an old version's page (history_form_view)
