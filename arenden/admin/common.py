@@ -295,7 +295,7 @@ def medarbetare_i_sokning(request, queryset):
     """The users an autocomplete of a people field (MEDARBETARFALT) may list: those who may be
     chosen for it (`valbara_medarbetare`) in a förvaltning the user works in (any, for a superuser),
     in the field's own when its page names it (`medarbetarval`), sorted by surname. Other searches
-    of users are left as they are."""
+    of users are left as they are, within the users the admin shows (`synliga_personer`)."""
     match = request.resolver_match
     kalla = tuple(request.GET.get(namn) for namn in ("app_label", "model_name", "field_name"))
     if match is None or match.url_name != "autocomplete" or kalla not in MEDARBETARFALT:

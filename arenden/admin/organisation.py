@@ -18,6 +18,7 @@ from ..models import (
     Namnd,
     Profil,
     display_name,
+    synliga_personer,
 )
 from .common import (
     EnHistorikradMixin,
@@ -26,6 +27,7 @@ from .common import (
     ObjektForm,
     RadForm,
     RadFormSet,
+    ScopedAdminMixin,
     chefsval,
     medarbetare_i_sokning,
     person_choice_label,
@@ -64,11 +66,16 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(ObjektAdminMixin, HistoryAdmin, DjangoUserAdmin):
+class UserAdmin(ObjektAdminMixin, ScopedAdminMixin, HistoryAdmin, DjangoUserAdmin):
     """A person's name, roles and profile (title, telephone, avdelning: what their documents and
     attestations print) carry the checksum of what the page showed, the profile as a row of its
     own: a save from an older page is refused, and only what the user changed is written. The
-    "Historik" page shows who gave or took away which role or right, and when."""
+    "Historik" page shows who gave or took away which role or right, and when.
+
+    Every role reads users (`auth.view_user`: the autocompletes of the people fields ask this
+    admin), but only those who work in a förvaltning the reader works in, and themselves
+    (`synliga_personer`): anyone else is left out of the list, and their page, history and old
+    versions are a 404. A superuser sees everyone."""
 
     form = AnvandareForm
     fieldsets = (
@@ -80,6 +87,10 @@ class UserAdmin(ObjektAdminMixin, HistoryAdmin, DjangoUserAdmin):
     inlines = [ProfilInline]
     list_display = ("username", "first_name", "last_name", "befattning", "is_staff")
     list_select_related = ("profil",)
+
+    def scoped(self, qs, user):
+        # The people-field autocompletes' own rule (`medarbetare_i_sokning`) lists fewer still.
+        return qs.filter(synliga_personer(user))
 
     def get_search_results(self, request, queryset, search_term):
         # By username, first or last name (and e-mail): Django's search_fields for users.

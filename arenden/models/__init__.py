@@ -44,6 +44,7 @@ from .organisation import (
     roller,
     synliga_arenden,
     synliga_delar,
+    synliga_personer,
     valbara_chefer,
     valbara_medarbetare,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "egna_delar",
     "nagon_av",
     "synliga_arenden",
+    "synliga_personer",
     "validate_diarienummer",
     "validate_pdf_filename",
     "parse_diarienummer",

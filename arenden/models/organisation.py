@@ -231,12 +231,25 @@ def medarbetare(forvaltningar):
     reads it from the other side: their chefs, their avdelningar's chefs (who may have no
     avdelning in their profile) and everyone whose profile names one of their avdelningar; active
     accounts only (`arbetar_i`)."""
-    return get_user_model().objects.filter(
-        models.Q(is_active=True),
+    return get_user_model().objects.filter(medarbetarvillkor(forvaltningar))
+
+
+def medarbetarvillkor(forvaltningar):
+    """The condition on a user that `medarbetare` lists by, for a query of users to combine."""
+    return models.Q(is_active=True) & (
         models.Q(pk__in=Forvaltning.objects.filter(pk__in=forvaltningar).values("chef"))
         | models.Q(pk__in=Avdelning.objects.filter(forvaltning__in=forvaltningar).values("chef"))
-        | models.Q(pk__in=Profil.objects.filter(avdelning__forvaltning__in=forvaltningar).values("user")),
+        | models.Q(pk__in=Profil.objects.filter(avdelning__forvaltning__in=forvaltningar).values("user"))
     )
+
+
+def synliga_personer(user):
+    """The condition that a user is one whose page, history and old versions an (active, not
+    super-) user may read in the admin: someone who works in a förvaltning they work in, by the
+    rule that lists the people a case's fields may name (`medarbetare(forvaltningar_for(user))`),
+    or themselves. A role's `auth.view_user` (which the autocompletes of the people fields need)
+    gave every staff user the names, e-mail, roles and history of every förvaltning's staff."""
+    return medarbetarvillkor(forvaltningar_for(user)) | models.Q(pk=user.pk)
 
 
 def valbara_medarbetare(forvaltningar, *, behover_roll=False):

@@ -160,7 +160,12 @@ def test_an_old_version_of_a_user_shows_no_password(admin_client, anna):
 
 def test_a_person_read_only_is_shown_without_the_password_reset_link(client, anna):
     # A chef may read a colleague's page, not change it: the password's reset link led to a 403.
-    chef = ProfilFactory(user=UserFactory(username="chefen", roller=[Roll.ATTESTANT], is_staff=True)).user
+    avdelning = AvdelningFactory()
+    anna.profil.avdelning = avdelning
+    anna.profil.save()
+    chef = ProfilFactory(
+        user=UserFactory(username="chefen", roller=[Roll.ATTESTANT], is_staff=True), avdelning=avdelning
+    ).user
     client.force_login(chef)
     response = client.get(f"/admin/auth/user/{anna.pk}/change/")
     assert response.status_code == 200

@@ -64,6 +64,15 @@ TABELL = [
           chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
     *_rad("GET attesteringar", anonym="login", outsider="404", officer="200", kollega="404", chef1="200",
           chef2="200", sekreterare="200", registrator="403", superuser="200", frammande="404"),
+    # People: those who work in a förvaltning the user works in, and the user (`synliga_personer`).
+    *_rad("GET personlista", anonym="login", outsider="403", officer="200", kollega="200", chef1="200",
+          chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="200"),
+    *_rad("GET kollegas personsida", anonym="login", outsider="403", officer="200", kollega="200", chef1="200",
+          chef2="200", sekreterare="200", registrator="200", superuser="200", frammande="404"),
+    *_rad("GET personsida i annan förvaltning", anonym="login", outsider="404", officer="404", kollega="404",
+          chef1="404", chef2="404", sekreterare="404", registrator="404", superuser="200", frammande="200"),
+    *_rad("GET personhistorik i annan förvaltning", anonym="login", outsider="404", officer="404", kollega="404",
+          chef1="404", chef2="404", sekreterare="404", registrator="404", superuser="200", frammande="200"),
 ]
 # fmt: on
 
@@ -130,6 +139,14 @@ def utfor(action, world, user, client):
 
     if user is not None:
         client.force_login(user)
+    if action == "GET personlista":
+        return _status(client.get("/admin/auth/user/"))
+    if action == "GET kollegas personsida":
+        return _status(client.get(f"/admin/auth/user/{world.kollega.pk}/change/"))
+    if action == "GET personsida i annan förvaltning":
+        return _status(client.get(f"/admin/auth/user/{world.frammande.pk}/change/"))
+    if action == "GET personhistorik i annan förvaltning":
+        return _status(client.get(f"/admin/auth/user/{world.frammande.pk}/history/"))
     tu = world.skickat() if action in {"POST attestera", "POST återremittera"} else world.dokument()
     base = f"/admin/arenden/tjansteutlatande/{tu.pk}"
     if action == "GET dokumentlista":

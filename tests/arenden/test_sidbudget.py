@@ -23,6 +23,7 @@ from arenden.models import (
     Skrivelse,
     Tjansteutlatande,
     diarienummer_haller,
+    synliga_personer,
 )
 from arenden.tidslinje import tidslinje
 from atgarder.models import Atgard
@@ -53,10 +54,13 @@ def _counts(client, users, pages):
     return counts
 
 
-def _more_history(obj, field, n):
+def _more_history(obj, field, n, av=()):
+    """`n` more history rows of `obj`, made by the people of `av` in turn (by no one, without)."""
     for i in range(n):
         setattr(obj, field, f"{getattr(obj, field).split(' (')[0]} ({i})")
         obj._change_reason = "Ändrad i test"
+        if av:
+            obj._history_user = av[i % len(av)]
         obj.save()
 
 
@@ -74,6 +78,8 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
     utanfor = ArendeFactory(forvaltning=ForvaltningFactory(diarieprefix="SOLNA"))
     atgard.citerade_arenden.add(arende, utanfor)
     arende.citerade.add(utanfor)
+    # A person's history, changed by a colleague and by the superuser: the page asks whom it may link.
+    _more_history(world.officer, "first_name", 2, av=[world.chef2, world.superuser])
     users = {"officer": world.officer, "chef": world.chef1, "superuser": world.superuser}
     pages = {
         "start": ("officer", "/"),
@@ -94,6 +100,11 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
         "admin åtgärder": ("chef", "/admin/atgarder/atgard/"),
         "admin åtgärder, sök": ("chef", "/admin/atgarder/atgard/?q=parklekar"),
         "admin åtgärd, historik": ("chef", f"/admin/atgarder/atgard/{atgard.pk}/history/"),
+        # The people of the chef's förvaltning (`synliga_personer`), whose number the generator grows.
+        "admin användare": ("chef", "/admin/auth/user/"),
+        "admin användare, superuser": ("superuser", "/admin/auth/user/"),
+        "admin användare, sök": ("chef", "/admin/auth/user/?q=vol"),
+        "admin användare, historik": ("chef", f"/admin/auth/user/{world.officer.pk}/history/"),
     }
     few = _counts(client, users, pages)
 
@@ -104,6 +115,10 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
     _more_history(arende, "arendemening", 60)
     _more_history(tu, "titel", 60)
     _more_history(atgard, "beskrivning", 60)
+    # each by another of the generator's people, of the chef's förvaltning or another's
+    _more_history(
+        world.officer, "first_name", 60, av=list(get_user_model().objects.filter(username__startswith="vol-"))
+    )
     # and the newest rows of those pages each cite another case, outside the scope or in it
     for i in range(20):
         citerad = ArendeFactory(forvaltning=utanfor.forvaltning) if i % 2 else Arende.objects.exclude(pk=arende.pk)[i]
@@ -111,6 +126,7 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
         arende.citerade.add(citerad)
     assert Arende.objects.for_user(world.officer).count() > 3
     assert Arende.objects.filter(arendemening__icontains="parklekar").count() > 2
+    assert get_user_model().objects.filter(synliga_personer(world.chef1), username__startswith="vol-").count() > 20
     many = _counts(client, users, pages)
     assert many == few
 
