@@ -565,6 +565,25 @@ class HistoryAdmin(PersonfaltMixin, SafeInputAdminMixin, SimpleHistoryAdmin):
         # the join, and the page read each row's author with a query of its own.
         return super().get_history_queryset(request, history_manager, pk_name, object_id).select_related("history_user")
 
+    def render_history_view(self, request, template, context, **kwargs):
+        page_obj = context.get("page_obj")
+        if page_obj is not None:  # the list of changes, not an old version's page
+            context["lankade_personer"] = self.lankade_personer(request, page_obj.object_list)
+        return super().render_history_view(request, template, context, **kwargs)
+
+    def lankade_personer(self, request, records):
+        """The ids of the people who made the page's changes whose own page the user may open
+        (UserAdmin, within its scope): the others are named without a link, which would lead to a
+        404 (or a 403, for someone who may not read users). One query for the page, none for a
+        superuser."""
+        ids = {record.history_user_id for record in records if record.history_user_id is not None}
+        personer = self.admin_site.get_model_admin(get_user_model())
+        if not ids or not personer.has_view_or_change_permission(request):
+            return set()
+        if request.user.is_active and request.user.is_superuser:
+            return ids
+        return set(personer.get_queryset(request).filter(pk__in=ids).order_by().values_list("pk", flat=True))
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         historisk = getattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME, None)
         if historisk is not None:  # an old version's page (history_form_view)

@@ -1,10 +1,14 @@
 """Whose page in the users' admin each person may read. Every role holds `auth.view_user` (the
 autocompletes of the people fields need it), which let any chef list every förvaltning's staff and
 open their pages and histories: names, e-mail, roles, last login. Now a user sees the people who
-work in a förvaltning they work in and themselves (`synliga_personer`); anyone else is a 404. A
-superuser sees everyone."""
+work in a förvaltning they work in and themselves (`synliga_personer`); anyone else is a 404, and
+a history page names them without a link that would lead there. A superuser sees everyone."""
+
+import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from arenden.constants import Roll
 from arenden.models import valbara_medarbetare
@@ -124,3 +128,62 @@ def test_the_people_autocompletes_still_list_who_may_be_chosen(
     assert listar(world.forvaltning) == set(valbara.values_list("pk", flat=True))
     assert world.officer.pk in listar(world.forvaltning)
     assert listar(haso) == set()
+
+
+def _andrad_av(arende, *personer):
+    for i, vem in enumerate(personer):
+        arende.arendemening = f"Öppna drogscener ({i})"
+        arende._history_user = vem
+        arende.save()
+
+
+def _lankade(sida):
+    return {int(pk) for pk in re.findall(r'href="/admin/auth/user/(\d+)/change/"', sida.content.decode())}
+
+
+def test_a_history_page_links_only_the_people_the_reader_may_open(client, world):
+    arende = world.dokument().arende
+    _andrad_av(arende, world.officer, world.superuser, world.frammande)
+    url = f"/admin/arenden/arende/{arende.pk}/history/"
+
+    client.force_login(world.chef1)
+    sida = client.get(url)
+    assert _lankade(sida) == {world.officer.pk}
+    # The others are named, without a link that led to a 404.
+    assert "Superuser Testsson" in sida.content.decode() and "Frammande Testsson" in sida.content.decode()
+
+    client.force_login(world.superuser)
+    assert _lankade(client.get(url)) == {world.officer.pk, world.superuser.pk, world.frammande.pk}
+
+
+def test_a_users_history_names_the_superuser_who_changed_them_without_a_link(client, world):
+    world.officer.first_name = "Olle"
+    world.officer._history_user = world.superuser
+    world.officer.save()
+    client.force_login(world.chef1)
+
+    sida = client.get(f"/admin/auth/user/{world.officer.pk}/history/")
+
+    assert sida.status_code == 200
+    assert "Superuser Testsson" in sida.content.decode()
+    assert world.superuser.pk not in _lankade(sida)
+
+
+def test_a_history_page_asks_once_which_of_its_people_it_may_link(client, world):
+    arende = world.dokument().arende
+    url = f"/admin/arenden/arende/{arende.pk}/history/"
+    client.force_login(world.chef1)
+
+    def fragor():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    _andrad_av(arende, world.officer, world.frammande)
+    client.get(url)  # what the first request reads once
+    tva = fragor()
+    _andrad_av(arende, *[person(f"p{i}", Roll.HANDLAGGARE, avdelning=world.avdelning) for i in range(10)])
+    _andrad_av(arende, *[person(f"q{i}", Roll.HANDLAGGARE) for i in range(10)])
+
+    assert len(_lankade(client.get(url))) == 11  # the officer and the ten of the avdelning
+    assert fragor() == tva
