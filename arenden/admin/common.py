@@ -422,8 +422,11 @@ def _visa_personer(context):
     if adminform is not None:
         _byt_lasta(adminform, adminform.model_admin, adminform.readonly_fields)
     for formset in context.get("inline_admin_formsets", ()):
-        # An inline the user may not change is drawn read only whole (Django's InlineAdminFormSet).
-        lasta = formset.readonly_fields if formset.has_change_permission else flatten_fieldsets(formset.fieldsets)
+        # An inline the user may not change is drawn read only whole (Django's InlineAdminFormSet),
+        # unless they may add to it: its new rows share the fieldsets and pick their person, so
+        # only its own read-only fields are swapped (its stored rows name the username then).
+        kan_skriva = formset.has_change_permission or formset.has_add_permission
+        lasta = formset.readonly_fields if kan_skriva else flatten_fieldsets(formset.fieldsets)
         _byt_lasta(formset, formset.opts, lasta)
 
 

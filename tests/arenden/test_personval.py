@@ -9,7 +9,7 @@ import html
 import re
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -461,3 +461,20 @@ def test_the_history_names_a_changed_handlaggare_by_name_and_username(client, wo
     assert "Handläggare: Officer Testsson (officer)\xa0→\xa0\xa0Kollega Testsson (kollega)" in andringar
     # The row holds the person, as before: only the page names them.
     assert tu.arende.history.first().handlaggare_id == world.kollega.pk
+
+
+def test_a_signatory_can_be_picked_by_someone_who_may_add_signatories_but_not_change_them(client, world):
+    # The role's rights are the superuser's to set: a new row keeps its list of people, though the
+    # stored rows, which the user may not change, are drawn read only.
+    tu = world.dokument()
+    services.spara_dokumentdel(
+        tjansteutlatande=tu,
+        obj=Undertecknare(ordning=1, anvandare=world.chef2, namn="Chef2 Testsson", befattning="Stadsdelsdirektör"),
+        user=world.officer,
+    )
+    Group.objects.get(name=Roll.HANDLAGGARE).permissions.remove(Permission.objects.get(codename="change_undertecknare"))
+    client.force_login(world.officer)
+
+    listade = _alternativ(client.get(_dokument_url(tu)), "undertecknare-__prefix__-anvandare")
+
+    assert listade[str(world.chef1.pk)] == "Chef1 Testsson (chef1)"
