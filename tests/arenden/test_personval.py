@@ -212,14 +212,19 @@ def test_the_handlaggare_lists_and_the_rule_that_refuses_a_handlaggare_agree(wor
     assert hinder_som_medarbetare(world.frammande, world.forvaltning) == Hinder.ANNAN_FORVALTNING
 
 
-def test_the_signatory_list_leaves_out_closed_accounts_and_keeps_a_signatory_who_left(client, world):
-    slutat = person("slutat", Roll.ATTESTANT, avdelning=world.avdelning, is_active=False)
-    tu = world.dokument()
+def _chef2_undertecknar(world, tu):
+    """Chef2 signs the document `tu` as its first signatory, with the name they have as a user."""
     services.spara_dokumentdel(
         tjansteutlatande=tu,
         obj=Undertecknare(ordning=1, anvandare=world.chef2, namn="Chef2 Testsson", befattning="Stadsdelsdirektör"),
         user=world.officer,
     )
+
+
+def test_the_signatory_list_leaves_out_closed_accounts_and_keeps_a_signatory_who_left(client, world):
+    slutat = person("slutat", Roll.ATTESTANT, avdelning=world.avdelning, is_active=False)
+    tu = world.dokument()
+    _chef2_undertecknar(world, tu)
     _slutar(world.chef2)
     client.force_login(world.officer)
     url = _dokument_url(tu)
@@ -420,11 +425,7 @@ def _lasta_varden(sida):
 
 def test_a_page_that_shows_its_people_read_only_names_them_by_name_and_username(client, world):
     tu = world.dokument()
-    services.spara_dokumentdel(
-        tjansteutlatande=tu,
-        obj=Undertecknare(ordning=1, anvandare=world.chef2, namn="Chef2 Testsson", befattning="Stadsdelsdirektör"),
-        user=world.officer,
-    )
+    _chef2_undertecknar(world, tu)
     services.spara_dokumentdel(
         tjansteutlatande=tu,
         obj=Undertecknare(ordning=2, anvandare=None, namn="Extern Person", befattning="Konsult"),
@@ -467,11 +468,7 @@ def test_a_signatory_can_be_picked_by_someone_who_may_add_signatories_but_not_ch
     # The role's rights are the superuser's to set: a new row keeps its list of people, though the
     # stored rows, which the user may not change, are drawn read only.
     tu = world.dokument()
-    services.spara_dokumentdel(
-        tjansteutlatande=tu,
-        obj=Undertecknare(ordning=1, anvandare=world.chef2, namn="Chef2 Testsson", befattning="Stadsdelsdirektör"),
-        user=world.officer,
-    )
+    _chef2_undertecknar(world, tu)
     Group.objects.get(name=Roll.HANDLAGGARE).permissions.remove(Permission.objects.get(codename="change_undertecknare"))
     client.force_login(world.officer)
 
