@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from .constants import (
@@ -1692,9 +1693,10 @@ class _ExportGivenUp(Exception):
 
 
 class _Puls(threading.Thread):
-    """A running export's sign of life: its row's `aktiv` written every EXPORT_PULS from a thread
-    of its own, with its own database connection, whatever the job is doing meanwhile (one
-    document may take the whole render time limit). So a job is taken as dead
+    """A running export's sign of life: its row's `aktiv` set to the database's time (`Now()`, the
+    clock `Sammantradesexport.is_stale` judges by) every EXPORT_PULS from a thread of its own,
+    with its own database connection, whatever the job is doing meanwhile (one document may
+    take the whole render time limit). So a job is taken as dead
     (`Sammantradesexport.is_stale`) within EXPORT_TIDSGRANS of its worker being killed, which
     takes this thread with it, and never while it is only slow.
 
@@ -1735,7 +1737,7 @@ class _Puls(threading.Thread):
                     )
                     return
                 try:
-                    if not running.update(aktiv=timezone.now()):
+                    if not running.update(aktiv=Now()):
                         return
                 except DatabaseError:
                     # The write lock held past the database's timeout (SQLite), a lost connection:
@@ -1770,7 +1772,7 @@ def kor_export(*, export_id):
     export = Sammantradesexport.objects.select_related("sammantrade__namnd").get(pk=export_id)
     rows = Sammantradesexport.objects.filter(pk=export.pk)
     if not rows.filter(status=ExportStatus.VANTAR).update(
-        status=ExportStatus.PAGAR, klara=0, fel="", aktiv=timezone.now()
+        status=ExportStatus.PAGAR, klara=0, fel="", aktiv=Now()
     ):
         logger.warning("Export %s körs inte: den väntar inte längre (%s).", export.pk, export.status)
         return None
@@ -1781,7 +1783,7 @@ def kor_export(*, export_id):
 
         def progress(klara):
             puls.framsteg()
-            if not running.update(klara=klara, aktiv=timezone.now()):
+            if not running.update(klara=klara, aktiv=Now()):
                 raise _ExportGivenUp
 
         try:

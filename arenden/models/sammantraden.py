@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -207,6 +208,15 @@ class Foredragningspunkt(models.Model):
         return self.beslutad is not None
 
 
+class ExportManager(models.Manager):
+    """Every export is read with the database's time beside it (`db_now`). Its signs of life and
+    its order time are written with that clock (`Now()`), so whether a job has gone silent is
+    judged by one clock, never a worker's against an app server's, which may drift apart."""
+
+    def get_queryset(self):
+        return super().get_queryset().annotate(db_now=Now())
+
+
 class Sammantradesexport(models.Model):
     """A meeting's documents as one packet PDF or a zip, built by the job queue. Holds the
     progress the secretary sees, the file when done, and which item failed if one did."""
@@ -223,7 +233,7 @@ class Sammantradesexport(models.Model):
     bestalld_av = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name="beställd av"
     )
-    skapad = models.DateTimeField("beställd", auto_now_add=True)
+    skapad = models.DateTimeField("beställd", db_default=Now())
     aktiv = models.DateTimeField(
         "senast aktiv",
         null=True,
@@ -234,6 +244,8 @@ class Sammantradesexport(models.Model):
         ),
     )
     klar = models.DateTimeField("klar", null=True, blank=True)
+
+    objects = ExportManager()
 
     class Meta:
         verbose_name = "export av sammanträde"
@@ -249,15 +261,25 @@ class Sammantradesexport(models.Model):
             return 100 if self.status == ExportStatus.KLAR else 0
         return round(100 * self.klara / self.totalt)
 
+    @cached_property
+    def db_now(self):
+        """The database's time, for a row not read through `objects` (which reads it with the row)."""
+        return Sammantradesexport.objects.filter(pk=self.pk).values_list("db_now", flat=True).get()
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("db_now", None)  # read again with the row when next asked
+        super().refresh_from_db(*args, **kwargs)
+
     @property
     def is_stale(self):
         """No worker will finish it: running, but without a sign of life for EXPORT_TIDSGRANS (its
         worker died), or waiting for the queue for EXPORT_VANTETID (no worker is running). The
-        wait is the longer, since a busy worker leaves the next job waiting while it is alive."""
+        wait is the longer, since a busy worker leaves the next job waiting while it is alive.
+        Judged by the database's clock, with which both times were written."""
         if self.status == ExportStatus.PAGAR:
-            return (self.aktiv or self.skapad) < timezone.now() - EXPORT_TIDSGRANS
+            return (self.aktiv or self.skapad) < self.db_now - EXPORT_TIDSGRANS
         if self.status == ExportStatus.VANTAR:
-            return self.skapad < timezone.now() - EXPORT_VANTETID
+            return self.skapad < self.db_now - EXPORT_VANTETID
         return False
 
     @property

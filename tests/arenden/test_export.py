@@ -876,6 +876,46 @@ def test_a_job_whose_heartbeat_stops_is_stale_after_the_limit_and_may_be_ordered
     assert (export.status, export.fel, export.fil.name) == ("misslyckad", EXPORT_AVBRUTEN, "")
 
 
+class _Klocka:
+    """`django.utils.timezone` as a machine whose clock is `fel` off sees it."""
+
+    def __init__(self, fel):
+        self.fel = fel
+
+    def now(self):
+        return timezone.now() + self.fel
+
+    def __getattr__(self, name):
+        return getattr(timezone, name)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fel", [datetime.timedelta(minutes=5), -datetime.timedelta(minutes=5)], ids=["fore", "efter"])
+@pytest.mark.parametrize("maskin", ["arbetaren", "appservern"])
+def test_clocks_minutes_apart_neither_fail_a_live_export_nor_keep_a_dead_one(
+    client, korta_granser, hallet_jobb, monkeypatch, maskin, fel
+):
+    """The worker's or the app server's clock minutes off the others': a live job shows as
+    running, and one whose worker died shows as failed a limit after its last sign of life, since
+    the sign is written and judged by the database's clock."""
+    sekr, mote, export = _export_med_en_punkt()
+    client.force_login(sekr)
+    monkeypatch.setattr(services if maskin == "arbetaren" else sammantraden, "timezone", _Klocka(fel))
+    hallet_jobb(export)
+    [puls] = _pulsar()
+    _vanta_tills(lambda: Sammantradesexport.objects.filter(pk=export.pk, klara=0, aktiv__isnull=False).exists())
+
+    time.sleep(2 * TIDSGRANS.total_seconds())  # kept alive by its beat meanwhile
+    assert _status(client, export)["status"] == "pagar"
+    with pytest.raises(services.WorkflowError, match="är inte klar än"):
+        services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+
+    puls.stop()  # its worker killed
+    _vanta_tills(lambda: _status(client, export)["status"] == "misslyckad")
+    assert _status(client, export)["fel"] == EXPORT_AVBRUTEN
+    services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_job_that_finishes_no_item_for_too_long_stops_its_heartbeat_and_goes_stale(
     korta_granser, hallet_jobb, monkeypatch
