@@ -45,20 +45,20 @@ install: system-packages $(STAMP)
 install-test: system-packages test-system-packages $(TEST_STAMP)
 
 # The lock files, made again from pyproject.toml (and pip's and the build backend's pins) by uv,
-# which a throwaway venv holds: it is no dependency of the app. Each pins the whole tree of what it
-# installs, with the sha256 of every file the registry offers for that version (wheels for every
-# platform, and the sdist), so pip on any machine finds its file's hash. Versions already locked
+# which a throwaway venv holds, installed by the hashes of requirements-uv.lock: it is no
+# dependency of the app. Each pins the whole tree of what it installs, with the sha256 of every
+# file the registry offers for that version (wheels for every platform, and the sdist), so pip on
+# any machine finds its file's hash. Versions already locked
 # stay unless pyproject.toml moves them or LOCK_FLAGS says so (`make lock LOCK_FLAGS=--upgrade`,
 # `LOCK_FLAGS='--upgrade-package certifi'`). The test and bench locks are resolved within the
 # app's, and the bench lock within the test lock too, because they are installed on top of each
 # other into one .venv. Resolved for Linux on x86_64 and on aarch64, which must give the same files.
-UV_VERSION := 0.13.8
 LOCKS := requirements-build.lock requirements.lock requirements-test.lock requirements-bench.lock
 LOCK_PLATFORMS := x86_64 aarch64
 
 lock:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(PYTHON) -m venv "$$tmp/venv"; "$$tmp/venv/bin/pip" install --quiet uv==$(UV_VERSION); \
+	$(PYTHON) -m venv "$$tmp/venv"; "$$tmp/venv/bin/pip" install --quiet --require-hashes -r requirements-uv.lock; \
 	build=$$($(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"])'); \
 	for platform in $(LOCK_PLATFORMS); do \
 	  mkdir "$$tmp/$$platform"; cp pyproject.toml "$$tmp/$$platform/"; \

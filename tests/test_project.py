@@ -217,7 +217,7 @@ def _pyproject():
         return tomllib.load(f)
 
 
-@pytest.mark.parametrize("name", LOCKS)
+@pytest.mark.parametrize("name", [*LOCKS, "requirements-uv.lock"])
 def test_every_locked_package_has_a_hash(name):
     pins = _lock(name)
     assert pins
