@@ -1771,9 +1771,7 @@ def kor_export(*, export_id):
 
     export = Sammantradesexport.objects.select_related("sammantrade__namnd").get(pk=export_id)
     rows = Sammantradesexport.objects.filter(pk=export.pk)
-    if not rows.filter(status=ExportStatus.VANTAR).update(
-        status=ExportStatus.PAGAR, klara=0, fel="", aktiv=Now()
-    ):
+    if not rows.filter(status=ExportStatus.VANTAR).update(status=ExportStatus.PAGAR, klara=0, fel="", aktiv=Now()):
         logger.warning("Export %s körs inte: den väntar inte längre (%s).", export.pk, export.status)
         return None
     running = rows.filter(status=ExportStatus.PAGAR)
