@@ -278,14 +278,47 @@
   var empty = document.getElementById("inga-valda");
   var registerStatus = document.getElementById("register-status");
 
-  function button(label, text, onClick) {
+  function button(label, text, onClick, step) {
     var b = document.createElement("button");
     b.type = "button";
     b.className = "knapp-liten";
     b.textContent = text;
     b.setAttribute("aria-label", label);
+    if (step) b.dataset.steg = step;
     b.addEventListener("click", onClick);
     return b;
+  }
+
+  // Every change draws the list anew, and the button pressed goes with the old list, and the
+  // keyboard focus with it: a keyboard or screen reader user would start again from the top of
+  // the page after each step. So the button of the list that has the focus when a change is
+  // sent is noted, and the focus is given to its like once the answer is drawn.
+  function focusInList() {
+    var el = document.activeElement;
+    if (!el || !el.dataset || !el.dataset.steg || !list.contains(el)) return null;
+    var li = el.closest("li");
+    return {button: el, id: li.dataset.id, step: el.dataset.steg, index: Array.prototype.indexOf.call(list.children, li)};
+  }
+
+  function giveFocusBack(was) {
+    // Not when the focus is still on the button (nothing was drawn), nor when the officer has
+    // gone on elsewhere while the answer was on its way.
+    if (!was || document.contains(was.button)) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var li = list.querySelector('li[data-id="' + was.id + '"]');
+    var target;
+    if (li) {
+      // The same step for the same åtgärd, or at an end of the list its other move.
+      target = li.querySelector('[data-steg="' + was.step + '"]') ||
+        li.querySelector('[data-steg="upp"], [data-steg="ner"]') || li.querySelector('[data-steg="bort"]');
+    } else if (list.children.length) {
+      // Removed: the åtgärd that took its place, or the one before it at the end of the list.
+      li = list.children[Math.min(was.index, list.children.length - 1)];
+      target = li.querySelector('[data-steg="bort"]');
+    } else {
+      target = document.getElementById("register-rubrik");  // none left
+    }
+    if (target) target.focus();
   }
 
   function chosenIds() {
@@ -315,23 +348,25 @@
       li.append(title, meta, " ");
       if (i > 0) li.append(button("Flytta upp " + item.titel, "Upp", function () {
         change({ordning: moved(ids, i, i - 1), sedd_ordning: ids}, "Ordningen är ändrad.");
-      }));
+      }, "upp"));
       if (i < items.length - 1) li.append(button("Flytta ner " + item.titel, "Ner", function () {
         change({ordning: moved(ids, i, i + 1), sedd_ordning: ids}, "Ordningen är ändrad.");
-      }));
+      }, "ner"));
       li.append(button("Ta bort " + item.titel + " ur dokumentet", "Ta bort", function () {
         change({ta_bort: item.id}, item.titel + " är borttagen.");
-      }));
+      }, "bort"));
       list.append(li);
     });
     empty.hidden = items.length > 0;
   }
 
   function change(body, done) {
+    var was = focusInList();
     registerStatus.textContent = "Sparar …";
     return postJSON(register.dataset.url, body).then(function (result) {
       if (result.status === 200) {
         renderChosen(result.data.valda);
+        giveFocusBack(was);
         registerStatus.textContent = done;
         markResults();
         showDocumentStatus(result.data);
@@ -339,6 +374,7 @@
         // Refused (someone else changed the list, or it already held the change): show it as
         // stored, with what was refused and why.
         renderChosen(result.data.valda);
+        giveFocusBack(was);
         registerStatus.textContent = "Inte ändrat: " + result.data.fel;
         markResults();
         showDocumentStatus(result.data);
@@ -358,7 +394,8 @@
     results.querySelectorAll("li").forEach(function (li) {
       var chosen = ids.indexOf(parseInt(li.dataset.id, 10)) >= 0;
       var b = li.querySelector("button");
-      b.disabled = chosen;
+      // Not `disabled`: a disabled button loses the focus, which the officer who pressed it had.
+      if (chosen) b.setAttribute("aria-disabled", "true"); else b.removeAttribute("aria-disabled");
       b.textContent = chosen ? "Vald" : "Lägg till";
       b.setAttribute("aria-label", (chosen ? "Vald: " : "Lägg till ") + li.dataset.titel);
     });
@@ -379,6 +416,7 @@
         .filter(Boolean).join(" · ");
       li.append(title, " ", meta, " ");
       li.append(button("Lägg till " + hit.titel, "Lägg till", function () {
+        if (this.getAttribute("aria-disabled") === "true") return;  // already in the document
         change({lagg_till: hit.id}, hit.titel + " är tillagd.");
       }));
       results.append(li);

@@ -555,3 +555,62 @@ def test_the_time_a_section_was_saved_is_told_in_swedish_time_whatever_the_compu
     efter = datetime.datetime.now(ZoneInfo("Europe/Stockholm"))
     assert status.inner_text()[len("Sparat ") :][:2] in {f"{fore.hour:02d}", f"{efter.hour:02d}"}
     context.close()
+
+
+def test_the_keyboard_focus_stays_with_an_atgard_moved_removed_or_added(demo_site, med_atgarder, page):
+    """Each change draws the list anew: the button pressed is gone, and focus with it, so that a
+    keyboard or screen reader user was sent back to the top of the page after every step."""
+    a, b, c = stored_order(med_atgarder)
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{med_atgarder.pk}/redigera/")
+    status = page.locator("#register-status")
+
+    page.get_by_role("button", name=f"Flytta ner {a}").focus()
+    page.keyboard.press("Enter")
+    expect(status).to_have_text("Ordningen är ändrad.")
+    expect(page.get_by_role("button", name=f"Flytta ner {a}")).to_be_focused()
+    # Moved to the end, it can only go up: focus is on that button of the same åtgärd.
+    page.keyboard.press("Enter")
+    expect(page.locator("#valda-atgarder li .titel")).to_have_text([b, c, a])
+    expect(page.get_by_role("button", name=f"Flytta upp {a}")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#valda-atgarder li .titel")).to_have_text([b, a, c])
+    expect(page.get_by_role("button", name=f"Flytta upp {a}")).to_be_focused()
+    assert stored_order(med_atgarder) == [b, a, c]
+
+    # Removed, the focus goes on to the åtgärd that took its place, and from the last to the one before.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name=f"Ta bort {a} ur dokumentet")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(status).to_have_text(f"{a} är borttagen.")
+    expect(page.get_by_role("button", name=f"Ta bort {c} ur dokumentet")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(status).to_have_text(f"{c} är borttagen.")
+    expect(page.get_by_role("button", name=f"Ta bort {b} ur dokumentet")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#inga-valda")).to_be_visible()
+    # None left: the focus is on the list's heading, where the next Tab leads on to the search.
+    expect(page.locator("#register-rubrik")).to_be_focused()
+    assert stored_order(med_atgarder) == []
+
+    # Added from the search, the hit's button says so and keeps the focus.
+    page.get_by_text("Sök i åtgärdsregistret").click()
+    page.get_by_role("button", name="Sök", exact=True).click()
+    lagg_till = page.get_by_role("button", name=f"Lägg till {a}")
+    lagg_till.focus()
+    page.keyboard.press("Enter")
+    expect(status).to_have_text(f"{a} är tillagd.")
+    vald = page.locator("#sokresultat").get_by_role("button", name=f"Vald: {a}")
+    expect(vald).to_be_focused()
+    expect(vald).to_be_disabled()
+    # Pressed again, it sends nothing.
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+    page.keyboard.press("Enter")
+    # A round trip to the server after it, by which time a POST sent would have been seen.
+    with page.expect_response(lambda response: "/atgarder/sok/" in response.url):
+        page.get_by_role("button", name="Sök", exact=True).click()
+    assert sent == []
+    expect(status).to_have_text(f"{a} är tillagd.")
+    assert stored_order(med_atgarder) == [a]
