@@ -33,6 +33,7 @@ from .constants import (
 from .html import sanitize_html
 from .models import (
     ANDRA_TJANSTEUTLATANDE,
+    SKAPA_TJANSTEUTLATANDE,
     SKICKA_FOR_ATTEST,
     Arende,
     Attestering,
@@ -347,8 +348,7 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
     with transaction.atomic():
         arende = Arende.objects.select_for_update().select_related("forvaltning").get(pk=arende.pk)
         if user is not None and (
-            not user.has_perm("arenden.add_tjansteutlatande")
-            or not Arende.objects.for_user(user).filter(pk=arende.pk).exists()
+            not user.has_perm(SKAPA_TJANSTEUTLATANDE) or not Arende.objects.for_user(user).filter(pk=arende.pk).exists()
         ):
             raise WorkflowError("Du har inte behörighet att skriva tjänsteutlåtanden i ärendet.")
         if arende.is_closed:

@@ -249,7 +249,8 @@ def _arende_sida(request, arende, form=None, status=200):
     tjansteutlatanden = list(
         arende.tjansteutlatanden.defer("innehall").select_related("mall").prefetch_related("bilagor")
     )
-    if form is None and not tjansteutlatanden:
+    # The form only to those the service lets start a document; others read the case.
+    if form is None and not tjansteutlatanden and arende.kan_fa_dokument_av(request.user):
         skrivelse = arende.skrivelser.first()
         form = NyttTjansteutlatandeForm(initial={"titel": skrivelse.titel if skrivelse else arende.arendemening})
     return render(

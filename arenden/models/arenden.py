@@ -110,6 +110,9 @@ class DiarieSekvens(models.Model):
 
 NYAST_FORST = ("-registrerad", "-ar", "-lopnummer", "-pk")
 
+# Starting a case's tjänsteutlåtande (`Arende.kan_fa_dokument_av`, `services.skapa_tjansteutlatande`).
+SKAPA_TJANSTEUTLATANDE = "arenden.add_tjansteutlatande"
+
 
 class ArendeKolumn(models.Expression):
     """A column of the ärende table that PostgreSQL's triggers keep and that is not a model field
@@ -363,6 +366,13 @@ class Arende(models.Model):
     @property
     def is_closed(self):
         return self.status == ArendeStatus.AVSLUTAT
+
+    def kan_fa_dokument_av(self, user):
+        """Whether `user` may start a tjänsteutlåtande on the case (`services.skapa_tjansteutlatande`):
+        it is open and they hold the permission (the officers; chefs, secretaries and registrators
+        read its documents). The scope is the caller's to have checked, as for
+        `Tjansteutlatande.kan_andras_av`."""
+        return not self.is_closed and user.has_perm(SKAPA_TJANSTEUTLATANDE)
 
     def fel_i_registreringsdagen(self, idag=None, tidigare=None):
         """Why the case's `registrerad` cannot stand, or None; `tidigare` is the day stored

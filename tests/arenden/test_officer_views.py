@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from arenden import services
-from arenden.constants import Roll
+from arenden.constants import ArendeStatus, Roll
 from arenden.constants import TjansteutlatandeStatus as S
 from arenden.models import Arende, DiarieSekvens, Mall, Skrivelse, TjansteutlatandeAtgard
 from atgarder.models import Atgard
@@ -1218,6 +1218,37 @@ def test_the_send_form_is_offered_only_to_those_who_may_send_the_document(client
             assert "Du har inte behörighet att skicka dokumentet för attest." in response.content.decode()
             utkast.refresh_from_db()
             assert utkast.status == S.UTKAST
+
+
+def test_the_new_document_form_is_offered_only_to_those_who_may_write_one(client, varld):
+    """A chef, a secretary or a registrator who opens a case without a document reads it; a form
+    there only led to a refusal, after the title and meeting date were typed. A closed case takes
+    no new document from anyone."""
+    arende = ArendeFactory(forvaltning=varld.forvaltning, handlaggare=varld.officer, avdelning=varld.avdelning)
+    avslutat = ArendeFactory(forvaltning=varld.forvaltning, handlaggare=varld.officer, avdelning=varld.avdelning)
+    Arende.objects.filter(pk=avslutat.pk).update(status=ArendeStatus.AVSLUTAT)
+    skapa = reverse("arenden:skapa_tjansteutlatande", args=[arende.pk])
+    for user, erbjuds in (
+        (varld.officer, True),
+        (varld.chef1, False),
+        (varld.sekreterare, False),
+        (varld.registrator, False),
+    ):
+        client.force_login(user)
+        html = client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
+        assert (skapa in html) is erbjuds, user.username
+        assert ("Inget tjänsteutlåtande ännu." in html) is not erbjuds, user.username
+    client.force_login(varld.officer)
+    html = client.get(reverse("arenden:arende", args=[avslutat.pk])).content.decode()
+    assert reverse("arenden:skapa_tjansteutlatande", args=[avslutat.pk]) not in html
+    assert "Inget tjänsteutlåtande ännu." in html
+
+    # One sent all the same (a page opened before the role was taken away) is refused with why.
+    client.force_login(varld.chef1)
+    response = client.post(skapa, _ny_handling())
+    assert response.status_code == 409
+    assert "Du har inte behörighet att skriva tjänsteutlåtanden i ärendet." in response.content.decode()
+    assert not arende.tjansteutlatanden.exists()
 
 
 def test_the_session_question_answers_204_logged_in_and_the_login_page_when_not(client, handlaggare):
