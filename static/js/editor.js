@@ -177,7 +177,7 @@
       if (result.status === 200) {
         self.version = result.data.version;
         self.pendingVersion = null;
-        self.conflict.hidden = true;
+        self.closeConflict();
         var now = self.payload();
         if (now.text !== sent.text || now.avslutning !== sent.avslutning) {
           // Typed while the save was under way: that text stays, and is saved next time.
@@ -227,8 +227,17 @@
     this.pendingVersion = null;
     this.dirty = false;
     this.el.classList.remove("osparad");
-    this.conflict.hidden = true;
+    this.closeConflict();
     this.status.textContent = "Den sparade texten visas.";
+  };
+
+  // The panel closes once the officer has chosen in it, and the focus on its button would go
+  // with it, leaving a keyboard or screen reader user at the top of the page: it goes to the
+  // section's text instead, where the writing goes on.
+  Section.prototype.closeConflict = function () {
+    var focused = !this.conflict.hidden && this.conflict.contains(document.activeElement);
+    this.conflict.hidden = true;
+    if (focused) this.editors.text.focus();
   };
 
   document.querySelectorAll(".sektion").forEach(function (el) { sections.push(new Section(el)); });

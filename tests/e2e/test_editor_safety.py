@@ -614,3 +614,39 @@ def test_the_keyboard_focus_stays_with_an_atgard_moved_removed_or_added(demo_sit
     assert sent == []
     expect(status).to_have_text(f"{a} är tillagd.")
     assert stored_order(med_atgarder) == [a]
+
+
+def test_the_keyboard_focus_goes_back_to_the_text_once_a_conflict_is_settled(demo_site, utkast, page):
+    """The conflict's panel closes with the choice made in it, and the focus, on one of its
+    buttons, went with it: a keyboard or screen reader user was left at the top of the page."""
+    anette = get_user_model().objects.get(username="anette")
+    sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    falt = region(page, "Sammanfattning")
+    text = falt.get_by_role("textbox", name="Sammanfattning", exact=True)
+    konflikt = falt.locator(".konflikt")
+
+    def krock(egen, andras):
+        sektion.refresh_from_db()
+        services.spara_sektion(sektion=sektion, text=f"<p>{andras}</p>", expected_version=sektion.version, user=anette)
+        text.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(egen)
+        page.keyboard.press("Control+S")
+        expect(konflikt).to_be_visible()
+
+    krock("Min text.", "En kollegas text.")
+    konflikt.get_by_role("button", name="Spara min text över den sparade").focus()
+    page.keyboard.press("Enter")
+    expect(konflikt).to_be_hidden()
+    expect(text).to_be_focused()
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Min text.</p>"
+
+    krock("Min andra text.", "En kollegas andra text.")
+    konflikt.get_by_role("button", name="Använd den sparade texten").focus()
+    page.keyboard.press("Enter")
+    expect(konflikt).to_be_hidden()
+    expect(text).to_be_focused()
+    expect(text).to_have_text("En kollegas andra text.")
