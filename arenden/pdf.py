@@ -250,6 +250,15 @@ def attestation_rows(tu):
     ]
 
 
+def vantar_pa(tu):
+    """Whose attest a document sent for attest waits for next ("" once attested, or never sent):
+    the PDF of a document between two steps of its chain must not read as approved."""
+    if tu.status != TjansteutlatandeStatus.TILL_ATTEST:
+        return ""
+    steg = tu.next_attestering
+    return steg.namn_eller_anvandare if steg else ""
+
+
 def _har_text(html):
     return bool(html_to_text(html or "").strip())
 
@@ -272,6 +281,7 @@ def _document_context(tu, snapshot):
             or (s.get("visar_atgarder") and snapshot.get("atgardsgrupper"))
         ],
         "attesteringar": attestation_rows(tu),
+        "vantar_pa": vantar_pa(tu),
         "kontrollsumma": tu.innehall_hash[:16] if tu.innehall_hash and tu.innehall else "",
     }
 

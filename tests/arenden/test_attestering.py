@@ -1137,6 +1137,43 @@ def test_the_same_content_attested_again_by_others_prints_its_new_attestations(w
     assert "Chef1 Testsson" not in andra and "Chef2 Testsson" not in andra
 
 
+def test_a_document_still_waiting_for_attest_does_not_print_as_approved(world):
+    # Downloaded between the avdelningschef's attest and the förvaltningschef's, the PDF said
+    # "Detta dokument har godkänts digitalt" above the one attestation: read as an approved
+    # document, which it is not until the whole chain has attested it.
+    from arenden import pdf
+    from tests.arenden.pdftext import find_in_order, pages
+
+    tu = world.skickat()
+    vantar = "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+    assert find_in_order(vantar, ["Dokumentet är inte attesterat. Det väntar på attest av Chef1 Testsson."]) == []
+    assert "godkänts" not in vantar
+
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    tu.refresh_from_db()
+    text = "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+    assert "godkänts" not in text
+    rader = [
+        "Attesterat av",
+        "Dokumentet väntar på attest av Chef2 Testsson och är inte godkänt än. Attesterat hittills:",
+        "Chef1 Testsson, Avdelningschef",
+        f"Innehåll skickat för attest, SHA-256: {tu.innehall_hash[:16]}",
+    ]
+    assert find_in_order(text, rader) == []
+
+    services.attestera(tjansteutlatande=tu, user=world.chef2)
+    tu.refresh_from_db()
+    text = "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+    assert "väntar på attest" not in text
+    rader = [
+        "Detta dokument har godkänts digitalt av följande personer:",
+        "Chef2 Testsson, Stadsdelsdirektör",
+        "Chef1 Testsson, Avdelningschef",
+        f"Attesterat innehåll, SHA-256: {tu.innehall_hash[:16]}",
+    ]
+    assert find_in_order(text, rader) == []
+
+
 def test_a_signatory_who_is_a_user_signs_with_the_name_held_when_the_document_is_sent(world):
     tu = world.dokument()
     services.spara_dokumentdel(
