@@ -219,6 +219,10 @@ class UndertecknareInline(PersonfaltMixin, admin.TabularInline):
     extra = 0
     fields = ("ordning", "anvandare", "namn", "befattning", "expected_version")
 
+    def get_queryset(self, request):
+        # A page read only (a chef's) names each row's user: read with the rows, not one by one.
+        return super().get_queryset(request).select_related("anvandare")
+
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         if obj is not None and "anvandare" in formset.form.base_fields:
@@ -234,6 +238,10 @@ class AttesteringInline(PersonfaltMixin, admin.TabularInline):
     fields = ("omgang", "ordning", "attestant", "namn", "befattning", "attesterad", "innehall_hash", "makulerad")
     readonly_fields = fields
     can_delete = False
+
+    def get_queryset(self, request):
+        # Every round's steps stay on the page, each naming its attestant: read with the rows.
+        return super().get_queryset(request).select_related("attestant")
 
     def has_add_permission(self, request, obj=None):
         return False

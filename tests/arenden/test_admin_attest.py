@@ -1087,3 +1087,37 @@ def test_a_bilaga_with_neither_file_nor_text_is_refused_with_the_input_kept(clie
             tjansteutlatande=tu, obj=Bilaga(ordning=2, titel="Karta", text="  "), user=world.officer
         )
     assert not tu.bilagor.exists()
+
+
+def test_the_chefs_page_of_a_document_reads_its_attestations_and_signatories_with_the_rows(world, client):
+    # Every round of the chain stays on the page, each step naming its attestant, and each signatory
+    # names the user who signs: read one row at a time, a document returned a few times cost the
+    # chef reading it a query a row.
+    from arenden.models import Undertecknare
+
+    tu = world.dokument()
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+    client.force_login(world.chef2)
+
+    def omgang(n):
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+        services.attestera(tjansteutlatande=tu, user=world.chef1)
+        services.aterremittera(tjansteutlatande=tu, user=world.chef2, kommentar="Förtydliga bakgrunden.")
+        undertecknare = Undertecknare(ordning=n, anvandare=world.chef2, namn="Chef2 Testsson", befattning="Direktör")
+        services.spara_dokumentdel(tjansteutlatande=tu, obj=undertecknare, user=world.officer)
+
+    def fragor():
+        with CaptureQueriesContext(connection) as fragor:
+            sida = client.get(url)
+        assert sida.status_code == 200
+        return len(fragor), sida.content.decode()
+
+    omgang(1)
+    client.get(url)  # what a process reads once (content types) is not the page's
+    en, _ = fragor()
+    for n in range(2, 5):
+        omgang(n)
+    fyra, sida = fragor()
+    assert sida.count("Chef1 Testsson (chef1)") == 4  # each round's step, named as a person
+    assert sida.count("Chef2 Testsson (chef2)") >= 4 + 4  # each round's step and each signatory
+    assert fyra == en
