@@ -699,8 +699,11 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
             raise PermissionDenied
         return obj
 
-    def _bekrafta(self, request, obj, *, rubrik, text, knapp, kommentar=None, form=None, innehall_hash=None):
+    def _bekrafta(
+        self, request, obj, *, rubrik, text, knapp, kommentar=None, form=None, innehall_hash=None, skickas_inte=False
+    ):
         context = {
+            "skickas_inte": skickas_inte,
             "innehall_hash": innehall_hash,
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -752,16 +755,17 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
         obj = self._hamta_for_attest(request, object_id)
         hinder = obj.aterremiss_hinder(request.user)
         last = self._last_innehall(request, obj)
+        kommentar = request.POST.get("kommentar", "")
         if hinder or last is None:
+            if request.method == "POST" and kommentar.strip():
+                return self._kommentaren_kvar(request, obj, kommentar, hinder or services.InnehalletAndrat.MEDDELANDE)
             self.message_user(request, hinder or services.InnehalletAndrat.MEDDELANDE, messages.ERROR)
             return redirect(self._change_url(obj))
-        kommentar = request.POST.get("kommentar", "")
         if request.method == "POST":
             try:
                 services.aterremittera(tjansteutlatande=obj, user=request.user, kommentar=kommentar, innehall_hash=last)
             except services.InnehalletAndrat as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-                return redirect(self._change_url(obj))
+                return self._kommentaren_kvar(request, obj, kommentar, str(exc))
             except services.WorkflowError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
@@ -777,6 +781,23 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
             kommentar=kommentar,
             text="Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras.",
             innehall_hash=last,
+        )
+
+    def _kommentaren_kvar(self, request, obj, kommentar, fel):
+        """A return refused once the chef has written its comment: the document was changed, taken
+        back or sent anew while they wrote, or someone else acted on their step. Sent back to the
+        document's page, they lost what they wrote; here it stays, with why, for them to copy once
+        they have read the document as it is now. There is nothing to send it with."""
+        self.message_user(request, fel, messages.ERROR)
+        return self._bekrafta(
+            request,
+            obj,
+            rubrik=f"Återremittera {obj}",
+            knapp="Återremittera",
+            kommentar=kommentar,
+            text="Kommentaren är inte skickad, men står kvar nedan så att du kan kopiera den. Läs dokumentet som "
+            "det är nu innan du attesterar eller återremitterar det.",
+            skickas_inte=True,
         )
 
     def _kan_skicka(self, request, obj):

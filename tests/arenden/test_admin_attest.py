@@ -694,9 +694,9 @@ def test_a_chef_who_attested_is_told_so_when_returning_the_document(world, clien
     client.force_login(world.chef1)
     url = f"/admin/arenden/tjansteutlatande/{tu.pk}/aterremittera/"
     fel = "Du har redan attesterat dokumentet i denna attestomgång och kan inte återremittera det."
-    for data in (None, {"kommentar": "Förtydliga.", "innehall_hash": tu.innehall_hash}):
-        svar = client.post(url, data) if data else client.get(url)
-        assert _messages(_follow(client, svar)) == [fel]
+    assert _messages(_follow(client, client.get(url))) == [fel]
+    svar = client.post(url, {"kommentar": "Förtydliga.", "innehall_hash": tu.innehall_hash})
+    assert _messages(svar) == [fel] and "Förtydliga." in svar.content.decode()  # what they wrote, not sent
     tu.refresh_from_db()
     assert tu.status == S.TILL_ATTEST
 
@@ -721,7 +721,7 @@ def test_a_chef_never_attests_or_returns_content_sent_again_after_they_opened_it
 
     refused = _follow(client, client.post(f"{dokument_url}attestera/", attest_lasta))
     assert any("skickats för attest på nytt" in m for m in _messages(refused))
-    refused = _follow(client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "Nej.", **retur_lasta}))
+    refused = client.post(f"{dokument_url}aterremittera/", {"kommentar": "Nej.", **retur_lasta})
     assert any("skickats för attest på nytt" in m for m in _messages(refused))
     # The link from the page read before is refused too, before any confirmation is shown.
     old_link = re.search(r'href="([^"]*attestera/\?innehall=[0-9a-f]+)"', page_link).group(1)
@@ -733,6 +733,40 @@ def test_a_chef_never_attests_or_returns_content_sent_again_after_they_opened_it
     _, lasta = _bekrafta(client, dokument_url, "attestera")
     _follow(client, client.post(f"{dokument_url}attestera/", lasta))
     assert tu.attesteringar.get(attesterad__isnull=False).innehall_hash == tu.innehall_hash
+
+
+@pytest.mark.parametrize("under_tiden", ["ändrat", "skickat på nytt"])
+def test_a_return_refused_because_the_document_changed_meanwhile_keeps_the_chefs_comment(world, client, under_tiden):
+    # The chef writes what must change; meanwhile the officer saves a section (the round is void,
+    # a draft again) or also sends it anew. Sent back to the document's page, the chef lost the
+    # comment they wrote; it stays on the page, with why it was not sent, and nothing else happens.
+    tu = world.skickat()
+    dokument_url = f"/admin/arenden/tjansteutlatande/{tu.pk}/"
+    client.force_login(world.chef1)
+    _, lasta = _bekrafta(client, dokument_url, "aterremittera")
+    sektion = tu.sektioner.first()
+    services.spara_sektion(
+        sektion=sektion, text="<p>Nytt innehåll.</p>", expected_version=sektion.version, user=world.officer
+    )
+    if under_tiden == "skickat på nytt":
+        services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    tu.refresh_from_db()
+    fore = (tu.status, tu.innehall_hash, tu.history.count())
+
+    kommentar = "Bakgrunden behöver polisens lägesbild från 2024.\n\nStryk andra stycket i sammanfattningen."
+    svar = client.post(f"{dokument_url}aterremittera/", {"kommentar": kommentar, **lasta})
+    assert svar.status_code == 200
+    fel = {
+        "ändrat": "Dokumentet kan inte återremitteras i status ”Utkast”.",
+        "skickat på nytt": services.InnehalletAndrat.MEDDELANDE,
+    }[under_tiden]
+    assert _messages(svar) == [fel]
+    sida = svar.content.decode()
+    assert html.escape(kommentar, quote=False) in sida and "Kommentaren är inte skickad" in sida
+    assert 'type="submit"' not in sida[sida.index('id="content-main"') :]
+    tu.refresh_from_db()
+    assert (tu.status, tu.innehall_hash, tu.history.count()) == fore
+    assert tu.aterremiss_kommentar == ""
 
 
 @pytest.mark.parametrize("del_", ["bilagor", "undertecknare"])
