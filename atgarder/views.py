@@ -2,12 +2,13 @@
 that reported on them, each åtgärd with its history, and the editor's search and create."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from arenden.models import Arende, Tjansteutlatande, dolda_arenden
+from arenden.models import Arende, Tjansteutlatande, TjansteutlatandeAtgard, dolda_arenden
 from arenden.urls_per_id import url_per_id
 
 from .constants import AtgardTyp
@@ -19,6 +20,7 @@ HISTORIKFALT = ("typ", "titel", "beskrivning", "period_start", "period_slut")
 SOKTRAFFAR = 30
 ARENDEN_PER_SIDA = 50
 ARENDEN_GRANS = 1000  # the ärenden a drogscen page counts and pages through
+DOKUMENT_GRANS = 1000  # the documents an åtgärd page counts and pages through
 
 
 @require_GET
@@ -121,17 +123,43 @@ def atgard(request, pk):
     # The cases the åtgärd cites that the user may not see are counted, not named.
     dolda = atgard.citerade_arenden.count() - len(atgard.citerade)
     dolda_citerade = dolda_arenden(dolda) if dolda else ""
-    dokument = (
-        Tjansteutlatande.objects.for_user(request.user)
-        .filter(atgard_val__atgard=atgard)
-        .select_related("arende")
-        .order_by("-skapad")
-    )
     return render(
         request,
         "atgarder/atgard.html",
-        {"atgard": atgard, "dolda_citerade": dolda_citerade, "dokument": list(dokument), "historik": _historik(atgard)},
+        {
+            "atgard": atgard,
+            "dolda_citerade": dolda_citerade,
+            "historik": _historik(atgard),
+            **_redovisande_dokument(request, atgard),
+        },
     )
+
+
+def _redovisande_dokument(request, atgard):
+    """A page of the documents the user may see that report on the åtgärd, newest first, paged
+    as the drogscen page pages its ärenden: the ids of at most DOKUMENT_GRANS + 1 give both the
+    count ("fler än 1000" past the limit) and the page, whose rows are then read by id. Listed
+    whole, an åtgärd of the register held some 950 of them at 200,000 ärenden."""
+    ids = list(
+        Tjansteutlatande.objects.for_user_in_list(request.user)
+        .filter(pk__in=TjansteutlatandeAtgard.objects.filter(atgard=atgard).values("tjansteutlatande_id"))
+        .order_by("-skapad", "-pk")
+        .values_list("pk", flat=True)[: DOKUMENT_GRANS + 1]
+    )
+    sida = Paginator(ids[:DOKUMENT_GRANS], ARENDEN_PER_SIDA).get_page(request.GET.get("sida"))
+    rader = (
+        Tjansteutlatande.objects.select_related("arende")
+        .only("titel", "status", "arende__diarienummer")
+        .in_bulk(list(sida.object_list))
+    )
+    arende_url = url_per_id("arenden:arende")
+    pa_sidan = [rader[pk] for pk in sida.object_list if pk in rader]
+    return {
+        "sida": sida,
+        "dokument": [{"tu": tu, "url": arende_url(tu.arende_id)} for tu in pa_sidan],
+        "dokument_begransad": len(ids) > DOKUMENT_GRANS,
+        "dokument_grans": DOKUMENT_GRANS,
+    }
 
 
 def atgard_json(atgard):

@@ -786,6 +786,58 @@ def test_editor_and_atgard_pages_query_count_does_not_grow_with_rows(officer_cli
     assert (_queries(officer_client, editor), _queries(officer_client, url)) == few
 
 
+def _redovisar(atgard, handlaggare, n):
+    """`n` documents of the officer's cases that report on `atgard`, oldest first."""
+    dokument = []
+    for i in range(n):
+        tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare), titel=f"Redovisande {i:03d}")
+        tu.atgard_val.create(atgard=atgard, ordning=1)
+        dokument.append(tu)
+    # Newest first by when each was written, not by id.
+    bas = timezone.now() - datetime.timedelta(days=n)
+    for i, tu in enumerate(dokument):
+        type(tu).objects.filter(pk=tu.pk).update(skapad=bas + datetime.timedelta(days=i))
+    return dokument
+
+
+def test_the_atgard_page_pages_the_documents_that_report_it_newest_first(officer_client, handlaggare, monkeypatch):
+    from atgarder import views
+
+    monkeypatch.setattr(views, "DOKUMENT_GRANS", 5)
+    monkeypatch.setattr(views, "ARENDEN_PER_SIDA", 2)
+    atgard = AtgardFactory()
+    dokument = _redovisar(atgard, handlaggare, 4)
+    annans = TjansteutlatandeFactory(titel="Annan förvaltnings dokument")
+    annans.atgard_val.create(atgard=atgard, ordning=1)
+    url = reverse("atgarder:atgard", args=[atgard.pk])
+
+    first = officer_client.get(url).content.decode()
+    assert "4 tjänsteutlåtanden, nyast först" in first and "Sida 1 av 2" in first
+    assert first.index("Redovisande 003") < first.index("Redovisande 002")
+    assert "Redovisande 001" not in first and "Redovisande 000" not in first
+    assert 'aria-label="Tjänsteutlåtandenas sidor"' in first and 'href="?sida=2"' in first
+    second = officer_client.get(url, {"sida": 2}).content.decode()
+    assert "Sida 2 av 2" in second and second.index("Redovisande 001") < second.index("Redovisande 000")
+    assert "Redovisande 003" not in second and "Annan förvaltnings dokument" not in first + second
+    assert f'href="{reverse("arenden:arende", args=[dokument[0].arende.pk])}"' in second
+
+    _redovisar(atgard, handlaggare, 2)
+    over = officer_client.get(url).content.decode()
+    assert "Fler än 5 tjänsteutlåtanden, nyast först; de 5 senaste visas här" in over
+    assert reverse("arenden:sok") in over and "Sida 1 av 3" in over
+
+
+def test_the_atgard_page_query_count_does_not_grow_with_its_documents(officer_client, handlaggare):
+    atgard = AtgardFactory()
+    url = reverse("atgarder:atgard", args=[atgard.pk])
+    _redovisar(atgard, handlaggare, 3)
+    few = _queries(officer_client, url)
+    _redovisar(atgard, handlaggare, 60)
+    assert _queries(officer_client, url) == few
+    page = officer_client.get(url).content.decode()
+    assert page.count("Redovisande ") == 50 and "Sida 1 av 2" in page
+
+
 def test_a_document_page_reads_along_with_the_document_only_what_it_shows(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
     sektion = tu.sektioner.first()
