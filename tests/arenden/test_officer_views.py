@@ -364,6 +364,30 @@ def _save(client, tu, sektion, text, version):
     return client.post(url, json.dumps({"text": text, "version": version}), content_type="application/json")
 
 
+def test_a_section_larger_than_the_server_takes_is_refused_in_the_editors_shape(officer_client, handlaggare, settings):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    sektion = tu.sektioner.first()
+    fore = (sektion.text, sektion.version, tu.atgard_val.count())
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_200_000
+
+    # Django refused it with its HTML 400 page, of which the editor could only say
+    # "Oväntat svar från servern (400)".
+    svar = _save(officer_client, tu, sektion, "<p>" + "Lång text om drogscenen. " * 50_000 + "</p>", 1)
+    assert svar.status_code == 413 and svar["Content-Type"] == "application/json"
+    assert svar.json() == {
+        "fel": "Texten är för lång för att sparas: servern tar emot högst 1,1 MB åt gången, omkring 300 sidor "
+        "text. Korta texten eller lägg den långa delen som bilaga."
+    }
+    ordning = officer_client.post(
+        reverse("arenden:atgarder", args=[tu.pk]),
+        json.dumps({"ordning": [1] * 500_000, "sedd_ordning": []}),
+        content_type="application/json",
+    )
+    assert ordning.status_code == 413 and "för lång" in ordning.json()["fel"]
+    sektion.refresh_from_db()
+    assert (sektion.text, sektion.version, tu.atgard_val.count()) == fore
+
+
 def test_saving_a_section_sanitises_and_reports_conflicts(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
     sektion = tu.sektioner.first()

@@ -650,3 +650,34 @@ def test_the_keyboard_focus_goes_back_to_the_text_once_a_conflict_is_settled(dem
     expect(konflikt).to_be_hidden()
     expect(text).to_be_focused()
     expect(text).to_have_text("En kollegas andra text.")
+
+
+def test_a_section_too_long_for_the_server_says_so_and_keeps_the_text(demo_site, utkast, page, settings):
+    sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Bakgrund")
+    fore = sektion.text
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 40_000
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    falt = region(page, "Bakgrund")
+    falt.get_by_role("textbox").click()
+    page.keyboard.press("Control+End")
+    lang = "Trygghetsvandringar i Sätra centrum varje kväll. " * 1_000
+    page.keyboard.insert_text(lang)
+    falt.get_by_role("button", name="Spara bakgrund").click()
+
+    # The server's HTML 400 page was told as "Oväntat svar från servern (400)".
+    expect(falt.locator(".sektion-fot .sparstatus")).to_have_text(
+        "Inte sparat: Texten är för lång för att sparas: servern tar emot högst 39 kB åt gången, omkring 11 sidor "
+        "text. Korta texten eller lägg den långa delen som bilaga. Din text finns kvar."
+    )
+    expect(falt.get_by_role("textbox")).to_contain_text(lang.strip())
+    sektion.refresh_from_db()
+    assert sektion.text == fore
+
+    # Shortened, it is saved.
+    falt.get_by_role("textbox").press("Control+A")
+    page.keyboard.insert_text("Kortare bakgrund.")
+    falt.get_by_role("button", name="Spara bakgrund").click()
+    expect(falt.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Kortare bakgrund.</p>"
