@@ -573,6 +573,11 @@ def atgarder(request, pk):
             else:
                 services.ta_bort_atgard(tjansteutlatande=tu, atgard=atgard, user=request.user)
         elif _idlista(data.get("ordning")) and _idlista(data.get("sedd_ordning")):
+            if any(len(set(ids)) != len(ids) for ids in (data["ordning"], data["sedd_ordning"])):
+                # No page sends one. Answered as a conflict, it told of a colleague's change that
+                # was never made, and sent the officer to reload a page that was not out of date.
+                fel = "Felaktig begäran: ordningen tar upp samma åtgärd mer än en gång."
+                return _register_svar(tu, {"fel": fel}, status=400)
             services.ordna_atgarder(
                 tjansteutlatande=tu, atgard_ids=data["ordning"], sedd_ordning=data["sedd_ordning"], user=request.user
             )

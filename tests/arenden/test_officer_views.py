@@ -567,6 +567,32 @@ def test_a_reordering_from_an_order_no_longer_stored_is_refused_with_the_stored_
     )
 
 
+@pytest.mark.parametrize(
+    ("ordning", "sedd"), [("aab", "abc"), ("abc", "aabc"), ("abcc", "abc")], ids=["ny", "sedd", "en-for-mycket"]
+)
+def test_a_reordering_naming_an_atgard_twice_is_refused_as_malformed(officer_client, handlaggare, ordning, sedd):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    atgarder = {n: AtgardFactory(titel=n.upper()) for n in "abc"}
+    for atgard in atgarder.values():
+        services.lagg_till_atgard(tjansteutlatande=tu, atgard=atgard, user=handlaggare)
+    tu.refresh_from_db()
+    fore = (tu.version, TjansteutlatandeAtgard.history.count())
+    body = {"ordning": [atgarder[n].pk for n in ordning], "sedd_ordning": [atgarder[n].pk for n in sedd]}
+
+    svar = officer_client.post(
+        reverse("arenden:atgarder", args=[tu.pk]), json.dumps(body), content_type="application/json"
+    )
+
+    # It was answered as a conflict (409: a colleague's change, or "Ladda om sidan"), or with a
+    # duplicate only in the order it was moved from, taken: no one had changed anything.
+    assert svar.status_code == 400
+    assert svar.json()["fel"] == "Felaktig begäran: ordningen tar upp samma åtgärd mer än en gång."
+    assert "konflikt" not in svar.json()
+    assert [v["id"] for v in svar.json()["valda"]] == [atgarder[n].pk for n in "abc"]
+    tu.refresh_from_db()
+    assert (tu.version, TjansteutlatandeAtgard.history.count()) == fore
+
+
 @pytest.mark.parametrize("andring", ["lagg_till", "ta_bort", "ordning"])
 @pytest.mark.parametrize("fran", [S.TILL_ATTEST, S.ATTESTERAD])
 def test_the_register_answers_with_the_documents_status_a_change_voiding_the_attest(
