@@ -507,7 +507,7 @@ def spara_sektion(request, pk, sektion_pk):
     tu = _tu_or_404(request, pk)
     sektion = get_object_or_404(tu.sektioner.select_related("mall_sektion"), pk=sektion_pk)
     data = _json_body(request)
-    if data is None or not isinstance(data.get("text"), str) or not isinstance(data.get("version"), int):
+    if data is None or not isinstance(data.get("text"), str) or not _heltal(data.get("version")):
         return JsonResponse({"fel": "Felaktig begäran: text och version behövs."}, status=400)
     avslutning = data.get("avslutning")
     if avslutning is not None and not isinstance(avslutning, str):
@@ -547,8 +547,14 @@ def spara_sektion(request, pk, sektion_pk):
     )
 
 
+def _heltal(value):
+    """A whole number of JSON's. Not true or false, which Python counts as 1 and 0: a version
+    sent as true was taken for version 1, and an åtgärd's id as the åtgärd with id 1."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _idlista(value):
-    return isinstance(value, list) and all(isinstance(i, int) for i in value)
+    return isinstance(value, list) and all(_heltal(i) for i in value)
 
 
 @require_POST
@@ -562,7 +568,7 @@ def atgarder(request, pk):
     data = _json_body(request)
     if data is None:
         return JsonResponse({"fel": "Felaktig begäran."}, status=400)
-    andring = next((n for n in ("lagg_till", "ta_bort") if isinstance(data.get(n), int)), None)
+    andring = next((n for n in ("lagg_till", "ta_bort") if _heltal(data.get(n))), None)
     try:
         if andring is not None:
             atgard = Atgard.objects.filter(pk=data[andring]).first()

@@ -593,6 +593,49 @@ def test_a_reordering_naming_an_atgard_twice_is_refused_as_malformed(officer_cli
     assert (tu.version, TjansteutlatandeAtgard.history.count()) == fore
 
 
+def test_a_section_save_with_true_for_its_version_is_refused(officer_client, handlaggare):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    sektion = tu.sektioner.first()
+    fore = (sektion.text, sektion.version)
+    assert sektion.version == 1  # which JSON's true was taken for
+    svar = _save(officer_client, tu, sektion, "<p>Sparat med version true.</p>", True)
+    assert svar.status_code == 400 and svar.json() == {"fel": "Felaktig begäran: text och version behövs."}
+    sektion.refresh_from_db()
+    assert (sektion.text, sektion.version) == fore
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"lagg_till": True},
+        {"ta_bort": True},
+        {"ordning": [True], "sedd_ordning": [1]},
+        {"ordning": [1], "sedd_ordning": [True]},
+    ],
+    ids=["lagg_till", "ta_bort", "ordning", "sedd_ordning"],
+)
+def test_a_register_change_with_true_for_an_atgard_id_is_refused(officer_client, handlaggare, body):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    # JSON's true was taken for the åtgärd with id 1.
+    ett = Atgard.objects.filter(pk=1).first() or AtgardFactory(pk=1)
+    if "lagg_till" not in body:
+        services.lagg_till_atgard(tjansteutlatande=tu, atgard=ett, user=handlaggare)
+    tu.refresh_from_db()
+    fore = (list(tu.atgard_val.values_list("atgard_id", flat=True)), tu.version, TjansteutlatandeAtgard.history.count())
+
+    svar = officer_client.post(
+        reverse("arenden:atgarder", args=[tu.pk]), json.dumps(body), content_type="application/json"
+    )
+
+    assert svar.status_code == 400 and svar.json() == {"fel": "Felaktig begäran."}
+    tu.refresh_from_db()
+    assert (
+        list(tu.atgard_val.values_list("atgard_id", flat=True)),
+        tu.version,
+        TjansteutlatandeAtgard.history.count(),
+    ) == fore
+
+
 @pytest.mark.parametrize("andring", ["lagg_till", "ta_bort", "ordning"])
 @pytest.mark.parametrize("fran", [S.TILL_ATTEST, S.ATTESTERAD])
 def test_the_register_answers_with_the_documents_status_a_change_voiding_the_attest(
