@@ -61,3 +61,17 @@ def test_the_menu_marks_the_page_it_is_on(rf, db, url, aktuell):
     request.resolver_match = resolve(url)
     meny = _huvudmeny(render_to_string("base.html", request=request))
     assert re.findall(r'aria-current="page">([^<]+)</a>', meny) == [aktuell]
+
+
+def test_the_diarium_search_is_one_of_the_officers_pages(client, db):
+    """Reached from the officers' menu, the search kept that menu and the way out: it was drawn in
+    the admin's frame, whose header and "Start" led an officer to the admin's login."""
+    officer = ProfilFactory(user=UserFactory(roller=[Roll.HANDLAGGARE])).user
+    client.force_login(officer)
+    html = client.get("/sok/", {"q": "drogscener"}).content.decode()
+
+    assert re.findall(r'aria-current="page">([^<]+)</a>', _huvudmeny(html)) == ["Sök i diariet"]
+    assert "Logga ut" in html and "<h1>Sök i diariet</h1>" in html
+    assert 'href="/admin/' not in html
+    # No hits: the count says so, with no empty list beside it.
+    assert "Inga träffar för ”drogscener”." in html and "sokresultat" not in html
