@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef, Value
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -172,12 +173,21 @@ class ForedragningspunktInline(admin.TabularInline):
         return is_namndsekreterare(request.user)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("sammantrade", "tjansteutlatande__arende", "arende")
+        qs = super().get_queryset(request).select_related("sammantrade", "tjansteutlatande__arende", "arende")
+        # A nämnd that several förvaltningar answer to has each one's documents on its list, and
+        # a document's page is its own förvaltning's (a 404 for the other's secretary): whether
+        # the reader may open it is read with the items, in the same query, not once per item.
+        dokument = self.admin_site.get_model_admin(Tjansteutlatande)
+        if not dokument.has_view_or_change_permission(request):
+            return qs.annotate(kan_oppnas=Value(False))
+        return qs.annotate(kan_oppnas=Exists(dokument.get_queryset(request).filter(pk=OuterRef("tjansteutlatande_id"))))
 
     @admin.display(description="ärende")
     def arendet(self, obj):
         if not obj.tjansteutlatande_id:
             return format_html("{} <em>(information)</em>", obj.titel)
+        if not getattr(obj, "kan_oppnas", False):  # named, not linked: the link would be a 404
+            return format_html("{}<br>{}", obj.rubrik, obj.diarienummer)
         url = reverse("admin:arenden_tjansteutlatande_change", args=[obj.tjansteutlatande_id])
         return format_html('<a href="{}">{}</a><br>{}', url, obj.rubrik, obj.diarienummer)
 

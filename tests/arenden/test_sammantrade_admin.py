@@ -310,6 +310,33 @@ def test_a_shared_namnds_secretary_is_offered_what_every_forvaltning_addresses_t
     assert client.get(_url(mote, "change/")).status_code == 404
 
 
+def test_a_shared_namnds_secretary_sees_another_forvaltnings_item_named_and_every_link_opens(client, db):
+    # The meeting's list holds what every förvaltning answering to the nämnd sent; the document's
+    # own page is its förvaltning's (a 404 for the other's secretary), so its item is named
+    # there without a link, and each link the page gives leads somewhere the secretary may go.
+    from arenden import services
+    from tests.factories import ArendeFactory, ForvaltningFactory
+
+    mote = sammantrade()
+    skhlm = ForvaltningFactory(diarieprefix="SKHLM", namnd=mote.namnd)
+    grannen = ForvaltningFactory(diarieprefix="GRANN", namnd=mote.namnd)
+    egen = attesterat_dokument(titel="Skärholmens punkt", arende=ArendeFactory(forvaltning=skhlm))
+    grannens = attesterat_dokument(titel="Grannens punkt", arende=ArendeFactory(forvaltning=grannen))
+    sekr = sekreterare(forvaltning=skhlm)
+    for tu in (egen, grannens):
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    client.force_login(sekr)
+
+    page = client.get(_url(mote, "change/")).content.decode()
+    assert f'<a href="/admin/arenden/tjansteutlatande/{egen.pk}/change/">Skärholmens punkt</a>' in page
+    assert "Grannens punkt" in page and grannens.arende.diarienummer in page
+    assert f"/admin/arenden/tjansteutlatande/{grannens.pk}/" not in page
+    lankar = set(re.findall(r'href="(/[^"#]*)"', page))
+    assert lankar
+    for lank in sorted(lankar):
+        assert client.get(lank.replace("&amp;", "&")).status_code == 200, lank
+
+
 def test_secretary_postpones_an_item_in_the_admin_after_confirming(sekr_client):
     from arenden import services
 
