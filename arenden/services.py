@@ -1459,7 +1459,7 @@ def kontrollera_motesdagen(sammantrade, now=None):
         )
 
 
-def _kontrollera_oavgjord(punkt):
+def kontrollera_oavgjord(punkt):
     """An item gets one outcome at its meeting: a beslut, or a postponement."""
     if punkt.bordlagd:
         raise WorkflowError(
@@ -1528,7 +1528,7 @@ def _avgor(*, punkt, beslut, user, now, bordlagd):
     punkt = _punkt_kvar(
         Foredragningspunkt.objects.select_related("sammantrade__namnd", "arende", "tjansteutlatande"), punkt.pk
     )
-    _kontrollera_oavgjord(punkt)
+    kontrollera_oavgjord(punkt)
     kontrollera_motesdagen(punkt.sammantrade, now)
     if bordlagd and not punkt.tjansteutlatande_id:
         raise WorkflowError(
@@ -1551,7 +1551,7 @@ def _avgor(*, punkt, beslut, user, now, bordlagd):
         # the items it renumbers; the decision then reads the list they committed.
         Sammantrade.objects.select_for_update().get(pk=punkt.sammantrade_id)
         punkt = _punkt_kvar(Foredragningspunkt.objects.select_for_update().select_related("sammantrade"), punkt.pk)
-        _kontrollera_oavgjord(punkt)
+        kontrollera_oavgjord(punkt)
         if punkt.nummer != tryckt_nummer:  # the list was reordered while the extract was made
             raise WorkflowError(
                 f"Föredragningslistan ändrades medan beslutet registrerades: punkten är nu nummer {punkt.nummer}. "

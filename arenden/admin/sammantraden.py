@@ -458,10 +458,13 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         )
         return self._tillbaka(mote)
 
-    def _kan_avgoras(self, request, mote):
-        """Whether the meeting's day has come; if not, the secretary is told so on the meeting's page."""
+    def _kan_avgoras(self, request, punkt):
+        """Whether the item may get its outcome now, as the services will check: not decided or
+        postponed already, and the meeting's day has come. If not, the secretary is told why on
+        the meeting's page, instead of given a page to confirm on whose form can only fail."""
         try:
-            services.kontrollera_motesdagen(mote)
+            services.kontrollera_oavgjord(punkt)
+            services.kontrollera_motesdagen(punkt.sammantrade)
         except services.WorkflowError as exc:
             messages.error(request, str(exc))
             return False
@@ -472,7 +475,7 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         punkt = self._punkt(request, mote, punkt_pk)
         if punkt is None:
             return self._tillbaka(mote)
-        if request.method == "GET" and not self._kan_avgoras(request, mote):
+        if request.method == "GET" and not self._kan_avgoras(request, punkt):
             return self._tillbaka(mote)
         if request.method == "POST":
             form = BeslutForm(request.POST)
@@ -509,7 +512,7 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
                 "föredragningslista.",
             )
             return self._tillbaka(mote)
-        if not self._kan_avgoras(request, mote):
+        if not self._kan_avgoras(request, punkt):
             return self._tillbaka(mote)
         context = {
             **self.admin_site.each_context(request),

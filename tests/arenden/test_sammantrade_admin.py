@@ -362,6 +362,37 @@ def test_secretary_postpones_an_item_in_the_admin_after_confirming(sekr_client):
     assert "Bordlagd" in page and "Ärendet bordläggs." in page
 
 
+@pytest.mark.parametrize("utfall", ["beslutad", "bordlagd"])
+def test_an_item_already_dealt_with_offers_no_confirmation_page(sekr_client, utfall):
+    # Posting is refused for an item decided or postponed; the page to confirm on was still
+    # offered, with a form that could only fail. It leads back to the meeting, told why.
+    from arenden import services
+
+    mote = sammantrade()
+    tu = attesterat_dokument(titel="Avgjord")
+    sekr2 = sekreterare("sekr2")
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr2)
+    if utfall == "beslutad":
+        services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr2)
+        vagran = "Beslut är redan registrerat för punkt 1."
+    else:
+        services.bordlagg(punkt=punkt, user=sekr2)
+        vagran = "Punkt 1 är bordlagd och kan inte få något beslut på det här sammanträdet."
+    punkt.refresh_from_db()
+    sparat = (punkt.beslut, punkt.beslutad, punkt.bordlagd)
+
+    for vad in ("beslut", "bordlagg"):
+        url = _url(mote, f"punkt/{punkt.pk}/{vad}/")
+        response = sekr_client.get(url, follow=True)
+        assert response.redirect_chain == [(_url(mote, "change/"), 302)], vad
+        assert vagran in " ".join(str(m) for m in response.context["messages"]), vad
+        # The refused post says the same.
+        posted = sekr_client.post(url, {"beslut": "Något annat."}, follow=True)
+        assert vagran in " ".join(str(m) for m in posted.context["messages"]), vad
+    punkt.refresh_from_db()
+    assert (punkt.beslut, punkt.beslutad, punkt.bordlagd) == sparat
+
+
 def test_a_meeting_later_than_today_offers_no_decision(sekr_client):
     import datetime
 
