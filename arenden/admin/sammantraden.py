@@ -544,6 +544,9 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
                 lambda: services.bestall_export(sammantrade=mote, typ=form.cleaned_data["typ"], user=request.user),
                 "Exporten är beställd. Du kan lämna sidan; den finns här när den är klar.",
             )
+        else:  # the page's buttons send a known type; anything else is refused as any other refusal
+            typer = " eller ".join(str(label) for label in ExportTyp.labels)
+            messages.error(request, f"Exporten är inte beställd: okänd typ av export. Välj {typer}.")
         return self._tillbaka(mote)
 
     def _export(self, request, export_pk):

@@ -393,6 +393,21 @@ def test_an_item_already_dealt_with_offers_no_confirmation_page(sekr_client, utf
     assert (punkt.beslut, punkt.beslutad, punkt.bordlagd) == sparat
 
 
+@pytest.mark.parametrize("data", [{"typ": "docx"}, {}])
+def test_an_unknown_export_type_is_told_in_swedish(sekr_client, data):
+    # Only a hand-made request can send it, but the page went back without a word.
+    from arenden.models import Sammantradesexport
+
+    mote = sammantrade()
+    response = sekr_client.post(_url(mote, "export/"), data, follow=True)
+
+    assert response.redirect_chain == [(_url(mote, "change/"), 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Exporten är inte beställd: okänd typ av export. Välj Mötespaket (en PDF) eller Zip med en PDF per punkt."
+    ]
+    assert not Sammantradesexport.objects.exists()
+
+
 def test_a_meeting_later_than_today_offers_no_decision(sekr_client):
     import datetime
 
