@@ -230,13 +230,20 @@ def medarbetarval(field, request, *, forvaltning=None, behall=(), behover_roll=F
         forvaltningar = Forvaltning.objects.values("pk")
     else:
         forvaltningar = forvaltningar_for(request.user)
-    personer = valbara_medarbetare(forvaltningar, behover_roll=behover_roll)
+    valbara = valbara_medarbetare(forvaltningar, behover_roll=behover_roll)
     behall = [pk for pk in behall if pk is not None]
-    if behall:
-        personer = personer | personer.model._default_manager.filter(pk__in=behall)
+    personer = valbara | valbara.model._default_manager.filter(pk__in=behall) if behall else valbara
     if behall and forvaltning is not None:
+        # Asked when the list is drawn, for all those it holds at once (a row each, on a list of
+        # signatories): who may still be chosen, most of them, has no hinder; only the others
+        # are asked why, one by one.
+        fria = []
 
         def hinder(person):
+            if not fria:
+                fria.append(set(valbara.filter(pk__in=behall).values_list("pk", flat=True)))
+            if person.pk in fria[0]:
+                return None
             return hinder_som_medarbetare(person, Forvaltning.objects.get(pk=forvaltning), behover_roll=behover_roll)
 
         markera_behallna(field, behall, hinder)
@@ -253,6 +260,29 @@ class ListadeIterator(ModelChoiceIterator):
     def __init__(self, field):
         super().__init__(field)
         self.queryset = field.listade
+
+
+def las_valen_en_gang(field):
+    """Let the choices of `field` be read once for every form of a page that draws it: each row
+    of an inline draws the same select from its own copy of the field, and each copy read the
+    queryset again (a query a row, and the labels' own, `markera_behallna`, each time). The copies
+    share what the field holds besides its widget, so they share the rows read by the first."""
+    lasta = []
+
+    class Iterator(field.iterator):
+        def __iter__(self):
+            if not lasta:
+                lasta.append(list(super().__iter__()))
+            return iter(lasta[0])
+
+        def __len__(self):
+            return len(list(iter(self)))
+
+        def __bool__(self):
+            return len(self) > 0
+
+    field.iterator = Iterator
+    field.widget.choices = field.choices
 
 
 def chefsval(field, *, behall=None):

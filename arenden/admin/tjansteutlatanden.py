@@ -55,6 +55,7 @@ from .common import (
     ScopedAdminMixin,
     VersionForm,
     VisaIgenVidVagranMixin,
+    las_valen_en_gang,
     medarbetarval,
     person_column,
 )
@@ -228,7 +229,9 @@ class UndertecknareInline(PersonfaltMixin, admin.TabularInline):
         if obj is not None and "anvandare" in formset.form.base_fields:
             # Who signs for the förvaltning works in it; the document's signatories stay choices.
             behall = obj.undertecknare.values_list("anvandare_id", flat=True)
-            medarbetarval(formset.form.base_fields["anvandare"], request, forvaltning=obj.forvaltning_id, behall=behall)
+            falt = formset.form.base_fields["anvandare"]
+            medarbetarval(falt, request, forvaltning=obj.forvaltning_id, behall=behall)
+            las_valen_en_gang(falt)  # each signatory's row draws the same select
         return formset
 
 

@@ -622,3 +622,40 @@ def test_the_timeline_reads_every_documents_history_in_one_query(db):
     skapade = [h["detalj"] for h in handelser if h["handelse"] == services.SKAPAT]
     assert skapade == ["Första svaret", "Andra svaret"]
     assert [h["handelse"] for h in handelser].count("Dokumentet ändrat") == 1
+
+
+def test_a_documents_page_reads_its_signatories_choices_once_for_the_page(client):
+    # Each signatory row draws a select of who may sign: its choices were read once per row.
+    from arenden import services
+    from arenden.models import Undertecknare
+
+    world = build_world()
+    tu = world.dokument()
+    client.force_login(world.officer)
+    url = f"/admin/arenden/tjansteutlatande/{tu.pk}/change/"
+    personer = [world.chef2, world.chef1, world.officer, world.kollega]
+
+    def sida():
+        client.get(url)  # warm, as `_counts`
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        # each row's select, with its own signatory chosen
+        valda = re.findall(
+            r'<select name="undertecknare-\d+-anvandare".*?<option value="(\d+)" selected>',
+            response.content.decode(),
+            flags=re.S,
+        )
+        assert valda == [str(pk) for pk in tu.undertecknare.order_by("ordning").values_list("anvandare", flat=True)]
+        return len(queries)
+
+    def lagg_till(ordning):
+        person = personer[ordning - 1]
+        rad = Undertecknare(ordning=ordning, anvandare=person, namn=person.get_full_name(), befattning="Chef")
+        services.spara_dokumentdel(tjansteutlatande=tu, obj=rad, user=world.officer)
+
+    lagg_till(1)
+    en = sida()
+    for ordning in (2, 3, 4):
+        lagg_till(ordning)
+    assert sida() == en
