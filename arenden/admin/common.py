@@ -599,10 +599,13 @@ class HistoryAdmin(PersonfaltMixin, SafeInputAdminMixin, SimpleHistoryAdmin):
         return super().get_history_queryset(request, history_manager, pk_name, object_id).select_related("history_user")
 
     def render_history_view(self, request, template, context, **kwargs):
-        page_obj = context.get("page_obj")
-        if page_obj is not None:  # the list of changes, not an old version's page
-            context["lankade_personer"] = self.lankade_personer(request, page_obj.object_list)
+        if context.get("page_obj") is not None:  # the list of changes, not an old version's page
+            context["lankade_personer"] = self.lankade_personer(request, self.historikens_rader(context))
         return super().render_history_view(request, template, context, **kwargs)
+
+    def historikens_rader(self, context):
+        """The history rows a page of changes shows, whose authors it names."""
+        return context["page_obj"].object_list
 
     def lankade_personer(self, request, records):
         """The ids of the people who made the page's changes whose own page the user may open

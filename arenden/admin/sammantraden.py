@@ -5,7 +5,9 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Value
+from django.core.paginator import Paginator
+from django.db.models import Exists, F, OuterRef, Value, Window
+from django.db.models.functions import Lag
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -152,6 +154,56 @@ class BeslutForm(forms.Form):
     )
 
 
+LISTANS_SIDA = "listan"  # the page of the list's changes on the meeting's history page (`p`: its own)
+
+
+def _listans_handelse(rad):
+    """What a history row of an item records, in the secretary's words: the item's own row
+    holds its state after the change, and the one before it (`forra_*`) what it changed from."""
+    if rad.history_type == "+":
+        return "Tillagd på listan"
+    if rad.history_type == "-":
+        return "Borttagen från listan"
+    if rad.beslutad and rad.forra_beslutad is None:
+        return "Bordlagd" if rad.bordlagd else "Beslut registrerat"
+    if rad.forra_nummer is not None and rad.nummer != rad.forra_nummer:
+        return f"Flyttad från punkt {rad.forra_nummer}"
+    return "Ändrad"
+
+
+def listans_historik(mote, sida):
+    """A page of the changes of the meeting's föredragningslista (its items' history rows: added,
+    moved, removed, decided, postponed), newest first, as the history pages show theirs. What
+    each row changed from (its item's row before it) and the document's title and number are read
+    with the rows: one query for the page, whatever it holds."""
+    forra = {"partition_by": [F("id")], "order_by": [F("history_date").asc(), F("history_id").asc()]}
+    rader = (
+        Foredragningspunkt.history.filter(sammantrade_id=mote.pk)
+        .select_related("history_user")
+        .annotate(
+            forra_nummer=Window(Lag("nummer"), **forra),
+            forra_beslutad=Window(Lag("beslutad"), **forra),
+            dokumentets_titel=F("tjansteutlatande__titel"),
+            arendets_diarienummer=F("arende__diarienummer"),
+        )
+        .order_by("-history_date", "-history_id")
+    )
+    paginator = Paginator(rader, HistoryAdmin.history_list_per_page)
+    page_obj = paginator.get_page(sida)
+    for rad in page_obj.object_list:
+        # Postponed: the title the meeting had, as the item's `rubrik`.
+        rubrik = rad.handling_titel if rad.handling else (rad.dokumentets_titel or rad.titel)
+        rad.punkt = f"{rad.nummer}. {rubrik}"
+        rad.listans_handelse = _listans_handelse(rad)
+        if rad.listans_handelse in ("Bordlagd", "Beslut registrerat"):
+            rad.listans_beslut = rad.beslut
+    return {
+        "listans_sida": page_obj,
+        "listans_sidor": paginator.get_elided_page_range(page_obj.number),
+        "listans_var": LISTANS_SIDA,
+    }
+
+
 class ForedragningspunktInline(admin.TabularInline):
     """The föredragningslista. Items change only through the services, by the buttons here."""
 
@@ -253,6 +305,7 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
     date_hierarchy = "datum"
     inlines = [ForedragningspunktInline]
     change_form_template = "admin/arenden/sammantrade/change_form.html"
+    object_history_template = "admin/arenden/sammantrade/object_history.html"
     form = SammantradeForm
 
     # The meetings are the nämnd secretaries' own: the role decides, not model permissions.
@@ -351,6 +404,15 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
             extra_context["exporter"] = list(mote.exporter.select_related("bestalld_av")[:5])
             extra_context["export_typer"] = ExportTyp.choices
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_history_view(self, request, template, context, **kwargs):
+        # The meeting's own changes, and below them its list's, which are its items' history.
+        if context.get("page_obj") is not None:  # the list of changes, not an old version's page
+            context.update(listans_historik(context["object"], request.GET.get(LISTANS_SIDA)))
+        return super().render_history_view(request, template, context, **kwargs)
+
+    def historikens_rader(self, context):
+        return [*super().historikens_rader(context), *context["listans_sida"].object_list]
 
     # The secretary's actions: each checks the role, calls one service and reports the outcome.
 

@@ -632,3 +632,81 @@ def test_a_deleted_meeting_names_who_deleted_it_in_its_history(client, db, hur):
 
     rad = Sammantrade.history.filter(id=mote.pk).order_by("history_id").last()
     assert (rad.history_type, rad.history_user, rad.history_change_reason) == ("-", sekr, "Borttaget")
+
+
+def _listans_rader(page):
+    """The rows of the meeting's history page's table of its list's changes, as text."""
+    tabell = page[page.index('id="listans-historik"') :]
+    tabell = tabell[: tabell.index("</table>")]
+    return [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", rad)).strip()
+        for rad in re.findall(r"<tr>(.*?)</tr>", tabell, flags=re.S)[1:]
+    ]
+
+
+def test_a_meetings_history_shows_its_lists_changes_with_who_and_when(client, db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from arenden import services
+    from arenden.models import Foredragningspunkt
+
+    mote = sammantrade()
+    sekr, kollega = sekreterare(), sekreterare("kollega")
+    kollega.first_name, kollega.last_name = "Karin", "Kollega"
+    kollega.save()
+    beslutas, bordlaggs, tas_bort = (attesterat_dokument(titel=t) for t in ("Beslutas", "Bordläggs", "Tas bort"))
+    for tu in (beslutas, bordlaggs, tas_bort):
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr)
+    services.satt_pa_foredragningslista(sammantrade=mote, titel="Information", user=kollega)
+    services.ta_bort_fran_foredragningslista(punkt=mote.punkter.get(tjansteutlatande=tas_bort), user=kollega)
+    ids = list(mote.punkter.order_by("nummer").values_list("pk", flat=True))
+    ny = [ids[2], ids[0], ids[1]]
+    services.ordna_foredragningslista(sammantrade=mote, punkt_ids=ny, sedd_ordning=ids, user=sekr)
+    services.registrera_beslut(punkt=mote.punkter.get(tjansteutlatande=beslutas), beslut="Godkänt.", user=kollega)
+    services.bordlagg(punkt=mote.punkter.get(tjansteutlatande=bordlaggs), user=sekr)
+    client.force_login(sekr)
+    url = _url(mote, "history/")
+
+    page = client.get(url).content.decode()
+    rader = _listans_rader(page)
+    tid = r"\d{4}-\d\d-\d\d \d\d:\d\d"
+    assert all(re.match(tid, rad) for rad in rader)
+    rader = [re.sub(tid + " ", "", rad) for rad in rader]
+    kalle = services.display_name(kollega)
+    sekr_namn = services.display_name(sekr)
+    forvantat = [
+        f"3. Bordläggs {bordlaggs.arende.diarienummer} Bordlagd {sekr_namn}",
+        f"2. Beslutas {beslutas.arende.diarienummer} Beslut registrerat {kalle}",
+        f"3. Bordläggs {bordlaggs.arende.diarienummer} Flyttad från punkt 2 {sekr_namn}",
+        f"2. Beslutas {beslutas.arende.diarienummer} Flyttad från punkt 1 {sekr_namn}",
+        f"1. Information Flyttad från punkt 3 {sekr_namn}",
+        f"3. Information Flyttad från punkt 4 {kalle}",
+        f"3. Tas bort {tas_bort.arende.diarienummer} Borttagen från listan {kalle}",
+        f"4. Information Tillagd på listan {kalle}",
+        f"3. Tas bort {tas_bort.arende.diarienummer} Tillagd på listan {sekr_namn}",
+        f"2. Bordläggs {bordlaggs.arende.diarienummer} Tillagd på listan {sekr_namn}",
+        f"1. Beslutas {beslutas.arende.diarienummer} Tillagd på listan {sekr_namn}",
+    ]
+    assert [rad[: len(f)] for rad, f in zip(rader, forvantat, strict=True)] == forvantat
+    assert "Beslut: Godkänt." in rader[1]
+    assert "11 händelser på föredragningslistan" in page
+
+    # Paginated as the other history pages, the same queries for a page of many rows as of few.
+    client.get(url)
+    with CaptureQueriesContext(connection) as fa:
+        client.get(url)
+    info = mote.punkter.get(titel="Information")
+    for i in range(50):
+        info.titel = f"Information {i}"
+        services.spara_med_orsak(info, user=kollega if i % 2 else sekr, reason="Rubriken ändrad")
+    with CaptureQueriesContext(connection) as manga:
+        forsta = client.get(url).content.decode()
+    assert len(manga) == len(fa)
+    assert len(_listans_rader(forsta)) == 50 and "61 händelser på föredragningslistan" in forsta
+    andra = client.get(url + "?listan=2").content.decode()
+    assert [re.sub(tid + " ", "", r) for r in _listans_rader(andra)] == rader
+    assert Foredragningspunkt.history.filter(sammantrade_id=mote.pk).count() == 61
+    # Who made a change links to their page where the reader may open it, as on every history page.
+    client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
+    assert f'<a href="/admin/auth/user/{kollega.pk}/change/">{kalle}</a>' in client.get(url).content.decode()
