@@ -154,6 +154,7 @@ def pages():
         ("ärende page", officer, f"/arenden/{decided.pk}/"),
         ("editor", officer, f"/tjansteutlatanden/{draft.pk}/redigera/"),
         ("drogscen page", officer, f"/drogscener/{scen.pk}/"),
+        ("åtgärd page", officer, f"/atgarder/{atgard.pk}/"),
         ("diarium search", officer, "/sok/?q=parklekar"),
         ("diarium search, common word", officer, "/sok/?q=polisen"),
         ("admin ärenden", chef, "/admin/arenden/arende/"),
