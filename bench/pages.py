@@ -148,13 +148,15 @@ def pages():
     decided_tu = decided.tjansteutlatanden.get()
     scen = Drogscen.objects.filter(namn=f"Centrum {prefix.upper()} 1").first() or Drogscen.objects.first()
     atgard = Atgard.objects.filter(titel__startswith="Åtgärd ").order_by("pk").first()
+    # An åtgärd the officer's decided case reports: its page lists at least that document at every size.
+    rapporterad = decided_tu.atgarder.order_by("pk").first() or atgard
     return [
         ("start page (Mina ärenden)", officer, "/"),
         ("start page, search", officer, "/?q=parklekar"),
         ("ärende page", officer, f"/arenden/{decided.pk}/"),
         ("editor", officer, f"/tjansteutlatanden/{draft.pk}/redigera/"),
         ("drogscen page", officer, f"/drogscener/{scen.pk}/"),
-        ("åtgärd page", officer, f"/atgarder/{atgard.pk}/"),
+        ("åtgärd page", officer, f"/atgarder/{rapporterad.pk}/"),
         ("diarium search", officer, "/sok/?q=parklekar"),
         ("diarium search, common word", officer, "/sok/?q=polisen"),
         ("admin ärenden", chef, "/admin/arenden/arende/"),
