@@ -409,6 +409,10 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         # The meeting's own changes, and below them its list's, which are its items' history.
         if context.get("page_obj") is not None:  # the list of changes, not an old version's page
             context.update(listans_historik(context["object"], request.GET.get(LISTANS_SIDA)))
+            # Each table's page links keep the page the other one shows.
+            egen, listans = context["page_obj"].number, context["listans_sida"].number
+            context["historikens_behall"] = f"{LISTANS_SIDA}={listans}&" if listans > 1 else ""
+            context["listans_behall"] = f"{context['page_var']}={egen}&" if egen > 1 else ""
         return super().render_history_view(request, template, context, **kwargs)
 
     def historikens_rader(self, context):

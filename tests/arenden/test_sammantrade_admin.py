@@ -707,6 +707,13 @@ def test_a_meetings_history_shows_its_lists_changes_with_who_and_when(client, db
     andra = client.get(url + "?listan=2").content.decode()
     assert [re.sub(tid + " ", "", r) for r in _listans_rader(andra)] == rader
     assert Foredragningspunkt.history.filter(sammantrade_id=mote.pk).count() == 61
+    # With both tables past a page, each one's page links keep the page the other shows.
+    for i in range(50):
+        mote.plats = f"Sal {i}"
+        services.spara_med_orsak(mote, user=sekr, reason="Lokalen ändrad")
+    bada = client.get(url + "?p=2&listan=2").content.decode()
+    assert 'href="?listan=2&amp;p=1"' in bada  # the meeting's own table, the list's page kept
+    assert 'href="?p=2&amp;listan=1"' in bada  # the list's table, the meeting's page kept
     # Who made a change links to their page where the reader may open it, as on every history page.
     client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
     assert f'<a href="/admin/auth/user/{kollega.pk}/change/">{kalle}</a>' in client.get(url).content.decode()
