@@ -776,14 +776,18 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
                     request, f"”{obj}” är återremitterat till {display_name(obj.handlaggare)}.", messages.SUCCESS
                 )
                 return redirect(reverse("admin:arenden_attestko_changelist"))
-        return self._bekrafta(
+        return self._aterremiss_sida(
             request,
             obj,
-            rubrik=f"Återremittera {obj}",
-            knapp="Återremittera",
-            kommentar=kommentar,
+            kommentar,
             text="Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras.",
             innehall_hash=last,
+        )
+
+    def _aterremiss_sida(self, request, obj, kommentar, **kwargs):
+        """The Återremittera page, with the comment as the chef has written it so far."""
+        return self._bekrafta(
+            request, obj, rubrik=f"Återremittera {obj}", knapp="Återremittera", kommentar=kommentar, **kwargs
         )
 
     def _kommentaren_kvar(self, request, obj, kommentar, fel):
@@ -792,12 +796,10 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
         document's page, they lost what they wrote; here it stays, with why, for them to copy once
         they have read the document as it is now. There is nothing to send it with."""
         self.message_user(request, fel, messages.ERROR)
-        return self._bekrafta(
+        return self._aterremiss_sida(
             request,
             obj,
-            rubrik=f"Återremittera {obj}",
-            knapp="Återremittera",
-            kommentar=kommentar,
+            kommentar,
             text="Kommentaren är inte skickad, men står kvar nedan så att du kan kopiera den. Läs dokumentet som "
             "det är nu innan du attesterar eller återremitterar det.",
             skickas_inte=True,

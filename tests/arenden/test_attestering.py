@@ -1144,14 +1144,17 @@ def test_a_document_still_waiting_for_attest_does_not_print_as_approved(world):
     from arenden import pdf
     from tests.arenden.pdftext import find_in_order, pages
 
+    def pdf_text():
+        tu.refresh_from_db()
+        return "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+
     tu = world.skickat()
-    vantar = "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+    vantar = pdf_text()
     assert find_in_order(vantar, ["Dokumentet är inte attesterat. Det väntar på attest av Chef1 Testsson."]) == []
     assert "godkänts" not in vantar
 
     services.attestera(tjansteutlatande=tu, user=world.chef1)
-    tu.refresh_from_db()
-    text = "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+    text = pdf_text()
     assert "godkänts" not in text
     rader = [
         "Attesterat av",
@@ -1162,8 +1165,7 @@ def test_a_document_still_waiting_for_attest_does_not_print_as_approved(world):
     assert find_in_order(text, rader) == []
 
     services.attestera(tjansteutlatande=tu, user=world.chef2)
-    tu.refresh_from_db()
-    text = "\n".join(pages(pdf.render_tjansteutlatande(tu)))
+    text = pdf_text()
     assert "väntar på attest" not in text
     rader = [
         "Detta dokument har godkänts digitalt av följande personer:",

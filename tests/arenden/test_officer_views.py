@@ -1344,17 +1344,17 @@ def test_a_withdrawal_without_a_round_it_was_shown_changes_nothing(client, varld
     assert tu.status == S.TILL_ATTEST
 
 
+def _skrivande_och_lasande(varld):
+    """(user, whether they write the case's document): its officer writes, the others read."""
+    return ((varld.officer, True), (varld.chef1, False), (varld.sekreterare, False), (varld.registrator, False))
+
+
 def test_the_send_form_is_offered_only_to_those_who_may_send_the_document(client, varld):
     """A chef, a secretary or a registrator who opens a draft's attest page reads the chain and
     what is missing; a send form there would only be refused by the service when used."""
     utkast = varld.dokument()
     url = reverse("arenden:skicka_for_attest", args=[utkast.pk])
-    for user, erbjuds in (
-        (varld.officer, True),
-        (varld.chef1, False),
-        (varld.sekreterare, False),
-        (varld.registrator, False),
-    ):
+    for user, erbjuds in _skrivande_och_lasande(varld):
         client.force_login(user)
         html = client.get(url).content.decode()
         assert ("Skicka för attest</button>" in html) is erbjuds, user.username
@@ -1373,12 +1373,7 @@ def test_the_new_document_form_is_offered_only_to_those_who_may_write_one(client
     avslutat = ArendeFactory(forvaltning=varld.forvaltning, handlaggare=varld.officer, avdelning=varld.avdelning)
     Arende.objects.filter(pk=avslutat.pk).update(status=ArendeStatus.AVSLUTAT)
     skapa = reverse("arenden:skapa_tjansteutlatande", args=[arende.pk])
-    for user, erbjuds in (
-        (varld.officer, True),
-        (varld.chef1, False),
-        (varld.sekreterare, False),
-        (varld.registrator, False),
-    ):
+    for user, erbjuds in _skrivande_och_lasande(varld):
         client.force_login(user)
         html = client.get(reverse("arenden:arende", args=[arende.pk])).content.decode()
         assert (skapa in html) is erbjuds, user.username
