@@ -1820,13 +1820,14 @@ def kor_export(*, export_id):
         # under the meeting's lock, which every change of the list takes, so no change slips in
         # between the check and the file becoming the meeting's.
         with transaction.atomic():
-            andrad = Sammantrade.objects.select_for_update().get(
-                pk=mote.pk
-            ).agendans_avtryck() != mote.agendans_avtryck(punkter)
+            listan = Sammantrade.objects.select_for_update().get(pk=mote.pk).agendans_summa()
+            andrad = listan != mote.agendans_summa(punkter)
             if andrad:
                 klar = running.update(status=ExportStatus.MISSLYCKAD, fel=EXPORT_LISTAN_ANDRAD, klar=timezone.now())
             else:
-                klar = running.update(fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now())
+                klar = running.update(
+                    fil=export.fil.name, status=ExportStatus.KLAR, klar=timezone.now(), avtryck=listan
+                )
     if andrad or not klar:
         export.fil.storage.delete(export.fil.name)
     if andrad:

@@ -1,5 +1,8 @@
 """Sammanträden: the nämnd's meetings, their föredragningslista and decisions."""
 
+import hashlib
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
@@ -93,6 +96,11 @@ class Sammantrade(models.Model):
             self.plats,
             sorted((p.pk, p.nummer, p.titel, p.tjansteutlatande_id) for p in punkter),
         )
+
+    def agendans_summa(self, punkter=None):
+        """`agendans_avtryck` as a short string a finished export keeps: the SHA-256 of its JSON."""
+        avtryck = json.dumps(self.agendans_avtryck(punkter), default=str, ensure_ascii=False)
+        return hashlib.sha256(avtryck.encode()).hexdigest()
 
     def is_future(self, now=None):
         """Whether the meeting's day is still to come, by the date in Stockholm (TIME_ZONE): the
@@ -244,6 +252,13 @@ class Sammantradesexport(models.Model):
         ),
     )
     klar = models.DateTimeField("klar", null=True, blank=True)
+    avtryck = models.CharField(
+        "föredragningslistans avtryck",
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Listan som filen byggdes av (Sammantrade.agendans_summa), för att se om den ändrats sedan.",
+    )
 
     objects = ExportManager()
 
@@ -303,11 +318,15 @@ class Sammantradesexport(models.Model):
     @cached_property
     def listan_andrad(self):
         """Finished, but the meeting's list, date, time or place has changed since: the file no
-        longer matches the agenda. Read from the history as it stood when the file was done
-        (the job checks under the meeting's lock that nothing changed while it was built)."""
+        longer matches the agenda. The file keeps the fingerprint of the list it was built from,
+        taken under the meeting's lock as it became the meeting's, so no clock is compared: the
+        worker's and the app servers', which write the meeting's history, may drift apart."""
         if self.status != ExportStatus.KLAR or self.klar is None:
             return False
         mote = self.sammantrade
+        if self.avtryck:
+            return self.avtryck != mote.agendans_summa()
+        # Finished before the fingerprint was kept: the history as it stood when the file was done.
         try:
             da = mote.history.as_of(self.klar)
         except Sammantrade.DoesNotExist:  # no history row that old: the fields as they are

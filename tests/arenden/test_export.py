@@ -633,10 +633,12 @@ def _exportfiler():
     return sorted(os.path.join(d, f) for d, _, filer in os.walk(rot) for f in filer)
 
 
-def test_a_finished_packet_whose_list_changed_since_says_so_on_the_meetings_page(client, db):
+@pytest.mark.parametrize("avtryck", ["sparat", "fore_avtrycket"])
+def test_a_finished_packet_whose_list_changed_since_says_so_on_the_meetings_page(client, db, avtryck):
     """A packet made on Monday; on Tuesday an item is taken off the list. The page still offers
     Monday's packet, and says that it no longer matches the list. A decision registered since
-    changes nothing the packet prints, and says nothing."""
+    changes nothing the packet prints, and says nothing. A packet finished before exports kept
+    their list's fingerprint is judged by the meeting's history."""
     sekr = sekreterare()
     client.force_login(sekr)
     mote = sammantrade()
@@ -646,6 +648,8 @@ def test_a_finished_packet_whose_list_changed_since_says_so_on_the_meetings_page
         )
     export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
     services.kor_export(export_id=export.pk)
+    if avtryck == "fore_avtrycket":
+        Sammantradesexport.objects.filter(pk=export.pk).update(avtryck="")
     sida = f"/admin/arenden/sammantrade/{mote.pk}/change/"
 
     services.registrera_beslut(punkt=mote.punkter.get(nummer=1), beslut="Nämnden godkänner.", user=sekr)
@@ -660,6 +664,28 @@ def test_a_finished_packet_whose_list_changed_since_says_so_on_the_meetings_page
     assert (svar["status"], svar["fel"]) == ("klar", EXPORT_INAKTUELL)
     # The file is still there for whoever needs what was sent out.
     assert client.get(svar["fil"]).status_code == 200
+
+
+@pytest.mark.parametrize("fel", [datetime.timedelta(minutes=5), -datetime.timedelta(minutes=5)], ids=["fore", "efter"])
+def test_whether_the_list_changed_since_an_export_does_not_hang_on_the_workers_clock(client, db, monkeypatch, fel):
+    """The worker that built the packet keeps a clock minutes off the app servers', which write
+    the meeting's history. A change made after the packet is still reported (the worker ahead),
+    and a list unchanged since is not (the worker behind, the items put on just before)."""
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = sammantrade()
+    for titel in ["Trygghetsvandringar", "Parklekar"]:
+        services.satt_pa_foredragningslista(
+            sammantrade=mote, tjansteutlatande=attesterat_dokument(titel=titel), user=sekr
+        )
+    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    monkeypatch.setattr(services, "timezone", _Klocka(fel))
+    services.kor_export(export_id=export.pk)
+    monkeypatch.undo()
+
+    assert _status(client, export)["fel"] == ""
+    services.ta_bort_fran_foredragningslista(punkt=mote.punkter.get(nummer=2), user=sekr)
+    assert _status(client, export)["fel"] == EXPORT_INAKTUELL
 
 
 def test_a_newer_export_of_a_kind_removes_the_file_of_the_one_it_replaces(client, db):
