@@ -524,33 +524,48 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         )
         return self._tillbaka(mote)
 
-    def _kan_avgoras(self, request, punkt):
-        """Whether the item may get its outcome now, as the services will check: not decided or
-        postponed already, and the meeting's day has come. If not, the secretary is told why on
-        the meeting's page, instead of given a page to confirm on whose form can only fail."""
+    def _vagran(self, punkt):
+        """Why the item may not get its outcome now, as the services will check (decided or
+        postponed already, or the meeting's day not come), or None if it may."""
         try:
             services.kontrollera_oavgjord(punkt)
             services.kontrollera_motesdagen(punkt.sammantrade)
         except services.WorkflowError as exc:
-            messages.error(request, str(exc))
-            return False
-        return True
+            return str(exc)
+        return None
+
+    def _kan_avgoras(self, request, punkt):
+        """Whether the item may get its outcome now. If not, the secretary is told why on the
+        meeting's page, instead of given a page to confirm on whose form can only fail."""
+        vagran = self._vagran(punkt)
+        if vagran is not None:
+            messages.error(request, vagran)
+        return vagran is None
 
     def beslut_view(self, request, pk, punkt_pk):
         mote = self._mote(request, pk)
         punkt = self._punkt(request, mote, punkt_pk)
-        if punkt is None:
-            return self._tillbaka(mote)
-        if request.method == "GET" and not self._kan_avgoras(request, punkt):
+        if punkt is None or not self._kan_avgoras(request, punkt):
             return self._tillbaka(mote)
         if request.method == "POST":
             form = BeslutForm(request.POST)
-            if form.is_valid() and self._utfor(
-                request,
-                lambda: services.registrera_beslut(punkt=punkt, beslut=form.cleaned_data["beslut"], user=request.user),
-                f"Beslutet för punkt {punkt.nummer} är registrerat och protokollsutdraget skapat.",
-            ):
-                return self._tillbaka(mote)
+            if form.is_valid():
+                if self._utfor(
+                    request,
+                    lambda: services.registrera_beslut(
+                        punkt=punkt, beslut=form.cleaned_data["beslut"], user=request.user
+                    ),
+                    f"Beslutet för punkt {punkt.nummer} är registrerat och protokollsutdraget skapat.",
+                ):
+                    return self._tillbaka(mote)
+                # Refused. A colleague may have decided the item, or taken it off the list, after
+                # it was read above: no edit of the text helps then, so the secretary goes back to
+                # the meeting as opening the form now would, told why once (by the service). What
+                # may succeed on a second try (an extract the renderer gave up on, a list reordered
+                # meanwhile) shows the form again with the text kept and the item's number now.
+                punkt = Foredragningspunkt.objects.select_related("sammantrade").filter(pk=punkt.pk).first()
+                if punkt is None or self._vagran(punkt) is not None:
+                    return self._tillbaka(mote)
         else:
             forslag = services.forslag_till_beslut(punkt.tjansteutlatande) if punkt.tjansteutlatande_id else ""
             form = BeslutForm(initial={"beslut": forslag or "Informationen antecknas."})

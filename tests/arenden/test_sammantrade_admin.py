@@ -386,11 +386,101 @@ def test_an_item_already_dealt_with_offers_no_confirmation_page(sekr_client, utf
         response = sekr_client.get(url, follow=True)
         assert response.redirect_chain == [(_url(mote, "change/"), 302)], vad
         assert vagran in " ".join(str(m) for m in response.context["messages"]), vad
-        # The refused post says the same.
+        # The refused post leads back the same way and says the same.
         posted = sekr_client.post(url, {"beslut": "Något annat."}, follow=True)
+        assert posted.redirect_chain == [(_url(mote, "change/"), 302)], vad
         assert vagran in " ".join(str(m) for m in posted.context["messages"]), vad
     punkt.refresh_from_db()
     assert (punkt.beslut, punkt.beslutad, punkt.bordlagd) == sparat
+
+
+def _beslut_registrerade(punkt):
+    return Foredragningspunkt.history.filter(id=punkt.pk, history_change_reason__startswith="Beslut registrerat")
+
+
+@pytest.mark.parametrize(
+    "nar, text",
+    [
+        ("innan sidan skickas", "Något annat."),
+        ("innan sidan skickas", ""),
+        ("medan beslutet registreras", "Något annat."),
+    ],
+)
+def test_a_decision_posted_for_an_item_a_colleague_decided_meanwhile_leads_back(sekr_client, monkeypatch, nar, text):
+    # The form opened in one tab, the item decided in another (or by a colleague): the post was
+    # refused with the form shown again, as if editing the text could help. It leads back to the
+    # meeting's page as opening the form now does, with the service's refusal, and the first
+    # decision is the only one. An emptied text changes nothing: no text makes a second decision.
+    from arenden import services
+
+    mote = sammantrade()
+    sekr2 = sekreterare("sekr2")
+    punkt = services.satt_pa_foredragningslista(
+        sammantrade=mote, tjansteutlatande=attesterat_dokument(titel="Avgjord"), user=sekr2
+    )
+    url = _url(mote, f"punkt/{punkt.pk}/beslut/")
+    assert sekr_client.get(url).status_code == 200  # the form, before anyone decided
+
+    registrera = services.registrera_beslut
+
+    def kollegans_beslut():
+        registrera(punkt=punkt, beslut="Nämnden godkänner.", user=sekr2)
+
+    if nar == "innan sidan skickas":
+        kollegans_beslut()
+    else:  # after the view has looked at the item, before the service locks it
+
+        def kollegan_hinner_forst(**kwargs):
+            kollegans_beslut()
+            return registrera(**kwargs)
+
+        monkeypatch.setattr(services, "registrera_beslut", kollegan_hinner_forst)
+
+    response = sekr_client.post(url, {"beslut": text}, follow=True)
+
+    assert response.redirect_chain == [(_url(mote, "change/"), 302)]
+    assert [str(m) for m in response.context["messages"]] == ["Beslut är redan registrerat för punkt 1."]
+    punkt.refresh_from_db()
+    assert punkt.beslut == "Nämnden godkänner."
+    assert _beslut_registrerade(punkt).count() == 1
+
+
+def test_a_decision_posted_for_an_item_taken_off_the_list_meanwhile_leads_back(sekr_client, monkeypatch):
+    from arenden import services
+
+    mote = sammantrade()
+    sekr2 = sekreterare("sekr2")
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr2)
+    registrera = services.registrera_beslut
+
+    def kollegan_tar_bort_punkten(**kwargs):
+        services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr2)
+        return registrera(**kwargs)
+
+    monkeypatch.setattr(services, "registrera_beslut", kollegan_tar_bort_punkten)
+    response = sekr_client.post(_url(mote, f"punkt/{punkt.pk}/beslut/"), {"beslut": "Något."}, follow=True)
+
+    assert response.redirect_chain == [(_url(mote, "change/"), 302)]
+    assert [str(m) for m in response.context["messages"]] == [services.BORTTAGEN_PUNKT]
+    assert not mote.punkter.exists()
+
+
+def test_a_decision_posted_without_text_shows_the_form_again(sekr_client):
+    # What the secretary can put right stays on the form: the item is still open for a decision.
+    from arenden import services
+
+    mote = sammantrade()
+    punkt = services.satt_pa_foredragningslista(
+        sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekreterare("sekr2")
+    )
+
+    response = sekr_client.post(_url(mote, f"punkt/{punkt.pk}/beslut/"), {"beslut": "   "})
+
+    assert response.status_code == 200
+    assert "Rätta felen nedan." in response.content.decode()
+    assert response.context["form"].errors == {"beslut": ["Detta fält måste fyllas i."]}
+    punkt.refresh_from_db()
+    assert not punkt.is_decided and not _beslut_registrerade(punkt).exists()
 
 
 @pytest.mark.parametrize("data", [{"typ": "docx"}, {}])
