@@ -120,6 +120,11 @@ SATT_PA_LISTAN = "Satt på föredragningslistan"
 BORTTAGEN_FRAN_LISTAN = "Borttagen från föredragningslistan"
 BORTTAGEN_PUNKT = "Punkten har tagits bort från föredragningslistan. Ladda om sidan."
 BORDLAGT = "Bordlagt"
+# A beslut writes two rows: the document's, and the case's, which says whether it closed the case.
+BESLUTAD = "Beslutad"
+BESLUT_OCH_UTDRAG = "Beslut och protokollsutdrag"
+AVSLUTAT_EFTER_BESLUT = "Avslutat efter beslut"
+UTDRAG_BIFOGAT = "; protokollsutdrag bifogat"
 # What the protocol, the extract and the case's decisions say of a postponed item.
 BORDLAGGS = "Ärendet bordläggs."
 HUVUDFALT = ("titel", "undertitel", "namnd", "sammantradesdatum", "telefon", "handlaggare")
@@ -1476,15 +1481,15 @@ def _besluta_dokument(punkt, tu, user):
     mote = punkt.sammantrade
     if tu is not None:
         tu.status = _overgang(tu, "besluta")
-        spara_med_orsak(tu, user=user, reason=f"Beslutad: {mote}, punkt {punkt.nummer}")
+        spara_med_orsak(tu, user=user, reason=f"{BESLUTAD}: {mote}, punkt {punkt.nummer}")
     if punkt.arende_id:
         arende = Arende.objects.select_for_update().get(pk=punkt.arende_id)
         kvar = arende.tjansteutlatanden.exclude(status=TjansteutlatandeStatus.BESLUTAD).exists()
         # The reason column holds 100 characters: the beslut text itself is on the item.
-        reason = f"Beslut och protokollsutdrag: {mote}, punkt {punkt.nummer}"
+        reason = f"{BESLUT_OCH_UTDRAG}: {mote}, punkt {punkt.nummer}"
         if not kvar:
             arende.status = ArendeStatus.AVSLUTAT
-            reason = f"Avslutat efter beslut: {mote}, punkt {punkt.nummer}; protokollsutdrag bifogat"
+            reason = f"{AVSLUTAT_EFTER_BESLUT}: {mote}, punkt {punkt.nummer}{UTDRAG_BIFOGAT}"
         spara_med_orsak(arende, user=user, reason=reason)
 
 
