@@ -10,6 +10,9 @@ from .models import Arende, Attestering, Tjansteutlatande
 from .services import (
     ATERREMITTERAT,
     ATTESTERAT,
+    AVSLUTAT_EFTER_BESLUT,
+    BESLUT_OCH_UTDRAG,
+    BESLUTAD,
     BORDLAGT,
     BORTTAGEN_FRAN_LISTAN,
     DRAGET_TILLBAKA,
@@ -19,7 +22,11 @@ from .services import (
     SKAPAT,
     SKICKAT,
     STATUS,
+    UTDRAG_BIFOGAT,
 )
+
+# A beslut writes the document's row and then the case's in one transaction, milliseconds apart.
+SAMMA_HANDLING = datetime.timedelta(seconds=5)
 
 
 def _handelse(reason, fallback):
@@ -61,6 +68,7 @@ def tidslinje(arende, dokument=None):
     created and edited (who, which section), sent, attested, returned (with the comment).
     `dokument` is the case's documents when the caller has already read them."""
     handelser, personer = [], _Personer()
+    beslut = {"dokument": [], "arende": []}  # one act, two rows: `_sammanfoga_beslut`
 
     def add(tid, anvandare, handelse, detalj=""):
         handelser.append({"tid": tid, "anvandare": anvandare, "handelse": handelse, "detalj": detalj})
@@ -82,6 +90,8 @@ def tidslinje(arende, dokument=None):
             if handelse == STATUS:
                 handelse = "Ärendets status ändrad"
             add(rad["history_date"], vem, handelse, detalj)
+            if handelse in (AVSLUTAT_EFTER_BESLUT, BESLUT_OCH_UTDRAG):
+                beslut["arende"].append(handelser[-1])
     for rad, vem in i_ordning(arende.skrivelser.model.history.filter(arende_id=arende.pk), "titel"):
         text = {"+": "Skrivelse registrerad", "~": "Skrivelse ändrad", "-": "Skrivelse borttagen"}[rad["history_type"]]
         add(rad["history_date"], vem, text, rad["titel"])
@@ -114,6 +124,9 @@ def tidslinje(arende, dokument=None):
             continue  # told by the attestation itself below, at the moment it was given
         elif reason.startswith((SATT_PA_LISTAN, BORTTAGEN_FRAN_LISTAN, BORDLAGT)):
             continue  # told by the case's own row of the same moment, which names the document
+        elif reason.startswith(f"{BESLUTAD}: "):
+            add(rad["history_date"], vem, BESLUTAD, reason[len(BESLUTAD) + 2 :])
+            beslut["dokument"].append((handelser[-1], rad["titel"]))
         else:
             add(rad["history_date"], vem, *_handelse(reason, "Dokumentet ändrat"))
     for kedja in kedjor.values():
@@ -124,7 +137,42 @@ def tidslinje(arende, dokument=None):
                     detalj += "; senare makulerad"
                 add(steg.attesterad, steg.attestant, ATTESTERAT, detalj)
     handelser.sort(key=lambda h: h["tid"])
-    return _sammanfoga_sparningar(handelser)
+    return _sammanfoga_sparningar(_sammanfoga_beslut(handelser, **beslut))
+
+
+def _sammanfoga_beslut(handelser, dokument, arende):
+    """A beslut as one event: "Beslutad, ärendet avslutat" with the meeting, the item and the
+    document decided ("Skärholmens stadsdelsnämnd 2024-05-23, punkt 1: ”Öppna drogscener”;
+    protokollsutdrag bifogat"). Registering it writes the document's row ("Beslutad: …") and the
+    case's ("Avslutat efter beslut: …", or "Beslut och protokollsutdrag: …" while another of its
+    documents waits), which both stay as the history of each; neither names the document, and
+    the case's alone says whether it closed the case. Rows are one act when they name the same
+    meeting and item, by the same person, written within `SAMMA_HANDLING`; any other row is told
+    as it was written."""
+    tagna = set()
+    for dok, titel in dokument:
+        mote_punkt = dok["detalj"]
+        # A case's row cut at the reason column's 100 characters still matches while its meeting
+        # and item are whole ("punkt 1" is not "punkt 12").
+        arendets = next(
+            (
+                h
+                for h in arende
+                if id(h) not in tagna
+                and h["anvandare"] == dok["anvandare"]
+                and abs(h["tid"] - dok["tid"]) <= SAMMA_HANDLING
+                and len(h["detalj"]) >= len(mote_punkt)
+                and f"{mote_punkt}{UTDRAG_BIFOGAT}".startswith(h["detalj"])
+            ),
+            None,
+        )
+        if arendets is None:
+            continue
+        tagna.add(id(arendets))
+        avslutat = arendets["handelse"] == AVSLUTAT_EFTER_BESLUT
+        dok["handelse"] = f"{BESLUTAD}, ärendet avslutat" if avslutat else BESLUTAD
+        dok["detalj"] = f"{mote_punkt}: ”{titel}”{UTDRAG_BIFOGAT}"
+    return [h for h in handelser if id(h) not in tagna]
 
 
 def _makulerade(kedja):

@@ -141,17 +141,96 @@ def test_the_timeline_shows_the_agenda_and_the_decision(demo):
     services.registrera_beslut(punkt=punkt, beslut=services.forslag_till_beslut(demo), user=sekr)
 
     handelser = [(h["handelse"], h["detalj"], h["anvandare"]) for h in tidslinje(demo.arende)]
-    senaste = handelser[-3:]
+    senaste = handelser[-2:]
     # One act, one line: the case's own row names the document, so the document's is not repeated.
     assert senaste[0] == (
         "Satt på föredragningslistan",
         f"Skärholmens stadsdelsnämnd 2024-05-23, punkt 1: ”{demo.titel}”",
         sekr,
     ), handelser
-    assert [h for h, _d, _u in senaste[1:]] == ["Beslutad", "Avslutat efter beslut"], handelser
     assert [h for h, _d, _u in handelser].count("Satt på föredragningslistan") == 1
-    assert all(u == sekr for _h, _d, u in senaste)
-    assert senaste[-1][1] == "Skärholmens stadsdelsnämnd 2024-05-23, punkt 1; protokollsutdrag bifogat"
+    # The document's row and the case's row of the decision are one act, told once.
+    assert senaste[1:] == [
+        (
+            "Beslutad, ärendet avslutat",
+            f"Skärholmens stadsdelsnämnd 2024-05-23, punkt 1: ”{demo.titel}”; protokollsutdrag bifogat",
+            sekr,
+        )
+    ], handelser
+
+
+def _tidslinjens_rader(page):
+    lista = page[page.index('<ol class="tidslinje">') : page.index("</ol>", page.index('<ol class="tidslinje">'))]
+    return [" ".join(rad.split()) for rad in lista.split("<li>")[1:]]
+
+
+def test_the_case_page_tells_the_decision_once_with_who_when_where_and_the_closing(client, demo):
+    sekr = sekreterare()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=demo, user=sekr)
+    services.registrera_beslut(punkt=punkt, beslut=services.forslag_till_beslut(demo), user=sekr)
+    client.force_login(demo.arende.handlaggare)
+
+    rader = _tidslinjens_rader(client.get(f"/arenden/{demo.arende_id}/").content.decode())
+
+    beslut = [rad for rad in rader if "Beslut" in rad or "Avslutat" in rad]
+    assert len(beslut) == 1, rader
+    (rad,) = beslut
+    # Both rows are still written, the audit trail of the act; either's minute is the act's.
+    tider = {
+        timezone.localtime(obj.history.first().history_date).strftime("%Y-%m-%d %H:%M") for obj in (demo, demo.arende)
+    }
+    assert any(tid in rad for tid in tider), (tider, rad)
+    assert f"– {sekr.get_full_name()}" in rad
+    assert "Skärholmens stadsdelsnämnd 2024-05-23, punkt 1" in rad
+    assert f"”{demo.titel}”" in rad
+    assert "ärendet avslutat" in rad
+    assert "protokollsutdrag bifogat" in rad
+
+
+def test_each_decision_of_a_case_with_two_documents_is_told_once(db):
+    sekr = sekreterare()
+    mote = sammantrade()
+    forsta = attesterat_dokument(titel="Första svaret")
+    andra = attesterat_dokument(arende=forsta.arende, titel="Andra svaret")
+    punkter = [
+        services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekr) for tu in (forsta, andra)
+    ]
+
+    services.registrera_beslut(punkt=punkter[0], beslut="Nämnden godkänner.", user=sekr)
+    services.registrera_beslut(punkt=punkter[1], beslut="Nämnden godkänner.", user=sekr)
+
+    arende = forsta.arende
+    beslut = [
+        (h["handelse"], h["detalj"], h["anvandare"])
+        for h in tidslinje(arende)
+        if h["handelse"].startswith(("Beslut", "Avslutat"))
+    ]
+    assert beslut == [
+        ("Beslutad", "Skärholmens stadsdelsnämnd 2024-05-23, punkt 1: ”Första svaret”; protokollsutdrag bifogat", sekr),
+        (
+            "Beslutad, ärendet avslutat",
+            "Skärholmens stadsdelsnämnd 2024-05-23, punkt 2: ”Andra svaret”; protokollsutdrag bifogat",
+            sekr,
+        ),
+    ]
+    # The history keeps both rows of each act.
+    assert [h.history_change_reason for h in arende.history.all()[:2]] == [
+        "Avslutat efter beslut: Skärholmens stadsdelsnämnd 2024-05-23, punkt 2; protokollsutdrag bifogat",
+        "Beslut och protokollsutdrag: Skärholmens stadsdelsnämnd 2024-05-23, punkt 1",
+    ]
+
+
+def test_rows_of_a_decision_written_apart_are_not_told_as_one(db):
+    # The case's row a minute after the document's is not the same act: both stay.
+    sekr = sekreterare()
+    tu = attesterat_dokument()
+    punkt = services.satt_pa_foredragningslista(sammantrade=sammantrade(), tjansteutlatande=tu, user=sekr)
+    services.registrera_beslut(punkt=punkt, beslut="Nämnden godkänner.", user=sekr)
+    rad = tu.arende.history.first()
+    type(rad).objects.filter(pk=rad.pk).update(history_date=rad.history_date + datetime.timedelta(minutes=1))
+
+    handelser = [h["handelse"] for h in tidslinje(tu.arende)]
+    assert handelser[-2:] == ["Beslutad", "Avslutat efter beslut"], handelser
 
 
 def test_a_long_title_does_not_cut_the_meeting_and_number_from_the_timeline(db):
