@@ -2,16 +2,14 @@
 sending for attest. Views fetch through `for_user` (outside a user's scope is a 404) and call
 one service each; every rule lives in services.py."""
 
-import functools
 import json
 import logging
 import re
 from urllib.parse import quote, urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -441,40 +439,6 @@ def uppgifter(request, pk):
     return _redigera_sida(request, tu, uppgifter=form, status=409 if form.non_field_errors() else 400)
 
 
-def for_stor_begaran():
-    """Why a request larger than Django takes (DATA_UPLOAD_MAX_MEMORY_SIZE) is refused, with the
-    limit in megabytes and in pages: a page of running text is some 3,000 characters, sent as
-    HTML in which each å, ä and ö takes two bytes, so about 3,500 bytes."""
-    grans = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if grans >= 2**20:
-        storlek = f"{grans / 2**20:.1f}".removesuffix(".0").replace(".", ",") + " MB"
-    else:
-        storlek = f"{max(grans // 2**10, 1)} kB"
-    sidor = max(grans // 3500, 1)
-    if sidor >= 100:
-        sidor -= sidor % 100
-    antal = f"{sidor:,}".replace(",", "\u00a0")  # Swedish groups the thousands with a space
-    return (
-        f"Texten är för lång för att sparas: servern tar emot högst {storlek} åt gången, omkring {antal} "
-        f"{'sida' if sidor == 1 else 'sidor'} text. Korta texten eller lägg den långa delen som bilaga."
-    )
-
-
-def _svarar_pa_for_stor_begaran(view):
-    """An editor's JSON endpoint that answers a body past DATA_UPLOAD_MAX_MEMORY_SIZE, which
-    Django refuses when the view reads it, in the editor's shape ({"fel": …}, 413) instead of
-    the HTML 400 page, of which the editor could say only "Oväntat svar från servern (400)"."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except RequestDataTooBig:
-            return JsonResponse({"fel": for_stor_begaran()}, status=413)
-
-    return wrapper
-
-
 def _json_body(request):
     try:
         data = json.loads(request.body or b"{}")
@@ -501,7 +465,6 @@ def _hela_tecken(value):
 
 @require_POST
 @login_required
-@_svarar_pa_for_stor_begaran
 def spara_sektion(request, pk, sektion_pk):
     """Save one section without leaving the page. 409 with both texts when someone else saved first."""
     tu = _tu_or_404(request, pk)
@@ -559,7 +522,6 @@ def _idlista(value):
 
 @require_POST
 @login_required
-@_svarar_pa_for_stor_begaran
 def atgarder(request, pk):
     """Add, remove or reorder the document's åtgärder: {"lagg_till": id} | {"ta_bort": id} |
     {"ordning": [ids], "sedd_ordning": [ids]}, the new order and the one the user moved from.

@@ -5,10 +5,12 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import LoginView, LogoutView
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.template import loader
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import server_error as django_server_error
 
 from .auth import InloggningsForm
@@ -35,6 +37,47 @@ def server_error(request):
     if isinstance(error, OperationalError | InterfaceError):
         return database_unavailable(request)
     return django_server_error(request)
+
+
+def for_stor_begaran():
+    """Why a request larger than Django takes (DATA_UPLOAD_MAX_MEMORY_SIZE) is refused, with the
+    limit in megabytes and in pages: a page of running text is some 3,000 characters, sent as
+    HTML in which each å, ä and ö takes two bytes, so about 3,500 bytes."""
+    grans = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if grans >= 2**20:
+        storlek = f"{grans / 2**20:.1f}".removesuffix(".0").replace(".", ",") + " MB"
+    else:
+        storlek = f"{max(grans // 2**10, 1)} kB"
+    sidor = max(grans // 3500, 1)
+    if sidor >= 100:
+        sidor -= sidor % 100
+    antal = f"{sidor:,}".replace(",", "\u00a0")  # Swedish groups the thousands with a space
+    return (
+        f"Texten är för lång för att sparas: servern tar emot högst {storlek} åt gången, omkring {antal} "
+        f"{'sida' if sidor == 1 else 'sidor'} text. Korta texten eller lägg den långa delen som bilaga."
+    )
+
+
+def _vill_ha_json(request):
+    """The editor's requests: its sections and åtgärder go as JSON, and a new åtgärd as a form
+    (multipart) that asks for JSON back. A browser's own page request prefers HTML."""
+    return (
+        request.content_type == "application/json"
+        or request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+    )
+
+
+def bad_request(request, exception):
+    """handler400. A body past DATA_UPLOAD_MAX_MEMORY_SIZE is refused by Django where it is first
+    read, which for a form is CsrfViewMiddleware looking for the token, before any view runs: so
+    it is answered here, for every page alike, and with 413. The editor gets its shape ({"fel": …}),
+    which it shows beside what was typed (still in its form, as nothing was stored); a page gets
+    the same words on a page of its own. Any other 400 is Django's, with the Swedish 400.html."""
+    if not isinstance(exception, RequestDataTooBig):
+        return django_bad_request(request, exception)
+    if _vill_ha_json(request):
+        return JsonResponse({"fel": for_stor_begaran()}, status=413)
+    return HttpResponse(loader.get_template("413.html").render({"fel": for_stor_begaran()}), status=413)
 
 
 class Inloggning(LoginView):

@@ -388,6 +388,41 @@ def test_a_section_larger_than_the_server_takes_is_refused_in_the_editors_shape(
     assert (sektion.text, sektion.version, tu.atgard_val.count()) == fore
 
 
+def test_a_new_atgard_larger_than_the_server_takes_is_refused_in_the_editors_shape(handlaggare, settings):
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    # With its token checked, as in the browser: CsrfViewMiddleware reads the form for it, and so
+    # meets the oversized body before the view does.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(handlaggare)
+    assert client.get(reverse("arenden:redigera", args=[tu.pk])).status_code == 200
+    token = client.cookies["csrftoken"].value
+    fore = (Atgard.objects.count(), Atgard.history.count(), tu.atgard_val.count())
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 40_000
+
+    # Sent as the editor sends it (multipart, asking for JSON), it got Django's HTML 400 page, of
+    # which the editor could only say "Oväntat svar från servern (400)".
+    svar = client.post(
+        reverse("arenden:ny_atgard", args=[tu.pk]),
+        {"typ": "social", "titel": "Nattvandring", "beskrivning": "Vuxna går ut i Sätra centrum. " * 2_000},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
+    assert svar.status_code == 413 and svar["Content-Type"] == "application/json"
+    assert svar.json() == {
+        "fel": "Texten är för lång för att sparas: servern tar emot högst 39 kB åt gången, omkring 11 sidor "
+        "text. Korta texten eller lägg den långa delen som bilaga."
+    }
+    assert (Atgard.objects.count(), Atgard.history.count(), tu.atgard_val.count()) == fore
+
+    # Within the limit, the same request creates it.
+    svar = client.post(
+        reverse("arenden:ny_atgard", args=[tu.pk]),
+        {"typ": "social", "titel": "Nattvandring", "beskrivning": "Vuxna går ut i Sätra centrum."},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
+    assert svar.status_code == 201
+    assert [v.atgard.titel for v in tu.atgard_val.all()] == ["Nattvandring"]
+
+
 def test_saving_a_section_sanitises_and_reports_conflicts(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
     sektion = tu.sektioner.first()
