@@ -23,8 +23,8 @@ def database_unavailable(request):
     """503 with a Swedish page when the database cannot be reached (restart, failover, network).
     The page needs no database: no user, no session, no context processors."""
     headers = {"Retry-After": str(RETRY_AFTER)}
-    if request.content_type == "application/json":
-        # The editor saves sections with JSON and shows the "fel" text beside the section.
+    if _vill_ha_json(request):
+        # The editor shows the "fel" text beside the section or the new åtgärd's form.
         message = "Databasen går inte att nå just nu. Din text finns kvar; försök spara igen om en halv minut."
         return JsonResponse({"fel": message}, status=503, headers=headers)
     return HttpResponse(loader.get_template("503.html").render(), status=503, headers=headers)

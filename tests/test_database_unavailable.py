@@ -21,6 +21,8 @@ answers["login"] = [r.status_code, r.get("Retry-After"), r["Content-Type"], r.co
 client.cookies["sessionid"] = "x" * 32
 r = client.post("/tjansteutlatanden/1/sektioner/1/", '{"text": "t", "version": 1}', content_type="application/json")
 answers["save"] = [r.status_code, r.get("Retry-After"), r["Content-Type"], r.content.decode()]
+r = client.post("/tjansteutlatanden/1/atgarder/ny/", {"titel": "t"}, headers={"Accept": "application/json"})
+answers["ny_atgard"] = [r.status_code, r.get("Retry-After"), r["Content-Type"], r.content.decode()]
 print(json.dumps(answers))
 """
 
@@ -51,6 +53,8 @@ def test_unreachable_database_gives_swedish_503_with_retry_after():
     assert '<html lang="sv">' in body and "tillfälligt otillgänglig" in body
     assert "Traceback" not in body and "OperationalError" not in body and "psycopg" not in body
 
-    status, retry_after, content_type, body = answers["save"]
-    assert (status, retry_after, content_type) == (503, "30", "application/json")
-    assert json.loads(body)["fel"].startswith("Databasen går inte att nå just nu")
+    # The editor's saves go as JSON; its new-åtgärd form as multipart, asking for JSON back.
+    for answer in ("save", "ny_atgard"):
+        status, retry_after, content_type, body = answers[answer]
+        assert (status, retry_after, content_type) == (503, "30", "application/json")
+        assert json.loads(body)["fel"].startswith("Databasen går inte att nå just nu")
