@@ -139,10 +139,17 @@ def _redovisande_dokument(request, atgard):
     """A page of the documents the user may see that report on the åtgärd, newest first, paged
     as the drogscen page pages its ärenden: the ids of at most DOKUMENT_GRANS + 1 give both the
     count ("fler än 1000" past the limit) and the page, whose rows are then read by id. Listed
-    whole, an åtgärd of the register held some 950 of them at 200,000 ärenden."""
+    whole, an åtgärd of the register held some 950 of them at 200,000 ärenden.
+
+    The documents are looked for only in the cases in the user's scope that report on the
+    åtgärd (`rapporterar_pa`: on PostgreSQL two indexes, the scope's and the åtgärder's, read
+    together), not by probing the scope of every document in the city that reports on it."""
+    arenden = Arende.objects.for_user(request.user).rapporterar_pa(atgard).values("pk")
     ids = list(
-        Tjansteutlatande.objects.for_user_in_list(request.user)
-        .filter(pk__in=TjansteutlatandeAtgard.objects.filter(atgard=atgard).values("tjansteutlatande_id"))
+        Tjansteutlatande.objects.filter(
+            arende__in=arenden,
+            pk__in=TjansteutlatandeAtgard.objects.filter(atgard=atgard).values("tjansteutlatande_id"),
+        )
         .order_by("-skapad", "-pk")
         .values_list("pk", flat=True)[: DOKUMENT_GRANS + 1]
     )

@@ -116,7 +116,7 @@ SKAPA_TJANSTEUTLATANDE = "arenden.add_tjansteutlatande"
 
 class ArendeKolumn(models.Expression):
     """A column of the ärende table that PostgreSQL's triggers keep and that is not a model field
-    (`sokvektor`, `drogscener`), so that no list reads it: named under whatever alias the query
+    (`sokvektor`, `drogscener`, `atgarder`), so that no list reads it: named under whatever alias the query
     gives the ärende table, also inside a subquery or a UNION's part."""
 
     kolumn = None
@@ -126,6 +126,8 @@ class ArendeKolumn(models.Expression):
         self.alias = None
 
     def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
+        if self.alias is not None:  # resolved in its own query, which is now a subquery of another
+            return self
         if query.model is not Arende:
             raise ValueError(f"{self.kolumn} is a column of the ärende table only.")
         return self._med_alias(query.get_initial_alias())
@@ -158,6 +160,13 @@ class RapporterarOm(ArendeKolumn):
 
     def as_sql(self, compiler, connection):
         return f"{self.kolumn_sql(compiler)} @> ARRAY[%s]::bigint[]", [self.drogscen_id]
+
+
+class RapporterarPa(RapporterarOm):
+    """True for an ärende whose documents report on the åtgärd: a test of its `atgarder` (the
+    åtgärder's ids, migration 0025), which a GIN index serves."""
+
+    kolumn = "atgarder"
 
 
 SIFFROR = re.compile(r"\d+")
@@ -201,6 +210,16 @@ class ArendeQuerySet(models.QuerySet):
         # By name: the documents' models (.tjansteutlatanden) are built on this module's.
         rapporterat = apps.get_model("arenden", "TjansteutlatandeAtgard").objects.filter(
             tjansteutlatande__arende=models.OuterRef("pk"), atgard__drogscener=drogscen
+        )
+        return self.filter(models.Exists(rapporterat))
+
+    def rapporterar_pa(self, atgard):
+        """The cases whose documents report on the åtgärd. On PostgreSQL a test on the case's
+        row; elsewhere through the documents' åtgärder."""
+        if connections[self.db].vendor == "postgresql":
+            return self.filter(RapporterarPa(atgard.pk))
+        rapporterat = apps.get_model("arenden", "TjansteutlatandeAtgard").objects.filter(
+            tjansteutlatande__arende=models.OuterRef("pk"), atgard=atgard
         )
         return self.filter(models.Exists(rapporterat))
 

@@ -164,11 +164,16 @@ def test_generated_cases_are_found_by_the_search(db, django_user_model):
                 "SELECT count(*) FILTER (WHERE sokvektor IS NULL), "
                 "count(*) FILTER (WHERE sokvektor IS DISTINCT FROM arenden_sokvektor(id, arendemening)), "
                 "count(*) FILTER (WHERE drogscener IS DISTINCT FROM arenden_drogscener(id)), "
-                "count(*) FILTER (WHERE drogscener <> '{}') "
+                "count(*) FILTER (WHERE drogscener <> '{}'), "
+                "count(*) FILTER (WHERE atgarder IS DISTINCT FROM arenden_atgarder(id)), "
+                "count(*) FILTER (WHERE atgarder <> '{}') "
                 "FROM arenden_arende"
             )
-            utan_sok, felaktiga_sok, felaktiga_platser, med_platser = cursor.fetchone()
-            assert (utan_sok, felaktiga_sok, felaktiga_platser) == (0, 0, 0) and med_platser > 0
+            utan_sok, felaktiga_sok, felaktiga_platser, med_platser, felaktiga_atgarder, med_atgarder = (
+                cursor.fetchone()
+            )
+            assert (utan_sok, felaktiga_sok, felaktiga_platser, felaktiga_atgarder) == (0, 0, 0, 0)
+            assert med_platser > 0 and med_atgarder > 0
 
 
 def _series_are_gapless():
