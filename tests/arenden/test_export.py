@@ -633,12 +633,9 @@ def _exportfiler():
     return sorted(os.path.join(d, f) for d, _, filer in os.walk(rot) for f in filer)
 
 
-@pytest.mark.parametrize("avtryck", ["sparat", "fore_avtrycket"])
-def test_a_finished_packet_whose_list_changed_since_says_so_on_the_meetings_page(client, db, avtryck):
-    """A packet made on Monday; on Tuesday an item is taken off the list. The page still offers
-    Monday's packet, and says that it no longer matches the list. A decision registered since
-    changes nothing the packet prints, and says nothing. A packet finished before exports kept
-    their list's fingerprint is judged by the meeting's history."""
+def _paket_med_tva_punkter(client):
+    """A meeting with two attested documents on its list and a packet ordered, not yet built;
+    the secretary logged in."""
     sekr = sekreterare()
     client.force_login(sekr)
     mote = sammantrade()
@@ -646,7 +643,16 @@ def test_a_finished_packet_whose_list_changed_since_says_so_on_the_meetings_page
         services.satt_pa_foredragningslista(
             sammantrade=mote, tjansteutlatande=attesterat_dokument(titel=titel), user=sekr
         )
-    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    return sekr, mote, services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+
+
+@pytest.mark.parametrize("avtryck", ["sparat", "fore_avtrycket"])
+def test_a_finished_packet_whose_list_changed_since_says_so_on_the_meetings_page(client, db, avtryck):
+    """A packet made on Monday; on Tuesday an item is taken off the list. The page still offers
+    Monday's packet, and says that it no longer matches the list. A decision registered since
+    changes nothing the packet prints, and says nothing. A packet finished before exports kept
+    their list's fingerprint is judged by the meeting's history."""
+    sekr, mote, export = _paket_med_tva_punkter(client)
     services.kor_export(export_id=export.pk)
     if avtryck == "fore_avtrycket":
         Sammantradesexport.objects.filter(pk=export.pk).update(avtryck="")
@@ -671,14 +677,7 @@ def test_whether_the_list_changed_since_an_export_does_not_hang_on_the_workers_c
     """The worker that built the packet keeps a clock minutes off the app servers', which write
     the meeting's history. A change made after the packet is still reported (the worker ahead),
     and a list unchanged since is not (the worker behind, the items put on just before)."""
-    sekr = sekreterare()
-    client.force_login(sekr)
-    mote = sammantrade()
-    for titel in ["Trygghetsvandringar", "Parklekar"]:
-        services.satt_pa_foredragningslista(
-            sammantrade=mote, tjansteutlatande=attesterat_dokument(titel=titel), user=sekr
-        )
-    export = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    sekr, mote, export = _paket_med_tva_punkter(client)
     monkeypatch.setattr(services, "timezone", _Klocka(fel))
     services.kor_export(export_id=export.pk)
     monkeypatch.undo()
