@@ -285,16 +285,22 @@ def test_a_second_save_while_the_first_is_on_its_way_is_sent_after_it_with_the_n
     assert sektion.text == "<p>Först. Sedan.</p>"
 
 
-def test_a_new_atgard_after_the_session_ended_says_so_keeps_the_form_and_is_created_once_logged_in_again(
-    demo_site, utkast, page
-):
+def _ny_atgard_ifylld(page, demo_site, utkast, beskrivning):
+    """The editor's form for a new åtgärd, filled in by the demo officer and not yet sent."""
     login(page, demo_site, "anette")
     page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
     page.get_by_text("Ny åtgärd", exact=True).click()
     nyform = page.locator("#nyform")
     nyform.get_by_label("Typ").select_option(label="Social prevention")
     nyform.get_by_label("Titel").fill("Läxhjälp i Sätra")
-    nyform.get_by_label("Beskrivning").fill("Fritidsgården håller öppet för läxläsning.")
+    nyform.get_by_label("Beskrivning").fill(beskrivning)
+    return nyform
+
+
+def test_a_new_atgard_after_the_session_ended_says_so_keeps_the_form_and_is_created_once_logged_in_again(
+    demo_site, utkast, page
+):
+    nyform = _ny_atgard_ifylld(page, demo_site, utkast, "Fritidsgården håller öppet för läxläsning.")
 
     # Logged out in another tab of the same browser.
     annan = page.context.new_page()
@@ -686,14 +692,8 @@ def test_a_section_too_long_for_the_server_says_so_and_keeps_the_text(demo_site,
 def test_a_new_atgard_too_long_for_the_server_says_so_and_keeps_the_form(demo_site, utkast, page, settings):
     fore = (Atgard.objects.count(), Atgard.history.count())
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 40_000
-    login(page, demo_site, "anette")
-    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
-    page.get_by_text("Ny åtgärd", exact=True).click()
-    nyform = page.locator("#nyform")
-    nyform.get_by_label("Typ").select_option(label="Social prevention")
-    nyform.get_by_label("Titel").fill("Läxhjälp i Sätra")
     lang = "Fritidsgården håller öppet för läxläsning varje kväll. " * 1_000
-    nyform.get_by_label("Beskrivning").fill(lang)
+    nyform = _ny_atgard_ifylld(page, demo_site, utkast, lang)
     nyform.get_by_role("button", name="Skapa och lägg till").click()
 
     # Refused before the view, by the token's check, with the HTML 400 page: "Oväntat svar från
