@@ -369,7 +369,15 @@
     empty.hidden = items.length > 0;
   }
 
+  // One change of the list at a time. A click while one is on its way (a double click, most
+  // often) is on a button of the list the answer will redraw: sent, a second "Ta bort" was
+  // refused as one already removed, and told as "Inte ändrat" after the removal had been made.
+  var changing = false;
+
   function change(body, done) {
+    if (changing) return;
+    changing = true;
+    list.setAttribute("aria-busy", "true");
     var was = focusInList();
     registerStatus.textContent = "Sparar …";
     return postJSON(register.dataset.url, body).then(function (result) {
@@ -392,6 +400,9 @@
       }
     }).catch(function () {
       registerStatus.textContent = "Inte ändrat: ingen kontakt med servern. Försök igen.";
+    }).then(function () {
+      changing = false;
+      list.removeAttribute("aria-busy");
     });
   }
 
@@ -463,7 +474,12 @@
     if (e.key === "Enter") { e.preventDefault(); search(); }
   });
 
+  // A new åtgärd is created once, however often its button is clicked: a second click while the
+  // first is on its way created it twice in the register and listed it twice in the document.
+  var creating = false;
+
   document.getElementById("ny-knapp").addEventListener("click", function () {
+    if (creating) return;
     var box = document.getElementById("nyform");
     var data = new FormData();
     box.querySelectorAll("input, select, textarea").forEach(function (input) {
@@ -484,6 +500,8 @@
       if (described) input.setAttribute("aria-describedby", described); else input.removeAttribute("aria-describedby");
     });
     status.textContent = "Skapar …";
+    creating = true;
+    box.setAttribute("aria-busy", "true");
     fetch(register.dataset.nyUrl, {
       method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"},
       body: data,
@@ -532,7 +550,11 @@
         });
         status.textContent = "Åtgärden skapades inte: rätta de markerade fälten.";
       })
-      .catch(function () { status.textContent = "Ingen kontakt med servern; försök igen."; });
+      .catch(function () { status.textContent = "Ingen kontakt med servern; försök igen."; })
+      .then(function () {
+        creating = false;
+        box.removeAttribute("aria-busy");
+      });
   });
 
   // Server-rendered items get their buttons from the same code as later changes.

@@ -712,3 +712,55 @@ def test_a_new_atgard_too_long_for_the_server_says_so_and_keeps_the_form(demo_si
     nyform.get_by_role("button", name="Skapa och lägg till").click()
     expect(page.locator("#register-status")).to_have_text("Läxhjälp i Sätra är skapad och tillagd i dokumentet.")
     assert [v.atgard.titel for v in utkast.atgard_val.all()] == ["Läxhjälp i Sätra"]
+
+
+def _held_posts(page, pattern):
+    """POSTs to `pattern` held until the test lets them through (a slow server), and GETs let by."""
+    held = []
+    page.route(pattern, lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
+    return held
+
+
+def test_a_second_click_on_skapa_och_lagg_till_while_the_first_is_on_its_way_creates_the_atgard_once(
+    demo_site, utkast, page
+):
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    page.get_by_text("Ny åtgärd", exact=True).click()
+    nyform = page.locator("#nyform")
+    nyform.get_by_label("Titel").fill("Nattvandring i Bredäng")
+    nyform.get_by_label("Beskrivning").fill("Föräldrar vandrar på kvällarna.")
+    held = _held_posts(page, f"**/tjansteutlatanden/{utkast.pk}/atgarder/ny/")
+
+    # A double click: the second comes while the first is still on its way.
+    skapa = nyform.get_by_role("button", name="Skapa och lägg till")
+    skapa.click()
+    skapa.click()
+    page.wait_for_timeout(500)  # time for a second POST to arrive, were one sent
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#register-status")).to_have_text("Nattvandring i Bredäng är skapad och tillagd i dokumentet.")
+    expect(page.locator("#valda-atgarder li")).to_have_count(1)
+    assert Atgard.objects.filter(titel="Nattvandring i Bredäng").count() == 1
+    assert stored_order(utkast) == ["Nattvandring i Bredäng"]
+
+
+def test_a_second_click_on_ta_bort_while_the_first_is_on_its_way_sends_nothing_and_is_not_told_as_refused(
+    demo_site, med_atgarder, page
+):
+    a, b, c = stored_order(med_atgarder)
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{med_atgarder.pk}/redigera/")
+    held = _held_posts(page, f"**/tjansteutlatanden/{med_atgarder.pk}/atgarder/")
+
+    ta_bort = page.get_by_role("button", name=f"Ta bort {b} ur dokumentet")
+    ta_bort.click()
+    ta_bort.click()
+    page.wait_for_timeout(500)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#register-status")).to_have_text(f"{b} är borttagen.")
+    page.wait_for_timeout(500)  # a second answer, were one on its way, would say "Inte ändrat"
+    expect(page.locator("#register-status")).to_have_text(f"{b} är borttagen.")
+    expect(page.locator("#valda-atgarder li .titel")).to_have_text([a, c])
+    assert stored_order(med_atgarder) == [a, c]
