@@ -27,18 +27,20 @@
     return match ? decodeURIComponent(match[1]) : csrf;
   }
 
-  var LOGGA_IN = "Logga in igen i en ny flik och spara sedan här.";
+  function loggaIn(then) { return "Logga in igen i en ny flik och " + then + " sedan här."; }
 
   // The server's answer as {status, data}; an answer that is not the JSON asked for carries a
-  // Swedish message in data.fel instead.
-  function answer(response) {
+  // Swedish message in data.fel instead. `then` is what to do again once logged in: "spara",
+  // unless the request saved nothing (a search).
+  function answer(response, then) {
+    then = then || "spara";
     // An ended session answers with the login page (a redirect the browser followed).
     if (response.redirected && new URL(response.url).pathname.indexOf("/logga-in/") === 0) {
-      return {status: 401, data: {fel: "Du är utloggad. " + LOGGA_IN}};
+      return {status: 401, data: {fel: "Du är utloggad. " + loggaIn(then)}};
     }
     return response.json().catch(function () {
       var fel = response.status === 403
-        ? "Servern tog inte emot sparningen (403). " + LOGGA_IN
+        ? "Servern tog inte emot sparningen (403). " + loggaIn(then)
         : "Oväntat svar från servern (" + response.status + ").";
       return {fel: fel};
     }).then(function (data) { return {status: response.status, data: data}; });
@@ -453,7 +455,7 @@
     var status = document.getElementById("sok-status");
     status.textContent = "Söker …";
     fetch(register.dataset.sokUrl + "?" + params.toString(), {credentials: "same-origin"})
-      .then(answer)
+      .then(function (response) { return answer(response, "sök"); })
       .then(function (result) {
         var data = result.data;
         if (result.status !== 200 || !data.traffar) {

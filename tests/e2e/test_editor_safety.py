@@ -764,3 +764,22 @@ def test_a_second_click_on_ta_bort_while_the_first_is_on_its_way_sends_nothing_a
     expect(page.locator("#register-status")).to_have_text(f"{b} är borttagen.")
     expect(page.locator("#valda-atgarder li .titel")).to_have_text([a, c])
     assert stored_order(med_atgarder) == [a, c]
+
+
+def test_a_search_in_the_register_after_the_session_ended_asks_to_search_again_once_logged_in(demo_site, utkast, page):
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    page.get_by_text("Sök i åtgärdsregistret").click()
+    annan = page.context.new_page()
+    annan.goto(f"{demo_site}/")
+    annan.get_by_role("button", name="Logga ut").click()
+
+    page.locator("#sok_q").fill("platsaktivering")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    status = page.locator("#sok-status")
+    # A search saves nothing: told to save, the officer looked for something unsaved.
+    expect(status).to_have_text("Du är utloggad. Logga in igen i en ny flik och sök sedan här.")
+
+    login(annan, demo_site, "anette")
+    page.get_by_role("button", name="Sök", exact=True).click()
+    expect(status).to_have_text("1 träff.")
