@@ -4,6 +4,7 @@ import sys
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
@@ -97,9 +98,16 @@ class Inloggning(LoginView):
 class Utloggning(LogoutView):
     """The officers' logout, sent with POST by every page's button. An address opened with GET (an
     old bookmark, a typed address) asks first, in Swedish, where Django answered with an empty
-    405; someone already logged out goes to the login page."""
+    405; someone already logged out goes to the login page, which after the button says so (on a
+    shared computer the next person sees that the last one is gone)."""
 
     http_method_names = ["get", "post", "options"]
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        # After the logout, which empties the session: the message goes in the new one.
+        messages.success(request, "Du är utloggad.")
+        return response
 
     def get(self, request, *args, **kwargs):
         if not request.user.is_authenticated:

@@ -53,3 +53,16 @@ def test_the_logout_address_opened_with_get_asks_first_in_swedish(client, db):
     # Logged out, the address leads to the login page.
     response = client.get("/logga-ut/")
     assert response.status_code == 302 and response["Location"] == "/logga-in/"
+
+
+def test_the_login_page_after_logging_out_says_the_officer_is_logged_out(client, db):
+    # On a shared computer the next person must see that the last one is gone; the login page
+    # after the button looked the same as one reached by an ended session.
+    client.force_login(UserFactory(username="anette"))
+    response = client.post("/logga-ut/", follow=True)
+    assert response.redirect_chain == [("/logga-in/", 302)]
+    assert "_auth_user_id" not in client.session
+    sida = html.unescape(response.content.decode())
+    assert '<p class="meddelande meddelande-success" role="status">Du är utloggad.</p>' in sida
+    # Told once: the next visit to the login page is a plain one.
+    assert "Du är utloggad." not in client.get("/logga-in/").content.decode()
