@@ -15,6 +15,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils.http import content_disposition_header
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -381,9 +382,13 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
 
 @require_GET
 @login_required
+@never_cache
 def redigera(request, pk):
     """The editor: one field per mall section, in order, and the measure register. A document on
-    a meeting's list, or decided, can no longer change: it is shown as it reads instead."""
+    a meeting's list, or decided, can no longer change: it is shown as it reads instead.
+
+    Never kept by the browser: its copy, shown again by the Back button, held the texts and
+    versions from before the officer's saves, and the next save was refused as someone else's."""
     tu = _tu_or_404(request, pk, EDITOR)
     if not tu.kan_andras:
         messages.info(request, f"Tjänsteutlåtandet är {tu.get_status_display().lower()} och kan inte längre ändras.")

@@ -783,3 +783,32 @@ def test_a_search_in_the_register_after_the_session_ended_asks_to_search_again_o
     login(annan, demo_site, "anette")
     page.get_by_role("button", name="Sök", exact=True).click()
     expect(status).to_have_text("1 träff.")
+
+
+def test_the_editor_shown_again_with_the_back_button_holds_the_saved_text_and_saves_without_a_conflict(
+    demo_site, utkast, page
+):
+    sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Bakgrund")
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    falt = region(page, "Bakgrund")
+    falt.get_by_role("textbox").click()
+    page.keyboard.type("Först.")
+    falt.get_by_role("button", name="Spara bakgrund").click()
+    expect(falt.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+
+    page.get_by_role("link", name="Förhandsgranska").click()
+    page.wait_for_url("**/forhandsgranska/")
+    page.go_back()
+    # The browser's copy of the page from before the save showed the text without "Först." and
+    # the version it had replaced: the officer's next save was refused as someone else's.
+    falt = region(page, "Bakgrund")
+    expect(falt.get_by_role("textbox")).to_have_text("Först.")
+    falt.get_by_role("textbox").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" Sedan.")
+    falt.get_by_role("button", name="Spara bakgrund").click()
+    expect(falt.locator(".sektion-fot .sparstatus")).to_have_text(re.compile(r"^Sparat \d"))
+    expect(falt.locator(".konflikt")).to_be_hidden()
+    sektion.refresh_from_db()
+    assert sektion.text == "<p>Först. Sedan.</p>"
