@@ -425,11 +425,20 @@ def pdf_filename(tu):
     return _filnamn(tu.arende.diarienummer, tu.titel)
 
 
+# The most characters of the title a file name carries, cut between words: a title may hold 300,
+# and a file name at most 255 bytes, past which browsers shorten it as they like and zip tools refuse.
+FILNAMN_TITEL = 100
+
+
 def _filnamn(diarienummer, titel):
     # Å, Ä and Ö of a prefix (ÄLVSJÖ) as A and O, as slugify does with the title's letters.
     ascii_nummer = unicodedata.normalize("NFKD", diarienummer).encode("ascii", "ignore").decode()
     number = re.sub(r"[^A-Za-z0-9]+", "-", ascii_nummer).strip("-")
-    return f"{number}-{slugify(titel)}.pdf"
+    slug = slugify(titel)
+    if len(slug) > FILNAMN_TITEL:
+        kort = slug[: FILNAMN_TITEL + 1].rsplit("-", 1)[0]  # the words that fit whole
+        slug = kort if "-" in slug[: FILNAMN_TITEL + 1] else slug[:FILNAMN_TITEL]
+    return f"{number}-{slug}.pdf"
 
 
 # The most documents one zip holds: drafts are rendered while the request waits (some 0.2–1 s

@@ -230,6 +230,17 @@ def test_filename_is_diarienummer_and_title(demo):
     assert pdf.pdf_filename(demo) == "ALVSJO-2024-123-oppna-drogscener.pdf"
 
 
+def test_a_long_titles_file_name_is_cut_between_words_within_what_file_systems_take(demo):
+    """A title may hold 300 characters, which made names past the 255 bytes a file name may have,
+    which browsers shorten as they like and zip tools refuse."""
+    demo.titel = "Svar på skrivelse om öppna drogscener och de sociala och situationella åtgärderna " * 4
+    hel = "svar-pa-skrivelse-om-oppna-drogscener-och-de-sociala-och-situationella-atgarderna-" * 4
+    titeln = pdf.pdf_filename(demo).removeprefix("SKHLM-2024-123-").removesuffix(".pdf")
+    assert 0 < len(titeln) <= pdf.FILNAMN_TITEL and hel.startswith(titeln + "-")
+    demo.titel = "x" * 300
+    assert pdf.pdf_filename(demo) == f"SKHLM-2024-123-{'x' * pdf.FILNAMN_TITEL}.pdf"
+
+
 def test_document_html_is_the_html_the_pdf_is_made_from(demo):
     html = pdf.document_html(demo)
     assert html.startswith("<!DOCTYPE html>")
