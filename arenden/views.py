@@ -17,7 +17,7 @@ from django.templatetags.static import static
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from atgarder import services as atgarder_services
 from atgarder.forms import NyAtgardForm, editorns_formular
@@ -86,7 +86,7 @@ def nasta_steg(arende_status, tu_status):
     }.get(tu_status, "")
 
 
-@require_GET
+@require_safe
 @login_required
 def start(request):
     """Mina ärenden: newest first, filtered by status and a search over number and text.
@@ -237,7 +237,7 @@ def _tu_or_404(request, pk, select_related=()):
     return get_object_or_404(qs, pk=pk)
 
 
-@require_GET
+@require_safe
 @login_required
 def arende(request, pk):
     """The case: skrivelse, tjänsteutlåtande, bilagor and timeline."""
@@ -292,7 +292,7 @@ def skapa_tjansteutlatande(request, pk):
     return redirect("arenden:redigera", pk=tu.pk)
 
 
-@require_GET
+@require_safe
 @login_required
 def skrivelse_fil(request, pk):
     """The uploaded skrivelse, served only to those who may see the case."""
@@ -311,7 +311,7 @@ def skrivelse_fil(request, pk):
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def bilaga_fil(request, pk):
     """An uploaded bilaga, served to those who may see its document (and so its case)."""
@@ -380,7 +380,7 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
     )
 
 
-@require_GET
+@require_safe
 @login_required
 @never_cache
 def redigera(request, pk):
@@ -604,7 +604,7 @@ def _register_svar(tu, data=None, status=200):
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def forhandsgranska(request, pk):
     tu = _tu_or_404(request, pk, ("arende",))
@@ -620,7 +620,7 @@ PREVIEW_HEAD = '<link rel="stylesheet" href="{css}"><link rel="stylesheet" href=
 INLINE_STYLE = re.compile(r"<style>.*?</style>", re.S)
 
 
-@require_GET
+@require_safe
 @login_required
 @xframe_options_sameorigin
 def forhandsgranska_dokument(request, pk):
@@ -739,7 +739,7 @@ def dra_tillbaka(request, pk):
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def inloggad(request):
     """Asked by every officer page before it sends a form (sida.js): a form posted after the
@@ -817,7 +817,7 @@ def protokollsutdrag(request, pk):
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def bordlagd_handling(request, pk):
     """A postponed item's document as the nämnd had it at that meeting (`Foredragningspunkt.handling`),

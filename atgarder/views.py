@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from arenden.models import Arende, Tjansteutlatande, TjansteutlatandeAtgard, dolda_arenden
 from arenden.urls_per_id import url_per_id
@@ -23,7 +23,7 @@ ARENDEN_GRANS = 1000  # the ärenden a drogscen page counts and pages through
 DOKUMENT_GRANS = 1000  # the documents an åtgärd page counts and pages through
 
 
-@require_GET
+@require_safe
 @login_required
 def drogscener(request):
     scener = Drogscen.objects.annotate(antal_atgarder=Count("atgarder")).order_by("namn")
@@ -55,7 +55,7 @@ def _atgardsrader(scen):
     ]
 
 
-@require_GET
+@require_safe
 @login_required
 def drogscen(request, pk):
     """A drogscen: its åtgärder, grouped social/situational, and the ärenden that reported on it."""
@@ -109,7 +109,7 @@ def _historik(atgard):
     return list(reversed(ut))
 
 
-@require_GET
+@require_safe
 @login_required
 def atgard(request, pk):
     """An åtgärd with its places, actors, outputs, the documents that used it and its history."""
@@ -190,7 +190,7 @@ def traff_json(atgard):
     }
 
 
-@require_GET
+@require_safe
 @login_required
 def sok(request):
     """The editor's search over the register by text, typ, drogscen and aktör."""

@@ -1426,6 +1426,29 @@ def test_the_new_document_form_is_offered_only_to_those_who_may_write_one(client
     assert not arende.tjansteutlatanden.exists()
 
 
+def test_the_officers_pages_answer_head_as_they_answer_get(client, handlaggare):
+    """A HEAD request (an uptime monitor's, `curl -I`) gets the page's status and headers without
+    its body; it was refused with 405 on every page that takes GET only."""
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare))
+    atgard = AtgardFactory()
+    scen = DrogscenFactory()
+    urls = [
+        reverse("arenden:start"),
+        reverse("arenden:arende", args=[tu.arende.pk]),
+        reverse("arenden:sok") + "?q=drogscener",
+        reverse("arenden:inloggad"),
+        reverse("atgarder:drogscener"),
+        reverse("atgarder:drogscen", args=[scen.pk]),
+        reverse("atgarder:atgard", args=[atgard.pk]),
+    ]
+    anonym = {url: client.head(url) for url in urls}
+    assert all(svar.status_code == 302 and svar["Location"].startswith(reverse("login")) for svar in anonym.values())
+    client.force_login(handlaggare)
+    for url in urls:
+        get, head = client.get(url), client.head(url)
+        assert (head.status_code, head["Content-Type"], head.content) == (get.status_code, get["Content-Type"], b"")
+
+
 def test_the_session_question_answers_204_logged_in_and_the_login_page_when_not(client, handlaggare):
     url = reverse("arenden:inloggad")
     response = client.get(url)
