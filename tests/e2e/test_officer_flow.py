@@ -374,3 +374,15 @@ def test_a_form_sent_after_the_session_ended_keeps_what_was_typed_until_logged_i
     arende = Arende.objects.get(arendemening="Trygghet i Sätra centrum – Svar på skrivelse")
     expect(page.get_by_role("status").first).to_contain_text(f"diarienummer {arende.diarienummer}")
     assert arende.skrivelser.get().text.replace("\r\n", "\n") == text
+
+
+def test_a_long_unbroken_title_wraps_within_the_page(demo_site, page):
+    """A title may hold 300 characters with no space among them (a pasted address, a
+    diarienummer chain): the pages that show it as their heading keep it within their width."""
+    tu = Tjansteutlatande.objects.get(arende__diarienummer="SKHLM 2024/123")
+    Tjansteutlatande.objects.filter(pk=tu.pk).update(titel="x" * 300)
+    page.set_viewport_size({"width": 800, "height": 900})
+    login(page, demo_site, "anette")
+    for path in (f"/tjansteutlatanden/{tu.pk}/redigera/", f"/arenden/{tu.arende_id}/"):
+        page.goto(demo_site + path)
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), path
