@@ -87,10 +87,34 @@
     if (varning && data.utkast) varning.hidden = true;
   }
 
+  // Each toolbar is one Tab stop (the WAI-ARIA toolbar pattern): with five stops a section, a
+  // keyboard user tabbed through some 45 buttons to reach the last section. The arrow keys move
+  // between its buttons, round its ends, Home and End go to the first and last, and the button
+  // last focused is where Tab comes back to.
+  function rovingToolbar(toolbar) {
+    var buttons = Array.prototype.slice.call(toolbar.querySelectorAll("button"));
+    function tabStop(button) {
+      buttons.forEach(function (b) { b.tabIndex = b === button ? 0 : -1; });
+    }
+    tabStop(buttons[0]);
+    toolbar.addEventListener("focusin", function (event) {
+      if (buttons.indexOf(event.target) >= 0) tabStop(event.target);
+    });
+    toolbar.addEventListener("keydown", function (event) {
+      var i = buttons.indexOf(event.target);
+      if (i < 0 || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      var to = {ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: buttons.length - 1}[event.key];
+      if (to === undefined) return;
+      event.preventDefault();
+      buttons[(to + buttons.length) % buttons.length].focus();
+    });
+  }
+
   var sections = [];
 
   function makeEditor(field, section) {
     var toolbar = field.previousElementSibling;
+    rovingToolbar(toolbar);
     var quill = new Quill(field, {
       formats: ["bold", "italic", "list", "fotnot"],
       modules: {
