@@ -524,6 +524,9 @@ class PunktFel(Exception):
 
 
 def _stycken(text):
+    """Plain text as paragraphs, split at blank lines. A single line break stays inside its
+    paragraph, and the templates print it (`linebreaksbr`): a beslut typed as numbered points, one
+    to a line, is printed so."""
     return [s.strip() for s in re.split(r"\n\s*\n", text or "") if s.strip()]
 
 

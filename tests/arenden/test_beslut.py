@@ -49,6 +49,29 @@ def test_decision_produces_the_extract_closes_the_case_and_is_in_the_history(dem
         assert senaste.history_change_reason.startswith(reason)
 
 
+def test_the_extract_keeps_each_line_of_the_beslut_as_typed(db):
+    """A beslut of several points, one to a line as the secretary types them in the form (which
+    sends the browser's CRLF), is printed a point to a line: the extract joined the lines into
+    one paragraph ("… svar på skrivelsen. 2. Stadsdelsnämnden överlämnar …")."""
+    sekr = sekreterare()
+    punkt = services.satt_pa_foredragningslista(
+        sammantrade=sammantrade(), tjansteutlatande=attesterat_dokument(), user=sekr
+    )
+    beslut = (
+        "1. Stadsdelsnämnden godkänner förvaltningens svar.\r\n"
+        "2. Stadsdelsnämnden överlämnar ärendet till kommunstyrelsen.\r\n\r\n"
+        "Paragrafen förklaras omedelbart justerad."
+    )
+
+    services.registrera_beslut(punkt=punkt, beslut=beslut, user=sekr)
+
+    punkt.refresh_from_db()
+    rader = [rad.strip() for rad in _pdf_text(punkt.protokollsutdrag.read()).splitlines()]
+    assert "1. Stadsdelsnämnden godkänner förvaltningens svar." in rader
+    assert "2. Stadsdelsnämnden överlämnar ärendet till kommunstyrelsen." in rader
+    assert "Paragrafen förklaras omedelbart justerad." in rader
+
+
 def test_case_stays_open_while_another_document_awaits_a_decision(db):
     sekr = sekreterare()
     mote = sammantrade()
