@@ -330,8 +330,25 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         return qs.for_user(user).select_related("namnd")  # each page names the nämnd
 
     def has_delete_permission(self, request, obj=None):
-        # A meeting with items would leave their documents stranded on a list that is gone.
-        return is_namndsekreterare(request.user) and not (obj and obj.punkter.exists())
+        return is_namndsekreterare(request.user)
+
+    def get_deleted_objects(self, objs, request):
+        """A meeting with items is protected, and its delete page (and the list's action) names
+        them: their documents would be left on a list that is gone, and a decided item is part
+        of the nämnd's record. Refused by a permission instead, the page told the secretary that
+        their account might not delete meetings at all. `ta_bort_sammantrade` refuses it too."""
+        deleted, count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        punkter = Foredragningspunkt.objects.filter(sammantrade__in=list(objs)).select_related(
+            "sammantrade__namnd", "tjansteutlatande"
+        )
+        protected = [
+            *protected,
+            *(
+                f"{p.sammantrade}, punkt {p.nummer} på föredragningslistan: {p.rubrik}"
+                for p in punkter.order_by("sammantrade__datum", "sammantrade_id", "nummer")
+            ),
+        ]
+        return deleted, count, perms_needed, protected
 
     # Both ways of deleting (the meeting's page, the list's action) remove its exports' files.
     def delete_model(self, request, obj):
@@ -403,6 +420,8 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
             extra_context["sedd_ordning"] = list(mote.punkter.order_by("nummer").values_list("pk", flat=True))
             extra_context["exporter"] = list(mote.exporter.select_related("bestalld_av")[:5])
             extra_context["export_typer"] = ExportTyp.choices
+            # A meeting is deleted only while its list is empty (`get_deleted_objects`).
+            extra_context["show_delete"] = not mote.punkter.exists()
         return super().change_view(request, object_id, form_url, extra_context)
 
     def render_history_view(self, request, template, context, **kwargs):

@@ -705,6 +705,42 @@ def test_a_deleted_meeting_leaves_no_export_file_behind(client, db, django_captu
     assert not storage.exists(fil)
 
 
+@pytest.mark.parametrize("hur", ["sidan", "listan"])
+def test_a_meeting_with_items_is_not_deleted_and_the_page_names_them(client, db, hur):
+    """A meeting with items is kept, and the secretary is told why: the list's action said that
+    their account had no right to delete meetings at all, and the meeting's page opened while its
+    list was empty (a colleague put an item on it since) led to "Du har inte behörighet" (403)."""
+    from arenden import services
+
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = sammantrade()
+    services.satt_pa_foredragningslista(
+        sammantrade=mote, tjansteutlatande=attesterat_dokument(titel="Öppna drogscener"), user=sekr
+    )
+
+    if hur == "sidan":
+        response = client.post(_url(mote, "delete/"), {"post": "yes"})
+    else:
+        response = client.post(
+            "/admin/arenden/sammantrade/",
+            {"action": "delete_selected", "_selected_action": [mote.pk], "post": "yes"},
+        )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "behörighet" not in page
+    assert "punkt 1 på föredragningslistan: Öppna drogscener" in page
+    assert Sammantrade.objects.filter(pk=mote.pk).exists()
+    # The meeting's own page offers no deletion while its list has items.
+    assert _url(mote, "delete/") not in client.get(_url(mote, "change/")).content.decode()
+
+
+def test_an_empty_meetings_page_offers_its_deletion(sekr_client):
+    mote = sammantrade()
+    assert _url(mote, "delete/") in sekr_client.get(_url(mote, "change/")).content.decode()
+
+
 @pytest.mark.parametrize("hur", ["tjansten", "sidan"])
 def test_a_deleted_meeting_names_who_deleted_it_in_its_history(client, db, hur):
     """A cancelled meeting's deletion is in its history with the secretary who deleted it and
