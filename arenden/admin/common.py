@@ -582,6 +582,9 @@ class HistoryAdmin(PersonfaltMixin, SafeInputAdminMixin, SimpleHistoryAdmin):
     of history rows, and each row on a page is diffed against the next."""
 
     history_list_per_page = 50
+    # Text that a service writes and no form edits, which simple_history's diff leaves out with
+    # every field that is not editable: shown on the row that wrote it, not where it is cleared.
+    historikens_texter = ()
 
     def history_view_title(self, request, obj):
         return f"Historik: {obj}"
@@ -669,6 +672,9 @@ class HistoryAdmin(PersonfaltMixin, SafeInputAdminMixin, SimpleHistoryAdmin):
                 changes = list(delta.changes)
                 for field in lasta_val:
                     if getattr(record, field) != getattr(newer, field):
+                        changes.append(ModelChange(field, getattr(record, field), getattr(newer, field)))
+                for field in self.historikens_texter:
+                    if getattr(newer, field) and getattr(record, field) != getattr(newer, field):
                         changes.append(ModelChange(field, getattr(record, field), getattr(newer, field)))
                 for field in m2m_fields:
                     old, new = m2m_rows[field][record.history_id], m2m_rows[field][newer.history_id]

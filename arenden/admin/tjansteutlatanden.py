@@ -421,6 +421,8 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
     list_filter = ("status", "namnd", "sammantradesdatum", MinaFilter)
     search_fields = ("arende__diarienummer", "titel", "undertitel")
     readonly_fields = ("status", "version", "forhandsvisning", "andringar", "aterremiss_kommentar")
+    # What the chef asked for when returning it: the document's page shows only the latest.
+    historikens_texter = ("aterremiss_kommentar",)
     autocomplete_fields = ("arende", "handlaggare")
     inlines = [SektionInline, TjansteutlatandeAtgardInline, BilagaInline, UndertecknareInline, AttesteringInline]
     actions = ["skicka_valda_for_attest", "ladda_ned_pdf"]

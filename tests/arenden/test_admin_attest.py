@@ -1155,3 +1155,30 @@ def test_the_chefs_page_of_a_document_reads_its_attestations_and_signatories_wit
     assert sida.count("Chef1 Testsson (chef1)") == 4  # each round's step, named as a person
     assert sida.count("Chef2 Testsson (chef2)") >= 4 + 4  # each round's step and each signatory
     assert fyra == en
+
+
+def _historikens_rader(page):
+    """The document's history page's rows, as text, newest first."""
+    tabell = page[page.index('id="change-history"') :]
+    tabell = tabell[: tabell.index("</table>")]
+    return [
+        re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", rad))).strip()
+        for rad in re.findall(r"<tr>(.*?)</tr>", tabell, flags=re.S)[1:]
+    ]
+
+
+def test_the_documents_history_tells_what_the_chef_wrote_when_returning_it(world, client):
+    """The document's history said "Återremitterat" and the new status, not what the chef asked
+    for: the comment is no form's field, and only the latest one stood on the document's page."""
+    tu = world.dokument()
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1])
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Förtydliga ärendet.")
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer, attestanter=[world.chef1])
+
+    client.force_login(world.chef1)
+    rader = _historikens_rader(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/history/").content.decode())
+
+    skickat_igen, aterremitterat = rader[0], rader[1]
+    assert "Återremitterat" in aterremitterat and "Förtydliga ärendet." in aterremitterat
+    # Sending it again clears the comment on the document; the history does not repeat it there.
+    assert "Skickat för attest" in skickat_igen and "Förtydliga" not in skickat_igen
