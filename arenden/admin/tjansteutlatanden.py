@@ -935,6 +935,10 @@ class AttestKoAdmin(SafeInputAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return _may_attest(request)
 
+    def changelist_view(self, request, extra_context=None):
+        # Django's "Välj väntar på min attest för visning" is no Swedish: titled as the menu names it.
+        return super().changelist_view(request, {"title": "Väntar på min attest", **(extra_context or {})})
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return redirect(reverse("admin:arenden_tjansteutlatande_change", args=[object_id]))
 

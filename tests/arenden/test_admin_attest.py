@@ -615,6 +615,16 @@ def test_attest_queue_is_linked_from_the_admin_index_for_chefs_only(world, clien
     assert "/admin/arenden/attestko/" in client.get("/admin/").content.decode()
 
 
+def test_the_attest_queue_is_titled_as_the_menu_names_it(world, client):
+    """Django titles a list "Välj <namn> för visning", which for the queue read "Välj väntar på
+    min attest för visning"."""
+    client.force_login(world.chef1)
+    page = client.get("/admin/arenden/attestko/").content.decode()
+    assert "<h1>Väntar på min attest</h1>" in page
+    assert "<title>Väntar på min attest |" in page
+    assert "Välj väntar" not in page
+
+
 def test_demo_pages_render_for_every_demo_login(demo, client):
     from django.contrib.auth import get_user_model
 
