@@ -1666,8 +1666,8 @@ def bestall_export(*, sammantrade, typ, user):
         for tidigare in oklara:
             if not tidigare.is_stale:
                 raise WorkflowError(
-                    f"{ExportTyp(typ).label} beställdes {timezone.localtime(tidigare.skapad):%H.%M} och är inte "
-                    "klar än. Vänta på den; den visas under Exportera handlingarna."
+                    f"Exporten ”{ExportTyp(typ).label}” beställdes kl. {timezone.localtime(tidigare.skapad):%H:%M} "
+                    "och är inte klar än. Vänta på den; den visas under Exportera handlingarna."
                 )
             Sammantradesexport.objects.filter(pk=tidigare.pk).update(
                 status=ExportStatus.MISSLYCKAD, fel=tidigare.stale_text, klar=now

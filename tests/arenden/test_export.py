@@ -306,8 +306,11 @@ def test_a_second_order_of_the_same_kind_is_refused_while_the_first_is_unfinishe
     mote = _mote_med_tre_punkter(demo, sekr)
     forsta = services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
 
-    with pytest.raises(services.WorkflowError, match="är inte klar än. Vänta på den"):
+    with pytest.raises(services.WorkflowError, match="är inte klar än. Vänta på den") as vagran:
         services.bestall_export(sammantrade=mote, typ="paket", user=sekr)
+    # Of the export (a packet is neuter: "Mötespaket … är inte klar"), at the time as the page's table shows it.
+    bestalld = timezone.localtime(forsta.skapad)
+    assert str(vagran.value).startswith(f"Exporten ”Mötespaket (en PDF)” beställdes kl. {bestalld:%H:%M} och ")
     # The page's button says so too, and orders nothing.
     response = client.post(f"/admin/arenden/sammantrade/{mote.pk}/export/", {"typ": "paket"}, follow=True)
     assert "är inte klar än" in response.content.decode()
