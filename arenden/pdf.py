@@ -15,7 +15,6 @@ import multiprocessing
 import re
 import threading
 import time
-import unicodedata
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from html import unescape
@@ -35,6 +34,7 @@ from django.utils.text import slugify
 from . import pdf_worker
 from .constants import TjansteutlatandeStatus
 from .html import html_to_text, sanitize_html
+from .models import som_ascii
 from .snapshot import build_snapshot
 
 logger = logging.getLogger(__name__)
@@ -431,9 +431,9 @@ FILNAMN_TITEL = 100
 
 
 def _filnamn(diarienummer, titel):
-    # Å, Ä and Ö of a prefix (ÄLVSJÖ) as A and O, as slugify does with the title's letters.
-    ascii_nummer = unicodedata.normalize("NFKD", diarienummer).encode("ascii", "ignore").decode()
-    number = re.sub(r"[^A-Za-z0-9]+", "-", ascii_nummer).strip("-")
+    # Å, Ä and Ö of a prefix (ÄLVSJÖ) as A and O, as slugify does with the title's letters; a
+    # search reads the number back (`skrivet_diarienummer`).
+    number = re.sub(r"[^A-Za-z0-9]+", "-", som_ascii(diarienummer)).strip("-")
     slug = slugify(titel)
     if len(slug) > FILNAMN_TITEL:
         kort = slug[: FILNAMN_TITEL + 1].rsplit("-", 1)[0]  # the words that fit whole

@@ -730,18 +730,30 @@ class MinaFilter(admin.SimpleListFilter):
 
 # A diarienummer in a search, "SKHLM 2024/12" or "2024/12": searched whole, not word by word.
 DIARIENUMMERDEL = re.compile(r"(?:[^\W\d]+[ -])?\d{4}\s*/\s*\d+")
+# A diarienummer as a PDF's file name writes it ("SKHLM-2024-12", "skhlm 2024-12"), outside quotes:
+# one word if `skrivet_diarienummer` knows its prefix, else the words it was typed as ("budget 2024-2025").
+FILNAMNSNUMMER = re.compile(r"(?<![\w\"'-])[^\W\d_]+[\s-]*\d{4}-\d+(?![\w\"'-])")
 # A word of letters only: in a diarienummer ("SKHLM 2024/12") letters stand only in the prefix.
 BOKSTAVER = re.compile(r"[^\W\d_]+")
 
 
 def sokord(search_term):
     """The words of an admin search, each of which must match: quoted phrases as one word, as
-    Django's own search reads them, and a diarienummer ("SKHLM 2024/12", "2024/12") whole."""
+    Django's own search reads them, and a diarienummer ("SKHLM 2024/12", "2024/12",
+    "SKHLM-2024-12") whole."""
     search_term = soktext(search_term).strip()  # as SafeInputAdminMixin reads it for the others
     ord_ = []
     # A number typed with a hyphen or spaces around its slash is searched as the diarium writes it.
     nummer = [skrivet_diarienummer(bit) or bit for bit in DIARIENUMMERDEL.findall(search_term)]
-    for bit in [*nummer, *smart_split(DIARIENUMMERDEL.sub(" ", search_term))]:
+
+    def filnamnsnummer(match):
+        if skrivet := skrivet_diarienummer(match[0]):
+            nummer.append(skrivet)
+            return " "
+        return match[0]
+
+    resten = FILNAMNSNUMMER.sub(filnamnsnummer, DIARIENUMMERDEL.sub(" ", search_term))
+    for bit in [*nummer, *smart_split(resten)]:
         if bit[0] in "\"'" and bit[-1] == bit[0]:
             bit = unescape_string_literal(bit)
         ord_.append(bit)

@@ -16,6 +16,7 @@ from .arenden import (
     dolda_arenden,
     parse_diarienummer,
     skrivet_diarienummer,
+    som_ascii,
     validate_diarienummer,
     validate_pdf_filename,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "validate_pdf_filename",
     "parse_diarienummer",
     "skrivet_diarienummer",
+    "som_ascii",
     "DiarieSekvens",
     "NYAST_FORST",
     "ArendeKolumn",

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import unicodedata
 
 from django.apps import apps
 from django.conf import settings
@@ -80,14 +81,38 @@ def parse_diarienummer(value):
 SKRIVET_DIARIENUMMER = re.compile(r"(?:(?P<prefix>[^\W\d_]+)[\s-]*)?(?P<ar>\d{4})\s*/\s*0*(?P<lopnummer>\d+)")
 
 
+# A diarienummer as a PDF's file name writes it (`pdf.pdf_filename`): "SKHLM-2024-123", a hyphen
+# for the slash as well, Å, Ä and Ö of the prefix as A and O ("ALVSJO-2024-123"), and typed as the
+# forms above ("skhlm 2024-123"). A number only after a förvaltning's prefix: a year and a number
+# joined by a hyphen are as often a month ("2024-05") or a span ("budget 2024-2025").
+FILNAMNETS_DIARIENUMMER = re.compile(r"(?P<prefix>[^\W\d_]+)[\s-]*(?P<ar>\d{4})-0*(?P<lopnummer>\d+)")
+
+
 def skrivet_diarienummer(text):
     """`text` written as the diarium writes its numbers ("SKHLM 2024/123", or "2024/123" without a
     prefix) when it is a diarienummer typed in another way; None when it is not one."""
-    match = SKRIVET_DIARIENUMMER.fullmatch((text or "").strip())
-    if not match:
-        return None
-    nummer = f"{match['ar']}/{match['lopnummer']}"
-    return f"{match['prefix'].upper()} {nummer}" if match["prefix"] else nummer
+    text = (text or "").strip()
+    if match := SKRIVET_DIARIENUMMER.fullmatch(text):
+        nummer = f"{match['ar']}/{match['lopnummer']}"
+        return f"{match['prefix'].upper()} {nummer}" if match["prefix"] else nummer
+    if (match := FILNAMNETS_DIARIENUMMER.fullmatch(text)) and (prefix := forvaltningens_prefix(match["prefix"])):
+        return f"{prefix} {match['ar']}/{match['lopnummer']}"
+    return None
+
+
+def som_ascii(text):
+    """`text` in ASCII letters, Å, Ä and Ö as A and O: as a file name writes it."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def forvaltningens_prefix(text):
+    """The diarieprefix of a förvaltning that `text` is, in any case, with Å, Ä and Ö or with A and
+    O; None when it is none's. The prefix as written comes first ("ÅS" before "AS" for "ås")."""
+    prefix = text.upper()
+    alla = list(Forvaltning.objects.values_list("diarieprefix", flat=True))
+    if prefix in alla:
+        return prefix
+    return next((p for p in alla if som_ascii(p) == som_ascii(prefix)), None)
 
 
 class DiarieSekvens(models.Model):

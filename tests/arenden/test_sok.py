@@ -1,10 +1,19 @@
 import pytest
 from django.db import connection
+from django.utils.text import slugify
 
-from arenden.models import Arende, Sektion
-from arenden.search import PER_SIDA, sok_arenden
+from arenden.models import Arende, Attestering, Sektion
+from arenden.pdf import pdf_filename
+from arenden.search import PER_SIDA, filtrera, sok_arenden
 from tests.arenden.plans import plan, planner_off
-from tests.factories import ArendeFactory, AtgardFactory, ProfilFactory, TjansteutlatandeFactory, UserFactory
+from tests.factories import (
+    ArendeFactory,
+    AtgardFactory,
+    ForvaltningFactory,
+    ProfilFactory,
+    TjansteutlatandeFactory,
+    UserFactory,
+)
 
 
 def _nummer(traffar):
@@ -227,12 +236,24 @@ def test_hits_are_paged_and_each_page_has_its_excerpts(client, diarie):
 
 
 @pytest.mark.parametrize(
-    "fraga", ["skhlm 2024/123", "SKHLM2024/123", "SKHLM  2024/123", "SKHLM-2024/123", "SKHLM 2024 / 123", "2024/0123"]
+    "fraga",
+    [
+        "skhlm 2024/123",
+        "SKHLM2024/123",
+        "SKHLM  2024/123",
+        "SKHLM-2024/123",
+        "SKHLM 2024 / 123",
+        "2024/0123",
+        "SKHLM-2024-123",  # as a PDF's file name writes it
+        "skhlm 2024-123",
+        "skhlm-2024-0123",
+    ],
 )
 def test_a_number_typed_with_other_spacing_finds_the_case(db, client, fraga):
-    """A registrator types the number as it stands on a paper or in a mail: without the space,
-    with a hyphen, with spaces around the slash. The diarium search, Mina ärenden and the admin's
-    list find the case as if it were typed the diarium's way."""
+    """A registrator types the number as it stands on a paper, in a mail or in a PDF's file
+    name: without the space, with a hyphen, with spaces around the slash, with a hyphen for it.
+    The diarium search, Mina ärenden and the admin's list find the case as if it were typed the
+    diarium's way."""
     user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
     arende = ArendeFactory(diarienummer="SKHLM 2024/123")
     ArendeFactory(diarienummer="SKHLM 2023/123")
@@ -266,3 +287,72 @@ def test_the_case_whose_number_is_searched_comes_first(db, fraga):
 
     traffar = _nummer(sok_arenden(user, fraga))
     assert traffar[0] == arende.diarienummer and len(traffar) == len(set(traffar))
+
+
+@pytest.mark.parametrize("prefix", ["SKHLM", "ÄLVSJÖ"])
+def test_the_number_as_the_pdfs_file_name_writes_it_finds_the_case_in_every_search(client, db, prefix):
+    """An officer copies the number from a downloaded PDF's name ("SKHLM-2024-123-….pdf", Å, Ä
+    and Ö of the prefix as A and O) into a search: every search that takes a diarienummer finds
+    the case, and only it, by that."""
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
+    forvaltning = ForvaltningFactory(diarieprefix=prefix)
+    tu = TjansteutlatandeFactory(arende=ArendeFactory(forvaltning=forvaltning, diarienummer=f"{prefix} 2024/123"))
+    annan = TjansteutlatandeFactory(arende=ArendeFactory(forvaltning=forvaltning, diarienummer=f"{prefix} 2023/123"))
+    for dokument in (tu, annan):
+        dokument.arende.skrivelser.create(
+            titel="Skrivelse", forfattare="Anna Andersson (M)", beredning_datum="2024-01-10", text="Text."
+        )
+        Attestering.objects.create(tjansteutlatande=dokument, omgang=1, ordning=1, attestant=user, namn="Lisa")
+    fraga = pdf_filename(tu).removesuffix(f"-{slugify(tu.titel)}.pdf")
+    assert fraga == ("SKHLM-2024-123" if prefix == "SKHLM" else "ALVSJO-2024-123")
+
+    assert _nummer(sok_arenden(user, fraga)) == [tu.arende.diarienummer]
+    client.force_login(user)
+    for url in ("/", "/sok/", "/admin/arenden/arende/"):
+        sida = client.get(url, {"q": fraga}).content.decode()
+        assert tu.arende.diarienummer in sida and annan.arende.diarienummer not in sida, url
+    for lista, rader in (
+        ("tjansteutlatande", {tu.pk}),
+        ("skrivelse", set(tu.arende.skrivelser.values_list("pk", flat=True))),
+        ("attestering", set(tu.attesteringar.values_list("pk", flat=True))),
+        ("sektion", set(tu.sektioner.values_list("pk", flat=True))),
+    ):
+        response = client.get(f"/admin/arenden/{lista}/", {"q": fraga})
+        assert {rad.pk for rad in response.context["cl"].result_list} == rader, lista
+
+
+@pytest.mark.parametrize(
+    ("fraga", "mening"),
+    [
+        ("budget 2024-2025", "Budget 2024-2025 för parklekar"),
+        ("Budget-2024-2025", "Uppföljning av Budget-2024-2025"),
+        ("2024-05", "Trygghetsvandringar 2024-05"),
+        ("covid-19", "Lokaler efter covid-19"),
+    ],
+)
+def test_hyphenated_words_that_are_not_case_numbers_search_as_before(client, db, fraga, mening):
+    """A year and a number joined by a hyphen are a diarienummer only after a förvaltning's
+    prefix: "budget 2024-2025" is the words of a title, and finds the title, not SKHLM 2024/2025."""
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
+    arende = ArendeFactory(arendemening=mening)
+    for nummer in ("SKHLM 2024/2025", "SKHLM 2024/5", "SKHLM 2024/19"):
+        ArendeFactory(diarienummer=nummer, arendemening="Annat")
+    TjansteutlatandeFactory(arende=arende, titel=mening)
+
+    assert _nummer(sok_arenden(user, fraga)) == [arende.diarienummer]
+    client.force_login(user)
+    for url in ("/", "/admin/arenden/arende/", "/admin/arenden/tjansteutlatande/"):
+        sida = client.get(url, {"q": fraga}).content.decode()
+        assert arende.diarienummer in sida and "Annat" not in sida and "SKHLM 2024/5<" not in sida, url
+
+
+def test_a_number_as_the_file_name_writes_it_is_looked_up_in_the_numbers_index(db):
+    ArendeFactory(diarienummer="SKHLM 2024/123")
+    qs = filtrera(Arende.objects.order_by(), "SKHLM-2024-123").values("pk")
+    assert len(qs) == 1
+    if connection.vendor != "postgresql":
+        return  # SQLite has no such index
+    sql, params = qs.query.sql_with_params()
+    assert "SKHLM 2024/123" in params[0]  # searched as the diarium writes it
+    with planner_off():
+        assert "arenden_arende_diarienummer_trgm" in plan(sql, params)
