@@ -6,7 +6,8 @@ On PostgreSQL this is Swedish full-text search: words are stemmed ("drogscenerna
 stand and kept by triggers whatever writes a text (migration 0005_sokvektor), so a search is one
 GIN index scan on one table. The newest RANKADE matches are ranked and shown best first,
 PER_SIDA a page, and only the page shown gets its excerpts. On SQLite a plain contains-search
-over the same texts is used, newest first.
+over the same texts is used, newest first, a phrase in double quotes and the text around it each
+contained.
 """
 
 import html
@@ -69,19 +70,35 @@ def _villkor(fraga):
     number typed in another way than the diarium writes it ("skhlm2024/123", "SKHLM 2024 / 123")
     is looked for as the diarium writes it."""
     fraga = soktext(fraga)
-    nummer = Q(diarienummer__icontains=skrivet_diarienummer(fraga) or fraga)
     if _is_postgres():
         from django.contrib.postgres.search import SearchVectorExact
 
-        return nummer | Q(SearchVectorExact(Sokvektor(), _tsquery(fraga)))
+        return _nummer(fraga) | Q(SearchVectorExact(Sokvektor(), _tsquery(fraga)))
+    return Q(*[_innehaller(del_) for del_ in _delar(fraga)])
+
+
+def _nummer(text):
+    return Q(diarienummer__icontains=skrivet_diarienummer(text) or text)
+
+
+def _delar(fraga):
+    """The texts an ärende must each hold to match `fraga` on SQLite: its phrases in double
+    quotes and the text around them, as websearch_to_tsquery reads quotes on PostgreSQL (a quote
+    left open runs to the end of the text). Without quotes the whole text is one."""
+    return [del_.strip() for del_ in fraga.split('"') if del_.strip()] or [fraga]
+
+
+def _innehaller(text):
+    """The condition an ärende holds `text` by (SQLite): in its number, its ärendemening, or a
+    skrivelse, section or åtgärd of it."""
     kallor = (
-        Skrivelse.objects.filter(arende=OuterRef("pk")).filter(Q(titel__icontains=fraga) | Q(text__icontains=fraga)),
+        Skrivelse.objects.filter(arende=OuterRef("pk")).filter(Q(titel__icontains=text) | Q(text__icontains=text)),
         Sektion.objects.filter(tjansteutlatande__arende=OuterRef("pk")).filter(
-            Q(text__icontains=fraga) | Q(avslutning__icontains=fraga)
+            Q(text__icontains=text) | Q(avslutning__icontains=text)
         ),
-        TjansteutlatandeAtgard.objects.filter(tjansteutlatande__arende=OuterRef("pk"), atgard__titel__icontains=fraga),
+        TjansteutlatandeAtgard.objects.filter(tjansteutlatande__arende=OuterRef("pk"), atgard__titel__icontains=text),
     )
-    egen = nummer | Q(arendemening__icontains=fraga)
+    egen = _nummer(text) | Q(arendemening__icontains=text)
     return egen | Q(*[Exists(k) for k in kallor], _connector=Q.OR)
 
 
@@ -170,7 +187,7 @@ def _markera(arenden, fraga):
     if _is_postgres():
         headlines = _headlines([a.pk for a in arenden], fraga)
     else:
-        headlines = {pk: _utdrag(text, fraga) for pk, text in _korpus(arenden).items()}
+        headlines = {pk: _utdrag(text, _delar(fraga)) for pk, text in _korpus(arenden).items()}
     for arende in arenden:
         text = headlines.get(arende.pk, "")
         arende.trafford = sorted({w.lower() for w in re.findall(f"{_START}(.*?){_STOP}", text)})
@@ -224,13 +241,15 @@ def _headlines(ids, fraga):
         return {pk: re.sub(r"\s+", " ", html.unescape(text)).strip() for pk, text in cursor.fetchall()}
 
 
-def _utdrag(text, fraga, bredd=90):
-    """A contains-match excerpt with the hit marked (SQLite has no ts_headline)."""
-    traff = text.lower().find(fraga.lower())
-    if traff < 0:
+def _utdrag(text, delar, bredd=90):
+    """A contains-match excerpt with the first of `delar` found marked (SQLite has no ts_headline)."""
+    for del_ in delar:
+        if (traff := text.lower().find(del_.lower())) >= 0:
+            break
+    else:
         return ""
-    start, slut = max(0, traff - bredd), min(len(text), traff + len(fraga) + bredd)
-    ord_ = text[traff : traff + len(fraga)]
+    start, slut = max(0, traff - bredd), min(len(text), traff + len(del_) + bredd)
+    ord_ = text[traff : traff + len(del_)]
     prefix = "… " if start else ""
     suffix = " …" if slut < len(text) else ""
-    return f"{prefix}{text[start:traff]}{_START}{ord_}{_STOP}{text[traff + len(fraga) : slut]}{suffix}"
+    return f"{prefix}{text[start:traff]}{_START}{ord_}{_STOP}{text[traff + len(del_) : slut]}{suffix}"

@@ -356,3 +356,17 @@ def test_a_number_as_the_file_name_writes_it_is_looked_up_in_the_numbers_index(d
     assert "SKHLM 2024/123" in params[0]  # searched as the diarium writes it
     with planner_off():
         assert "arenden_arende_diarienummer_trgm" in plan(sql, params)
+
+
+def test_a_quoted_phrase_is_searched_as_the_phrase(client, anette):
+    """A phrase in quotes is searched as the phrase on PostgreSQL (websearch_to_tsquery) and on
+    SQLite alike: the same query finds the demo case on both, and its words in another order do
+    not. (One demo case for all the queries: each load of it is some thousand rows.)"""
+    client.force_login(anette)
+    for fraga in ('"öppna drogscener"', '"Öppna drogscener" Blåuggla', '"öppna drogscener'):
+        traffar = [a for a in sok_arenden(anette, fraga) if a.diarienummer == "SKHLM 2024/123"]
+        assert traffar and "<mark>" in traffar[0].traff, fraga
+        for url in ("/", "/sok/"):
+            assert "SKHLM 2024/123" in client.get(url, {"q": fraga}).content.decode(), (fraga, url)
+    for fraga in ('"drogscener öppna"', '"öppna drogscener" obefintligtord'):
+        assert "SKHLM 2024/123" not in _nummer(sok_arenden(anette, fraga)), fraga
