@@ -107,3 +107,22 @@ EXPORT_EJ_STARTAD = (
     f"Exporten har väntat i {_minuter(EXPORT_VANTETID)} utan att påbörjas, så bakgrundsjobben körs troligen "
     "inte. Beställ den igen, och kontakta systemförvaltningen om det upprepas."
 )
+
+# A return's comment tells the handläggare what must change; the document itself holds the text.
+# A few thousand characters (a page or so) leave room for that, and keep the document's page, its
+# history and the officer's send page, which print the comment in full, readable.
+ATERREMISS_KOMMENTAR_HOGST = 4000
+
+
+def _tal(antal):
+    return f"{antal:,}".replace(",", "\u00a0")  # Swedish groups the thousands with a space
+
+
+def kommentaren_for_lang(kommentar):
+    """Why a return's comment is refused, or None while it is within ATERREMISS_KOMMENTAR_HOGST."""
+    if len(kommentar) <= ATERREMISS_KOMMENTAR_HOGST:
+        return None
+    return (
+        f"Kommentaren är för lång: högst {_tal(ATERREMISS_KOMMENTAR_HOGST)} tecken, den har "
+        f"{_tal(len(kommentar))}. Korta den till det som handläggaren behöver ändra."
+    )

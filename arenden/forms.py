@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.html import escape
 from pypdf import PdfReader
 
+from .constants import kommentaren_for_lang
 from .models import Mall, Skrivelse, attestanter, display_name, medarbetare
 
 
@@ -111,6 +112,20 @@ class SkrivelseForm(forms.ModelForm):
         if not (cleaned.get("text") or "").strip() and not cleaned.get("fil") and not self.errors:
             raise forms.ValidationError("Skriv in skrivelsens text eller ladda upp den som PDF.")
         return cleaned
+
+
+class AterremissForm(forms.Form):
+    """The chef's comment on a return, checked for its length beside the field as
+    `services.aterremittera` checks it. An empty comment is the service's to refuse, as before.
+    A plain Field, not a CharField: a NUL is dropped by the service, not refused here."""
+
+    kommentar = forms.Field(required=False)
+
+    def clean_kommentar(self):
+        kommentar = (self.cleaned_data["kommentar"] or "").replace("\x00", "").strip()
+        if for_lang := kommentaren_for_lang(kommentar):
+            raise forms.ValidationError(for_lang, code="max_length")
+        return kommentar
 
 
 class NyttTjansteutlatandeForm(forms.Form):

@@ -29,6 +29,7 @@ from .constants import (
     ExportStatus,
     ExportTyp,
     TjansteutlatandeStatus,
+    kommentaren_for_lang,
 )
 from .html import sanitize_html
 from .models import (
@@ -1079,6 +1080,8 @@ def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
     kommentar = (kommentar or "").replace("\x00", "").strip()
     if not kommentar:
         raise WorkflowError("Skriv en kommentar om vad som behöver ändras innan du återremitterar.")
+    if for_lang := kommentaren_for_lang(kommentar):
+        raise WorkflowError(for_lang)
     with transaction.atomic():
         tu = _las(tjansteutlatande.pk)
         hinder = tu.aterremiss_hinder(user) or _utanfor_arendet(tu, user)

@@ -20,7 +20,7 @@ from atgarder.models import Atgard
 
 from .. import pdf, services
 from ..constants import TjansteutlatandeStatus
-from ..forms import SkickaForAttestForm, visade_varden
+from ..forms import AterremissForm, SkickaForAttestForm, visade_varden
 from ..html import html_to_text, sanitize_html
 from ..models import (
     ATTESTERA,
@@ -705,9 +705,21 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
         return obj
 
     def _bekrafta(
-        self, request, obj, *, rubrik, text, knapp, kommentar=None, form=None, innehall_hash=None, skickas_inte=False
+        self,
+        request,
+        obj,
+        *,
+        rubrik,
+        text,
+        knapp,
+        kommentar=None,
+        kommentar_fel=None,
+        form=None,
+        innehall_hash=None,
+        skickas_inte=False,
     ):
         context = {
+            "kommentar_fel": kommentar_fel,
             "skickas_inte": skickas_inte,
             "innehall_hash": innehall_hash,
             **self.admin_site.each_context(request),
@@ -767,6 +779,16 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
             self.message_user(request, hinder or services.InnehalletAndrat.MEDDELANDE, messages.ERROR)
             return redirect(self._change_url(obj))
         if request.method == "POST":
+            form = AterremissForm(request.POST)
+            if not form.is_valid():
+                return self._aterremiss_sida(
+                    request,
+                    obj,
+                    kommentar,
+                    text="Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras.",
+                    innehall_hash=last,
+                    kommentar_fel=form.errors["kommentar"],
+                )
             try:
                 services.aterremittera(tjansteutlatande=obj, user=request.user, kommentar=kommentar, innehall_hash=last)
             except services.InnehalletAndrat as exc:

@@ -1192,3 +1192,32 @@ def test_the_documents_history_tells_what_the_chef_wrote_when_returning_it(world
     assert "Återremitterat" in aterremitterat and "Förtydliga ärendet." in aterremitterat
     # Sending it again clears the comment on the document; the history does not repeat it there.
     assert "Skickat för attest" in skickat_igen and "Förtydliga" not in skickat_igen
+
+
+def test_a_return_comment_over_the_limit_is_refused_beside_the_field_and_kept(world, client):
+    # Pasted in whole (or posted without the browser's `required`), 200,000 characters were
+    # stored and printed in full on the document's page and in its history.
+    tu = world.skickat()
+    dokument_url = f"/admin/arenden/tjansteutlatande/{tu.pk}/"
+    client.force_login(world.chef1)
+    _, lasta = _bekrafta(client, dokument_url, "aterremittera")
+    kommentar = "Förtydliga bakgrunden. " + "x" * 200_000
+    svar = client.post(f"{dokument_url}aterremittera/", {"kommentar": kommentar, **lasta})
+
+    assert svar.status_code == 200
+    sida = svar.content.decode()
+    falt = sida[sida.index('for="id_kommentar"') :]
+    assert re.search(r'class="errorlist"[^>]*>\s*<li>Kommentaren är för lång', falt), falt[:600]
+    assert "högst 4\u00a0000 tecken" in sida
+    assert kommentar in sida and 'type="submit"' in sida  # kept, to be shortened and sent
+    tu.refresh_from_db()
+    assert (tu.status, tu.aterremiss_kommentar) == (S.TILL_ATTEST, "")
+
+    with pytest.raises(services.WorkflowError, match="för lång"):
+        services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="y" * 4001)
+    tu.refresh_from_db()
+    assert tu.status == S.TILL_ATTEST
+
+    _follow(client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "z" * 4000, **lasta}))
+    tu.refresh_from_db()
+    assert (tu.status, tu.aterremiss_kommentar) == (S.UTKAST, "z" * 4000)
