@@ -119,7 +119,9 @@ SEKTION_ANDRAD = "Sektion ändrad"
 STATUS = "Status"  # the case following its document (`_folj_arende`)
 SATT_PA_LISTAN = "Satt på föredragningslistan"
 BORTTAGEN_FRAN_LISTAN = "Borttagen från föredragningslistan"
-BORTTAGEN_PUNKT = "Punkten har tagits bort från föredragningslistan. Ladda om sidan."
+# Every answer that says it leads back to the meeting's page, loaded anew with the list as it is
+# now: no "Ladda om sidan", which belongs only where the user stays on the page they came from.
+BORTTAGEN_PUNKT = "Punkten har tagits bort från föredragningslistan."
 BORDLAGT = "Bordlagt"
 # A beslut writes two rows: the document's, and the case's, which says whether it closed the case.
 BESLUTAD = "Beslutad"
