@@ -223,6 +223,9 @@ DATETIME_FORMAT = "Y-m-d H:i"
 SHORT_DATE_FORMAT = "Y-m-d"
 SHORT_DATETIME_FORMAT = "Y-m-d H:i"
 DATE_INPUT_FORMATS = ["%Y-%m-%d"]
+# A time as the admin's time widget writes it (18:00), shown so too; the seconds are still read
+# from a page rendered before they were left out.
+TIME_INPUT_FORMATS = ["%H:%M", "%H:%M:%S"]
 FORMAT_MODULE_PATH = ["skarholmen.formats"]
 
 STATIC_URL = "static/"

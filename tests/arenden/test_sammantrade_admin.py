@@ -855,3 +855,19 @@ def test_a_meetings_history_shows_its_lists_changes_with_who_and_when(client, db
     # Who made a change links to their page where the reader may open it, as on every history page.
     client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
     assert f'<a href="/admin/auth/user/{kollega.pk}/change/">{kalle}</a>' in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize("skrivet", ["18:30", "18:30:00"])
+def test_the_meetings_time_shows_as_hours_and_minutes_and_is_saved_as_typed(sekr_client, skrivet):
+    # The admin's time widget writes 18:00, and the page showed the stored time as 18:00:00.
+    mote = sammantrade()
+    page = sekr_client.get(_url(mote, "change/")).content.decode()
+    assert re.search(r'<input type="text" name="tid" value="18:00"', page), re.findall(r"<input[^>]*tid[^>]*>", page)
+
+    data = _sida(sekr_client, mote)
+    data["initial-tid"] = re.search(r'name="initial-tid" value="([^"]*)"', page).group(1)  # the page's hidden copy
+    data["tid"] = skrivet
+    response = sekr_client.post(_url(mote, "change/"), data)
+    assert response.status_code == 302, _fel(response)
+    mote.refresh_from_db()
+    assert mote.tid == datetime.time(18, 30)
