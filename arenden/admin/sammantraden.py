@@ -209,6 +209,7 @@ class ForedragningspunktInline(admin.TabularInline):
 
     model = Foredragningspunkt
     fk_name = "sammantrade"
+    template = "admin/arenden/sammantrade/punkter.html"  # an empty list says so
     extra = 0
     can_delete = False
     fields = ("nummer", "arendet", "status", "beslut", "atgarder")

@@ -871,3 +871,27 @@ def test_the_meetings_time_shows_as_hours_and_minutes_and_is_saved_as_typed(sekr
     assert response.status_code == 302, _fel(response)
     mote.refresh_from_db()
     assert mote.tid == datetime.time(18, 30)
+
+
+def test_a_meeting_without_items_says_its_list_is_empty_and_how_items_are_added(sekr_client):
+    # The list showed its column headings over an empty blue bar, and nothing said it was empty.
+    mote = sammantrade()
+    page = sekr_client.get(_url(mote, "change/")).content.decode()
+    listan = page[page.index('id="punkter-group"') : page.index('class="submit-row"')]
+    assert "<table" not in listan
+    assert re.search(
+        r"<p>Föredragningslistan är tom\. Lägg till attesterade tjänsteutlåtanden och informationspunkter "
+        r"under ”Lägg till på föredragningslistan” nedan\.</p>",
+        listan,
+    ), listan
+    # The page is still saved as a whole, the list's (empty) formset with it.
+    data = _sida(sekr_client, mote)
+    data["plats"] = "Skärholmens medborgarhus"
+    assert sekr_client.post(_url(mote, "change/"), data).status_code == 302
+    mote.refresh_from_db()
+    assert mote.plats == "Skärholmens medborgarhus"
+
+    sekr_client.post(_url(mote, "lagg-till/"), {"titel": "Information från förvaltningen"})
+    page = sekr_client.get(_url(mote, "change/")).content.decode()
+    listan = page[page.index('id="punkter-group"') : page.index('class="submit-row"')]
+    assert "<table" in listan and "Information från förvaltningen" in listan and "är tom" not in listan
