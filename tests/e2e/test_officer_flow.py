@@ -378,11 +378,17 @@ def test_a_form_sent_after_the_session_ended_keeps_what_was_typed_until_logged_i
 
 def test_a_long_unbroken_title_wraps_within_the_page(demo_site, page):
     """A title may hold 300 characters with no space among them (a pasted address, a
-    diarienummer chain): the pages that show it as their heading keep it within their width."""
+    diarienummer chain): the pages that show it as their heading keep it within their width.
+    So does the page that shows a chef's return comment of one long word."""
     tu = Tjansteutlatande.objects.get(arende__diarienummer="SKHLM 2024/123")
-    Tjansteutlatande.objects.filter(pk=tu.pk).update(titel="x" * 300)
+    # A chef's return comment, shown where the officer sends the document again, likewise.
+    Tjansteutlatande.objects.filter(pk=tu.pk).update(titel="x" * 300, aterremiss_kommentar="y" * 4000)
     page.set_viewport_size({"width": 800, "height": 900})
     login(page, demo_site, "anette")
-    for path in (f"/tjansteutlatanden/{tu.pk}/redigera/", f"/arenden/{tu.arende_id}/"):
+    for path in (
+        f"/tjansteutlatanden/{tu.pk}/redigera/",
+        f"/arenden/{tu.arende_id}/",
+        f"/tjansteutlatanden/{tu.pk}/attest/",
+    ):
         page.goto(demo_site + path)
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), path
