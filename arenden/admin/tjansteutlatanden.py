@@ -778,34 +778,32 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
                 return self._kommentaren_kvar(request, obj, kommentar, hinder or services.InnehalletAndrat.MEDDELANDE)
             self.message_user(request, hinder or services.InnehalletAndrat.MEDDELANDE, messages.ERROR)
             return redirect(self._change_url(obj))
+        kommentar_fel = None
         if request.method == "POST":
             form = AterremissForm(request.POST)
             if not form.is_valid():
-                return self._aterremiss_sida(
-                    request,
-                    obj,
-                    kommentar,
-                    text="Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras.",
-                    innehall_hash=last,
-                    kommentar_fel=form.errors["kommentar"],
-                )
-            try:
-                services.aterremittera(tjansteutlatande=obj, user=request.user, kommentar=kommentar, innehall_hash=last)
-            except services.InnehalletAndrat as exc:
-                return self._kommentaren_kvar(request, obj, kommentar, str(exc))
-            except services.WorkflowError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+                kommentar_fel = form.errors["kommentar"]  # shown beside it, the text kept to be shortened
             else:
-                self.message_user(
-                    request, f"”{obj}” är återremitterat till {display_name(obj.handlaggare)}.", messages.SUCCESS
-                )
-                return redirect(reverse("admin:arenden_attestko_changelist"))
+                try:
+                    services.aterremittera(
+                        tjansteutlatande=obj, user=request.user, kommentar=kommentar, innehall_hash=last
+                    )
+                except services.InnehalletAndrat as exc:
+                    return self._kommentaren_kvar(request, obj, kommentar, str(exc))
+                except services.WorkflowError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+                else:
+                    self.message_user(
+                        request, f"”{obj}” är återremitterat till {display_name(obj.handlaggare)}.", messages.SUCCESS
+                    )
+                    return redirect(reverse("admin:arenden_attestko_changelist"))
         return self._aterremiss_sida(
             request,
             obj,
             kommentar,
             text="Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras.",
             innehall_hash=last,
+            kommentar_fel=kommentar_fel,
         )
 
     def _aterremiss_sida(self, request, obj, kommentar, **kwargs):
