@@ -685,6 +685,16 @@ def test_a_meeting_a_colleague_adds_between_the_check_and_the_save_is_refused_wi
     assert response.context["adminform"].form["plats"].value() == "Skärholmens medborgarhus"
 
 
+def _ta_bort_motet(client, mote, hur):
+    """Delete the meeting from its own page ("sidan") or with the list's action ("listan")."""
+    if hur == "sidan":
+        return client.post(_url(mote, "delete/"), {"post": "yes"})
+    return client.post(
+        "/admin/arenden/sammantrade/",
+        {"action": "delete_selected", "_selected_action": [mote.pk], "post": "yes"},
+    )
+
+
 @pytest.mark.parametrize("hur", ["sidan", "listan"])
 def test_a_deleted_meeting_leaves_no_export_file_behind(client, db, django_capture_on_commit_callbacks, hur):
     """A cancelled meeting: its items are taken off and it is deleted, from its own page or
@@ -704,13 +714,7 @@ def test_a_deleted_meeting_leaves_no_export_file_behind(client, db, django_captu
     services.ta_bort_fran_foredragningslista(punkt=punkt, user=sekr)
 
     with django_capture_on_commit_callbacks(execute=True):
-        if hur == "sidan":
-            response = client.post(_url(mote, "delete/"), {"post": "yes"})
-        else:
-            response = client.post(
-                "/admin/arenden/sammantrade/",
-                {"action": "delete_selected", "_selected_action": [mote.pk], "post": "yes"},
-            )
+        response = _ta_bort_motet(client, mote, hur)
 
     assert response.status_code == 302
     assert not Sammantrade.objects.filter(pk=mote.pk).exists()
@@ -731,13 +735,7 @@ def test_a_meeting_with_items_is_not_deleted_and_the_page_names_them(client, db,
         sammantrade=mote, tjansteutlatande=attesterat_dokument(titel="Öppna drogscener"), user=sekr
     )
 
-    if hur == "sidan":
-        response = client.post(_url(mote, "delete/"), {"post": "yes"})
-    else:
-        response = client.post(
-            "/admin/arenden/sammantrade/",
-            {"action": "delete_selected", "_selected_action": [mote.pk], "post": "yes"},
-        )
+    response = _ta_bort_motet(client, mote, hur)
 
     assert response.status_code == 200
     page = response.content.decode()
