@@ -1,6 +1,7 @@
 import datetime
 
 from django.db import models
+from django.utils.formats import number_format
 
 
 class ArendeStatus(models.TextChoices):
@@ -114,15 +115,12 @@ EXPORT_EJ_STARTAD = (
 ATERREMISS_KOMMENTAR_HOGST = 4000
 
 
-def _tal(antal):
-    return f"{antal:,}".replace(",", "\u00a0")  # Swedish groups the thousands with a space
-
-
 def kommentaren_for_lang(kommentar):
     """Why a return's comment is refused, or None while it is within ATERREMISS_KOMMENTAR_HOGST."""
     if len(kommentar) <= ATERREMISS_KOMMENTAR_HOGST:
         return None
+    hogst, har = (number_format(n, force_grouping=True) for n in (ATERREMISS_KOMMENTAR_HOGST, len(kommentar)))
     return (
-        f"Kommentaren är för lång: högst {_tal(ATERREMISS_KOMMENTAR_HOGST)} tecken, den har "
-        f"{_tal(len(kommentar))}. Korta den till det som handläggaren behöver ändra."
+        f"Kommentaren är för lång: högst {hogst} tecken, den har {har}. "
+        "Korta den till det som handläggaren behöver ändra."
     )

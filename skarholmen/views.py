@@ -11,6 +11,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.template import loader
+from django.utils.formats import number_format
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import server_error as django_server_error
 
@@ -52,7 +53,7 @@ def for_stor_begaran():
     sidor = max(grans // 3500, 1)
     if sidor >= 100:
         sidor -= sidor % 100
-    antal = f"{sidor:,}".replace(",", "\u00a0")  # Swedish groups the thousands with a space
+    antal = number_format(sidor, force_grouping=True)  # 1 000: the Swedish format's grouping
     return (
         f"Texten är för lång för att sparas: servern tar emot högst {storlek} åt gången, omkring {antal} "
         f"{'sida' if sidor == 1 else 'sidor'} text. Korta texten eller lägg den långa delen som bilaga."
