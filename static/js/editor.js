@@ -395,15 +395,25 @@
     empty.hidden = items.length > 0;
   }
 
-  // One change of the list at a time. A click while one is on its way (a double click, most
-  // often) is on a button of the list the answer will redraw: sent, a second "Ta bort" was
-  // refused as one already removed, and told as "Inte ändrat" after the removal had been made.
-  var changing = false;
+  // One request of a kind at a time, `element` told busy meanwhile: a click while one is on its
+  // way (a double click, most often) is on a button its answer redraws or makes pointless. `send`
+  // returns a promise that settles, its errors already told.
+  function oneAtATime(element, send) {
+    var onItsWay = false;
+    return function () {
+      if (onItsWay) return undefined;
+      onItsWay = true;
+      element.setAttribute("aria-busy", "true");
+      return send.apply(this, arguments).then(function () {
+        onItsWay = false;
+        element.removeAttribute("aria-busy");
+      });
+    };
+  }
 
-  function change(body, done) {
-    if (changing) return;
-    changing = true;
-    list.setAttribute("aria-busy", "true");
+  // One change of the list at a time: sent twice, a second "Ta bort" was refused as one already
+  // removed, and told as "Inte ändrat" after the removal had been made.
+  var change = oneAtATime(list, function (body, done) {
     var was = focusInList();
     registerStatus.textContent = "Sparar …";
     return postJSON(register.dataset.url, body).then(function (result) {
@@ -426,11 +436,8 @@
       }
     }).catch(function () {
       registerStatus.textContent = "Inte ändrat: ingen kontakt med servern. Försök igen.";
-    }).then(function () {
-      changing = false;
-      list.removeAttribute("aria-busy");
     });
-  }
+  });
 
   var results = document.getElementById("sokresultat");
 
@@ -502,11 +509,9 @@
 
   // A new åtgärd is created once, however often its button is clicked: a second click while the
   // first is on its way created it twice in the register and listed it twice in the document.
-  var creating = false;
+  var box = document.getElementById("nyform");
 
-  document.getElementById("ny-knapp").addEventListener("click", function () {
-    if (creating) return;
-    var box = document.getElementById("nyform");
+  document.getElementById("ny-knapp").addEventListener("click", oneAtATime(box, function () {
     var data = new FormData();
     box.querySelectorAll("input, select, textarea").forEach(function (input) {
       if (input.multiple) {
@@ -526,9 +531,7 @@
       if (described) input.setAttribute("aria-describedby", described); else input.removeAttribute("aria-describedby");
     });
     status.textContent = "Skapar …";
-    creating = true;
-    box.setAttribute("aria-busy", "true");
-    fetch(register.dataset.nyUrl, {
+    return fetch(register.dataset.nyUrl, {
       method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"},
       body: data,
     }).then(answer)
@@ -576,12 +579,8 @@
         });
         status.textContent = "Åtgärden skapades inte: rätta de markerade fälten.";
       })
-      .catch(function () { status.textContent = "Ingen kontakt med servern; försök igen."; })
-      .then(function () {
-        creating = false;
-        box.removeAttribute("aria-busy");
-      });
-  });
+      .catch(function () { status.textContent = "Ingen kontakt med servern; försök igen."; });
+  }));
 
   // Server-rendered items get their buttons from the same code as later changes.
   renderChosen(Array.prototype.map.call(list.children, function (li) {
