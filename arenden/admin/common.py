@@ -342,8 +342,11 @@ def medarbetare_i_sokning(request, queryset):
 
 
 def _scope_arenden(db_field, request, kwargs):
-    if db_field.related_model is Arende and "queryset" not in kwargs:
-        kwargs["queryset"] = Arende.objects.for_user(request.user)
+    # A field picking a document is scoped as one picking its case: an old version's page of a
+    # section or an attestation, which simple_history shows as a form, listed every document of
+    # the city by number and title in its select.
+    if db_field.related_model in (Arende, Tjansteutlatande) and "queryset" not in kwargs:
+        kwargs["queryset"] = db_field.related_model.objects.for_user(request.user)
 
 
 class ListCheckboxMixin:
