@@ -30,7 +30,9 @@ ANDRINGSBARA = frozenset(
 )
 
 
-DIARIENUMMER_REGEX = r"^(?P<prefix>[A-ZÅÄÖ]{2,10}) (?P<ar>(19|20)\d{2})/(?P<lopnummer>[1-9]\d{0,6})$"
+# [0-9], not \d: Python's \d takes the digits of every script ("SKHLM 20٢٤/1٠"), which int() reads as the
+# same number, so a case would carry its number in digits that no search or reader takes for it.
+DIARIENUMMER_REGEX = r"^(?P<prefix>[A-ZÅÄÖ]{2,10}) (?P<ar>(19|20)[0-9]{2})/(?P<lopnummer>[1-9][0-9]{0,6})$"
 DIARIENUMMER_EXEMPEL = "SKHLM 2022/1048"
 
 

@@ -128,7 +128,18 @@ def test_admin_keeps_a_valid_hand_entered_number_of_an_older_case(admin_client):
 
 @pytest.mark.parametrize(
     "bad",
-    ["SKHLM-2022-1048", "skhlm 2022/1048", "SKHLM 2022/01048", "SKHLM 22/1048", "SKHLM  2022/1048"],
+    [
+        "SKHLM-2022-1048",
+        "skhlm 2022/1048",
+        "SKHLM 2022/01048",
+        "SKHLM 22/1048",
+        "SKHLM  2022/1048",
+        # Digits of other scripts, which Python's \d matches and int() reads: the case would be
+        # number 2022/1048 printed with other digits, which a search for "2022/1048" never finds.
+        "SKHLM 20\u0662\u0662/1048",
+        "SKHLM 2022/1\u0660\u0664\u0668",
+        "SKHLM 2022/\uff11048",
+    ],
 )
 def test_badly_formed_number_gets_a_swedish_error_and_saves_nothing(admin_client, bad):
     skhlm = ForvaltningFactory()
