@@ -22,7 +22,11 @@ from .models import Arende, ArendeKolumn, Sektion, Skrivelse, TjansteutlatandeAt
 SPRAK = "swedish"
 PER_SIDA = 20
 RANKADE = 200
-_START, _STOP = "⟦", "⟧"  # markers no document text uses; replaced by <mark> after escaping
+# The excerpt's highlight markers, replaced by <mark> after escaping: two of Unicode's
+# noncharacters, which it keeps for a program's own use. They are taken out of the texts first, so
+# that whatever a text holds shows as written and marks nothing.
+_START, _STOP = "\ufdd0", "\ufdd1"
+_UTAN_MARKORER = str.maketrans("", "", _START + _STOP)
 _HEADLINE_OPTIONS = f'StartSel={_START}, StopSel={_STOP}, MaxFragments=3, FragmentDelimiter=" … ", MaxWords=25'
 
 # Longest search text that is used: no diarienummer, title or phrase is longer, and SQLite
@@ -187,7 +191,8 @@ def _markera(arenden, fraga):
     if _is_postgres():
         headlines = _headlines([a.pk for a in arenden], fraga)
     else:
-        headlines = {pk: _utdrag(text, _delar(fraga)) for pk, text in _korpus(arenden).items()}
+        delar = [del_.translate(_UTAN_MARKORER) for del_ in _delar(fraga)]
+        headlines = {pk: _utdrag(text.translate(_UTAN_MARKORER), delar) for pk, text in _korpus(arenden).items()}
     for arende in arenden:
         text = headlines.get(arende.pk, "")
         arende.trafford = sorted({w.lower() for w in re.findall(f"{_START}(.*?){_STOP}", text)})
@@ -203,7 +208,7 @@ def _markera(arenden, fraga):
 _HEADLINES_SQL = """
 SELECT a.id, ts_headline(
     %(sprak)s::regconfig,
-    concat_ws(' ',
+    translate(concat_ws(' ',
         a.diarienummer,
         a.arendemening,
         (SELECT string_agg(concat_ws(' ', s.titel, s.text), ' ' ORDER BY s.id)
@@ -213,7 +218,7 @@ SELECT a.id, ts_headline(
         (SELECT string_agg(at.titel, ' ' ORDER BY ta.tjansteutlatande_id, ta.ordning, ta.id)
            FROM {tu_atgard} ta JOIN {tu} t ON t.id = ta.tjansteutlatande_id
            JOIN {atgard} at ON at.id = ta.atgard_id WHERE t.arende_id = a.id)
-    ),
+    ), %(markorer)s, ''),
     websearch_to_tsquery(%(sprak)s::regconfig, %(fraga)s),
     %(options)s
 )
@@ -236,7 +241,10 @@ def _headlines(ids, fraga):
         atgard=Atgard._meta.db_table,
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"sprak": SPRAK, "fraga": fraga, "options": _HEADLINE_OPTIONS, "ids": ids})
+        cursor.execute(
+            sql,
+            {"sprak": SPRAK, "fraga": fraga, "options": _HEADLINE_OPTIONS, "ids": ids, "markorer": _START + _STOP},
+        )
         # Entities are decoded after the tags are gone, as the stored text's HTML would show them.
         return {pk: re.sub(r"\s+", " ", html.unescape(text)).strip() for pk, text in cursor.fetchall()}
 

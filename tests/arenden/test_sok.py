@@ -215,6 +215,20 @@ def test_excerpt_shows_the_text_as_written_without_tags_or_double_escaping(db):
     assert "fotnot" not in traff.traff and "class" not in traff.traff  # nor the tags' attributes
 
 
+def test_brackets_in_the_text_are_shown_as_written_and_mark_nothing(db):
+    """The excerpt's highlight is put in with markers: text that happens to hold the characters
+    a marker could be mistaken for is shown as written, and only the words searched are marked."""
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)
+    tu = TjansteutlatandeFactory()
+    Sektion.objects.filter(pk=tu.sektioner.first().pk).update(
+        text="<p>Se ⟦bilaga 2⟧ om belysning vid torget \ufdd0och⟧ gångtunneln.</p>"
+    )
+    (traff,) = sok_arenden(user, "belysning")
+    assert traff.trafford == ["belysning"]
+    assert "Se ⟦bilaga 2⟧ om <mark>belysning</mark> vid torget och⟧ gångtunneln." in traff.traff
+    assert traff.traff.count("<mark>") == traff.traff.count("</mark>") == 1
+
+
 def test_hits_are_paged_and_each_page_has_its_excerpts(client, diarie):
     """More hits than a page: every hit is on exactly one page, in rank order, each page with
     its own excerpts, and the page links keep the search text."""
