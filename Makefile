@@ -177,12 +177,18 @@ backup: $(STAMP)
 # MEDIA_ROOT first (the same file system, a mount point too); only when that worked is the
 # database restored, and only when that worked is what MEDIA_ROOT held removed and the unpacked
 # files moved in. A dump without its files beside it is refused: the database alone would name
-# files that are not there, and leave files that no row names.
+# files that are not there, and leave files that no row names. So is a database holding a table
+# the dump does not (one a later release's migration made): pg_restore --clean replaces only what
+# the dump holds, so the table would stay, and that migration, run again, stop at "already exists".
 restore: $(STAMP)
 	@$(need_postgres)
 	@test -f "$(FILE)" || { echo "usage: make restore FILE=backups/skarholmen-<time>-<random>.dump"; exit 2; }
 	@set -e; media="$(basename $(FILE)).media.tar.gz"; \
 	  [ -f "$$media" ] || { echo "error: $$media is missing; a backup is the .dump and that file of its uploads. Nothing restored." >&2; exit 2; }; \
+	  held=$$(psql -X -qtA -d "$$DATABASE_URL" -c "SELECT tablename FROM pg_tables WHERE schemaname = 'public'" | sort); \
+	  dumped=$$(pg_restore --list "$(FILE)" | awk '$$4 == "TABLE" && $$5 == "public" {print $$6}' | sort); \
+	  extra=$$(comm -23 <(echo "$$held") <(echo "$$dumped") | grep . | paste -sd ' ' || true); \
+	  [ -z "$$extra" ] || { echo "error: the database holds tables the backup does not: $$extra. Restore into an empty database (createdb), or drop them first. Nothing restored." >&2; exit 2; }; \
 	  dir="$(MEDIA_DIR)"; [ -n "$$dir" ] || { echo "MEDIA_ROOT could not be read" >&2; exit 1; }; \
 	  mkdir -p "$$dir"; new=$$(mktemp -d "$$dir/.restore.XXXXXX"); trap 'rm -rf "$$new"' EXIT; \
 	  tar -xzf "$$media" -C "$$new" || { echo "error: $$media could not be unpacked. Nothing restored." >&2; exit 1; }; \
