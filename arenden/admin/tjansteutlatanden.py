@@ -793,15 +793,22 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
                 except services.WorkflowError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                 else:
-                    self.message_user(
-                        request, f"”{obj}” är återremitterat till {display_name(obj.handlaggare)}.", messages.SUCCESS
+                    meddelande, niva = (
+                        f"”{obj}” är återremitterat till {display_name(obj.handlaggare)}.",
+                        messages.SUCCESS,
                     )
+                    if hinder := obj.handlaggarens_hinder():
+                        meddelande, niva = f"{meddelande} {hinder}", messages.WARNING
+                    self.message_user(request, meddelande, niva)
                     return redirect(reverse("admin:arenden_attestko_changelist"))
+        text = "Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras."
+        if hinder := obj.handlaggarens_hinder():
+            text += f" {hinder}"
         return self._aterremiss_sida(
             request,
             obj,
             kommentar,
-            text="Dokumentet går tillbaka till handläggaren som utkast. Skriv vad som behöver ändras.",
+            text=text,
             innehall_hash=last,
             kommentar_fel=kommentar_fel,
         )

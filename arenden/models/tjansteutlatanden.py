@@ -375,6 +375,27 @@ class Tjansteutlatande(models.Model):
         they may no longer reach it; advice names the one who can act."""
         return self.arende.handlaggare or self.handlaggare
 
+    def handlaggarens_hinder(self):
+        """Why the handläggare who answers for the document (`ansvarig_handlaggare`) cannot take
+        it up as a draft, in Swedish, or None if they can: they left (a closed account), may no
+        longer write documents, or moved to another förvaltning while it waited for attest. A
+        chef returning it is told so before writing the comment and again after: returned, it
+        waits on their name until the registrator gives the case to another handläggare, whom a
+        draft then follows (`services.andra_arende`)."""
+        person = self.ansvarig_handlaggare
+        if not person.is_active:
+            orsak = "har inget aktivt konto längre"
+        elif not person.has_perm(ANDRA_TJANSTEUTLATANDE):
+            orsak = "har inte längre behörighet att ändra dokument"
+        elif not type(self).objects.for_user(person).filter(pk=self.pk).exists():
+            orsak = "har inte längre åtkomst till ärendet"
+        else:
+            return None
+        return (
+            f"{display_name(person)} {orsak} och kan inte ta upp dokumentet. Be registratorn ge ärendet till en "
+            "annan handläggare; utkastet följer med ärendet."
+        )
+
     def kan_skickas_av(self, user):
         """Whether `user` may send the document for attest now (`services.skicka_for_attest`): a
         draft, and they hold the permission (the officers; chefs, secretaries and registrators

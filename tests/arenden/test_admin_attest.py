@@ -1221,3 +1221,54 @@ def test_a_return_comment_over_the_limit_is_refused_beside_the_field_and_kept(wo
     _follow(client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "z" * 4000, **lasta}))
     tu.refresh_from_db()
     assert (tu.status, tu.aterremiss_kommentar) == (S.UTKAST, "z" * 4000)
+
+
+@pytest.mark.parametrize(
+    "lamnat, varfor",
+    [
+        ("avslutat", "har inget aktivt konto längre"),
+        ("attestant", "har inte längre behörighet att ändra dokument"),
+    ],
+)
+def test_a_chef_returning_to_a_handlaggare_who_left_is_told_who_can_take_it_up(world, client, lamnat, varfor):
+    """The officer left (their account closed) or became an attestant while their document waited
+    for attest. Returned, it became a draft on their name, and the chef read "återremitterat till
+    Officer Testsson" as if they would get it: nobody was told that nobody would."""
+    tu = world.skickat()
+    if lamnat == "avslutat":
+        world.officer.is_active = False
+        world.officer.save()
+    else:
+        world.officer.groups.set([Group.objects.get(name=Roll.ATTESTANT)])
+    dokument_url = f"/admin/arenden/tjansteutlatande/{tu.pk}/"
+    rad = (
+        f"Officer Testsson {varfor} och kan inte ta upp dokumentet. Be registratorn ge ärendet till en "
+        "annan handläggare; utkastet följer med ärendet."
+    )
+
+    client.force_login(world.chef1)
+    confirm, lasta = _bekrafta(client, dokument_url, "aterremittera")
+    assert rad in html.unescape(confirm.content.decode())  # before the chef writes the comment
+    returned = _follow(
+        client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "Förtydliga ärendet.", **lasta})
+    )
+    assert f"”{tu}” är återremitterat till Officer Testsson. {rad}" in _messages(returned)
+    tu.refresh_from_db()
+    assert tu.status == S.UTKAST
+
+    # What the message says holds: the case given to a colleague, the draft names them.
+    _ge_till(tu, world.kollega, world)
+    tu.refresh_from_db()
+    assert tu.handlaggare == world.kollega
+
+
+def test_a_chef_returning_to_a_handlaggare_who_can_write_it_is_told_nothing_more(world, client):
+    tu = world.skickat()
+    dokument_url = f"/admin/arenden/tjansteutlatande/{tu.pk}/"
+    client.force_login(world.chef1)
+    confirm, lasta = _bekrafta(client, dokument_url, "aterremittera")
+    assert "registratorn" not in confirm.content.decode()
+    returned = _follow(
+        client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "Förtydliga ärendet.", **lasta})
+    )
+    assert f"”{tu}” är återremitterat till Officer Testsson." in _messages(returned)
