@@ -638,7 +638,36 @@ class HistoryAdmin(PersonfaltMixin, SafeInputAdminMixin, SimpleHistoryAdmin):
         # case's status, a meeting's date once it has items, a document's attest).
         if request.method != "GET":
             raise PermissionDenied
+        request._gammal_version = True
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_fields(self, request, obj=None):
+        # On an old version's page read only, in the order the fields have on the object's page.
+        if getattr(request, "_gammal_version", False) and not self.has_change_permission(request, obj):
+            request._gammal_version = False
+            try:
+                return super().get_fields(request, obj)
+            finally:
+                request._gammal_version = True
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        """On an old version's page, every field of a reader who may not change the object, as
+        Django's change view shows them. simple_history's page gave them the form's boxes and
+        lists instead, and a list of a foreign key offered every row of its table, unscoped: a
+        chef reading a section's old version found every document of the city listed, other
+        förvaltningar's titles and diarienummer included."""
+        readonly = super().get_readonly_fields(request, obj)
+        if not getattr(request, "_gammal_version", False) or self.has_change_permission(request, obj):
+            return readonly
+        request._gammal_version = False  # the fieldsets ask this again, for the form's own fields
+        try:
+            alla = flatten_fieldsets(self.get_fieldsets(request, obj))
+        finally:
+            request._gammal_version = True
+        # The form's own hidden fields (the version the page showed) stay in the form.
+        egna = set(self.form.declared_fields) - {f.name for f in self.model._meta.get_fields()}
+        return (*readonly, *(f for f in alla if f not in readonly and f not in egna))
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         """simple_history's diff of each row against the one before it, with the many-to-many

@@ -203,9 +203,10 @@ class ForvaltningAdmin(ChefsvalMixin, ObjektAdminMixin, HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Its cases' numbers carry the prefix (and the searches rely on it, `nummer_villkor`):
         # once it has cases, the prefix is theirs too.
+        readonly = super().get_readonly_fields(request, obj)
         if obj and obj.pk and obj.arenden.exists():
-            return ("diarieprefix",)
-        return ()
+            return (*readonly, "diarieprefix")
+        return readonly
 
 
 @admin.register(Avdelning)

@@ -360,14 +360,15 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
             services.ta_bort_sammantrade(sammantrade=mote, user=request.user)
 
     def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
         # The documents on the list carry the meeting's date in their header.
         if obj and obj.punkter.exists():
             if request.method == "POST":
                 # Posted from a page shown while the meeting had no items: the fields stay in the
                 # form, which refuses a change of them instead of ignoring it under "Ändrade".
-                return tuple(f for f in ("namnd", "datum") if f not in request.POST)
-            return ("namnd", "datum")
-        return ()
+                return (*readonly, *(f for f in ("namnd", "datum") if f not in request.POST))
+            return (*readonly, "namnd", "datum")
+        return readonly
 
     def save_model(self, request, obj, form, change):
         if not change:

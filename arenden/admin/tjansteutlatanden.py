@@ -462,7 +462,7 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
         if obj is None:
             return ()
         # The ärende and the mall are the document's identity once it exists.
-        return (*self.readonly_fields, "arende", "mall")
+        return (*super().get_readonly_fields(request, obj), "arende", "mall")
 
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj else []

@@ -15,11 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from arenden import services
 from arenden.constants import Roll
 from arenden.constants import TjansteutlatandeStatus as S
-from arenden.models import Bilaga
+from arenden.models import Bilaga, Skrivelse
 from arenden.tidslinje import tidslinje
 from tests.arenden.test_admin import _change_form_data
 from tests.arenden.world import build_world
-from tests.factories import AtgardFactory, pdf_bytes
+from tests.factories import AtgardFactory, TjansteutlatandeFactory, pdf_bytes
 
 
 @pytest.fixture
@@ -1272,3 +1272,39 @@ def test_a_chef_returning_to_a_handlaggare_who_can_write_it_is_told_nothing_more
         client, client.post(f"{dokument_url}aterremittera/", {"kommentar": "Förtydliga ärendet.", **lasta})
     )
     assert f"”{tu}” är återremitterat till Officer Testsson." in _messages(returned)
+
+
+@pytest.mark.parametrize("sida", ["sektion", "attestering", "skrivelse", "arende", "tjansteutlatande"])
+def test_an_old_version_read_by_a_chef_lists_no_other_forvaltnings_cases_or_documents(world, client, sida):
+    """An old version's page showed a reader who may not change the object (a chef) the fields
+    of the form as boxes and lists to choose from, not as text: the section's and the
+    attestation's "Tjänsteutlåtande" listed every document in the city, other förvaltningar's
+    titles and diarienummer included, and the skrivelse's "Ärende" every case."""
+    from tests.arenden.test_admin import _utanfor
+
+    utanfor = _utanfor()
+    annat = TjansteutlatandeFactory(arende=utanfor, titel="Hässelbys hemliga svar")
+    tu = world.skickat()
+    services.attestera(tjansteutlatande=tu, user=world.chef1)
+    arende = tu.arende
+    Skrivelse.objects.create(
+        arende=arende, titel="Skrivelsen", forfattare="A (M)", beredning_datum=datetime.date(2024, 1, 10), text="x"
+    )
+    obj = {
+        "sektion": tu.sektioner.first(),
+        "attestering": tu.attesteringar.first(),
+        "skrivelse": arende.skrivelser.first(),
+        "arende": arende,
+        "tjansteutlatande": tu,
+    }[sida]
+    version = obj.history.order_by("history_id").first()
+
+    client.force_login(world.chef1)
+    svar = client.get(f"/admin/arenden/{sida}/{obj.pk}/history/{version.history_id}/")
+
+    assert svar.status_code == 200
+    page = svar.content.decode()
+    assert annat.titel not in page and utanfor.diarienummer not in page and utanfor.arendemening not in page
+    start = re.search(rf'<form [^>]*id="historical{sida}_form"', page).start()
+    formular = page[start : page.index("</form>", start)]
+    assert "<select" not in formular and "<textarea" not in formular and 'type="text"' not in formular
