@@ -79,7 +79,44 @@ class SektionForm(VersionForm):
         )
 
 
-class SektionInline(admin.StackedInline):
+class SektionLasesMixin:
+    """A reader who may not change a section (a chef attesting, a secretary, a registrator) reads
+    its text as the document prints it, not the stored HTML: "<p>…</p>" and
+    "<span class="fotnot">" stood in plain sight below the preview the chef attests from. Who
+    may change it keeps the box with the stored text."""
+
+    LASES = {"text": "tryckt_text", "avslutning": "tryckt_avslutning"}
+
+    def _lases(self, request, obj):
+        return not self.has_change_permission(request, obj)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not self._lases(request, obj):
+            return fields
+        # A ModelAdmin without `fields` lists the read-only ones too: each field once, in its place.
+        return list(dict.fromkeys(self.LASES.get(f, f) for f in fields))
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return (*readonly, *self.LASES.values()) if self._lases(request, obj) else readonly
+
+    def _tryckt(self, text):
+        if not text:
+            return self.get_empty_value_display()
+        # The preview's frame: a footnote in brackets where the PDF puts it at the page's foot.
+        return format_html('<div class="forhandsvisning">{}</div>', mark_safe(sanitize_html(text)))  # noqa: S308
+
+    @admin.display(description="text")
+    def tryckt_text(self, obj):
+        return self._tryckt(obj.text)
+
+    @admin.display(description="avslutande text")
+    def tryckt_avslutning(self, obj):
+        return self._tryckt(obj.avslutning)
+
+
+class SektionInline(SektionLasesMixin, admin.StackedInline):
     model = Sektion
     form = SektionForm
     extra = 0
@@ -985,7 +1022,7 @@ class AttesteringAdmin(DiarienummerSokMixin, ReadOnlyAdminMixin, ScopedAdminMixi
 
 
 @admin.register(Sektion)
-class SektionAdmin(DiarienummerSokMixin, ReadOnlyAdminMixin, ScopedAdminMixin, HistoryAdmin):
+class SektionAdmin(SektionLasesMixin, DiarienummerSokMixin, ReadOnlyAdminMixin, ScopedAdminMixin, HistoryAdmin):
     """Each section's own page shows its history: who changed which words, and when. Texts are
     edited on the document's page, where the version check and the attest rules apply."""
 

@@ -1274,6 +1274,44 @@ def test_a_chef_returning_to_a_handlaggare_who_can_write_it_is_told_nothing_more
     assert f"”{tu}” är återremitterat till Officer Testsson." in _messages(returned)
 
 
+def test_a_chef_reads_the_sections_as_the_document_prints_them_not_their_html(world, client):
+    """The chef's page of a document listed each section with its stored HTML in plain sight,
+    "<p>Sätra centrum …</p>" and "<span class="fotnot">", under the preview they attest from; so
+    did a section's own page."""
+    tu = world.dokument()
+    sektion = tu.sektioner.first()
+    _skriv(
+        sektion, world.officer, '<p>Vi <strong>vandrar</strong> i Sätra.<span class="fotnot">Varje fredag.</span></p>'
+    )
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+
+    client.force_login(world.chef1)
+    tryckt = '<p>Vi <strong>vandrar</strong> i Sätra.<span class="fotnot">Varje fredag.</span></p>'
+    # The document's page: its preview, and the section below it. The section's page: the section.
+    for url, ganger in (
+        (f"/admin/arenden/tjansteutlatande/{tu.pk}/change/", 2),
+        (f"/admin/arenden/sektion/{sektion.pk}/change/", 1),
+    ):
+        sida = client.get(url).content.decode()
+        assert "&lt;p&gt;" not in sida and "&lt;span" not in sida, url
+        assert sida.count(tryckt) == ganger, url
+
+    # A hostile text is shown as the document prints it: sanitised, nothing runs.
+    tu2 = world.dokument()
+    _skriv(tu2.sektioner.first(), world.officer, "<p>Text</p>")
+    sektion2 = tu2.sektioner.first()
+    type(sektion2).objects.filter(pk=sektion2.pk).update(text='<p onclick="x()">Text<script>alert(1)</script></p>')
+    sida = client.get(f"/admin/arenden/sektion/{sektion2.pk}/change/").content.decode()
+    assert "<script>alert" not in sida and "onclick" not in sida
+
+    # The officer, who may change it, still edits the stored text in the box.
+    client.force_login(world.officer)
+    tu3 = world.dokument()
+    _skriv(tu3.sektioner.first(), world.officer, "<p>Utkastets text.</p>")
+    sida = client.get(f"/admin/arenden/tjansteutlatande/{tu3.pk}/change/").content.decode()
+    assert "&lt;p&gt;Utkastets text.&lt;/p&gt;</textarea>" in sida
+
+
 @pytest.mark.parametrize("sida", ["sektion", "attestering", "skrivelse", "arende", "tjansteutlatande"])
 def test_an_old_version_read_by_a_chef_lists_no_other_forvaltnings_cases_or_documents(world, client, sida):
     """An old version's page showed a reader who may not change the object (a chef) the fields
