@@ -450,6 +450,13 @@ class Tjansteutlatande(models.Model):
         gora, goras = ("återremittera", "återremitteras") if aterremiss else ("attestera", "attesteras")
         if not may_attest(user):
             return f"Du har inte behörighet att {gora} (rollen Attestant krävs)."
+        if self.status == TjansteutlatandeStatus.UTKAST:
+            # The chef read it waiting for attest: say what became of it and when it comes back.
+            return (
+                f"Dokumentet kan inte {goras}: det väntar inte längre på attest utan är ett utkast igen (det har "
+                "ändrats, dragits tillbaka från attest eller återremitterats sedan det skickades). Det kommer "
+                "tillbaka till Väntar på min attest när handläggaren skickar det på nytt."
+            )
         if self.status != TjansteutlatandeStatus.TILL_ATTEST:
             return f"Dokumentet kan inte {goras} i status ”{self.get_status_display()}”."
         # Separation of duties: whoever wrote the text cannot approve it, nor whoever answers for

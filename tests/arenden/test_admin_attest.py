@@ -767,7 +767,10 @@ def test_a_return_refused_because_the_document_changed_meanwhile_keeps_the_chefs
     svar = client.post(f"{dokument_url}aterremittera/", {"kommentar": kommentar, **lasta})
     assert svar.status_code == 200
     fel = {
-        "ändrat": "Dokumentet kan inte återremitteras i status ”Utkast”.",
+        # Not "i status ”Utkast”", which left the chef to guess what happened and what to do.
+        "ändrat": "Dokumentet kan inte återremitteras: det väntar inte längre på attest utan är ett utkast igen "
+        "(det har ändrats, dragits tillbaka från attest eller återremitterats sedan det skickades). Det kommer "
+        "tillbaka till Väntar på min attest när handläggaren skickar det på nytt.",
         "skickat på nytt": services.InnehalletAndrat.MEDDELANDE,
     }[under_tiden]
     assert _messages(svar) == [fel]

@@ -996,7 +996,8 @@ def test_a_withdrawal_racing_the_last_attest_leaves_one_of_them_whole():
         assert results["tillbaka"] == services.REDAN_ATTESTERAT
         assert tu.status == S.ATTESTERAD and not any(a.makulerad for a in steg)
     else:
-        assert results == {"tillbaka": "ok", "attest": "Dokumentet kan inte attesteras i status ”Utkast”."}
+        assert results["tillbaka"] == "ok"
+        assert results["attest"].startswith("Dokumentet kan inte attesteras: det väntar inte längre på attest")
         assert tu.status == S.UTKAST and all(a.makulerad for a in steg)
         assert steg[1].attesterad is None
 
