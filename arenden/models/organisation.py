@@ -163,6 +163,12 @@ def display_name_from(first_name, last_name, username):
     return f"{first_name or ''} {last_name or ''}".strip() or (username or "")
 
 
+def genitiv(namn):
+    """A name in the Swedish genitive: "Lisa Kinnaris", but "Hans Claes" (a name ending in s, x or
+    z takes no s of its own)."""
+    return namn if namn[-1:].lower() in ("s", "x", "z") else f"{namn}s"
+
+
 def roller(user):
     """The names of the role groups a user has, read once per user object (with the user
     itself on each request on PostgreSQL, skarholmen/auth.py)."""

@@ -21,6 +21,7 @@ from .organisation import (
     display_name,
     egna_delar,
     forvaltningsdelar,
+    genitiv,
     may_attest,
     nagon_av,
 )
@@ -478,8 +479,8 @@ class Tjansteutlatande(models.Model):
             if any(a.attestant_id == user.pk for a in steg):
                 namn = nasta.namn_eller_anvandare if nasta else "ingen"
                 if aterremiss:
-                    return f"Det är {namn}s tur att attestera eller återremittera dokumentet först."
-                return f"Det är {namn}s tur att attestera först."
+                    return f"Det är {genitiv(namn)} tur att attestera eller återremittera dokumentet först."
+                return f"Det är {genitiv(namn)} tur att attestera först."
             return "Du står inte i dokumentets attestkedja."
         return None
 

@@ -781,6 +781,20 @@ def test_a_refused_return_says_why_in_its_own_words(world):
         assert str(fel.value) == varfor
 
 
+@pytest.mark.parametrize(
+    "efternamn, tur",
+    [("Claes", "Hans Claes tur"), ("Fox", "Hans Fox tur"), ("Lindqvist", "Hans Lindqvists tur")],
+)
+def test_a_chef_whose_turn_it_is_is_named_in_swedish_genitive(world, efternamn, tur):
+    """A name ending in s, x or z takes no genitive s in Swedish: "Hans Claess tur" was printed."""
+    world.chef1.first_name, world.chef1.last_name = "Hans", efternamn
+    world.chef1.save()
+    tu = world.skickat()
+    with pytest.raises(services.WorkflowError) as fel:
+        services.attestera(tjansteutlatande=tu, user=world.chef2)
+    assert str(fel.value) == f"Det är {tur} att attestera först."
+
+
 # --- withdrawal from attest ------------------------------------------------------------------
 
 
