@@ -111,6 +111,14 @@ def _ny_punkt_nyckel(mote):
     return f"ny_punkt_{mote.pk}"
 
 
+def _fokus_nyckel(mote):
+    return f"punkt_fokus_{mote.pk}"
+
+
+# The keyboard focus on the meeting's page after its last item was removed: the list's heading.
+FOKUS_RUBRIK = "rubrik"
+
+
 def _behall_skrivet(request, mote, form):
     """A refused new item's rubrik and chosen document, kept for the meeting's page the refusal
     leads back to."""
@@ -250,28 +258,44 @@ class ForedragningspunktInline(admin.TabularInline):
             return "Bordlagd"
         return obj.tjansteutlatande.get_status_display() if obj.tjansteutlatande_id else "–"
 
+    # The item the keyboard focus goes to when the page is shown after a move or a removal:
+    # (the item's pk, its button), or FOKUS_RUBRIK; set per request by SammantradeAdmin.
+    fokus = None
+
     @admin.display(description="åtgärder")
     def atgarder(self, obj):
         if obj.pk is None:  # an item row of a refused form, never saved: nothing to act on yet
             return "–"
+        # Every item has the same buttons: their names say which item they act on ("Upp, punkt 2"),
+        # for the ear; the eye sees the row. The name starts with the visible text, which is what
+        # a speech user says to press it.
+        punkt = f", punkt {obj.nummer}"
         if obj.is_decided:
             url = reverse("arenden:protokollsutdrag", args=[obj.pk])
-            utdrag = format_html('<a href="{}">Protokollsutdrag</a>', url)
+            utdrag = format_html('<a href="{}" aria-label="Protokollsutdrag{}">Protokollsutdrag</a>', url, punkt)
             if not obj.handling:
                 return utdrag
             # The item's title leads to the document as it is now; this is what the nämnd had.
             url = reverse("arenden:bordlagd_handling", args=[obj.pk])
-            return format_html('{}<br><a href="{}">{}</a>', utdrag, url, BORDLAGD_HANDLING_LANK)
+            lank = BORDLAGD_HANDLING_LANK
+            return format_html('{}<br><a href="{}" aria-label="{}{}">{}</a>', utdrag, url, lank, punkt, lank)
 
         # Buttons inside the meeting's change form: formaction posts them to the item's own
         # admin view (with the form's CSRF token), never to the change form itself.
-        def knapp(namn, text, *args):
-            return (reverse(f"admin:arenden_sammantrade_{namn}", args=[obj.sammantrade_id, obj.pk, *args]), text)
+        def knapp(namn, pil, text, *args):
+            url = reverse(f"admin:arenden_sammantrade_{namn}", args=[obj.sammantrade_id, obj.pk, *args])
+            fokus = " autofocus" if self.fokus == (obj.pk, args[0] if args else namn) else ""
+            return (url, text, punkt, fokus, pil, text)
 
-        knappar = [knapp("flytta", "▲ Upp", "upp"), knapp("flytta", "▼ Ned", "ned"), knapp("ta_bort", "Ta bort")]
+        knappar = [
+            knapp("flytta", "▲ ", "Upp", "upp"),
+            knapp("flytta", "▼ ", "Ned", "ned"),
+            knapp("ta_bort", "", "Ta bort"),
+        ]
         html = format_html_join(
             " ",
-            '<button type="submit" class="button" formaction="{}" formmethod="post" formnovalidate>{}</button>',
+            '<button type="submit" class="button" formaction="{}" formmethod="post" formnovalidate '
+            'aria-label="{}{}"{}>{}{}</button>',
             knappar,
         )
         if obj.sammantrade.is_future():  # the services refuse it too: the nämnd has not met
@@ -282,9 +306,9 @@ class ForedragningspunktInline(admin.TabularInline):
             sidor.append(("bordlagg", "Bordlägg"))
         lankar = format_html_join(
             " ",
-            '<a class="button" href="{}">{}</a>',
+            '<a class="button" href="{}" aria-label="{}{}">{}</a>',
             (
-                (reverse(f"admin:arenden_sammantrade_{namn}", args=[obj.sammantrade_id, obj.pk]), text)
+                (reverse(f"admin:arenden_sammantrade_{namn}", args=[obj.sammantrade_id, obj.pk]), text, punkt, text)
                 for namn, text in sidor
             ),
         )
@@ -424,7 +448,36 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
             extra_context["export_typer"] = ExportTyp.choices
             # A meeting is deleted only while its list is empty (`get_deleted_objects`).
             extra_context["show_delete"] = not mote.punkter.exists()
+            if request.method == "GET":
+                request.punktfokus = self._punktfokus(request, mote, extra_context["sedd_ordning"])
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _punktfokus(self, request, mote, ordning):
+        """Where the keyboard focus goes on the meeting's page shown after a move or a removal,
+        as ForedragningspunktInline.fokus: every press reloads the page, which otherwise put it
+        at the top, and a keyboard user moving an item three places tabbed through the menu three
+        times. A moved item keeps it on its button, or at an end of the list on its other move; a
+        removed item passes it to the one that took its place, and the last one to the heading."""
+        onskat = request.session.pop(_fokus_nyckel(mote), None)
+        if not onskat:
+            return None
+        if "nummer" in onskat:  # removed
+            if not ordning:
+                return FOKUS_RUBRIK
+            return ordning[min(onskat["nummer"], len(ordning)) - 1], "ta_bort"
+        pk, knapp = onskat["punkt"], onskat["knapp"]
+        if pk in ordning and len(ordning) > 1:
+            if knapp == "upp" and ordning.index(pk) == 0:
+                knapp = "ned"
+            elif knapp == "ned" and ordning.index(pk) == len(ordning) - 1:
+                knapp = "upp"
+        return pk, knapp
+
+    def get_inline_instances(self, request, obj=None):
+        inlines = super().get_inline_instances(request, obj)
+        for inline in inlines:
+            inline.fokus = getattr(request, "punktfokus", None)
+        return inlines
 
     def render_history_view(self, request, template, context, **kwargs):
         # The meeting's own changes, and below them its list's, which are its items' history.
@@ -500,7 +553,7 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
 
     def _ordna(self, request, mote, ids, sedd):
         # The order the page showed goes along: the service compares it under the meeting's lock.
-        self._utfor(
+        return self._utfor(
             request,
             lambda: services.ordna_foredragningslista(
                 sammantrade=mote, punkt_ids=ids, sedd_ordning=sedd, user=request.user
@@ -523,9 +576,14 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         j = i - 1 if riktning == "upp" else i + 1
         if i >= 0 and 0 <= j < len(ids):
             ids[i], ids[j] = ids[j], ids[i]
-            self._ordna(request, mote, ids, sedd)
+            flyttad = self._ordna(request, mote, ids, sedd)
         elif i < 0:  # a page without the item: the list has changed since it was made
             messages.error(request, services.LISTAN_ANDRAD)
+            flyttad = False
+        else:  # already at that end of the list
+            flyttad = True
+        if flyttad:
+            request.session[_fokus_nyckel(mote)] = {"punkt": punkt.pk, "knapp": riktning}
         return self._tillbaka(mote)
 
     def ordna_view(self, request, pk):
@@ -538,11 +596,12 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         punkt = self._punkt(request, mote, punkt_pk)
         if punkt is None:
             return self._tillbaka(mote)
-        self._utfor(
+        if self._utfor(
             request,
             lambda: services.ta_bort_fran_foredragningslista(punkt=punkt, user=request.user),
             f"Punkt {punkt.nummer} är borttagen och listan omnumrerad.",
-        )
+        ):
+            request.session[_fokus_nyckel(mote)] = {"nummer": punkt.nummer}
         return self._tillbaka(mote)
 
     def _vagran(self, punkt):

@@ -67,12 +67,15 @@ def test_the_meetings_page_links_the_kept_document_only_on_a_postponed_item_with
 
     page = client.get(f"/admin/arenden/sammantrade/{mote.pk}/change/").content.decode()
 
-    assert page.count(LANK) == 1
-    assert f'<a href="{_handling(bordlagd)}">{LANK}</a>' in page
+    assert page.count(f">{LANK}</a>") == 1
+    assert f'<a href="{_handling(bordlagd)}" aria-label="{LANK}, punkt {bordlagd.nummer}">{LANK}</a>' in page
     for punkt in (gammal, beslutad, kvar):
         assert _handling(punkt) not in page
     # Beside the protokollsutdrag of the same item.
-    assert f'<a href="{_utdrag(bordlagd)}">Protokollsutdrag</a><br><a href="{_handling(bordlagd)}">' in page
+    assert (
+        f'<a href="{_utdrag(bordlagd)}" aria-label="Protokollsutdrag, punkt {bordlagd.nummer}">Protokollsutdrag</a>'
+        f'<br><a href="{_handling(bordlagd)}"'
+    ) in page
 
 
 def test_the_cases_page_lists_the_kept_document_beside_the_protokollsutdrag(admin_client, sekr):

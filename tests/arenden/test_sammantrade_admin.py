@@ -344,7 +344,8 @@ def test_secretary_postpones_an_item_in_the_admin_after_confirming(sekr_client):
     tu = attesterat_dokument(titel="Bordläggs")
     punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=tu, user=sekreterare("sekr2"))
     url = _url(mote, f"punkt/{punkt.pk}/bordlagg/")
-    assert f'href="{url}">Bordlägg</a>' in sekr_client.get(_url(mote, "change/")).content.decode()
+    sida = sekr_client.get(_url(mote, "change/")).content.decode()
+    assert f'href="{url}" aria-label="Bordlägg, punkt 1">Bordlägg</a>' in sida
 
     bekrafta = sekr_client.get(url)
     assert bekrafta.status_code == 200

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from arenden.models import Skrivelse, Tjansteutlatande
 from atgarder.models import Atgard, Drogscen
 
-from .conftest import axe_violations, login
+from .conftest import axe_violations, demo_pa_listan, login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,3 +66,46 @@ def test_no_serious_axe_violations_on_any_officer_page(demo_site, page):
     assert Skrivelse.objects.filter(titel="Tillgänglighet").exists()
     found["nytt ärende"] = axe_violations(page)
     assert {name: v for name, v in found.items() if v} == {}
+
+
+def _fokus(page):
+    """The accessible name of the element that has the keyboard focus, or its tag if it has none."""
+    return page.evaluate(
+        """() => { const e = document.activeElement;
+                   return (e.getAttribute('aria-label') || e.textContent || '').trim() || e.tagName; }"""
+    )
+
+
+def test_the_agenda_s_buttons_name_their_item_and_the_focus_stays_on_the_item_moved(demo_site, page):
+    """Each item of the föredragningslista has the same buttons: a screen reader read "▲ Upp",
+    "Ta bort" without saying which item they act on. And each press reloads the meeting's page
+    with the focus at its top, so a keyboard user moving an item three places tabbed through the
+    whole menu three times; now it stays on the item's button, as in the officer's editor."""
+    demo_pa_listan(page, demo_site)
+    page.get_by_label("Rubrik (för informationspunkt)").fill("Information om trygghetsarbetet")
+    page.get_by_role("button", name="Lägg till sist på listan").click()
+    expect(page.locator(".messagelist")).to_contain_text("Punkten är tillagd")
+    for namn in ("Upp, punkt 1", "Ned, punkt 2", "Ta bort, punkt 2"):
+        expect(page.get_by_role("button", name=namn, exact=True)).to_be_visible()
+    # The meeting's day is past in the demo: the items can be decided, each from its own page.
+    expect(page.get_by_role("link", name="Registrera beslut, punkt 2", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Bordlägg, punkt 1", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Upp, punkt 2", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".messagelist")).to_contain_text("omnumrerad")
+    expect(page.locator("#punkter-0 .field-arendet")).to_contain_text("Information om trygghetsarbetet")
+    # At the top of the list its move up does nothing more: the focus is on its other move.
+    assert _fokus(page) == "Ned, punkt 1"
+    page.keyboard.press("Enter")
+    expect(page.locator("#punkter-1 .field-arendet")).to_contain_text("Information om trygghetsarbetet")
+    assert _fokus(page) == "Upp, punkt 2"
+
+    # A removed item passes the focus to the one that took its place, and the last one to the list's heading.
+    page.get_by_role("button", name="Ta bort, punkt 1", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".messagelist")).to_contain_text("Punkt 1 är borttagen")
+    assert _fokus(page) == "Ta bort, punkt 1"
+    page.keyboard.press("Enter")
+    expect(page.locator("#punkter-group")).to_contain_text("Föredragningslistan är tom.")
+    assert _fokus(page) == "Föredragningslista"
