@@ -5,8 +5,9 @@ from playwright.sync_api import expect
 
 from arenden.models import Skrivelse, Tjansteutlatande
 from atgarder.models import Atgard, Drogscen
+from tests.arenden.world import build_world
 
-from .conftest import axe_violations, demo_pa_listan, login
+from .conftest import PASSWORD, axe_violations, demo_pa_listan, login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,3 +110,44 @@ def test_the_agenda_s_buttons_name_their_item_and_the_focus_stays_on_the_item_mo
     page.keyboard.press("Enter")
     expect(page.locator("#punkter-group")).to_contain_text("Föredragningslistan är tom.")
     assert _fokus(page) == "Föredragningslista"
+
+
+def _sidled(page):
+    """How many CSS pixels the page is wider than the window: what the reader scrolls sideways."""
+    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_a_chef_s_pages_reflow_at_320_css_pixels(roller, live_server, page):
+    """At 320 CSS pixels (a phone, or 400 % zoom: WCAG 1.4.10) nothing on a chef's pages makes
+    the reader scroll sideways; tables of data scroll in their own box. The return's comment
+    field was 80 columns wide, and what the chef typed ran out of the window."""
+    world = build_world()
+    world.chef1.set_password(PASSWORD)
+    world.chef1.save()
+    tu = world.skickat()
+    page.set_viewport_size({"width": 320, "height": 640})
+    login(page, live_server.url, "chef1")
+    admin = f"{live_server.url}/admin/arenden"
+    for sida in (
+        "/attestko/",
+        f"/tjansteutlatande/{tu.pk}/change/",
+        f"/tjansteutlatande/{tu.pk}/attestera/",
+        f"/tjansteutlatande/{tu.pk}/aterremittera/",
+        f"/tjansteutlatande/{tu.pk}/history/",
+        f"/arende/{tu.arende.pk}/history/",
+    ):
+        page.goto(admin + sida)
+        assert _sidled(page) <= 0, sida
+
+
+def test_a_meeting_s_pages_reflow_at_320_css_pixels(demo_site, page):
+    """The meeting's history has a second table, its list's changes, that stood outside the
+    admin's scrolling box: at 320 CSS pixels the whole page scrolled sideways."""
+    demo = demo_pa_listan(page, demo_site)
+    page.set_viewport_size({"width": 320, "height": 640})
+    mote = demo.foredragningspunkter.get().sammantrade
+    punkt = demo.foredragningspunkter.get()
+    admin = f"{demo_site}/admin/arenden/sammantrade"
+    for sida in ("/", f"/{mote.pk}/change/", f"/{mote.pk}/history/", f"/{mote.pk}/punkt/{punkt.pk}/beslut/"):
+        page.goto(admin + sida)
+        assert _sidled(page) <= 0, sida
