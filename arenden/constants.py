@@ -117,6 +117,10 @@ EXPORT_EJ_STARTAD = (
 ATERREMISS_KOMMENTAR_HOGST = 4000
 
 
+# A return without a comment: the officer would not know what to change.
+KOMMENTAR_SAKNAS = "Skriv en kommentar om vad som behöver ändras innan du återremitterar."
+
+
 def kommentaren_for_lang(kommentar):
     """Why a return's comment is refused, or None while it is within ATERREMISS_KOMMENTAR_HOGST."""
     if len(kommentar) <= ATERREMISS_KOMMENTAR_HOGST:

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.html import escape
 from pypdf import PdfReader
 
-from .constants import kommentaren_for_lang
+from .constants import KOMMENTAR_SAKNAS, kommentaren_for_lang
 from .models import Mall, Skrivelse, attestanter, display_name, medarbetare
 
 
@@ -115,14 +115,17 @@ class SkrivelseForm(forms.ModelForm):
 
 
 class AterremissForm(forms.Form):
-    """The chef's comment on a return, checked for its length beside the field as
-    `services.aterremittera` checks it. An empty comment is the service's to refuse, as before.
-    A plain Field, not a CharField: a NUL is dropped by the service, not refused here."""
+    """The chef's comment on a return, checked beside the field (empty, or too long) as
+    `services.aterremittera` checks it: a refusal at the top of the page was far from the field to
+    correct, and not tied to it for a screen reader. A plain Field, not a CharField: a NUL is
+    dropped by the service, not refused here."""
 
     kommentar = forms.Field(required=False)
 
     def clean_kommentar(self):
         kommentar = (self.cleaned_data["kommentar"] or "").replace("\x00", "").strip()
+        if not kommentar:
+            raise forms.ValidationError(KOMMENTAR_SAKNAS, code="required")
         if for_lang := kommentaren_for_lang(kommentar):
             raise forms.ValidationError(for_lang, code="max_length")
         return kommentar

@@ -25,6 +25,7 @@ from .constants import (
     ANDRINGSBARA,
     EXPORT_FRAMSTEGSGRANS,
     EXPORT_PULS,
+    KOMMENTAR_SAKNAS,
     ArendeStatus,
     ExportStatus,
     ExportTyp,
@@ -1081,7 +1082,7 @@ def aterremittera(*, tjansteutlatande, user, kommentar, innehall_hash=None):
     # saved without it, as a search text is read (`search.soktext`).
     kommentar = (kommentar or "").replace("\x00", "").strip()
     if not kommentar:
-        raise WorkflowError("Skriv en kommentar om vad som behöver ändras innan du återremitterar.")
+        raise WorkflowError(KOMMENTAR_SAKNAS)
     if for_lang := kommentaren_for_lang(kommentar):
         raise WorkflowError(for_lang)
     with transaction.atomic():

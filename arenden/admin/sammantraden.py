@@ -649,6 +649,8 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         else:
             forslag = services.forslag_till_beslut(punkt.tjansteutlatande) if punkt.tjansteutlatande_id else ""
             form = BeslutForm(initial={"beslut": forslag or "Informationen antecknas."})
+        if form.errors:  # the keyboard focus on the text to correct, its error read with it
+            form.fields["beslut"].widget.attrs["autofocus"] = True
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

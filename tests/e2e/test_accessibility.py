@@ -151,3 +151,51 @@ def test_a_meeting_s_pages_reflow_at_320_css_pixels(demo_site, page):
     for sida in ("/", f"/{mote.pk}/change/", f"/{mote.pk}/history/", f"/{mote.pk}/punkt/{punkt.pk}/beslut/"):
         page.goto(admin + sida)
         assert _sidled(page) <= 0, sida
+
+
+def _beskrivning(page):
+    """What a screen reader reads for the focused field after its name: the texts its
+    aria-describedby points to (an id pointing nowhere reads nothing)."""
+    return page.evaluate(
+        """() => (document.activeElement.getAttribute('aria-describedby') || '').split(' ').filter(Boolean)
+               .map(id => document.getElementById(id) ? document.getElementById(id).textContent.trim() : '(saknas)')"""
+    )
+
+
+def test_a_refused_return_comment_or_decision_is_told_at_its_field_where_the_focus_goes(roller, live_server, page):
+    """A comment of only spaces, or a decision's text of only spaces, passes the browser's own
+    check and is refused by the server. The return's refusal stood as a message at the top of the
+    page, not at the field; the decision's was at the field, but its help text's id was missing,
+    and after either the focus was at the top of the page, far from what to correct."""
+    from arenden import services
+    from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
+
+    world = build_world()
+    world.chef1.set_password(PASSWORD)
+    world.chef1.save()
+    tu = world.skickat()
+    login(page, live_server.url, "chef1")
+    page.goto(f"{live_server.url}/admin/arenden/tjansteutlatande/{tu.pk}/aterremittera/")
+    page.get_by_label("Kommentar till handläggaren").fill("   ")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#id_kommentar")).to_be_focused()
+    assert page.locator("#id_kommentar").get_attribute("aria-invalid") == "true"
+    assert _beskrivning(page) == ["Skriv en kommentar om vad som behöver ändras innan du återremitterar."]
+
+    mote = sammantrade()
+    sekr = sekreterare("sekr2")
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=attesterat_dokument(), user=sekr)
+    page.context.clear_cookies()
+    sekr.set_password(PASSWORD)
+    sekr.save()
+    login(page, live_server.url, "sekr2")
+    page.goto(f"{live_server.url}/admin/arenden/sammantrade/{mote.pk}/punkt/{punkt.pk}/beslut/")
+    page.get_by_label("Nämndens beslut").fill("   ")
+    page.get_by_role("button", name="Registrera beslut").click()
+    expect(page.locator(".errornote")).to_contain_text("Rätta felen nedan.")
+    expect(page.locator("#id_beslut")).to_be_focused()
+    assert _beskrivning(page) == [
+        "Förifyllt med förvaltningens förslag till beslut. Ändra om nämnden beslutade något annat.",
+        "Detta fält måste fyllas i.",
+    ]
