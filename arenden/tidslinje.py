@@ -4,9 +4,22 @@ import datetime
 import itertools
 
 from django.contrib.auth import get_user_model
+from django.db.models import CharField, F, IntegerField, Value
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 
-from .models import Arende, Attestering, Tjansteutlatande
+from atgarder.models import Aktor, Atgard, Drogscen
+
+from .models import (
+    Arende,
+    Attestering,
+    Avdelning,
+    Foredragningspunkt,
+    Forvaltning,
+    Namnd,
+    Sammantrade,
+    Tjansteutlatande,
+)
 from .services import (
     ATERREMITTERAT,
     ATTESTERAT,
@@ -202,4 +215,123 @@ def _sammanfoga_sparningar(handelser):
             sista = timezone.localtime(fler[-1]["tid"]).strftime("%H:%M")
             forsta = {**forsta, "detalj": f"{sektioner} ({len(fler) + 1} sparningar, den sista {sista})"}
         ut.append(forsta)
+    return ut
+
+
+def _text(falt):
+    return Cast(falt, CharField())
+
+
+def _mina_handelser_fran():
+    """Whose history the start page's recent actions read: (model, how a row names its object,
+    the case it belongs to, the page it leads to as (model, id)). A name is read from the row, as
+    the object's `__str__` reads it: the title a document had then. A document's sections,
+    åtgärder, bilagor, signatories and attestations are written with a row of the document,
+    which tells those acts; a meeting's item, which has no page of its own, leads to its meeting."""
+    punkten = Concat(
+        "sammantrade__namnd__namn",
+        Value(" "),
+        _text("sammantrade__datum"),
+        Value(", punkt "),
+        _text("nummer"),
+        Value(": "),
+        Coalesce(NullIf("titel", Value("")), "tjansteutlatande__titel"),
+    )
+    return (
+        (Tjansteutlatande, Concat("arende__diarienummer", Value(" "), "titel"), F("arende_id"), None),
+        (Arende, Concat("diarienummer", Value(" "), "arendemening"), F("id"), None),
+        (Sammantrade, Concat("namnd__namn", Value(" "), _text("datum")), None, None),
+        (
+            Foredragningspunkt,
+            punkten,
+            Coalesce("arende_id", "tjansteutlatande__arende_id"),
+            (Sammantrade, F("sammantrade_id")),
+        ),
+        (Atgard, F("titel"), None, None),
+        (Drogscen, F("namn"), None, None),
+        (Aktor, F("namn"), None, None),
+        # A person by name, or by username when the account has none (`display_name`).
+        (
+            get_user_model(),
+            Coalesce(NullIf(Trim(Concat("first_name", Value(" "), "last_name")), Value("")), "username"),
+            None,
+            None,
+        ),
+        (Forvaltning, F("namn"), None, None),
+        (Avdelning, F("namn"), None, None),
+        (Namnd, F("namn"), None, None),
+    )
+
+
+def mina_handelser(user, antal=10):
+    """What `user` did last, newest first, as the admin's start page tells it: the rows of the
+    history the services write that name them, not Django's LogEntry, which only the admin's own
+    add and change forms write (a chef's attest and return never reached it). One query: each
+    history's newest rows by the user, then the newest of all of them.
+
+    One act can write several rows, each told once (`_en_per_handling`). Each is a dict: `tid`,
+    `typ` (simple_history's "+", "~", "-"), `orsak` (the reason the service gave), `model` and
+    `namn` of what it changed, and the page it leads to, `sida` (model) and `sida_id`."""
+    if not user.is_authenticated:
+        return []
+    fran = _mina_handelser_fran()
+    grenar = []
+    for i, (model, namn, arende, sida) in enumerate(fran):
+        historik = model.history.model.objects
+        egna = historik.filter(history_user=user).order_by("-history_date", "-history_id")
+        grenar.append(
+            historik.filter(history_id__in=egna.values("history_id")[: 3 * antal])
+            .order_by()
+            .values(
+                # Names no history table has as a field, which an annotation may not shadow.
+                skedde=F("history_date"),
+                slag=F("history_type"),
+                skal=F("history_change_reason"),
+                gren=Value(i),
+                benamning=namn,
+                i_arende=Value(None, output_field=IntegerField()) if arende is None else arende,
+                sidans_id=F("id") if sida is None else sida[1],
+            )
+        )
+    forsta, *ovriga = grenar
+    rader = forsta.union(*ovriga, all=True).order_by("-skedde")[: 3 * antal]
+    handelser = []
+    for rad in rader:
+        model, _, _, sida = fran[rad["gren"]]
+        handelser.append(
+            {
+                "tid": rad["skedde"],
+                "typ": rad["slag"],
+                "orsak": rad["skal"],
+                "model": model,
+                "namn": rad["benamning"],
+                "arende": rad["i_arende"],
+                "sida": model if sida is None else sida[0],
+                "sida_id": rad["sidans_id"],
+            }
+        )
+    return _en_per_handling(handelser)[:antal]
+
+
+def _en_per_handling(handelser):
+    """One line an act, of rows newest first. An attest, a return, a beslut or a document put on
+    a meeting's list writes the document's row and, within `SAMMA_HANDLING`, its case's and its
+    item's: told by the document's. A list put in a new order writes a row for each item it
+    renumbered, with the same reason: told once, with how many more (`fler`)."""
+    dokumentens = [(h["arende"], h["tid"]) for h in handelser if h["model"] is Tjansteutlatande]
+    ut = []
+    for h in handelser:
+        if h["model"] is not Tjansteutlatande and any(
+            a == h["arende"] and abs(h["tid"] - t) <= SAMMA_HANDLING for a, t in dokumentens
+        ):
+            continue
+        forra = ut[-1] if ut else {}
+        if (
+            h["model"] is Foredragningspunkt
+            and (forra.get("model"), forra.get("sida_id"), forra.get("orsak")) == (h["model"], h["sida_id"], h["orsak"])
+            and forra["tid"] - h["tid"] <= SAMMA_HANDLING
+        ):
+            forra["fler"] += 1
+            continue
+        ut.append({**h, "fler": 0})
     return ut

@@ -80,6 +80,9 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
     arende.citerade.add(utanfor)
     # A person's history, changed by a colleague and by the superuser: the page asks whom it may link.
     _more_history(world.officer, "first_name", 2, av=[world.chef2, world.superuser])
+    # The chef's own changes, which their recent actions on the start page tell (`mina_handelser`).
+    _more_history(arende, "arendemening", 1, av=[world.chef1])
+    _more_history(tu, "titel", 1, av=[world.chef1])
     users = {"officer": world.officer, "chef": world.chef1, "superuser": world.superuser}
     pages = {
         "start": ("officer", "/"),
@@ -88,6 +91,8 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
         "editor": ("officer", f"/tjansteutlatanden/{tu.pk}/redigera/"),
         "drogscen": ("officer", f"/drogscener/{scen.pk}/"),
         "diariesök": ("officer", "/sok/?q=parklekar"),
+        # The chef's recent actions (`mina_handelser`), many more of them below.
+        "admin start": ("chef", "/admin/"),
         "admin ärenden": ("chef", "/admin/arenden/arende/"),
         "admin ärenden, superuser": ("superuser", "/admin/arenden/arende/"),
         "admin ärenden, filter": ("chef", "/admin/arenden/arende/?status__exact=registrerat&handlaggare=mina"),
@@ -112,8 +117,8 @@ def test_main_pages_query_counts_do_not_grow_with_rows(client):
     # name), åtgärder at the same place, and more history than a page shows.
     call_command("generate_volume", arenden=300, batch=100, atgarder=20, stdout=StringIO())
     scen.atgarder.add(*Atgard.objects.filter(titel__regex=r"^Åtgärd \d+$"))
-    _more_history(arende, "arendemening", 60)
-    _more_history(tu, "titel", 60)
+    _more_history(arende, "arendemening", 60, av=[world.chef1])
+    _more_history(tu, "titel", 60, av=[world.chef1])
     _more_history(atgard, "beskrivning", 60)
     # each by another of the generator's people, of the chef's förvaltning or another's
     _more_history(
