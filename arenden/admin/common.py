@@ -34,6 +34,7 @@ from simple_history.utils import get_m2m_reverse_field_name
 from skarholmen.historik import borja_historikrad, skriv_historikrad
 
 from .. import services
+from ..constants import Hinder
 from ..forms import ManyIdsField, PdfUploadField, visa_sparat
 from ..models import (
     Arende,
@@ -213,6 +214,15 @@ def person_choice_label(user):
     Django names a user by the username only, so a chef picking a handläggare read login names."""
     namn = display_name_from(user.first_name, user.last_name, "")
     return f"{namn} ({user.get_username()})" if namn else user.get_username()
+
+
+def med_avslutat_konto(namn, person):
+    """`namn` of `person`, marked "(avslutat konto)" once their account is closed, as the lists
+    that pick a person mark one a row still holds (`markera_behallna`): a chef reading who wrote
+    a document learns that the handläggare has left, and cannot be asked to take it up."""
+    if person is None or person.is_active:
+        return namn
+    return f"{namn} ({Hinder.AVSLUTAT_KONTO.label})"
 
 
 def medarbetarval(field, request, *, forvaltning=None, behall=(), behover_roll=False):
@@ -402,11 +412,13 @@ class RowLinkChangeList(ChangeList):
 
 def person_column(field, description):
     """A list column that names the person in `field` as the rest of the system does
-    (`display_name`), sorted by surname, where Django's own column shows the username."""
+    (`display_name`), sorted by surname, where Django's own column shows the username; one who
+    has left is marked so (`med_avslutat_konto`)."""
 
     @admin.display(description=description, ordering=f"{field}__last_name")
     def column(self, obj):
-        return display_name(getattr(obj, field)) or None  # None: the admin's empty value
+        person = getattr(obj, field)
+        return med_avslutat_konto(display_name(person), person) or None  # None: the admin's empty value
 
     return column
 
@@ -419,7 +431,8 @@ def _person_som_syns(falt, tom):
     @admin.display(description=falt.verbose_name)
     def visning(obj):
         person = getattr(obj, falt.name)
-        return person_choice_label(person) if person else tom  # a display's None reads "None"
+        # A display's None reads "None".
+        return med_avslutat_konto(person_choice_label(person), person) if person else tom
 
     return visning
 

@@ -1349,3 +1349,25 @@ def test_an_old_version_read_by_a_chef_lists_no_other_forvaltnings_cases_or_docu
     start = re.search(rf'<form [^>]*id="historical{sida}_form"', page).start()
     formular = page[start : page.index("</form>", start)]
     assert "<select" not in formular and "<textarea" not in formular and 'type="text"' not in formular
+
+
+def test_a_handlaggare_whose_account_is_closed_is_named_so_in_the_queue_and_on_the_documents_page(world, client):
+    tu = world.skickat(titel="Öppna drogscener")
+    world.officer.is_active = False
+    world.officer.save()
+
+    client.force_login(world.chef1)
+    _, page = _ko(client)
+    assert "Officer Testsson (avslutat konto)" in _koraden(page, "Öppna drogscener")
+    page = html.unescape(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode())
+    handlaggare = re.search(r'<div class="form-row field-handlaggare_som_person">.*?</div>\s*</div>', page, re.S)
+    assert "Officer Testsson (officer) (avslutat konto)" in handlaggare.group(0)
+
+
+def test_a_handlaggare_with_an_open_account_is_named_without_a_mark(world, client):
+    tu = world.skickat(titel="Öppna drogscener")
+    client.force_login(world.chef1)
+    _, page = _ko(client)
+    assert "avslutat konto" not in _koraden(page, "Öppna drogscener")
+    page = client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode()
+    assert "Officer Testsson (officer)" in page and "avslutat konto" not in page
