@@ -1371,3 +1371,15 @@ def test_a_handlaggare_with_an_open_account_is_named_without_a_mark(world, clien
     assert "avslutat konto" not in _koraden(page, "Öppna drogscener")
     page = client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode()
     assert "Officer Testsson (officer)" in page and "avslutat konto" not in page
+
+
+@pytest.mark.parametrize("handling", ["attestera", "aterremittera"])
+def test_the_confirmation_pages_breadcrumbs_read_as_every_other_admin_pages(world, client, handling):
+    tu = world.skickat(titel="Öppna drogscener")
+    client.force_login(world.chef1)
+    confirm, _ = _bekrafta(client, f"/admin/arenden/tjansteutlatande/{tu.pk}/", handling)
+    brodsmulor = re.search(r'<div class="breadcrumbs">(.*?)</div>', confirm.content.decode(), re.S).group(1)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", brodsmulor)).split())
+    knapp = "Attestera" if handling == "attestera" else "Återremittera"
+    assert text == f"Hem › Ärenden › Tjänsteutlåtanden › {tu} › {knapp}"
+    assert 'href="/admin/arenden/"' in brodsmulor

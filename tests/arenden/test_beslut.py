@@ -1,5 +1,7 @@
 import datetime
+import html
 import io
+import re
 import zoneinfo
 
 import pytest
@@ -566,3 +568,15 @@ def test_a_postponement_that_fails_to_save_removes_its_files(db, settings, monke
     assert (
         len(_filer(settings.MEDIA_ROOT, "protokollsutdrag")) == len(_filer(settings.MEDIA_ROOT, "pdf/bordlagda")) == 1
     )
+
+
+@pytest.mark.parametrize(("steg", "sista"), [("beslut", "Beslut punkt 1"), ("bordlagg", "Bordlägg punkt 1")])
+def test_an_items_decision_pages_breadcrumbs_read_as_every_other_admin_pages(client, demo, steg, sista):
+    sekr = sekreterare()
+    client.force_login(sekr)
+    mote = sammantrade()
+    punkt = services.satt_pa_foredragningslista(sammantrade=mote, tjansteutlatande=demo, user=sekr)
+    page = client.get(f"/admin/arenden/sammantrade/{mote.pk}/punkt/{punkt.pk}/{steg}/").content.decode()
+    brodsmulor = re.search(r'<div class="breadcrumbs">(.*?)</div>', page, re.S).group(1)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", brodsmulor)).split())
+    assert text == f"Hem › Ärenden › Sammanträden › {mote} › {sista}"
