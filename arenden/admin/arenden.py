@@ -42,6 +42,7 @@ from .common import (
     RadFormSet,
     ScopedAdminMixin,
     VersioneradAdminMixin,
+    _bytta_falt,
     arenden_som_syns,
     medarbetarval,
     person_column,
@@ -205,8 +206,12 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        # A registered case's number is shown, without the field's help on registering.
+        fieldsets = _bytta_falt(fieldsets, {"diarienummer": "diarienummer_som_text"})
         # An old version shows the case as it was (`vid_versionen`), not the events since.
-        if obj is None or hasattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME):
+        if hasattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME):
             return fieldsets
         return (*fieldsets, ("Händelser", {"fields": ("tidslinje",)}))
 
@@ -254,8 +259,16 @@ class ArendeAdmin(VersioneradAdminMixin, ScopedAdminMixin, HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A number, once given, is the case's identity in the diarium.
         if obj and obj.pk:
-            return (*super().get_readonly_fields(request, obj), "diarienummer", "forvaltning", "tidslinje")
+            lasta = ("diarienummer", "diarienummer_som_text", "forvaltning", "tidslinje")
+            return (*super().get_readonly_fields(request, obj), *lasta)
         return super().get_readonly_fields(request, obj)
+
+    @admin.display(description="diarienummer")
+    def diarienummer_som_text(self, obj):
+        """The number of a registered case. Django shows a read-only field with its help text,
+        which tells how a number is given on registering ("Lämna tomt så delar systemet ut nästa
+        nummer"): on a case that has one it read as if it could still be left empty."""
+        return obj.diarienummer
 
     @admin.display(description="tidslinje")
     def tidslinje(self, obj):

@@ -1024,3 +1024,15 @@ def test_an_old_version_of_a_document_reads_its_rows_in_a_fixed_number_of_querie
         return len(fragor)
 
     assert fraga(1) == fraga(4)
+
+
+def test_the_diarienummers_help_on_handing_out_the_next_number_stands_only_where_a_case_is_registered(admin_client):
+    hjalp = "Lämna tomt så delar systemet ut nästa nummer"
+    assert hjalp in admin_client.get("/admin/arenden/arende/add/").content.decode()
+    arende = ArendeFactory()
+    sida = admin_client.get(f"/admin/arenden/arende/{arende.pk}/change/").content.decode()
+    assert arende.diarienummer in sida
+    assert hjalp not in sida
+    hid = arende.history.first().history_id
+    gammal = admin_client.get(f"/admin/arenden/arende/{arende.pk}/history/{hid}/").content.decode()
+    assert arende.diarienummer in gammal and hjalp not in gammal
