@@ -42,7 +42,7 @@
   function visaExport(row, d) {
     var bar = row.querySelector("progress");
     bar.max = d.totalt; bar.value = d.klara;
-    row.querySelector(".antal").textContent = d.klara + " av " + d.totalt + (d.totalt === 1 ? " punkt" : " punkter");
+    row.querySelector(".antal").textContent = d.klara + " av " + d.totalt + (d.totalt === 1 ? " handling" : " handlingar");
     var status = row.querySelector(".status");
     status.textContent = d.status_text;
     if (d.fel) {

@@ -60,8 +60,9 @@ def test_packet_is_built_by_the_job_queue_and_can_be_downloaded(client, demo):
         "fel": "",
         "fil": None,
     }
-    # The meeting page shows the job while it waits; the secretary may leave and come back.
-    assert "0 av 3 punkter" in client.get(f"/admin/arenden/sammantrade/{mote.pk}/change/").content.decode()
+    # The meeting page shows the job while it waits; the secretary may leave and come back. It
+    # counts the documents it renders, of the list's four items: the information item has none.
+    assert "0 av 3 handlingar" in client.get(f"/admin/arenden/sammantrade/{mote.pk}/change/").content.decode()
 
     call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
 

@@ -31,7 +31,7 @@ def _bestall_paket(page, demo_site):
     page.on("request", lambda request: fragor.append(request.url) if STATUS.search(request.url) else None)
     page.get_by_role("button", name="Skapa mötespaket (en pdf)").click()
     rad = page.locator("#exporter tr[data-status-url]").first
-    expect(rad.locator(".antal")).to_have_text("0 av 1 punkt")
+    expect(rad.locator(".antal")).to_have_text("0 av 1 handling")
     return rad, fragor
 
 
@@ -68,7 +68,7 @@ def test_a_failing_status_request_is_told_and_asked_again_until_the_job_is_follo
     page.unroute(STATUS)
     expect(meddelande).to_have_count(0)
     call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
-    expect(rad.locator(".antal")).to_have_text("1 av 1 punkt")
+    expect(rad.locator(".antal")).to_have_text("1 av 1 handling")
     expect(rad.locator(".status")).to_have_text("Klar")
     expect(rad.get_by_role("link", name="Ladda ner")).to_be_visible()
 
@@ -82,7 +82,7 @@ def test_an_ended_session_is_told_and_the_page_follows_the_job_again_once_logged
     annan.get_by_role("button", name="Logga ut").click()
     # The status request now gets the admin's login page, not the job's status.
     expect(meddelande).to_have_text(UTLOGGAD)
-    expect(rad.locator(".antal")).to_have_text("0 av 1 punkt")
+    expect(rad.locator(".antal")).to_have_text("0 av 1 handling")
 
     login(annan, demo_site, "sekreterare")
     expect(meddelande).to_have_count(0)
