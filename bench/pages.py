@@ -159,6 +159,7 @@ def pages():
         ("åtgärd page", officer, f"/atgarder/{rapporterad.pk}/"),
         ("diarium search", officer, "/sok/?q=parklekar"),
         ("diarium search, common word", officer, "/sok/?q=polisen"),
+        ("admin start page", chef, "/admin/"),
         ("admin ärenden", chef, "/admin/arenden/arende/"),
         ("admin ärenden, superuser", superuser, "/admin/arenden/arende/"),
         ("admin ärenden, filter", chef, "/admin/arenden/arende/?status__exact=avslutat"),
