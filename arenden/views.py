@@ -71,12 +71,15 @@ def kan_registrera(user):
     return user.is_superuser or bool(roller(user) & REGISTRERANDE_ROLLER)
 
 
-def nasta_steg(arende_status, tu_status):
-    """What the case waits for, in the words of the start page."""
+def nasta_steg(arende_status, tu_status, aterremitterat=False):
+    """What the case waits for, in the words of the start page. A draft a chef returned says so:
+    the officer has a comment to act on, not a text to finish."""
     if arende_status == ArendeStatus.AVSLUTAT:
         return "Inget – ärendet är avslutat"
     if tu_status is None:
         return "Skapa tjänsteutlåtande"
+    if aterremitterat and tu_status == TjansteutlatandeStatus.UTKAST:
+        return "Återremitterat: ändra och skicka för attest igen"
     return {
         TjansteutlatandeStatus.UTKAST: "Skriv färdigt och skicka för attest",
         TjansteutlatandeStatus.TILL_ATTEST: "Väntar på attest",
@@ -129,7 +132,8 @@ def start(request):
         for tu in (
             Tjansteutlatande.objects.filter(arende__in=[a["pk"] for a in pa_sidan])
             .order_by("-skapad", "-pk")
-            .values("arende_id", "pk", "status", "sammantradesdatum")
+            .annotate(aterremitterat=~Q(aterremiss_kommentar=""))
+            .values("arende_id", "pk", "status", "sammantradesdatum", "aterremitterat")
         ):
             senaste_tu.setdefault(tu["arende_id"], tu)
     arende_url, redigera_url = url_per_id("arenden:arende"), url_per_id("arenden:redigera")
@@ -152,7 +156,7 @@ def start(request):
                     redigera_url(tu["pk"]) if skriver and tu and tu["status"] == TjansteutlatandeStatus.UTKAST else ""
                 ),
                 "sammantrade": tu["sammantradesdatum"].isoformat() if tu and tu["sammantradesdatum"] else "–",
-                "nasta_steg": nasta_steg(a["status"], tu["status"] if tu else None),
+                "nasta_steg": nasta_steg(a["status"], tu["status"] if tu else None, tu and tu["aterremitterat"]),
                 "handlaggare": display_name_from(
                     a["handlaggare__first_name"], a["handlaggare__last_name"], a["handlaggare__username"]
                 )
@@ -351,6 +355,20 @@ def _valda_atgarder(tu):
     )
 
 
+def _aterremiss(tu):
+    """The return whose comment the document carries, as its history tells it: who returned it,
+    and when (`vem`, `nar`); None when it carries no comment (never returned, or sent again)."""
+    if not tu.aterremiss_kommentar:
+        return None
+    rad = (
+        tu.history.filter(history_change_reason=services.ATERREMITTERAT)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    return {"vem": rad.history_user if rad else None, "nar": rad.history_date if rad else None}
+
+
 def _redigera_sida(request, tu, uppgifter=None, status=200):
     sektioner = list(tu.sektioner.select_related("mall_sektion").order_by("mall_sektion__ordning", "pk"))
     if uppgifter is None:
@@ -375,6 +393,7 @@ def _redigera_sida(request, tu, uppgifter=None, status=200):
             "sokformular": sokformular,
             "nyformular": nyformular,
             "kan_dra_tillbaka": tu.kan_dras_tillbaka_av(request.user),
+            "aterremiss": _aterremiss(tu),
         },
         status=status,
     )
@@ -683,6 +702,7 @@ def skicka_for_attest(request, pk):
             "ar_utkast": tu.status == TjansteutlatandeStatus.UTKAST,
             "kan_redigera": tu.kan_andras_av(request.user),
             "kan_dra_tillbaka": tu.kan_dras_tillbaka_av(request.user),
+            "aterremiss": _aterremiss(tu),
         },
     )
 
