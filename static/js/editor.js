@@ -87,6 +87,36 @@
     if (varning && data.utkast) varning.hidden = true;
   }
 
+  // Bold and italic that a pasted element's style attribute sets: Google Docs writes them only
+  // so (<span style="font-weight:700">), as do many web pages. The page's Content-Security-Policy
+  // keeps the browser from applying a pasted style, so Quill's own matcher, which reads the
+  // applied style, saw none and the officer's emphasis was lost; the attribute's text is read.
+  function styledFormats(style) {
+    var formats = {};
+    var declarations = {};
+    (style || "").split(";").forEach(function (declaration) {
+      var colon = declaration.indexOf(":");
+      if (colon > 0) {
+        declarations[declaration.slice(0, colon).trim().toLowerCase()] =
+          declaration.slice(colon + 1).replace(/!important/i, "").trim().toLowerCase();
+      }
+    });
+    var weight = declarations["font-weight"];
+    if (weight === "bold" || weight === "bolder" || parseInt(weight, 10) >= 600) formats.bold = true;
+    if (declarations["font-style"] === "italic" || declarations["font-style"] === "oblique") formats.italic = true;
+    return formats;
+  }
+
+  // `delta` with `formats` added to its text, where it has no value of its own for them.
+  function withFormats(delta, formats) {
+    if (!Object.keys(formats).length) return delta;
+    var Delta = Quill.import("delta");
+    return delta.reduce(function (result, op) {
+      if (typeof op.insert !== "string") return result.push(op);
+      return result.insert(op.insert, Object.assign({}, formats, op.attributes));
+    }, new Delta());
+  }
+
   // Each toolbar is one Tab stop (the WAI-ARIA toolbar pattern): with five stops a section, a
   // keyboard user tabbed through some 45 buttons to reach the last section. The arrow keys move
   // between its buttons, round its ends, Home and End go to the first and last, and the button
@@ -139,6 +169,9 @@
     var Delta = Quill.import("delta");
     ["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"].forEach(function (tag) {
       quill.clipboard.addMatcher(tag, function () { return new Delta(); });
+    });
+    quill.clipboard.addMatcher(Node.ELEMENT_NODE, function (node, delta) {
+      return withFormats(delta, styledFormats(node.getAttribute("style")));
     });
     var root = quill.root;
     root.setAttribute("role", "textbox");
