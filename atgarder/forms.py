@@ -29,8 +29,14 @@ class NyAtgardForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Texten som skrivs ut som en punkt i tjänsteutlåtandet. Tom rad skiljer stycken åt.",
     )
-    aktorer = ManyIdsField(label="Aktörer", queryset=Aktor.objects.all(), required=False)
-    drogscener = ManyIdsField(label="Drogscener", queryset=Drogscen.objects.all(), required=False)
+    # Check boxes, not a multiple select list: in a list a plain click on a second actor undid the
+    # first, and few officers know to hold Ctrl.
+    aktorer = ManyIdsField(
+        label="Aktörer", queryset=Aktor.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    drogscener = ManyIdsField(
+        label="Drogscener", queryset=Drogscen.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
     period_start = forms.DateField(label="Period från", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     period_slut = forms.DateField(label="Period till", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

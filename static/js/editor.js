@@ -547,7 +547,9 @@
   document.getElementById("ny-knapp").addEventListener("click", oneAtATime(box, function () {
     var data = new FormData();
     box.querySelectorAll("input, select, textarea").forEach(function (input) {
-      if (input.multiple) {
+      if (input.type === "checkbox") {
+        if (input.checked) data.append(input.name, input.value);
+      } else if (input.multiple) {
         Array.prototype.forEach.call(input.selectedOptions, function (o) { data.append(input.name, o.value); });
       } else if (input.value) {
         data.append(input.name, input.value);
@@ -571,7 +573,10 @@
       .then(function (result) {
         if (result.status === 201) {
           var atgard = result.data.atgard;
-          box.querySelectorAll("input, textarea").forEach(function (input) { input.value = ""; });
+          box.querySelectorAll("input, textarea").forEach(function (input) {
+            if (input.type === "checkbox") input.checked = input.defaultChecked;
+            else input.value = "";
+          });
           box.querySelectorAll("select").forEach(function (select) {
             Array.prototype.forEach.call(select.options, function (o, i) {
               o.selected = o.defaultSelected || (!select.multiple && i === 0);
@@ -603,9 +608,16 @@
           p.className = "faltfel faltfel-js";
           p.textContent = errors[name].join(" ");
           if (!input) { box.prepend(p); return; }
-          // Read with the field by a screen reader, beside its help text.
+          // Read with the field by a screen reader, beside its help text; a choice of check boxes
+          // with its group, after the group's legend.
           p.id = "ny-fel-" + name;
-          input.before(p);
+          var group = input.type === "checkbox" ? input.closest("fieldset") : null;
+          if (group) {
+            group.querySelector("legend").after(p);
+            input = group;
+          } else {
+            input.before(p);
+          }
           input.setAttribute("aria-invalid", "true");
           var described = input.getAttribute("aria-describedby");
           input.setAttribute("aria-describedby", described ? p.id + " " + described : p.id);

@@ -343,6 +343,27 @@ def _ny_atgard_ifylld(page, demo_site, utkast, beskrivning):
     return nyform
 
 
+def test_a_new_atgards_actors_and_places_are_chosen_by_a_click_on_each(demo_site, utkast, page):
+    """Clicked one after the other, as an officer clicks, each actor and place stays chosen: in a
+    multiple select list a plain click on the second undid the first."""
+    nyform = _ny_atgard_ifylld(page, demo_site, utkast, "Fritidsgården håller öppet för läxläsning.")
+    for namn in ("Polisen", "Skolan", "Sätra centrum", "Vårbergs centrum"):
+        nyform.get_by_label(namn, exact=True).click()
+    nyform.get_by_label("Skolan", exact=True).click()  # a change of mind
+    nyform.get_by_role("button", name="Skapa och lägg till").click()
+
+    expect(page.locator("#register-status")).to_have_text("Läxhjälp i Sätra är skapad och tillagd i dokumentet.")
+    atgard = Atgard.objects.get(titel="Läxhjälp i Sätra")
+    assert sorted(atgard.aktorer.values_list("namn", flat=True)) == ["Polisen"]
+    assert sorted(atgard.drogscener.values_list("namn", flat=True)) == ["Sätra centrum", "Vårbergs centrum"]
+    # The form is empty again for the next åtgärd, and leaving the page asks nothing.
+    for namn in ("Polisen", "Sätra centrum", "Vårbergs centrum"):
+        expect(nyform.get_by_label(namn, exact=True)).not_to_be_checked()
+    expect(nyform.get_by_label("Titel")).to_have_value("")
+    page.goto(f"{demo_site}/")
+    page.wait_for_url(f"{demo_site}/")
+
+
 def test_a_new_atgard_after_the_session_ended_says_so_keeps_the_form_and_is_created_once_logged_in_again(
     demo_site, utkast, page
 ):

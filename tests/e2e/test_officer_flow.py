@@ -144,7 +144,7 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
     nyform.get_by_label("Typ").select_option(label="Social prevention")
     nyform.get_by_label("Titel").fill("Nattvandring med föräldrar i Bredäng")
     nyform.get_by_label("Beskrivning").fill("Föräldrar vandrar i Bredängs centrum fredag och lördag kväll.")
-    nyform.get_by_label("Drogscener").select_option(label="Bredängs centrum")
+    nyform.get_by_label("Bredängs centrum", exact=True).check()
     nyform.get_by_role("button", name="Skapa och lägg till").click()
     expect(page.locator("#valda-atgarder li")).to_have_count(3)
     assert Atgard.objects.get(titel="Nattvandring med föräldrar i Bredäng").drogscener.get().namn == "Bredängs centrum"
