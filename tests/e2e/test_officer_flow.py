@@ -392,3 +392,36 @@ def test_a_long_unbroken_title_wraps_within_the_page(demo_site, page):
     ):
         page.goto(demo_site + path)
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), path
+
+
+def _named_cells(row):
+    """Each cell of `row` as its column's name shown before it (none: "") and its text."""
+    return row.evaluate(
+        """tr => [...tr.cells].map(td => [getComputedStyle(td, '::before').content.replace(/^"|"$/g, '')
+                                             .replace(/^none$/, ''), td.innerText.trim()])"""
+    )
+
+
+def test_mina_arenden_at_a_phones_width_fits_the_page_and_names_each_value(demo_site, page):
+    """At 400 px the six columns ran the page out sideways, most of each row out of sight: each
+    case is then a block of its own, every value named by its column."""
+    page.set_viewport_size({"width": 400, "height": 800})
+    login(page, demo_site, "anette")
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    rad = page.get_by_role("row").filter(has_text="SKHLM 2024/123")
+    assert _named_cells(rad) == [
+        ["", "SKHLM 2024/123"],
+        ["", "Öppna drogscener – Svar på skrivelse"],
+        ["Status", "Redo för nämnd"],
+        ["Nästa steg", "Sätts på föredragningslista"],
+        ["Sammanträde", "2024-05-23"],
+        ["Handläggare", "Anette Petersson"],
+    ]
+    for cell in rad.get_by_role("cell").all():
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 400, cell.inner_text()
+    screenshot(page, "start-400.png")
+
+    # At a desk's width a column's name stands once, in its head.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert all(namn == "" for namn, _ in _named_cells(rad))
