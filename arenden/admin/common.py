@@ -773,8 +773,11 @@ class MinaFilter(admin.SimpleListFilter):
         return queryset
 
 
-# A diarienummer in a search, "SKHLM 2024/12" or "2024/12": searched whole, not word by word.
-DIARIENUMMERDEL = re.compile(r"(?:[^\W\d]+[ -])?\d{4}\s*/\s*\d+")
+# A diarienummer in a search, "SKHLM 2024/12" or "2024/12", with the label it may be copied with
+# ("Dnr SKHLM 2024/12", `skrivet_diarienummer`): searched whole, not word by word.
+DIARIENUMMERDEL = re.compile(
+    r"(?:(?:dnr|diarienr|diarienummer)\b[.:]?\s*)?(?:[^\W\d]+[ -])?\d{4}\s*/\s*\d+", re.IGNORECASE
+)
 # A diarienummer as a PDF's file name writes it ("SKHLM-2024-12", "skhlm 2024-12"), outside quotes:
 # one word if `skrivet_diarienummer` knows its prefix, else the words it was typed as ("budget 2024-2025").
 FILNAMNSNUMMER = re.compile(r"(?<![\w\"'-])[^\W\d_]+[\s-]*\d{4}-\d+(?![\w\"'-])")
@@ -801,7 +804,10 @@ def sokord(search_term):
     for bit in [*nummer, *smart_split(resten)]:
         if bit[0] in "\"'" and bit[-1] == bit[0]:
             bit = unescape_string_literal(bit)
-        ord_.append(bit)
+        # The brackets, quotes or full stop a number was copied with ("(SKHLM 2024/12).") are
+        # left beside it, and are no word to find.
+        if any(tecken.isalnum() for tecken in bit):
+            ord_.append(bit)
     return ord_
 
 

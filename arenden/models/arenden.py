@@ -88,10 +88,19 @@ SKRIVET_DIARIENUMMER = re.compile(r"(?:(?P<prefix>[^\W\d_]+)[\s-]*)?(?P<ar>\d{4}
 FILNAMNETS_DIARIENUMMER = re.compile(r"(?P<prefix>[^\W\d_]+)[\s-]*(?P<ar>\d{4})-0*(?P<lopnummer>\d+)")
 
 
+# What is copied along with a number: the label before it ("Dnr SKHLM 2024/123", as the PDF's
+# header prints it; "Dnr:", "diarienummer"), and the brackets, quotes or full stop of the
+# sentence it stood in.
+ETIKETT = re.compile(r"(?:dnr|diarienr|diarienummer)\b[.:]?\s*", re.IGNORECASE)
+OMKRING = "()[]{}\"'”“’‘«».,;:"
+
+
 def skrivet_diarienummer(text):
     """`text` written as the diarium writes its numbers ("SKHLM 2024/123", or "2024/123" without a
-    prefix) when it is a diarienummer typed in another way; None when it is not one."""
-    text = (text or "").strip()
+    prefix) when it is a diarienummer typed or copied in another way; None when it is not one."""
+    text = (text or "").strip().strip(OMKRING).strip()
+    if etikett := ETIKETT.match(text):
+        text = text[etikett.end() :]
     if match := SKRIVET_DIARIENUMMER.fullmatch(text):
         nummer = f"{match['ar']}/{match['lopnummer']}"
         return f"{match['prefix'].upper()} {nummer}" if match["prefix"] else nummer

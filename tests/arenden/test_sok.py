@@ -279,6 +279,34 @@ def test_a_number_typed_with_other_spacing_finds_the_case(db, client, fraga):
         assert arende.diarienummer in sida and "SKHLM 2023/123" not in sida, url
 
 
+@pytest.mark.parametrize(
+    "fraga",
+    [
+        "Dnr SKHLM 2024/123",  # as the PDF's header prints it
+        "Dnr: SKHLM 2024/123",
+        "dnr. skhlm 2024/123",
+        "dnr 2024/123",
+        "Diarienummer SKHLM 2024/123",
+        "SKHLM 2024/123.",  # copied from the end of a sentence
+        "(SKHLM 2024/123)",
+        "”SKHLM 2024/123”,",
+    ],
+)
+def test_a_number_copied_with_its_label_or_punctuation_finds_the_case(db, client, fraga):
+    """An officer copies the number from the PDF's header ("Dnr SKHLM 2024/123") or from a
+    sentence in a mail, with its label, its brackets or the full stop after it: every search
+    that takes a diarienummer finds the case, and only it, as if the number alone were typed."""
+    user = UserFactory(username="diarie", is_staff=True, is_superuser=True)  # sees the whole diarium
+    arende = ArendeFactory(diarienummer="SKHLM 2024/123")
+    ArendeFactory(diarienummer="SKHLM 2023/123")
+
+    assert _nummer(sok_arenden(user, fraga)) == [arende.diarienummer]
+    client.force_login(user)
+    for url in ("/", "/admin/arenden/arende/"):
+        sida = client.get(url, {"q": fraga}).content.decode()
+        assert arende.diarienummer in sida and "SKHLM 2023/123" not in sida, url
+
+
 def test_each_hit_opens_its_case(client, demo):
     """The number of a hit leads to the case's page, as on Mina ärenden: found, the case is one
     click away, not a number to copy into another search."""
