@@ -232,9 +232,14 @@ class ConflictError(WorkflowError):
         your_avslutning="",
         current_version=0,
         falt=None,
+        sparad_av=None,
+        sparad=None,
     ):
         super().__init__(message)
         self.falt = falt
+        # Who saved what is stored now, and when, where the history tells it.
+        self.sparad_av = sparad_av
+        self.sparad = sparad
         self.current_text = current_text
         self.current_avslutning = current_avslutning
         self.your_text = your_text
@@ -430,9 +435,26 @@ def spara_sektion(*, sektion, text, avslutning=None, expected_version, user):
         if fresh.text == ren_text and (ren_avslutning is None or fresh.avslutning == ren_avslutning):
             return fresh  # nothing changed: no new version, and an attest stays valid
         if fresh.version != expected_version:
+            # Who saved the stored text: often the officer themself, in another tab or window,
+            # whom "someone else" would send looking for a colleague.
+            sparad = (
+                fresh.history.filter(version=fresh.version)
+                .select_related("history_user")
+                .order_by("-history_date", "-history_id")
+                .first()
+            )
+            sparad_av = sparad.history_user if sparad else None
+            if sparad_av == user:
+                vem = f"Du har själv sparat ”{rubrik}” i en annan flik eller ett annat fönster"
+            elif sparad_av is not None:
+                vem = f"{display_name(sparad_av)} har sparat ”{rubrik}”"
+            else:
+                vem = f"Någon annan har sparat ”{rubrik}”"
             raise ConflictError(
-                f"Någon annan har sparat ”{rubrik}” medan du skrev. Din text är inte sparad men finns kvar "
-                "här; jämför med den sparade texten och spara igen.",
+                f"{vem} medan du skrev här. Din text är inte sparad men finns kvar; jämför med den sparade "
+                "texten och spara igen.",
+                sparad_av=sparad_av,
+                sparad=sparad.history_date if sparad else None,
                 current_text=fresh.text,
                 current_avslutning=fresh.avslutning,
                 # As it would be stored: the page shows it as HTML beside the stored text.

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -46,6 +47,7 @@ from .models import (
     Skrivelse,
     Tjansteutlatande,
     TjansteutlatandeAtgard,
+    display_name,
     display_name_from,
     is_namndsekreterare,
     roller,
@@ -512,6 +514,7 @@ def spara_sektion(request, pk, sektion_pk):
             {
                 "fel": str(exc),
                 "konflikt": True,
+                **_vem_sparade(exc, request.user),
                 "current_text": exc.current_text,
                 "current_avslutning": exc.current_avslutning,
                 "your_text": exc.your_text,
@@ -532,6 +535,26 @@ def spara_sektion(request, pk, sektion_pk):
             "utkast": tu.status == TjansteutlatandeStatus.UTKAST,
         }
     )
+
+
+def _vem_sparade(konflikt, user):
+    """The editor's words for who saved the stored text of a section and when: a heading for its
+    comparison and a line for its status."""
+    av, nar = konflikt.sparad_av, konflikt.sparad
+    if nar is not None:
+        nar = timezone.localtime(nar)
+        nar = f" kl. {nar:%H:%M}" if nar.date() == timezone.localdate() else f" {nar:%Y-%m-%d %H:%M}"
+    if av is not None and av == user:
+        var = "i en annan flik eller ett annat fönster"
+        return {
+            "konflikt_rubrik": f"Du har själv sparat den här sektionen {var}{nar or ''}",
+            "konflikt_status": f"du har sparat sektionen {var} under tiden.",
+        }
+    vem = display_name(av) if av is not None else "Någon annan"
+    return {
+        "konflikt_rubrik": f"{vem} har sparat den här sektionen{nar or ''}",
+        "konflikt_status": f"{vem} har sparat sektionen under tiden.",
+    }
 
 
 def _heltal(value):

@@ -276,7 +276,9 @@
     this.conflict.querySelector(".din").innerHTML = data.your_text + (data.your_avslutning || "");
     this.conflict.querySelector(".sparad").innerHTML = data.current_text + (data.current_avslutning || "");
     this.conflict.hidden = false;
-    this.status.textContent = "Inte sparat: någon annan har sparat sektionen under tiden.";
+    // Who saved it, and when: the officer's own other tab, or the colleague to ask.
+    if (data.konflikt_rubrik) this.conflict.querySelector("h3").textContent = data.konflikt_rubrik;
+    this.status.textContent = "Inte sparat: " + (data.konflikt_status || "någon annan har sparat sektionen under tiden.");
     this.conflict.querySelector("h3").focus();
   };
 

@@ -211,6 +211,13 @@ def test_second_save_of_a_section_is_refused_with_both_texts_and_nothing_is_lost
 
     conflict = kb.locator(".konflikt")
     expect(conflict).to_be_visible()
+    # Who saved it, and when: Karin can ask Anette which text is to stand.
+    expect(conflict.get_by_role("heading", level=3)).to_have_text(
+        re.compile(r"^Anette Petersson har sparat den här sektionen kl\. \d\d:\d\d$")
+    )
+    expect(kb.locator(".sektion-fot .sparstatus")).to_have_text(
+        "Inte sparat: Anette Petersson har sparat sektionen under tiden."
+    )
     expect(conflict.locator(".din")).to_contain_text("Karins sammanfattning, skriven samtidigt.")
     expect(conflict.locator(".sparad")).to_contain_text("Anettes sammanfattning.")
     expect(kb.get_by_role("textbox")).to_contain_text("Karins sammanfattning, skriven samtidigt.")
@@ -233,6 +240,35 @@ def test_second_save_of_a_section_is_refused_with_both_texts_and_nothing_is_lost
     assert "Karins sammanfattning, skriven samtidigt." in sektion.text
     anette_ctx.close()
     kollega_ctx.close()
+
+
+def test_a_section_saved_in_another_tab_of_ones_own_says_so_not_someone_else(demo_site, utkast, page):
+    """The same document open in two tabs: a save from the older one is refused as before, and
+    told as the officer's own save in the other tab, not as a stranger's."""
+    url = f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/"
+    login(page, demo_site, "anette")
+    page.goto(url)
+    annan = page.context.new_page()
+    annan.goto(url)
+    region(annan, "Bakgrund").get_by_role("textbox").click()
+    annan.keyboard.type("Skrivet i den andra fliken.")
+    annan.keyboard.press("Control+S")
+    expect(region(annan, "Bakgrund").locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+
+    bakgrund = region(page, "Bakgrund")
+    bakgrund.get_by_role("textbox").click()
+    page.keyboard.type("Skrivet i den första fliken.")
+    page.keyboard.press("Control+S")
+
+    conflict = bakgrund.locator(".konflikt")
+    expect(conflict.get_by_role("heading", level=3)).to_have_text(
+        re.compile(r"^Du har själv sparat den här sektionen i en annan flik eller ett annat fönster kl\. \d\d:\d\d$")
+    )
+    expect(bakgrund.locator(".sektion-fot .sparstatus")).to_have_text(
+        "Inte sparat: du har sparat sektionen i en annan flik eller ett annat fönster under tiden."
+    )
+    expect(conflict.locator(".sparad")).to_contain_text("Skrivet i den andra fliken.")
+    expect(bakgrund.get_by_role("textbox")).to_contain_text("Skrivet i den första fliken.")
 
 
 def test_a_save_after_the_session_ended_says_so_and_succeeds_once_logged_in_again(demo_site, utkast, page):
