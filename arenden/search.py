@@ -62,10 +62,24 @@ def soktext(text):
     return (text or "")[:MAX_SOKTEXT].replace("\x00", "")
 
 
+# Every word of a search is the beginning of a word (`'drogsc':*`): Swedish stemming makes the
+# diarium's own "drogscen" "drogsc" and "drogscener" "drogscen", so the singular found none of
+# the texts that say "drogscener", nor did the start of a word ("drog", "drog*"). The query is
+# websearch_to_tsquery's, which reads quotes, "or" and "-" and never fails on what is typed, with
+# each of its quoted lexemes ('' inside one is a quote) made a prefix.
+_PREFIX = (r"'((?:[^']|'')+)'", r"'\1':*")
+PREFIX_TSQUERY = "regexp_replace(({tsquery})::text, %s, %s, 'g')::tsquery"
+
+
 def _tsquery(fraga):
     from django.contrib.postgres.search import SearchQuery
 
-    return SearchQuery(fraga, config=SPRAK, search_type="websearch")
+    class Prefixfraga(SearchQuery):
+        def as_sql(self, compiler, connection, **kwargs):
+            sql, params = super().as_sql(compiler, connection, **kwargs)
+            return PREFIX_TSQUERY.format(tsquery=sql), [*params, *_PREFIX]
+
+    return Prefixfraga(fraga, config=SPRAK, search_type="websearch")
 
 
 def _villkor(fraga):
@@ -89,6 +103,9 @@ def _delar(fraga):
     """The texts an ärende must each hold to match `fraga` on SQLite: its phrases in double
     quotes and the text around them, as websearch_to_tsquery reads quotes on PostgreSQL (a quote
     left open runs to the end of the text). Without quotes the whole text is one."""
+    # An asterisk typed for "any ending" (as other diarium systems take it) is left out: a
+    # contains-search finds every ending anyway.
+    fraga = fraga.replace("*", " ").strip() or fraga
     return [del_.strip() for del_ in fraga.split('"') if del_.strip()] or [fraga]
 
 
@@ -219,7 +236,7 @@ SELECT a.id, ts_headline(
            FROM {tu_atgard} ta JOIN {tu} t ON t.id = ta.tjansteutlatande_id
            JOIN {atgard} at ON at.id = ta.atgard_id WHERE t.arende_id = a.id)
     ), %(markorer)s, ''),
-    websearch_to_tsquery(%(sprak)s::regconfig, %(fraga)s),
+    regexp_replace(websearch_to_tsquery(%(sprak)s::regconfig, %(fraga)s)::text, %(prefix)s, %(som)s, 'g')::tsquery,
     %(options)s
 )
 FROM {arende} a WHERE a.id = ANY(%(ids)s)
@@ -243,7 +260,15 @@ def _headlines(ids, fraga):
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
-            {"sprak": SPRAK, "fraga": fraga, "options": _HEADLINE_OPTIONS, "ids": ids, "markorer": _START + _STOP},
+            {
+                "sprak": SPRAK,
+                "fraga": fraga,
+                "prefix": _PREFIX[0],
+                "som": _PREFIX[1],
+                "options": _HEADLINE_OPTIONS,
+                "ids": ids,
+                "markorer": _START + _STOP,
+            },
         )
         # Entities are decoded after the tags are gone, as the stored text's HTML would show them.
         return {pk: re.sub(r"\s+", " ", html.unescape(text)).strip() for pk, text in cursor.fetchall()}
