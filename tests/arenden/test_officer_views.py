@@ -696,6 +696,21 @@ def test_the_register_answers_with_the_documents_status_a_change_voiding_the_att
     assert tu.status == S.UTKAST
 
 
+@pytest.mark.parametrize(
+    "q", ["ordningsvakter skärholmen", "Skärholmens ordningsvakter", "mobila vakter", "ordningsvakt*", "  vakter  "]
+)
+def test_the_register_search_finds_an_atgard_by_each_of_several_words(officer_client, q):
+    """Officers type a few words, not a phrase ("ordningsvakter skärholmen"): each word is looked
+    for in the title or the description, wherever it stands, instead of the whole text as one."""
+    AtgardFactory(
+        titel="Mobila ordningsvakter och väktare",
+        beskrivning="Ordningsvakter anställda av centrumägare finns i Skärholmens centrum.",
+    )
+    AtgardFactory(titel="Trygghetsvandringar", beskrivning="Vandringar med polisen i Sätra.")
+    svar = officer_client.get(reverse("atgarder:sok"), {"q": q}).json()
+    assert [h["titel"] for h in svar["traffar"]] == ["Mobila ordningsvakter och väktare"]
+
+
 def test_the_register_search_says_when_it_shows_only_the_first_hits(officer_client, monkeypatch):
     from atgarder import views
 
