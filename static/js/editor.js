@@ -303,6 +303,31 @@
 
   document.querySelectorAll(".sektion").forEach(function (el) { sections.push(new Section(el)); });
 
+  // The page's own ways on (the preview, the PDF, sending for attest) take the sections' unsaved
+  // text along: they showed the text as last saved, and first the browser asked whether to leave
+  // the page, for a download too, which leaves nothing. The sections are saved, and the link
+  // followed once they are; a save refused stays on the page with its section saying why.
+  var vidareStatus = document.getElementById("vidare-status");
+  document.querySelectorAll("#vidare a").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var unsaved = sections.filter(function (s) { return s.dirty; });
+      if (!unsaved.length || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      vidareStatus.textContent = "Sparar det du har skrivit först …";
+      Promise.all(unsaved.map(function (s) { return s.save(); })).then(function () {
+        var still = sections.filter(function (s) { return s.dirty; });
+        if (still.length) {
+          vidareStatus.textContent = "Inte sparat: " + still.map(function (s) {
+            return s.el.querySelector("h2").firstChild.textContent.trim();
+          }).join(", ") + ". Se sektionen; din text finns kvar.";
+          return;
+        }
+        vidareStatus.textContent = "";
+        window.location.assign(link.href);
+      });
+    });
+  });
+
   // A field of a plain form (the header's, a new åtgärd's) that differs from what the page came
   // with: typed there and not sent. A single choice with no default shows its first option.
   function changed(field) {

@@ -271,6 +271,44 @@ def test_a_section_saved_in_another_tab_of_ones_own_says_so_not_someone_else(dem
     expect(bakgrund.get_by_role("textbox")).to_contain_text("Skrivet i den första fliken.")
 
 
+def test_the_pdf_preview_and_attest_links_take_the_unsaved_text_along(demo_site, utkast, page):
+    """Typed and not saved, a section's text was left behind by the editor's own links: the
+    browser asked whether to leave the page (for a download, which leaves nothing), and the PDF,
+    the preview or the attest page's list of empty sections showed the text as it was before.
+    The links save the sections first, and go on once they are saved."""
+    import io
+
+    from pypdf import PdfReader
+
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.type), d.dismiss()))
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    bakgrund = region(page, "Bakgrund")
+    bakgrund.get_by_role("textbox").click()
+    page.keyboard.type("Nämnden beslutade den 14 december 2023 att skicka skrivelsen för beredning.")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Ladda ner PDF").click()
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(open(download.value.path(), "rb").read())).pages)
+    assert "Nämnden beslutade den 14 december 2023" in " ".join(text.split())
+    expect(bakgrund.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    assert dialogs == []
+
+    # The last empty section, written and sent for attest at once.
+    Sektion.objects.filter(tjansteutlatande=utkast).exclude(mall_sektion__rubrik="Barnkonsekvensanalys").update(
+        text="<p>Ifylld.</p>"
+    )
+    page.reload()
+    region(page, "Barnkonsekvensanalys").get_by_role("textbox").click()
+    page.keyboard.type("Barn i Sätra berörs, se artikel 6 i barnkonventionen.")
+    page.get_by_role("link", name="Skicka för attest").click()
+    page.wait_for_url(f"{demo_site}/tjansteutlatanden/{utkast.pk}/attest/")
+    expect(page.get_by_text("Alla obligatoriska sektioner är ifyllda.")).to_be_visible()
+    assert "artikel 6" in Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Barnkonsekvensanalys").text
+    assert dialogs == []
+
+
 def test_a_save_after_the_session_ended_says_so_and_succeeds_once_logged_in_again(demo_site, utkast, page):
     sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
     login(page, demo_site, "anette")
