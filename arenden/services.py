@@ -942,11 +942,16 @@ def saknade_sektioner(tjansteutlatande):
     nor the admin can add one (they write the sections a document has), so requiring it blocked
     every draft on the mall from being sent. A mall change reaches the documents created after
     it, as a later edit of a mall never changes a document's content."""
+    return [s.mall_sektion.rubrik for s in tomma_sektioner(tjansteutlatande)]
+
+
+def tomma_sektioner(tjansteutlatande):
+    """The required sections the document leaves empty, in order (`saknade_sektioner`)."""
     tu = tjansteutlatande
     har_atgarder = tu.atgard_val.exists()
     sektioner = tu.sektioner.select_related("mall_sektion").order_by("mall_sektion__ordning", "mall_sektion_id")
     return [
-        s.mall_sektion.rubrik
+        s
         for s in sektioner
         if s.mall_sektion.obligatorisk and s.is_empty and not (s.mall_sektion.visar_atgarder and har_atgarder)
     ]

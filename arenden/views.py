@@ -715,7 +715,7 @@ def skicka_for_attest(request, pk):
         {
             "tu": tu,
             "form": form,
-            "saknade": services.saknade_sektioner(tu),
+            "saknade": services.tomma_sektioner(tu),
             "kedja": [{"steg": a, "namn": a.namn or person_label(a.attestant), "aktuell": a == nasta} for a in kedja],
             "fast_hos": fast_hos,
             "fast_hos_handlaggare": fast_hos_handlaggare,

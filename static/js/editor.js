@@ -303,6 +303,14 @@
 
   document.querySelectorAll(".sektion").forEach(function (el) { sections.push(new Section(el)); });
 
+  // Opened at a section's heading (the attest page's list of empty sections links there): the
+  // writing starts in its field.
+  // Once the page has loaded: the browser's own scroll to the heading comes after this script.
+  var atHeading = /^#rubrik-\d+$/.test(window.location.hash) && document.getElementById(window.location.hash.slice(1));
+  window.addEventListener("load", function () {
+    sections.forEach(function (s) { if (atHeading && s.el.contains(atHeading)) s.editors.text.focus(); });
+  });
+
   // The page's own ways on (the preview, the PDF, sending for attest) take the sections' unsaved
   // text along: they showed the text as last saved, and first the browser asked whether to leave
   // the page, for a download too, which leaves nothing. The sections are saved, and the link

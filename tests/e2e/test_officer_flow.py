@@ -425,3 +425,31 @@ def test_mina_arenden_at_a_phones_width_fits_the_page_and_names_each_value(demo_
     # At a desk's width a column's name stands once, in its head.
     page.set_viewport_size({"width": 1280, "height": 900})
     assert all(namn == "" for namn, _ in _named_cells(rad))
+
+
+def test_each_empty_section_on_the_attest_page_leads_to_its_place_in_the_editor(demo_site, page):
+    """The attest page lists the required sections still empty: each is a link to its own
+    field in the editor, not one link to the top of a long page to scroll through."""
+    from django.contrib.auth import get_user_model
+
+    from arenden import services
+    from arenden.models import Mall
+    from tests.factories import ArendeFactory
+
+    anette = get_user_model().objects.get(username="anette")
+    demo = Arende.objects.get(diarienummer="SKHLM 2024/123")
+    arende = ArendeFactory(handlaggare=anette, avdelning=demo.avdelning, forvaltning=demo.forvaltning)
+    tu = services.skapa_tjansteutlatande(arende=arende, mall=Mall.objects.get(), user=anette, titel="Belysning")
+    Sektion.objects.filter(tjansteutlatande=tu).exclude(mall_sektion__rubrik__in=["Bakgrund", "Ärendet"]).update(
+        text="<p>Ifylld.</p>"
+    )
+
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{tu.pk}/attest/")
+    saknas = page.get_by_role("alert")
+    expect(saknas.get_by_role("link")).to_have_text(["Bakgrund", "Ärendet"])
+    saknas.get_by_role("link", name="Ärendet").click()
+    page.wait_for_url(re.compile(rf"/tjansteutlatanden/{tu.pk}/redigera/#"))
+    arendet = section(page, "Ärendet")
+    expect(arendet.get_by_role("heading", level=2)).to_be_in_viewport()
+    expect(editor(page, "Ärendet")).to_be_focused()
