@@ -173,6 +173,11 @@
     quill.clipboard.addMatcher(Node.ELEMENT_NODE, function (node, delta) {
       return withFormats(delta, styledFormats(node.getAttribute("style")));
     });
+    // A heading (Word's "Rubrik 2", a web page's <h2>) has no format of its own in the document,
+    // and came as a plain line among the paragraphs: it stays a bold line.
+    ["H1", "H2", "H3", "H4", "H5", "H6"].forEach(function (tag) {
+      quill.clipboard.addMatcher(tag, function (node, delta) { return withFormats(delta, {bold: true}); });
+    });
     var root = quill.root;
     root.setAttribute("role", "textbox");
     root.setAttribute("aria-multiline", "true");

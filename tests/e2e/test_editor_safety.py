@@ -183,6 +183,31 @@ def test_bold_and_italic_pasted_from_google_docs_are_kept(demo_site, utkast, pag
     assert all("Applying inline style" in text and "quill.js" in text for text in refused), refused
 
 
+def test_a_pasted_heading_stays_a_bold_line(demo_site, utkast, page):
+    """A heading copied from Word ("Rubrik 2") or a web page has no format of its own in the
+    document: it was pasted as a plain line, lost among the paragraphs. It stays bold."""
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    arendet = region(page, "Ärendet")
+    arendet.get_by_role("textbox").click()
+    page.evaluate(
+        """() => {
+            const data = new DataTransfer();
+            data.setData('text/html', '<h2>Polisens lägesbild</h2><p>Läget i Sätra.</p><h3><em>Tidigare år</em></h3>');
+            data.setData('text/plain', 'Polisens lägesbild\\nLäget i Sätra.\\nTidigare år');
+            document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                                              cancelable: true}));
+        }"""
+    )
+    expect(arendet.get_by_role("textbox")).to_contain_text("Tidigare år")
+    arendet.get_by_role("button", name="Spara ärendet").click()
+    expect(arendet.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Ärendet")
+    assert sektion.text.startswith(
+        "<p><strong>Polisens lägesbild</strong></p><p>Läget i Sätra.</p><p><strong><em>Tidigare år</em></strong></p>"
+    ), sektion.text
+
+
 def test_second_save_of_a_section_is_refused_with_both_texts_and_nothing_is_lost(demo_site, utkast, browser):
     sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
     anette_ctx, kollega_ctx = browser.new_context(locale="sv-SE"), browser.new_context(locale="sv-SE")
