@@ -107,6 +107,19 @@
     return formats;
   }
 
+  // `delta`'s text on one line: its line breaks as spaces, none at its ends.
+  function onOneLine(delta) {
+    var Delta = Quill.import("delta");
+    var ops = delta.ops.map(function (op) {
+      if (typeof op.insert !== "string") return op;
+      return Object.assign({}, op, {insert: op.insert.replace(/\s*\n\s*/g, " ")});
+    });
+    var first = ops[0], last = ops[ops.length - 1];
+    if (first && typeof first.insert === "string") first.insert = first.insert.replace(/^\s+/, "");
+    if (last && typeof last.insert === "string") last.insert = last.insert.replace(/\s+$/, "");
+    return new Delta(ops.filter(function (op) { return op.insert !== ""; }));
+  }
+
   // `delta` with `formats` added to its text, where it has no value of its own for them.
   function withFormats(delta, formats) {
     if (!Object.keys(formats).length) return delta;
@@ -177,6 +190,18 @@
     // and came as a plain line among the paragraphs: it stays a bold line.
     ["H1", "H2", "H3", "H4", "H5", "H6"].forEach(function (tag) {
       quill.clipboard.addMatcher(tag, function (node, delta) { return withFormats(delta, {bold: true}); });
+    });
+    // The document has no tables: a table copied from Excel or Word came a line per cell, and
+    // which number belonged to which place was lost. Each row is one line, its cells in order.
+    quill.clipboard.addMatcher("TR", function (node) {
+      var row = new Delta();
+      Array.prototype.forEach.call(node.cells, function (cell) {
+        var content = onOneLine(quill.clipboard.convert({html: cell.innerHTML, text: cell.textContent}));
+        if (!content.length()) return;
+        if (row.length()) row.insert(" – ");
+        row = row.concat(content);
+      });
+      return row.length() ? row.insert("\n") : row;
     });
     var root = quill.root;
     root.setAttribute("role", "textbox");

@@ -208,6 +208,35 @@ def test_a_pasted_heading_stays_a_bold_line(demo_site, utkast, page):
     ), sektion.text
 
 
+def test_a_pasted_table_keeps_each_row_on_a_line_of_its_own(demo_site, utkast, page):
+    """The document has no tables: a table copied from Excel or Word came as one line per cell,
+    "Vårberg", "12", "Sätra", "7", and which number belonged to which place was lost. Each row is
+    one line, its cells in order."""
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    arendet = region(page, "Ärendet")
+    arendet.get_by_role("textbox").click()
+    page.evaluate(
+        """() => {
+            const data = new DataTransfer();
+            data.setData('text/html', '<table><tr><th>Plats</th><th>Antal</th></tr>' +
+                '<tr><td>Vårberg</td><td align=right>12</td></tr>' +
+                '<tr><td><p class=MsoNormal>Sätra</p></td><td><p class=MsoNormal><b>7</b></p></td></tr></table>' +
+                '<p>Efter tabellen.</p>');
+            data.setData('text/plain', 'Plats\\tAntal\\nVårberg\\t12\\nSätra\\t7\\nEfter tabellen.');
+            document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                                              cancelable: true}));
+        }"""
+    )
+    expect(arendet.get_by_role("textbox")).to_contain_text("Efter tabellen.")
+    arendet.get_by_role("button", name="Spara ärendet").click()
+    expect(arendet.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Ärendet")
+    assert sektion.text.startswith(
+        "<p>Plats – Antal</p><p>Vårberg – 12</p><p>Sätra – <strong>7</strong></p><p>Efter tabellen.</p>"
+    ), sektion.text
+
+
 def test_second_save_of_a_section_is_refused_with_both_texts_and_nothing_is_lost(demo_site, utkast, browser):
     sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
     anette_ctx, kollega_ctx = browser.new_context(locale="sv-SE"), browser.new_context(locale="sv-SE")
