@@ -341,6 +341,23 @@
     sections.forEach(function (s) { if (atHeading && s.el.contains(atHeading)) s.editors.text.focus(); });
   });
 
+  // Ctrl+S wherever the focus is, not only in a section's text (whose own binding takes it
+  // first): on a Spara button, in the åtgärd list or elsewhere on the page it opened the
+  // browser's "Save page as" and the text stayed unsaved. It saves the section the focus is in,
+  // the header's form from within it, or else every section with unsaved text.
+  var header = document.querySelector("form.uppgifter");
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || !(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
+    if (event.key !== "s" && event.key !== "S") return;
+    event.preventDefault();
+    if (header && header.contains(document.activeElement)) {
+      header.requestSubmit();
+      return;
+    }
+    var here = sections.filter(function (s) { return s.el.contains(document.activeElement); });
+    (here.length ? here : sections.filter(function (s) { return s.dirty; })).forEach(function (s) { s.save(); });
+  });
+
   // The page's own ways on (the preview, the PDF, sending for attest) take the sections' unsaved
   // text along: they showed the text as last saved, and first the browser asked whether to leave
   // the page, for a download too, which leaves nothing. The sections are saved, and the link
@@ -385,7 +402,6 @@
       Array.prototype.some.call(box.querySelectorAll("input, select, textarea"), changed));
   }
 
-  var header = document.querySelector("form.uppgifter");
   var headerSent = false;
   // Only a sending that goes (sida.js holds a second click, and one after the session ended).
   document.addEventListener("submit", function (event) {

@@ -363,6 +363,35 @@ def test_the_pdf_preview_and_attest_links_take_the_unsaved_text_along(demo_site,
     assert dialogs == []
 
 
+def test_ctrl_s_saves_wherever_the_focus_is_on_the_page(demo_site, utkast, page):
+    """Ctrl+S saved only from within a section's text: with the focus on its Spara button, in the
+    åtgärd list or anywhere else on the page, it opened the browser's "Save page as" instead,
+    and the text stayed unsaved. It saves the section the focus is in, or else every section
+    with unsaved text."""
+    login(page, demo_site, "anette")
+    page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
+    bakgrund = region(page, "Bakgrund")
+    bakgrund.get_by_role("textbox").click()
+    page.keyboard.type("Skrivelsen kom den 14 december 2023.")
+    bakgrund.get_by_role("button", name="Spara bakgrund").focus()
+    page.keyboard.press("Control+S")
+    expect(bakgrund.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+
+    arendet, beredning = region(page, "Ärendet"), region(page, "Ärendets beredning")
+    arendet.get_by_role("textbox").click()
+    page.keyboard.type("Ärendet gäller tryggheten.")
+    beredning.get_by_role("textbox").click()
+    page.keyboard.type("Polisen har lämnat synpunkter.")
+    page.get_by_role("heading", level=1).click()  # the focus leaves the texts
+    page.keyboard.press("Control+S")
+    expect(arendet.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    expect(beredning.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    texter = dict(Sektion.objects.filter(tjansteutlatande=utkast).values_list("mall_sektion__rubrik", "text"))
+    assert texter["Bakgrund"] == "<p>Skrivelsen kom den 14 december 2023.</p>"
+    assert texter["Ärendet"] == "<p>Ärendet gäller tryggheten.</p>"
+    assert texter["Ärendets beredning"] == "<p>Polisen har lämnat synpunkter.</p>"
+
+
 def test_a_save_after_the_session_ended_says_so_and_succeeds_once_logged_in_again(demo_site, utkast, page):
     sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
     login(page, demo_site, "anette")
