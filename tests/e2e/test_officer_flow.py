@@ -273,9 +273,9 @@ def test_the_secretary_builds_the_meeting_packet_and_downloads_it(demo_site, pag
 
     page.get_by_role("button", name="Skapa mötespaket (en pdf)").click()
     rad = page.locator("#exporter tr[data-status-url]").first
-    expect(rad.locator(".antal")).to_have_text("0 av 1 punkt")
+    expect(rad.locator(".antal")).to_have_text("0 av 1 handling")
     call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)  # the job queue
-    expect(rad.locator(".antal")).to_have_text("1 av 1 punkt")  # the page polls; no reload
+    expect(rad.locator(".antal")).to_have_text("1 av 1 handling")  # the page polls; no reload
     expect(rad.locator(".status")).to_have_text("Klar")
 
     with page.expect_download() as nedladdning:
