@@ -60,6 +60,28 @@ def region(page, rubrik):
     return page.get_by_role("region", name=f"{rubrik} (obligatorisk)")
 
 
+def klistra_in(page, sektion, html, text, sist):
+    """`html` pasted into `sektion`'s field as a copy from another program arrives (with `text`,
+    its plain form), once the field shows `sist`."""
+    sektion.get_by_role("textbox").click()
+    page.evaluate(
+        """([html, text]) => {
+            const data = new DataTransfer();
+            data.setData('text/html', html);
+            data.setData('text/plain', text);
+            document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                                              cancelable: true}));
+        }""",
+        [html, text],
+    )
+    expect(sektion.get_by_role("textbox")).to_contain_text(sist)
+
+
+def spara(sektion, knapp):
+    sektion.get_by_role("button", name=knapp).click()
+    expect(sektion.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+
+
 def test_script_and_event_handlers_are_neither_stored_nor_rendered(demo_site, utkast, page, csp_violations):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -70,25 +92,19 @@ def test_script_and_event_handlers_are_neither_stored_nor_rendered(demo_site, ut
     bakgrund = region(page, "Bakgrund")
     bakgrund.get_by_role("textbox").click()
     page.keyboard.type('<script>alert(1)</script><img src=x onerror="alert(2)">Bakgrund.')
-    bakgrund.get_by_role("button", name="Spara bakgrund").click()
-    expect(bakgrund.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    spara(bakgrund, "Spara bakgrund")
 
     # Pasted as HTML, the way a copy from a web page arrives.
     arendet = region(page, "Ärendet")
-    arendet.get_by_role("textbox").click()
-    page.evaluate(
-        """() => {
-            const data = new DataTransfer();
-            data.setData('text/html', '<p>Inklistrat<script>alert(3)</script><img src=x onerror="alert(4)">' +
-                                      '<a href="javascript:alert(5)" onclick="alert(6)">länk</a></p>');
-            data.setData('text/plain', 'Inklistrat');
-            document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
-                                                                              cancelable: true}));
-        }"""
+    klistra_in(
+        page,
+        arendet,
+        '<p>Inklistrat<script>alert(3)</script><img src=x onerror="alert(4)">'
+        '<a href="javascript:alert(5)" onclick="alert(6)">länk</a></p>',
+        "Inklistrat",
+        sist="Inklistrat",
     )
-    expect(arendet.get_by_role("textbox")).to_contain_text("Inklistrat")
-    arendet.get_by_role("button", name="Spara ärendet").click()
-    expect(arendet.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    spara(arendet, "Spara ärendet")
 
     # Sent by hand past the editor, with the page's own session and token.
     sammanfattning = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Sammanfattning")
@@ -157,20 +173,9 @@ def test_bold_and_italic_pasted_from_google_docs_are_kept(demo_site, utkast, pag
     login(page, demo_site, "anette")
     page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
     arendet = region(page, "Ärendet")
-    arendet.get_by_role("textbox").click()
-    page.evaluate(
-        """(html) => {
-            const data = new DataTransfer();
-            data.setData('text/html', html);
-            data.setData('text/plain', 'Polisens lägesbild\\nLäget i Sätra centrum har förbättrats.');
-            document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
-                                                                              cancelable: true}));
-        }""",
-        GOOGLE_DOCS,
-    )
-    expect(arendet.get_by_role("textbox")).to_contain_text("förbättrats")
-    arendet.get_by_role("button", name="Spara ärendet").click()
-    expect(arendet.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    text = "Polisens lägesbild\nLäget i Sätra centrum har förbättrats."
+    klistra_in(page, arendet, GOOGLE_DOCS, text, sist="förbättrats")
+    spara(arendet, "Spara ärendet")
 
     sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Ärendet")
     assert sektion.text.startswith(
@@ -189,19 +194,14 @@ def test_a_pasted_heading_stays_a_bold_line(demo_site, utkast, page):
     login(page, demo_site, "anette")
     page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
     arendet = region(page, "Ärendet")
-    arendet.get_by_role("textbox").click()
-    page.evaluate(
-        """() => {
-            const data = new DataTransfer();
-            data.setData('text/html', '<h2>Polisens lägesbild</h2><p>Läget i Sätra.</p><h3><em>Tidigare år</em></h3>');
-            data.setData('text/plain', 'Polisens lägesbild\\nLäget i Sätra.\\nTidigare år');
-            document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
-                                                                              cancelable: true}));
-        }"""
+    klistra_in(
+        page,
+        arendet,
+        "<h2>Polisens lägesbild</h2><p>Läget i Sätra.</p><h3><em>Tidigare år</em></h3>",
+        "Polisens lägesbild\nLäget i Sätra.\nTidigare år",
+        sist="Tidigare år",
     )
-    expect(arendet.get_by_role("textbox")).to_contain_text("Tidigare år")
-    arendet.get_by_role("button", name="Spara ärendet").click()
-    expect(arendet.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    spara(arendet, "Spara ärendet")
     sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Ärendet")
     assert sektion.text.startswith(
         "<p><strong>Polisens lägesbild</strong></p><p>Läget i Sätra.</p><p><strong><em>Tidigare år</em></strong></p>"
@@ -215,22 +215,17 @@ def test_a_pasted_table_keeps_each_row_on_a_line_of_its_own(demo_site, utkast, p
     login(page, demo_site, "anette")
     page.goto(f"{demo_site}/tjansteutlatanden/{utkast.pk}/redigera/")
     arendet = region(page, "Ärendet")
-    arendet.get_by_role("textbox").click()
-    page.evaluate(
-        """() => {
-            const data = new DataTransfer();
-            data.setData('text/html', '<table><tr><th>Plats</th><th>Antal</th></tr>' +
-                '<tr><td>Vårberg</td><td align=right>12</td></tr>' +
-                '<tr><td><p class=MsoNormal>Sätra</p></td><td><p class=MsoNormal><b>7</b></p></td></tr></table>' +
-                '<p>Efter tabellen.</p>');
-            data.setData('text/plain', 'Plats\\tAntal\\nVårberg\\t12\\nSätra\\t7\\nEfter tabellen.');
-            document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
-                                                                              cancelable: true}));
-        }"""
+    klistra_in(
+        page,
+        arendet,
+        "<table><tr><th>Plats</th><th>Antal</th></tr>"
+        "<tr><td>Vårberg</td><td align=right>12</td></tr>"
+        "<tr><td><p class=MsoNormal>Sätra</p></td><td><p class=MsoNormal><b>7</b></p></td></tr></table>"
+        "<p>Efter tabellen.</p>",
+        "Plats\tAntal\nVårberg\t12\nSätra\t7\nEfter tabellen.",
+        sist="Efter tabellen.",
     )
-    expect(arendet.get_by_role("textbox")).to_contain_text("Efter tabellen.")
-    arendet.get_by_role("button", name="Spara ärendet").click()
-    expect(arendet.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    spara(arendet, "Spara ärendet")
     sektion = Sektion.objects.get(tjansteutlatande=utkast, mall_sektion__rubrik="Ärendet")
     assert sektion.text.startswith(
         "<p>Plats – Antal</p><p>Vårberg – 12</p><p>Sätra – <strong>7</strong></p><p>Efter tabellen.</p>"
@@ -623,8 +618,7 @@ def test_a_form_whose_sending_the_officer_called_off_to_save_first_can_be_sent_l
         uppgifter.get_by_role("button", name="Spara uppgifterna").click(no_wait_after=True)
     assert dialog.value.type == "beforeunload"
     expect(uppgifter).not_to_have_attribute("aria-busy", "true")
-    falt.get_by_role("button", name="Spara sammanfattning").click()
-    expect(falt.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    spara(falt, "Spara sammanfattning")
 
     with page.expect_navigation():
         uppgifter.get_by_role("button", name="Spara uppgifterna").click()
@@ -757,8 +751,7 @@ def test_once_a_save_voided_the_attest_the_page_no_longer_warns_of_it_or_offers_
     falt = region(page, "Bakgrund")
     falt.get_by_role("textbox").click()
     page.keyboard.type("Ändrad efter att den skickats.")
-    falt.get_by_role("button", name="Spara bakgrund").click()
-    expect(falt.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    spara(falt, "Spara bakgrund")
     expect(page.locator("#dokumentstatus")).to_have_text("Utkast")
     expect(varning).to_be_hidden()
     expect(page.get_by_role("link", name="Dra tillbaka från attest")).to_be_hidden()
@@ -907,8 +900,7 @@ def test_a_section_too_long_for_the_server_says_so_and_keeps_the_text(demo_site,
     # Shortened, it is saved.
     falt.get_by_role("textbox").press("Control+A")
     page.keyboard.insert_text("Kortare bakgrund.")
-    falt.get_by_role("button", name="Spara bakgrund").click()
-    expect(falt.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    spara(falt, "Spara bakgrund")
     sektion.refresh_from_db()
     assert sektion.text == "<p>Kortare bakgrund.</p>"
 
@@ -1018,8 +1010,7 @@ def test_the_editor_shown_again_with_the_back_button_holds_the_saved_text_and_sa
     falt = region(page, "Bakgrund")
     falt.get_by_role("textbox").click()
     page.keyboard.type("Först.")
-    falt.get_by_role("button", name="Spara bakgrund").click()
-    expect(falt.locator(".sektion-fot .sparstatus")).to_contain_text("Sparat")
+    spara(falt, "Spara bakgrund")
 
     page.get_by_role("link", name="Förhandsgranska").click()
     page.wait_for_url("**/forhandsgranska/")
