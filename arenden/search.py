@@ -10,6 +10,7 @@ over the same texts is used, newest first, a phrase in double quotes and the tex
 contained.
 """
 
+import functools
 import html
 import re
 
@@ -71,7 +72,10 @@ _PREFIX = (r"'((?:[^']|'')+)'", r"'\1':*")
 PREFIX_TSQUERY = "regexp_replace(({tsquery})::text, %s, %s, 'g')::tsquery"
 
 
-def _tsquery(fraga):
+@functools.cache
+def _prefixfraga():
+    """The SearchQuery whose lexemes are prefixes, made once: django.contrib.postgres is imported
+    only where PostgreSQL is used."""
     from django.contrib.postgres.search import SearchQuery
 
     class Prefixfraga(SearchQuery):
@@ -79,7 +83,11 @@ def _tsquery(fraga):
             sql, params = super().as_sql(compiler, connection, **kwargs)
             return PREFIX_TSQUERY.format(tsquery=sql), [*params, *_PREFIX]
 
-    return Prefixfraga(fraga, config=SPRAK, search_type="websearch")
+    return Prefixfraga
+
+
+def _tsquery(fraga):
+    return _prefixfraga()(fraga, config=SPRAK, search_type="websearch")
 
 
 def _villkor(fraga):
