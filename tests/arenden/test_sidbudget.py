@@ -710,3 +710,23 @@ def test_a_documents_page_reads_its_signatories_choices_once_for_the_page(client
     for ordning in (2, 3, 4):
         lagg_till(ordning)
     assert sida() == en
+
+
+@pytest.mark.postgresql  # the plan of PostgreSQL's index scans
+def test_a_users_recent_actions_are_read_newest_first_from_each_historys_user_index(db):
+    # The admin's start page lists what the user did last. Each history is read for the user's
+    # newest rows from an index on (user, time), so a user whose last act is years old, among
+    # millions of others' rows, costs no more than one who acted a minute ago.
+    from arenden.tidslinje import _mina_handelser_fran, mina_handelser
+
+    world = build_world()
+    _more_history(TjansteutlatandeFactory(), "titel", 3, av=[world.chef1])
+    with planner_off("enable_bitmapscan"):
+        with CaptureQueriesContext(connection) as queries:
+            assert mina_handelser(world.chef1)
+        plan = _plan(queries[-1]["sql"])
+    for model, *_ in _mina_handelser_fran():
+        index = model.history.model._meta.indexes[0]
+        assert index.fields == ["history_user", "-history_date", "-history_id"]
+        # Only the user's newest rows are read, in the index's order, and their ids are all it needs.
+        assert f"Index Only Scan using {index.name} " in plan, (model, plan)
