@@ -21,7 +21,7 @@ from atgarder.models import Atgard
 from .. import pdf, services
 from ..constants import TjansteutlatandeStatus
 from ..forms import AterremissForm, SkickaForAttestForm, visade_varden
-from ..html import html_to_text, sanitize_html
+from ..html import formateringsandringar, html_to_text, sanitize_html
 from ..models import (
     ATTESTERA,
     Arende,
@@ -369,6 +369,21 @@ def _rader(snapshot):
     return rader
 
 
+def _formatering(gammal, ny):
+    """What `_rader` leaves out: how the sections' formatting changed between two versions, in
+    words ("Bakgrund: ”Polisen” – fetstil tillagd"), never as markup. Sections are matched by
+    their mall heading's key (their heading, in content frozen before keys were kept)."""
+    fore = {s.get("nyckel") or s["rubrik"]: s for s in gammal["sektioner"]}
+    rader = []
+    for sektion in ny["sektioner"]:
+        tidigare = fore.get(sektion.get("nyckel") or sektion["rubrik"], {})
+        for del_ in ("text", "avslutning"):
+            rader += [
+                f"{sektion['rubrik']}: {rad}" for rad in formateringsandringar(tidigare.get(del_, ""), sektion[del_])
+            ]
+    return rader
+
+
 SKICKADE = (
     TjansteutlatandeStatus.TILL_ATTEST,
     TjansteutlatandeStatus.ATTESTERAD,
@@ -710,10 +725,25 @@ class TjansteutlatandeAdmin(VisaIgenVidVagranMixin, DiarienummerSokMixin, Scoped
         if egen is not None:
             gammal_namn += ", som du läste senast"
         fore, efter = _rader(gammal), _rader(ny)
+        formatering = _formatering(gammal, ny)
+        if fore == efter and not formatering:
+            return f"Inga ändringar i texten eller formateringen sedan versionen {gammal_namn.lower()}."
         if fore == efter:
-            return f"Inga ändringar i texten sedan versionen {gammal_namn.lower()}."
-        tabell = difflib.HtmlDiff(wrapcolumn=80).make_table(fore, efter, gammal_namn, ny_namn, context=True, numlines=1)
-        return mark_safe(tabell)  # noqa: S308 - difflib escapes the text it compares
+            delar = [format_html("<p>Texten är oförändrad sedan versionen {}.</p>", gammal_namn.lower())]
+        else:
+            tabell = difflib.HtmlDiff(wrapcolumn=80).make_table(
+                fore, efter, gammal_namn, ny_namn, context=True, numlines=1
+            )
+            delar = [mark_safe(tabell)]  # noqa: S308 - difflib escapes the text it compares
+        if formatering:
+            delar.append(
+                format_html(
+                    '<div class="formatering"><p><strong>Formateringen har ändrats</strong> '
+                    "(fetstil, kursiv stil, listor och fotnoter, som texten ovan inte visar):</p><ul>{}</ul></div>",
+                    format_html_join("", "<li>{}</li>", ((rad,) for rad in formatering)),
+                )
+            )
+        return mark_safe("".join(str(d) for d in delar))  # noqa: S308 - each part escaped above
 
     # --- the attest steps -----------------------------------------------------------------
 

@@ -880,6 +880,95 @@ def test_a_resend_that_only_moves_the_meeting_date_is_a_change_for_the_chef(worl
     assert 'class="diff"' in page and "2031-03-04" in page
 
 
+def _andringarnas_text(page):
+    """What the chef reads in the document's "ändringar" field: its text, as the browser shows it."""
+    falt = page[page.index("field-andringar") :]
+    falt = falt[: falt.index("</fieldset>")]
+    falt = re.sub(r"<(br|/p|/li|/tr|/h3)\s*/?>", "\n", falt)
+    return "\n".join(" ".join(html.unescape(re.sub(r"<[^>]+>", " ", rad)).split()) for rad in falt.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("fore", "efter", "rad"),
+    [
+        (
+            "<p>Polisen deltar i arbetet.</p>",
+            "<p><strong>Polisen</strong> deltar i arbetet.</p>",
+            "Ärendet: ”Polisen” – fetstil tillagd",
+        ),
+        (
+            "<p>Polisen <em>deltar i arbetet</em>.</p>",
+            "<p>Polisen deltar i arbetet.</p>",
+            "Ärendet: ”deltar i arbetet” – kursiv stil borttagen",
+        ),
+        (
+            "<ul><li>Trygghetsvandringar</li><li>Platsaktiveringar</li></ul>",
+            "<p>Trygghetsvandringar</p><p>Platsaktiveringar</p>",
+            "Ärendet: ”Trygghetsvandringar / Platsaktiveringar” – punktlista blev vanliga stycken",
+        ),
+        (
+            "<p>Sätra är fokusområde 2024.</p>",
+            "<p><strong>Sätra är fokusområde 2024.</strong></p>",  # a pasted heading is kept as a bold line
+            "Ärendet: ”Sätra är fokusområde 2024.” – fetstil tillagd",
+        ),
+    ],
+)
+def test_a_resend_that_only_changes_formatting_shows_the_chef_what_changed(world, client, fore, efter, rad):
+    """The comparison of the text alone said "Inga ändringar": the chef could attest changed
+    emphasis or a list made prose without seeing it."""
+    tu = world.dokument()
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    _skriv(sektion, world.officer, fore)
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Lyft fram det viktiga.")
+    _skriv(sektion, world.officer, efter)
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+
+    client.force_login(world.chef1)
+    page = client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode()
+    text = _andringarnas_text(page)
+
+    assert "Inga ändringar" not in text, text
+    assert "Texten är oförändrad sedan versionen skickad för attest" in text, text
+    assert "Formateringen har ändrats" in text, text
+    assert rad in text.splitlines(), text
+    # Told in words: no markup reaches the chef as text.
+    assert "<" not in text and "&lt;" not in page[page.index("field-andringar") :]
+
+
+def test_the_chef_sees_formatting_beside_a_changed_text(world, client):
+    tu = world.dokument()
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    _skriv(sektion, world.officer, "<p>Polisen deltar. Skolan deltar.</p>")
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Betona polisen.")
+    _skriv(sektion, world.officer, "<p><strong>Polisen</strong> deltar. Skolan deltar <em>varje vecka</em>.</p>")
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+
+    client.force_login(world.chef1)
+    page = client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode()
+    text = _andringarnas_text(page)
+
+    assert 'class="diff"' in page  # the text's own difference, as before
+    assert "Ärendet: ”Polisen” – fetstil tillagd" in text.splitlines(), text
+    assert "Ärendet: ny text i kursiv stil: ”varje vecka”" in text.splitlines(), text
+
+
+def test_a_resend_with_the_same_text_and_formatting_still_says_no_change(world, client):
+    tu = world.dokument()
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    _skriv(sektion, world.officer, "<p><strong>Polisen</strong> deltar.</p>")
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Se över.")
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+
+    client.force_login(world.chef1)
+    text = _andringarnas_text(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode())
+
+    assert "Inga ändringar i texten eller formateringen sedan versionen skickad för attest" in text, text
+    assert "Formateringen har ändrats" not in text
+
+
 def _kedja_utan_kontroll(monkeypatch, tu, kedja):
     """Send `tu` to `kedja` as a chain stored before the sending kept every author out of it."""
     with monkeypatch.context() as m:

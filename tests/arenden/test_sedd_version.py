@@ -47,4 +47,4 @@ def test_without_a_version_of_their_own_a_chef_compares_with_the_round_before(wo
     services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
 
     client.force_login(world.chef2)  # never reached in the first round
-    assert "Inga ändringar i texten sedan versionen skickad för attest" in _sida(client, tu)
+    assert "Inga ändringar i texten eller formateringen sedan versionen skickad för attest" in _sida(client, tu)
