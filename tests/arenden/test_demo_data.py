@@ -5,8 +5,10 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from arenden.models import Arende, Attestering, Tjansteutlatande
+from arenden.tidslinje import tidslinje
 from atgarder.constants import DEFINITIONER, GRUPPINLEDNING
 from atgarder.models import Atgard
 from tests.seedtext import seed_items
@@ -100,8 +102,9 @@ def historik_utan_orsak():
 
 
 def test_every_history_row_of_the_demo_says_it_is_demo_data(demo):
-    """The demo's people, their roles included, are in their history as demo data, as every
-    other row the demo loads is: a history row without a reason reads as someone's edit."""
+    """The demo's people, their roles included, are in their history as demo data, and every
+    other row the demo loads gives a reason too ("Demodata", or the act of the story it tells):
+    a history row without a reason reads as someone's edit."""
     assert historik_utan_orsak() == {}
 
 
@@ -114,3 +117,46 @@ def test_the_demo_case_is_registered_once_in_its_timeline(demo):
     assert [h for h, _ in handelser].count("Ärendet registrerat") == 1
     assert "Registrerat" not in [h for h, _ in handelser]
     assert ("Citerade ärenden", "SKHLM 2023/849, SKHLM 2023/845, SKHLM 2022/1048") in handelser
+
+
+def _historikmodeller():
+    return [m for m in apps.get_models() if any(f.name == "history_change_reason" for f in m._meta.fields)]
+
+
+def test_the_demo_history_carries_the_storys_dates_not_the_loading_moment(db):
+    """The demo tells a case of 2024: a history row dated the day it was loaded put "Skrivelse
+    registrerad" and "Tjänsteutlåtande skapat" on the case's timeline after its attestations."""
+    laddad = timezone.now()
+    call_command("load_demo", stdout=StringIO())
+
+    sena = {
+        m.__name__: m.objects.filter(history_date__gte=laddad).count()
+        for m in _historikmodeller()
+        if m.objects.filter(history_date__gte=laddad).exists()
+    }
+    assert sena == {}
+    tu = Tjansteutlatande.objects.get(arende__diarienummer="SKHLM 2024/123")
+    assert timezone.localtime(tu.skapad) < timezone.localtime(tu.andrad) < laddad
+    assert not Atgard.objects.filter(skapad__gte=laddad).exists() and not Atgard.objects.filter(andrad__gte=laddad)
+
+    handelser = [
+        (f"{timezone.localtime(h['tid']):%Y-%m-%d %H:%M}", h["handelse"], h["detalj"], str(h["anvandare"] or ""))
+        for h in tidslinje(tu.arende)
+    ]
+    assert handelser == [
+        ("2024-01-10 09:30", "Ärendet registrerat", "SKHLM 2024/123", ""),
+        ("2024-01-10 09:30", "Citerade ärenden", "SKHLM 2023/849, SKHLM 2023/845, SKHLM 2022/1048", ""),
+        ("2024-01-10 09:30", "Skrivelse registrerad", "Öppna drogscener", ""),
+        ("2024-03-11 10:15", "Tjänsteutlåtande skapat", "Öppna drogscener", "anette"),
+        ("2024-03-11 10:15", "Ärendets status ändrad", "Under beredning", "anette"),
+        ("2024-05-03 15:40", "Skickat för attest", "Attestanter: Christoffer Carlander → Lisa Kinnari", "anette"),
+        ("2024-05-06 09:12", "Attesterat", "Christoffer Carlander, Tf. avdelningschef (steg 1 av 2)", "christoffer"),
+        ("2024-05-06 14:30", "Attesterat", "Lisa Kinnari, Förvaltningschef (steg 2 av 2)", "lisa"),
+        ("2024-05-06 14:30", "Ärendets status ändrad", "Redo för nämnd", "lisa"),
+    ], handelser
+
+
+def test_loading_the_demo_twice_writes_no_history(demo):
+    antal = {m.__name__: m.objects.count() for m in _historikmodeller()}
+    call_command("load_demo", stdout=StringIO())
+    assert {m.__name__: m.objects.count() for m in _historikmodeller()} == antal

@@ -10,8 +10,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import F
 
 from arenden import services
+from arenden.constants import ArendeStatus, TjansteutlatandeStatus
 from arenden.models import (
     Arende,
     Attestering,
@@ -35,6 +37,9 @@ from atgarder.models import Aktor, Atgard, Drogscen, Utfall
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.toml"
 DEMO_PASSWORD = "skarholmen-demo"
 REASON = "Demodata"
+# The case's row that follows its document's state is written just after the document's, as the
+# services write it in the same transaction (`services._folj_arende`).
+FOLJER = datetime.timedelta(seconds=1)
 
 
 def paragraphs_to_html(text):
@@ -47,10 +52,27 @@ def _date(value):
     return datetime.date.fromisoformat(value) if value else None
 
 
-def _save(obj):
-    obj._change_reason = REASON
+def _moment(value):
+    return datetime.datetime.fromisoformat(value)
+
+
+def _save(obj, when, user=None, reason=REASON):
+    """Save `obj` with its history row dated `when`, the moment of the story it belongs to, not
+    the moment the demo is loaded (simple_history reads `_history_date`, and the many-to-many
+    rows written next on the same object take it too)."""
+    obj._history_date = when
+    obj._history_user = user
+    obj._change_reason = reason
     obj.save()
     return obj
+
+
+def _dated(model, pks, skapad, andrad=None):
+    """`skapad` and `andrad` are set by Django to the moment of saving (auto_now_add, auto_now),
+    in the rows and in their history: set them to the story's, each history row's `andrad` to
+    the moment of that row."""
+    model.objects.filter(pk__in=pks).update(skapad=skapad, andrad=andrad or skapad)
+    model.history.filter(id__in=pks).update(skapad=skapad, andrad=F("history_date"))
 
 
 class Command(BaseCommand):
@@ -82,7 +104,9 @@ class Command(BaseCommand):
 
     def load(self, data):
         User = get_user_model()
-        namnd = _save(Namnd(namn=data["namnd"]["namn"]))
+        moment = {namn: _moment(varde) for namn, varde in data["historik"].items()}
+        register = moment["register"]
+        namnd = _save(Namnd(namn=data["namnd"]["namn"]), register)
 
         users = {}
         for person in data["anvandare"]:
@@ -92,21 +116,23 @@ class Command(BaseCommand):
                 last_name=person["last_name"],
                 is_staff=person.get("staff", False) or person.get("superuser", False),
                 is_superuser=person.get("superuser", False),
+                date_joined=register,
             )
             user.set_password(DEMO_PASSWORD)
-            _save(user)  # its roles' history rows below take the reason from it too
+            _save(user, register)  # its roles' history rows below take the reason and date from it too
             for roll in person.get("roller", []):
                 user.groups.add(Group.objects.get_or_create(name=roll)[0])
             users[user.username] = user
 
         fv = data["forvaltning"]
         forvaltning = _save(
-            Forvaltning(namn=fv["namn"], diarieprefix=fv["diarieprefix"], namnd=namnd, chef=users[fv["chef"]])
+            Forvaltning(namn=fv["namn"], diarieprefix=fv["diarieprefix"], namnd=namnd, chef=users[fv["chef"]]),
+            register,
         )
         avdelningar = {}
         for avd in data["avdelningar"]:
             avdelningar[avd["namn"]] = _save(
-                Avdelning(forvaltning=forvaltning, namn=avd["namn"], chef=users.get(avd.get("chef")))
+                Avdelning(forvaltning=forvaltning, namn=avd["namn"], chef=users.get(avd.get("chef"))), register
             )
         for person in data["anvandare"]:
             _save(
@@ -115,10 +141,11 @@ class Command(BaseCommand):
                     befattning=person.get("befattning", ""),
                     telefon=person.get("telefon", ""),
                     avdelning=avdelningar.get(person.get("avdelning")),
-                )
+                ),
+                register,
             )
 
-        mall = _save(Mall(namn=data["mall"]["namn"], beskrivning=data["mall"]["beskrivning"]))
+        mall = _save(Mall(namn=data["mall"]["namn"], beskrivning=data["mall"]["beskrivning"]), register)
         mall_sektioner = {}
         for ordning, sek in enumerate(data["mall"]["sektioner"], start=1):
             mall_sektioner[sek["nyckel"]] = _save(
@@ -130,7 +157,8 @@ class Command(BaseCommand):
                     vagledning=sek.get("vagledning", ""),
                     visar_atgarder=sek.get("visar_atgarder", False),
                     obligatorisk=sek.get("obligatorisk", True),
-                )
+                ),
+                register,
             )
 
         arenden = {}
@@ -144,6 +172,8 @@ class Command(BaseCommand):
                 registrerad=_date(item["registrerad"]),
             )
             arende.full_clean()
+            # The older cases were entered with the register, keeping their diarium dates.
+            arende._history_date = register if item is not data["arende"] else moment["registrerat"]
             arende._change_reason = REASON
             arenden[item["diarienummer"]] = services.registrera_arende(arende=arende, user=None)
         arende = arenden[data["arende"]["diarienummer"]]
@@ -160,10 +190,11 @@ class Command(BaseCommand):
                 forfattare=skr["forfattare"],
                 beredning_datum=_date(skr["beredning_datum"]),
                 text=skr["text"].strip(),
-            )
+            ),
+            moment["registrerat"],
         )
 
-        drogscener = {d["namn"]: _save(Drogscen(**d)) for d in data["drogscener"]}
+        drogscener = {d["namn"]: _save(Drogscen(**d), register) for d in data["drogscener"]}
         aktorer = {}
         atgarder = []
         for item in data["atgarder"]:
@@ -174,85 +205,21 @@ class Command(BaseCommand):
                     beskrivning=item["beskrivning"].strip(),
                     period_start=_date(item.get("period_start")),
                     period_slut=_date(item.get("period_slut")),
-                )
+                ),
+                register,
             )
             for namn in item.get("aktorer", []):
                 if namn not in aktorer:
-                    aktorer[namn] = _save(Aktor(namn=namn))
+                    aktorer[namn] = _save(Aktor(namn=namn), register)
             atgard.aktorer.set([aktorer[n] for n in item.get("aktorer", [])])
             atgard.drogscener.set([drogscener[n] for n in item.get("drogscener", [])])
             atgard.citerade_arenden.set([arenden[n] for n in item.get("citerade_arenden", [])])
             for utfall in item.get("utfall", []):
-                _save(Utfall(atgard=atgard, **utfall))
+                _save(Utfall(atgard=atgard, **utfall), register)
             atgarder.append(atgard)
+        _dated(Atgard, [a.pk for a in atgarder], register)
 
-        tud = data["tjansteutlatande"]
-        handlaggare = users[data["arende"]["handlaggare"]]
-        tu = _save(
-            Tjansteutlatande(
-                arende=arende,
-                mall=mall,
-                handlaggare=handlaggare,
-                telefon=tud["telefon"],
-                namnd=namnd,
-                sammantradesdatum=_date(tud["sammantradesdatum"]),
-                titel=tud["titel"],
-                undertitel=tud["undertitel"],
-            )
-        )
-        texter = tud["sektioner"]
-        for nyckel, mall_sektion in mall_sektioner.items():
-            _save(
-                Sektion(
-                    tjansteutlatande=tu,
-                    mall_sektion=mall_sektion,
-                    text=paragraphs_to_html(texter.get(nyckel, "")),
-                    avslutning=paragraphs_to_html(texter.get(f"{nyckel}_avslutning", "")),
-                )
-            )
-        for ordning, atgard in enumerate(atgarder, start=1):
-            _save(TjansteutlatandeAtgard(tjansteutlatande=tu, atgard=atgard, ordning=ordning))
-        for ordning, item in enumerate(tud["undertecknare"], start=1):
-            _save(
-                Undertecknare(
-                    tjansteutlatande=tu,
-                    ordning=ordning,
-                    anvandare=users[item["anvandare"]],
-                    namn=item["namn"],
-                    befattning=item["befattning"],
-                )
-            )
-        for ordning, item in enumerate(tud["bilagor"], start=1):
-            _save(
-                Bilaga(
-                    tjansteutlatande=tu,
-                    ordning=ordning,
-                    titel=item["titel"],
-                    text=skrivelse.text if item.get("skrivelse") else item.get("text", ""),
-                )
-            )
-
-        # The demo document was attested in May 2024: freeze what was approved, as sending does.
-        snapshot = build_snapshot(tu)
-        digest = snapshot_hash(snapshot)
-        tu.innehall, tu.innehall_hash, tu.attest_omgang = snapshot, digest, 1
-        tu.status = "attesterad"
-        _save(tu)
-        for ordning, item in enumerate(tud["attesteringar"], start=1):
-            _save(
-                Attestering(
-                    tjansteutlatande=tu,
-                    omgang=1,
-                    ordning=ordning,
-                    attestant=users[item["anvandare"]],
-                    namn=item["namn"],
-                    befattning=item["befattning"],
-                    attesterad=datetime.datetime.fromisoformat(item["attesterad"]),
-                    innehall_hash=digest,
-                )
-            )
-        arende.status = "redo_for_namnd"
-        _save(arende)
+        self.load_tjansteutlatande(data, moment, arende, mall, mall_sektioner, atgarder, skrivelse, users)
 
         mote = data.get("sammantrade")
         if mote:
@@ -262,5 +229,102 @@ class Command(BaseCommand):
                     datum=_date(mote["datum"]),
                     tid=datetime.time.fromisoformat(mote["tid"]),
                     plats=mote["plats"],
-                )
+                ),
+                register,
             )
+
+    def load_tjansteutlatande(self, data, moment, arende, mall, mall_sektioner, atgarder, skrivelse, users):
+        """The document's history as the services write it, at the story's moments: created by
+        the handläggare, sent for attest with its content frozen, attested by each chef in turn,
+        and the case following it (`services._folj_arende`)."""
+        tud = data["tjansteutlatande"]
+        handlaggare = users[data["arende"]["handlaggare"]]
+        skapat = moment["skapat"]
+        tu = _save(
+            Tjansteutlatande(
+                arende=arende,
+                mall=mall,
+                handlaggare=handlaggare,
+                telefon=tud["telefon"],
+                namnd=arende.forvaltning.namnd,
+                sammantradesdatum=_date(tud["sammantradesdatum"]),
+                titel=tud["titel"],
+                undertitel=tud["undertitel"],
+            ),
+            skapat,
+            handlaggare,
+        )
+        texter = tud["sektioner"]
+        for nyckel, mall_sektion in mall_sektioner.items():
+            _save(
+                Sektion(
+                    tjansteutlatande=tu,
+                    mall_sektion=mall_sektion,
+                    text=paragraphs_to_html(texter.get(nyckel, "")),
+                    avslutning=paragraphs_to_html(texter.get(f"{nyckel}_avslutning", "")),
+                ),
+                skapat,
+                handlaggare,
+            )
+        for ordning, atgard in enumerate(atgarder, start=1):
+            _save(TjansteutlatandeAtgard(tjansteutlatande=tu, atgard=atgard, ordning=ordning), skapat, handlaggare)
+        for ordning, item in enumerate(tud["undertecknare"], start=1):
+            _save(
+                Undertecknare(
+                    tjansteutlatande=tu,
+                    ordning=ordning,
+                    anvandare=users[item["anvandare"]],
+                    namn=item["namn"],
+                    befattning=item["befattning"],
+                ),
+                skapat,
+                handlaggare,
+            )
+        for ordning, item in enumerate(tud["bilagor"], start=1):
+            _save(
+                Bilaga(
+                    tjansteutlatande=tu,
+                    ordning=ordning,
+                    titel=item["titel"],
+                    text=skrivelse.text if item.get("skrivelse") else item.get("text", ""),
+                ),
+                skapat,
+                handlaggare,
+            )
+        arende.status = ArendeStatus.UNDER_BEREDNING
+        _save(arende, skapat + FOLJER, handlaggare, f"{services.STATUS}: {ArendeStatus.UNDER_BEREDNING.label}")
+
+        # Sent for attest: what was approved is frozen, as sending does.
+        snapshot = build_snapshot(tu)
+        digest = snapshot_hash(snapshot)
+        tu.innehall, tu.innehall_hash, tu.attest_omgang = snapshot, digest, 1
+        tu.status = TjansteutlatandeStatus.TILL_ATTEST
+        _save(tu, moment["skickat"], handlaggare, services.SKICKAT)
+        steg = []
+        for ordning, item in enumerate(tud["attesteringar"], start=1):
+            attestering = Attestering(
+                tjansteutlatande=tu,
+                omgang=1,
+                ordning=ordning,
+                attestant=users[item["anvandare"]],
+                namn=item["namn"],
+                befattning=item["befattning"],
+            )
+            steg.append((_save(attestering, moment["skickat"], handlaggare, "I attestkedjan"), item))
+
+        # Attested by each chef in turn, on the day the source prints; the case is then ready.
+        for attestering, item in steg:
+            attesterad = _moment(item["attesterad"])
+            attestering.attesterad, attestering.innehall_hash = attesterad, digest
+            _save(attestering, attesterad, attestering.attestant, services.ATTESTERAT)
+            sista = attestering is steg[-1][0]
+            tu.status = TjansteutlatandeStatus.ATTESTERAD if sista else TjansteutlatandeStatus.TILL_ATTEST
+            _save(tu, attesterad, attestering.attestant, f"{services.ATTESTERAT}: {attestering.namn}")
+        arende.status = ArendeStatus.REDO_FOR_NAMND
+        _save(
+            arende,
+            attesterad + FOLJER,
+            attestering.attestant,
+            f"{services.STATUS}: {ArendeStatus.REDO_FOR_NAMND.label}",
+        )
+        _dated(Tjansteutlatande, [tu.pk], skapat, attesterad)
