@@ -46,7 +46,10 @@ _ORDNING = [*LISTOR.values(), *INLINE.values()]
 _TILLAGD = {"fetstil": "fetstil tillagd", "kursiv stil": "kursiv stil tillagd", "fotnot": "flyttad till fotnot"}
 _BORTTAGEN = {"fetstil": "fetstil borttagen", "kursiv stil": "kursiv stil borttagen", "fotnot": "inte längre fotnot"}
 _UTDRAG = 80  # characters of a changed stretch that are quoted
-ORD_JAMFORS_HOGST = 5000  # words of changed lines aligned word by word (`formateringsandringar`)
+# How much aligning word by word one comparison may do (`formateringsandringar`), as the product
+# of the tokens of the changed runs it aligns, summed: its cost grows with that product, and a page
+# must answer as fast for a rewritten section of a megabyte as for a paragraph.
+ORD_JAMFORS_HOGST = 1_000_000
 
 
 class _Formatering(HTMLParser):
@@ -191,9 +194,9 @@ def formateringsandringar(fore, efter):
     tillagd"), and new text that carries formatting ("ny text i punktlista: ”…”"), which a
     comparison of the words alone does not show.
 
-    Aligned as difflib's ndiff aligns: lines first, then the words of lines that changed. A run of
-    changed lines longer than `ORD_JAMFORS_HOGST` words is not aligned word by word (the cost
-    grows with the square of its length): its formatted text is told as new."""
+    Aligned as difflib's ndiff aligns: lines first, then the words of lines that changed, within
+    `ORD_JAMFORS_HOGST`; changed lines past it are not aligned word by word, and their formatted
+    text is told as new."""
     if fore == efter:
         return []
     a, b = formaterade_ord(fore), formaterade_ord(efter)
@@ -211,6 +214,7 @@ def formateringsandringar(fore, efter):
             if b[j][1]:
                 nya[j] = ", ".join(_namn(b[j][1]))
 
+    kvar = ORD_JAMFORS_HOGST
     la, lb = _linjer(a), _linjer(b)
     linjer = difflib.SequenceMatcher(
         None, [tuple(t[0] for t in a[s:e]) for s, e in la], [tuple(t[0] for t in b[s:e]) for s, e in lb], autojunk=False
@@ -223,9 +227,10 @@ def formateringsandringar(fore, efter):
             ny(lb[b0][0], lb[b1 - 1][1])
         elif op == "replace":
             (as_, ae), (bs, be) = (la[a0][0], la[a1 - 1][1]), (lb[b0][0], lb[b1 - 1][1])
-            if max(ae - as_, be - bs) > ORD_JAMFORS_HOGST:
+            if (ae - as_) * (be - bs) > kvar:
                 ny(bs, be)
                 continue
+            kvar -= (ae - as_) * (be - bs)
             ord_ = difflib.SequenceMatcher(None, [t[0] for t in a[as_:ae]], [t[0] for t in b[bs:be]], autojunk=False)
             for op2, i0, i1, j0, j1 in ord_.get_opcodes():
                 if op2 == "equal":

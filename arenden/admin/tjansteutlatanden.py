@@ -381,8 +381,15 @@ def _formatering(gammal, ny):
             rader += [
                 f"{sektion['rubrik']}: {rad}" for rad in formateringsandringar(tidigare.get(del_, ""), sektion[del_])
             ]
+    if len(rader) > FORMATERING_VISAS:
+        rest = len(rader) - FORMATERING_VISAS + 1
+        rader = [*rader[: FORMATERING_VISAS - 1], f"… och {rest} ändringar till i formateringen."]
     return rader
 
+
+# The formatting changes a comparison lists at most: a section rewritten in bold is one change to
+# read about, not a thousand lines.
+FORMATERING_VISAS = 20
 
 SKICKADE = (
     TjansteutlatandeStatus.TILL_ATTEST,

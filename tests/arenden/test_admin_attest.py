@@ -956,6 +956,26 @@ def test_the_chef_sees_formatting_beside_a_changed_text(world, client):
     assert "Ärendet: ny text i kursiv stil: ”varje vecka”" in text.splitlines(), text
 
 
+def test_many_formatting_changes_are_told_as_a_few_lines_and_a_count(world, client):
+    """Every other sentence of a section put in bold is one change to read about, not a line each."""
+    meningar = [f"Mening nummer {i} om platsen." for i in range(60)]
+    tu = world.dokument()
+    sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")
+    _skriv(sektion, world.officer, "".join(f"<p>{m}</p>" for m in meningar))
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+    services.aterremittera(tjansteutlatande=tu, user=world.chef1, kommentar="Se över.")
+    ny_text = "".join(f"<p><strong>{m}</strong></p>" if i % 2 == 0 else f"<p>{m}</p>" for i, m in enumerate(meningar))
+    _skriv(sektion, world.officer, ny_text)
+    services.skicka_for_attest(tjansteutlatande=tu, user=world.officer)
+
+    client.force_login(world.chef1)
+    text = _andringarnas_text(client.get(f"/admin/arenden/tjansteutlatande/{tu.pk}/change/").content.decode())
+
+    rader = [rad for rad in text.splitlines() if rad.startswith("Ärendet: ")]
+    assert len(rader) == 19, text
+    assert "… och 11 ändringar till i formateringen." in text.splitlines(), text
+
+
 def test_a_resend_with_the_same_text_and_formatting_still_says_no_change(world, client):
     tu = world.dokument()
     sektion = tu.sektioner.get(mall_sektion__rubrik="Ärendet")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from arenden import html
 from arenden.html import formateringsandringar
 
 
@@ -52,3 +53,13 @@ def test_a_long_stretch_is_quoted_shortened():
     (rad,) = formateringsandringar(f"<p>{text}</p>", f"<p><strong>{text}</strong></p>")
     assert rad.startswith("”Förvaltningen bedriver platssamverkan") and rad.endswith("…” – fetstil tillagd")
     assert len(rad) < 120
+
+
+def test_changed_lines_past_the_aligning_budget_are_told_as_new_text(monkeypatch):
+    # Aligning word by word costs the product of the two runs' lengths: a rewritten section of a
+    # megabyte would hold a chef's page for seconds. Past the budget, formatted text reads as new.
+    fore = "<p>Polisen deltar i arbetet.</p>"
+    efter = "<p><strong>Polisen</strong> deltar i arbetet varje vecka.</p>"
+    assert formateringsandringar(fore, efter) == ["”Polisen” – fetstil tillagd"]
+    monkeypatch.setattr(html, "ORD_JAMFORS_HOGST", 50)  # 8 tokens by 12
+    assert formateringsandringar(fore, efter) == ["ny text i fetstil: ”Polisen”"]
