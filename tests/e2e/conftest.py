@@ -152,3 +152,50 @@ def screenshot(page, name):
     for frame in page.frames:
         frame.evaluate("document.fonts.ready.then(() => document.fonts.status)")
     page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
+
+
+# What a screen reader is given to speak without the focus moving: the text of a live region
+# (role status, alert or log, or aria-live) when it changes after the page has loaded, and an
+# alert that arrives. A region's text at load, or a region that arrives with its text (other than
+# an alert), is not spoken, and is not recorded here either.
+_LIVE_RECORDER = """
+(() => {
+  const heard = [];
+  window.__upplast = heard;
+  let loaded = false;
+  window.addEventListener("load", () => { loaded = true; });
+  const LIVE = '[aria-live]:not([aria-live="off"]), [role="status"], [role="alert"], [role="log"]';
+  const politeness = (region) => region.getAttribute("aria-live") ||
+    (region.getAttribute("role") === "alert" ? "assertive" : "polite");
+  new MutationObserver((mutations) => {
+    if (!loaded) return;
+    const changed = new Set();
+    for (const m of mutations) {
+      const target = m.target.nodeType === Node.ELEMENT_NODE ? m.target : m.target.parentElement;
+      const region = target && target.closest(LIVE);
+      if (region) { changed.add(region); continue; }
+      m.addedNodes.forEach((node) => {
+        if (node.nodeType === Node.ELEMENT_NODE && node.matches('[role="alert"]')) changed.add(node);
+      });
+    }
+    changed.forEach((region) => {
+      const text = region.textContent.replace(/\\s+/g, " ").trim();
+      if (text && region.isConnected) {
+        heard.push({role: region.getAttribute("role"), live: politeness(region), text: text});
+      }
+    });
+  }).observe(document, {childList: true, subtree: true, characterData: true});
+})();
+"""
+
+
+def lyssna(page):
+    """Records, from the next page loaded on, what its live regions give a screen reader to say
+    (`upplast`)."""
+    page.add_init_script(_LIVE_RECORDER)
+
+
+def upplast(page):
+    """What the current page's live regions have given a screen reader to say since it loaded, in
+    order: dicts of role, politeness ("polite" or "assertive") and text."""
+    return page.evaluate("() => window.__upplast || []")
