@@ -18,17 +18,51 @@
     "då fortsätter sidan här att visa förloppet.";
   var start = Date.now();
   var tabell = document.getElementById("exporter");
+
+  // A screen reader speaks what changes in a live region that it already knows, not a region
+  // that arrives with its text: so the regions are put in the page empty, now, and only their
+  // text comes and goes.
+  function region(roll) {
+    var el = document.createElement("div");
+    el.setAttribute("role", roll);
+    if (roll === "status") { el.setAttribute("aria-live", "polite"); }
+    tabell.before(el);
+    return el;
+  }
+
   // Above the table while there is something to say (the admin's .errornote would show even
   // an empty box, `hidden` or not).
+  var lage = region("status");
+  lage.id = "exporter-lage";
   var meddelande = document.createElement("p");
   meddelande.id = "exporter-meddelande";
   meddelande.className = "errornote";
-  meddelande.setAttribute("role", "status");
 
   function visa(text) {
     if (meddelande.textContent !== text) { meddelande.textContent = text; }
-    if (text && !meddelande.isConnected) { tabell.before(meddelande); }
+    if (text && !meddelande.isConnected) { lage.append(meddelande); }
     if (!text) { meddelande.remove(); }
+  }
+
+  // An export that ends while the page follows it is said once, when it ends: the row's own
+  // status is written anew at every answer and is no live region. Its end is seen on the row;
+  // these say it to the ear only.
+  var klarRegion = region("status");
+  var felRegion = region("alert");
+  klarRegion.className = felRegion.className = "visually-hidden";
+
+  function saga(el, text) {
+    el.textContent = el.textContent ? el.textContent + " " + text : text;
+  }
+
+  function slutsvar(row, d) {
+    var typ = "Exporten ”" + row.querySelector(".typ").textContent.trim() + "”";
+    if (d.status === "klar") {
+      saga(klarRegion, typ + " är klar. Ladda ner den på dess rad i tabellen under Exportera handlingarna." +
+        (d.fel ? " " + d.fel : ""));
+    } else {
+      saga(felRegion, typ + " misslyckades." + (d.fel ? " " + d.fel : ""));
+    }
   }
 
   function slutat() {
@@ -55,7 +89,10 @@
       a.href = d.fil; a.textContent = "Ladda ner";
       row.querySelector(".fil").replaceChildren(a);
     }
-    if (d.status === "klar" || d.status === "misslyckad") { row.dataset.klar = "1"; }
+    if (d.status === "klar" || d.status === "misslyckad") {
+      row.dataset.klar = "1";
+      slutsvar(row, d);
+    }
   }
 
   // The row is no longer asked about: the answer will not change by asking again.
@@ -98,6 +135,8 @@
 
   function poll() {
     var rows = document.querySelectorAll('#exporter tr[data-klar="0"]');
+    // What was said in the last round is not said again with the next.
+    klarRegion.textContent = felRegion.textContent = "";
     if (!rows.length) { return; }
     if (Date.now() - start > SLUTA_EFTER) { slutat(); return; }
     // The next round waits for this one's answers: a slow server is not asked again and again.
