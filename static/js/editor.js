@@ -78,13 +78,21 @@
   }
 
   // The document's status as the server answered it: an edit of a document sent for attest, or
-  // attested, voids the attest and makes it a draft again.
+  // attested, voids the attest and makes it a draft again. Returns what changed, in words to add
+  // to the status the change is told in: the page's status line is no live region, and a screen
+  // reader user would not hear that their save voided the attest.
   function showDocumentStatus(data) {
     var status = document.getElementById("dokumentstatus");
-    if (status && data.status) status.textContent = data.status;
+    var said = "";
+    if (status && data.status && status.textContent !== data.status) {
+      status.textContent = data.status;
+      said = data.utkast ? " Attesteringen är makulerad och dokumentet är ett utkast igen."
+        : " Dokumentets status är nu " + data.status.toLowerCase() + ".";
+    }
     // A draft again: the warning that a save voids the attest, and its withdrawal, are past.
     var varning = document.getElementById("attestvarning");
     if (varning && data.utkast) varning.hidden = true;
+    return said;
   }
 
   // Bold and italic that a pasted element's style attribute sets: Google Docs writes them only
@@ -231,10 +239,12 @@
     this.conflict.querySelector(".anvand").addEventListener("click", function () { self.takeSaved(); });
   }
 
+  // At every key typed: the status is a live region, and written anew (the same text) it was
+  // spoken anew, over the officer's own typing.
   Section.prototype.markDirty = function () {
     this.dirty = true;
     this.el.classList.add("osparad");
-    this.status.textContent = "Ändrad, inte sparad";
+    if (this.status.textContent !== "Ändrad, inte sparad") this.status.textContent = "Ändrad, inte sparad";
   };
 
   Section.prototype.payload = function () {
@@ -280,8 +290,9 @@
           self.setContent(result.data.text, result.data.avslutning);
         }
         // Stockholm's time, as every time the diarium shows, whatever zone the computer is set to.
-        self.status.textContent = "Sparat " + new Date().toLocaleTimeString("sv-SE", {timeZone: "Europe/Stockholm"});
-        showDocumentStatus(result.data);
+        var andrat = showDocumentStatus(result.data);
+        self.status.textContent = "Sparat " + new Date().toLocaleTimeString("sv-SE", {timeZone: "Europe/Stockholm"}) +
+          (andrat ? "." + andrat : "");
       } else if (result.status === 409) {
         self.showConflict(result.data);
       } else {
@@ -534,17 +545,15 @@
       if (result.status === 200) {
         renderChosen(result.data.valda);
         giveFocusBack(was);
-        registerStatus.textContent = done;
         markResults();
-        showDocumentStatus(result.data);
+        registerStatus.textContent = done + showDocumentStatus(result.data);
       } else if (result.data && result.data.valda) {
         // Refused (someone else changed the list, or it already held the change): show it as
         // stored, with what was refused and why.
         renderChosen(result.data.valda);
         giveFocusBack(was);
-        registerStatus.textContent = "Inte ändrat: " + result.data.fel;
         markResults();
-        showDocumentStatus(result.data);
+        registerStatus.textContent = "Inte ändrat: " + result.data.fel + showDocumentStatus(result.data);
       } else {
         registerStatus.textContent = "Inte ändrat: " + (result.data.fel || "okänt fel");
       }
@@ -666,9 +675,9 @@
           // Created and added in one transaction: the answer is the document's list as stored.
           status.textContent = atgard.titel + " är skapad.";
           renderChosen(result.data.valda);
-          registerStatus.textContent = atgard.titel + " är skapad och tillagd i dokumentet.";
           markResults();
-          showDocumentStatus(result.data);
+          registerStatus.textContent = atgard.titel + " är skapad och tillagd i dokumentet." +
+            showDocumentStatus(result.data);
           return;
         }
         // What was typed stays in the form, to be sent again.
@@ -677,7 +686,8 @@
           if (result.data.valda) {
             renderChosen(result.data.valda);
             markResults();
-            showDocumentStatus(result.data);
+            var andrat = showDocumentStatus(result.data);
+            if (andrat) registerStatus.textContent = andrat.trim();
           }
           status.textContent = "Åtgärden skapades inte: " + result.data.fel;
           return;

@@ -596,7 +596,10 @@ def test_the_page_says_the_document_is_a_draft_again_when_an_atgard_change_voide
     status = page.locator("#dokumentstatus")
     expect(status).to_have_text("Till attest")
     page.get_by_role("button", name=f"Ta bort {b} ur dokumentet").click()
-    expect(page.locator("#register-status")).to_have_text(f"{b} är borttagen.")
+    # Said, not only shown: the status line is no live region.
+    expect(page.locator("#register-status")).to_have_text(
+        f"{b} är borttagen. Attesteringen är makulerad och dokumentet är ett utkast igen."
+    )
     expect(status).to_have_text("Utkast")
     med_atgarder.refresh_from_db()
     assert med_atgarder.status == TjansteutlatandeStatus.UTKAST
