@@ -1,3 +1,4 @@
+import datetime
 import importlib
 import io
 
@@ -82,6 +83,9 @@ class ArendeFactory(factory.django.DjangoModelFactory):
     diarienummer = factory.LazyAttributeSequence(lambda o, n: f"{o.forvaltning.diarieprefix} 2020/{n + 1}")
     ar = factory.LazyAttribute(lambda o: int(o.diarienummer.split()[1].split("/")[0]))
     lopnummer = factory.LazyAttribute(lambda o: int(o.diarienummer.split("/")[1]))
+    # Registered in its number's year, as the diarium requires (`Arende.fel_i_registreringsdagen`):
+    # a case numbered 2020 registered today stood after every meeting that took it up.
+    registrerad = factory.LazyAttribute(lambda o: datetime.date(o.ar, 1, 1))
     arendemening = factory.Sequence(lambda n: f"Ärende nummer {n}")
     # A case's handläggare has the role: without it they would not see their own case.
     handlaggare = factory.SubFactory(UserFactory, roller=[Roll.HANDLAGGARE])
