@@ -169,6 +169,16 @@ class UppgifterForm(forms.Form):
         return visade_varden(self, self.FALT)
 
 
+def lagg_till_vagran(form, vagran):
+    """A service's refusal (a WorkflowError or ValidationError) on the form: a ValidationError's
+    messages beside the fields it names that the form has, anything else above the form."""
+    if isinstance(vagran, forms.ValidationError) and hasattr(vagran, "error_dict"):
+        for falt, fel in vagran.error_dict.items():
+            form.add_error(falt if falt in form.fields else None, fel)
+    else:
+        form.add_error(None, "; ".join(getattr(vagran, "messages", [str(vagran)])))
+
+
 def visade_varden(form, falt):
     """What the page showed for each of `falt` that carries a hidden copy of it (Django's
     `show_hidden_initial`), as values: what a save is checked against (`andrat_av_andra`)."""

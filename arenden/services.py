@@ -353,6 +353,27 @@ def _kontrollera_namnd(arende, namnd):
         )
 
 
+def kontrollera_sammantradesdatum(arende, datum, idag=None):
+    """The meeting a document is aimed at, as its handläggare (or a chef) chooses it: never one
+    before the case was registered, which cannot be right, and never one already held. A document
+    goes to the nämnd through attest and a secretary's list, so a meeting whose day has passed is
+    one it can no longer reach: almost surely a mistyped year or month. The meeting's own day
+    counts (the nämnd meets in the evening). Only a new choice is checked: a date chosen while
+    the meeting was to come stays when the meeting has been held."""
+    if datum is None:
+        return
+    if fel := arende.fel_i_sammantradesdagen(datum):
+        raise ValidationError({"sammantradesdatum": fel})
+    idag = idag or timezone.localdate()
+    if datum < idag:
+        raise ValidationError(
+            {
+                "sammantradesdatum": f"Sammanträdet {datum.isoformat()} har redan hållits. Ange dagen för det "
+                f"sammanträde som dokumentet ska till, {idag.isoformat()} eller senare."
+            }
+        )
+
+
 def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=None, sammantradesdatum=None):
     """Start a document on a case: one section per heading of the mall; the case is now under beredning."""
     if not mall.aktiv:
@@ -397,6 +418,7 @@ def skapa_tjansteutlatande(*, arende, mall, user, titel, undertitel="", namnd=No
             )
         namnd = namnd or arende.forvaltning.namnd
         _kontrollera_namnd(arende, namnd)
+        kontrollera_sammantradesdatum(arende, sammantradesdatum)
         profil = Profil.objects.filter(user=handlaggare).first()
         tu = spara_med_orsak(
             Tjansteutlatande(
@@ -509,6 +531,8 @@ def uppdatera_tjansteutlatande(*, tjansteutlatande, data, expected_version, user
             )
         if data.get("namnd") is not None:
             _kontrollera_namnd(tu.arende, data["namnd"])
+        if "sammantradesdatum" in data and data["sammantradesdatum"] != tu.sammantradesdatum:
+            kontrollera_sammantradesdatum(tu.arende, data["sammantradesdatum"])
         kontrollera_medarbetare(
             data.get("handlaggare"),
             tu.arende.forvaltning,
@@ -565,6 +589,10 @@ def andra_arende(*, arende, falt, user, expected_version=None):
         # read under the lock goes into the history row, so that it records the case as it stands.
         if set(falt) & set(ARENDE_FALT):  # a page saved unchanged writes nothing over anyone
             kontrollera_objektversion(lagrad, ARENDE_FALT, expected_version, "ärendet")
+        if "registrerad" in falt and (fel := arende.fel_i_registreringsdagen(tidigare=lagrad.registrerad)):
+            # Again under the lock: a secretary may have put the case on a meeting's list since the
+            # form's check, and the nämnd cannot have dealt with it before it was registered.
+            raise ValidationError({"registrerad": fel})
         if "handlaggare" in falt:
             # A case given on is checked under its lock, whatever form or script gives it.
             kontrollera_medarbetare(
@@ -1313,7 +1341,9 @@ def uppdatera_sammantrade(*, sammantrade, data, visat, user):
 def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, titel=""):
     """Put an attested tjänsteutlåtande (or an information item with only a title) last on a
     meeting's föredragningslista. The document goes to `pa_foredragningslista`, its header date
-    becomes the meeting's date, and its ärende shows that it is on a list."""
+    becomes the meeting's date, and its ärende shows that it is on a list. A meeting before the
+    case was registered is refused on the document's field (a ValidationError): the nämnd cannot
+    decide a case that did not exist. One already held is not: a secretary may record it afterwards."""
     _require_namndsekreterare(user, sammantrade.pk)
     titel = (titel or "").strip()
     if tjansteutlatande is None and not titel:
@@ -1350,6 +1380,9 @@ def satt_pa_foredragningslista(*, sammantrade, user, tjansteutlatande=None, tite
                     f"”{tu.titel}” bordlades på sammanträdet {bordlagd.sammantrade} och kan bara sättas på "
                     "ett senare sammanträdes föredragningslista."
                 )
+            # Read under the document's lock, which a change of the case's registration also takes.
+            if fel := tu.arende.fel_i_sammantradesdagen(mote.datum):
+                raise ValidationError({"tjansteutlatande": fel})
         senaste = mote.punkter.order_by("-nummer").values_list("nummer", flat=True).first() or 0
         punkt = Foredragningspunkt(
             sammantrade=mote,

@@ -33,6 +33,7 @@ from .forms import (
     SkickaForAttestForm,
     SkrivelseForm,
     UppgifterForm,
+    lagg_till_vagran,
     person_label,
     visa_sparat,
 )
@@ -294,6 +295,9 @@ def skapa_tjansteutlatande(request, pk):
     except services.WorkflowError as exc:
         form.add_error(None, str(exc))
         return _arende_sida(request, arende, form, status=409)
+    except ValidationError as exc:  # a field's value the service refused (the meeting's day)
+        lagg_till_vagran(form, exc)
+        return _arende_sida(request, arende, form, status=400)
     messages.success(request, "Tjänsteutlåtandet är skapat. Skriv under varje rubrik.")
     return redirect("arenden:redigera", pk=tu.pk)
 
@@ -458,7 +462,7 @@ def uppgifter(request, pk):
                 typed = ", ".join(f"{form.fields[f].label.lower()} ”{form.data.get(f, '')}”" for f in falt)
                 messages.error(request, f"{exc} Det du skrev sparades inte: {typed}." if typed else str(exc))
                 return redirect("arenden:forhandsgranska", pk=tu.pk)
-            form.add_error(None, "; ".join(getattr(exc, "messages", [str(exc)])))
+            lagg_till_vagran(form, exc)
         else:
             messages.success(request, "Dokumentets uppgifter är sparade.")
             return redirect("arenden:redigera", pk=tu.pk)

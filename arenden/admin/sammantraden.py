@@ -119,14 +119,21 @@ def _fokus_nyckel(mote):
 FOKUS_RUBRIK = "rubrik"
 
 
-def _behall_skrivet(request, mote, form):
+def _behall_skrivet(request, mote, form, fel=None):
     """A refused new item's rubrik and chosen document, kept for the meeting's page the refusal
-    leads back to."""
+    leads back to, with the refusal that belongs beside the chosen document (`fel`)."""
     valt = form.data.get("tjansteutlatande", "")
     request.session[_ny_punkt_nyckel(mote)] = {
         "titel": form.data.get("titel", "")[:10_000],
         "tjansteutlatande": valt if valt.isdigit() else None,
+        "fel": fel,
     }
+
+
+def motet_hallet(mote):
+    """The warning for a list or a meeting date of a meeting already held: it may be right (the
+    secretary records a meeting afterwards), but is more often the wrong meeting or year."""
+    return f"Sammanträdet {mote.datum.isoformat()} har redan hållits"
 
 
 class NyPunktForm(forms.Form):
@@ -138,8 +145,15 @@ class NyPunktForm(forms.Form):
     )
     titel = forms.CharField(required=False, max_length=300, label="Rubrik (för informationspunkt)")
 
-    def __init__(self, *args, sammantrade, **kwargs):
+    def __init__(self, *args, sammantrade, fel=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.sammantrade = sammantrade
+        # A refusal of the document chosen before, shown beside the list it was chosen from.
+        self.fel = fel
+        if fel:
+            self.fields["tjansteutlatande"].widget.attrs.update(
+                {"aria-invalid": "true", "aria-describedby": "ny_punkt_fel"}
+            )
         # Addressed to the meeting's nämnd by a förvaltning that answers to it (as the service checks).
         # One postponed at this meeting stays its item there and goes to a later meeting.
         self.fields["tjansteutlatande"].queryset = (
@@ -152,6 +166,12 @@ class NyPunktForm(forms.Form):
             .select_related("arende")
             .order_by("arende__ar", "arende__lopnummer")
         )
+
+    def clean_tjansteutlatande(self):
+        tu = self.cleaned_data["tjansteutlatande"]
+        if tu is not None and (fel := tu.arende.fel_i_sammantradesdagen(self.sammantrade.datum)):
+            raise ValidationError(fel, code="fore_registreringen")
+        return tu
 
 
 class BeslutForm(forms.Form):
@@ -438,9 +458,9 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         mote = self.get_object(request, object_id)
         if mote is not None and is_namndsekreterare(request.user):
             # A refused addition comes back here by redirect, with what the secretary had typed.
-            extra_context["ny_punkt_form"] = NyPunktForm(
-                sammantrade=mote, initial=request.session.pop(_ny_punkt_nyckel(mote), None)
-            )
+            skrivet = request.session.pop(_ny_punkt_nyckel(mote), None) or {}
+            fel = skrivet.pop("fel", None)
+            extra_context["ny_punkt_form"] = NyPunktForm(sammantrade=mote, initial=skrivet or None, fel=fel)
             # The order the page shows: the ▲/▼ buttons send it with the move, so that a move made
             # from a list a colleague has changed since is refused instead of undoing theirs.
             extra_context["sedd_ordning"] = list(mote.punkter.order_by("nummer").values_list("pk", flat=True))
@@ -528,27 +548,41 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         mote = self._mote(request, pk)
         form = NyPunktForm(request.POST, sammantrade=mote)
         if not form.is_valid():
-            if "tjansteutlatande" in form.errors:
-                messages.error(
-                    request,
-                    "Det valda tjänsteutlåtandet kan inte sättas på listan: det är inte längre ett attesterat "
-                    "dokument till nämnden (det kan ha satts på en lista, eller ändrats så att attesten "
-                    "makulerades, under tiden).",
-                )
+            dokumentfel = None
+            for fel in form.errors.as_data().get("tjansteutlatande", []):
+                if fel.code == "invalid_choice":
+                    messages.error(
+                        request,
+                        "Det valda tjänsteutlåtandet kan inte sättas på listan: det är inte längre ett attesterat "
+                        "dokument till nämnden (det kan ha satts på en lista, eller ändrats så att attesten "
+                        "makulerades, under tiden).",
+                    )
+                else:
+                    dokumentfel = " ".join(fel.messages)
+                    messages.error(request, dokumentfel)
             for fel in form.errors.get("titel", []):
                 messages.error(request, f"Rubriken: {fel}")
-            _behall_skrivet(request, mote, form)
+            _behall_skrivet(request, mote, form, fel=dokumentfel)
             return self._tillbaka(mote)
         data = form.cleaned_data
-        tillagd = self._utfor(
-            request,
-            lambda: services.satt_pa_foredragningslista(
-                sammantrade=mote, tjansteutlatande=data["tjansteutlatande"], titel=data["titel"], user=request.user
-            ),
-            "Punkten är tillagd sist på föredragningslistan.",
-        )
+        dokumentfel = None
+        try:
+            tillagd = self._utfor(
+                request,
+                lambda: services.satt_pa_foredragningslista(
+                    sammantrade=mote, tjansteutlatande=data["tjansteutlatande"], titel=data["titel"], user=request.user
+                ),
+                "Punkten är tillagd sist på föredragningslistan.",
+            )
+        except ValidationError as exc:  # the document's case registered after the meeting: on its field
+            tillagd, dokumentfel = False, " ".join(exc.messages)
+            messages.error(request, dokumentfel)
         if not tillagd:
-            _behall_skrivet(request, mote, form)
+            _behall_skrivet(request, mote, form, fel=dokumentfel)
+        elif mote.is_held():
+            messages.warning(
+                request, f"{motet_hallet(mote)}: punkten är förd till dess föredragningslista i efterhand."
+            )
         return self._tillbaka(mote)
 
     def _ordna(self, request, mote, ids, sedd):

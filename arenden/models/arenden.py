@@ -453,7 +453,30 @@ class Arende(models.Model):
                 f"Systemet delar ut ett nummer för {idag.year}, så ärendet registreras {idag.year}. Ange en dag "
                 f"i {idag.year}, eller diarienumret om det är ett äldre ärende."
             )
+        if not self._state.adding:
+            # The nämnd cannot have dealt with a case before it existed: a meeting that had it
+            # on its list (decided, postponed or still to come) bounds its registration.
+            forsta = self.beslutspunkter.aggregate(forsta=models.Min("sammantrade__datum"))["forsta"]
+            if forsta and registrerad > forsta:
+                return (
+                    f"Ärendet togs upp på sammanträdet {forsta.isoformat()} och kan inte ha registrerats senare. "
+                    f"Ange {forsta.isoformat()} eller en tidigare dag."
+                )
         return None
+
+    def fel_i_sammantradesdagen(self, datum):
+        """Why a meeting on `datum` cannot deal with the case, or None: the nämnd cannot decide, nor
+        be asked to decide, a case before it was registered in the diarium. The registration day
+        itself counts (a case may be registered in the morning of the meeting that takes it up)."""
+        if not isinstance(datum, datetime.date) or not isinstance(self.registrerad, datetime.date):
+            return None
+        if datum >= self.registrerad:
+            return None
+        return (
+            f"Ärendet {self.diarienummer} registrerades {self.registrerad.isoformat()}. Nämnden kan inte behandla "
+            f"det på sammanträdet {datum.isoformat()}, innan ärendet fanns. Välj ett sammanträde "
+            f"{self.registrerad.isoformat()} eller senare."
+        )
 
     def clean(self):
         super().clean()

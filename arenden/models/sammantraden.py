@@ -109,6 +109,12 @@ class Sammantrade(models.Model):
         secretary records the decisions during or after the evening's meeting."""
         return self.datum > timezone.localdate(now)
 
+    def is_held(self, now=None):
+        """Whether the meeting's day has passed in Stockholm: the nämnd has met. A secretary may
+        still record such a meeting and its list afterwards, so this warns rather than refuses.
+        The day itself does not count: the nämnd meets in the evening."""
+        return self.datum < timezone.localdate(now)
+
 
 class Foredragningspunkt(models.Model):
     """One numbered item of a meeting's föredragningslista: an attested tjänsteutlåtande, or a

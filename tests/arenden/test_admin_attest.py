@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from arenden import services
 from arenden.constants import KOMMENTAR_SAKNAS, Roll
@@ -661,7 +662,8 @@ def test_adding_a_document_in_the_admin_creates_its_sections_and_moves_the_case(
             "titel": "Parkernas belysning",
             "undertitel": "Svar på skrivelse",
             "namnd": world.forvaltning.namnd_id,
-            "sammantradesdatum": "2024-05-23",
+            # A meeting still to come: a document cannot be aimed at one already held.
+            "sammantradesdatum": (timezone.localdate() + datetime.timedelta(days=30)).isoformat(),
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]

@@ -252,7 +252,7 @@ def test_signing_or_setting_the_header_is_not_writing_the_document_but_choosing_
     tu.refresh_from_db()
     services.uppdatera_tjansteutlatande(
         tjansteutlatande=tu,
-        data={"sammantradesdatum": datetime.date(2024, 6, 13)},
+        data={"sammantradesdatum": timezone.localdate() + datetime.timedelta(days=30)},
         expected_version=tu.version,
         user=world.chef1,
     )

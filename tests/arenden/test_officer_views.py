@@ -35,6 +35,9 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+# Meetings an officer may aim a document at: still to come, as a target must be.
+KOMMANDE, SENARE, SIST = ((timezone.localdate() + datetime.timedelta(days=d)).isoformat() for d in (30, 51, 93))
+
 MINIMAL_PDF = pdf_bytes()
 
 
@@ -189,7 +192,7 @@ def _ny_handling(titel="Öppna drogscener i Sätra centrum – förvaltningens s
         "mall": MallFactory().pk,
         "titel": titel,
         "undertitel": "Svar på skrivelse från (M)",
-        "sammantradesdatum": "2024-05-23",
+        "sammantradesdatum": KOMMANDE,
         **andra,
     }
 
@@ -216,7 +219,7 @@ def test_a_new_document_form_refused_for_a_retired_mall_is_shown_again_with_what
     assert _visat_igen(response) == {
         "titel": "Öppna drogscener i Sätra centrum – förvaltningens samlade svar",
         "undertitel": "Svar på skrivelse från (M)",
-        "sammantradesdatum": "2024-05-23",
+        "sammantradesdatum": KOMMANDE,
     }
     page = response.content.decode()
     assert "Tjänsteutlåtandet kunde inte skapas." in page
@@ -1045,11 +1048,11 @@ def test_registrator_registers_a_case_without_becoming_its_handlaggare(client):
 def test_header_fields_are_saved_and_a_stale_form_keeps_what_was_typed(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare), titel="Gammal titel")
     url = reverse("arenden:uppgifter", args=[tu.pk])
-    data = {"titel": "Ny titel", "undertitel": "Svar på skrivelse", "sammantradesdatum": "2024-05-23"}
+    data = {"titel": "Ny titel", "undertitel": "Svar på skrivelse", "sammantradesdatum": KOMMANDE}
     response = officer_client.post(url, {**data, "version": tu.version})
     assert response.status_code == 302
     tu.refresh_from_db()
-    assert (tu.titel, str(tu.sammantradesdatum)) == ("Ny titel", "2024-05-23")
+    assert (tu.titel, str(tu.sammantradesdatum)) == ("Ny titel", KOMMANDE)
     stale = officer_client.post(url, {**data, "titel": "Ännu nyare titel", "version": tu.version - 1})
     assert stale.status_code == 409
     assert 'value="Ännu nyare titel"' in stale.content.decode()
@@ -1067,27 +1070,27 @@ def test_a_header_save_never_undoes_anothers_header_change_nor_conflicts_with_se
     # The officer's own section save raises the version; the form from before it still saves.
     laddad = tu.version
     assert _save(officer_client, tu, tu.sektioner.first(), "<p>Egen text.</p>", 1).status_code == 200
-    assert officer_client.post(url, {**header, "sammantradesdatum": "2024-05-23", "version": laddad}).status_code == 302
+    assert officer_client.post(url, {**header, "sammantradesdatum": KOMMANDE, "version": laddad}).status_code == 302
     tu.refresh_from_db()
-    assert str(tu.sammantradesdatum) == "2024-05-23"
+    assert str(tu.sammantradesdatum) == KOMMANDE
 
     # A colleague renames the document after the officer's page was made: that is not undone.
     laddad = tu.version
     services.uppdatera_tjansteutlatande(
         tjansteutlatande=tu, data={"titel": "Kollegans titel"}, expected_version=laddad, user=handlaggare
     )
-    stale = officer_client.post(url, {**header, "sammantradesdatum": "2024-06-13", "version": laddad})
+    stale = officer_client.post(url, {**header, "sammantradesdatum": SENARE, "version": laddad})
     assert stale.status_code == 409
     page = stale.content.decode()
-    assert "Någon annan har ändrat titel medan du arbetade." in page and 'value="2024-06-13"' in page
+    assert "Någon annan har ändrat titel medan du arbetade." in page and f'value="{SENARE}"' in page
     tu.refresh_from_db()
-    assert (tu.titel, str(tu.sammantradesdatum)) == ("Kollegans titel", "2024-05-23")
+    assert (tu.titel, str(tu.sammantradesdatum)) == ("Kollegans titel", KOMMANDE)
     # Having compared, the officer saves again: the form now carries the version saved.
     again = re.search(r'name="version" value="(\d+)"', page).group(1)
     assert int(again) == tu.version
-    assert officer_client.post(url, {**header, "sammantradesdatum": "2024-06-13", "version": again}).status_code == 302
+    assert officer_client.post(url, {**header, "sammantradesdatum": SENARE, "version": again}).status_code == 302
     tu.refresh_from_db()
-    assert (tu.titel, str(tu.sammantradesdatum)) == ("Titel", "2024-06-13")
+    assert (tu.titel, str(tu.sammantradesdatum)) == ("Titel", SENARE)
 
     # The form's address, reloaded, leads back to the editor.
     assert officer_client.get(url)["Location"] == reverse("arenden:redigera", args=[tu.pk])
@@ -1132,7 +1135,7 @@ def test_a_header_save_after_the_document_left_a_meetings_list_is_no_conflict(cl
 def test_a_header_field_someone_changed_after_the_page_was_opened_is_refused_and_kept(officer_client, handlaggare):
     tu = TjansteutlatandeFactory(arende=ArendeFactory(handlaggare=handlaggare), titel="Titel")
     url = reverse("arenden:uppgifter", args=[tu.pk])
-    form = _uppgifter(officer_client, tu, titel="Min titel", sammantradesdatum="2024-06-13")
+    form = _uppgifter(officer_client, tu, titel="Min titel", sammantradesdatum=SENARE)
     services.uppdatera_tjansteutlatande(
         tjansteutlatande=tu,
         data={"titel": "Kollegans titel", "undertitel": "Kollegans undertitel"},
@@ -1144,7 +1147,7 @@ def test_a_header_field_someone_changed_after_the_page_was_opened_is_refused_and
     assert stale.status_code == 409
     page = stale.content.decode()
     assert "Någon annan har ändrat titel medan du arbetade." in page
-    assert 'value="Min titel"' in page and 'value="2024-06-13"' in page  # what the officer typed
+    assert 'value="Min titel"' in page and f'value="{SENARE}"' in page  # what the officer typed
     assert 'name="undertitel" value="Kollegans undertitel"' in page  # left alone: shows what is saved
     tu.refresh_from_db()
     assert (tu.titel, tu.undertitel, tu.sammantradesdatum) == ("Kollegans titel", "Kollegans undertitel", None)
@@ -1154,16 +1157,16 @@ def test_a_header_field_someone_changed_after_the_page_was_opened_is_refused_and
     formular.feed(page)
     assert officer_client.post(url, formular.data).status_code == 302
     tu.refresh_from_db()
-    assert (tu.titel, tu.undertitel, str(tu.sammantradesdatum)) == ("Min titel", "Kollegans undertitel", "2024-06-13")
+    assert (tu.titel, tu.undertitel, str(tu.sammantradesdatum)) == ("Min titel", "Kollegans undertitel", SENARE)
 
     # A field the officer left alone is not written back over a colleague's change of it.
-    form = _uppgifter(officer_client, tu, sammantradesdatum="2024-09-19")
+    form = _uppgifter(officer_client, tu, sammantradesdatum=SIST)
     services.uppdatera_tjansteutlatande(
         tjansteutlatande=tu, data={"titel": "Ny kollegatitel"}, expected_version=tu.version, user=handlaggare
     )
     assert officer_client.post(url, form).status_code == 302
     tu.refresh_from_db()
-    assert (tu.titel, str(tu.sammantradesdatum)) == ("Ny kollegatitel", "2024-09-19")
+    assert (tu.titel, str(tu.sammantradesdatum)) == ("Ny kollegatitel", SIST)
 
 
 def test_a_person_is_named_alike_on_every_page_full_name_or_else_username(officer_client, handlaggare, admin_client):

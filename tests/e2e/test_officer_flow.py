@@ -1,10 +1,12 @@
 """An officer's whole day in the browser, ending in an attested PDF."""
 
+import datetime
 import io
 import re
 from urllib.parse import urljoin
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
@@ -73,8 +75,10 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
     expect(page.get_by_role("heading", level=1)).to_contain_text(arende.diarienummer)
     expect(page.get_by_text("Vi vill veta vad förvaltningen gör i Bredäng.")).to_be_visible()
 
-    # A tjänsteutlåtande from the mall.
-    page.get_by_label("Sammanträde").fill("2024-11-21")
+    # A tjänsteutlåtande from the mall, aimed at a meeting still to come (a held one is refused).
+    idag = timezone.localdate()
+    forsta, andra = ((idag + datetime.timedelta(days=d)).isoformat() for d in (30, 51))
+    page.get_by_label("Sammanträde").fill(forsta)
     page.get_by_role("button", name="Skapa").click()
     expect(page.get_by_role("heading", name="Förvaltningens förslag till beslut")).to_be_visible()
     tu = Tjansteutlatande.objects.get(arende=arende)
@@ -94,11 +98,11 @@ def test_officer_registers_writes_previews_and_sends_for_attest(demo_site, page)
 
     # The header, changed after some sections were saved (each save raised the version).
     page.get_by_text("Ändra titel, undertitel och sammanträde").click()
-    page.get_by_label("Sammanträde").fill("2024-12-12")
+    page.get_by_label("Sammanträde").fill(andra)
     page.get_by_role("button", name="Spara uppgifterna").click()
     expect(page.get_by_role("status").first).to_contain_text("uppgifter är sparade")
     tu.refresh_from_db()
-    assert str(tu.sammantradesdatum) == "2024-12-12"
+    assert str(tu.sammantradesdatum) == andra
 
     # Bold, a bullet list and a footnote with the editor's buttons.
     rubrik = "Förvaltningens synpunkter och förslag"
