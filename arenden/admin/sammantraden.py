@@ -415,6 +415,8 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         return readonly
 
     def save_model(self, request, obj, form, change):
+        # A date chosen now for a meeting already held: told once the save has gone through.
+        request._motet_hallet = obj.is_held() and (not change or "datum" in form.changed_data)
         if not change:
             with services.utan_krock():
                 super().save_model(request, obj, form, change)
@@ -425,6 +427,22 @@ class SammantradeAdmin(VisaIgenVidVagranMixin, ScopedAdminMixin, HistoryAdmin):
         if data:
             with services.utan_krock():  # a time a colleague's new meeting took since the form's check
                 services.uppdatera_sammantrade(sammantrade=obj, data=data, visat=form.visat(), user=request.user)
+
+    def _varna_om_hallet(self, request, obj):
+        if getattr(request, "_motet_hallet", False):
+            messages.warning(
+                request,
+                f"{motet_hallet(obj)}. Det är sparat så, för att föra in ett sammanträde i efterhand; är "
+                "datumet fel, rätta det innan något sätts på föredragningslistan.",
+            )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self._varna_om_hallet(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        self._varna_om_hallet(request, obj)
+        return super().response_change(request, obj)
 
     def get_urls(self):
         def view(fn, post_only=False):

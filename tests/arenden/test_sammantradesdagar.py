@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from arenden import services
-from arenden.models import Arende, Foredragningspunkt
+from arenden.models import Arende, Foredragningspunkt, Sammantrade
 from tests.arenden.meeting import attesterat_dokument, sammantrade, sekreterare
 from tests.arenden.test_admin_attest import _sidan
 from tests.arenden.test_officer_views import _ny_handling, _uppgifter, _visat_igen
@@ -258,7 +258,66 @@ def test_the_documents_admin_page_refuses_a_held_meeting_at_its_field(client):
 # --- The secretary records a meeting already held: warned, not refused -------------------------
 
 
+def _nytt_mote(client, datum):
+    from arenden.models import Namnd
+
+    namnd = Namnd.objects.get_or_create(namn="Skärholmens stadsdelsnämnd")[0]
+    return client.post(
+        "/admin/arenden/sammantrade/add/",
+        {
+            "namnd": namnd.pk,
+            "datum": datum.isoformat(),
+            "tid": "18:00",
+            "plats": "Sessionssalen",
+            "punkter-TOTAL_FORMS": "0",
+            "punkter-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+
+
 VARNING = "har redan hållits"
+
+
+def test_a_meeting_already_held_is_saved_with_a_warning(client):
+    sekr = sekreterare()
+    client.force_login(sekr)
+    forra_veckan = _idag() - 7 * DAG
+
+    response = _nytt_mote(client, forra_veckan)
+
+    mote = Sammantrade.objects.get(datum=forra_veckan)
+    varningar = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert varningar == [
+        f"Sammanträdet {forra_veckan.isoformat()} har redan hållits. Det är sparat så, för att föra in ett "
+        "sammanträde i efterhand; är datumet fel, rätta det innan något sätts på föredragningslistan."
+    ]
+    assert mote.history.first().history_user == sekr
+
+
+def test_a_meeting_still_to_come_is_saved_without_a_warning_and_a_change_to_a_held_day_warns(client):
+    client.force_login(sekreterare())
+    nasta_manad = _idag() + 30 * DAG
+
+    response = _nytt_mote(client, nasta_manad)
+    assert not [m for m in response.context["messages"] if m.level_tag == "warning"]
+    mote = Sammantrade.objects.get(datum=nasta_manad)
+
+    # Today's meeting is not held yet: the nämnd meets in the evening.
+    from tests.arenden.test_sammantrade_admin import _sida, _url
+
+    for dag, varnas in ((_idag(), False), (_idag() - 2 * DAG, True)):
+        data = {**_sida(client, mote), "datum": dag.isoformat()}
+        response = client.post(_url(mote, "change/"), data, follow=True)
+        mote.refresh_from_db()
+        assert mote.datum == dag
+        varningar = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+        assert bool(varningar) == varnas, varningar
+
+    # Saving the held meeting's place again does not warn again: its date was not chosen now.
+    data = {**_sida(client, mote), "plats": "Nya salen"}
+    response = client.post(_url(mote, "change/"), data, follow=True)
+    assert not [m for m in response.context["messages"] if m.level_tag == "warning"]
 
 
 def test_a_document_put_on_a_held_meetings_list_is_added_with_a_warning(client):
