@@ -10,15 +10,25 @@ over the same texts is used, newest first, a phrase in double quotes and the tex
 contained.
 """
 
+import difflib
 import functools
 import html
 import re
 
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
 
-from .models import Arende, ArendeKolumn, Sektion, Skrivelse, TjansteutlatandeAtgard, skrivet_diarienummer
+from .models import (
+    NYAST_FORST,
+    Arende,
+    ArendeKolumn,
+    Sektion,
+    Skrivelse,
+    Sokord,
+    TjansteutlatandeAtgard,
+    skrivet_diarienummer,
+)
 
 SPRAK = "swedish"
 PER_SIDA = 20
@@ -294,3 +304,103 @@ def _utdrag(text, delar, bredd=90):
     prefix = "… " if start else ""
     suffix = " …" if slut < len(text) else ""
     return f"{prefix}{text[start:traff]}{_START}{ord_}{_STOP}{text[traff + len(del_) : slut]}{suffix}"
+
+
+# "Menade du …?": when a search finds nothing, the words of the user's cases most like the words
+# searched. A misspelt word ("drogsener") or a part of a compound ("kameror" in
+# "trygghetskameror") finds nothing in the full-text search, whose vector holds whole, stemmed
+# words.
+FORSLAG = 3  # suggestions offered
+FORSLAGSORD = 5  # words of a search looked at, the first ones
+MIN_ORDLANGD = 4  # as the words kept (migration 0027): a shorter word is kept as typed
+# SQLite: the words of the ärendemeningar of the user's newest cases, and how alike a word must be
+# (difflib's ratio) to be offered.
+SQLITE_ARENDEN = 1000
+SQLITE_LIKHET = 0.75
+_ORD = re.compile(r"[^\W\d_]+")
+
+
+def sokforslag(user, fraga):
+    """Searches to offer the user for `fraga`, which found nothing: `fraga` with each word that no
+    case in the user's scope holds (nor begins a word of) replaced by the most alike words of
+    those cases, best first, at most FORSLAG. Only words of cases the user may see are offered.
+
+    On PostgreSQL the words of every text the search covers, in a table kept by triggers
+    (`Sokord`, migration 0027), looked up by trigram word similarity (pg_trgm's `<%`, served by
+    a GIN trigram index), so that "kameror" finds "trygghetskameror" and "drogsener"
+    "drogscener": one query a word, and only when a search finds nothing. On SQLite, where the
+    contains-search already finds a part of a word, the words of the ärendemeningar of the
+    user's newest cases, compared by difflib: a misspelt word of a title is offered, one of a
+    section's text is not."""
+    fraga = soktext((fraga or "").strip())
+    if not fraga or skrivet_diarienummer(fraga) is not None:
+        return []
+    ord_ = []
+    for match in _ORD.finditer(fraga):
+        if len(match.group()) >= MIN_ORDLANGD and match.group().lower() not in ord_:
+            ord_.append(match.group().lower())
+    ord_ = ord_[:FORSLAGSORD]
+    if not ord_:
+        return []
+    kandidater = _liknande_pg(user, ord_) if _is_postgres() else _liknande_sqlite(user, ord_)
+    byten = {o: k for o, k in kandidater.items() if k}
+    if not byten:
+        return []
+    forslag = []
+    for i in range(FORSLAG):
+        text = _ORD.sub(functools.partial(_byt, byten=byten, i=i), fraga)
+        if text.lower() != fraga.lower() and text not in forslag:
+            forslag.append(text)
+    return forslag
+
+
+def _byt(match, byten, i):
+    """The word of `match`, or its i:th replacement (the last one, past those there are)."""
+    kandidater = byten.get(match.group().lower())
+    return kandidater[min(i, len(kandidater) - 1)] if kandidater else match.group()
+
+
+def _liknande_pg(user, ord_):
+    """{word: the words most like it in the user's scope, best first; [] for a word that a word
+    of the scope is or begins with, or that is like none}."""
+    svar = {}
+    for o in ord_:
+        traffar = list(liknande_ord(user, o)[:FORSLAG])
+        # A word that begins a word of the scope is found by the search's prefix: kept as typed.
+        svar[o] = [] if traffar and traffar[0].startswith(o) else traffar
+    return svar
+
+
+def liknande_ord(user, o):
+    """The words of the user's scope that `o` is like (pg_trgm's word similarity, at its
+    threshold 0.6, or the beginning of), those it begins first, best first (PostgreSQL)."""
+    from django.contrib.postgres.lookups import TrigramWordSimilar
+    from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+
+    return (
+        Sokord.objects.for_user(user)
+        .filter(TrigramWordSimilar(F("ord"), o) | Q(ord__startswith=o))
+        .values("ord")
+        .annotate(antal_arenden=Sum("antal"))
+        # Alike first as a part of the word, then as a whole word (of two words that hold
+        # "kameror", "kameror" before "trygghetskameror"), then the more common.
+        .order_by(
+            Case(When(ord__startswith=o, then=Value(0)), default=Value(1)),
+            TrigramWordSimilarity(o, "ord").desc(),
+            TrigramSimilarity("ord", o).desc(),
+            "-antal_arenden",
+            "ord",
+        )
+        .values_list("ord", flat=True)
+    )
+
+
+def _liknande_sqlite(user, ord_):
+    titlar = Arende.objects.for_user(user).order_by(*NYAST_FORST).values_list("arendemening", flat=True)
+    ordforrad = {o.lower() for titel in titlar[:SQLITE_ARENDEN] for o in _ORD.findall(titel)}
+    ordforrad = sorted(o for o in ordforrad if len(o) >= MIN_ORDLANGD)
+    svar = {}
+    for o in ord_:
+        kand = [] if any(o in w for w in ordforrad) else difflib.get_close_matches(o, ordforrad, FORSLAG, SQLITE_LIKHET)
+        svar[o] = kand
+    return svar

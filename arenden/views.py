@@ -53,7 +53,7 @@ from .models import (
     is_namndsekreterare,
     roller,
 )
-from .search import RANKADE, filtrera, sok_arenden, soktext
+from .search import RANKADE, filtrera, sok_arenden, sokforslag, soktext
 from .snapshot import SNAPSHOT_SELECT
 from .tidslinje import tidslinje
 from .urls_per_id import url_per_id
@@ -68,6 +68,15 @@ ARENDEN_GRANS = 1000  # the cases Mina ärenden counts and pages through
 def _fragor(**parametrar):
     """A list's other query parameters for its page links (templates/_sidor.html)."""
     return urlencode(parametrar, quote_via=quote) + "&"
+
+
+def _forslagslankar(user, fraga, **parametrar):
+    """The searches to offer for `fraga`, which found nothing, as links that run them with the
+    page's other parameters (`sokforslag`): the extra lookups are made only then."""
+    return [
+        {"text": text, "url": "?" + urlencode({"q": text, **parametrar}, quote_via=quote)}
+        for text in sokforslag(user, fraga)
+    ]
 
 
 def kan_registrera(user):
@@ -178,6 +187,9 @@ def start(request):
             "q": q,
             "statusval": ArendeStatus.choices,
             "fragor": _fragor(q=q, status=status),
+            "forslag": _forslagslankar(request.user, q, **({"status": status} if status else {}))
+            if q and not rader
+            else [],
             "kan_registrera": kan_registrera(request.user),
         },
     )
@@ -800,10 +812,18 @@ def sok(request):
     """The diarium search: every logged-in user, within the cases they may see."""
     fraga = soktext(request.GET.get("q", "").strip())
     sida = sok_arenden(request.user, fraga, request.GET.get("sida")) if fraga else None
+    forslag = _forslagslankar(request.user, fraga) if sida is not None and not sida.paginator.count else []
     return render(
         request,
         "arenden/sok.html",
-        {"fraga": fraga, "sida": sida, "fragor": _fragor(q=fraga), "max_traffar": RANKADE, "title": "Sök i diariet"},
+        {
+            "fraga": fraga,
+            "sida": sida,
+            "forslag": forslag,
+            "fragor": _fragor(q=fraga),
+            "max_traffar": RANKADE,
+            "title": "Sök i diariet",
+        },
     )
 
 
