@@ -15,9 +15,10 @@ import functools
 import html
 import re
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models import Exists, F, OuterRef, Q
 
 from .models import (
     NYAST_FORST,
@@ -306,13 +307,14 @@ def _utdrag(text, delar, bredd=90):
     return f"{prefix}{text[start:traff]}{_START}{ord_}{_STOP}{text[traff + len(del_) : slut]}{suffix}"
 
 
-# "Menade du …?": when a search finds nothing, the words of the user's cases most like the words
-# searched. A misspelt word ("drogsener") or a part of a compound ("kameror" in
-# "trygghetskameror") finds nothing in the full-text search, whose vector holds whole, stemmed
-# words.
+# "Menade du …?": when a search finds nothing, the words most like the words searched that the
+# search finds in the user's cases. A misspelt word ("drogsener") or a part of a compound
+# ("kameror" in "trygghetskameror") finds nothing in the full-text search, whose vector holds
+# whole, stemmed words.
 FORSLAG = 3  # suggestions offered
-FORSLAGSORD = 5  # words of a search looked at, the first ones
-MIN_ORDLANGD = 4  # as the words kept (migration 0027): a shorter word is kept as typed
+FORSLAGSORD = 3  # words of a search looked at, the first ones
+KANDIDATER = 5  # alike words looked up for each, of which those the user's search finds are kept
+MIN_ORDLANGD = 4  # as the words kept (migration 0028): a shorter word is kept as typed
 # SQLite: the words of the ärendemeningar of the user's newest cases, and how alike a word must be
 # (difflib's ratio) to be offered.
 SQLITE_ARENDEN = 1000
@@ -321,17 +323,19 @@ _ORD = re.compile(r"[^\W\d_]+")
 
 
 def sokforslag(user, fraga):
-    """Searches to offer the user for `fraga`, which found nothing: `fraga` with each word that no
-    case in the user's scope holds (nor begins a word of) replaced by the most alike words of
-    those cases, best first, at most FORSLAG. Only words of cases the user may see are offered.
+    """Searches to offer the user for `fraga`, which found nothing: `fraga` with each word that
+    finds nothing replaced by the most alike words that do, best first, at most FORSLAG. Never
+    for a diarienummer.
 
-    On PostgreSQL the words of every text the search covers, in a table kept by triggers
-    (`Sokord`, migration 0027), looked up by trigram word similarity (pg_trgm's `<%`, served by
-    a GIN trigram index), so that "kameror" finds "trygghetskameror" and "drogsener"
-    "drogscener": one query a word, and only when a search finds nothing. On SQLite, where the
-    contains-search already finds a part of a word, the words of the ärendemeningar of the
-    user's newest cases, compared by difflib: a misspelt word of a title is offered, one of a
-    section's text is not."""
+    The alike words come from the whole diarium: on PostgreSQL every word of the texts the search
+    covers (`Sokord`, migration 0028), the KANDIDATER most alike by trigram word similarity
+    (pg_trgm's `<%`, served by a GIN trigram index), so that "kameror" finds "trygghetskameror"
+    and "drogsener" "drogscener"; on SQLite, where the contains-search already finds a part of a
+    word, the words of the ärendemeningar of the user's newest cases, compared by difflib. Each
+    is then kept only if the user's own search (`filtrera` on `Arende.objects.for_user`) finds a
+    case with it, so a word of a case the user may not see, or of none any more, is never
+    offered. At most FORSLAGSORD + 1 queries on PostgreSQL, two on SQLite, and only when a
+    search finds nothing."""
     fraga = soktext((fraga or "").strip())
     if not fraga or skrivet_diarienummer(fraga) is not None:
         return []
@@ -342,8 +346,15 @@ def sokforslag(user, fraga):
     ord_ = ord_[:FORSLAGSORD]
     if not ord_:
         return []
-    kandidater = _liknande_pg(user, ord_) if _is_postgres() else _liknande_sqlite(user, ord_)
-    byten = {o: k for o, k in kandidater.items() if k}
+    kandidater = _liknande_pg(ord_) if _is_postgres() else _liknande_sqlite(user, ord_)
+    # The words searched and their candidates, each asked once whether it finds anything.
+    provade = list(dict.fromkeys([*ord_, *(k for o in ord_ for k in kandidater[o])]))
+    finner = dict(zip(provade, _finner_nagot(user, provade), strict=True))
+    byten = {}
+    for o in ord_:
+        if not finner[o]:
+            byten[o] = [k for k in kandidater[o] if finner[k]][:FORSLAG]
+    byten = {o: k for o, k in byten.items() if k}
     if not byten:
         return []
     forslag = []
@@ -360,38 +371,39 @@ def _byt(match, byten, i):
     return kandidater[min(i, len(kandidater) - 1)] if kandidater else match.group()
 
 
-def _liknande_pg(user, ord_):
-    """{word: the words most like it in the user's scope, best first; [] for a word that a word
-    of the scope is or begins with, or that is like none}."""
-    svar = {}
-    for o in ord_:
-        traffar = list(liknande_ord(user, o)[:FORSLAG])
-        # A word that begins a word of the scope is found by the search's prefix: kept as typed.
-        svar[o] = [] if traffar and traffar[0].startswith(o) else traffar
-    return svar
+def _finner_nagot(user, texter):
+    """For each of `texter`, whether the user's search finds a case with it: one query of one
+    EXISTS each, the search's own condition on the user's scope, each stopping at its first case."""
+    delar, params = [], []
+    for text in texter:
+        try:
+            sql, p = filtrera(Arende.objects.for_user(user), text).order_by().values("pk")[:1].query.sql_with_params()
+        except EmptyResultSet:  # a user who may see no case
+            return [False] * len(texter)
+        delar.append(f"EXISTS ({sql})")
+        params.extend(p)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(delar), params)
+        return [bool(svar) for svar in cursor.fetchone()]
 
 
-def liknande_ord(user, o):
-    """The words of the user's scope that `o` is like (pg_trgm's word similarity, at its
-    threshold 0.6, or the beginning of), those it begins first, best first (PostgreSQL)."""
+def _liknande_pg(ord_):
+    return {o: [k for k in liknande_ord(o) if k != o] for o in ord_}
+
+
+def liknande_ord(o):
+    """The KANDIDATER words of the diarium most like `o` (PostgreSQL), `o` itself among them if
+    the diarium holds it: those `o` is like a part
+    of (pg_trgm's word similarity, at its threshold 0.6), the most alike first, then the most
+    alike as whole words (of two words that hold "kameror", "kameror" before
+    "trygghetskameror")."""
     from django.contrib.postgres.lookups import TrigramWordSimilar
     from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 
     return (
-        Sokord.objects.for_user(user)
-        .filter(TrigramWordSimilar(F("ord"), o) | Q(ord__startswith=o))
-        .values("ord")
-        .annotate(antal_arenden=Sum("antal"))
-        # Alike first as a part of the word, then as a whole word (of two words that hold
-        # "kameror", "kameror" before "trygghetskameror"), then the more common.
-        .order_by(
-            Case(When(ord__startswith=o, then=Value(0)), default=Value(1)),
-            TrigramWordSimilarity(o, "ord").desc(),
-            TrigramSimilarity("ord", o).desc(),
-            "-antal_arenden",
-            "ord",
-        )
-        .values_list("ord", flat=True)
+        Sokord.objects.filter(TrigramWordSimilar(F("ord"), o))
+        .order_by(TrigramWordSimilarity(o, "ord").desc(), TrigramSimilarity("ord", o).desc(), "ord")
+        .values_list("ord", flat=True)[:KANDIDATER]
     )
 
 
@@ -399,8 +411,4 @@ def _liknande_sqlite(user, ord_):
     titlar = Arende.objects.for_user(user).order_by(*NYAST_FORST).values_list("arendemening", flat=True)
     ordforrad = {o.lower() for titel in titlar[:SQLITE_ARENDEN] for o in _ORD.findall(titel)}
     ordforrad = sorted(o for o in ordforrad if len(o) >= MIN_ORDLANGD)
-    svar = {}
-    for o in ord_:
-        kand = [] if any(o in w for w in ordforrad) else difflib.get_close_matches(o, ordforrad, FORSLAG, SQLITE_LIKHET)
-        svar[o] = kand
-    return svar
+    return {o: difflib.get_close_matches(o, ordforrad, KANDIDATER, SQLITE_LIKHET) for o in ord_}

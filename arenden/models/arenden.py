@@ -559,46 +559,14 @@ class Skrivelse(models.Model):
             raise ValidationError({"beredning_datum": f"Dagen {self.beredning_datum.isoformat()} har inte kommit än."})
 
 
-class SokordQuerySet(models.QuerySet):
-    def for_user(self, user):
-        """The words of the cases a user may see: the rows of the groups `for_user` on the
-        ärenden shows, by the same conditions (a row's förvaltning, avdelning and handläggare are
-        its cases')."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self
-        return self.filter(synliga_arenden(user))
-
-
 class Sokord(models.Model):
-    """A word the diarium holds, as written (in small letters), and how many cases of one
-    förvaltning, avdelning and handläggare hold it: what the search offers as "Menade du …?" when
-    a word finds nothing. PostgreSQL only (migration 0027), kept by triggers from the cases' texts
-    as the search vector is; the model only reads it.
+    """A word the diarium's texts hold, as written (in small letters): what the search offers as
+    "Menade du …?" when a word finds nothing. One row a word, for the whole diarium: which cases
+    hold it, and whether the user may see one, the search asks its own scoped search
+    (`search.sokforslag`). PostgreSQL only (migration 0028), added to by triggers on the texts as
+    the search vector is, never deleted; the model only reads it."""
 
-    The words are kept per group of the scope, not for the whole diarium, so that a user is only
-    offered the words of cases they may see: every condition of the scope (`synliga_delar`) is on
-    one of these three columns."""
-
-    ord = models.TextField("ord")
-    forvaltning = models.ForeignKey(
-        Forvaltning, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name="förvaltning"
-    )
-    avdelning = models.ForeignKey(
-        Avdelning,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        related_name="+",
-        verbose_name="avdelning",
-    )
-    handlaggare = models.ForeignKey(
-        User, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+", verbose_name="handläggare"
-    )
-    antal = models.PositiveIntegerField("antal ärenden")
-
-    objects = SokordQuerySet.as_manager()
+    ord = models.TextField("ord", primary_key=True)
 
     class Meta:
         managed = False
