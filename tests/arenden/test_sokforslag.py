@@ -195,10 +195,11 @@ def test_the_words_are_looked_up_in_their_trigram_index(anette):
 
 def test_a_search_that_finds_nothing_costs_a_few_queries_whatever_its_length(anette, django_assert_max_num_queries):
     """At most three words are looked at: one lookup of alike words each (PostgreSQL; SQLite
-    reads the titles once), and one query that checks every word found in the user's scope."""
+    reads the titles once), and one query that checks every word found in the user's scope (on
+    PostgreSQL between setting the planner to the indexes and back)."""
     fraga = "drogsener trygghetskamror parklekr badplatsr hundrastgardar"
     assert len(sok_arenden(anette, fraga)) == 0
-    with django_assert_max_num_queries(4 if connection.vendor == "postgresql" else 2):
+    with django_assert_max_num_queries(6 if connection.vendor == "postgresql" else 2):
         assert sokforslag(anette, fraga)[0].startswith("drogscener ")
 
 
