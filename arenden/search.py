@@ -378,9 +378,9 @@ def _finner_nagot(user, texter):
     On PostgreSQL only bitmap scans are allowed for it. EXISTS is planned to fetch one row, and
     the planner, which cannot tell how many cases a prefix query matches, guesses dozens: a scan
     of the whole table (or of the user's scope) in the hope of meeting one early, which for a
-    word that finds nothing reads every case (140 ms at 20,000 cases for the superuser, where
-    the indexes answer in under 1 ms, and ten times that at 200,000). From the indexes a word
-    costs its matches at most (1 ms for one in 1,200 cases)."""
+    word that finds nothing reads every case (140 ms at 20,000 cases for the superuser, growing
+    with the diarium, where the indexes answer in under 1 ms). From the indexes a word costs its
+    matches at most (1 ms for one in 1,200 cases)."""
     delar, params = [], []
     for text in texter:
         try:
