@@ -17,7 +17,7 @@ import re
 
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 
 from .models import (
@@ -334,7 +334,7 @@ def sokforslag(user, fraga):
     word, the words of the ärendemeningar of the user's newest cases, compared by difflib. Each
     is then kept only if the user's own search (`filtrera` on `Arende.objects.for_user`) finds a
     case with it, so a word of a case the user may not see, or of none any more, is never
-    offered. At most FORSLAGSORD + 3 queries on PostgreSQL, two on SQLite, and only when a
+    offered. At most FORSLAGSORD + 2 queries on PostgreSQL, two on SQLite, and only when a
     search finds nothing."""
     fraga = soktext((fraga or "").strip())
     if not fraga or skrivet_diarienummer(fraga) is not None:
@@ -389,16 +389,16 @@ def _finner_nagot(user, texter):
             return [False] * len(texter)
         delar.append(f"EXISTS ({sql})")
         params.extend(p)
-    with connection.cursor() as cursor:
-        if not _is_postgres():
+    if not _is_postgres():
+        with connection.cursor() as cursor:
             cursor.execute("SELECT " + ", ".join(delar), params)
             return [bool(svar) for svar in cursor.fetchone()]
-        cursor.execute("SET enable_seqscan = off; SET enable_indexscan = off")
-        try:
-            cursor.execute("SELECT " + ", ".join(delar), params)
-            return list(cursor.fetchone())
-        finally:
-            cursor.execute("RESET enable_seqscan; RESET enable_indexscan")
+    # SET LOCAL ends with the transaction, whatever happens in it: a setting left on a connection
+    # that outlives the request would plan every later query of that worker without them.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+        cursor.execute("SELECT " + ", ".join(delar), params)
+        return list(cursor.fetchone())
 
 
 def _liknande_pg(ord_):
