@@ -63,6 +63,11 @@ def test_the_login_page_after_logging_out_says_the_officer_is_logged_out(client,
     assert response.redirect_chain == [("/logga-in/", 302)]
     assert "_auth_user_id" not in client.session
     sida = html.unescape(response.content.decode())
-    assert '<p class="meddelande meddelande-success" role="status">Du är utloggad.</p>' in sida
+    # Spoken once the page has loaded: an empty polite region that static/js/meddelanden.js
+    # moves the text into (templates/_meddelande.html).
+    assert (
+        '<p class="meddelande meddelande-success"><span data-meddelande-region role="status" aria-live="polite">'
+        "</span><span>Du är utloggad.</span>"
+    ) in sida
     # Told once: the next visit to the login page is a plain one.
     assert "Du är utloggad." not in client.get("/logga-in/").content.decode()
