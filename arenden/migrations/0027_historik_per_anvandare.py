@@ -9,7 +9,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('arenden', '0026_diarienummer_ascii_siffror'),
-        ('atgarder', '0004_historik_per_anvandare'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
